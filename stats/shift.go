@@ -1,0 +1,270 @@
+package stats
+
+import (
+	"math"
+	"math/bits"
+	"slices"
+)
+
+// pairwiseDiffs is the implicit multiset of the n·m differences x_i − y_j of
+// two ascending samples. Its order statistics are selected without
+// materialising the set: the count of differences at or below a threshold t
+// takes one O(n+m) two-pointer sweep, because x_i − y_j is increasing in i
+// and decreasing in j. A selection narrows a bracket of thresholds by
+// safeguarded interpolation on those counts (regula falsi with the Illinois
+// modification, falling back to bisection of the float64 bit pattern, which
+// needs at most 64 steps), and once the bracket holds at most n+m
+// differences it enumerates them and selects in place. Every threshold snaps
+// to an actual difference, so the result is exact.
+//
+// This is the value-space search used by pragmastat (Akinshin, go/shift_impl.go)
+// with interpolated pivots; see also Johnson & Mizoguchi (1978), "Selecting
+// the Kth element in X+Y and X1+X2+...+Xm", SIAM J. Comput. 7(2):147–153.
+type pairwiseDiffs struct {
+	x, y []float64
+	buf  []float64
+}
+
+// orderStat is a pairwise difference value together with the number of
+// differences at or below it and the smallest difference above it (+Inf if
+// none).
+type orderStat struct {
+	value   float64
+	countLE int
+	next    float64
+}
+
+func (p *pairwiseDiffs) size() int { return len(p.x) * len(p.y) }
+
+// lowest is a virtual bound below every difference.
+func (p *pairwiseDiffs) lowest() orderStat {
+	return orderStat{value: math.Inf(-1), countLE: 0, next: p.x[0] - p.y[len(p.y)-1]}
+}
+
+// highest is the largest difference.
+func (p *pairwiseDiffs) highest() orderStat {
+	return orderStat{value: p.x[len(p.x)-1] - p.y[0], countLE: p.size(), next: math.Inf(1)}
+}
+
+// kth returns the k-th smallest difference, 1 ≤ k ≤ n·m.
+func (p *pairwiseDiffs) kth(k int) orderStat {
+	return p.kthFrom(k)
+}
+
+// kthFrom returns the k-th smallest difference, starting the search from the
+// tightest bracket that the already known order statistics give.
+func (p *pairwiseDiffs) kthFrom(k int, known ...orderStat) orderStat {
+	lo, hi := p.lowest(), p.highest()
+	for _, s := range known {
+		if s.countLE < k && s.value > lo.value {
+			lo = s
+		}
+		if s.countLE >= k && s.value < hi.value {
+			hi = s
+		}
+	}
+	return p.selectRank(k, lo, hi)
+}
+
+// median returns the median of the differences: the middle order statistic,
+// or the mean of the two middle ones when n·m is even.
+func (p *pairwiseDiffs) median() float64 { return p.medianBetween() }
+
+// medianBetween is median, using known order statistics as a starting bracket.
+func (p *pairwiseDiffs) medianBetween(known ...orderStat) float64 {
+	nm := p.size()
+	if nm%2 == 1 {
+		return p.kthFrom((nm+1)/2, known...).value
+	}
+	r := nm / 2
+	s := p.kthFrom(r, known...)
+	upper := s.next
+	if s.countLE >= r+1 {
+		upper = s.value
+	}
+	mid := (s.value + upper) / 2
+	if math.IsInf(mid, 0) {
+		mid = s.value/2 + upper/2
+	}
+	return mid
+}
+
+// selectRank returns the k-th smallest difference given lo with
+// lo.countLE < k and hi with hi.countLE ≥ k.
+func (p *pairwiseDiffs) selectRank(k int, lo, hi orderStat) orderStat {
+	limit := max(len(p.x)+len(p.y), 1024)
+	wLo, wHi := 1.0, 1.0
+	lastHi := 0 // +1 when the last step moved hi, -1 when it moved lo
+	stalls := 0
+	for {
+		if lo.next >= hi.value {
+			// Every difference in (lo, hi] equals hi.
+			return hi
+		}
+		before := hi.countLE - lo.countLE
+		if before <= limit {
+			return p.enumerate(k, lo, hi)
+		}
+		a, b := lo.next, hi.value
+		var t float64
+		if stalls >= 2 {
+			t = bitMidpoint(a, b)
+			stalls = 0
+		} else {
+			fa := (float64(lo.countLE) - float64(k) + 0.5) * wLo
+			fb := (float64(hi.countLE) - float64(k) + 0.5) * wHi
+			t = a + (b-a)*(-fa/(fb-fa))
+		}
+		if !(t >= a) {
+			t = a
+		}
+		if t >= b {
+			t = max(math.Nextafter(b, math.Inf(-1)), a)
+		}
+		c, maxLE, minGT := p.count(t)
+		if c >= k {
+			hi = orderStat{value: maxLE, countLE: c, next: minGT}
+			if lastHi == 1 {
+				wLo /= 2
+			}
+			wHi, lastHi = 1, 1
+		} else {
+			lo = orderStat{value: t, countLE: c, next: minGT}
+			if lastHi == -1 {
+				wHi /= 2
+			}
+			wLo, lastHi = 1, -1
+		}
+		if 2*(hi.countLE-lo.countLE) > before {
+			stalls++
+		} else {
+			stalls = 0
+		}
+	}
+}
+
+// count returns the number of differences at or below t, the largest of
+// them and the smallest difference above t.
+func (p *pairwiseDiffs) count(t float64) (c int, maxLE, minGT float64) {
+	x, y := p.x, p.y
+	n, m := len(x), len(y)
+	maxLE, minGT = math.Inf(-1), math.Inf(1)
+	// Walk the staircase that separates differences ≤ t from those > t:
+	// row i stops at the first column j with x_i − y_j ≤ t. Every difference
+	// visited above t is at most the smallest one of its row beyond the
+	// staircase, so the minimum of the visited ones is minGT.
+	i, j := 0, 0
+	for i < n && j < m {
+		d := x[i] - y[j]
+		if d <= t {
+			c += m - j
+			maxLE = max(maxLE, d)
+			i++
+		} else {
+			minGT = min(minGT, d)
+			j++
+		}
+	}
+	return c, maxLE, minGT
+}
+
+// enumerate collects the differences in (lo.value, hi.value] and selects the
+// k-th smallest overall among them.
+func (p *pairwiseDiffs) enumerate(k int, lo, hi orderStat) orderStat {
+	x, y := p.x, p.y
+	m := len(y)
+	buf := p.buf[:0]
+	jHi, jLo := 0, 0
+	for _, xi := range x {
+		for jHi < m && xi-y[jHi] > hi.value {
+			jHi++
+		}
+		for jLo < m && xi-y[jLo] > lo.value {
+			jLo++
+		}
+		for j := jHi; j < jLo; j++ {
+			buf = append(buf, xi-y[j])
+		}
+	}
+	p.buf = buf
+	v := selectNth(buf, k-lo.countLE-1)
+	s := orderStat{value: v, countLE: lo.countLE, next: hi.next}
+	for _, d := range buf {
+		if d <= v {
+			s.countLE++
+		} else if d < s.next {
+			s.next = d
+		}
+	}
+	return s
+}
+
+// selectNth partially orders a in place and returns its k-th smallest value
+// (0-based): quickselect with a median-of-three pivot and three-way
+// partitioning, falling back to sorting when it stops making progress.
+func selectNth(a []float64, k int) float64 {
+	lo, hi := 0, len(a)-1
+	for budget := 2*bits.Len(uint(len(a))) + 8; hi > lo; budget-- {
+		if budget == 0 {
+			slices.Sort(a[lo : hi+1])
+			return a[k]
+		}
+		pivot := medianOfThree(a[lo], a[lo+(hi-lo)/2], a[hi])
+		lt, i, gt := lo, lo, hi
+		for i <= gt {
+			switch v := a[i]; {
+			case v < pivot:
+				a[lt], a[i] = a[i], a[lt]
+				lt++
+				i++
+			case v > pivot:
+				a[gt], a[i] = a[i], a[gt]
+				gt--
+			default:
+				i++
+			}
+		}
+		switch {
+		case k < lt:
+			hi = lt - 1
+		case k > gt:
+			lo = gt + 1
+		default:
+			return pivot
+		}
+	}
+	return a[k]
+}
+
+func medianOfThree(a, b, c float64) float64 {
+	if a > b {
+		a, b = b, a
+	}
+	if b > c {
+		b = c
+	}
+	return max(a, b)
+}
+
+// bitMidpoint returns a float64 halfway between a and b in the order of their
+// bit patterns, so that repeated bisection ends within 64 steps whatever the
+// scale of the values.
+func bitMidpoint(a, b float64) float64 {
+	oa, ob := orderedBits(a), orderedBits(b)
+	return fromOrderedBits(oa>>1 + ob>>1 + (oa & ob & 1))
+}
+
+func orderedBits(f float64) int64 {
+	b := int64(math.Float64bits(f))
+	if b < 0 {
+		return math.MinInt64 - b
+	}
+	return b
+}
+
+func fromOrderedBits(o int64) float64 {
+	if o < 0 {
+		o = math.MinInt64 - o
+	}
+	return math.Float64frombits(uint64(o))
+}
