@@ -87,6 +87,9 @@ type MannWhitneyOptions struct {
 	// is (1+ρ)/(1−ρ) for AR(1) with coefficient ρ). Values above 1 force the
 	// normal approximation; 0 and 1 mean independent samples.
 	VarianceInflation float64
+	// Asymptotic forces the normal approximation even for small samples
+	// without ties (R's exact=FALSE; Kayenta always does this).
+	Asymptotic bool
 }
 
 // MannWhitneyResult is the outcome of MannWhitney. Shifts are canary − baseline.
@@ -209,7 +212,7 @@ func MannWhitney(canary, baseline []float64, opts MannWhitneyOptions) (MannWhitn
 	}
 
 	diffs := pairwiseDiffs{x: x, y: y}
-	if n < ExactLimit && m < ExactLimit && !rs.ties && inflation == 1 {
+	if n < ExactLimit && m < ExactLimit && !rs.ties && inflation == 1 && !opts.Asymptotic {
 		res.Method = Exact
 		exactTest(&res, &diffs, conf)
 	} else {

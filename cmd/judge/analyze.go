@@ -1,0 +1,195 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
+
+	"github.com/canaryjudge/judge/verdict"
+)
+
+// Exit codes of judge analyze for the verdict itself.
+const (
+	exitFail     = 1
+	exitMarginal = 2
+)
+
+// maxInputBytes bounds config and data files.
+const maxInputBytes = 64 << 20
+
+func newAnalyzeCmd(v *viper.Viper) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "analyze --canary-config FILE --data FILE",
+		Short: "Judge a canary: per-metric tests, group scores and PASS / MARGINAL / FAIL",
+		Long: `analyze classifies every metric of the canary config from baseline (control)
+and canary (experiment) samples in a Kayenta MetricSetPairList file, scores
+the metric groups and decides PASS, MARGINAL or FAIL.
+
+Exit codes: 0 PASS, 1 FAIL, 2 MARGINAL, 64 bad usage, 65 bad config or data.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runAnalyze(cmd, v)
+		},
+	}
+	f := cmd.Flags()
+	f.String("canary-config", "", "canary config: native YAML/JSON or Kayenta CanaryConfig JSON")
+	f.String("data", "", "Kayenta MetricSetPairList JSON file")
+	f.String("judge", "", "judge: default or kayenta (default: the config's)")
+	f.Float64("pass", 0, "pass score threshold (default: the config's, else 95)")
+	f.Float64("marginal", 0, "marginal score threshold (default: the config's, else 75)")
+	f.String("output", "text", "output format: text, json or kayenta (a Kayenta CanaryJudgeResult)")
+	return cmd
+}
+
+func runAnalyze(cmd *cobra.Command, v *viper.Viper) error {
+	cfgPath, dataPath := v.GetString("canary-config"), v.GetString("data")
+	if cfgPath == "" || dataPath == "" {
+		return usageError("analyze needs --canary-config and --data")
+	}
+	format := v.GetString("output")
+	if format != "text" && format != "json" && format != "kayenta" {
+		return usageError("--output %q: want text, json or kayenta", format)
+	}
+	opts := verdict.Options{Judge: v.GetString("judge")}
+	if opts.Judge != "" && opts.Judge != verdict.JudgeDefault && opts.Judge != verdict.JudgeKayenta {
+		return usageError("--judge %q: want default or kayenta", opts.Judge)
+	}
+	cfg, err := loadCanaryConfig(cfgPath)
+	if err != nil {
+		return dataError(err)
+	}
+	if cmd.Flags().Changed("pass") || cmd.Flags().Changed("marginal") || v.IsSet("pass") || v.IsSet("marginal") {
+		t := cfg.Thresholds
+		if v.IsSet("pass") {
+			t.Pass = v.GetFloat64("pass")
+		}
+		if v.IsSet("marginal") {
+			t.Marginal = v.GetFloat64("marginal")
+		}
+		opts.Thresholds = &t
+	}
+	raw, err := readBounded(dataPath)
+	if err != nil {
+		return dataError(err)
+	}
+	pairs, err := verdict.ParseMetricSetPairList(raw, dataPath)
+	if err != nil {
+		return dataError(err)
+	}
+	res, err := verdict.Analyze(cfg, pairs, opts)
+	if err != nil {
+		if errors.Is(err, verdict.ErrInvalidData) {
+			return dataError(err)
+		}
+		return usageError("%w", err)
+	}
+	out := cmd.OutOrStdout()
+	switch format {
+	case "json":
+		err = writeJSON(out, res)
+	case "kayenta":
+		err = writeJSON(out, res.Kayenta())
+	default:
+		err = writeVerdictText(out, res)
+	}
+	if err != nil {
+		return &exitError{code: exitInternal, err: err}
+	}
+	switch res.Result {
+	case verdict.ResultFail:
+		return &exitError{code: exitFail}
+	case verdict.ResultMarginal:
+		return &exitError{code: exitMarginal}
+	}
+	return nil
+}
+
+func loadCanaryConfig(path string) (*verdict.Config, error) {
+	raw, err := readBounded(path)
+	if err != nil {
+		return nil, err
+	}
+	return verdict.ParseConfig(raw, path)
+}
+
+// readBounded reads a whole file of at most maxInputBytes.
+func readBounded(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxInputBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if len(b) > maxInputBytes {
+		return nil, fmt.Errorf("%s: larger than the limit of %d bytes", path, maxInputBytes)
+	}
+	return b, nil
+}
+
+func writeJSON(out io.Writer, v any) error {
+	enc := json.NewEncoder(out)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func writeVerdictText(out io.Writer, res *verdict.Result) error {
+	fmt.Fprintf(out, "%s  score %.2f  (pass ≥ %g, marginal ≥ %g, judge %s)\n%s\n\n",
+		res.Result, res.Score, res.Thresholds.Pass, res.Thresholds.Marginal, res.Judge, res.Reason)
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "CLASS\tMETRIC\tTEST\tCANARY MEDIAN\tBASELINE MEDIAN\tSHIFT\tADJ P\tREASON")
+	for _, m := range res.WorstFirst() {
+		class := m.Classification
+		if m.Critical && class != verdict.Pass {
+			class += "!"
+		}
+		if m.Muted {
+			class += " (muted)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", class, m.Name, m.Test,
+			median(m.Canary.Count, m.Canary.Median), median(m.Baseline.Count, m.Baseline.Median),
+			optional(m.Estimate), optional(m.AdjustedPValue), m.Reason)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(out)
+	tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "GROUP\tWEIGHT\tSCORE")
+	for _, g := range res.Groups {
+		score := fmt.Sprintf("%.2f", g.Score)
+		if g.NoData {
+			score += " (no counted metrics)"
+		}
+		fmt.Fprintf(tw, "%s\t%.4g\t%s\n", g.Name, g.Weight, score)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, w := range res.Warnings {
+		fmt.Fprintln(out, "warning:", w)
+	}
+	return nil
+}
+
+func median(n int, v float64) string {
+	if n == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.4g", v)
+}
+
+func optional(v *float64) string {
+	if v == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%.3g", *v)
+}

@@ -1,0 +1,410 @@
+package verdict
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// The errors of this package.
+var (
+	// ErrInvalidConfig is returned, wrapped with every problem found, when a
+	// canary config does not validate.
+	ErrInvalidConfig = errors.New("invalid canary config")
+	// ErrInvalidData is returned when metric data cannot be used.
+	ErrInvalidData = errors.New("invalid metric data")
+)
+
+// Judge names.
+const (
+	// JudgeDefault is judge's own judge: Kayenta's config model with its
+	// known blind spots fixed.
+	JudgeDefault = "default"
+	// JudgeKayenta reproduces Kayenta's NetflixACAJudge-v1.0, deterministically.
+	JudgeKayenta = "kayenta"
+	// KayentaJudgeName is the judge name in Kayenta canary configs.
+	KayentaJudgeName = "NetflixACAJudge-v1.0"
+)
+
+// Test names.
+const (
+	TestMannWhitney = "mann_whitney"
+	TestThreshold   = "threshold"
+)
+
+// Directions in which a change is a regression.
+const (
+	DirectionIncrease = "increase"
+	DirectionDecrease = "decrease"
+	DirectionEither   = "either"
+)
+
+// NaN strategies.
+const (
+	NaNRemove  = "remove"
+	NaNReplace = "replace"
+)
+
+// Effect-size measures.
+const (
+	MeasureMeanRatio = "meanRatio"
+	MeasureCLES      = "cles"
+)
+
+// Multiple-comparison adjustments across the metrics of one analysis.
+const (
+	AdjustHolm = "holm"
+	AdjustBH   = "bh"
+	AdjustNone = "none"
+)
+
+// Aggregates for threshold tests.
+var aggregates = []string{"mean", "median", "p90", "p95", "p99", "min", "max", "last", "sum", "rate"}
+
+// Config is a canary config: metric groups with weights, the metrics and how
+// each one is judged. It is the native format; Kayenta CanaryConfig JSON is
+// converted into it by ParseConfig.
+type Config struct {
+	// Name identifies the config.
+	Name string `json:"name"`
+	// Judge is "default" or "kayenta"; empty means default (Kayenta configs
+	// naming NetflixACAJudge-v1.0 select "kayenta").
+	Judge string `json:"judge,omitempty"`
+	// Thresholds are the pass and marginal score thresholds (0–100).
+	Thresholds Thresholds `json:"thresholds"`
+	// FamilyWiseError is the chance, across all metrics of one analysis,
+	// that an unchanged canary has a metric flagged (default 0.05).
+	FamilyWiseError float64 `json:"familyWiseError,omitempty"`
+	// Adjustment is the multiple-comparison method: holm (default), bh or none.
+	Adjustment string `json:"adjustment,omitempty"`
+	// MaxNodataFraction fails the analysis when at least this share of the
+	// scored metrics has no data (default 0.5, as Kayenta).
+	MaxNodataFraction *float64 `json:"maxNodataFraction,omitempty"`
+	// Groups lists the metric groups and their weights; groups without a
+	// weight share what the weighted ones leave of 100.
+	Groups []Group `json:"groups,omitempty"`
+	// Metrics are judged one by one.
+	Metrics []Metric `json:"metrics"`
+}
+
+// Thresholds are score thresholds.
+type Thresholds struct {
+	Pass     float64 `json:"pass"`
+	Marginal float64 `json:"marginal"`
+}
+
+// Group is a weighted metric group.
+type Group struct {
+	Name   string   `json:"name"`
+	Weight *float64 `json:"weight,omitempty"`
+}
+
+// Metric configures one metric.
+type Metric struct {
+	// Name matches the metric's name in the data.
+	Name string `json:"name"`
+	// Groups the metric counts in.
+	Groups []string `json:"groups"`
+	// Query holds the query per metrics source ("prometheus", "datadog",
+	// "newrelic"); for Kayenta configs, "kayenta" holds the raw query JSON.
+	Query map[string]string `json:"query,omitempty"`
+	// Tests are mann_whitney (default) and/or threshold.
+	Tests []string `json:"tests,omitempty"`
+	// Direction is the direction of a regression: increase, decrease or
+	// either (default).
+	Direction string `json:"direction,omitempty"`
+	// Critical metrics fail the whole canary when they regress.
+	Critical bool `json:"critical,omitempty"`
+	// MustHaveData makes missing data a failure (NODATA_FAIL).
+	MustHaveData bool `json:"mustHaveData,omitempty"`
+	// Muted metrics are reported but not scored.
+	Muted bool `json:"muted,omitempty"`
+	// NaNStrategy is remove (default) or replace (NaN becomes 0).
+	NaNStrategy string `json:"nanStrategy,omitempty"`
+	// Outliers, when set, removes values outside the IQR fences.
+	Outliers *Outliers `json:"outliers,omitempty"`
+	// EffectSize bounds the relative change that is tolerated.
+	EffectSize EffectSize `json:"effectSize,omitempty"`
+	// MinEffect is the smallest absolute shift, in the metric's unit, that
+	// counts as a regression (so 5 ms → 10 ms on a 2 s budget can pass).
+	MinEffect float64 `json:"minEffect,omitempty"`
+	// MinSamples is the fewest points per side for a test (default 5).
+	MinSamples int `json:"minSamples,omitempty"`
+	// Threshold configures the threshold test.
+	Threshold *Threshold `json:"threshold,omitempty"`
+}
+
+// Outliers configures IQR outlier removal.
+type Outliers struct {
+	// Factor multiplies the IQR (default 3).
+	Factor float64 `json:"factor,omitempty"`
+}
+
+// EffectSize bounds the tolerated effect, as ratios canary/baseline for
+// meanRatio or as probabilities for cles.
+type EffectSize struct {
+	Measure          string   `json:"measure,omitempty"`
+	AllowedIncrease  *float64 `json:"allowedIncrease,omitempty"`
+	AllowedDecrease  *float64 `json:"allowedDecrease,omitempty"`
+	CriticalIncrease *float64 `json:"criticalIncrease,omitempty"`
+	CriticalDecrease *float64 `json:"criticalDecrease,omitempty"`
+}
+
+// Threshold is a threshold test on an aggregate of the canary: absolute
+// bounds (Min, Max) and bounds on the ratio canary/baseline (MinRatio,
+// MaxRatio) of the same aggregate.
+type Threshold struct {
+	Aggregate string   `json:"aggregate"`
+	Min       *float64 `json:"min,omitempty"`
+	Max       *float64 `json:"max,omitempty"`
+	MinRatio  *float64 `json:"minRatio,omitempty"`
+	MaxRatio  *float64 `json:"maxRatio,omitempty"`
+}
+
+// ParseConfig parses a canary config: the native format in YAML or JSON, or
+// a Spinnaker Kayenta CanaryConfig (JSON, detected by its
+// analysisConfigurations, classifier or judge.name). source names the input
+// in errors. All problems are reported together, wrapped in
+// ErrInvalidConfig.
+func ParseConfig(data []byte, source string) (*Config, error) {
+	if isKayentaConfig(data) {
+		cfg, err := fromKayenta(data, source)
+		if err != nil {
+			return nil, err
+		}
+		return cfg, cfg.validate(source)
+	}
+	var doc any
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("%s: %w: %w", source, ErrInvalidConfig, err)
+	}
+	if _, ok := doc.(map[string]any); !ok {
+		return nil, fmt.Errorf("%s: %w: the config must be a mapping with a metrics list", source, ErrInvalidConfig)
+	}
+	raw, err := json.Marshal(doc)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w: %w", source, ErrInvalidConfig, err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	var cfg Config
+	if err := dec.Decode(&cfg); err != nil {
+		return nil, fmt.Errorf("%s: %w: %s", source, ErrInvalidConfig, jsonErrorText(err))
+	}
+	return &cfg, cfg.validate(source)
+}
+
+// jsonErrorText rewrites encoding/json's messages to name the field path.
+func jsonErrorText(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return fmt.Sprintf("%s: cannot use a JSON %s as %s", te.Field, te.Value, te.Type)
+	}
+	return strings.TrimPrefix(err.Error(), "json: ")
+}
+
+// validate fills defaults and checks the config, returning every problem.
+func (c *Config) validate(source string) error {
+	var problems []string
+	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+
+	switch c.Judge {
+	case "":
+		c.Judge = JudgeDefault
+	case JudgeDefault, JudgeKayenta:
+	default:
+		bad("judge: %q is not one of default, kayenta", c.Judge)
+	}
+	if c.Thresholds == (Thresholds{}) {
+		c.Thresholds = Thresholds{Pass: 95, Marginal: 75}
+	}
+	if err := c.Thresholds.check(); err != nil {
+		bad("thresholds: %v", err)
+	}
+	if c.FamilyWiseError == 0 {
+		c.FamilyWiseError = 0.05
+	}
+	if !(c.FamilyWiseError > 0 && c.FamilyWiseError < 1) {
+		bad("familyWiseError: %v is not in (0, 1)", c.FamilyWiseError)
+	}
+	switch c.Adjustment {
+	case "":
+		c.Adjustment = AdjustHolm
+	case AdjustHolm, AdjustBH, AdjustNone:
+	default:
+		bad("adjustment: %q is not one of holm, bh, none", c.Adjustment)
+	}
+	if c.MaxNodataFraction == nil {
+		c.MaxNodataFraction = ptr(0.5)
+	} else if f := *c.MaxNodataFraction; !(f > 0 && f <= 1) {
+		bad("maxNodataFraction: %v is not in (0, 1]", f)
+	}
+	var weightSum float64
+	groupSeen := map[string]bool{}
+	for i, g := range c.Groups {
+		if g.Name == "" {
+			bad("groups[%d].name: missing", i)
+		}
+		if groupSeen[g.Name] {
+			bad("groups[%d].name: %q is listed twice", i, g.Name)
+		}
+		groupSeen[g.Name] = true
+		if g.Weight != nil {
+			if w := *g.Weight; !(w >= 0) || math.IsInf(w, 0) {
+				bad("groups[%d].weight: %v is not a non-negative number", i, w)
+			} else {
+				weightSum += w
+			}
+		}
+	}
+	if weightSum > 100+1e-9 {
+		bad("groups: weights sum to %v, more than 100", weightSum)
+	}
+	if len(c.Metrics) == 0 {
+		bad("metrics: the config has no metrics")
+	}
+	names := map[string]bool{}
+	for i := range c.Metrics {
+		m := &c.Metrics[i]
+		at := fmt.Sprintf("metrics[%d]", i)
+		if m.Name == "" {
+			bad("%s.name: missing", at)
+		} else {
+			at = fmt.Sprintf("metrics[%d] (%s)", i, m.Name)
+		}
+		if names[m.Name] && m.Name != "" {
+			bad("%s.name: %q is used by another metric", at, m.Name)
+		}
+		names[m.Name] = true
+		if len(m.Groups) == 0 {
+			bad("%s.groups: a metric needs at least one group", at)
+		}
+		for _, g := range m.Groups {
+			if len(c.Groups) > 0 && !groupSeen[g] {
+				bad("%s.groups: %q is not among the config's groups", at, g)
+			}
+		}
+		if len(m.Tests) == 0 {
+			m.Tests = []string{TestMannWhitney}
+			if m.Threshold != nil {
+				m.Tests = []string{TestThreshold}
+			}
+		}
+		for _, t := range m.Tests {
+			if t != TestMannWhitney && t != TestThreshold {
+				bad("%s.tests: %q is not one of mann_whitney, threshold", at, t)
+			}
+		}
+		if slices.Contains(m.Tests, TestThreshold) {
+			if m.Threshold == nil {
+				bad("%s.threshold: the threshold test needs a threshold block", at)
+			} else {
+				m.Threshold.check(at, bad)
+			}
+		}
+		switch m.Direction {
+		case "":
+			m.Direction = DirectionEither
+		case DirectionIncrease, DirectionDecrease, DirectionEither:
+		default:
+			bad("%s.direction: %q is not one of increase, decrease, either", at, m.Direction)
+		}
+		switch m.NaNStrategy {
+		case "", "none":
+			m.NaNStrategy = NaNRemove
+		case NaNRemove, NaNReplace:
+		default:
+			bad("%s.nanStrategy: %q is not one of remove, replace", at, m.NaNStrategy)
+		}
+		if m.Outliers != nil {
+			if m.Outliers.Factor == 0 {
+				m.Outliers.Factor = 3
+			}
+			if !(m.Outliers.Factor > 0) {
+				bad("%s.outliers.factor: %v is not positive", at, m.Outliers.Factor)
+			}
+		}
+		m.EffectSize.fill(at, bad)
+		if !(m.MinEffect >= 0) || math.IsInf(m.MinEffect, 0) {
+			bad("%s.minEffect: %v is not a non-negative number", at, m.MinEffect)
+		}
+		if m.MinSamples == 0 {
+			m.MinSamples = 5
+		}
+		if m.MinSamples < 1 {
+			bad("%s.minSamples: %d is below 1", at, m.MinSamples)
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%s: %w:\n  %s", source, ErrInvalidConfig, strings.Join(problems, "\n  "))
+	}
+	return nil
+}
+
+func (t Thresholds) check() error {
+	if !(t.Pass >= 0 && t.Pass <= 100) || !(t.Marginal >= 0 && t.Marginal <= 100) {
+		return fmt.Errorf("pass %v and marginal %v must be within 0–100", t.Pass, t.Marginal)
+	}
+	if t.Marginal > t.Pass {
+		return fmt.Errorf("marginal %v is above pass %v", t.Marginal, t.Pass)
+	}
+	return nil
+}
+
+func (e *EffectSize) fill(at string, bad func(string, ...any)) {
+	neutral := 1.0
+	switch e.Measure {
+	case "":
+		e.Measure = MeasureMeanRatio
+	case MeasureMeanRatio:
+	case MeasureCLES:
+		neutral = 0.5
+	default:
+		bad("%s.effectSize.measure: %q is not one of meanRatio, cles", at, e.Measure)
+	}
+	for _, f := range []struct {
+		name string
+		v    **float64
+	}{
+		{"allowedIncrease", &e.AllowedIncrease}, {"allowedDecrease", &e.AllowedDecrease},
+		{"criticalIncrease", &e.CriticalIncrease}, {"criticalDecrease", &e.CriticalDecrease},
+	} {
+		if *f.v == nil {
+			*f.v = ptr(neutral)
+		} else if v := **f.v; !(v >= 0) || math.IsInf(v, 0) {
+			bad("%s.effectSize.%s: %v is not a non-negative number", at, f.name, v)
+		}
+	}
+	if *e.AllowedIncrease < neutral {
+		bad("%s.effectSize.allowedIncrease: %v is below %v, so no change would pass", at, *e.AllowedIncrease, neutral)
+	}
+	if *e.AllowedDecrease > neutral {
+		bad("%s.effectSize.allowedDecrease: %v is above %v, so no change would pass", at, *e.AllowedDecrease, neutral)
+	}
+}
+
+func (t *Threshold) check(at string, bad func(string, ...any)) {
+	if t.Aggregate == "" {
+		t.Aggregate = "mean"
+	}
+	if !slices.Contains(aggregates, t.Aggregate) {
+		bad("%s.threshold.aggregate: %q is not one of %s", at, t.Aggregate, strings.Join(aggregates, ", "))
+	}
+	if t.Min == nil && t.Max == nil && t.MinRatio == nil && t.MaxRatio == nil {
+		bad("%s.threshold: set at least one of min, max, minRatio, maxRatio", at)
+	}
+	if t.Min != nil && t.Max != nil && *t.Min > *t.Max {
+		bad("%s.threshold: min %v is above max %v", at, *t.Min, *t.Max)
+	}
+	if t.MinRatio != nil && t.MaxRatio != nil && *t.MinRatio > *t.MaxRatio {
+		bad("%s.threshold: minRatio %v is above maxRatio %v", at, *t.MinRatio, *t.MaxRatio)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

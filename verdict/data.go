@@ -1,0 +1,118 @@
+package verdict
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+)
+
+// MaxPointsPerSeries bounds the points of one series in a MetricSetPairList.
+const MaxPointsPerSeries = 1_000_000
+
+// PairValues holds the two series of a MetricSetPair.
+type PairValues struct {
+	Control    Series `json:"control"`
+	Experiment Series `json:"experiment"`
+}
+
+// MetricSetPair is Kayenta's pair of baseline (control) and canary
+// (experiment) series of one metric (kayenta-core MetricSetPair.java).
+type MetricSetPair struct {
+	Name   string            `json:"name"`
+	ID     string            `json:"id,omitempty"`
+	Tags   map[string]string `json:"tags,omitempty"`
+	Values PairValues        `json:"values"`
+	Scopes map[string]struct {
+		StepMillis int64 `json:"stepMillis"`
+	} `json:"scopes,omitempty"`
+}
+
+// Series is a metric's values in time order; NaN marks a missing point.
+type Series []float64
+
+// parseSeries decodes a JSON array of numbers, where "NaN", null and the
+// infinities Kayenta may write mark missing points; other values are an
+// error naming their index.
+func parseSeries(b json.RawMessage) (Series, error) {
+	if len(b) == 0 || string(b) == "null" {
+		return nil, nil
+	}
+	var raw []json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return nil, fmt.Errorf("want an array of numbers")
+	}
+	if len(raw) > MaxPointsPerSeries {
+		return nil, fmt.Errorf("%d points, more than the limit of %d", len(raw), MaxPointsPerSeries)
+	}
+	out := make(Series, len(raw))
+	for i, r := range raw {
+		switch string(r) {
+		case "null", `"NaN"`, `"nan"`, `"Infinity"`, `"+Infinity"`, `"-Infinity"`:
+			out[i] = math.NaN()
+			continue
+		}
+		v, err := strconv.ParseFloat(string(r), 64)
+		if err != nil {
+			return nil, fmt.Errorf("[%d]: %s is not a number, \"NaN\" or null", i, r)
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+// ParseMetricSetPairList parses a Kayenta MetricSetPairList JSON array.
+// Errors name the source, the pair index and name, and the field.
+func ParseMetricSetPairList(data []byte, source string) ([]MetricSetPair, error) {
+	var raw []json.RawMessage
+	if err := json.Unmarshal(bytes.TrimSpace(data), &raw); err != nil {
+		return nil, fmt.Errorf("%s: %w: want a JSON array of metric set pairs: %s", source, ErrInvalidData, jsonErrorText(err))
+	}
+	pairs := make([]MetricSetPair, len(raw))
+	seen := map[string]int{}
+	for i, r := range raw {
+		var probe struct {
+			Name string `json:"name"`
+		}
+		_ = json.Unmarshal(r, &probe)
+		at := fmt.Sprintf("[%d]", i)
+		if probe.Name != "" {
+			at = fmt.Sprintf("[%d] (%s)", i, probe.Name)
+		}
+		var wire struct {
+			MetricSetPair
+			Values struct {
+				Control    json.RawMessage `json:"control"`
+				Experiment json.RawMessage `json:"experiment"`
+			} `json:"values"`
+		}
+		if err := json.Unmarshal(r, &wire); err != nil {
+			return nil, fmt.Errorf("%s%s: %w: %s", source, at, ErrInvalidData, jsonErrorText(err))
+		}
+		pairs[i] = wire.MetricSetPair
+		var err error
+		if pairs[i].Values.Control, err = parseSeries(wire.Values.Control); err != nil {
+			return nil, fmt.Errorf("%s%s.values.control%s: %w", source, at, seriesErrorText(err), ErrInvalidData)
+		}
+		if pairs[i].Values.Experiment, err = parseSeries(wire.Values.Experiment); err != nil {
+			return nil, fmt.Errorf("%s%s.values.experiment%s: %w", source, at, seriesErrorText(err), ErrInvalidData)
+		}
+		if pairs[i].Name == "" {
+			return nil, fmt.Errorf("%s%s.name: %w: missing", source, at, ErrInvalidData)
+		}
+		if j, dup := seen[pairs[i].Name]; dup {
+			return nil, fmt.Errorf("%s%s.name: %w: %q also names pair [%d]", source, at, ErrInvalidData, pairs[i].Name, j)
+		}
+		seen[pairs[i].Name] = i
+	}
+	return pairs, nil
+}
+
+func seriesErrorText(err error) string {
+	text := err.Error()
+	if len(text) > 0 && text[0] == '[' {
+		return text
+	}
+	return ": " + text
+}

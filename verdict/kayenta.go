@@ -1,0 +1,162 @@
+package verdict
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// kayentaConfig is the part of Spinnaker Kayenta's CanaryConfig that judging
+// reads (kayenta-core CanaryConfig.java, CanaryMetricConfig.java).
+type kayentaConfig struct {
+	Name  string `json:"name"`
+	Judge *struct {
+		Name string `json:"name"`
+	} `json:"judge"`
+	Metrics []struct {
+		Name                   string          `json:"name"`
+		Query                  json.RawMessage `json:"query"`
+		Groups                 []string        `json:"groups"`
+		ScopeName              string          `json:"scopeName"`
+		AnalysisConfigurations struct {
+			Canary kayentaMetricConfig `json:"canary"`
+		} `json:"analysisConfigurations"`
+	} `json:"metrics"`
+	Classifier struct {
+		GroupWeights    map[string]float64 `json:"groupWeights"`
+		ScoreThresholds *Thresholds        `json:"scoreThresholds"`
+	} `json:"classifier"`
+}
+
+// kayentaMetricConfig is analysisConfigurations.canary of a Kayenta metric.
+type kayentaMetricConfig struct {
+	Direction    string `json:"direction"`
+	NaNStrategy  string `json:"nanStrategy"`
+	Critical     bool   `json:"critical"`
+	MustHaveData bool   `json:"mustHaveData"`
+	Muted        bool   `json:"muted"`
+	EffectSize   *struct {
+		Measure          string   `json:"measure"`
+		AllowedIncrease  *float64 `json:"allowedIncrease"`
+		AllowedDecrease  *float64 `json:"allowedDecrease"`
+		CriticalIncrease *float64 `json:"criticalIncrease"`
+		CriticalDecrease *float64 `json:"criticalDecrease"`
+	} `json:"effectSize"`
+	Outliers *struct {
+		Strategy      string   `json:"strategy"`
+		OutlierFactor *float64 `json:"outlierFactor"`
+	} `json:"outliers"`
+}
+
+// isKayentaConfig reports whether data is a Kayenta CanaryConfig: a JSON
+// object with a classifier, a judge object or metrics carrying
+// analysisConfigurations.
+func isKayentaConfig(data []byte) bool {
+	trimmed := bytes.TrimSpace(data)
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return false
+	}
+	var probe struct {
+		Judge      json.RawMessage `json:"judge"`
+		Classifier json.RawMessage `json:"classifier"`
+		Metrics    []struct {
+			AnalysisConfigurations json.RawMessage `json:"analysisConfigurations"`
+		} `json:"metrics"`
+	}
+	if json.Unmarshal(trimmed, &probe) != nil {
+		return false
+	}
+	if len(probe.Classifier) > 0 || (len(probe.Judge) > 0 && probe.Judge[0] == '{') {
+		return true
+	}
+	for _, m := range probe.Metrics {
+		if len(m.AnalysisConfigurations) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// fromKayenta converts a Kayenta CanaryConfig. Unknown fields are ignored, as
+// Kayenta does; the judge is "kayenta" for NetflixACAJudge-v1.0.
+func fromKayenta(data []byte, source string) (*Config, error) {
+	var k kayentaConfig
+	if err := json.Unmarshal(data, &k); err != nil {
+		return nil, fmt.Errorf("%s: %w: Kayenta canary config: %s", source, ErrInvalidConfig, jsonErrorText(err))
+	}
+	cfg := &Config{Name: k.Name, Judge: JudgeKayenta}
+	if k.Judge != nil {
+		switch k.Judge.Name {
+		case KayentaJudgeName, "", JudgeKayenta:
+		case JudgeDefault:
+			cfg.Judge = JudgeDefault
+		default:
+			return nil, fmt.Errorf("%s: %w: judge.name: unable to resolve canary judge %q (want %s or default)",
+				source, ErrInvalidConfig, k.Judge.Name, KayentaJudgeName)
+		}
+	}
+	if t := k.Classifier.ScoreThresholds; t != nil {
+		cfg.Thresholds = *t
+	}
+	var groups []string
+	for _, m := range k.Metrics {
+		for _, g := range m.Groups {
+			if !slices.Contains(groups, g) {
+				groups = append(groups, g)
+			}
+		}
+	}
+	for g := range k.Classifier.GroupWeights {
+		if !slices.Contains(groups, g) {
+			groups = append(groups, g)
+		}
+	}
+	for _, g := range groups {
+		grp := Group{Name: g}
+		if w, ok := k.Classifier.GroupWeights[g]; ok {
+			grp.Weight = ptr(w)
+		}
+		cfg.Groups = append(cfg.Groups, grp)
+	}
+	for _, km := range k.Metrics {
+		c := km.AnalysisConfigurations.Canary
+		m := Metric{
+			Name:         km.Name,
+			Groups:       km.Groups,
+			Tests:        []string{TestMannWhitney},
+			Direction:    strings.ToLower(c.Direction),
+			Critical:     c.Critical,
+			MustHaveData: c.MustHaveData,
+			Muted:        c.Muted,
+			NaNStrategy:  strings.ToLower(c.NaNStrategy),
+			MinSamples:   1,
+		}
+		switch m.Direction {
+		case DirectionIncrease, DirectionDecrease, DirectionEither:
+		default:
+			m.Direction = DirectionEither // Kayenta reads an unknown direction as either
+		}
+		if len(km.Query) > 0 {
+			m.Query = map[string]string{"kayenta": string(km.Query)}
+		}
+		if es := c.EffectSize; es != nil {
+			m.EffectSize = EffectSize{
+				Measure:          es.Measure,
+				AllowedIncrease:  es.AllowedIncrease,
+				AllowedDecrease:  es.AllowedDecrease,
+				CriticalIncrease: es.CriticalIncrease,
+				CriticalDecrease: es.CriticalDecrease,
+			}
+		}
+		if o := c.Outliers; o != nil && strings.EqualFold(o.Strategy, "remove") {
+			m.Outliers = &Outliers{Factor: 3}
+			if o.OutlierFactor != nil {
+				m.Outliers.Factor = *o.OutlierFactor
+			}
+		}
+		cfg.Metrics = append(cfg.Metrics, m)
+	}
+	return cfg, nil
+}

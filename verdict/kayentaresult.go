@@ -1,0 +1,93 @@
+package verdict
+
+import "strings"
+
+// KayentaJudgeResult is Kayenta's CanaryJudgeResult (kayenta-core
+// canary/results/*.java), the body a Kayenta remote judge returns.
+type KayentaJudgeResult struct {
+	JudgeName   string                `json:"judgeName"`
+	Results     []KayentaMetricResult `json:"results"`
+	GroupScores []KayentaGroupScore   `json:"groupScores"`
+	Score       KayentaScore          `json:"score"`
+}
+
+// KayentaMetricResult is Kayenta's CanaryAnalysisResult.
+type KayentaMetricResult struct {
+	Name                 string            `json:"name"`
+	ID                   string            `json:"id,omitempty"`
+	Tags                 map[string]string `json:"tags"`
+	Classification       string            `json:"classification"`
+	ClassificationReason string            `json:"classificationReason"`
+	Groups               []string          `json:"groups"`
+	ExperimentMetadata   map[string]any    `json:"experimentMetadata"`
+	ControlMetadata      map[string]any    `json:"controlMetadata"`
+	ResultMetadata       map[string]any    `json:"resultMetadata"`
+	Critical             bool              `json:"critical"`
+	Muted                bool              `json:"muted"`
+}
+
+// KayentaGroupScore is Kayenta's CanaryJudgeGroupScore.
+type KayentaGroupScore struct {
+	Name                 string  `json:"name"`
+	Score                float64 `json:"score"`
+	Classification       string  `json:"classification"`
+	ClassificationReason string  `json:"classificationReason"`
+}
+
+// KayentaScore is Kayenta's CanaryJudgeScore.
+type KayentaScore struct {
+	Score                float64 `json:"score"`
+	Classification       string  `json:"classification"`
+	ClassificationReason string  `json:"classificationReason"`
+}
+
+var kayentaClass = map[string]string{
+	Pass: "Pass", High: "High", Low: "Low", Nodata: "Nodata", NodataFail: "NodataFailMetric", Error: "Error",
+}
+
+// Kayenta converts the result to Kayenta's CanaryJudgeResult.
+func (res *Result) Kayenta() KayentaJudgeResult {
+	out := KayentaJudgeResult{
+		JudgeName: KayentaJudgeName,
+		Score: KayentaScore{
+			Score:                res.Score,
+			Classification:       strings.ToUpper(res.Result[:1]) + strings.ToLower(res.Result[1:]),
+			ClassificationReason: res.Reason,
+		},
+	}
+	for _, r := range res.Metrics {
+		tags := r.Tags
+		if tags == nil {
+			tags = map[string]string{}
+		}
+		ratio := any(nil)
+		if r.MeanRatio != nil {
+			ratio = *r.MeanRatio
+		}
+		out.Results = append(out.Results, KayentaMetricResult{
+			Name:                 r.Name,
+			ID:                   r.ID,
+			Tags:                 tags,
+			Classification:       kayentaClass[r.Classification],
+			ClassificationReason: r.Reason,
+			Groups:               r.Groups,
+			ExperimentMetadata:   map[string]any{"stats": kayentaStats(r.Canary.Count, r.Canary.Min, r.Canary.Max, r.Canary.Mean, r.Canary.Std)},
+			ControlMetadata:      map[string]any{"stats": kayentaStats(r.Baseline.Count, r.Baseline.Min, r.Baseline.Max, r.Baseline.Mean, r.Baseline.Std)},
+			ResultMetadata:       map[string]any{"ratio": ratio},
+			Critical:             r.Critical,
+			Muted:                r.Muted,
+		})
+	}
+	for _, g := range res.Groups {
+		score := g.Score
+		if g.NoData {
+			score = 0 // Kayenta reports 0.0 for a group without counted metrics
+		}
+		out.GroupScores = append(out.GroupScores, KayentaGroupScore{Name: g.Name, Score: score})
+	}
+	return out
+}
+
+func kayentaStats(count int, minV, maxV, mean, std float64) map[string]any {
+	return map[string]any{"count": count, "min": minV, "max": maxV, "mean": mean, "std": std}
+}

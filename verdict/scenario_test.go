@@ -1,0 +1,101 @@
+package verdict
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// scenarioExpectation is testdata/scenarios/*/expected.json: per judge, the
+// result and the class of every metric (keyed "name", or "name/test" when a
+// metric carries several tests).
+type scenarioExpectation map[string]struct {
+	Result  string            `json:"result"`
+	Metrics map[string]string `json:"metrics"`
+}
+
+func TestScenarios(t *testing.T) {
+	dirs, err := filepath.Glob("testdata/scenarios/*")
+	if err != nil || len(dirs) == 0 {
+		t.Fatalf("no scenarios: %v", err)
+	}
+	for _, dir := range dirs {
+		cfgFiles, _ := filepath.Glob(filepath.Join(dir, "config.*"))
+		if len(cfgFiles) != 1 {
+			t.Fatalf("%s: want one config file, got %v", dir, cfgFiles)
+		}
+		var want scenarioExpectation
+		readJSON(t, filepath.Join(dir, "expected.json"), &want)
+		raw, err := os.ReadFile(filepath.Join(dir, "data.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for judge, exp := range want {
+			t.Run(filepath.Base(dir)+"/"+judge, func(t *testing.T) {
+				cfgRaw, err := os.ReadFile(cfgFiles[0])
+				if err != nil {
+					t.Fatal(err)
+				}
+				cfg, err := ParseConfig(cfgRaw, cfgFiles[0])
+				if err != nil {
+					t.Fatal(err)
+				}
+				pairs, err := ParseMetricSetPairList(raw, "data.json")
+				if err != nil {
+					t.Fatal(err)
+				}
+				res, err := Analyze(cfg, pairs, Options{Judge: judge})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := classes(res)
+				for name, class := range exp.Metrics {
+					if got[name] != class {
+						t.Errorf("metric %s: %s, want %s", name, got[name], class)
+					}
+				}
+				if len(got) != len(exp.Metrics) {
+					t.Errorf("got %d metric results %v, want %d", len(got), got, len(exp.Metrics))
+				}
+				if res.Result != exp.Result {
+					t.Errorf("result %s (score %.2f: %s), want %s", res.Result, res.Score, res.Reason, exp.Result)
+				}
+				if t.Failed() {
+					for _, m := range res.Metrics {
+						t.Logf("%s/%s %s: %s", m.Name, m.Test, m.Classification, m.Reason)
+					}
+				}
+			})
+		}
+	}
+}
+
+// classes maps "name" (or "name/test" for metrics with several tests) to
+// the classification.
+func classes(res *Result) map[string]string {
+	count := map[string]int{}
+	for _, m := range res.Metrics {
+		count[m.Name]++
+	}
+	out := map[string]string{}
+	for _, m := range res.Metrics {
+		key := m.Name
+		if count[m.Name] > 1 {
+			key += "/" + m.Test
+		}
+		out[key] = m.Classification
+	}
+	return out
+}
+
+func readJSON(t *testing.T, path string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+}

@@ -1,0 +1,154 @@
+package verdict
+
+import (
+	"fmt"
+	"math"
+	"slices"
+)
+
+// score computes group scores, the weighted final score and the result, as
+// Kayenta's WeightedSumScorer and ThresholdScoreClassifier:
+//
+//   - muted metrics are reported but not scored;
+//   - group score = 100 · #PASS / #(PASS, HIGH, LOW, NODATA_FAIL); NODATA and
+//     ERROR are not counted, and a group with nothing counted counts as 100;
+//   - final score = Σ group score · weight / 100, where groups without a
+//     weight share what the weighted groups leave of 100, rounded to two
+//     decimals;
+//   - a critical metric that did not pass, or NODATA for at least
+//     maxNodataFraction of the scored metrics, forces the score to 0;
+//   - PASS if score ≥ pass, MARGINAL if ≥ marginal, else FAIL.
+func score(res *Result, cfg *Config) {
+	type counts struct{ pass, counted int }
+	byGroup := map[string]*counts{}
+	var order []string
+	for _, g := range cfg.Groups {
+		order = append(order, g.Name)
+	}
+	scored, nodata := 0, 0
+	var critical *MetricResult
+	for i := range res.Metrics {
+		r := &res.Metrics[i]
+		if r.Muted {
+			continue
+		}
+		scored++
+		if r.Classification == Nodata {
+			nodata++
+		}
+		if r.Critical && r.Classification != Pass && critical == nil {
+			critical = r
+		}
+		for _, g := range r.Groups {
+			c, ok := byGroup[g]
+			if !ok {
+				c = &counts{}
+				byGroup[g] = c
+				if !slices.Contains(order, g) {
+					order = append(order, g)
+				}
+			}
+			switch r.Classification {
+			case Pass:
+				c.pass++
+				c.counted++
+			case High, Low, NodataFail:
+				c.counted++
+			}
+		}
+	}
+
+	weights := map[string]float64{}
+	var weightSum float64
+	for _, g := range cfg.Groups {
+		if g.Weight != nil {
+			weights[g.Name] = *g.Weight
+			weightSum += *g.Weight
+		}
+	}
+	var unweighted int
+	for _, g := range order {
+		if _, ok := weights[g]; !ok && byGroup[g] != nil {
+			unweighted++
+		}
+	}
+	share := 0.0
+	if unweighted > 0 {
+		share = (100 - weightSum) / float64(unweighted)
+	}
+
+	var total float64
+	for _, g := range order {
+		c := byGroup[g]
+		if c == nil {
+			continue // a configured group without scored metrics
+		}
+		w, ok := weights[g]
+		if !ok {
+			w = share
+		}
+		gs := GroupScore{Name: g, Weight: w, Score: 100}
+		if c.counted == 0 {
+			gs.NoData = true
+		} else {
+			gs.Score = 100 * float64(c.pass) / float64(c.counted)
+		}
+		total += gs.Score * w / 100
+		res.Groups = append(res.Groups, gs)
+	}
+	res.Score = math.Round(total*100) / 100
+
+	switch {
+	case critical != nil:
+		res.Score = 0
+		res.Reason = fmt.Sprintf("critical metric %s is %s: %s", critical.Name, critical.Classification, critical.Reason)
+	case scored > 0 && float64(nodata)/float64(scored) >= *cfg.MaxNodataFraction:
+		res.Score = 0
+		res.Reason = fmt.Sprintf("%d of %d scored metrics have no data (at least %.0f%%)", nodata, scored, 100**cfg.MaxNodataFraction)
+	}
+	switch {
+	case res.Score >= res.Thresholds.Pass:
+		res.Result = ResultPass
+	case res.Score >= res.Thresholds.Marginal:
+		res.Result = ResultMarginal
+	default:
+		res.Result = ResultFail
+	}
+	if res.Reason == "" {
+		res.Reason = fmt.Sprintf("score %.2f against thresholds pass %g, marginal %g", res.Score, res.Thresholds.Pass, res.Thresholds.Marginal)
+		if worst := worstMetric(res); worst != nil {
+			res.Reason += fmt.Sprintf("; worst metric %s is %s", worst.Name, worst.Classification)
+		}
+	}
+}
+
+// severity orders classifications from worst to best for reports.
+func severity(r *MetricResult) int {
+	s := map[string]int{High: 1, Low: 1, NodataFail: 2, Error: 3, Nodata: 4, Pass: 5}[r.Classification]
+	if r.Critical && r.Classification != Pass {
+		s = 0
+	}
+	if r.Muted {
+		s += 10
+	}
+	return s
+}
+
+func worstMetric(res *Result) *MetricResult {
+	var worst *MetricResult
+	for i := range res.Metrics {
+		r := &res.Metrics[i]
+		if r.Classification != Pass && (worst == nil || severity(r) < severity(worst)) {
+			worst = r
+		}
+	}
+	return worst
+}
+
+// WorstFirst returns the metric results ordered from worst to best, stable
+// in config order.
+func (res *Result) WorstFirst() []MetricResult {
+	out := slices.Clone(res.Metrics)
+	slices.SortStableFunc(out, func(a, b MetricResult) int { return severity(&a) - severity(&b) })
+	return out
+}
