@@ -1,0 +1,101 @@
+package verdict
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// ar1 returns n points of level·(1 + cv·e_t) with e an AR(1) process of
+// coefficient rho and unit marginal variance.
+func ar1(r *rand.Rand, n int, level, cv, rho float64) []float64 {
+	out := make([]float64, n)
+	e := r.NormFloat64()
+	for i := range out {
+		e = rho*e + math.Sqrt(1-rho*rho)*r.NormFloat64()
+		out[i] = level * (1 + cv*e)
+	}
+	return out
+}
+
+// simulate runs analyses of 20 critical metrics with AR(1) noise (60 points
+// per side) and returns the share that FAIL. shift multiplies the canary
+// level of metric 0.
+func simulate(t *testing.T, judge string, runs int, rho, cv, shift float64, seed uint64) (failShare float64) {
+	t.Helper()
+	cfg := &Config{Name: "sim", Judge: judge}
+	for i := range 20 {
+		cfg.Metrics = append(cfg.Metrics, Metric{Name: fmt.Sprintf("m%02d", i), Groups: []string{"all"}, Critical: true})
+	}
+	if err := cfg.validate("sim"); err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(seed, 99))
+	fails := 0
+	for range runs {
+		pairs := make([]MetricSetPair, 20)
+		for i := range pairs {
+			level := 100.0
+			pairs[i].Name = cfg.Metrics[i].Name
+			pairs[i].Values.Control = ar1(r, 60, level, cv, rho)
+			if i == 0 {
+				level *= shift
+			}
+			pairs[i].Values.Experiment = ar1(r, 60, level, cv, rho)
+		}
+		res, err := Analyze(cfg, pairs, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Result == ResultFail {
+			fails++
+		}
+	}
+	return float64(fails) / float64(runs)
+}
+
+// TestDefaultJudgeErrorRates checks the default judge's error rates on the
+// issue's setting: A/A analyses of 20 critical metrics, AR(1) noise with
+// ρ = 0.5, 60 points per side. The chance that an unchanged canary fails must
+// stay near the configured 5% (it does not depend on the noise scale), and a
+// +35% shift of one metric must be caught at least 90% of the time with a
+// coefficient of variation of 0.15 (power falls with more noise: about 86%
+// at 0.2). The bounds leave room for Monte Carlo error (400 runs: ±2.2% at
+// 5%).
+func TestDefaultJudgeErrorRates(t *testing.T) {
+	if testing.Short() {
+		t.Skip("Monte Carlo simulation")
+	}
+	tests := map[string]struct {
+		rho, cv, shift float64
+		min, max       float64
+	}{
+		"A/A independent":        {rho: 0, cv: 0.2, shift: 1, min: 0, max: 0.08},
+		"A/A autocorrelated 0.5": {rho: 0.5, cv: 0.2, shift: 1, min: 0, max: 0.08},
+		"+35% autocorrelated":    {rho: 0.5, cv: 0.15, shift: 1.35, min: 0.9, max: 1},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got := simulate(t, JudgeDefault, 400, tc.rho, tc.cv, tc.shift, 1)
+			t.Logf("%s: %.1f%% of analyses FAIL", name, 100*got)
+			if got < tc.min || got > tc.max {
+				t.Errorf("FAIL share %.3f, want within [%.2f, %.2f]", got, tc.min, tc.max)
+			}
+		})
+	}
+}
+
+// TestKayentaJudgeAutocorrelationBlindSpot documents why the default judge
+// exists: Kayenta's rules, applied to the same autocorrelated A/A analyses,
+// fail far more unchanged canaries than any stated level.
+func TestKayentaJudgeAutocorrelationBlindSpot(t *testing.T) {
+	if testing.Short() {
+		t.Skip("Monte Carlo simulation")
+	}
+	got := simulate(t, JudgeKayenta, 200, 0.5, 0.2, 1, 2)
+	t.Logf("kayenta judge: %.1f%% of autocorrelated A/A analyses FAIL", 100*got)
+	if got < 0.2 {
+		t.Errorf("kayenta judge fails %.3f of A/A analyses; Kayenta's rules are known to fail about half", got)
+	}
+}
