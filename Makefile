@@ -16,7 +16,10 @@ build: ## Build bin/judge.
 	$(GO) build -o $(BIN) ./cmd/judge
 
 .PHONY: demo
-demo: build ## Run judge on the shipped fixtures.
+demo: build ## Run a full canary analysis on the shipped fixtures (exit 1 FAIL / 2 MARGINAL are verdicts, not errors).
+	@echo '$$ judge analyze --canary-config fixtures/analyze/canary-config.yaml --data fixtures/analyze/data.json'
+	@$(BIN) analyze --canary-config fixtures/analyze/canary-config.yaml --data fixtures/analyze/data.json || [ $$? -le 2 ]
+	@echo
 	@echo '$$ judge compare --canary fixtures/compare/canary.txt --baseline fixtures/compare/baseline.txt'
 	@$(BIN) compare --canary fixtures/compare/canary.txt --baseline fixtures/compare/baseline.txt
 

@@ -1,0 +1,172 @@
+package main
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const scenarios = "../../verdict/testdata/scenarios"
+
+func TestAnalyzeExitCodesAndJSON(t *testing.T) {
+	tests := map[string]struct {
+		scenario string
+		judge    string
+		wantCode int
+		want     string
+	}{
+		"pass":     {"aa-independent", "default", 0, "PASS"},
+		"fail":     {"regression-high", "default", 1, "FAIL"},
+		"marginal": {"weights-marginal", "kayenta", 2, "MARGINAL"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(scenarios, tc.scenario)
+			code, out, errOut := runJudge(t, "", "analyze", "--canary-config", filepath.Join(dir, "config.json"),
+				"--data", filepath.Join(dir, "data.json"), "--judge", tc.judge, "--output", "json")
+			if code != tc.wantCode {
+				t.Fatalf("exit %d, want %d; stderr %s", code, tc.wantCode, errOut)
+			}
+			var got struct {
+				Result  string                  `json:"result"`
+				Score   float64                 `json:"score"`
+				Groups  []struct{ Name string } `json:"groups"`
+				Metrics []map[string]any        `json:"metrics"`
+			}
+			if err := json.Unmarshal([]byte(out), &got); err != nil {
+				t.Fatalf("bad JSON: %v\n%s", err, out)
+			}
+			if got.Result != tc.want || len(got.Groups) == 0 || len(got.Metrics) == 0 {
+				t.Errorf("result %q with %d groups, %d metrics; want %s", got.Result, len(got.Groups), len(got.Metrics), tc.want)
+			}
+			for _, key := range []string{"name", "groups", "classification", "critical", "reason", "baseline", "canary",
+				"p_value", "adjusted_p_value", "estimate", "ci_low", "ci_high", "effect_size"} {
+				if _, ok := got.Metrics[0][key]; !ok {
+					t.Errorf("metric output lacks %q", key)
+				}
+			}
+		})
+	}
+}
+
+func TestAnalyzeKayentaOutput(t *testing.T) {
+	dir := filepath.Join(scenarios, "regression-high")
+	code, out, _ := runJudge(t, "", "analyze", "--canary-config", filepath.Join(dir, "config.json"),
+		"--data", filepath.Join(dir, "data.json"), "--judge", "kayenta", "--output", "kayenta")
+	if code != 1 {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	var got struct {
+		JudgeName string `json:"judgeName"`
+		Results   []struct {
+			Name           string `json:"name"`
+			Classification string `json:"classification"`
+			Critical       bool   `json:"critical"`
+		} `json:"results"`
+		Score struct {
+			Score          float64 `json:"score"`
+			Classification string  `json:"classification"`
+		} `json:"score"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.JudgeName != "NetflixACAJudge-v1.0" || got.Score.Classification != "Fail" || got.Score.Score != 0 {
+		t.Errorf("got %+v", got)
+	}
+	if len(got.Results) != 2 || got.Results[0].Classification != "High" || !got.Results[0].Critical {
+		t.Errorf("results %+v, want latency High and critical first", got.Results)
+	}
+}
+
+func TestAnalyzeText(t *testing.T) {
+	dir := filepath.Join(scenarios, "regression-low")
+	code, out, _ := runJudge(t, "", "analyze", "--canary-config", filepath.Join(dir, "config.json"), "--data", filepath.Join(dir, "data.json"))
+	if code != 1 {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	lines := strings.Split(out, "\n")
+	if !strings.HasPrefix(lines[0], "FAIL") {
+		t.Errorf("first line %q does not start with the verdict", lines[0])
+	}
+	// Worst metrics first: the LOW throughput row precedes the PASS latency row.
+	if strings.Index(out, "LOW    throughput") < 0 || strings.Index(out, "throughput") > strings.Index(out, "PASS   latency") {
+		t.Errorf("table not ordered worst first:\n%s", out)
+	}
+}
+
+func TestAnalyzeBadInput(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "cfg.yaml", "metrics:\n  - {name: a, groups: [g]}\n")
+	good := writeFile(t, dir, "data.json", `[{"name":"a","values":{"control":[1,2,3,4,5],"experiment":[1,2,3,4,"NaN"]}}]`)
+	tests := map[string]struct {
+		cfg, data string
+		args      []string
+		wantCode  int
+		wantText  string
+	}{
+		"bad value":      {cfg, writeFile(t, dir, "bad.json", `[{"name":"a","values":{"control":[1,"x"],"experiment":[1]}}]`), nil, 65, "[0] (a).values.control[1]"},
+		"unknown metric": {cfg, writeFile(t, dir, "unk.json", `[{"name":"zzz","values":{"control":[1],"experiment":[1]}}]`), nil, 65, `"zzz"`},
+		"not JSON":       {cfg, writeFile(t, dir, "nj.json", `{oops`), nil, 65, "nj.json"},
+		"bad config":     {writeFile(t, dir, "bad.yaml", "metrics:\n  - {name: a, groups: [g], direction: up}\n"), good, nil, 65, "metrics[0] (a).direction"},
+		"missing data":   {cfg, filepath.Join(dir, "none.json"), nil, 65, "none.json"},
+		"bad judge":      {cfg, good, []string{"--judge", "oracle"}, 64, "--judge"},
+		"bad output":     {cfg, good, []string{"--output", "xml"}, 64, "--output"},
+		"bad thresholds": {cfg, good, []string{"--pass", "50", "--marginal", "80"}, 64, "marginal"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			args := append([]string{"analyze", "--canary-config", tc.cfg, "--data", tc.data}, tc.args...)
+			code, _, errOut := runJudge(t, "", args...)
+			if code != tc.wantCode || !strings.Contains(errOut, tc.wantText) {
+				t.Errorf("exit %d stderr %q; want %d naming %q", code, errOut, tc.wantCode, tc.wantText)
+			}
+		})
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	dir := t.TempDir()
+	bad := writeFile(t, dir, "bad.yaml", `
+thresholds: {pass: 70, marginal: 90}
+groups: [{name: g, weight: 120}]
+metrics:
+  - {name: a, groups: [g], direction: sideways, nanStrategy: drop}
+  - {name: a, groups: [nope], tests: [threshold]}
+`)
+	code, _, errOut := runJudge(t, "", "config", "validate", bad)
+	if code != 65 {
+		t.Fatalf("exit %d, want 65", code)
+	}
+	for _, want := range []string{"thresholds", "groups: weights sum to 120", "metrics[0] (a).direction", "metrics[0] (a).nanStrategy",
+		"metrics[1] (a).name", "metrics[1] (a).groups", "metrics[1] (a).threshold"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("validate output lacks %q:\n%s", want, errOut)
+		}
+	}
+	good := filepath.Join(scenarios, "kayenta-674-min-effect", "config.yaml")
+	if code, out, errOut := runJudge(t, "", "config", "validate", good); code != 0 || !strings.Contains(out, "valid") {
+		t.Errorf("valid config: exit %d, %s %s", code, out, errOut)
+	}
+	unknown := writeFile(t, dir, "unknown.yaml", "metrics: [{name: a, groups: [g], critcal: true}]\n")
+	if code, _, errOut := runJudge(t, "", "config", "validate", unknown); code != 65 || !strings.Contains(errOut, "critcal") {
+		t.Errorf("misspelt field: exit %d, %s", code, errOut)
+	}
+}
+
+// TestAnalyzeDeterministic checks that the same input gives the same verdict,
+// byte for byte.
+func TestAnalyzeDeterministic(t *testing.T) {
+	dir := filepath.Join(scenarios, "spinnaker-6278-constant-shift")
+	var first string
+	for i := range 3 {
+		_, out, _ := runJudge(t, "", "analyze", "--canary-config", filepath.Join(dir, "config.json"),
+			"--data", filepath.Join(dir, "data.json"), "--judge", "kayenta", "--output", "json")
+		if i == 0 {
+			first = out
+		} else if out != first {
+			t.Fatalf("run %d differs:\n%s\nvs\n%s", i, out, first)
+		}
+	}
+}
