@@ -64,7 +64,7 @@ func runAnalyze(cmd *cobra.Command, v *viper.Viper) error {
 	if err != nil {
 		return dataError(err)
 	}
-	if cmd.Flags().Changed("pass") || cmd.Flags().Changed("marginal") || v.IsSet("pass") || v.IsSet("marginal") {
+	if v.IsSet("pass") || v.IsSet("marginal") {
 		t := cfg.Thresholds
 		if v.IsSet("pass") {
 			t.Pass = v.GetFloat64("pass")

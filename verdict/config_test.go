@@ -1,0 +1,132 @@
+package verdict
+
+import (
+	"errors"
+	"math"
+	"strings"
+	"testing"
+)
+
+func TestParseKayentaConfig(t *testing.T) {
+	raw := `{"name":"k","judge":{"name":"NetflixACAJudge-v1.0","judgeConfigurations":{}},
+	 "metrics":[
+	  {"name":"5xx","query":{"type":"prometheus","metricName":"http_requests_total"},"groups":["errors"],
+	   "analysisConfigurations":{"canary":{"direction":"increase","nanStrategy":"replace","critical":true,
+	     "effectSize":{"allowedIncrease":1.1,"criticalIncrease":2.0},"outliers":{"strategy":"remove","outlierFactor":2.5}}}},
+	  {"name":"cpu","query":{"type":"prometheus","metricName":"cpu"},"groups":["system"],
+	   "analysisConfigurations":{"canary":{"direction":"sideways","effectSize":{"measure":"cles"}}}},
+	  {"name":"mem","query":{},"groups":["system"]}],
+	 "classifier":{"groupWeights":{"errors":60},"scoreThresholds":{"pass":90,"marginal":50}}}`
+	cfg, err := ParseConfig([]byte(raw), "k.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Judge != JudgeKayenta || cfg.Thresholds != (Thresholds{Pass: 90, Marginal: 50}) {
+		t.Errorf("judge %q thresholds %+v", cfg.Judge, cfg.Thresholds)
+	}
+	m := cfg.Metrics[0]
+	if m.Direction != DirectionIncrease || m.NaNStrategy != NaNReplace || !m.Critical || m.Outliers == nil || m.Outliers.Factor != 2.5 ||
+		*m.EffectSize.AllowedIncrease != 1.1 || *m.EffectSize.CriticalIncrease != 2.0 || *m.EffectSize.AllowedDecrease != 1 {
+		t.Errorf("metric 5xx converted to %+v", m)
+	}
+	if !strings.Contains(m.Query["kayenta"], "http_requests_total") {
+		t.Errorf("query not kept: %v", m.Query)
+	}
+	cpu := cfg.Metrics[1]
+	if cpu.Direction != DirectionEither || *cpu.EffectSize.AllowedIncrease != 0.5 || cpu.NaNStrategy != NaNRemove {
+		t.Errorf("metric cpu converted to %+v (unknown direction reads as either, cles bounds default to 0.5)", cpu)
+	}
+	weights := map[string]*float64{}
+	for _, g := range cfg.Groups {
+		weights[g.Name] = g.Weight
+	}
+	if w := weights["errors"]; w == nil || *w != 60 {
+		t.Errorf("errors weight %v, want 60", w)
+	}
+	if weights["system"] != nil {
+		t.Errorf("system has a weight %v, want none (it shares the remaining 40)", *weights["system"])
+	}
+
+	_, err = ParseConfig([]byte(`{"judge":{"name":"MyJudge"},"metrics":[]}`), "bad.json")
+	if !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), "judge.name") {
+		t.Errorf("unknown judge error = %v", err)
+	}
+}
+
+func TestParseNativeConfigErrors(t *testing.T) {
+	tests := map[string]struct{ in, want string }{
+		"not a mapping":  {"- a\n- b\n", "mapping"},
+		"bad YAML":       {"metrics: [\n", "invalid canary config"},
+		"wrong type":     {"metrics: [{name: a, groups: g}]\n", "metrics.groups"},
+		"unknown field":  {"metrics: [{name: a, groups: [g]}]\nthreshold: 3\n", `"threshold"`},
+		"no metrics":     {"name: x\n", "metrics: the config has no metrics"},
+		"effect bounds":  {"metrics: [{name: a, groups: [g], effectSize: {allowedIncrease: 0.5}}]\n", "allowedIncrease"},
+		"threshold agg":  {"metrics: [{name: a, groups: [g], tests: [threshold], threshold: {aggregate: p42, max: 1}}]\n", "aggregate"},
+		"min above max":  {"metrics: [{name: a, groups: [g], threshold: {min: 5, max: 1}}]\n", "min 5 is above max 1"},
+		"negative score": {"thresholds: {pass: -1, marginal: -2}\nmetrics: [{name: a, groups: [g]}]\n", "thresholds"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			_, err := ParseConfig([]byte(tc.in), "c.yaml")
+			if !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "c.yaml") {
+				t.Errorf("error = %v, want ErrInvalidConfig from c.yaml naming %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestParseMetricSetPairList(t *testing.T) {
+	pairs, err := ParseMetricSetPairList([]byte(`[{"name":"a","tags":{"k":"v"},"values":{"control":[1,"NaN",null,2.5],"experiment":[]},
+		"scopes":{"experiment":{"stepMillis":30000}}}]`), "d.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := pairs[0].Values.Control
+	if len(c) != 4 || c[0] != 1 || !math.IsNaN(c[1]) || !math.IsNaN(c[2]) || c[3] != 2.5 || len(pairs[0].Values.Experiment) != 0 {
+		t.Errorf("control %v experiment %v", c, pairs[0].Values.Experiment)
+	}
+	if pairs[0].Scopes["experiment"].StepMillis != 30000 || pairs[0].Tags["k"] != "v" {
+		t.Errorf("pair %+v", pairs[0])
+	}
+	for in, want := range map[string]string{
+		`{}`:                          "JSON array",
+		`[{"values":{}}]`:             "[0].name: invalid metric data: missing",
+		`[{"name":"a"},{"name":"a"}]`: "[1] (a).name",
+		`[{"name":"a","values":{"experiment":[1,true]}}]`: "[0] (a).values.experiment[1]",
+		`[{"name":"a","values":{"control":"1,2"}}]`:       "[0] (a).values.control: want an array",
+	} {
+		_, err := ParseMetricSetPairList([]byte(in), "d.json")
+		if !errors.Is(err, ErrInvalidData) || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: error %v, want one naming %q", in, err, want)
+		}
+	}
+}
+
+func TestAutocorrelationInflatesVariance(t *testing.T) {
+	// A slowly drifting series is strongly autocorrelated; an alternating one
+	// is not (negative autocorrelation is ignored).
+	drift := make([]float64, 60)
+	alt := make([]float64, 60)
+	for i := range drift {
+		drift[i] = float64(i)
+		alt[i] = float64(i % 2)
+	}
+	cfg := &Config{Metrics: []Metric{{Name: "m", Groups: []string{"g"}}}}
+	if err := cfg.validate("t"); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Analyze(cfg, []MetricSetPair{{Name: "m", Values: PairValues{Control: drift, Experiment: drift}}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := res.Metrics[0].Autocorr; a == nil || *a < 0.9 {
+		t.Errorf("drift autocorrelation %v, want ≥ 0.9", a)
+	}
+	res, err = Analyze(cfg, []MetricSetPair{{Name: "m", Values: PairValues{Control: alt, Experiment: alt}}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := res.Metrics[0].Autocorr; a == nil || *a != 0 {
+		t.Errorf("alternating autocorrelation %v, want 0", a)
+	}
+}
