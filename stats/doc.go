@@ -22,6 +22,9 @@ var (
 	ErrConfLevel = errors.New("confidence level must be in (0, 1)")
 	// ErrAlternative is returned for an unknown alternative hypothesis.
 	ErrAlternative = errors.New("unknown alternative")
+	// ErrRange is returned when the samples are so far apart that their
+	// pairwise differences overflow float64.
+	ErrRange = errors.New("pairwise differences overflow float64")
 	// ErrProbability is returned when a probability is outside [0, 1].
 	ErrProbability = errors.New("probability must be in [0, 1]")
 )

@@ -152,7 +152,8 @@ type MannWhitneyResult struct {
 // memory.
 //
 // Edge cases: an empty sample returns ErrNoData; NaN or ±Inf returns
-// ErrNotFinite naming the sample and index; when every value of both samples
+// ErrNotFinite naming the sample and index; samples whose differences
+// overflow float64 (magnitudes near 1e308) return ErrRange; when every value of both samples
 // is identical the result is p = 1, estimate 0 and the interval [0, 0] (with
 // the one-sided interval open on its unbounded side).
 //
@@ -187,6 +188,9 @@ func MannWhitney(canary, baseline []float64, opts MannWhitneyOptions) (MannWhitn
 	x := sortedCopy(canary)
 	y := sortedCopy(baseline)
 	n, m := len(x), len(y)
+	if lo, hi := x[0]-y[m-1], x[n-1]-y[0]; math.IsInf(lo, 0) || math.IsInf(hi, 0) {
+		return MannWhitneyResult{}, fmt.Errorf("differences range over [%v, %v]: %w", lo, hi, ErrRange)
+	}
 	res := MannWhitneyResult{
 		NCanary:     n,
 		NBaseline:   m,

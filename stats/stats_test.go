@@ -23,6 +23,7 @@ func TestMannWhitneyEdgeCases(t *testing.T) {
 		"conf level 1":      {canary: []float64{1}, baseline: []float64{2}, opts: MannWhitneyOptions{ConfLevel: 1}, wantErr: ErrConfLevel},
 		"conf level <0":     {canary: []float64{1}, baseline: []float64{2}, opts: MannWhitneyOptions{ConfLevel: -0.5}, wantErr: ErrConfLevel},
 		"bad alternative":   {canary: []float64{1}, baseline: []float64{2}, opts: MannWhitneyOptions{Alternative: 7}, wantErr: ErrAlternative},
+		"overflowing range": {canary: []float64{1e308, 1.7e308}, baseline: []float64{-1.7e308, 0}, wantErr: ErrRange, wantErrText: "differences"},
 		"inflation below 1": {canary: []float64{1}, baseline: []float64{2}, opts: MannWhitneyOptions{VarianceInflation: 0.5}, wantErrText: "variance inflation"},
 	}
 	for name, tc := range tests {
