@@ -1,6 +1,10 @@
 package stats
 
-import "math"
+import (
+	"math"
+
+	"gonum.org/v1/gonum/stat"
+)
 
 // MeanRatio returns mean(canary) / mean(baseline), Kayenta's default effect
 // size. It is NaN when either sample is empty or the baseline mean is 0, where
@@ -10,11 +14,11 @@ func MeanRatio(canary, baseline []float64) float64 {
 	if len(canary) == 0 || len(baseline) == 0 {
 		return math.NaN()
 	}
-	mb := mean(baseline)
+	mb := stat.Mean(baseline, nil)
 	if mb == 0 {
 		return math.NaN()
 	}
-	return mean(canary) / mb
+	return stat.Mean(canary, nil) / mb
 }
 
 // CommonLanguage returns the common-language effect size
@@ -42,12 +46,4 @@ func RelativeShift(estimate, level float64) float64 {
 		return math.NaN()
 	}
 	return estimate / math.Abs(level)
-}
-
-func mean(x []float64) float64 {
-	var s float64
-	for _, v := range x {
-		s += v
-	}
-	return s / float64(len(x))
 }

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	"gonum.org/v1/gonum/floats"
+	"gonum.org/v1/gonum/stat"
 	"gonum.org/v1/gonum/stat/distuv"
 
 	"github.com/canaryjudge/judge/stats"
@@ -569,40 +571,27 @@ func thresholdTest(r *MetricResult, step float64) {
 // aggregate computes a threshold test's aggregate of a non-empty series;
 // rate is the per-second increase of a counter over the series.
 func aggregate(name string, x []float64, step float64) float64 {
-	s := slices.Clone(x)
-	slices.Sort(s)
+	quantiles := map[string]float64{"median": 0.5, "p90": 0.9, "p95": 0.95, "p99": 0.99}
 	switch name {
-	case "median":
-		return stats.QuantileSorted(0.5, s)
-	case "p90":
-		return stats.QuantileSorted(0.9, s)
-	case "p95":
-		return stats.QuantileSorted(0.95, s)
-	case "p99":
-		return stats.QuantileSorted(0.99, s)
+	case "median", "p90", "p95", "p99":
+		s := slices.Clone(x)
+		slices.Sort(s)
+		return stats.QuantileSorted(quantiles[name], s)
 	case "min":
-		return s[0]
+		return slices.Min(x)
 	case "max":
-		return s[len(s)-1]
+		return slices.Max(x)
 	case "last":
 		return x[len(x)-1]
 	case "sum":
-		var sum float64
-		for _, v := range x {
-			sum += v
-		}
-		return sum
+		return floats.Sum(x)
 	case "rate":
 		if len(x) < 2 {
 			return 0
 		}
 		return (x[len(x)-1] - x[0]) / (float64(len(x)-1) * step)
 	}
-	var sum float64
-	for _, v := range x {
-		sum += v
-	}
-	return sum / float64(len(x))
+	return stat.Mean(x, nil)
 }
 
 func finite(v float64) *float64 {

@@ -32,19 +32,13 @@ type kayentaConfig struct {
 
 // kayentaMetricConfig is analysisConfigurations.canary of a Kayenta metric.
 type kayentaMetricConfig struct {
-	Direction    string `json:"direction"`
-	NaNStrategy  string `json:"nanStrategy"`
-	Critical     bool   `json:"critical"`
-	MustHaveData bool   `json:"mustHaveData"`
-	Muted        bool   `json:"muted"`
-	EffectSize   *struct {
-		Measure          string   `json:"measure"`
-		AllowedIncrease  *float64 `json:"allowedIncrease"`
-		AllowedDecrease  *float64 `json:"allowedDecrease"`
-		CriticalIncrease *float64 `json:"criticalIncrease"`
-		CriticalDecrease *float64 `json:"criticalDecrease"`
-	} `json:"effectSize"`
-	Outliers *struct {
+	Direction    string      `json:"direction"`
+	NaNStrategy  string      `json:"nanStrategy"`
+	Critical     bool        `json:"critical"`
+	MustHaveData bool        `json:"mustHaveData"`
+	Muted        bool        `json:"muted"`
+	EffectSize   *EffectSize `json:"effectSize"`
+	Outliers     *struct {
 		Strategy      string   `json:"strategy"`
 		OutlierFactor *float64 `json:"outlierFactor"`
 	} `json:"outliers"`
@@ -141,14 +135,8 @@ func fromKayenta(data []byte, source string) (*Config, error) {
 		if len(km.Query) > 0 {
 			m.Query = map[string]string{"kayenta": string(km.Query)}
 		}
-		if es := c.EffectSize; es != nil {
-			m.EffectSize = EffectSize{
-				Measure:          es.Measure,
-				AllowedIncrease:  es.AllowedIncrease,
-				AllowedDecrease:  es.AllowedDecrease,
-				CriticalIncrease: es.CriticalIncrease,
-				CriticalDecrease: es.CriticalDecrease,
-			}
+		if c.EffectSize != nil {
+			m.EffectSize = *c.EffectSize
 		}
 		if o := c.Outliers; o != nil && strings.EqualFold(o.Strategy, "remove") {
 			m.Outliers = &Outliers{Factor: 3}
