@@ -7,6 +7,14 @@ SHELL := bash
 GO ?= go
 BIN := bin/judge
 
+# Code generation tools, pinned; installed into bin/tools by `make tools`.
+TOOLS := $(CURDIR)/bin/tools
+BUF_VERSION := v1.75.0
+PROTOC_GEN_GO_VERSION := v1.36.12
+PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
+GRPC_GATEWAY_VERSION := v2.33.0
+TOOLS_STAMP := $(TOOLS)/.versions-$(BUF_VERSION)-$(PROTOC_GEN_GO_VERSION)-$(PROTOC_GEN_GO_GRPC_VERSION)-$(GRPC_GATEWAY_VERSION)
+
 .PHONY: help
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -24,8 +32,31 @@ demo: build ## Run a full canary analysis on the shipped fixtures (exit 1 FAIL /
 	@$(BIN) compare --canary fixtures/compare/canary.txt --baseline fixtures/compare/baseline.txt
 
 .PHONY: test
-test: lint ## Run every test (installs what the tests need).
+test: lint check-generated ## Run every test (installs what the tests need: PostgreSQL server binaries).
+	scripts/ensure-postgres.sh
 	$(GO) test -count=1 ./...
+
+$(TOOLS_STAMP):
+	rm -rf $(TOOLS) && mkdir -p $(TOOLS)
+	GOBIN=$(TOOLS) $(GO) install github.com/bufbuild/buf/cmd/buf@$(BUF_VERSION)
+	GOBIN=$(TOOLS) $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
+	GOBIN=$(TOOLS) $(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
+	GOBIN=$(TOOLS) $(GO) install github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-grpc-gateway@$(GRPC_GATEWAY_VERSION)
+	GOBIN=$(TOOLS) $(GO) install github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2@$(GRPC_GATEWAY_VERSION)
+	touch $@
+
+.PHONY: tools
+tools: $(TOOLS_STAMP) ## Install the pinned code generation tools into bin/tools.
+
+.PHONY: generate
+generate: tools ## Lint the protos and regenerate Go code and the OpenAPI document from them.
+	$(TOOLS)/buf lint
+	$(TOOLS)/buf generate
+
+.PHONY: check-generated
+check-generated: generate ## Fail when the committed generated code is stale.
+	@if [ -n "$$(git status --porcelain -- proto)" ]; then \
+		git status --short -- proto; echo "generated code is stale: run make generate and commit"; exit 1; fi
 
 .PHONY: lint
 lint: ## gofmt and go vet.

@@ -24,9 +24,12 @@ type MetricSetPair struct {
 	ID     string            `json:"id,omitempty"`
 	Tags   map[string]string `json:"tags,omitempty"`
 	Values PairValues        `json:"values"`
-	Scopes map[string]struct {
-		StepMillis int64 `json:"stepMillis"`
-	} `json:"scopes,omitempty"`
+	Scopes map[string]PairScope `json:"scopes,omitempty"`
+}
+
+// PairScope is the time grid of one side of a MetricSetPair.
+type PairScope struct {
+	StepMillis int64 `json:"stepMillis"`
 }
 
 // Series is a metric's values in time order; NaN marks a missing point.

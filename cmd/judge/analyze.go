@@ -31,7 +31,10 @@ func newAnalyzeCmd(v *viper.Viper) *cobra.Command {
 and canary (experiment) samples in a Kayenta MetricSetPairList file, scores
 the metric groups and decides PASS, MARGINAL or FAIL.
 
-Exit codes: 0 PASS, 1 FAIL, 2 MARGINAL, 64 bad usage, 65 bad config or data.`,
+With --server, the same analysis runs on a shared judge server over gRPC.
+
+Exit codes: 0 PASS, 1 FAIL, 2 MARGINAL, 64 bad usage, 65 bad config or data,
+69 server unavailable.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runAnalyze(cmd, v)
@@ -44,6 +47,7 @@ Exit codes: 0 PASS, 1 FAIL, 2 MARGINAL, 64 bad usage, 65 bad config or data.`,
 	f.Float64("pass", 0, "pass score threshold (default: the config's, else 95)")
 	f.Float64("marginal", 0, "marginal score threshold (default: the config's, else 75)")
 	f.String("output", "text", "output format: text, json or kayenta (a Kayenta CanaryJudgeResult)")
+	f.String("server", "", "run the analysis on a judge server at this gRPC address (host:port)")
 	return cmd
 }
 
@@ -60,7 +64,11 @@ func runAnalyze(cmd *cobra.Command, v *viper.Viper) error {
 	if opts.Judge != "" && opts.Judge != verdict.JudgeDefault && opts.Judge != verdict.JudgeKayenta {
 		return usageError("--judge %q: want default or kayenta", opts.Judge)
 	}
-	cfg, err := loadCanaryConfig(cfgPath)
+	rawConfig, err := readBounded(cfgPath)
+	if err != nil {
+		return dataError(err)
+	}
+	cfg, err := verdict.ParseConfig(rawConfig, cfgPath)
 	if err != nil {
 		return dataError(err)
 	}
@@ -82,8 +90,13 @@ func runAnalyze(cmd *cobra.Command, v *viper.Viper) error {
 	if err != nil {
 		return dataError(err)
 	}
-	res, err := verdict.Analyze(cfg, pairs, opts)
-	if err != nil {
+	var res *verdict.Result
+	if addr := v.GetString("server"); addr != "" {
+		res, err = analyzeRemote(cmd.Context(), addr, rawConfig, pairs, opts)
+		if err != nil {
+			return err
+		}
+	} else if res, err = verdict.Analyze(cfg, pairs, opts); err != nil {
 		if errors.Is(err, verdict.ErrInvalidData) {
 			return dataError(err)
 		}

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
+	"github.com/canaryjudge/judge/stats"
+	"github.com/canaryjudge/judge/verdict"
+)
+
+// analyzeRemote runs the analysis on a judge server over gRPC and returns the
+// verdict in the engine's form, so every output format matches a local run.
+func analyzeRemote(ctx context.Context, addr string, rawConfig []byte, pairs []verdict.MetricSetPair, opts verdict.Options) (*verdict.Result, error) {
+	cfg, err := configStruct(rawConfig)
+	if err != nil {
+		return nil, dataError(err)
+	}
+	spec := &judgev1.AnalysisSpec{
+		Config: &judgev1.AnalysisSpec_CanaryConfig{CanaryConfig: cfg},
+		Judge:  opts.Judge,
+	}
+	if t := opts.Thresholds; t != nil {
+		spec.Thresholds = &judgev1.Thresholds{Pass: t.Pass, Marginal: t.Marginal}
+	}
+	for _, p := range pairs {
+		mp := &judgev1.MetricPair{Name: p.Name, Id: p.ID, Control: p.Values.Control, Experiment: p.Values.Experiment, Tags: p.Tags}
+		if s, ok := p.Scopes["experiment"]; ok && s.StepMillis > 0 {
+			mp.StepSeconds = float64(s.StepMillis) / 1000
+		}
+		spec.Metrics = append(spec.Metrics, mp)
+	}
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20), grpc.MaxCallSendMsgSize(64<<20)))
+	if err != nil {
+		return nil, usageError("--server %q: %w", addr, err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	resp, err := judgev1.NewJudgeServiceClient(conn).Analyze(ctx, &judgev1.AnalyzeRequest{Spec: spec})
+	if err != nil {
+		st := status.Convert(err)
+		switch st.Code() {
+		case codes.InvalidArgument, codes.NotFound, codes.FailedPrecondition, codes.ResourceExhausted:
+			return nil, dataError(fmt.Errorf("judge server %s: %s", addr, st.Message()))
+		case codes.Unavailable, codes.DeadlineExceeded:
+			return nil, &exitError{code: exitUnavailable, err: fmt.Errorf("judge server %s unavailable: %s", addr, st.Message())}
+		}
+		return nil, &exitError{code: exitInternal, err: fmt.Errorf("judge server %s: %s: %s", addr, st.Code(), st.Message())}
+	}
+	return verdictFromProto(resp.GetVerdict()), nil
+}
+
+// configStruct turns a config file (YAML or JSON) into a JSON object.
+func configStruct(raw []byte) (*structpb.Struct, error) {
+	var doc any
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		return nil, fmt.Errorf("canary config: %w", err)
+	}
+	if _, ok := doc.(map[string]any); !ok {
+		return nil, errors.New("canary config: must be a mapping")
+	}
+	js, err := json.Marshal(doc)
+	if err != nil {
+		return nil, fmt.Errorf("canary config: %w", err)
+	}
+	s := &structpb.Struct{}
+	if err := protojson.Unmarshal(js, s); err != nil {
+		return nil, fmt.Errorf("canary config: %w", err)
+	}
+	return s, nil
+}
+
+func verdictFromProto(v *judgev1.Verdict) *verdict.Result {
+	r := &verdict.Result{
+		Judge:      v.GetJudge(),
+		Result:     v.GetResult(),
+		Score:      v.GetScore(),
+		Reason:     v.GetReason(),
+		Thresholds: verdict.Thresholds{Pass: v.GetThresholds().GetPass(), Marginal: v.GetThresholds().GetMarginal()},
+		Warnings:   v.GetWarnings(),
+	}
+	for _, g := range v.GetGroups() {
+		r.Groups = append(r.Groups, verdict.GroupScore{Name: g.GetName(), Score: g.GetScore(), Weight: g.GetWeight(), NoData: g.GetNoData()})
+	}
+	for _, m := range v.GetMetrics() {
+		r.Metrics = append(r.Metrics, verdict.MetricResult{
+			Name:           m.GetName(),
+			Test:           m.GetTest(),
+			Groups:         m.GetGroups(),
+			Classification: m.GetClassification(),
+			Critical:       m.GetCritical(),
+			Muted:          m.GetMuted(),
+			Reason:         m.GetReason(),
+			Baseline:       summaryFromProto(m.GetBaseline()),
+			Canary:         summaryFromProto(m.GetCanary()),
+			PValue:         m.PValue,
+			AdjustedPValue: m.AdjustedPValue,
+			Estimate:       m.Estimate,
+			CILow:          m.CiLow,
+			CIHigh:         m.CiHigh,
+			EffectSize:     m.EffectSize,
+			Warnings:       m.GetWarnings(),
+			MeanRatio:      m.MeanRatio,
+			Autocorr:       m.Autocorrelation,
+			Aggregate:      m.Aggregate,
+			ID:             m.GetId(),
+			Tags:           m.GetTags(),
+		})
+	}
+	return r
+}
+
+func summaryFromProto(s *judgev1.SampleSummary) stats.Summary {
+	return stats.Summary{Count: int(s.GetCount()), Mean: s.GetMean(), Std: s.GetStd(), Min: s.GetMin(), Max: s.GetMax(), Median: s.GetMedian(), Q1: s.GetQ1(), Q3: s.GetQ3()}
+}

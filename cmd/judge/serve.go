@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
+
+	"github.com/canaryjudge/judge/server"
+)
+
+func newServeCmd(v *viper.Viper) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the judge gRPC and HTTP/JSON service",
+		Long: `serve runs the judge service: gRPC and HTTP/JSON (under /v1) on one address,
+/metrics, /healthz, /readyz and /openapi.json. Canary configs and analyses are
+stored in SQLite under --data-dir, or in PostgreSQL with --database-url (or
+--database-url-file, or JUDGE_DATABASE_URL) so that several replicas share them.
+SIGINT or SIGTERM drains in-flight requests; stored analyses survive restarts.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := serverConfig(v)
+			if err != nil {
+				return err
+			}
+			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			srv, err := server.Start(ctx, cfg, log)
+			if err != nil {
+				return &exitError{code: exitUnavailable, err: err}
+			}
+			select {
+			case <-ctx.Done():
+				log.Info("shutting down")
+			case err := <-srv.Err():
+				log.Error("listener failed", "err", err)
+			}
+			if err := srv.Shutdown(context.Background()); err != nil {
+				return &exitError{code: exitInternal, err: fmt.Errorf("shutdown: %w", err)}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.String("addr", "127.0.0.1:8080", "address for HTTP/JSON and gRPC")
+	f.String("grpc-addr", "", "separate address for gRPC (default: share --addr)")
+	f.String("data-dir", "./judge-data", "directory of the embedded SQLite database")
+	f.String("database-url", "", "PostgreSQL URL (postgres://…) for shared storage; prefer the env or a file for passwords")
+	f.String("database-url-file", "", "file holding the PostgreSQL URL")
+	f.Int("max-request-bytes", server.DefaultLimits.MaxRequestBytes, "largest request accepted")
+	f.Int("max-metrics", server.DefaultLimits.MaxMetrics, "most metrics per analysis")
+	f.Int("max-points", server.DefaultLimits.MaxPoints, "most points per series")
+	f.Int("workers", 2, "asynchronous analyses run at once")
+	f.Duration("lease", 0, "how long a claimed analysis stays with a silent replica (default 15s)")
+	return cmd
+}
+
+// serverConfig reads the serve settings from flags, JUDGE_* and the config
+// file into one validated server.Config.
+func serverConfig(v *viper.Viper) (server.Config, error) {
+	cfg := server.Config{
+		Addr:        v.GetString("addr"),
+		GRPCAddr:    v.GetString("grpc-addr"),
+		DataDir:     v.GetString("data-dir"),
+		DatabaseURL: v.GetString("database-url"),
+		Limits: server.Limits{
+			MaxRequestBytes: v.GetInt("max-request-bytes"),
+			MaxMetrics:      v.GetInt("max-metrics"),
+			MaxPoints:       v.GetInt("max-points"),
+		},
+		Workers: v.GetInt("workers"),
+		Lease:   v.GetDuration("lease"),
+	}
+	if path := v.GetString("database-url-file"); path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return cfg, usageError("database-url-file: %w", err)
+		}
+		cfg.DatabaseURL = strings.TrimSpace(string(b))
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, usageError("%w", err)
+	}
+	return cfg, nil
+}

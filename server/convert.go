@@ -1,0 +1,52 @@
+package server
+
+import (
+	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
+	"github.com/canaryjudge/judge/stats"
+	"github.com/canaryjudge/judge/verdict"
+)
+
+// verdictToProto converts the verdict engine's result to the API message.
+func verdictToProto(r *verdict.Result) *judgev1.Verdict {
+	v := &judgev1.Verdict{
+		Judge:      r.Judge,
+		Result:     r.Result,
+		Score:      r.Score,
+		Reason:     r.Reason,
+		Thresholds: &judgev1.Thresholds{Pass: r.Thresholds.Pass, Marginal: r.Thresholds.Marginal},
+		Warnings:   r.Warnings,
+	}
+	for _, g := range r.Groups {
+		v.Groups = append(v.Groups, &judgev1.GroupScore{Name: g.Name, Score: g.Score, Weight: g.Weight, NoData: g.NoData})
+	}
+	for _, m := range r.Metrics {
+		v.Metrics = append(v.Metrics, &judgev1.MetricResult{
+			Name:            m.Name,
+			Test:            m.Test,
+			Groups:          m.Groups,
+			Classification:  m.Classification,
+			Critical:        m.Critical,
+			Muted:           m.Muted,
+			Reason:          m.Reason,
+			Baseline:        summaryToProto(m.Baseline),
+			Canary:          summaryToProto(m.Canary),
+			PValue:          m.PValue,
+			AdjustedPValue:  m.AdjustedPValue,
+			Estimate:        m.Estimate,
+			CiLow:           m.CILow,
+			CiHigh:          m.CIHigh,
+			EffectSize:      m.EffectSize,
+			Warnings:        m.Warnings,
+			MeanRatio:       m.MeanRatio,
+			Autocorrelation: m.Autocorr,
+			Aggregate:       m.Aggregate,
+			Id:              m.ID,
+			Tags:            m.Tags,
+		})
+	}
+	return v
+}
+
+func summaryToProto(s stats.Summary) *judgev1.SampleSummary {
+	return &judgev1.SampleSummary{Count: int32(s.Count), Mean: s.Mean, Std: s.Std, Min: s.Min, Max: s.Max, Median: s.Median, Q1: s.Q1, Q3: s.Q3}
+}

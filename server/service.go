@@ -1,0 +1,440 @@
+// Package server is judge's gRPC and HTTP/JSON service: synchronous
+// analyses, stored asynchronous analyses run by workers of any replica, and
+// stored canary configs.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"regexp"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/structpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
+	"github.com/canaryjudge/judge/store"
+	"github.com/canaryjudge/judge/verdict"
+)
+
+// The errors of this package.
+var (
+	// errInvalid marks a client mistake; it becomes INVALID_ARGUMENT.
+	errInvalid = errors.New("invalid argument")
+	// errNoSource is returned for scopes while no metrics source is
+	// configured; it becomes FAILED_PRECONDITION.
+	errNoSource = errors.New("no metrics source is configured on this server: send the samples inline in spec.metrics")
+)
+
+// Limits bound what one request may ask.
+type Limits struct {
+	// MaxRequestBytes bounds a request body or message.
+	MaxRequestBytes int
+	// MaxMetrics bounds the metrics of one analysis.
+	MaxMetrics int
+	// MaxPoints bounds the points of one series.
+	MaxPoints int
+}
+
+// DefaultLimits are the limits of a server started without configuration.
+var DefaultLimits = Limits{MaxRequestBytes: 8 << 20, MaxMetrics: 500, MaxPoints: 100_000}
+
+// Service implements judge.v1.JudgeService.
+type Service struct {
+	judgev1.UnimplementedJudgeServiceServer
+	store   *store.Store
+	limits  Limits
+	metrics *Metrics
+	log     *slog.Logger
+	// watchPoll is how often WatchAnalysis looks for a change.
+	watchPoll time.Duration
+}
+
+var _ judgev1.JudgeServiceServer = (*Service)(nil)
+
+// NewService returns the service over st.
+func NewService(st *store.Store, limits Limits, m *Metrics, log *slog.Logger) *Service {
+	return &Service{store: st, limits: limits, metrics: m, log: log, watchPoll: 200 * time.Millisecond}
+}
+
+// Analyze judges a canary synchronously.
+func (s *Service) Analyze(ctx context.Context, req *judgev1.AnalyzeRequest) (*judgev1.AnalyzeResponse, error) {
+	spec, cfg, err := s.resolve(ctx, req.GetSpec())
+	if err != nil {
+		return nil, s.grpcError(err)
+	}
+	v, err := s.judge(spec, cfg)
+	if err != nil {
+		return nil, s.grpcError(err)
+	}
+	return &judgev1.AnalyzeResponse{Verdict: v}, nil
+}
+
+// resolve validates a spec and returns it with the config inlined (a stored
+// config is copied into the spec, so an analysis keeps judging against the
+// config it was created with).
+func (s *Service) resolve(ctx context.Context, spec *judgev1.AnalysisSpec) (*judgev1.AnalysisSpec, *verdict.Config, error) {
+	if spec == nil {
+		return nil, nil, fmt.Errorf("spec: missing: %w", errInvalid)
+	}
+	if len(spec.GetScopes()) > 0 {
+		return nil, nil, errNoSource
+	}
+	if len(spec.GetMetrics()) == 0 {
+		return nil, nil, fmt.Errorf("spec.metrics: no metrics given: %w", errInvalid)
+	}
+	if n := len(spec.GetMetrics()); n > s.limits.MaxMetrics {
+		return nil, nil, fmt.Errorf("spec.metrics: %d metrics, more than the limit of %d: %w", n, s.limits.MaxMetrics, errInvalid)
+	}
+	for i, m := range spec.GetMetrics() {
+		if m.GetName() == "" {
+			return nil, nil, fmt.Errorf("spec.metrics[%d].name: missing: %w", i, errInvalid)
+		}
+		for field, series := range map[string][]float64{"control": m.GetControl(), "experiment": m.GetExperiment()} {
+			if len(series) > s.limits.MaxPoints {
+				return nil, nil, fmt.Errorf("spec.metrics[%d] (%s).%s: %d points, more than the limit of %d: %w",
+					i, m.GetName(), field, len(series), s.limits.MaxPoints, errInvalid)
+			}
+		}
+		if st := m.GetStepSeconds(); st < 0 || math.IsNaN(st) || math.IsInf(st, 0) {
+			return nil, nil, fmt.Errorf("spec.metrics[%d] (%s).step_seconds: %v is not a positive number: %w", i, m.GetName(), st, errInvalid)
+		}
+	}
+	if t := spec.GetThresholds(); t != nil && (t.GetPass() < t.GetMarginal() || t.GetPass() > 100 || t.GetMarginal() < 0) {
+		return nil, nil, fmt.Errorf("spec.thresholds: pass %v and marginal %v must satisfy 0 ≤ marginal ≤ pass ≤ 100: %w",
+			t.GetPass(), t.GetMarginal(), errInvalid)
+	}
+	if j := spec.GetJudge(); j != "" && j != verdict.JudgeDefault && j != verdict.JudgeKayenta {
+		return nil, nil, fmt.Errorf("spec.judge: %q is not one of default, kayenta: %w", j, errInvalid)
+	}
+
+	var body *structpb.Struct
+	source := "spec.canary_config"
+	switch c := spec.GetConfig().(type) {
+	case *judgev1.AnalysisSpec_CanaryConfig:
+		body = c.CanaryConfig
+	case *judgev1.AnalysisSpec_CanaryConfigName:
+		stored, err := s.store.GetConfig(ctx, c.CanaryConfigName)
+		if err != nil {
+			return nil, nil, err
+		}
+		body = &structpb.Struct{}
+		if err := protojson.Unmarshal(stored.Body, body); err != nil {
+			return nil, nil, fmt.Errorf("stored config %q: %w", c.CanaryConfigName, err)
+		}
+		source = fmt.Sprintf("stored config %q", c.CanaryConfigName)
+	default:
+		return nil, nil, fmt.Errorf("spec: set canary_config or canary_config_name: %w", errInvalid)
+	}
+	raw, err := protojson.Marshal(body)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", source, err)
+	}
+	cfg, err := verdict.ParseConfig(raw, source)
+	if err != nil {
+		return nil, nil, err
+	}
+	resolved := &judgev1.AnalysisSpec{
+		Config:     &judgev1.AnalysisSpec_CanaryConfig{CanaryConfig: body},
+		Metrics:    spec.GetMetrics(),
+		Thresholds: spec.GetThresholds(),
+		Judge:      spec.GetJudge(),
+	}
+	if cfg.Name == "" {
+		if n, ok := spec.GetConfig().(*judgev1.AnalysisSpec_CanaryConfigName); ok {
+			cfg.Name = n.CanaryConfigName
+		}
+	}
+	return resolved, cfg, nil
+}
+
+// judge runs the verdict engine on a resolved spec.
+func (s *Service) judge(spec *judgev1.AnalysisSpec, cfg *verdict.Config) (*judgev1.Verdict, error) {
+	start := time.Now()
+	pairs := make([]verdict.MetricSetPair, len(spec.GetMetrics()))
+	for i, m := range spec.GetMetrics() {
+		pairs[i] = verdict.MetricSetPair{
+			Name:   m.GetName(),
+			ID:     m.GetId(),
+			Tags:   m.GetTags(),
+			Values: verdict.PairValues{Control: m.GetControl(), Experiment: m.GetExperiment()},
+		}
+		if st := m.GetStepSeconds(); st > 0 {
+			pairs[i].Scopes = map[string]verdict.PairScope{"experiment": {StepMillis: int64(st * 1000)}}
+		}
+	}
+	opts := verdict.Options{Judge: spec.GetJudge()}
+	if t := spec.GetThresholds(); t != nil {
+		opts.Thresholds = &verdict.Thresholds{Pass: t.GetPass(), Marginal: t.GetMarginal()}
+	}
+	res, err := verdict.Analyze(cfg, pairs, opts)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errInvalid, err)
+	}
+	s.metrics.observeAnalysis(res.Result, time.Since(start))
+	return verdictToProto(res), nil
+}
+
+// grpcError maps an error to a gRPC status at the edge of the service.
+func (s *Service) grpcError(err error) error {
+	switch {
+	case errors.Is(err, errInvalid), errors.Is(err, verdict.ErrInvalidConfig), errors.Is(err, verdict.ErrInvalidData),
+		errors.Is(err, store.ErrBadPageToken):
+		return status.Error(codes.InvalidArgument, err.Error())
+	case errors.Is(err, store.ErrNotFound):
+		return status.Error(codes.NotFound, err.Error())
+	case errors.Is(err, errNoSource):
+		return status.Error(codes.FailedPrecondition, err.Error())
+	case errors.Is(err, context.Canceled):
+		return status.Error(codes.Canceled, "request cancelled")
+	case errors.Is(err, context.DeadlineExceeded):
+		return status.Error(codes.DeadlineExceeded, "deadline exceeded")
+	}
+	s.log.Error("internal error", "err", err)
+	return status.Error(codes.Internal, "internal error")
+}
+
+// CreateAnalysis stores an analysis for the workers.
+func (s *Service) CreateAnalysis(ctx context.Context, req *judgev1.CreateAnalysisRequest) (*judgev1.CreateAnalysisResponse, error) {
+	spec, cfg, err := s.resolve(ctx, req.GetSpec())
+	if err != nil {
+		return nil, s.grpcError(err)
+	}
+	raw, err := protojson.Marshal(spec)
+	if err != nil {
+		return nil, s.grpcError(err)
+	}
+	a, err := s.store.CreateAnalysis(ctx, cfg.Name, raw)
+	if err != nil {
+		return nil, s.grpcError(err)
+	}
+	pa, err := analysisToProto(a, true)
+	if err != nil {
+		return nil, s.grpcError(err)
+	}
+	return &judgev1.CreateAnalysisResponse{Analysis: pa}, nil
+}
+
+// GetAnalysis returns one analysis.
+func (s *Service) GetAnalysis(ctx context.Context, req *judgev1.GetAnalysisRequest) (*judgev1.GetAnalysisResponse, error) {
+	a, err := s.store.GetAnalysis(ctx, req.GetId())
+	if err != nil {
+		return nil, s.grpcError(err)
+	}
+	pa, err := analysisToProto(a, true)
+	if err != nil {
+		return nil, s.grpcError(err)
+	}
+	return &judgev1.GetAnalysisResponse{Analysis: pa}, nil
+}
+
+// ListAnalyses lists analyses, newest first.
+func (s *Service) ListAnalyses(ctx context.Context, req *judgev1.ListAnalysesRequest) (*judgev1.ListAnalysesResponse, error) {
+	limit, err := pageSize(req.GetPageSize())
+	if err != nil {
+		return nil, s.grpcError(err)
+	}
+	f := store.AnalysisFilter{ConfigName: req.GetCanaryConfigName()}
+	if st := req.GetStatus(); st != judgev1.AnalysisStatus_ANALYSIS_STATUS_UNSPECIFIED {
+		f.Status = statusFromProto[st]
+		if f.Status == "" {
+			return nil, s.grpcError(fmt.Errorf("status: unknown value %d: %w", st, errInvalid))
+		}
+	}
+	list, next, err := s.store.ListAnalyses(ctx, f, limit, req.GetPageToken())
+	if err != nil {
+		return nil, s.grpcError(err)
+	}
+	resp := &judgev1.ListAnalysesResponse{NextPageToken: next}
+	for _, a := range list {
+		pa, err := analysisToProto(a, false)
+		if err != nil {
+			return nil, s.grpcError(err)
+		}
+		resp.Analyses = append(resp.Analyses, pa)
+	}
+	return resp, nil
+}
+
+// CancelAnalysis cancels a pending or running analysis.
+func (s *Service) CancelAnalysis(ctx context.Context, req *judgev1.CancelAnalysisRequest) (*judgev1.CancelAnalysisResponse, error) {
+	a, err := s.store.CancelAnalysis(ctx, req.GetId())
+	if err != nil {
+		return nil, s.grpcError(err)
+	}
+	pa, err := analysisToProto(a, true)
+	if err != nil {
+		return nil, s.grpcError(err)
+	}
+	return &judgev1.CancelAnalysisResponse{Analysis: pa}, nil
+}
+
+// WatchAnalysis streams the analysis whenever its status changes.
+func (s *Service) WatchAnalysis(req *judgev1.WatchAnalysisRequest, stream judgev1.JudgeService_WatchAnalysisServer) error {
+	ctx := stream.Context()
+	var last store.Status
+	ticker := time.NewTicker(s.watchPoll)
+	defer ticker.Stop()
+	for {
+		a, err := s.store.GetAnalysis(ctx, req.GetId())
+		if err != nil {
+			return s.grpcError(err)
+		}
+		if a.Status != last {
+			pa, err := analysisToProto(a, false)
+			if err != nil {
+				return s.grpcError(err)
+			}
+			if err := stream.Send(&judgev1.WatchAnalysisResponse{Analysis: pa}); err != nil {
+				return err
+			}
+			last = a.Status
+		}
+		if a.Status.Final() {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return s.grpcError(ctx.Err())
+		case <-ticker.C:
+		}
+	}
+}
+
+var configName = regexp.MustCompile(`^[A-Za-z0-9._-]{1,200}$`)
+
+// PutCanaryConfig validates and stores a config.
+func (s *Service) PutCanaryConfig(ctx context.Context, req *judgev1.PutCanaryConfigRequest) (*judgev1.PutCanaryConfigResponse, error) {
+	if !configName.MatchString(req.GetName()) {
+		return nil, s.grpcError(fmt.Errorf("name: %q must be 1–200 letters, digits, '.', '_' or '-': %w", req.GetName(), errInvalid))
+	}
+	if req.GetConfig() == nil {
+		return nil, s.grpcError(fmt.Errorf("config: missing: %w", errInvalid))
+	}
+	raw, err := protojson.Marshal(req.GetConfig())
+	if err != nil {
+		return nil, s.grpcError(err)
+	}
+	if _, err := verdict.ParseConfig(raw, "config"); err != nil {
+		return nil, s.grpcError(err)
+	}
+	c, err := s.store.PutConfig(ctx, req.GetName(), raw)
+	if err != nil {
+		return nil, s.grpcError(err)
+	}
+	pc, err := configToProto(c, true)
+	if err != nil {
+		return nil, s.grpcError(err)
+	}
+	return &judgev1.PutCanaryConfigResponse{CanaryConfig: pc}, nil
+}
+
+// GetCanaryConfig returns a stored config.
+func (s *Service) GetCanaryConfig(ctx context.Context, req *judgev1.GetCanaryConfigRequest) (*judgev1.GetCanaryConfigResponse, error) {
+	c, err := s.store.GetConfig(ctx, req.GetName())
+	if err != nil {
+		return nil, s.grpcError(err)
+	}
+	pc, err := configToProto(c, true)
+	if err != nil {
+		return nil, s.grpcError(err)
+	}
+	return &judgev1.GetCanaryConfigResponse{CanaryConfig: pc}, nil
+}
+
+// ListCanaryConfigs lists stored configs by name.
+func (s *Service) ListCanaryConfigs(ctx context.Context, req *judgev1.ListCanaryConfigsRequest) (*judgev1.ListCanaryConfigsResponse, error) {
+	limit, err := pageSize(req.GetPageSize())
+	if err != nil {
+		return nil, s.grpcError(err)
+	}
+	list, next, err := s.store.ListConfigs(ctx, limit, req.GetPageToken())
+	if err != nil {
+		return nil, s.grpcError(err)
+	}
+	resp := &judgev1.ListCanaryConfigsResponse{NextPageToken: next}
+	for _, c := range list {
+		pc, err := configToProto(c, false)
+		if err != nil {
+			return nil, s.grpcError(err)
+		}
+		resp.CanaryConfigs = append(resp.CanaryConfigs, pc)
+	}
+	return resp, nil
+}
+
+// DeleteCanaryConfig deletes a stored config.
+func (s *Service) DeleteCanaryConfig(ctx context.Context, req *judgev1.DeleteCanaryConfigRequest) (*judgev1.DeleteCanaryConfigResponse, error) {
+	if err := s.store.DeleteConfig(ctx, req.GetName()); err != nil {
+		return nil, s.grpcError(err)
+	}
+	return &judgev1.DeleteCanaryConfigResponse{}, nil
+}
+
+func pageSize(n int32) (int, error) {
+	switch {
+	case n == 0:
+		return 50, nil
+	case n < 0 || n > 1000:
+		return 0, fmt.Errorf("page_size: %d is not in 1–1000: %w", n, errInvalid)
+	}
+	return int(n), nil
+}
+
+var statusToProto = map[store.Status]judgev1.AnalysisStatus{
+	store.StatusPending:   judgev1.AnalysisStatus_ANALYSIS_STATUS_PENDING,
+	store.StatusRunning:   judgev1.AnalysisStatus_ANALYSIS_STATUS_RUNNING,
+	store.StatusSucceeded: judgev1.AnalysisStatus_ANALYSIS_STATUS_SUCCEEDED,
+	store.StatusFailed:    judgev1.AnalysisStatus_ANALYSIS_STATUS_FAILED,
+	store.StatusCanceled:  judgev1.AnalysisStatus_ANALYSIS_STATUS_CANCELED,
+}
+
+var statusFromProto = func() map[judgev1.AnalysisStatus]store.Status {
+	m := make(map[judgev1.AnalysisStatus]store.Status, len(statusToProto))
+	for k, v := range statusToProto {
+		m[v] = k
+	}
+	return m
+}()
+
+func analysisToProto(a store.Analysis, withSpec bool) (*judgev1.Analysis, error) {
+	pa := &judgev1.Analysis{
+		Id:               a.ID,
+		Status:           statusToProto[a.Status],
+		CanaryConfigName: a.ConfigName,
+		Error:            a.Error,
+		CreateTime:       timestamppb.New(a.CreatedAt),
+		UpdateTime:       timestamppb.New(a.UpdatedAt),
+		Attempts:         int32(a.Attempts),
+	}
+	if withSpec {
+		pa.Spec = &judgev1.AnalysisSpec{}
+		if err := protojson.Unmarshal(a.Spec, pa.Spec); err != nil {
+			return nil, fmt.Errorf("stored spec of analysis %s: %w", a.ID, err)
+		}
+	}
+	if a.Verdict != nil {
+		pa.Verdict = &judgev1.Verdict{}
+		if err := protojson.Unmarshal(a.Verdict, pa.Verdict); err != nil {
+			return nil, fmt.Errorf("stored verdict of analysis %s: %w", a.ID, err)
+		}
+	}
+	return pa, nil
+}
+
+func configToProto(c store.Config, withBody bool) (*judgev1.CanaryConfig, error) {
+	pc := &judgev1.CanaryConfig{Name: c.Name, Version: c.Version, UpdateTime: timestamppb.New(c.UpdatedAt)}
+	if withBody {
+		pc.Config = &structpb.Struct{}
+		if err := protojson.Unmarshal(c.Body, pc.Config); err != nil {
+			return nil, fmt.Errorf("stored config %q: %w", c.Name, err)
+		}
+	}
+	return pc, nil
+}

@@ -1,0 +1,39 @@
+package store
+
+import (
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
+)
+
+// openSQLite opens dataDir/judge.db. One connection serialises every
+// statement, which also makes claims atomic without row locks; WAL and a
+// busy timeout keep readers of other processes out of the way.
+func openSQLite(dataDir string) (*Store, error) {
+	if dataDir == "" {
+		return nil, fmt.Errorf("sqlite: data directory not set")
+	}
+	if err := os.MkdirAll(dataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("sqlite: create data directory: %w", err)
+	}
+	path := filepath.Join(dataDir, "judge.db")
+	q := url.Values{}
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "busy_timeout(5000)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("sqlite %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(1)
+	return &Store{
+		db:      db,
+		dialect: dialect{name: "sqlite", rebind: func(q string) string { return q }},
+		now:     func() time.Time { return time.Now().UTC() },
+	}, nil
+}

@@ -1,0 +1,532 @@
+// Package store persists canary configs and asynchronous analyses in an
+// embedded SQLite database (one replica) or a shared PostgreSQL database
+// (several replicas). Analyses are claimed by one worker at a time with a
+// lease, so an analysis whose worker died is picked up again once its lease
+// expires.
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The errors of this package.
+var (
+	// ErrNotFound is returned when a config or analysis does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrLeaseLost is returned when a worker no longer owns the analysis it
+	// reports on (its lease expired and another worker claimed it, or the
+	// analysis was cancelled).
+	ErrLeaseLost = errors.New("analysis lease lost")
+	// ErrBadPageToken is returned for a page token this store did not issue.
+	ErrBadPageToken = errors.New("bad page token")
+)
+
+// Status is the state of an analysis.
+type Status string
+
+// Analysis states.
+const (
+	StatusPending   Status = "pending"
+	StatusRunning   Status = "running"
+	StatusSucceeded Status = "succeeded"
+	StatusFailed    Status = "failed"
+	StatusCanceled  Status = "canceled"
+)
+
+// Final reports whether no worker will change the status again.
+func (s Status) Final() bool {
+	return s == StatusSucceeded || s == StatusFailed || s == StatusCanceled
+}
+
+// Config is a stored canary config.
+type Config struct {
+	Name      string
+	Body      []byte // JSON
+	Version   int64
+	UpdatedAt time.Time
+}
+
+// Analysis is a stored analysis.
+type Analysis struct {
+	ID         string
+	Status     Status
+	ConfigName string
+	Spec       []byte // the request, JSON
+	Verdict    []byte // the verdict, JSON; set when succeeded
+	Error      string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	Attempts   int
+	Owner      string
+	LeaseUntil time.Time
+}
+
+// AnalysisFilter restricts ListAnalyses; zero fields match everything.
+type AnalysisFilter struct {
+	Status     Status
+	ConfigName string
+}
+
+// Store is a database of configs and analyses. All methods are safe for
+// concurrent use.
+type Store struct {
+	db      *sql.DB
+	dialect dialect
+	now     func() time.Time
+}
+
+// dialect holds what differs between SQLite and PostgreSQL.
+type dialect struct {
+	name string
+	// rebind turns '?' placeholders into the driver's.
+	rebind func(string) string
+	// skipLocked is appended to the claim's row selection.
+	skipLocked string
+	// lockMigrations serialises migrations of replicas starting together.
+	lockMigrations string
+}
+
+// Open opens the database and runs pending migrations. databaseURL
+// "postgres://…" or "postgresql://…" selects PostgreSQL; an empty URL
+// selects SQLite in dataDir/judge.db.
+func Open(ctx context.Context, databaseURL, dataDir string) (*Store, error) {
+	var (
+		s   *Store
+		err error
+	)
+	switch {
+	case strings.HasPrefix(databaseURL, "postgres://"), strings.HasPrefix(databaseURL, "postgresql://"):
+		s, err = openPostgres(databaseURL)
+	case databaseURL == "":
+		s, err = openSQLite(dataDir)
+	default:
+		return nil, fmt.Errorf("database URL: want postgres://… or empty for SQLite, got scheme %q", scheme(databaseURL))
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// scheme returns the scheme of a URL without echoing credentials.
+func scheme(u string) string {
+	if i := strings.Index(u, "://"); i >= 0 {
+		return u[:i]
+	}
+	return "none"
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
+// Dialect returns "sqlite" or "postgres".
+func (s *Store) Dialect() string { return s.dialect.name }
+
+func (s *Store) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return s.db.ExecContext(ctx, s.dialect.rebind(q), args...)
+}
+
+func (s *Store) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return s.db.QueryRowContext(ctx, s.dialect.rebind(q), args...)
+}
+
+// migrations are applied in order; each entry is one schema version.
+var migrations = []string{
+	`CREATE TABLE canary_configs (
+		name TEXT PRIMARY KEY,
+		version BIGINT NOT NULL,
+		body TEXT NOT NULL,
+		updated_at BIGINT NOT NULL
+	);
+	CREATE TABLE canary_config_versions (
+		name TEXT NOT NULL,
+		version BIGINT NOT NULL,
+		body TEXT NOT NULL,
+		updated_at BIGINT NOT NULL,
+		PRIMARY KEY (name, version)
+	);
+	CREATE TABLE analyses (
+		id TEXT PRIMARY KEY,
+		status TEXT NOT NULL,
+		config_name TEXT NOT NULL,
+		spec TEXT NOT NULL,
+		verdict TEXT NOT NULL DEFAULT '',
+		error TEXT NOT NULL DEFAULT '',
+		created_at BIGINT NOT NULL,
+		updated_at BIGINT NOT NULL,
+		attempts INTEGER NOT NULL DEFAULT 0,
+		owner TEXT NOT NULL DEFAULT '',
+		lease_until BIGINT NOT NULL DEFAULT 0
+	);
+	CREATE INDEX analyses_claim ON analyses (status, created_at);
+	CREATE INDEX analyses_newest ON analyses (created_at, id);`,
+}
+
+// migrate applies the migrations not yet recorded in schema_migrations, each
+// in its own transaction.
+func (s *Store) migrate(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+		return fmt.Errorf("create schema_migrations: %w", err)
+	}
+	for i, m := range migrations {
+		version := i + 1
+		if err := s.applyMigration(ctx, version, m); err != nil {
+			return fmt.Errorf("migration %d: %w", version, err)
+		}
+	}
+	return nil
+}
+
+func (s *Store) applyMigration(ctx context.Context, version int, stmts string) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if s.dialect.lockMigrations != "" {
+		if _, err := tx.ExecContext(ctx, s.dialect.lockMigrations); err != nil {
+			return err
+		}
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, s.dialect.rebind(`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`), version).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	for _, stmt := range strings.Split(stmts, ";") {
+		if strings.TrimSpace(stmt) == "" {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, s.dialect.rebind(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`),
+		version, s.now().UnixNano()); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// PutConfig stores a new version of the named config.
+func (s *Store) PutConfig(ctx context.Context, name string, body []byte) (Config, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return Config{}, fmt.Errorf("put config %q: %w", name, err)
+	}
+	defer tx.Rollback()
+	var version int64
+	if err := tx.QueryRowContext(ctx, s.dialect.rebind(
+		`SELECT COALESCE(MAX(version), 0) FROM canary_config_versions WHERE name = ?`), name).Scan(&version); err != nil {
+		return Config{}, fmt.Errorf("put config %q: %w", name, err)
+	}
+	c := Config{Name: name, Body: body, Version: version + 1, UpdatedAt: s.now()}
+	at := c.UpdatedAt.UnixNano()
+	if _, err := tx.ExecContext(ctx, s.dialect.rebind(
+		`INSERT INTO canary_config_versions (name, version, body, updated_at) VALUES (?, ?, ?, ?)`),
+		name, c.Version, string(body), at); err != nil {
+		return Config{}, fmt.Errorf("put config %q: %w", name, err)
+	}
+	if _, err := tx.ExecContext(ctx, s.dialect.rebind(
+		`INSERT INTO canary_configs (name, version, body, updated_at) VALUES (?, ?, ?, ?)
+		 ON CONFLICT (name) DO UPDATE SET version = excluded.version, body = excluded.body, updated_at = excluded.updated_at`),
+		name, c.Version, string(body), at); err != nil {
+		return Config{}, fmt.Errorf("put config %q: %w", name, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return Config{}, fmt.Errorf("put config %q: %w", name, err)
+	}
+	return c, nil
+}
+
+// GetConfig returns the latest version of the named config.
+func (s *Store) GetConfig(ctx context.Context, name string) (Config, error) {
+	var (
+		c    Config
+		body string
+		at   int64
+	)
+	err := s.queryRow(ctx, `SELECT name, version, body, updated_at FROM canary_configs WHERE name = ?`, name).
+		Scan(&c.Name, &c.Version, &body, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Config{}, fmt.Errorf("config %q: %w", name, ErrNotFound)
+	}
+	if err != nil {
+		return Config{}, fmt.Errorf("get config %q: %w", name, err)
+	}
+	c.Body, c.UpdatedAt = []byte(body), time.Unix(0, at).UTC()
+	return c, nil
+}
+
+// ListConfigs returns up to limit configs (without body) ordered by name,
+// after the page token, and the token of the next page ("" on the last).
+func (s *Store) ListConfigs(ctx context.Context, limit int, token string) ([]Config, string, error) {
+	after := ""
+	if token != "" {
+		b, err := base64.RawURLEncoding.DecodeString(token)
+		if err != nil || !strings.HasPrefix(string(b), "c:") {
+			return nil, "", ErrBadPageToken
+		}
+		after = string(b[2:])
+	}
+	rows, err := s.db.QueryContext(ctx, s.dialect.rebind(
+		`SELECT name, version, updated_at FROM canary_configs WHERE name > ? ORDER BY name LIMIT ?`), after, limit+1)
+	if err != nil {
+		return nil, "", fmt.Errorf("list configs: %w", err)
+	}
+	defer rows.Close()
+	var out []Config
+	for rows.Next() {
+		var (
+			c  Config
+			at int64
+		)
+		if err := rows.Scan(&c.Name, &c.Version, &at); err != nil {
+			return nil, "", fmt.Errorf("list configs: %w", err)
+		}
+		c.UpdatedAt = time.Unix(0, at).UTC()
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("list configs: %w", err)
+	}
+	next := ""
+	if len(out) > limit {
+		out = out[:limit]
+		next = base64.RawURLEncoding.EncodeToString([]byte("c:" + out[limit-1].Name))
+	}
+	return out, next, nil
+}
+
+// DeleteConfig deletes the named config and its versions.
+func (s *Store) DeleteConfig(ctx context.Context, name string) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("delete config %q: %w", name, err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, s.dialect.rebind(`DELETE FROM canary_configs WHERE name = ?`), name)
+	if err != nil {
+		return fmt.Errorf("delete config %q: %w", name, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("config %q: %w", name, ErrNotFound)
+	}
+	if _, err := tx.ExecContext(ctx, s.dialect.rebind(`DELETE FROM canary_config_versions WHERE name = ?`), name); err != nil {
+		return fmt.Errorf("delete config %q: %w", name, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("delete config %q: %w", name, err)
+	}
+	return nil
+}
+
+const analysisColumns = `id, status, config_name, spec, verdict, error, created_at, updated_at, attempts, owner, lease_until`
+
+func scanAnalysis(row interface{ Scan(...any) error }) (Analysis, error) {
+	var (
+		a                          Analysis
+		status, spec, verdict      string
+		created, updated, leaseEnd int64
+	)
+	if err := row.Scan(&a.ID, &status, &a.ConfigName, &spec, &verdict, &a.Error, &created, &updated, &a.Attempts, &a.Owner, &leaseEnd); err != nil {
+		return Analysis{}, err
+	}
+	a.Status = Status(status)
+	a.Spec = []byte(spec)
+	if verdict != "" {
+		a.Verdict = []byte(verdict)
+	}
+	a.CreatedAt, a.UpdatedAt = time.Unix(0, created).UTC(), time.Unix(0, updated).UTC()
+	a.LeaseUntil = time.Unix(0, leaseEnd).UTC()
+	return a, nil
+}
+
+// CreateAnalysis stores a pending analysis and returns it with its id.
+func (s *Store) CreateAnalysis(ctx context.Context, configName string, spec []byte) (Analysis, error) {
+	id, err := newID()
+	if err != nil {
+		return Analysis{}, err
+	}
+	now := s.now()
+	a := Analysis{ID: id, Status: StatusPending, ConfigName: configName, Spec: spec, CreatedAt: now, UpdatedAt: now}
+	if _, err := s.exec(ctx, `INSERT INTO analyses (id, status, config_name, spec, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		id, string(StatusPending), configName, string(spec), now.UnixNano(), now.UnixNano()); err != nil {
+		return Analysis{}, fmt.Errorf("create analysis: %w", err)
+	}
+	return a, nil
+}
+
+// GetAnalysis returns one analysis.
+func (s *Store) GetAnalysis(ctx context.Context, id string) (Analysis, error) {
+	a, err := scanAnalysis(s.queryRow(ctx, `SELECT `+analysisColumns+` FROM analyses WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Analysis{}, fmt.Errorf("analysis %q: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return Analysis{}, fmt.Errorf("get analysis %q: %w", id, err)
+	}
+	return a, nil
+}
+
+// ListAnalyses returns up to limit analyses, newest first, matching the
+// filter, after the page token, and the token of the next page.
+func (s *Store) ListAnalyses(ctx context.Context, f AnalysisFilter, limit int, token string) ([]Analysis, string, error) {
+	q := `SELECT ` + analysisColumns + ` FROM analyses WHERE 1 = 1`
+	var args []any
+	if f.Status != "" {
+		q += ` AND status = ?`
+		args = append(args, string(f.Status))
+	}
+	if f.ConfigName != "" {
+		q += ` AND config_name = ?`
+		args = append(args, f.ConfigName)
+	}
+	if token != "" {
+		at, id, err := decodeAnalysisToken(token)
+		if err != nil {
+			return nil, "", err
+		}
+		q += ` AND (created_at < ? OR (created_at = ? AND id < ?))`
+		args = append(args, at, at, id)
+	}
+	q += ` ORDER BY created_at DESC, id DESC LIMIT ?`
+	args = append(args, limit+1)
+	rows, err := s.db.QueryContext(ctx, s.dialect.rebind(q), args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("list analyses: %w", err)
+	}
+	defer rows.Close()
+	var out []Analysis
+	for rows.Next() {
+		a, err := scanAnalysis(rows)
+		if err != nil {
+			return nil, "", fmt.Errorf("list analyses: %w", err)
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("list analyses: %w", err)
+	}
+	next := ""
+	if len(out) > limit {
+		out = out[:limit]
+		last := out[limit-1]
+		next = base64.RawURLEncoding.EncodeToString([]byte(fmt.Sprintf("a:%d:%s", last.CreatedAt.UnixNano(), last.ID)))
+	}
+	return out, next, nil
+}
+
+func decodeAnalysisToken(token string) (int64, string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil {
+		return 0, "", ErrBadPageToken
+	}
+	parts := strings.SplitN(string(b), ":", 3)
+	if len(parts) != 3 || parts[0] != "a" {
+		return 0, "", ErrBadPageToken
+	}
+	at, err := strconv.ParseInt(parts[1], 10, 64)
+	if err != nil {
+		return 0, "", ErrBadPageToken
+	}
+	return at, parts[2], nil
+}
+
+// CancelAnalysis cancels a pending or running analysis and returns it; a
+// finished analysis is returned unchanged.
+func (s *Store) CancelAnalysis(ctx context.Context, id string) (Analysis, error) {
+	if _, err := s.exec(ctx, `UPDATE analyses SET status = ?, updated_at = ?, owner = '', lease_until = 0
+		WHERE id = ? AND status IN (?, ?)`,
+		string(StatusCanceled), s.now().UnixNano(), id, string(StatusPending), string(StatusRunning)); err != nil {
+		return Analysis{}, fmt.Errorf("cancel analysis %q: %w", id, err)
+	}
+	return s.GetAnalysis(ctx, id)
+}
+
+// Claim hands the oldest pending analysis, or a running one whose lease
+// expired, to owner for the lease duration. It returns ErrNotFound when
+// there is nothing to do. On PostgreSQL, concurrent claims from several
+// replicas skip each other's rows (FOR UPDATE SKIP LOCKED), so each
+// analysis goes to exactly one worker at a time.
+func (s *Store) Claim(ctx context.Context, owner string, lease time.Duration) (Analysis, error) {
+	now := s.now()
+	a, err := scanAnalysis(s.queryRow(ctx, `UPDATE analyses
+		SET status = ?, owner = ?, lease_until = ?, attempts = attempts + 1, updated_at = ?
+		WHERE id = (
+			SELECT id FROM analyses
+			WHERE status = ? OR (status = ? AND lease_until < ?)
+			ORDER BY created_at LIMIT 1 `+s.dialect.skipLocked+`)
+		RETURNING `+analysisColumns,
+		string(StatusRunning), owner, now.Add(lease).UnixNano(), now.UnixNano(),
+		string(StatusPending), string(StatusRunning), now.UnixNano()))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Analysis{}, ErrNotFound
+	}
+	if err != nil {
+		return Analysis{}, fmt.Errorf("claim analysis: %w", err)
+	}
+	return a, nil
+}
+
+// Renew extends owner's lease on a running analysis. It returns
+// ErrLeaseLost when owner no longer holds it.
+func (s *Store) Renew(ctx context.Context, id, owner string, lease time.Duration) error {
+	now := s.now()
+	res, err := s.exec(ctx, `UPDATE analyses SET lease_until = ? WHERE id = ? AND owner = ? AND status = ?`,
+		now.Add(lease).UnixNano(), id, owner, string(StatusRunning))
+	if err != nil {
+		return fmt.Errorf("renew analysis %q: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("analysis %q: %w", id, ErrLeaseLost)
+	}
+	return nil
+}
+
+// Finish records the outcome of a running analysis held by owner: a verdict
+// (succeeded) or an error (failed). It returns ErrLeaseLost when owner no
+// longer holds it, so a late worker cannot overwrite another's result.
+func (s *Store) Finish(ctx context.Context, id, owner string, verdict []byte, errMsg string) error {
+	status := StatusSucceeded
+	if verdict == nil {
+		status = StatusFailed
+	}
+	res, err := s.exec(ctx, `UPDATE analyses SET status = ?, verdict = ?, error = ?, updated_at = ?, owner = '', lease_until = 0
+		WHERE id = ? AND owner = ? AND status = ?`,
+		string(status), string(verdict), errMsg, s.now().UnixNano(), id, owner, string(StatusRunning))
+	if err != nil {
+		return fmt.Errorf("finish analysis %q: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("analysis %q: %w", id, ErrLeaseLost)
+	}
+	return nil
+}
+
+func newID() (string, error) {
+	var b [12]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("new id: %w", err)
+	}
+	return hex.EncodeToString(b[:]), nil
+}

@@ -1,0 +1,264 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/canaryjudge/judge/store/pgtest"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Run(m)) }
+
+// backends opens a fresh store of each kind; the second return value opens
+// another handle on the same database (a second replica).
+func backends(t *testing.T) map[string]func() *Store {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	pgURL := pgtest.NewDatabase(t)
+	open := func(url, dir string) func() *Store {
+		return func() *Store {
+			s, err := Open(ctx, url, dir)
+			if err != nil {
+				t.Fatalf("open: %v", err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		}
+	}
+	return map[string]func() *Store{
+		"sqlite":   open("", dir),
+		"postgres": open(pgURL, ""),
+	}
+}
+
+func TestConfigs(t *testing.T) {
+	ctx := context.Background()
+	for name, open := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			s := open()
+			if _, err := s.GetConfig(ctx, "nope"); !errors.Is(err, ErrNotFound) {
+				t.Fatalf("get missing: %v", err)
+			}
+			c1, err := s.PutConfig(ctx, "b", []byte(`{"v":1}`))
+			if err != nil || c1.Version != 1 {
+				t.Fatalf("put: %+v %v", c1, err)
+			}
+			c2, err := s.PutConfig(ctx, "b", []byte(`{"v":2}`))
+			if err != nil || c2.Version != 2 {
+				t.Fatalf("put again: %+v %v", c2, err)
+			}
+			got, err := s.GetConfig(ctx, "b")
+			if err != nil || string(got.Body) != `{"v":2}` || got.Version != 2 {
+				t.Fatalf("get: %+v %v", got, err)
+			}
+			for _, n := range []string{"a", "c", "d"} {
+				if _, err := s.PutConfig(ctx, n, []byte(`{}`)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var names []string
+			token := ""
+			for {
+				page, next, err := s.ListConfigs(ctx, 3, token)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, c := range page {
+					names = append(names, c.Name)
+				}
+				if next == "" {
+					break
+				}
+				token = next
+			}
+			if fmt.Sprint(names) != "[a b c d]" {
+				t.Errorf("listed %v, want [a b c d]", names)
+			}
+			if _, _, err := s.ListConfigs(ctx, 3, "garbage!"); !errors.Is(err, ErrBadPageToken) {
+				t.Errorf("bad token: %v", err)
+			}
+			if err := s.DeleteConfig(ctx, "b"); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.DeleteConfig(ctx, "b"); !errors.Is(err, ErrNotFound) {
+				t.Errorf("delete twice: %v", err)
+			}
+			// A new config under a deleted name starts again at version 1.
+			if c, err := s.PutConfig(ctx, "b", []byte(`{}`)); err != nil || c.Version != 1 {
+				t.Errorf("re-put: %+v %v", c, err)
+			}
+			// Reopening runs no migration twice and keeps the data.
+			again := open()
+			if _, err := again.GetConfig(ctx, "a"); err != nil {
+				t.Errorf("after reopen: %v", err)
+			}
+		})
+	}
+}
+
+func TestAnalysesLifecycle(t *testing.T) {
+	ctx := context.Background()
+	for name, open := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			s := open()
+			var ids []string
+			for i := range 5 {
+				a, err := s.CreateAnalysis(ctx, fmt.Sprintf("cfg%d", i%2), []byte(`{}`))
+				if err != nil {
+					t.Fatal(err)
+				}
+				ids = append(ids, a.ID)
+				time.Sleep(time.Millisecond)
+			}
+			page, next, err := s.ListAnalyses(ctx, AnalysisFilter{ConfigName: "cfg0"}, 2, "")
+			if err != nil || len(page) != 2 || next == "" || page[0].ID != ids[4] || page[1].ID != ids[2] {
+				t.Fatalf("first page %v next %q err %v", page, next, err)
+			}
+			page, next, err = s.ListAnalyses(ctx, AnalysisFilter{ConfigName: "cfg0"}, 2, next)
+			if err != nil || len(page) != 1 || next != "" || page[0].ID != ids[0] {
+				t.Fatalf("second page %v next %q err %v", page, next, err)
+			}
+
+			// The oldest pending analysis is claimed first.
+			a, err := s.Claim(ctx, "w1", time.Minute)
+			if err != nil || a.ID != ids[0] || a.Status != StatusRunning || a.Attempts != 1 {
+				t.Fatalf("claim: %+v %v", a, err)
+			}
+			if err := s.Finish(ctx, a.ID, "w2", []byte(`{}`), ""); !errors.Is(err, ErrLeaseLost) {
+				t.Errorf("finish by a non-owner: %v", err)
+			}
+			if err := s.Finish(ctx, a.ID, "w1", []byte(`{"result":"PASS"}`), ""); err != nil {
+				t.Fatal(err)
+			}
+			done, _ := s.GetAnalysis(ctx, a.ID)
+			if done.Status != StatusSucceeded || string(done.Verdict) != `{"result":"PASS"}` {
+				t.Errorf("finished analysis %+v", done)
+			}
+			// Cancelling a finished analysis changes nothing.
+			if c, err := s.CancelAnalysis(ctx, a.ID); err != nil || c.Status != StatusSucceeded {
+				t.Errorf("cancel finished: %+v %v", c, err)
+			}
+			// A cancelled pending analysis is never claimed.
+			if c, err := s.CancelAnalysis(ctx, ids[1]); err != nil || c.Status != StatusCanceled {
+				t.Errorf("cancel pending: %+v %v", c, err)
+			}
+			if b, err := s.Claim(ctx, "w1", time.Minute); err != nil || b.ID != ids[2] {
+				t.Errorf("claim after cancel got %+v %v, want %s", b, err, ids[2])
+			}
+			if _, err := s.GetAnalysis(ctx, "missing"); !errors.Is(err, ErrNotFound) {
+				t.Errorf("get missing: %v", err)
+			}
+			failed, err := s.Claim(ctx, "w1", time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Finish(ctx, failed.ID, "w1", nil, "no data source"); err != nil {
+				t.Fatal(err)
+			}
+			if f, _ := s.GetAnalysis(ctx, failed.ID); f.Status != StatusFailed || f.Error != "no data source" {
+				t.Errorf("failed analysis %+v", f)
+			}
+			list, _, err := s.ListAnalyses(ctx, AnalysisFilter{Status: StatusFailed}, 10, "")
+			if err != nil || len(list) != 1 || list[0].ID != failed.ID {
+				t.Errorf("filter by status: %v %v", list, err)
+			}
+		})
+	}
+}
+
+// TestLeaseExpiry checks that an analysis whose worker died (its lease ran
+// out) is claimed again by another worker, and that the dead worker can no
+// longer record a result.
+func TestLeaseExpiry(t *testing.T) {
+	ctx := context.Background()
+	for name, open := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			s := open()
+			a, _ := s.CreateAnalysis(ctx, "c", []byte(`{}`))
+			if _, err := s.Claim(ctx, "dead", 50*time.Millisecond); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Claim(ctx, "alive", time.Minute); !errors.Is(err, ErrNotFound) {
+				t.Fatalf("claimed a leased analysis: %v", err)
+			}
+			time.Sleep(80 * time.Millisecond)
+			b, err := s.Claim(ctx, "alive", time.Minute)
+			if err != nil || b.ID != a.ID || b.Attempts != 2 || b.Owner != "alive" {
+				t.Fatalf("reclaim: %+v %v", b, err)
+			}
+			if err := s.Renew(ctx, a.ID, "dead", time.Minute); !errors.Is(err, ErrLeaseLost) {
+				t.Errorf("renew by the dead worker: %v", err)
+			}
+			if err := s.Renew(ctx, a.ID, "alive", time.Minute); err != nil {
+				t.Errorf("renew by the owner: %v", err)
+			}
+		})
+	}
+}
+
+// TestConcurrentClaimsPostgres has two replicas with eight workers each claim
+// 200 analyses: every analysis must be claimed exactly once.
+func TestConcurrentClaimsPostgres(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.NewDatabase(t)
+	var replicas []*Store
+	for range 2 {
+		s, err := Open(ctx, url, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		replicas = append(replicas, s)
+	}
+	const total = 200
+	for range total {
+		if _, err := replicas[0].CreateAnalysis(ctx, "c", []byte(`{}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var (
+		mu      sync.Mutex
+		claimed = map[string]int{}
+		wg      sync.WaitGroup
+	)
+	for r, s := range replicas {
+		for w := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				owner := fmt.Sprintf("r%d-w%d", r, w)
+				for {
+					a, err := s.Claim(ctx, owner, time.Minute)
+					if errors.Is(err, ErrNotFound) {
+						return
+					}
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					mu.Lock()
+					claimed[a.ID]++
+					mu.Unlock()
+					if err := s.Finish(ctx, a.ID, owner, []byte(`{}`), ""); err != nil {
+						t.Error(err)
+					}
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	if len(claimed) != total {
+		t.Errorf("%d analyses claimed, want %d", len(claimed), total)
+	}
+	for id, n := range claimed {
+		if n != 1 {
+			t.Errorf("analysis %s claimed %d times", id, n)
+		}
+	}
+}
