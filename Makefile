@@ -55,7 +55,7 @@ generate: tools ## Lint the protos and regenerate Go code and the OpenAPI docume
 
 .PHONY: check-generated
 check-generated: generate ## Fail when the committed generated code is stale.
-	@if [ -n "$$(git status --porcelain -- proto)" ]; then \
+	@if ! git diff --quiet -- proto || [ -n "$$(git ls-files --others --exclude-standard -- proto)" ]; then \
 		git status --short -- proto; echo "generated code is stale: run make generate and commit"; exit 1; fi
 
 .PHONY: lint

@@ -71,9 +71,9 @@ func (s *Service) httpMetrics(next runtime.HandlerFunc) runtime.HandlerFunc {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
 		next(rec, r, params)
-		route, ok := runtime.HTTPPathPattern(r.Context())
-		if !ok {
-			route = "unknown"
+		route := "unknown"
+		if p, ok := runtime.HTTPPattern(r.Context()); ok {
+			route = p.String()
 		}
 		s.metrics.observeRequest("http", r.Method+" "+route, fmt.Sprint(rec.code), time.Since(start))
 	}
