@@ -20,10 +20,10 @@ type PairValues struct {
 // MetricSetPair is Kayenta's pair of baseline (control) and canary
 // (experiment) series of one metric (kayenta-core MetricSetPair.java).
 type MetricSetPair struct {
-	Name   string            `json:"name"`
-	ID     string            `json:"id,omitempty"`
-	Tags   map[string]string `json:"tags,omitempty"`
-	Values PairValues        `json:"values"`
+	Name   string               `json:"name"`
+	ID     string               `json:"id,omitempty"`
+	Tags   map[string]string    `json:"tags,omitempty"`
+	Values PairValues           `json:"values"`
 	Scopes map[string]PairScope `json:"scopes,omitempty"`
 }
 
