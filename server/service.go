@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -132,7 +133,7 @@ func (s *Service) resolve(ctx context.Context, spec *judgev1.AnalysisSpec) (*jud
 	default:
 		return nil, nil, fmt.Errorf("spec: set canary_config or canary_config_name: %w", errInvalid)
 	}
-	raw, err := protojson.Marshal(body)
+	raw, err := json.Marshal(body.AsMap())
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", source, err)
 	}

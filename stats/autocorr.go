@@ -1,10 +1,6 @@
 package stats
 
-import (
-	"cmp"
-	"math"
-	"slices"
-)
+import "math"
 
 // PooledLag1Autocorrelation estimates the lag-1 autocorrelation ρ shared by
 // the series a and b (each in time order) from their within-series ranks,
@@ -62,28 +58,34 @@ func AR1VarianceInflation(rho float64) float64 {
 	return (1 + rho) / (1 - rho)
 }
 
-// ranks returns the mid-ranks (1-based) of x in its original order.
+// ranks returns the mid-ranks (1-based) of x in its original order: the
+// mid-rank of a value is the mean of the positions its ties take in the
+// sorted sample.
 func ranks(x []float64) []float64 {
-	idx := make([]int, len(x))
-	for i := range idx {
-		idx[i] = i
-	}
-	sortIndexByValue(idx, x)
+	s := sorted(x)
 	r := make([]float64, len(x))
-	for i := 0; i < len(idx); {
-		j := i + 1
-		for j < len(idx) && x[idx[j]] == x[idx[i]] {
-			j++
+	for i, v := range x {
+		lo, hi := 0, len(s)
+		for lo < hi { // first index with s[lo] >= v
+			mid := int(uint(lo+hi) >> 1)
+			if s[mid] < v {
+				lo = mid + 1
+			} else {
+				hi = mid
+			}
 		}
-		mid := float64(i+j+1) / 2
-		for k := i; k < j; k++ {
-			r[idx[k]] = mid
+		end := lo + 1
+		if end < len(s) && s[end] == v { // ties: first index with s[end] > v
+			for hi = len(s); end < hi; {
+				mid := int(uint(end+hi) >> 1)
+				if s[mid] <= v {
+					end = mid + 1
+				} else {
+					hi = mid
+				}
+			}
 		}
-		i = j
+		r[i] = float64(lo+1+end) / 2
 	}
 	return r
-}
-
-func sortIndexByValue(idx []int, x []float64) {
-	slices.SortFunc(idx, func(a, b int) int { return cmp.Compare(x[a], x[b]) })
 }

@@ -27,7 +27,7 @@ func Describe(x []float64) (Summary, error) {
 	if err := checkSample("sample", x); err != nil {
 		return Summary{}, err
 	}
-	s := sortedCopy(x)
+	s := sorted(x)
 	sum := Summary{Count: len(s), Min: s[0], Max: s[len(s)-1]}
 	if len(s) > 1 {
 		sum.Mean, sum.Std = stat.MeanStdDev(s, nil)
@@ -57,7 +57,7 @@ func Quantile(p float64, x []float64) (float64, error) {
 	if err := checkSample("sample", x); err != nil {
 		return 0, err
 	}
-	return QuantileSorted(p, sortedCopy(x)), nil
+	return QuantileSorted(p, sorted(x)), nil
 }
 
 // QuantileSorted is Quantile for an ascending, finite, non-empty sample and p

@@ -185,8 +185,8 @@ func MannWhitney(canary, baseline []float64, opts MannWhitneyOptions) (MannWhitn
 		return MannWhitneyResult{}, err
 	}
 
-	x := sortedCopy(canary)
-	y := sortedCopy(baseline)
+	x := sorted(canary)
+	y := sorted(baseline)
 	n, m := len(x), len(y)
 	if lo, hi := x[0]-y[m-1], x[n-1]-y[0]; math.IsInf(lo, 0) || math.IsInf(hi, 0) {
 		return MannWhitneyResult{}, fmt.Errorf("differences range over [%v, %v]: %w", lo, hi, ErrRange)
@@ -240,7 +240,13 @@ func checkSample(name string, s []float64) error {
 	return nil
 }
 
-func sortedCopy(s []float64) []float64 {
+// sorted returns s itself when it is already ascending (callers never
+// modify it), else a sorted copy. Callers that sort once and call several
+// functions of this package pay for one sort.
+func sorted(s []float64) []float64 {
+	if slices.IsSorted(s) {
+		return s
+	}
 	c := slices.Clone(s)
 	slices.Sort(c)
 	return c

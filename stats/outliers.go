@@ -28,7 +28,7 @@ func RemoveOutliers(x []float64, k float64, reduceSensitivity bool) []float64 {
 	if len(x) == 0 {
 		return x
 	}
-	lower, upper := Fences(sortedCopy(x), k, reduceSensitivity)
+	lower, upper := Fences(sorted(x), k, reduceSensitivity)
 	kept := make([]float64, 0, len(x))
 	for _, v := range x {
 		if v >= lower && v <= upper {

@@ -92,7 +92,7 @@ func (p *pairwiseDiffs) medianBetween(known ...orderStat) float64 {
 // selectRank returns the k-th smallest difference given lo with
 // lo.countLE < k and hi with hi.countLE ≥ k.
 func (p *pairwiseDiffs) selectRank(k int, lo, hi orderStat) orderStat {
-	limit := max(len(p.x)+len(p.y), 1024)
+	limit := max(len(p.x)+len(p.y), 64)
 	wLo, wHi := 1.0, 1.0
 	lastHi := 0 // +1 when the last step moved hi, -1 when it moved lo
 	stalls := 0

@@ -180,22 +180,29 @@ func ParseConfig(data []byte, source string) (*Config, error) {
 		}
 		return cfg, cfg.validate(source)
 	}
-	var doc any
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("%s: %w: %w", source, ErrInvalidConfig, err)
-	}
-	if _, ok := doc.(map[string]any); !ok {
-		return nil, fmt.Errorf("%s: %w: the config must be a mapping with a metrics list", source, ErrInvalidConfig)
-	}
-	raw, err := json.Marshal(doc)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w: %w", source, ErrInvalidConfig, err)
+	raw := bytes.TrimSpace(data)
+	if len(raw) == 0 || raw[0] != '{' {
+		// YAML: decode generically, then apply the JSON schema below.
+		var doc any
+		if err := yaml.Unmarshal(data, &doc); err != nil {
+			return nil, fmt.Errorf("%s: %w: %w", source, ErrInvalidConfig, err)
+		}
+		if _, ok := doc.(map[string]any); !ok {
+			return nil, fmt.Errorf("%s: %w: the config must be a mapping with a metrics list", source, ErrInvalidConfig)
+		}
+		var err error
+		if raw, err = json.Marshal(doc); err != nil {
+			return nil, fmt.Errorf("%s: %w: %w", source, ErrInvalidConfig, err)
+		}
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	var cfg Config
 	if err := dec.Decode(&cfg); err != nil {
 		return nil, fmt.Errorf("%s: %w: %s", source, ErrInvalidConfig, jsonErrorText(err))
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("%s: %w: unexpected data after the config object", source, ErrInvalidConfig)
 	}
 	return &cfg, cfg.validate(source)
 }

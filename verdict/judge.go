@@ -91,8 +91,11 @@ type MetricResult struct {
 
 	mw      *stats.MannWhitneyResult // set while a Mann-Whitney result awaits its adjusted p-value
 	metric  *Metric
-	canary  []float64
+	canary  []float64 // in time order
 	control []float64
+	// canarySorted and controlSorted are the same samples ascending, sorted
+	// once for every statistic that needs them.
+	canarySorted, controlSorted []float64
 	// canaryMeasured and controlMeasured report whether a side had at least
 	// one real (non-NaN) point before the NaN strategy replaced missing ones.
 	canaryMeasured, controlMeasured bool
@@ -140,11 +143,12 @@ func Analyze(cfg *Config, pairs []MetricSetPair, opts Options) (*Result, error) 
 			}
 		}
 		canary, control := prepare(canaryRaw, m), prepare(controlRaw, m)
+		canarySorted, controlSorted := sortedClone(canary), sortedClone(control)
 		for _, test := range m.Tests {
 			r := MetricResult{
 				Name: m.Name, Test: test, Groups: m.Groups, Muted: m.Muted,
-				Baseline: describe(control), Canary: describe(canary),
-				metric: m, canary: canary, control: control,
+				Baseline: describe(controlSorted), Canary: describe(canarySorted),
+				metric: m, canary: canary, control: control, canarySorted: canarySorted, controlSorted: controlSorted,
 				canaryMeasured: hasValue(canaryRaw), controlMeasured: hasValue(controlRaw),
 			}
 			if pair != nil {
@@ -195,6 +199,12 @@ func hasValue(values []float64) bool {
 	return slices.ContainsFunc(values, func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) })
 }
 
+func sortedClone(x []float64) []float64 {
+	s := slices.Clone(x)
+	slices.Sort(s)
+	return s
+}
+
 func describe(x []float64) stats.Summary {
 	s, err := stats.Describe(x)
 	if err != nil {
@@ -238,17 +248,6 @@ func missingReason(r *MetricResult) string {
 		len(r.canary), len(r.control), r.metric.MinSamples)
 }
 
-// identical reports whether both samples hold the same values.
-func identical(a, b []float64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	sa, sb := slices.Clone(a), slices.Clone(b)
-	slices.Sort(sa)
-	slices.Sort(sb)
-	return slices.Equal(sa, sb)
-}
-
 // singleValue reports whether every value of a and b is the same.
 func singleValue(a, b []float64) bool {
 	v := a[0]
@@ -286,7 +285,7 @@ func kayentaTest(r *MetricResult) {
 		noData(r, missingReason(r), true)
 		return
 	}
-	if identical(r.canary, r.control) {
+	if slices.Equal(r.canarySorted, r.controlSorted) {
 		r.Classification, r.Reason = Pass, "the canary and baseline data are identical"
 		return
 	}
@@ -294,7 +293,7 @@ func kayentaTest(r *MetricResult) {
 		r.Classification, r.Reason = Pass, fmt.Sprintf("every canary and baseline value is %g", r.canary[0])
 		return
 	}
-	mw, err := stats.MannWhitney(r.canary, r.control, stats.MannWhitneyOptions{ConfLevel: kayentaConfLevel, Asymptotic: true})
+	mw, err := stats.MannWhitney(r.canarySorted, r.controlSorted, stats.MannWhitneyOptions{ConfLevel: kayentaConfLevel, Asymptotic: true})
 	if err != nil {
 		r.Classification, r.Reason = Error, "metric classification failed: "+err.Error()
 		return
@@ -346,7 +345,7 @@ func defaultTest(r *MetricResult, alpha float64) {
 	}
 	rho := stats.PooledLag1Autocorrelation(r.canary, r.control)
 	inflation := stats.AR1VarianceInflation(rho)
-	mw, err := stats.MannWhitney(r.canary, r.control, stats.MannWhitneyOptions{
+	mw, err := stats.MannWhitney(r.canarySorted, r.controlSorted, stats.MannWhitneyOptions{
 		Alternative: alt, ConfLevel: 1 - alpha, VarianceInflation: inflation,
 	})
 	if err != nil {
@@ -520,7 +519,7 @@ func thresholdTest(r *MetricResult, step float64) {
 		noData(r, missingReason(r), false)
 		return
 	}
-	v := aggregate(t.Aggregate, r.canary, step)
+	v := aggregate(t.Aggregate, r.canary, r.canarySorted, step)
 	r.Aggregate = ptr(v)
 	var fails []string
 	high, low := false, false
@@ -533,7 +532,7 @@ func thresholdTest(r *MetricResult, step float64) {
 		fails = append(fails, fmt.Sprintf("canary %s %.4g is below the minimum %g", t.Aggregate, v, *t.Min))
 	}
 	if t.MinRatio != nil || t.MaxRatio != nil {
-		b := aggregate(t.Aggregate, r.control, step)
+		b := aggregate(t.Aggregate, r.control, r.controlSorted, step)
 		ratio := v / b
 		switch {
 		case b == 0 && v == 0:
@@ -568,19 +567,18 @@ func thresholdTest(r *MetricResult, step float64) {
 	}
 }
 
-// aggregate computes a threshold test's aggregate of a non-empty series;
-// rate is the per-second increase of a counter over the series.
-func aggregate(name string, x []float64, step float64) float64 {
+// aggregate computes a threshold test's aggregate of a non-empty series x
+// (time order; sorted is the same values ascending); rate is the per-second
+// increase of a counter over the series.
+func aggregate(name string, x, sorted []float64, step float64) float64 {
 	quantiles := map[string]float64{"median": 0.5, "p90": 0.9, "p95": 0.95, "p99": 0.99}
 	switch name {
 	case "median", "p90", "p95", "p99":
-		s := slices.Clone(x)
-		slices.Sort(s)
-		return stats.QuantileSorted(quantiles[name], s)
+		return stats.QuantileSorted(quantiles[name], sorted)
 	case "min":
-		return slices.Min(x)
+		return sorted[0]
 	case "max":
-		return slices.Max(x)
+		return sorted[len(sorted)-1]
 	case "last":
 		return x[len(x)-1]
 	case "sum":

@@ -1,0 +1,306 @@
+// Command judge-bench measures the judge service on loopback against a floor
+// in the same run: the HTTP analyze endpoint against an endpoint that only
+// decodes the same JSON body, and the gRPC Analyze method against one that
+// only receives the message. For each it finds the closed-loop maximum
+// throughput, then sends an open-loop load at 80% of that rate and reports
+// the latency percentiles (timed from each request's scheduled start, so a
+// stalled server cannot hide its queue). The servers run in a child process
+// (this program re-executed with -role=server), so the load generator's
+// garbage collection does not pause them.
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/h2c"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
+	"github.com/canaryjudge/judge/server"
+)
+
+func main() {
+	duration := flag.Duration("duration", 5*time.Second, "length of each measurement")
+	concurrency := flag.Int("concurrency", 8, "concurrent requests in the closed-loop phase")
+	role := flag.String("role", "client", "client, or server (internal: the child process)")
+	flag.Parse()
+	run := runClient
+	if *role == "server" {
+		run = func(time.Duration, int) error { return runServers() }
+	}
+	if err := run(*duration, *concurrency); err != nil {
+		fmt.Fprintln(os.Stderr, "judge-bench:", err)
+		os.Exit(1)
+	}
+}
+
+// requestBody is an analysis of 10 metrics with 60 baseline and 60 canary
+// points each.
+func requestBody() []byte {
+	r := rand.New(rand.NewPCG(1, 2))
+	var metrics, cfg []string
+	for m := range 10 {
+		name := fmt.Sprintf("metric_%d", m)
+		cfg = append(cfg, fmt.Sprintf(`{"name":%q,"groups":["g%d"],"direction":"increase"}`, name, m%3))
+		var c, e []string
+		for range 60 {
+			c = append(c, fmt.Sprintf("%.3f", 100+10*r.NormFloat64()))
+			e = append(e, fmt.Sprintf("%.3f", 101+10*r.NormFloat64()))
+		}
+		metrics = append(metrics, fmt.Sprintf(`{"name":%q,"control":[%s],"experiment":[%s]}`, name, strings.Join(c, ","), strings.Join(e, ",")))
+	}
+	return []byte(fmt.Sprintf(`{"spec":{"canary_config":{"name":"bench","metrics":[%s]},"metrics":[%s]}}`,
+		strings.Join(cfg, ","), strings.Join(metrics, ",")))
+}
+
+// floorService answers Analyze without judging: gRPC has decoded the message.
+type floorService struct {
+	judgev1.UnimplementedJudgeServiceServer
+}
+
+func (floorService) Analyze(context.Context, *judgev1.AnalyzeRequest) (*judgev1.AnalyzeResponse, error) {
+	return &judgev1.AnalyzeResponse{}, nil
+}
+
+// startFloor serves the floor endpoints with the same transport as the
+// service: HTTP/1.1 and cleartext HTTP/2 on one port, gRPC through it.
+func startFloor() (string, func(), error) {
+	gs := grpc.NewServer()
+	judgev1.RegisterJudgeServiceServer(gs, floorService{})
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/analyze", func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		var req judgev1.AnalyzeRequest
+		if err := protojson.Unmarshal(body, &req); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte("{}"))
+	})
+	h := h2c.NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ProtoMajor == 2 && strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc") {
+			gs.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	}), &http2.Server{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: h}
+	go srv.Serve(ln)
+	return ln.Addr().String(), func() { srv.Close() }, nil
+}
+
+type result struct {
+	maxRate  float64
+	p50, p99 time.Duration
+	errors   int64
+}
+
+// runServers starts the judge server and the floor server, prints their
+// addresses and serves until standard input closes.
+func runServers() error {
+	dir, err := os.MkdirTemp("", "judge-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	srv, err := server.Start(context.Background(), server.Config{Addr: "127.0.0.1:0", DataDir: dir},
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		return err
+	}
+	defer srv.Shutdown(context.Background())
+	floorAddr, stopFloor, err := startFloor()
+	if err != nil {
+		return err
+	}
+	defer stopFloor()
+	fmt.Println(srv.Addr(), floorAddr)
+	io.Copy(io.Discard, os.Stdin)
+	return nil
+}
+
+// startChild runs the servers in a child process and returns their addresses.
+func startChild() (judgeAddr, floorAddr string, stop func(), err error) {
+	self, err := os.Executable()
+	if err != nil {
+		return "", "", nil, err
+	}
+	cmd := exec.Command(self, "-role=server")
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return "", "", nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", "", nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return "", "", nil, err
+	}
+	if _, err := fmt.Fscan(stdout, &judgeAddr, &floorAddr); err != nil {
+		cmd.Process.Kill()
+		return "", "", nil, fmt.Errorf("server process: %w", err)
+	}
+	return judgeAddr, floorAddr, func() { stdin.Close(); cmd.Wait() }, nil
+}
+
+func runClient(duration time.Duration, concurrency int) error {
+	judgeAddr, floorAddr, stop, err := startChild()
+	if err != nil {
+		return err
+	}
+	defer stop()
+
+	body := requestBody()
+	var req judgev1.AnalyzeRequest
+	if err := protojson.Unmarshal(body, &req); err != nil {
+		return err
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 256}}
+	httpCall := func(addr string) func() error {
+		url := "http://" + addr + "/v1/analyze"
+		return func() error {
+			resp, err := client.Post(url, "application/json", bytes.NewReader(body))
+			if err != nil {
+				return err
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("status %d", resp.StatusCode)
+			}
+			return nil
+		}
+	}
+	grpcCall := func(addr string) (func() error, func(), error) {
+		conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			return nil, nil, err
+		}
+		c := judgev1.NewJudgeServiceClient(conn)
+		return func() error {
+			_, err := c.Analyze(context.Background(), &req)
+			return err
+		}, func() { conn.Close() }, nil
+	}
+	if err := httpCall(judgeAddr)(); err != nil {
+		return fmt.Errorf("analyze endpoint: %w", err)
+	}
+
+	gAnalyze, closeA, err := grpcCall(judgeAddr)
+	if err != nil {
+		return err
+	}
+	defer closeA()
+	gFloor, closeF, err := grpcCall(floorAddr)
+	if err != nil {
+		return err
+	}
+	defer closeF()
+
+	fmt.Printf("request: 10 metrics × 60 baseline + 60 canary points, %d bytes of JSON; %s per phase, %d closed-loop clients, servers in a child process, both on the same cores\n\n",
+		len(body), duration, concurrency)
+	fmt.Println("| path | endpoint | max req/s | p50 at 80% | p99 at 80% | errors |")
+	fmt.Println("|---|---|---:|---:|---:|---:|")
+	for _, path := range []struct {
+		name         string
+		judge, floor func() error
+	}{
+		{"HTTP/JSON", httpCall(judgeAddr), httpCall(floorAddr)},
+		{"gRPC", gAnalyze, gFloor},
+	} {
+		j := measure(path.judge, duration, concurrency)
+		f := measure(path.floor, duration, concurrency)
+		for _, row := range []struct {
+			name string
+			r    result
+		}{{"analyze", j}, {"floor (decode only)", f}} {
+			fmt.Printf("| %s | %s | %.0f | %.2f ms | %.2f ms | %d |\n", path.name, row.name, row.r.maxRate,
+				ms(row.r.p50), ms(row.r.p99), row.r.errors)
+		}
+		fmt.Printf("| %s | **ratio analyze / floor** | **%.0f%%** | | | |\n", path.name, 100*j.maxRate/f.maxRate)
+	}
+	return nil
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// measure finds the closed-loop maximum rate of call, then runs it open-loop
+// at 80% of that rate and returns the latency percentiles.
+func measure(call func() error, duration time.Duration, concurrency int) result {
+	var (
+		done   atomic.Int64
+		errs   atomic.Int64
+		wg     sync.WaitGroup
+		cutoff = time.Now().Add(duration)
+	)
+	for range concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(cutoff) {
+				if err := call(); err != nil {
+					errs.Add(1)
+				}
+				done.Add(1)
+			}
+		}()
+	}
+	start := time.Now()
+	wg.Wait()
+	res := result{maxRate: float64(done.Load()) / time.Since(start).Seconds()}
+
+	rate := 0.8 * res.maxRate
+	n := int(rate * duration.Seconds())
+	interval := time.Duration(float64(time.Second) / rate)
+	latencies := make([]time.Duration, n)
+	begin := time.Now()
+	for i := range n {
+		at := begin.Add(time.Duration(i) * interval)
+		time.Sleep(time.Until(at))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := call(); err != nil {
+				errs.Add(1)
+			}
+			latencies[i] = time.Since(at)
+		}()
+	}
+	wg.Wait()
+	slices.Sort(latencies)
+	if n > 0 {
+		res.p50 = latencies[n/2]
+		res.p99 = latencies[min(n-1, n*99/100)]
+	}
+	res.errors = errs.Load()
+	return res
+}
