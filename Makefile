@@ -67,3 +67,12 @@ lint: ## gofmt and go vet.
 .PHONY: bench
 bench: ## Benchmark the statistics against the sort floor (and R, if Rscript is installed).
 	scripts/bench-stats.sh
+
+.PHONY: bench-server
+bench-server: ## Load-test the HTTP and gRPC analyze endpoints against decode-only floors on loopback.
+	$(GO) build -o bin/judge-bench ./cmd/judge-bench
+	bin/judge-bench -duration $${BENCH_DURATION:-5s}
+
+.PHONY: serve
+serve: build ## Run judge serve on embedded defaults (127.0.0.1:8080, SQLite in ./judge-data).
+	$(BIN) serve

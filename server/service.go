@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"math"
 	"regexp"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -55,6 +56,37 @@ type Service struct {
 	log     *slog.Logger
 	// watchPoll is how often WatchAnalysis looks for a change.
 	watchPoll time.Duration
+	configs   configCache
+}
+
+// configCache keeps recently parsed configs by their JSON text: deployers
+// send the same config with every analysis. Parsed configs are never
+// modified, so they are shared between requests.
+type configCache struct {
+	mu sync.Mutex
+	m  map[string]*verdict.Config
+}
+
+const configCacheSize = 128
+
+func (c *configCache) parse(raw []byte, source string) (*verdict.Config, error) {
+	c.mu.Lock()
+	cfg, ok := c.m[string(raw)]
+	c.mu.Unlock()
+	if ok {
+		return cfg, nil
+	}
+	cfg, err := verdict.ParseConfig(raw, source)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= configCacheSize {
+		c.m = make(map[string]*verdict.Config, configCacheSize)
+	}
+	c.m[string(raw)] = cfg
+	c.mu.Unlock()
+	return cfg, nil
 }
 
 var _ judgev1.JudgeServiceServer = (*Service)(nil)
@@ -137,7 +169,7 @@ func (s *Service) resolve(ctx context.Context, spec *judgev1.AnalysisSpec) (*jud
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", source, err)
 	}
-	cfg, err := verdict.ParseConfig(raw, source)
+	cfg, err := s.configs.parse(raw, source)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -146,11 +178,6 @@ func (s *Service) resolve(ctx context.Context, spec *judgev1.AnalysisSpec) (*jud
 		Metrics:    spec.GetMetrics(),
 		Thresholds: spec.GetThresholds(),
 		Judge:      spec.GetJudge(),
-	}
-	if cfg.Name == "" {
-		if n, ok := spec.GetConfig().(*judgev1.AnalysisSpec_CanaryConfigName); ok {
-			cfg.Name = n.CanaryConfigName
-		}
 	}
 	return resolved, cfg, nil
 }
@@ -211,7 +238,11 @@ func (s *Service) CreateAnalysis(ctx context.Context, req *judgev1.CreateAnalysi
 	if err != nil {
 		return nil, s.grpcError(err)
 	}
-	a, err := s.store.CreateAnalysis(ctx, cfg.Name, raw)
+	name := cfg.Name
+	if n, ok := req.GetSpec().GetConfig().(*judgev1.AnalysisSpec_CanaryConfigName); ok {
+		name = n.CanaryConfigName
+	}
+	a, err := s.store.CreateAnalysis(ctx, name, raw)
 	if err != nil {
 		return nil, s.grpcError(err)
 	}

@@ -125,6 +125,7 @@ type result struct {
 // runServers starts the judge server and the floor server, prints their
 // addresses and serves until standard input closes.
 func runServers() error {
+	server.TuneGC()
 	dir, err := os.MkdirTemp("", "judge-bench-")
 	if err != nil {
 		return err
