@@ -2,8 +2,15 @@ package stats
 
 import "math"
 
+// Series is a time series: its values in time order and, optionally, the
+// same values in ascending order (computed when nil), for callers that have
+// sorted them already.
+type Series struct {
+	Values, Sorted []float64
+}
+
 // PooledLag1Autocorrelation estimates the lag-1 autocorrelation ρ shared by
-// the series a and b (each in time order) from their within-series ranks,
+// the series a and b from their within-series ranks,
 // pooling the centred lag-1 products and squares of both series:
 //
 //	r = Σ_s Σ_t (q_t − q̄)(q_{t+1} − q̄) / Σ_s Σ_t (q_t − q̄)²
@@ -17,15 +24,19 @@ import "math"
 // [0, 0.95]: negative autocorrelation is ignored, which keeps the test
 // conservative. It returns 0 when either series has fewer than 3 points or
 // no variation.
-func PooledLag1Autocorrelation(a, b []float64) float64 {
+func PooledLag1Autocorrelation(a, b Series) float64 {
 	var num, den float64
 	n := 0
-	for _, s := range [][]float64{a, b} {
-		if len(s) < 3 {
+	for _, s := range []Series{a, b} {
+		if len(s.Values) < 3 {
 			return 0
 		}
-		q := ranks(s)
-		mean := float64(len(s)+1) / 2
+		sortedValues := s.Sorted
+		if sortedValues == nil {
+			sortedValues = sorted(s.Values)
+		}
+		q := ranks(s.Values, sortedValues)
+		mean := float64(len(q)+1) / 2
 		for t := range q {
 			d := q[t] - mean
 			den += d * d
@@ -33,7 +44,7 @@ func PooledLag1Autocorrelation(a, b []float64) float64 {
 				num += d * (q[t+1] - mean)
 			}
 		}
-		n += len(s)
+		n += len(q)
 	}
 	if den == 0 {
 		return 0
@@ -58,11 +69,10 @@ func AR1VarianceInflation(rho float64) float64 {
 	return (1 + rho) / (1 - rho)
 }
 
-// ranks returns the mid-ranks (1-based) of x in its original order: the
-// mid-rank of a value is the mean of the positions its ties take in the
-// sorted sample.
-func ranks(x []float64) []float64 {
-	s := sorted(x)
+// ranks returns the mid-ranks (1-based) of x in its original order, given
+// s, the same values ascending: the mid-rank of a value is the mean of the
+// positions its ties take in s.
+func ranks(x, s []float64) []float64 {
 	r := make([]float64, len(x))
 	for i, v := range x {
 		lo, hi := 0, len(s)

@@ -293,17 +293,17 @@ func TestFences(t *testing.T) {
 }
 
 func TestRanksAndAutocorrelation(t *testing.T) {
-	if got := ranks([]float64{3, 1, 3, 2, 3}); !slices.Equal(got, []float64{4, 1, 4, 2, 4}) {
+	if got := ranks([]float64{3, 1, 3, 2, 3}, []float64{1, 2, 3, 3, 3}); !slices.Equal(got, []float64{4, 1, 4, 2, 4}) {
 		t.Errorf("ranks = %v, want [4 1 4 2 4]", got)
 	}
 	trend := make([]float64, 50)
 	for i := range trend {
 		trend[i] = float64(i)
 	}
-	if r := PooledLag1Autocorrelation(trend, trend); r < 0.9 {
+	if r := PooledLag1Autocorrelation(Series{Values: trend}, Series{Values: trend, Sorted: trend}); r < 0.9 {
 		t.Errorf("trend autocorrelation %v, want ≥ 0.9", r)
 	}
-	if r := PooledLag1Autocorrelation([]float64{1, 2}, trend); r != 0 {
+	if r := PooledLag1Autocorrelation(Series{Values: []float64{1, 2}}, Series{Values: trend}); r != 0 {
 		t.Errorf("short series autocorrelation %v, want 0", r)
 	}
 	if got := AR1VarianceInflation(0.5); got != 3 {

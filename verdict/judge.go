@@ -343,7 +343,8 @@ func defaultTest(r *MetricResult, alpha float64) {
 	case DirectionDecrease:
 		alt = stats.Less
 	}
-	rho := stats.PooledLag1Autocorrelation(r.canary, r.control)
+	rho := stats.PooledLag1Autocorrelation(stats.Series{Values: r.canary, Sorted: r.canarySorted},
+		stats.Series{Values: r.control, Sorted: r.controlSorted})
 	inflation := stats.AR1VarianceInflation(rho)
 	mw, err := stats.MannWhitney(r.canarySorted, r.controlSorted, stats.MannWhitneyOptions{
 		Alternative: alt, ConfLevel: 1 - alpha, VarianceInflation: inflation,
