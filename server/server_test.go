@@ -499,3 +499,37 @@ func TestVerdictMatchesEngine(t *testing.T) {
 		t.Errorf("service says %s %.2f, engine %s %.2f", got.Verdict.Result, got.Verdict.Score, want.Result, want.Score)
 	}
 }
+
+// TestShutdownKeepsAcceptedAnalyses creates analyses and shuts the server
+// down at once, as SIGTERM does; a server restarted on the same data
+// directory finishes every one of them.
+func TestShutdownKeepsAcceptedAnalyses(t *testing.T) {
+	dir := t.TempDir()
+	first, err := Start(context.Background(), Config{Addr: "127.0.0.1:0", DataDir: dir, Poll: time.Hour}, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := grpcClient(t, first.Addr())
+	var req judgev1.AnalyzeRequest
+	if err := protojson.Unmarshal([]byte(analyzeBody(50)), &req); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for range 5 {
+		resp, err := client.CreateAnalysis(context.Background(), &judgev1.CreateAnalysisRequest{Spec: req.GetSpec()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, resp.GetAnalysis().GetId())
+	}
+	if err := first.Shutdown(context.Background()); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	second := startServer(t, Config{DataDir: dir})
+	client = grpcClient(t, second.Addr())
+	for _, id := range ids {
+		if a := waitFinal(t, client, id); a.GetStatus() != judgev1.AnalysisStatus_ANALYSIS_STATUS_SUCCEEDED {
+			t.Errorf("analysis %s ended %v", id, a.GetStatus())
+		}
+	}
+}
