@@ -208,35 +208,6 @@ func local_request_JudgeService_CancelAnalysis_0(ctx context.Context, marshaler 
 	return msg, metadata, err
 }
 
-func request_JudgeService_WatchAnalysis_0(ctx context.Context, marshaler runtime.Marshaler, client JudgeServiceClient, req *http.Request, pathParams map[string]string) (JudgeService_WatchAnalysisClient, runtime.ServerMetadata, error) {
-	var (
-		protoReq WatchAnalysisRequest
-		metadata runtime.ServerMetadata
-		err      error
-	)
-	val, ok := pathParams["id"]
-	if !ok {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "id")
-	}
-	protoReq.Id, err = runtime.String(val)
-	if err != nil {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "id", err)
-	}
-	if req.Body != nil {
-		_, _ = io.Copy(io.Discard, req.Body)
-	}
-	stream, err := client.WatchAnalysis(ctx, &protoReq)
-	if err != nil {
-		return nil, metadata, err
-	}
-	header, err := stream.Header()
-	if err != nil {
-		return nil, metadata, err
-	}
-	metadata.HeaderMD = header
-	return stream, metadata, nil
-}
-
 func request_JudgeService_PutCanaryConfig_0(ctx context.Context, marshaler runtime.Marshaler, client JudgeServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
 		protoReq PutCanaryConfigRequest
@@ -501,13 +472,6 @@ func RegisterJudgeServiceHandlerServer(ctx context.Context, mux *runtime.ServeMu
 		}
 		forward_JudgeService_CancelAnalysis_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
-
-	mux.Handle(http.MethodGet, pattern_JudgeService_WatchAnalysis_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
-		err := status.Error(codes.Unimplemented, "streaming calls are not yet supported in the in-process transport")
-		_, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
-		return
-	})
 	mux.Handle(http.MethodPut, pattern_JudgeService_PutCanaryConfig_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -713,23 +677,6 @@ func RegisterJudgeServiceHandlerClient(ctx context.Context, mux *runtime.ServeMu
 		}
 		forward_JudgeService_CancelAnalysis_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
-	mux.Handle(http.MethodGet, pattern_JudgeService_WatchAnalysis_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
-		ctx, cancel := context.WithCancel(req.Context())
-		defer cancel()
-		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/judge.v1.JudgeService/WatchAnalysis", runtime.WithHTTPPathPattern("/v1/analyses/{id}:watch"))
-		if err != nil {
-			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
-			return
-		}
-		resp, md, err := request_JudgeService_WatchAnalysis_0(annotatedContext, inboundMarshaler, client, req, pathParams)
-		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
-		if err != nil {
-			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
-			return
-		}
-		forward_JudgeService_WatchAnalysis_0(annotatedContext, mux, outboundMarshaler, w, req, func() (proto.Message, error) { return resp.Recv() }, mux.GetForwardResponseOptions()...)
-	})
 	mux.Handle(http.MethodPut, pattern_JudgeService_PutCanaryConfig_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -807,7 +754,6 @@ var (
 	pattern_JudgeService_GetAnalysis_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "analyses", "id"}, ""))
 	pattern_JudgeService_ListAnalyses_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "analyses"}, ""))
 	pattern_JudgeService_CancelAnalysis_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "analyses", "id"}, "cancel"))
-	pattern_JudgeService_WatchAnalysis_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "analyses", "id"}, "watch"))
 	pattern_JudgeService_PutCanaryConfig_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "canaryConfigs", "name"}, ""))
 	pattern_JudgeService_GetCanaryConfig_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "canaryConfigs", "name"}, ""))
 	pattern_JudgeService_ListCanaryConfigs_0  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "canaryConfigs"}, ""))
@@ -820,7 +766,6 @@ var (
 	forward_JudgeService_GetAnalysis_0        = runtime.ForwardResponseMessage
 	forward_JudgeService_ListAnalyses_0       = runtime.ForwardResponseMessage
 	forward_JudgeService_CancelAnalysis_0     = runtime.ForwardResponseMessage
-	forward_JudgeService_WatchAnalysis_0      = runtime.ForwardResponseStream
 	forward_JudgeService_PutCanaryConfig_0    = runtime.ForwardResponseMessage
 	forward_JudgeService_GetCanaryConfig_0    = runtime.ForwardResponseMessage
 	forward_JudgeService_ListCanaryConfigs_0  = runtime.ForwardResponseMessage
