@@ -7,10 +7,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -532,4 +535,81 @@ func TestShutdownKeepsAcceptedAnalyses(t *testing.T) {
 			t.Errorf("analysis %s ended %v", id, a.GetStatus())
 		}
 	}
+}
+
+// TestDatabaseDown checks that a database that cannot be reached is
+// UNAVAILABLE (HTTP 503), not a 500, and that /readyz says so. The server
+// reaches PostgreSQL through a TCP proxy that the test then shuts.
+func TestDatabaseDown(t *testing.T) {
+	dbURL := pgtest.NewDatabase(t)
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := newTCPProxy(t, u.Host)
+	u.Host = proxy.addr()
+	s := startServer(t, Config{DatabaseURL: u.String()})
+	base := "http://" + s.Addr()
+	if code := call(t, "GET", base+"/v1/canaryConfigs", "", nil); code != http.StatusOK {
+		t.Fatalf("before the outage: status %d", code)
+	}
+	proxy.shut()
+	var body struct{ Message string }
+	if code := call(t, "GET", base+"/v1/canaryConfigs/svc", "", &body); code != http.StatusServiceUnavailable {
+		t.Errorf("status %d (%q), want 503", code, body.Message)
+	}
+	if strings.Contains(body.Message, "127.0.0.1") {
+		t.Errorf("message %q leaks the database address", body.Message)
+	}
+	if code := call(t, "GET", base+"/readyz", "", nil); code != http.StatusServiceUnavailable {
+		t.Errorf("readyz %d, want 503", code)
+	}
+}
+
+// tcpProxy forwards connections to a target until shut, then refuses them.
+type tcpProxy struct {
+	ln    net.Listener
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func newTCPProxy(t *testing.T, target string) *tcpProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &tcpProxy{ln: ln}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, up)
+			p.mu.Unlock()
+			go func() { io.Copy(up, c); up.Close() }()
+			go func() { io.Copy(c, up); c.Close() }()
+		}
+	}()
+	t.Cleanup(p.shut)
+	return p
+}
+
+func (p *tcpProxy) addr() string { return p.ln.Addr().String() }
+
+func (p *tcpProxy) shut() {
+	p.ln.Close()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
 }

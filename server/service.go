@@ -5,11 +5,14 @@ package server
 
 import (
 	"context"
+	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math"
+	"net"
 	"regexp"
 	"sync"
 	"time"
@@ -224,8 +227,28 @@ func (s *Service) grpcError(err error) error {
 	case errors.Is(err, context.DeadlineExceeded):
 		return status.Error(codes.DeadlineExceeded, "deadline exceeded")
 	}
+	if s.databaseDown(err) {
+		s.log.Warn("database unavailable", "err", err)
+		return status.Error(codes.Unavailable, "database unavailable")
+	}
 	s.log.Error("internal error", "err", err)
 	return status.Error(codes.Internal, "internal error")
+}
+
+// databaseDown reports whether an unexpected error comes from a database
+// that cannot be reached (a network error, or a failing ping), as opposed to
+// a bug.
+func (s *Service) databaseDown(err error) bool {
+	var netErr net.Error
+	if errors.As(err, &netErr) || errors.Is(err, sql.ErrConnDone) || errors.Is(err, driver.ErrBadConn) {
+		return true
+	}
+	if s.store == nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	return s.store.Ping(ctx) != nil
 }
 
 // CreateAnalysis stores an analysis for the workers.
