@@ -49,6 +49,8 @@ type wilcoxCase struct {
 	EstimateRange [2]goldenFloat `json:"estimate_bracket"`
 	CILowRange    [2]goldenFloat `json:"ci_low_bracket"`
 	CIHighRange   [2]goldenFloat `json:"ci_high_bracket"`
+	// Achieved is R's attr(conf.int, "conf.level") (wilcox_extra.jsonl only).
+	Achieved goldenFloat `json:"achieved"`
 }
 
 func readWilcoxGolden(t testing.TB, path string) []wilcoxCase {
@@ -148,6 +150,79 @@ func TestMannWhitneyGolden(t *testing.T) {
 					t.Errorf("%s = %.17g, want in [%.17g, %.17g] (R printed %.17g)",
 						ch.name, ch.got, float64(ch.bracket[0]), float64(ch.bracket[1]), float64(ch.want))
 				}
+			}
+		})
+	}
+}
+
+// TestMannWhitneyExtraR checks edge cases generated with R 4.2.2
+// (testdata/gen_wilcox_extra.R): single values, conf levels 0.5 and 0.999,
+// heavy ties, constant samples, values at 1e-7 and 1e9 scale. W and the
+// p-value must match as in the golden rule, exact intervals and estimates to
+// 1e-12 and the achieved level where R reports it. R's asymptotic bounds come
+// from uniroot(tol = 1e-4), so an asymptotic bound is accepted when no
+// pairwise difference lies strictly between it and R's value, beyond that
+// tolerance: both sit on the same step.
+func TestMannWhitneyExtraR(t *testing.T) {
+	cases := readWilcoxGolden(t, "testdata/wilcox_extra.jsonl")
+	if len(cases) < 500 {
+		t.Fatalf("got %d cases, want at least 500", len(cases))
+	}
+	for _, c := range cases {
+		t.Run(fmt.Sprintf("%d-%s-%s-n%d-%d", c.ID, c.Kind, c.Method, len(c.Canary), len(c.Baseline)), func(t *testing.T) {
+			alt, err := ParseAlternative(c.Alternative)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := MannWhitney(c.Canary, c.Baseline, MannWhitneyOptions{Alternative: alt, ConfLevel: c.ConfLevel})
+			if err != nil {
+				t.Fatalf("MannWhitney: %v", err)
+			}
+			if got.Method.String() != c.Method || got.W != c.W || !relClose(got.PValue, c.PValue, 1e-9, 1e-300) {
+				t.Errorf("method %v W %v p %.17g; want %s %v %.17g", got.Method, got.W, got.PValue, c.Method, c.W, c.PValue)
+			}
+			var diffs []float64
+			for _, a := range c.Canary {
+				for _, b := range c.Baseline {
+					diffs = append(diffs, a-b)
+				}
+			}
+			sameStep := func(a, b float64) bool {
+				if a == b {
+					return true
+				}
+				if math.IsInf(a, 0) || math.IsInf(b, 0) {
+					return false
+				}
+				lo, hi := math.Min(a, b)+1e-4, math.Max(a, b)-1e-4
+				for _, d := range diffs {
+					if d > lo && d < hi {
+						return false
+					}
+				}
+				return true
+			}
+			bounds := []struct {
+				name      string
+				got, want float64
+			}{{"ci_low", got.CILow, float64(c.CILow)}, {"ci_high", got.CIHigh, float64(c.CIHigh)}}
+			if c.Method == "exact" {
+				bounds = append(bounds, struct {
+					name      string
+					got, want float64
+				}{"estimate", got.Estimate, float64(c.Estimate)})
+			}
+			for _, b := range bounds {
+				ok := sameStep(b.got, b.want)
+				if c.Method == "exact" {
+					ok = relClose(b.got, b.want, 1e-12, 0)
+				}
+				if !ok {
+					t.Errorf("%s = %.17g, R %.17g", b.name, b.got, b.want)
+				}
+			}
+			if achieved := float64(c.Achieved); c.Method == "exact" && achieved != c.ConfLevel && !relClose(got.ConfLevel, achieved, 1e-12, 0) {
+				t.Errorf("achieved conf level %v, R %v", got.ConfLevel, achieved)
 			}
 		})
 	}
