@@ -73,8 +73,8 @@ var aggregates = []string{"mean", "median", "p90", "p95", "p99", "min", "max", "
 type Config struct {
 	// Name identifies the config.
 	Name string `json:"name"`
-	// Judge is "default" or "kayenta"; empty means default (Kayenta configs
-	// naming NetflixACAJudge-v1.0 select "kayenta").
+	// Judge is "default" or "kayenta"; empty means default, also for Kayenta
+	// configs naming NetflixACAJudge-v1.0.
 	Judge string `json:"judge,omitempty"`
 	// Thresholds are the pass and marginal score thresholds (0–100).
 	Thresholds Thresholds `json:"thresholds"`

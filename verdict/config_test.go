@@ -21,7 +21,7 @@ func TestParseKayentaConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Judge != JudgeKayenta || cfg.Thresholds != (Thresholds{Pass: 90, Marginal: 50}) {
+	if cfg.Judge != JudgeDefault || cfg.Thresholds != (Thresholds{Pass: 90, Marginal: 50}) {
 		t.Errorf("judge %q thresholds %+v", cfg.Judge, cfg.Thresholds)
 	}
 	m := cfg.Metrics[0]
@@ -47,6 +47,9 @@ func TestParseKayentaConfig(t *testing.T) {
 		t.Errorf("system has a weight %v, want none (it shares the remaining 40)", *weights["system"])
 	}
 
+	if k, err := ParseConfig([]byte(strings.Replace(raw, "NetflixACAJudge-v1.0", "kayenta", 1)), "k.json"); err != nil || k.Judge != JudgeKayenta {
+		t.Errorf("judge.name kayenta selects %q, %v", k.Judge, err)
+	}
 	_, err = ParseConfig([]byte(`{"judge":{"name":"MyJudge"},"metrics":[]}`), "bad.json")
 	if !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), "judge.name") {
 		t.Errorf("unknown judge error = %v", err)

@@ -74,20 +74,23 @@ func isKayentaConfig(data []byte) bool {
 }
 
 // fromKayenta converts a Kayenta CanaryConfig. Unknown fields are ignored, as
-// Kayenta does; the judge is "kayenta" for NetflixACAJudge-v1.0.
+// Kayenta does.
 func fromKayenta(data []byte, source string) (*Config, error) {
 	var k kayentaConfig
 	if err := json.Unmarshal(data, &k); err != nil {
 		return nil, fmt.Errorf("%s: %w: Kayenta canary config: %s", source, ErrInvalidConfig, jsonErrorText(err))
 	}
-	cfg := &Config{Name: k.Name, Judge: JudgeKayenta}
+	// Every Kayenta config names NetflixACAJudge-v1.0 (the only judge Kayenta
+	// ships), so that name does not pick the algorithm: judge's default judge
+	// runs unless judge.name is "kayenta" or --judge kayenta is given.
+	cfg := &Config{Name: k.Name, Judge: JudgeDefault}
 	if k.Judge != nil {
 		switch k.Judge.Name {
-		case KayentaJudgeName, "", JudgeKayenta:
-		case JudgeDefault:
-			cfg.Judge = JudgeDefault
+		case KayentaJudgeName, "", JudgeDefault:
+		case JudgeKayenta:
+			cfg.Judge = JudgeKayenta
 		default:
-			return nil, fmt.Errorf("%s: %w: judge.name: unable to resolve canary judge %q (want %s or default)",
+			return nil, fmt.Errorf("%s: %w: judge.name: unable to resolve canary judge %q (want %s, default or kayenta)",
 				source, ErrInvalidConfig, k.Judge.Name, KayentaJudgeName)
 		}
 	}
@@ -125,7 +128,6 @@ func fromKayenta(data []byte, source string) (*Config, error) {
 			MustHaveData: c.MustHaveData,
 			Muted:        c.Muted,
 			NaNStrategy:  strings.ToLower(c.NaNStrategy),
-			MinSamples:   1,
 		}
 		switch m.Direction {
 		case DirectionIncrease, DirectionDecrease, DirectionEither:
