@@ -138,6 +138,7 @@ func TestHTTPBadInput(t *testing.T) {
 		"no config":        {"POST", "/v1/analyze", `{"spec":{"metrics":[{"name":"a","control":[1],"experiment":[1]}]}}`, 400, "canary_config"},
 		"bad config":       {"POST", "/v1/analyze", `{"spec":{"canary_config":{"metrics":[{"name":"a","groups":["g"],"direction":"up"}]},"metrics":[{"name":"a","control":[1],"experiment":[1]}]}}`, 400, "metrics[0] (a).direction"},
 		"unknown metric":   {"POST", "/v1/analyze", `{"spec":{"canary_config":` + inlineConfig + `,"metrics":[{"name":"zzz","control":[1],"experiment":[1]}]}}`, 400, "zzz"},
+		"duplicate metric": {"POST", "/v1/analyze", `{"spec":{"canary_config":` + inlineConfig + `,"metrics":[{"name":"latency"},{"name":"latency"}]}}`, 400, "spec.metrics[1].name"},
 		"unnamed metric":   {"POST", "/v1/analyze", `{"spec":{"canary_config":` + inlineConfig + `,"metrics":[{"control":[1]}]}}`, 400, "spec.metrics[0].name"},
 		"too many metrics": {"POST", "/v1/analyze", `{"spec":{"canary_config":` + inlineConfig + `,"metrics":[{"name":"a"},{"name":"b"},{"name":"c"},{"name":"d"}]}}`, 400, "limit of 3"},
 		"too many points":  {"POST", "/v1/analyze", `{"spec":{"canary_config":` + inlineConfig + `,"metrics":[{"name":"latency","control":[` + strings.Join(many, ",") + `]}]}}`, 400, "spec.metrics[0] (latency).control"},

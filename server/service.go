@@ -70,7 +70,13 @@ type configCache struct {
 	m  map[string]*verdict.Config
 }
 
-const configCacheSize = 128
+// configCacheSize bounds the cache's entries, and configCacheMaxBytes the
+// size of a config it keeps (larger ones are parsed every time), so the
+// cache stays under 8 MiB.
+const (
+	configCacheSize     = 128
+	configCacheMaxBytes = 64 << 10
+)
 
 func (c *configCache) parse(raw []byte, source string) (*verdict.Config, error) {
 	c.mu.Lock()
@@ -82,6 +88,9 @@ func (c *configCache) parse(raw []byte, source string) (*verdict.Config, error) 
 	cfg, err := verdict.ParseConfig(raw, source)
 	if err != nil {
 		return nil, err
+	}
+	if len(raw) > configCacheMaxBytes {
+		return cfg, nil
 	}
 	c.mu.Lock()
 	if c.m == nil || len(c.m) >= configCacheSize {
@@ -128,10 +137,15 @@ func (s *Service) resolve(ctx context.Context, spec *judgev1.AnalysisSpec) (*jud
 	if n := len(spec.GetMetrics()); n > s.limits.MaxMetrics {
 		return nil, nil, fmt.Errorf("spec.metrics: %d metrics, more than the limit of %d: %w", n, s.limits.MaxMetrics, errInvalid)
 	}
+	seen := make(map[string]int, len(spec.GetMetrics()))
 	for i, m := range spec.GetMetrics() {
 		if m.GetName() == "" {
 			return nil, nil, fmt.Errorf("spec.metrics[%d].name: missing: %w", i, errInvalid)
 		}
+		if j, dup := seen[m.GetName()]; dup {
+			return nil, nil, fmt.Errorf("spec.metrics[%d].name: %q also names spec.metrics[%d]: %w", i, m.GetName(), j, errInvalid)
+		}
+		seen[m.GetName()] = i
 		for field, series := range map[string][]float64{"control": m.GetControl(), "experiment": m.GetExperiment()} {
 			if len(series) > s.limits.MaxPoints {
 				return nil, nil, fmt.Errorf("spec.metrics[%d] (%s).%s: %d points, more than the limit of %d: %w",
