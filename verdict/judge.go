@@ -343,8 +343,11 @@ func defaultTest(r *MetricResult, alpha float64) {
 	case DirectionDecrease:
 		alt = stats.Less
 	}
-	rho := stats.PooledLag1Autocorrelation(stats.Series{Values: r.canary, Sorted: r.canarySorted},
-		stats.Series{Values: r.control, Sorted: r.controlSorted})
+	// The noise's autocorrelation is estimated from the baseline alone: under
+	// the null hypothesis the canary has the same noise, and a regression that
+	// starts partway through the canary window would otherwise look like
+	// autocorrelation and mask itself.
+	rho := stats.Lag1Autocorrelation(stats.Series{Values: r.control, Sorted: r.controlSorted})
 	inflation := stats.AR1VarianceInflation(rho)
 	mw, err := stats.MannWhitney(r.canarySorted, r.controlSorted, stats.MannWhitneyOptions{
 		Alternative: alt, ConfLevel: 1 - alpha, VarianceInflation: inflation,

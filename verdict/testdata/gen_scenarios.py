@@ -94,6 +94,20 @@ write("spinnaker-6278-constant-shift",
       [pair("requests", [1.0] * 10, [100.0] * 7)],
       {"default": {"result": "FAIL", "metrics": {"requests": "HIGH"}}})
 
+# spinnaker#6278 with the issue's own numbers: 7 of 10 canary points at 100,
+# baseline all 1. Kayenta's interval [~0, 99] does not clear 0.25·99 and
+# passes; the default judge sees a significant, large increase.
+write("spinnaker-6278-issue-data",
+      kconfig("issue6278", [kmetric("requests", "g", effectSize={"allowedIncrease": 1.05, "criticalIncrease": 1.1})], {"g": 100}),
+      [pair("requests", [1.0] * 10, [100.0] * 7 + [1.0] * 3)],
+      both("FAIL", "PASS", {"requests": "HIGH"}, {"requests": "PASS"}))
+
+# kayenta#426 with the issue's own numbers: errors 0,1,2,1,0,0 against zeros.
+write("kayenta-426-issue-data",
+      kconfig("issue426", [kmetric("errors", "errors", direction="increase")], {"errors": 100}),
+      [pair("errors", [0.0] * 6, [0.0, 1.0, 2.0, 1.0, 0.0, 0.0])],
+      both("FAIL", "PASS", {"errors": "HIGH"}, {"errors": "PASS"}))
+
 # kayenta#426: zero-inflated error counter that rises. The median difference
 # is 0, so Kayenta's interval cannot clear its tolerance band.
 errs = [0.0] * 60
