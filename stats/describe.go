@@ -1,6 +1,7 @@
 package stats
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 
@@ -60,8 +61,10 @@ func Quantile(p float64, x []float64) (float64, error) {
 	return QuantileSorted(p, sorted(x)), nil
 }
 
-// QuantileSorted is Quantile for an ascending, finite, non-empty sample and p
-// in [0, 1]; it does not check its input.
+// QuantileSorted is Quantile for an ascending, non-empty sample and p in
+// [0, 1]; it does not check its input. Infinite values are allowed: a
+// quantile between a finite value and +Inf (or −Inf and a finite value) is
+// that infinity, and one between −Inf and +Inf is NaN.
 func QuantileSorted(p float64, sorted []float64) float64 {
 	n := len(sorted)
 	h := float64(n-1) * p
@@ -70,5 +73,45 @@ func QuantileSorted(p float64, sorted []float64) float64 {
 	if i >= n-1 {
 		return sorted[n-1]
 	}
-	return sorted[i] + (h-lo)*(sorted[i+1]-sorted[i])
+	a, b, frac := sorted[i], sorted[i+1], h-lo
+	switch {
+	case frac == 0 || a == b:
+		return a
+	case math.IsInf(a, -1) && math.IsInf(b, 1):
+		return math.NaN()
+	case math.IsInf(a, -1):
+		return a
+	case math.IsInf(b, 1):
+		return b
+	}
+	return a + frac*(b-a)
+}
+
+// MarshalJSON writes the summary with non-finite values as the strings
+// "NaN", "+Inf" and "-Inf" (encoding/json cannot write them as numbers).
+func (s Summary) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Count  int `json:"count"`
+		Mean   any `json:"mean"`
+		Std    any `json:"std"`
+		Min    any `json:"min"`
+		Max    any `json:"max"`
+		Median any `json:"median"`
+		Q1     any `json:"q1"`
+		Q3     any `json:"q3"`
+	}{s.Count, JSONNumber(s.Mean), JSONNumber(s.Std), JSONNumber(s.Min), JSONNumber(s.Max), JSONNumber(s.Median), JSONNumber(s.Q1), JSONNumber(s.Q3)})
+}
+
+// JSONNumber returns v for encoding/json: the number itself when finite,
+// else the string "NaN", "+Inf" or "-Inf".
+func JSONNumber(v float64) any {
+	switch {
+	case math.IsNaN(v):
+		return "NaN"
+	case math.IsInf(v, 1):
+		return "+Inf"
+	case math.IsInf(v, -1):
+		return "-Inf"
+	}
+	return v
 }

@@ -19,6 +19,9 @@ var (
 	ErrInvalidConfig = errors.New("invalid canary config")
 	// ErrInvalidData is returned when metric data cannot be used.
 	ErrInvalidData = errors.New("invalid metric data")
+	// ErrInvalidThresholds is returned when score thresholds given for one
+	// analysis are not 0 ≤ marginal ≤ pass ≤ 100.
+	ErrInvalidThresholds = errors.New("invalid score thresholds")
 )
 
 // Judge names.
@@ -231,8 +234,8 @@ func (c *Config) validate(source string) error {
 	if c.Thresholds == (Thresholds{}) {
 		c.Thresholds = Thresholds{Pass: 95, Marginal: 75}
 	}
-	if err := c.Thresholds.check(); err != nil {
-		bad("thresholds: %v", err)
+	if err := c.Thresholds.Check(); err != nil {
+		bad("thresholds.%v", err)
 	}
 	if c.FamilyWiseError == 0 {
 		c.FamilyWiseError = 0.05
@@ -272,6 +275,22 @@ func (c *Config) validate(source string) error {
 	}
 	if weightSum > 100+1e-9 {
 		bad("groups: weights sum to %v, more than 100", weightSum)
+	}
+	weighted := 0
+	for _, g := range c.Groups {
+		if g.Weight != nil {
+			weighted++
+		}
+	}
+	switch {
+	case weighted > 0 && weighted == len(c.Groups) && math.Abs(weightSum-100) > 1e-9 && weightSum <= 100+1e-9:
+		bad("groups: every group has a weight and the weights sum to %v, not 100 (identical data would score %v)", weightSum, weightSum)
+	case weighted > 0 && weighted < len(c.Groups) && weightSum >= 100-1e-9 && weightSum <= 100+1e-9:
+		for i, g := range c.Groups {
+			if g.Weight == nil {
+				bad("groups[%d] (%s).weight: the other groups' weights already sum to 100, so this group would count for nothing", i, g.Name)
+			}
+		}
 	}
 	if len(c.Metrics) == 0 {
 		bad("metrics: the config has no metrics")
@@ -354,12 +373,20 @@ func (c *Config) validate(source string) error {
 	return nil
 }
 
-func (t Thresholds) check() error {
-	if !(t.Pass >= 0 && t.Pass <= 100) || !(t.Marginal >= 0 && t.Marginal <= 100) {
-		return fmt.Errorf("pass %v and marginal %v must be within 0–100", t.Pass, t.Marginal)
+// Check validates score thresholds: 0 ≤ marginal ≤ pass ≤ 100, both numbers.
+// The error names the field (pass or marginal); callers prefix where the
+// thresholds came from. It is the one check for the CLI, gRPC and HTTP.
+func (t Thresholds) Check() error {
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"pass", t.Pass}, {"marginal", t.Marginal}} {
+		if !(f.v >= 0 && f.v <= 100) {
+			return fmt.Errorf("%s: %v is not a number in 0–100", f.name, f.v)
+		}
 	}
 	if t.Marginal > t.Pass {
-		return fmt.Errorf("marginal %v is above pass %v", t.Marginal, t.Pass)
+		return fmt.Errorf("marginal: %v is above pass %v (want 0 ≤ marginal ≤ pass ≤ 100)", t.Marginal, t.Pass)
 	}
 	return nil
 }

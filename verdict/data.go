@@ -35,9 +35,10 @@ type PairScope struct {
 // Series is a metric's values in time order; NaN marks a missing point.
 type Series []float64
 
-// parseSeries decodes a JSON array of numbers, where "NaN", null and the
-// infinities Kayenta may write mark missing points; other values are an
-// error naming their index.
+// parseSeries decodes a JSON array of numbers, where "NaN" and null mark
+// missing points and "Infinity", "+Inf", "-Infinity", "-Inf" are infinite
+// points (data, such as histogram_quantile above the largest bucket); other
+// values are an error naming their index.
 func parseSeries(b json.RawMessage) (Series, error) {
 	if len(b) == 0 || string(b) == "null" {
 		return nil, nil
@@ -52,13 +53,19 @@ func parseSeries(b json.RawMessage) (Series, error) {
 	out := make(Series, len(raw))
 	for i, r := range raw {
 		switch string(r) {
-		case "null", `"NaN"`, `"nan"`, `"Infinity"`, `"+Infinity"`, `"-Infinity"`:
+		case "null", `"NaN"`, `"nan"`:
 			out[i] = math.NaN()
+			continue
+		case `"Infinity"`, `"+Infinity"`, `"Inf"`, `"+Inf"`, `"inf"`, `"+inf"`:
+			out[i] = math.Inf(1)
+			continue
+		case `"-Infinity"`, `"-Inf"`, `"-inf"`:
+			out[i] = math.Inf(-1)
 			continue
 		}
 		v, err := strconv.ParseFloat(string(r), 64)
 		if err != nil {
-			return nil, fmt.Errorf("[%d]: %s is not a number, \"NaN\" or null", i, r)
+			return nil, fmt.Errorf("[%d]: %s is not a number, \"NaN\", \"Infinity\", \"-Infinity\" or null", i, r)
 		}
 		out[i] = v
 	}

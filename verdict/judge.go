@@ -1,6 +1,7 @@
 package verdict
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -96,9 +97,39 @@ type MetricResult struct {
 	// canarySorted and controlSorted are the same samples ascending, sorted
 	// once for every statistic that needs them.
 	canarySorted, controlSorted []float64
+	// canarySeries and controlSeries keep where each point came from.
+	canarySeries, controlSeries *series
 	// canaryMeasured and controlMeasured report whether a side had at least
 	// one real (non-NaN) point before the NaN strategy replaced missing ones.
 	canaryMeasured, controlMeasured bool
+	// infinite counts the infinite points the rank test ranked.
+	infinite int
+}
+
+// MarshalJSON writes the result's optional statistics with non-finite
+// values (an infinite aggregate, say) as the strings "NaN", "+Inf" and
+// "-Inf", which encoding/json cannot write as numbers.
+func (r MetricResult) MarshalJSON() ([]byte, error) {
+	type plain MetricResult
+	num := func(p *float64) any {
+		if p == nil {
+			return nil
+		}
+		return stats.JSONNumber(*p)
+	}
+	return json.Marshal(struct {
+		plain
+		PValue         any `json:"p_value"`
+		AdjustedPValue any `json:"adjusted_p_value"`
+		Estimate       any `json:"estimate"`
+		CILow          any `json:"ci_low"`
+		CIHigh         any `json:"ci_high"`
+		EffectSize     any `json:"effect_size"`
+		MeanRatio      any `json:"mean_ratio,omitempty"`
+		Aggregate      any `json:"aggregate,omitempty"`
+		Autocorr       any `json:"autocorrelation,omitempty"`
+	}{plain(r), num(r.PValue), num(r.AdjustedPValue), num(r.Estimate), num(r.CILow), num(r.CIHigh),
+		num(r.EffectSize), num(r.MeanRatio), num(r.Aggregate), num(r.Autocorr)})
 }
 
 // Analyze judges the metric pairs against cfg. Every metric of the config is
@@ -117,8 +148,8 @@ func Analyze(cfg *Config, pairs []MetricSetPair, opts Options) (*Result, error) 
 	if opts.Thresholds != nil {
 		thresholds = *opts.Thresholds
 	}
-	if err := thresholds.check(); err != nil {
-		return nil, fmt.Errorf("thresholds: %w", err)
+	if err := thresholds.Check(); err != nil {
+		return nil, fmt.Errorf("%w: thresholds.%w", ErrInvalidThresholds, err)
 	}
 	byName := make(map[string]*MetricSetPair, len(pairs))
 	for i := range pairs {
@@ -142,14 +173,15 @@ func Analyze(cfg *Config, pairs []MetricSetPair, opts Options) (*Result, error) 
 				step = float64(s.StepMillis) / 1000
 			}
 		}
-		canary, control := prepare(canaryRaw, m), prepare(controlRaw, m)
+		cs, bs := prepare(canaryRaw, m), prepare(controlRaw, m)
+		canary, control := cs.values, bs.values
 		canarySorted, controlSorted := sortedClone(canary), sortedClone(control)
 		for _, test := range m.Tests {
 			r := MetricResult{
-				Name: m.Name, Test: test, Groups: m.Groups, Muted: m.Muted,
+				Name: m.Name, Test: test, Groups: slices.Clone(m.Groups), Muted: m.Muted,
 				Baseline: describe(controlSorted), Canary: describe(canarySorted),
 				metric: m, canary: canary, control: control, canarySorted: canarySorted, controlSorted: controlSorted,
-				canaryMeasured: hasValue(canaryRaw), controlMeasured: hasValue(controlRaw),
+				canarySeries: &cs, controlSeries: &bs, canaryMeasured: cs.measured, controlMeasured: bs.measured,
 			}
 			if pair != nil {
 				r.ID, r.Tags = pair.ID, pair.Tags
@@ -177,26 +209,63 @@ func Analyze(cfg *Config, pairs []MetricSetPair, opts Options) (*Result, error) 
 	return res, nil
 }
 
-// prepare applies the NaN strategy and outlier removal of m.
-func prepare(values []float64, m *Metric) []float64 {
-	out := make([]float64, 0, len(values))
-	for _, v := range values {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
+// series is one side of a metric after the NaN strategy and outlier
+// removal, in time order.
+type series struct {
+	// values are the points kept, in time order.
+	values []float64
+	// at is the position (step index) of each kept point in the raw series.
+	at []int
+	// replaced marks a NaN that nanStrategy replace turned into 0; it is
+	// never read as a counter value.
+	replaced []bool
+	// measured reports whether the raw series had at least one real
+	// (non-NaN) point.
+	measured bool
+	// dropped counts points removed as outliers.
+	dropped int
+}
+
+// prepare applies the NaN strategy and outlier removal of m. Only NaN marks a
+// missing point: ±Inf (histogram_quantile above the largest bucket) is data.
+// Outlier fences are computed from the finite points, and infinite points
+// are never removed as outliers: they are the regression, not noise.
+func prepare(raw []float64, m *Metric) series {
+	s := series{values: make([]float64, 0, len(raw)), at: make([]int, 0, len(raw)), replaced: make([]bool, 0, len(raw))}
+	for i, v := range raw {
+		if math.IsNaN(v) {
 			if m.NaNStrategy == NaNReplace {
-				out = append(out, 0)
+				s.values, s.at, s.replaced = append(s.values, 0), append(s.at, i), append(s.replaced, true)
 			}
 			continue
 		}
-		out = append(out, v)
+		s.measured = true
+		s.values, s.at, s.replaced = append(s.values, v), append(s.at, i), append(s.replaced, false)
 	}
-	if m.Outliers != nil {
-		out = stats.RemoveOutliers(out, m.Outliers.Factor, true)
+	if m.Outliers == nil || len(s.values) == 0 {
+		return s
 	}
-	return out
-}
-
-func hasValue(values []float64) bool {
-	return slices.ContainsFunc(values, func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) })
+	finiteSorted := make([]float64, 0, len(s.values))
+	for _, v := range s.values {
+		if !math.IsInf(v, 0) {
+			finiteSorted = append(finiteSorted, v)
+		}
+	}
+	if len(finiteSorted) == 0 {
+		return s
+	}
+	slices.Sort(finiteSorted)
+	lower, upper := stats.Fences(finiteSorted, m.Outliers.Factor, true)
+	kept := 0
+	for i, v := range s.values {
+		if math.IsInf(v, 0) || (v >= lower && v <= upper) {
+			s.values[kept], s.at[kept], s.replaced[kept] = v, s.at[i], s.replaced[i]
+			kept++
+		}
+	}
+	s.dropped = len(s.values) - kept
+	s.values, s.at, s.replaced = s.values[:kept], s.at[:kept], s.replaced[:kept]
+	return s
 }
 
 func sortedClone(x []float64) []float64 {
@@ -205,20 +274,86 @@ func sortedClone(x []float64) []float64 {
 	return s
 }
 
-func describe(x []float64) stats.Summary {
-	s, err := stats.Describe(x)
-	if err != nil {
+// describe summarises an ascending sample that may hold ±Inf: the extremes
+// and quantiles are then infinite, the mean is infinite (NaN when both
+// infinities occur) and the standard deviation is NaN.
+func describe(sorted []float64) stats.Summary {
+	n := len(sorted)
+	if n == 0 {
 		return stats.Summary{}
+	}
+	s := stats.Summary{
+		Count: n, Min: sorted[0], Max: sorted[n-1], Mean: sorted[0],
+		Median: stats.QuantileSorted(0.5, sorted),
+		Q1:     stats.QuantileSorted(0.25, sorted),
+		Q3:     stats.QuantileSorted(0.75, sorted),
+	}
+	switch {
+	case math.IsInf(s.Min, 0) || math.IsInf(s.Max, 0):
+		s.Mean, s.Std = floats.Sum(sorted)/float64(n), math.NaN()
+	case n > 1:
+		s.Mean, s.Std = stat.MeanStdDev(sorted, nil)
 	}
 	return s
 }
 
-// noData classifies a metric without enough data. mustHaveData turns it into
-// a failure; a critical metric without data fails the canary only then
-// (default judge) or always (Kayenta, which keeps the critical flag).
+// infinityStandIn returns what ±Inf stands for in the rank test, and how
+// many points of the samples are infinite. Infinite points rank beyond
+// every finite one: +Inf becomes 2·M+1 and −Inf −(2·M+1), where M is the
+// largest finite magnitude of the samples, which keeps every rank (and so
+// the p-value) and keeps the shift and interval finite.
+func infinityStandIn(samples ...[]float64) (beyond float64, infinite int) {
+	var biggest float64
+	for _, x := range samples {
+		for _, v := range x {
+			if math.IsInf(v, 0) {
+				infinite++
+			} else {
+				biggest = max(biggest, math.Abs(v))
+			}
+		}
+	}
+	return 2*biggest + 1, infinite
+}
+
+// rankable returns x with ±Inf replaced by ±beyond (x itself when it has no
+// infinite point).
+func rankable(x []float64, beyond float64) []float64 {
+	if !slices.ContainsFunc(x, func(v float64) bool { return math.IsInf(v, 0) }) {
+		return x
+	}
+	out := slices.Clone(x)
+	for i, v := range out {
+		if math.IsInf(v, 0) {
+			out[i] = math.Copysign(beyond, v)
+		}
+	}
+	return out
+}
+
+// infiniteNote explains a rank test that ranked infinite points.
+func infiniteNote(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; %d infinite points ranked beyond every finite value", n)
+}
+
+// noData classifies a metric without enough data. A canary that stopped
+// reporting while its baseline did not (no usable canary point, baseline
+// points present) fails a critical metric in both judges, whatever
+// mustHaveData says: a crashed canary must not pass. Otherwise mustHaveData
+// turns missing data into a failure; a critical metric without data fails
+// the canary only then (default judge) or always (Kayenta, which keeps the
+// critical flag).
 func noData(r *MetricResult, reason string, kayenta bool) {
 	m := r.metric
+	canaryGone := (!r.canaryMeasured || len(r.canary) == 0) && r.controlMeasured && len(r.control) > 0
 	switch {
+	case m.Critical && canaryGone:
+		r.Classification = NodataFail
+		r.Critical = true
+		r.Reason = reason + "; the canary stopped reporting a critical metric"
 	case m.MustHaveData && !(kayenta && m.Critical):
 		r.Classification = NodataFail
 		r.Critical = m.Critical && !kayenta
@@ -233,12 +368,26 @@ func noData(r *MetricResult, reason string, kayenta bool) {
 	}
 }
 
+// fail classifies a metric whose test could not run as ERROR; it counts as
+// not passing, and fails the analysis when the metric is critical.
+func fail(r *MetricResult, reason string) {
+	r.Classification, r.Reason = Error, reason
+	r.Critical = r.metric.Critical
+	if r.Critical {
+		r.Reason += "; critical metric"
+	}
+}
+
 func missingReason(r *MetricResult) string {
 	switch {
 	case (!r.canaryMeasured || !r.controlMeasured) && len(r.canary) > 0 && len(r.control) > 0:
 		return "every canary or baseline point is NaN (replaced by 0, but nothing was measured)"
 	case len(r.canary) == 0 && len(r.control) == 0:
 		return "no data for canary or baseline"
+	case len(r.canary) == 0 && r.canaryMeasured:
+		return fmt.Sprintf("outlier removal left no canary points (baseline has %d)", len(r.control))
+	case len(r.control) == 0 && r.controlMeasured:
+		return fmt.Sprintf("outlier removal left no baseline points (canary has %d)", len(r.canary))
 	case len(r.canary) == 0:
 		return fmt.Sprintf("no canary data (baseline has %d points)", len(r.control))
 	case len(r.control) == 0:
@@ -261,13 +410,43 @@ func singleValue(a, b []float64) bool {
 	return true
 }
 
-// effectSize returns the configured effect size and the mean ratio.
+// effectSize returns the configured effect size (meanRatio: the sign-safe
+// relative mean, see relativeLevel) and the plain mean ratio for reports.
 func effectSize(m *Metric, canary, control []float64, w float64) (effect, ratio float64) {
 	ratio = stats.MeanRatio(canary, control)
 	if m.EffectSize.Measure == MeasureCLES {
 		return stats.CommonLanguage(w, len(canary), len(control)), ratio
 	}
-	return ratio, ratio
+	return relativeLevel(mean(canary), mean(control)), ratio
+}
+
+func mean(x []float64) float64 {
+	if len(x) == 0 {
+		return math.NaN()
+	}
+	return floats.Sum(x) / float64(len(x))
+}
+
+// relativeLevel compares a canary level c with a baseline level b on the
+// scale of the mean ratio but safe for levels at or below zero:
+//
+//	1 + (c − b) / |b|
+//
+// It equals c / b for b > 0, so ratio bounds such as allowedIncrease 1.1
+// keep their meaning; for b < 0 a rise (−100 → −10) reads as an increase
+// (1.9) instead of a ratio below 1 (0.1). A zero baseline gives +Inf for a
+// rise, −Inf for a fall and 1 when both are zero; NaN when a level is
+// undefined (both infinities).
+func relativeLevel(c, b float64) float64 {
+	switch {
+	case b == 0 && c == 0:
+		return 1
+	case b == 0:
+		return math.Copysign(math.Inf(1), c)
+	case math.IsInf(b, 0) && c == b:
+		return 1
+	}
+	return 1 + (c-b)/math.Abs(b)
 }
 
 // kayentaTest classifies like NetflixACAJudge-v1.0's MannWhitneyClassifier:
@@ -276,8 +455,8 @@ func effectSize(m *Metric, canary, control []float64, w float64) (effect, ratio 
 // jittered (Kayenta adds random noise), so the verdict is deterministic.
 func kayentaTest(r *MetricResult) {
 	m := r.metric
-	if len(r.canary) == 0 || len(r.control) == 0 {
-		if m.NaNStrategy == NaNReplace {
+	if len(r.canary) == 0 || len(r.control) == 0 || (m.Critical && !r.canaryMeasured && r.controlMeasured) {
+		if m.NaNStrategy == NaNReplace && !(m.Critical && !r.canaryMeasured && r.controlMeasured) {
 			r.Classification = Pass
 			r.Reason = missingReason(r) + "; Kayenta passes missing data with nanStrategy replace"
 			return
@@ -293,19 +472,27 @@ func kayentaTest(r *MetricResult) {
 		r.Classification, r.Reason = Pass, fmt.Sprintf("every canary and baseline value is %g", r.canary[0])
 		return
 	}
-	mw, err := stats.MannWhitney(r.canarySorted, r.controlSorted, stats.MannWhitneyOptions{ConfLevel: kayentaConfLevel, Asymptotic: true})
+	beyond, infinite := infinityStandIn(r.canarySorted, r.controlSorted)
+	c, b := rankable(r.canarySorted, beyond), rankable(r.controlSorted, beyond)
+	mw, err := stats.MannWhitney(c, b, stats.MannWhitneyOptions{ConfLevel: kayentaConfLevel, Asymptotic: true})
 	if err != nil {
-		r.Classification, r.Reason = Error, "metric classification failed: "+err.Error()
+		fail(r, "metric classification failed: "+err.Error())
 		return
 	}
 	setTestFields(r, mw)
 	effect, ratio := effectSize(m, r.canary, r.control, mw.W)
 	r.EffectSize, r.MeanRatio = finite(effect), finite(ratio)
+	// With infinite points the estimate's size comes from their finite
+	// stand-ins, so a tolerance relative to it means nothing: the interval
+	// must then only exclude zero.
 	tol := kayentaTolerance * math.Abs(mw.Estimate)
+	if infinite > 0 {
+		tol = 0
+	}
 	es := m.EffectSize
 	dir := m.Direction
-	band := fmt.Sprintf("98%% interval [%.4g, %.4g] of the shift %.4g (canary median %.4g vs baseline %.4g, n=%d/%d)",
-		mw.CILow, mw.CIHigh, mw.Estimate, r.Canary.Median, r.Baseline.Median, mw.NCanary, mw.NBaseline)
+	band := fmt.Sprintf("98%% interval [%.4g, %.4g] of the shift %.4g (canary median %.4g vs baseline %.4g, n=%d/%d%s)",
+		mw.CILow, mw.CIHigh, mw.Estimate, r.Canary.Median, r.Baseline.Median, mw.NCanary, mw.NBaseline, infiniteNote(infinite))
 	switch {
 	case dir != DirectionDecrease && mw.CILow > tol && (math.IsNaN(effect) || effect >= *es.AllowedIncrease):
 		r.Classification = High
@@ -328,7 +515,7 @@ func kayentaTest(r *MetricResult) {
 // for the p-values of all metrics (classifyAdjusted).
 func defaultTest(r *MetricResult, alpha float64) {
 	m := r.metric
-	if !r.canaryMeasured || !r.controlMeasured || len(r.canary) < m.MinSamples || len(r.control) < m.MinSamples {
+	if !r.canaryMeasured || !r.controlMeasured || len(r.canary) < max(m.MinSamples, 1) || len(r.control) < max(m.MinSamples, 1) {
 		noData(r, missingReason(r), false)
 		return
 	}
@@ -347,15 +534,18 @@ func defaultTest(r *MetricResult, alpha float64) {
 	// the null hypothesis the canary has the same noise, and a regression that
 	// starts partway through the canary window would otherwise look like
 	// autocorrelation and mask itself.
-	rho := stats.Lag1Autocorrelation(stats.Series{Values: r.control, Sorted: r.controlSorted})
+	beyond, infinite := infinityStandIn(r.canarySorted, r.controlSorted)
+	c, b := rankable(r.canarySorted, beyond), rankable(r.controlSorted, beyond)
+	rho := stats.Lag1Autocorrelation(stats.Series{Values: rankable(r.control, beyond), Sorted: b})
 	inflation := stats.AR1VarianceInflation(rho)
-	mw, err := stats.MannWhitney(r.canarySorted, r.controlSorted, stats.MannWhitneyOptions{
+	mw, err := stats.MannWhitney(c, b, stats.MannWhitneyOptions{
 		Alternative: alt, ConfLevel: 1 - alpha, VarianceInflation: inflation,
 	})
 	if err != nil {
-		r.Classification, r.Reason = Error, "metric classification failed: "+err.Error()
+		fail(r, "metric classification failed: "+err.Error())
 		return
 	}
+	r.infinite = infinite
 	r.Autocorr = ptr(rho)
 	setTestFields(r, mw)
 	effect, ratio := effectSize(m, r.canary, r.control, mw.W)
@@ -429,6 +619,7 @@ func decideDefault(r *MetricResult, adjP, alpha float64) {
 	desc := fmt.Sprintf("canary median %.4g vs baseline %.4g (n=%d/%d), shift %.4g [%s, %s], p=%.3g, adjusted p=%.3g",
 		r.Canary.Median, r.Baseline.Median, mw.NCanary, mw.NBaseline, mw.Estimate,
 		fmtFloat(mw.CILow), fmtFloat(mw.CIHigh), mw.PValue, adjP)
+	desc += infiniteNote(r.infinite)
 	if r.Autocorr != nil && *r.Autocorr > 0 {
 		desc += fmt.Sprintf(", autocorrelation %.2g", *r.Autocorr)
 	}
@@ -477,22 +668,15 @@ func decideDefault(r *MetricResult, adjP, alpha float64) {
 	}
 }
 
-// effectForDecision is the effect size with a defined value when the
-// baseline mean is zero: +Inf for a rise from zero, -Inf for a fall.
+// effectForDecision is the effect size used to decide: CLES, or the
+// sign-safe relative mean (relativeLevel), which is defined for a zero
+// baseline mean (+Inf for a rise from zero, −Inf for a fall) and reads a
+// rise of a negative metric as an increase.
 func effectForDecision(m *Metric, canaryMean, baselineMean, w float64, n, nb int) float64 {
 	if m.EffectSize.Measure == MeasureCLES {
 		return stats.CommonLanguage(w, n, nb)
 	}
-	if baselineMean == 0 {
-		switch {
-		case canaryMean > 0:
-			return math.Inf(1)
-		case canaryMean < 0:
-			return math.Inf(-1)
-		}
-		return 1
-	}
-	return canaryMean / baselineMean
+	return relativeLevel(canaryMean, baselineMean)
 }
 
 // detectableShift approximates the smallest shift the test would detect with
@@ -515,43 +699,59 @@ func detectableShift(mw stats.MannWhitneyResult, alpha float64) (float64, bool) 
 }
 
 // thresholdTest checks an aggregate of the canary against absolute bounds and
-// against the same aggregate of the baseline.
+// against the same aggregate of the baseline. Ratio bounds compare the
+// sign-safe relative level of the two aggregates (relativeLevel: the plain
+// ratio canary/baseline when the baseline aggregate is positive).
 func thresholdTest(r *MetricResult, step float64) {
 	m, t := r.metric, r.metric.Threshold
 	needsBaseline := t.MinRatio != nil || t.MaxRatio != nil
-	if !r.canaryMeasured || (needsBaseline && !r.controlMeasured) {
+	if !r.canaryMeasured || len(r.canary) == 0 || (needsBaseline && (!r.controlMeasured || len(r.control) == 0)) {
 		noData(r, missingReason(r), false)
 		return
 	}
-	v := aggregate(t.Aggregate, r.canary, r.canarySorted, step)
+	v, why := aggregate(t.Aggregate, r.canarySeries, r.canarySorted, step)
+	if why != "" {
+		noData(r, "canary: "+why, false)
+		return
+	}
+	if math.IsNaN(v) {
+		fail(r, fmt.Sprintf("canary %s is undefined (the canary holds both +Inf and -Inf)", t.Aggregate))
+		return
+	}
 	r.Aggregate = ptr(v)
 	var fails []string
 	high, low := false, false
 	if t.Max != nil && v > *t.Max {
 		high = true
-		fails = append(fails, fmt.Sprintf("canary %s %.4g is above the maximum %g", t.Aggregate, v, *t.Max))
+		fails = append(fails, fmt.Sprintf("canary %s %s is above the maximum %g", t.Aggregate, fmtFloat(v), *t.Max))
 	}
 	if t.Min != nil && v < *t.Min {
 		low = true
-		fails = append(fails, fmt.Sprintf("canary %s %.4g is below the minimum %g", t.Aggregate, v, *t.Min))
+		fails = append(fails, fmt.Sprintf("canary %s %s is below the minimum %g", t.Aggregate, fmtFloat(v), *t.Min))
 	}
-	if t.MinRatio != nil || t.MaxRatio != nil {
-		b := aggregate(t.Aggregate, r.control, r.controlSorted, step)
-		ratio := v / b
-		switch {
-		case b == 0 && v == 0:
-			ratio = 1
-		case b == 0:
-			ratio = math.Copysign(math.Inf(1), v)
+	if needsBaseline {
+		b, why := aggregate(t.Aggregate, r.controlSeries, r.controlSorted, step)
+		if why != "" {
+			noData(r, "baseline: "+why, false)
+			return
+		}
+		ratio := relativeLevel(v, b)
+		if math.IsNaN(ratio) {
+			fail(r, fmt.Sprintf("canary/baseline %s ratio is undefined (%s / %s)", t.Aggregate, fmtFloat(v), fmtFloat(b)))
+			return
 		}
 		r.EffectSize = finite(ratio)
+		kind := "ratio"
+		if b < 0 {
+			kind = "relative level 1 + (canary − baseline)/|baseline|"
+		}
 		if t.MaxRatio != nil && ratio > *t.MaxRatio {
 			high = true
-			fails = append(fails, fmt.Sprintf("canary/baseline %s ratio %.4g (%.4g / %.4g) is above %g", t.Aggregate, ratio, v, b, *t.MaxRatio))
+			fails = append(fails, fmt.Sprintf("canary/baseline %s %s %s (%s / %s) is above %g", t.Aggregate, kind, fmtFloat(ratio), fmtFloat(v), fmtFloat(b), *t.MaxRatio))
 		}
 		if t.MinRatio != nil && ratio < *t.MinRatio {
 			low = true
-			fails = append(fails, fmt.Sprintf("canary/baseline %s ratio %.4g (%.4g / %.4g) is below %g", t.Aggregate, ratio, v, b, *t.MinRatio))
+			fails = append(fails, fmt.Sprintf("canary/baseline %s %s %s (%s / %s) is below %g", t.Aggregate, kind, fmtFloat(ratio), fmtFloat(v), fmtFloat(b), *t.MinRatio))
 		}
 	}
 	switch {
@@ -561,7 +761,7 @@ func thresholdTest(r *MetricResult, step float64) {
 		r.Classification = Low
 	default:
 		r.Classification = Pass
-		r.Reason = fmt.Sprintf("canary %s %.4g is within the threshold bounds (n=%d)", t.Aggregate, v, len(r.canary))
+		r.Reason = fmt.Sprintf("canary %s %s is within the threshold bounds (n=%d)", t.Aggregate, fmtFloat(v), len(r.canary))
 		return
 	}
 	r.Critical = m.Critical
@@ -571,29 +771,65 @@ func thresholdTest(r *MetricResult, step float64) {
 	}
 }
 
-// aggregate computes a threshold test's aggregate of a non-empty series x
-// (time order; sorted is the same values ascending); rate is the per-second
-// increase of a counter over the series.
-func aggregate(name string, x, sorted []float64, step float64) float64 {
-	quantiles := map[string]float64{"median": 0.5, "p90": 0.9, "p95": 0.95, "p99": 0.99}
+// aggregate computes a threshold test's aggregate of a non-empty series s
+// (sorted is its values ascending). It returns a reason instead when the
+// series is too short for the aggregate. See rate for the counter rate.
+func aggregate(name string, s *series, sorted []float64, step float64) (float64, string) {
+	x := s.values
 	switch name {
-	case "median", "p90", "p95", "p99":
-		return stats.QuantileSorted(quantiles[name], sorted)
+	case "median":
+		return stats.QuantileSorted(0.5, sorted), ""
+	case "p90":
+		return stats.QuantileSorted(0.9, sorted), ""
+	case "p95":
+		return stats.QuantileSorted(0.95, sorted), ""
+	case "p99":
+		return stats.QuantileSorted(0.99, sorted), ""
 	case "min":
-		return sorted[0]
+		return sorted[0], ""
 	case "max":
-		return sorted[len(sorted)-1]
+		return sorted[len(sorted)-1], ""
 	case "last":
-		return x[len(x)-1]
+		return x[len(x)-1], ""
 	case "sum":
-		return floats.Sum(x)
+		return floats.Sum(x), ""
 	case "rate":
-		if len(x) < 2 {
-			return 0
-		}
-		return (x[len(x)-1] - x[0]) / (float64(len(x)-1) * step)
+		return rate(s, step)
 	}
-	return stat.Mean(x, nil)
+	return mean(x), ""
+}
+
+// rate is the per-second increase of a counter, as Prometheus' rate():
+//
+//	rate = increase / ((i_last − i_first) · step)
+//
+// over the measured points (NaNs replaced by 0 are skipped, they are not
+// counter values), where i is a point's step position in the raw series, so
+// gaps and removed points do not shorten the time span. A drop between two
+// measured points is a counter reset: the increase counts the new value from
+// zero, as Prometheus does. Unlike Prometheus it does not extrapolate to the
+// window's edges. It needs two measured points at different positions.
+func rate(s *series, step float64) (float64, string) {
+	first, last := -1, -1
+	var increase, prev float64
+	for i, v := range s.values {
+		if s.replaced[i] {
+			continue
+		}
+		switch {
+		case first < 0:
+			first = i
+		case v < prev:
+			increase += v
+		default:
+			increase += v - prev
+		}
+		prev, last = v, i
+	}
+	if first < 0 || s.at[last] == s.at[first] {
+		return 0, "rate needs two measured points"
+	}
+	return increase / (float64(s.at[last]-s.at[first]) * step), ""
 }
 
 func finite(v float64) *float64 {

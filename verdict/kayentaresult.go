@@ -1,6 +1,10 @@
 package verdict
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/canaryjudge/judge/stats"
+)
 
 // KayentaJudgeResult is Kayenta's CanaryJudgeResult (kayenta-core
 // canary/results/*.java), the body a Kayenta remote judge returns.
@@ -89,5 +93,6 @@ func (res *Result) Kayenta() KayentaJudgeResult {
 }
 
 func kayentaStats(count int, minV, maxV, mean, std float64) map[string]any {
-	return map[string]any{"count": count, "min": minV, "max": maxV, "mean": mean, "std": std}
+	return map[string]any{"count": count, "min": stats.JSONNumber(minV), "max": stats.JSONNumber(maxV),
+		"mean": stats.JSONNumber(mean), "std": stats.JSONNumber(std)}
 }

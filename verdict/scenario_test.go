@@ -2,16 +2,21 @@ package verdict
 
 import (
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
 )
 
 // scenarioExpectation is testdata/scenarios/*/expected.json: per judge, the
-// result and the class of every metric (keyed "name", or "name/test" when a
-// metric carries several tests).
-type scenarioExpectation map[string]struct {
+// result, the score and the class of every metric (keyed "name", or
+// "name/test" when a metric carries several tests). A "note" key, when
+// present, says that the expectation rests on one random draw.
+type scenarioExpectation map[string]json.RawMessage
+
+type judgeExpectation struct {
 	Result  string            `json:"result"`
+	Score   *float64          `json:"score"`
 	Metrics map[string]string `json:"metrics"`
 }
 
@@ -31,7 +36,21 @@ func TestScenarios(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for judge, exp := range want {
+		delete(want, "note")
+		for _, judge := range []string{JudgeDefault, JudgeKayenta} {
+			if _, ok := want[judge]; !ok {
+				t.Errorf("%s: no expectation for the %s judge", dir, judge)
+			}
+		}
+		for judge, rawExp := range want {
+			var exp judgeExpectation
+			if err := json.Unmarshal(rawExp, &exp); err != nil {
+				t.Fatalf("%s: %s: %v", dir, judge, err)
+			}
+			if exp.Score == nil {
+				t.Errorf("%s: %s: no score", dir, judge)
+				continue
+			}
 			t.Run(filepath.Base(dir)+"/"+judge, func(t *testing.T) {
 				cfgRaw, err := os.ReadFile(cfgFiles[0])
 				if err != nil {
@@ -57,6 +76,9 @@ func TestScenarios(t *testing.T) {
 				}
 				if len(got) != len(exp.Metrics) {
 					t.Errorf("got %d metric results %v, want %d", len(got), got, len(exp.Metrics))
+				}
+				if math.Abs(res.Score-*exp.Score) > 0.005 {
+					t.Errorf("score %.2f, want %.2f", res.Score, *exp.Score)
 				}
 				if res.Result != exp.Result {
 					t.Errorf("result %s (score %.2f: %s), want %s", res.Result, res.Score, res.Reason, exp.Result)

@@ -6,18 +6,22 @@ import (
 	"slices"
 )
 
-// score computes group scores, the weighted final score and the result, as
-// Kayenta's WeightedSumScorer and ThresholdScoreClassifier:
+// score computes group scores, the weighted final score and the result,
+// after Kayenta's WeightedSumScorer and ThresholdScoreClassifier, with the
+// changes that keep a failure from ever reading as PASS:
 //
 //   - muted metrics are reported but not scored;
-//   - group score = 100 · #PASS / #(PASS, HIGH, LOW, NODATA_FAIL); NODATA and
-//     ERROR are not counted, and a group with nothing counted counts as 100;
+//   - group score = 100 · #PASS / #(PASS, HIGH, LOW, NODATA_FAIL, ERROR):
+//     ERROR counts as not passing (Kayenta aborts the run instead); NODATA
+//     is not counted, and a group with nothing counted counts as 100;
 //   - final score = Σ group score · weight / 100, where groups without a
 //     weight share what the weighted groups leave of 100, rounded to two
 //     decimals;
-//   - a critical metric that did not pass, or NODATA for at least
-//     maxNodataFraction of the scored metrics, forces the score to 0;
-//   - PASS if score ≥ pass, MARGINAL if ≥ marginal, else FAIL.
+//   - FAIL with score 0, whatever the thresholds, when a critical metric did
+//     not pass, when NODATA and ERROR together make up at least
+//     maxNodataFraction of the scored metrics (so an analysis where every
+//     metric is NODATA or ERROR is never PASS), or when no metric is scored;
+//   - otherwise PASS if score ≥ pass, MARGINAL if ≥ marginal, else FAIL.
 func score(res *Result, cfg *Config) {
 	type counts struct{ pass, counted int }
 	byGroup := map[string]*counts{}
@@ -33,7 +37,7 @@ func score(res *Result, cfg *Config) {
 			continue
 		}
 		scored++
-		if r.Classification == Nodata {
+		if r.Classification == Nodata || r.Classification == Error {
 			nodata++
 		}
 		if r.Critical && r.Classification != Pass && critical == nil {
@@ -52,7 +56,7 @@ func score(res *Result, cfg *Config) {
 			case Pass:
 				c.pass++
 				c.counted++
-			case High, Low, NodataFail:
+			case High, Low, NodataFail, Error:
 				c.counted++
 			}
 		}
@@ -98,15 +102,21 @@ func score(res *Result, cfg *Config) {
 	}
 	res.Score = math.Round(total*100) / 100
 
+	forced := true
 	switch {
 	case critical != nil:
-		res.Score = 0
 		res.Reason = fmt.Sprintf("critical metric %s is %s: %s", critical.Name, critical.Classification, critical.Reason)
-	case scored > 0 && float64(nodata)/float64(scored) >= *cfg.MaxNodataFraction:
-		res.Score = 0
-		res.Reason = fmt.Sprintf("%d of %d scored metrics have no data (at least %.0f%%)", nodata, scored, 100**cfg.MaxNodataFraction)
+	case scored == 0:
+		res.Reason = "no metric is scored (every metric is muted or the config has none)"
+	case float64(nodata)/float64(scored) >= *cfg.MaxNodataFraction:
+		res.Reason = fmt.Sprintf("%d of %d scored metrics have no data or failed (at least %.0f%%)", nodata, scored, 100**cfg.MaxNodataFraction)
+	default:
+		forced = false
 	}
 	switch {
+	case forced:
+		res.Score = 0
+		res.Result = ResultFail
 	case res.Score >= res.Thresholds.Pass:
 		res.Result = ResultPass
 	case res.Score >= res.Thresholds.Marginal:
