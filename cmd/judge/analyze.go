@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
+	"strings"
 	"text/tabwriter"
+	"unicode"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
@@ -79,6 +82,9 @@ func runAnalyze(cmd *cobra.Command, v *viper.Viper) error {
 		}
 		if v.IsSet("marginal") {
 			t.Marginal = v.GetFloat64("marginal")
+		}
+		if err := t.Check(); err != nil {
+			return usageError("--%w", err)
 		}
 		opts.Thresholds = &t
 	}
@@ -154,9 +160,28 @@ func writeJSON(out io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
+// printable escapes control characters (newlines, tabs, ANSI escapes) in
+// text that came from a config or data file, so a metric name cannot forge
+// table rows or recolour the terminal.
+func printable(s string) string {
+	if !strings.ContainsFunc(s, unicode.IsControl) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
 func writeVerdictText(out io.Writer, res *verdict.Result) error {
 	fmt.Fprintf(out, "%s  score %.2f  (pass ≥ %g, marginal ≥ %g, judge %s)\n%s\n\n",
-		res.Result, res.Score, res.Thresholds.Pass, res.Thresholds.Marginal, res.Judge, res.Reason)
+		res.Result, res.Score, res.Thresholds.Pass, res.Thresholds.Marginal, printable(res.Judge), printable(res.Reason))
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "CLASS\tMETRIC\tTEST\tCANARY MEDIAN\tBASELINE MEDIAN\tSHIFT\tADJ P\tREASON")
 	for _, m := range res.WorstFirst() {
@@ -167,9 +192,9 @@ func writeVerdictText(out io.Writer, res *verdict.Result) error {
 		if m.Muted {
 			class += " (muted)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", class, m.Name, m.Test,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", class, printable(m.Name), printable(m.Test),
 			median(m.Canary.Count, m.Canary.Median), median(m.Baseline.Count, m.Baseline.Median),
-			optional(m.Estimate), optional(m.AdjustedPValue), m.Reason)
+			optional(m.Estimate), optional(m.AdjustedPValue), printable(m.Reason))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -182,13 +207,13 @@ func writeVerdictText(out io.Writer, res *verdict.Result) error {
 		if g.NoData {
 			score += " (no counted metrics)"
 		}
-		fmt.Fprintf(tw, "%s\t%.4g\t%s\n", g.Name, g.Weight, score)
+		fmt.Fprintf(tw, "%s\t%.4g\t%s\n", printable(g.Name), g.Weight, score)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	for _, w := range res.Warnings {
-		fmt.Fprintln(out, "warning:", w)
+		fmt.Fprintln(out, "warning:", printable(w))
 	}
 	return nil
 }

@@ -170,3 +170,52 @@ func TestAnalyzeDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// TestAnalyzeSafety checks the CLI paths that used to turn failures into
+// PASS or crash: thresholds that let a critical failure through, JSON of
+// infinite statistics, and control characters in names.
+func TestAnalyzeSafety(t *testing.T) {
+	dir := t.TempDir()
+	critical := writeFile(t, dir, "crit.yaml", "metrics:\n  - {name: lat, groups: [g], critical: true, direction: increase}\n  - {name: ok, groups: [g]}\n")
+	regress := writeFile(t, dir, "regress.json", `[{"name":"lat","values":{"control":[1,2,1,2,1,2,1,2],"experiment":[9,8,9,8,9,8,9,8]}},
+		{"name":"ok","values":{"control":[1,2,3,4,5,6],"experiment":[1,2,3,4,5,6]}}]`)
+	t.Run("critical failure with marginal 0", func(t *testing.T) {
+		code, out, errOut := runJudge(t, "", "analyze", "--canary-config", critical, "--data", regress, "--marginal", "0", "--pass", "0")
+		if code != 1 || !strings.HasPrefix(out, "FAIL") {
+			t.Errorf("exit %d, want 1 (FAIL):\n%s%s", code, out, errOut)
+		}
+	})
+	t.Run("thresholds name the flag", func(t *testing.T) {
+		code, _, errOut := runJudge(t, "", "analyze", "--canary-config", critical, "--data", regress, "--pass", "NaN")
+		if code != 64 || !strings.Contains(errOut, "--pass") {
+			t.Errorf("exit %d, stderr %q; want 64 naming --pass", code, errOut)
+		}
+	})
+	t.Run("json with infinite points", func(t *testing.T) {
+		cfg := writeFile(t, dir, "inf.yaml", "metrics:\n  - {name: p99, groups: [g], tests: [mann_whitney, threshold], threshold: {aggregate: max, max: 5}}\n")
+		data := writeFile(t, dir, "inf.json", `[{"name":"p99","values":{"control":[1,2,3,4,5,"-Infinity"],"experiment":[1,2,3,"Infinity","Infinity","Infinity"]}}]`)
+		for _, format := range []string{"json", "kayenta"} {
+			code, out, errOut := runJudge(t, "", "analyze", "--canary-config", cfg, "--data", data, "--output", format)
+			if code != 1 || !json.Valid([]byte(out)) {
+				t.Errorf("%s: exit %d, want 1 with valid JSON; stderr %s\n%s", format, code, errOut, out)
+			}
+			if format == "json" && !strings.Contains(out, `"+Inf"`) {
+				t.Errorf("infinite aggregate not written as \"+Inf\":\n%s", out)
+			}
+		}
+	})
+	t.Run("control characters in names", func(t *testing.T) {
+		name := "evil\n\x1b[32mPASS   forged\tmetric"
+		cfgJSON, _ := json.Marshal(map[string]any{"metrics": []map[string]any{{"name": name, "groups": []string{"g\x1b[0m"}}}})
+		cfg := writeFile(t, dir, "evil.json", string(cfgJSON))
+		dataJSON, _ := json.Marshal([]map[string]any{{"name": name, "values": map[string]any{"control": []float64{1, 2, 3, 4, 5}, "experiment": []float64{1, 2, 3, 4, 5}}}})
+		data := writeFile(t, dir, "evil-data.json", string(dataJSON))
+		_, out, errOut := runJudge(t, "", "analyze", "--canary-config", cfg, "--data", data)
+		if strings.ContainsAny(out, "\x1b") || strings.Contains(out, "\nPASS   forged") {
+			t.Errorf("control characters reached the terminal:\n%q", out)
+		}
+		if !strings.Contains(out, `evil\n\x1b[32mPASS`) {
+			t.Errorf("escaped name missing:\n%s%s", out, errOut)
+		}
+	})
+}
