@@ -25,7 +25,10 @@ func openPostgres(databaseURL string) (*Store, error) {
 			rebind:     dollarPlaceholders,
 			skipLocked: "FOR UPDATE SKIP LOCKED",
 			// Replicas that start together take turns on the schema.
-			lockMigrations: "SELECT pg_advisory_xact_lock(7428190133)",
+			lockMigrations:   "SELECT pg_advisory_lock(7428190133)",
+			unlockMigrations: "SELECT pg_advisory_unlock(7428190133)",
+			lockConfig:       "SELECT pg_advisory_xact_lock(7428, hashtext(?))",
+			clock:            "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000000 AS BIGINT)",
 		},
 		now: func() time.Time { return time.Now().UTC() },
 	}, nil

@@ -18,10 +18,20 @@ func openSQLite(dataDir string) (*Store, error) {
 	if dataDir == "" {
 		return nil, fmt.Errorf("sqlite: data directory not set")
 	}
-	if err := os.MkdirAll(dataDir, 0o750); err != nil {
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("sqlite: create data directory: %w", err)
 	}
 	path := filepath.Join(dataDir, "judge.db")
+	// The database holds configs and verdicts: readable by its owner only.
+	// SQLite creates the -wal and -shm files with the database's mode.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: create database file: %w", err)
+	}
+	f.Close()
+	if err := os.Chmod(path, 0o600); err != nil {
+		return nil, fmt.Errorf("sqlite: restrict database file: %w", err)
+	}
 	q := url.Values{}
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "busy_timeout(5000)")
@@ -33,7 +43,10 @@ func openSQLite(dataDir string) (*Store, error) {
 	db.SetMaxOpenConns(1)
 	return &Store{
 		db:      db,
-		dialect: dialect{name: "sqlite", rebind: func(q string) string { return q }},
+		// One connection serialises config versions; the clock is the
+		// machine's, the only replica's.
+		dialect: dialect{name: "sqlite", rebind: func(q string) string { return q },
+			clock: "CAST(unixepoch('subsec') * 1000000000 AS INTEGER)"},
 		now:     func() time.Time { return time.Now().UTC() },
 	}, nil
 }

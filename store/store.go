@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -91,8 +92,15 @@ type dialect struct {
 	rebind func(string) string
 	// skipLocked is appended to the claim's row selection.
 	skipLocked string
-	// lockMigrations serialises migrations of replicas starting together.
-	lockMigrations string
+	// lockMigrations and unlockMigrations hold a session lock around all
+	// migrations, so replicas that start together take turns on the schema.
+	lockMigrations, unlockMigrations string
+	// lockConfig serialises new versions of one config name in a
+	// transaction ('?' is the name).
+	lockConfig string
+	// clock is an expression for the database's time in Unix nanoseconds:
+	// lease deadlines are set and compared on one clock, not each replica's.
+	clock string
 }
 
 // Open opens the database and runs pending migrations. databaseURL
@@ -176,35 +184,51 @@ var migrations = []string{
 	);
 	CREATE INDEX analyses_claim ON analyses (status, created_at);
 	CREATE INDEX analyses_newest ON analyses (created_at, id);`,
+	// Retention deletes finished analyses by age.
+	`CREATE INDEX analyses_finished ON analyses (status, updated_at);`,
 }
 
 // migrate applies the migrations not yet recorded in schema_migrations, each
-// in its own transaction.
+// in its own transaction, all on one connection that holds the dialect's
+// migration lock from the first statement to the last, so replicas that
+// start together never race on the schema.
 func (s *Store) migrate(ctx context.Context) error {
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	defer conn.Close()
+	if s.dialect.lockMigrations != "" {
+		if _, err := conn.ExecContext(ctx, s.dialect.lockMigrations); err != nil {
+			return fmt.Errorf("migrations: lock: %w", err)
+		}
+		defer func() {
+			// A failed unlock ends with the session: the connection is
+			// discarded rather than returned to the pool holding the lock.
+			if _, err := conn.ExecContext(context.WithoutCancel(ctx), s.dialect.unlockMigrations); err != nil {
+				_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+			}
+		}()
+	}
+	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
 	for i, m := range migrations {
 		version := i + 1
-		if err := s.applyMigration(ctx, version, m); err != nil {
+		if err := s.applyMigration(ctx, conn, version, m); err != nil {
 			return fmt.Errorf("migration %d: %w", version, err)
 		}
 	}
 	return nil
 }
 
-func (s *Store) applyMigration(ctx context.Context, version int, stmts string) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+func (s *Store) applyMigration(ctx context.Context, conn *sql.Conn, version int, stmts string) error {
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	if s.dialect.lockMigrations != "" {
-		if _, err := tx.ExecContext(ctx, s.dialect.lockMigrations); err != nil {
-			return err
-		}
-	}
 	var n int
 	if err := tx.QueryRowContext(ctx, s.dialect.rebind(`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`), version).Scan(&n); err != nil {
 		return err
@@ -234,6 +258,11 @@ func (s *Store) PutConfig(ctx context.Context, name string, body []byte) (Config
 		return Config{}, fmt.Errorf("put config %q: %w", name, err)
 	}
 	defer tx.Rollback()
+	if s.dialect.lockConfig != "" {
+		if _, err := tx.ExecContext(ctx, s.dialect.rebind(s.dialect.lockConfig), name); err != nil {
+			return Config{}, fmt.Errorf("put config %q: %w", name, err)
+		}
+	}
 	var version int64
 	if err := tx.QueryRowContext(ctx, s.dialect.rebind(
 		`SELECT COALESCE(MAX(version), 0) FROM canary_config_versions WHERE name = ?`), name).Scan(&version); err != nil {
@@ -342,6 +371,10 @@ func (s *Store) DeleteConfig(ctx context.Context, name string) error {
 
 const analysisColumns = `id, status, config_name, spec, verdict, error, created_at, updated_at, attempts, owner, lease_until`
 
+// listColumns are analysisColumns without the stored spec, which lists and
+// watches never need: a spec can hold megabytes of series.
+const listColumns = `id, status, config_name, '', verdict, error, created_at, updated_at, attempts, owner, lease_until`
+
 func scanAnalysis(row interface{ Scan(...any) error }) (Analysis, error) {
 	var (
 		a                          Analysis
@@ -376,9 +409,35 @@ func (s *Store) CreateAnalysis(ctx context.Context, configName string, spec []by
 	return a, nil
 }
 
-// GetAnalysis returns one analysis.
+// GetAnalysis returns one analysis with its spec.
 func (s *Store) GetAnalysis(ctx context.Context, id string) (Analysis, error) {
-	a, err := scanAnalysis(s.queryRow(ctx, `SELECT `+analysisColumns+` FROM analyses WHERE id = ?`, id))
+	return s.getAnalysis(ctx, id, analysisColumns)
+}
+
+// GetAnalysisSummary returns one analysis without its spec.
+func (s *Store) GetAnalysisSummary(ctx context.Context, id string) (Analysis, error) {
+	return s.getAnalysis(ctx, id, listColumns)
+}
+
+// AnalysisState returns an analysis' status and last update, a cheap read
+// for watchers that only need to know whether anything changed.
+func (s *Store) AnalysisState(ctx context.Context, id string) (Status, time.Time, error) {
+	var (
+		status  string
+		updated int64
+	)
+	err := s.queryRow(ctx, `SELECT status, updated_at FROM analyses WHERE id = ?`, id).Scan(&status, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", time.Time{}, fmt.Errorf("analysis %q: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("get analysis %q: %w", id, err)
+	}
+	return Status(status), time.Unix(0, updated).UTC(), nil
+}
+
+func (s *Store) getAnalysis(ctx context.Context, id, columns string) (Analysis, error) {
+	a, err := scanAnalysis(s.queryRow(ctx, `SELECT `+columns+` FROM analyses WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Analysis{}, fmt.Errorf("analysis %q: %w", id, ErrNotFound)
 	}
@@ -391,7 +450,7 @@ func (s *Store) GetAnalysis(ctx context.Context, id string) (Analysis, error) {
 // ListAnalyses returns up to limit analyses, newest first, matching the
 // filter, after the page token, and the token of the next page.
 func (s *Store) ListAnalyses(ctx context.Context, f AnalysisFilter, limit int, token string) ([]Analysis, string, error) {
-	q := `SELECT ` + analysisColumns + ` FROM analyses WHERE 1 = 1`
+	q := `SELECT ` + listColumns + ` FROM analyses WHERE 1 = 1`
 	var args []any
 	if f.Status != "" {
 		q += ` AND status = ?`
@@ -464,21 +523,32 @@ func (s *Store) CancelAnalysis(ctx context.Context, id string) (Analysis, error)
 }
 
 // Claim hands the oldest pending analysis, or a running one whose lease
-// expired, to owner for the lease duration. It returns ErrNotFound when
-// there is nothing to do. On PostgreSQL, concurrent claims from several
-// replicas skip each other's rows (FOR UPDATE SKIP LOCKED), so each
-// analysis goes to exactly one worker at a time.
-func (s *Store) Claim(ctx context.Context, owner string, lease time.Duration) (Analysis, error) {
-	now := s.now()
+// expired, to owner for the lease duration. An analysis that has already
+// been claimed maxAttempts times and whose lease expired (its worker died
+// each time) is failed instead of claimed again, so one poisonous analysis
+// cannot take every replica down forever. It returns ErrNotFound when there
+// is nothing to do. Lease deadlines are set and compared on the database's
+// clock. On PostgreSQL, concurrent claims from several replicas skip each
+// other's rows (FOR UPDATE SKIP LOCKED), so each analysis goes to exactly one
+// worker at a time.
+func (s *Store) Claim(ctx context.Context, owner string, lease time.Duration, maxAttempts int) (Analysis, error) {
+	clock := "(" + s.dialect.clock + ")"
+	if _, err := s.exec(ctx, `UPDATE analyses
+		SET status = ?, error = ?, owner = '', lease_until = 0, updated_at = `+clock+`
+		WHERE status = ? AND lease_until < `+clock+` AND attempts >= ?`,
+		string(StatusFailed), fmt.Sprintf("gave up after %d attempts: the replica running it stopped each time", maxAttempts),
+		string(StatusRunning), maxAttempts); err != nil {
+		return Analysis{}, fmt.Errorf("claim analysis: fail exhausted analyses: %w", err)
+	}
 	a, err := scanAnalysis(s.queryRow(ctx, `UPDATE analyses
-		SET status = ?, owner = ?, lease_until = ?, attempts = attempts + 1, updated_at = ?
+		SET status = ?, owner = ?, lease_until = `+clock+` + ?, attempts = attempts + 1, updated_at = `+clock+`
 		WHERE id = (
 			SELECT id FROM analyses
-			WHERE status = ? OR (status = ? AND lease_until < ?)
+			WHERE status = ? OR (status = ? AND lease_until < `+clock+` AND attempts < ?)
 			ORDER BY created_at LIMIT 1 `+s.dialect.skipLocked+`)
 		RETURNING `+analysisColumns,
-		string(StatusRunning), owner, now.Add(lease).UnixNano(), now.UnixNano(),
-		string(StatusPending), string(StatusRunning), now.UnixNano()))
+		string(StatusRunning), owner, lease.Nanoseconds(),
+		string(StatusPending), string(StatusRunning), maxAttempts))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Analysis{}, ErrNotFound
 	}
@@ -488,12 +558,12 @@ func (s *Store) Claim(ctx context.Context, owner string, lease time.Duration) (A
 	return a, nil
 }
 
-// Renew extends owner's lease on a running analysis. It returns
-// ErrLeaseLost when owner no longer holds it.
+// Renew extends owner's lease on a running analysis, on the database's
+// clock. It returns ErrLeaseLost when owner no longer holds it (another
+// worker took over, or the analysis was cancelled).
 func (s *Store) Renew(ctx context.Context, id, owner string, lease time.Duration) error {
-	now := s.now()
-	res, err := s.exec(ctx, `UPDATE analyses SET lease_until = ? WHERE id = ? AND owner = ? AND status = ?`,
-		now.Add(lease).UnixNano(), id, owner, string(StatusRunning))
+	res, err := s.exec(ctx, `UPDATE analyses SET lease_until = (`+s.dialect.clock+`) + ? WHERE id = ? AND owner = ? AND status = ?`,
+		lease.Nanoseconds(), id, owner, string(StatusRunning))
 	if err != nil {
 		return fmt.Errorf("renew analysis %q: %w", id, err)
 	}
@@ -501,6 +571,26 @@ func (s *Store) Renew(ctx context.Context, id, owner string, lease time.Duration
 		return fmt.Errorf("analysis %q: %w", id, ErrLeaseLost)
 	}
 	return nil
+}
+
+// DeleteFinished deletes analyses that finished (succeeded, failed or
+// cancelled) before the cutoff, batch rows per statement so that claims are
+// never blocked for long, and returns how many it deleted.
+func (s *Store) DeleteFinished(ctx context.Context, before time.Time, batch int) (int, error) {
+	total := 0
+	for {
+		res, err := s.exec(ctx, `DELETE FROM analyses WHERE id IN (
+			SELECT id FROM analyses WHERE status IN (?, ?, ?) AND updated_at < ? LIMIT ?)`,
+			string(StatusSucceeded), string(StatusFailed), string(StatusCanceled), before.UnixNano(), batch)
+		if err != nil {
+			return total, fmt.Errorf("delete finished analyses: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		total += int(n)
+		if int(n) < batch || ctx.Err() != nil {
+			return total, ctx.Err()
+		}
+	}
 }
 
 // Finish records the outcome of a running analysis held by owner: a verdict

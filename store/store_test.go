@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -126,7 +128,7 @@ func TestAnalysesLifecycle(t *testing.T) {
 			}
 
 			// The oldest pending analysis is claimed first.
-			a, err := s.Claim(ctx, "w1", time.Minute)
+			a, err := s.Claim(ctx, "w1", time.Minute, 3)
 			if err != nil || a.ID != ids[0] || a.Status != StatusRunning || a.Attempts != 1 {
 				t.Fatalf("claim: %+v %v", a, err)
 			}
@@ -148,13 +150,13 @@ func TestAnalysesLifecycle(t *testing.T) {
 			if c, err := s.CancelAnalysis(ctx, ids[1]); err != nil || c.Status != StatusCanceled {
 				t.Errorf("cancel pending: %+v %v", c, err)
 			}
-			if b, err := s.Claim(ctx, "w1", time.Minute); err != nil || b.ID != ids[2] {
+			if b, err := s.Claim(ctx, "w1", time.Minute, 3); err != nil || b.ID != ids[2] {
 				t.Errorf("claim after cancel got %+v %v, want %s", b, err, ids[2])
 			}
 			if _, err := s.GetAnalysis(ctx, "missing"); !errors.Is(err, ErrNotFound) {
 				t.Errorf("get missing: %v", err)
 			}
-			failed, err := s.Claim(ctx, "w1", time.Minute)
+			failed, err := s.Claim(ctx, "w1", time.Minute, 3)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -181,14 +183,14 @@ func TestLeaseExpiry(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			s := open()
 			a, _ := s.CreateAnalysis(ctx, "c", []byte(`{}`))
-			if _, err := s.Claim(ctx, "dead", 50*time.Millisecond); err != nil {
+			if _, err := s.Claim(ctx, "dead", 50*time.Millisecond, 3); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := s.Claim(ctx, "alive", time.Minute); !errors.Is(err, ErrNotFound) {
+			if _, err := s.Claim(ctx, "alive", time.Minute, 3); !errors.Is(err, ErrNotFound) {
 				t.Fatalf("claimed a leased analysis: %v", err)
 			}
 			time.Sleep(80 * time.Millisecond)
-			b, err := s.Claim(ctx, "alive", time.Minute)
+			b, err := s.Claim(ctx, "alive", time.Minute, 3)
 			if err != nil || b.ID != a.ID || b.Attempts != 2 || b.Owner != "alive" {
 				t.Fatalf("reclaim: %+v %v", b, err)
 			}
@@ -234,7 +236,7 @@ func TestConcurrentClaimsPostgres(t *testing.T) {
 				defer wg.Done()
 				owner := fmt.Sprintf("r%d-w%d", r, w)
 				for {
-					a, err := s.Claim(ctx, owner, time.Minute)
+					a, err := s.Claim(ctx, owner, time.Minute, 3)
 					if errors.Is(err, ErrNotFound) {
 						return
 					}
@@ -259,6 +261,157 @@ func TestConcurrentClaimsPostgres(t *testing.T) {
 	for id, n := range claimed {
 		if n != 1 {
 			t.Errorf("analysis %s claimed %d times", id, n)
+		}
+	}
+}
+
+// TestAttemptsCap checks that an analysis whose worker died maxAttempts
+// times is failed instead of claimed again.
+func TestAttemptsCap(t *testing.T) {
+	ctx := context.Background()
+	for name, open := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			s := open()
+			a, _ := s.CreateAnalysis(ctx, "c", []byte(`{}`))
+			for i := range 3 {
+				b, err := s.Claim(ctx, fmt.Sprintf("dies-%d", i), 20*time.Millisecond, 3)
+				if err != nil || b.ID != a.ID || b.Attempts != i+1 {
+					t.Fatalf("claim %d: %+v %v", i+1, b, err)
+				}
+				time.Sleep(40 * time.Millisecond)
+			}
+			if b, err := s.Claim(ctx, "next", time.Minute, 3); !errors.Is(err, ErrNotFound) {
+				t.Fatalf("claimed a fourth time: %+v %v", b, err)
+			}
+			got, _ := s.GetAnalysis(ctx, a.ID)
+			if got.Status != StatusFailed || !strings.Contains(got.Error, "3 attempts") || got.Attempts != 3 {
+				t.Errorf("exhausted analysis %+v", got)
+			}
+		})
+	}
+}
+
+// TestConcurrentPutConfig checks that concurrent versions of one name all
+// succeed as consecutive versions (they used to collide on PostgreSQL).
+func TestConcurrentPutConfig(t *testing.T) {
+	ctx := context.Background()
+	for name, open := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			a, b := open(), open()
+			var wg sync.WaitGroup
+			errs := make(chan error, 40)
+			for i := range 40 {
+				s := a
+				if i%2 == 1 {
+					s = b
+				}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_, err := s.PutConfig(ctx, "same", []byte(fmt.Sprintf(`{"v":%d}`, i)))
+					errs <- err
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				if err != nil {
+					t.Error(err)
+				}
+			}
+			if c, err := a.GetConfig(ctx, "same"); err != nil || c.Version != 40 {
+				t.Errorf("latest version %d (%v), want 40", c.Version, err)
+			}
+		})
+	}
+}
+
+// TestConcurrentMigrations opens many replicas of a fresh PostgreSQL
+// database at once: every one must start.
+func TestConcurrentMigrations(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, err := Open(context.Background(), url, "")
+			if err == nil {
+				s.Close()
+			}
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// TestRetentionAndLists checks DeleteFinished, that lists carry no spec and
+// that the SQLite file is private.
+func TestRetentionAndLists(t *testing.T) {
+	ctx := context.Background()
+	for name, open := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			s := open()
+			var done []string
+			for i := range 7 {
+				a, _ := s.CreateAnalysis(ctx, "c", []byte(`{"big":"spec"}`))
+				if i < 5 {
+					c, err := s.Claim(ctx, "w", time.Minute, 3)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if err := s.Finish(ctx, c.ID, "w", []byte(`{}`), ""); err != nil {
+						t.Fatal(err)
+					}
+					done = append(done, c.ID)
+				}
+				_ = a
+			}
+			list, _, err := s.ListAnalyses(ctx, AnalysisFilter{}, 10, "")
+			if err != nil || len(list) != 7 {
+				t.Fatalf("list: %d %v", len(list), err)
+			}
+			for _, a := range list {
+				if len(a.Spec) != 0 {
+					t.Errorf("list loaded the spec of %s", a.ID)
+				}
+			}
+			n, err := s.DeleteFinished(ctx, time.Now().Add(time.Minute), 2)
+			if err != nil || n != 5 {
+				t.Errorf("deleted %d (%v), want the 5 finished", n, err)
+			}
+			list, _, _ = s.ListAnalyses(ctx, AnalysisFilter{}, 10, "")
+			if len(list) != 2 {
+				t.Errorf("%d analyses left, want the 2 pending", len(list))
+			}
+			if n, _ := s.DeleteFinished(ctx, time.Now().Add(-time.Hour), 2); n != 0 {
+				t.Errorf("deleted %d recent analyses", n)
+			}
+		})
+	}
+	dir := t.TempDir()
+	s, err := Open(ctx, "", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.CreateAnalysis(ctx, "c", []byte(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"judge.db", "judge.db-wal"} {
+		info, err := os.Stat(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if perm := info.Mode().Perm(); perm&0o077 != 0 {
+			t.Errorf("%s has mode %v, want owner-only", f, perm)
 		}
 	}
 }
