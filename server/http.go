@@ -1,10 +1,13 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -13,6 +16,7 @@ import (
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/h2c"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/canaryjudge/judge/proto"
@@ -21,21 +25,27 @@ import (
 
 // newHTTPHandler serves the HTTP/JSON API under /v1, /metrics, /healthz,
 // /readyz and /openapi.json. With grpcServer set, gRPC requests on the same
-// port (HTTP/2, cleartext or not) are handed to it.
-func newHTTPHandler(ctx context.Context, svc *Service, grpcServer *grpc.Server) (http.Handler, error) {
+// port (HTTP/2, cleartext unless tlsOn) are handed to it. Every /v1 request
+// is counted in judge_requests_total, including those refused for their
+// token or size and those whose handler panicked.
+func newHTTPHandler(ctx context.Context, svc *Service, grpcServer *grpc.Server, authn *authenticator, tlsOn bool) (http.Handler, error) {
 	gw := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
 			MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true},
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
 		}),
-		runtime.WithMiddlewares(svc.httpMetrics),
+		runtime.WithMiddlewares(routeLabel),
 	)
 	if err := judgev1.RegisterJudgeServiceHandlerServer(ctx, gw, svc); err != nil {
 		return nil, fmt.Errorf("register gateway: %w", err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/v1/", recoverPanics(svc.log, http.MaxBytesHandler(gw, int64(svc.limits.MaxRequestBytes))))
-	mux.Handle("GET /metrics", promhttp.HandlerFor(svc.metrics.Registry, promhttp.HandlerOpts{}))
+	mux.Handle("/v1/", svc.observeHTTP(authn.http(svc.limitBody(gw))))
+	metrics := promhttp.HandlerFor(svc.metrics.Registry, promhttp.HandlerOpts{})
+	if authn.protectMetrics {
+		metrics = authn.http(metrics)
+	}
+	mux.Handle("GET /metrics", metrics)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})
@@ -52,41 +62,102 @@ func newHTTPHandler(ctx context.Context, svc *Service, grpcServer *grpc.Server) 
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(proto.OpenAPI)
 	})
+	var root http.Handler = recoverPanics(svc.log, svc.metrics, mux)
 	if grpcServer == nil {
-		return mux, nil
+		return root, nil
 	}
 	both := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ProtoMajor == 2 && strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc") {
 			grpcServer.ServeHTTP(w, r)
 			return
 		}
-		mux.ServeHTTP(w, r)
+		root.ServeHTTP(w, r)
 	})
+	if tlsOn {
+		return both, nil
+	}
 	return h2c.NewHandler(both, &http2.Server{}), nil
 }
 
-// httpMetrics records request metrics for the gateway's routes.
-func (s *Service) httpMetrics(next runtime.HandlerFunc) runtime.HandlerFunc {
+type routeKey struct{}
+
+// routeLabel records the gateway route that matched, for observeHTTP.
+func routeLabel(next runtime.HandlerFunc) runtime.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
-		start := time.Now()
-		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
-		next(rec, r, params)
-		route := "unknown"
 		if p, ok := runtime.HTTPPattern(r.Context()); ok {
-			route = p.String()
+			if route, ok := r.Context().Value(routeKey{}).(*string); ok {
+				*route = p.String()
+			}
 		}
-		s.metrics.observeRequest("http", r.Method+" "+route, fmt.Sprint(rec.code), time.Since(start))
+		next(w, r, params)
 	}
+}
+
+// observeHTTP records request metrics for the API and turns a panic into a
+// counted 500 without detail.
+func (s *Service) observeHTTP(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		route := "unmatched"
+		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+		defer func() {
+			if v := recover(); v != nil {
+				s.metrics.panics.Inc()
+				s.log.Error("panic in HTTP handler", "path", r.URL.Path, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				if !rec.wrote {
+					writeJSONError(rec, http.StatusInternalServerError, codes.Internal, "internal error")
+				}
+				rec.code = http.StatusInternalServerError
+			}
+			s.metrics.observeRequest("http", r.Method+" "+route, fmt.Sprint(rec.code), time.Since(start))
+		}()
+		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), routeKey{}, &route)))
+	})
+}
+
+// limitBody refuses a body larger than the request limit with 413 and the
+// RESOURCE_EXHAUSTED code the API documents, before the gateway reads it.
+func (s *Service) limitBody(next http.Handler) http.Handler {
+	limit := int64(s.limits.MaxRequestBytes)
+	tooLarge := func(w http.ResponseWriter) {
+		writeJSONError(w, http.StatusRequestEntityTooLarge, codes.ResourceExhausted,
+			fmt.Sprintf("request body larger than the limit of %d bytes", limit))
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > limit {
+			tooLarge(w)
+			return
+		}
+		if r.Body != nil && r.Body != http.NoBody {
+			body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+			if err != nil {
+				writeJSONError(w, http.StatusBadRequest, codes.InvalidArgument, "request body could not be read")
+				return
+			}
+			if int64(len(body)) > limit {
+				tooLarge(w)
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 type statusRecorder struct {
 	http.ResponseWriter
-	code int
+	code  int
+	wrote bool
 }
 
 func (s *statusRecorder) WriteHeader(code int) {
-	s.code = code
+	s.code, s.wrote = code, true
 	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	s.wrote = true
+	return s.ResponseWriter.Write(b)
 }
 
 func (s *statusRecorder) Flush() {
@@ -95,13 +166,15 @@ func (s *statusRecorder) Flush() {
 	}
 }
 
-// recoverPanics turns a panic in a handler into a 500 with no detail, logged.
-func recoverPanics(log *slog.Logger, next http.Handler) http.Handler {
+// recoverPanics turns a panic outside the API (health, metrics) into a 500
+// with no detail, logged and counted.
+func recoverPanics(log *slog.Logger, m *Metrics, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
 			if v := recover(); v != nil {
-				log.Error("panic in HTTP handler", "path", r.URL.Path, "panic", v)
-				http.Error(w, `{"code":13,"message":"internal error"}`, http.StatusInternalServerError)
+				m.panics.Inc()
+				log.Error("panic in HTTP handler", "path", r.URL.Path, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				writeJSONError(w, http.StatusInternalServerError, codes.Internal, "internal error")
 			}
 		}()
 		next.ServeHTTP(w, r)

@@ -18,6 +18,7 @@ type Metrics struct {
 	analysisDuration prometheus.Histogram
 	verdicts         *prometheus.CounterVec
 	asyncAnalyses    *prometheus.CounterVec
+	panics           prometheus.Counter
 }
 
 // NewMetrics registers the service's metrics and the Go and process
@@ -47,8 +48,12 @@ func NewMetrics() *Metrics {
 			Name: "judge_async_analyses_total",
 			Help: "Asynchronous analyses finished by this replica, by outcome (succeeded, failed, lost).",
 		}, []string{"outcome"}),
+		panics: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "judge_panics_total",
+			Help: "Panics recovered in request handlers and workers (each a bug; the stack is logged).",
+		}),
 	}
-	m.Registry.MustRegister(m.requests, m.duration, m.analysisDuration, m.verdicts, m.asyncAnalyses,
+	m.Registry.MustRegister(m.requests, m.duration, m.analysisDuration, m.verdicts, m.asyncAnalyses, m.panics,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

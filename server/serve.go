@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,8 +16,10 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/status"
 
+	"github.com/canaryjudge/judge/auth"
 	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
 	"github.com/canaryjudge/judge/store"
 )
@@ -42,8 +45,28 @@ type Config struct {
 	Lease time.Duration
 	// Poll is how often an idle worker looks for work.
 	Poll time.Duration
-	// ShutdownTimeout bounds the drain of in-flight requests.
+	// ShutdownTimeout bounds the drain of in-flight requests and of the
+	// analyses in hand; analyses still running then are left to be claimed
+	// again.
 	ShutdownTimeout time.Duration
+	// MaxAttempts is how often an analysis is claimed before it is failed
+	// (its replica stopped while running it each time); default 3.
+	MaxAttempts int
+	// Retention is how long finished analyses are kept; 0 keeps them
+	// forever. RetentionInterval is how often they are swept (default 1h).
+	Retention, RetentionInterval time.Duration
+	// Tokens, when any, turn authentication on: every API request needs a
+	// bearer token whose role allows it.
+	Tokens *auth.Tokens
+	// ProtectMetrics requires a read token for /metrics.
+	ProtectMetrics bool
+	// OpenPaths are HTTP path prefixes served without a token even when
+	// authentication is on (for deployers that send no credentials).
+	OpenPaths []string
+	// TLSCert and TLSKey serve gRPC and HTTP over TLS; TLSClientCA also
+	// requires client certificates signed by it (mutual TLS). The files are
+	// re-read when they change.
+	TLSCert, TLSKey, TLSClientCA string
 }
 
 // TuneGC makes the garbage collector run less often than Go's default
@@ -83,6 +106,29 @@ func (c *Config) Validate() error {
 	if c.Workers < 0 {
 		problems = append(problems, "workers: must be positive")
 	}
+	if c.MaxAttempts == 0 {
+		c.MaxAttempts = 3
+	}
+	if c.MaxAttempts < 1 {
+		problems = append(problems, "max-attempts: must be at least 1")
+	}
+	if c.Retention < 0 {
+		problems = append(problems, "retention: must not be negative (0 keeps analyses)")
+	}
+	if c.RetentionInterval == 0 {
+		c.RetentionInterval = time.Hour
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		problems = append(problems, "tls-cert and tls-key: set both or neither")
+	}
+	if c.TLSClientCA != "" && c.TLSCert == "" {
+		problems = append(problems, "tls-client-ca: needs tls-cert and tls-key")
+	}
+	for _, p := range c.OpenPaths {
+		if !strings.HasPrefix(p, "/") || p == "/" || strings.HasPrefix(p, "/v1") {
+			problems = append(problems, fmt.Sprintf("auth-open-paths: %q must be a path prefix outside /v1 (and not /)", p))
+		}
+	}
 	if c.Lease == 0 {
 		c.Lease = 15 * time.Second
 	}
@@ -110,6 +156,7 @@ type Server struct {
 	httpLn     net.Listener
 	grpcLn     net.Listener
 	stopWork   context.CancelFunc
+	abortWork  context.CancelFunc
 	workers    sync.WaitGroup
 	serveErr   chan error
 	log        *slog.Logger
@@ -125,13 +172,25 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s database: %w", dbKind(cfg), err)
 	}
+	var reloader *certReloader
+	if cfg.TLSCert != "" {
+		if reloader, err = newCertReloader(cfg.TLSCert, cfg.TLSKey, cfg.TLSClientCA, log); err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
 	metrics := NewMetrics()
 	svc := NewService(st, cfg.Limits, metrics, log)
-	grpcServer := grpc.NewServer(
+	authn := &authenticator{tokens: cfg.Tokens, protectMetrics: cfg.ProtectMetrics, openPaths: cfg.OpenPaths, log: log}
+	opts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(cfg.Limits.MaxRequestBytes),
-		grpc.ChainUnaryInterceptor(metrics.unaryInterceptor, recoverUnary(log)),
-		grpc.ChainStreamInterceptor(metrics.streamInterceptor, recoverStream(log)),
-	)
+		grpc.ChainUnaryInterceptor(metrics.unaryInterceptor, recoverUnary(log, metrics), authn.unary),
+		grpc.ChainStreamInterceptor(metrics.streamInterceptor, recoverStream(log, metrics), authn.stream),
+	}
+	if reloader != nil && cfg.GRPCAddr != "" {
+		opts = append(opts, grpc.Creds(credentials.NewTLS(reloader.tlsConfig())))
+	}
+	grpcServer := grpc.NewServer(opts...)
 	judgev1.RegisterJudgeServiceServer(grpcServer, svc)
 
 	s := &Server{cfg: cfg, store: st, grpcServer: grpcServer, serveErr: make(chan error, 2), log: log}
@@ -139,12 +198,12 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if cfg.GRPCAddr != "" {
 		shared = nil
 	}
-	handler, err := newHTTPHandler(context.WithoutCancel(ctx), svc, shared)
+	handler, err := newHTTPHandler(context.WithoutCancel(ctx), svc, shared, authn, reloader != nil)
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
-	s.httpServer = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	s.httpServer = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	if s.httpLn, err = net.Listen("tcp", cfg.Addr); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("listen on addr %s: %w", cfg.Addr, err)
@@ -157,25 +216,65 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		}
 		go func() { s.serveErr <- grpcServer.Serve(s.grpcLn) }()
 	}
+	httpLn := s.httpLn
+	if reloader != nil {
+		httpLn = tls.NewListener(httpLn, reloader.tlsConfig())
+	}
 	go func() {
-		if err := s.httpServer.Serve(s.httpLn); !errors.Is(err, http.ErrServerClosed) {
+		if err := s.httpServer.Serve(httpLn); !errors.Is(err, http.ErrServerClosed) {
 			s.serveErr <- err
 		}
 	}()
 
 	workCtx, stop := context.WithCancel(context.Background())
-	s.stopWork = stop
+	abortCtx, abort := context.WithCancel(context.Background())
+	s.stopWork, s.abortWork = stop, abort
 	host, _ := os.Hostname()
 	for i := range cfg.Workers {
-		w := &worker{svc: svc, owner: fmt.Sprintf("%s-%d-%p-%d", host, os.Getpid(), s, i), lease: cfg.Lease, poll: cfg.Poll, log: log}
+		w := &worker{svc: svc, owner: fmt.Sprintf("%s-%d-%p-%d", host, os.Getpid(), s, i), lease: cfg.Lease, poll: cfg.Poll,
+			maxAttempts: cfg.MaxAttempts, log: log}
 		s.workers.Add(1)
 		go func() {
 			defer s.workers.Done()
-			w.run(workCtx)
+			w.run(workCtx, abortCtx)
 		}()
 	}
-	log.Info("judge serving", "addr", s.httpLn.Addr().String(), "grpc_addr", s.GRPCAddr(), "database", st.Dialect(), "workers", cfg.Workers)
+	if cfg.Retention > 0 {
+		s.workers.Add(1)
+		go func() {
+			defer s.workers.Done()
+			s.sweep(workCtx)
+		}()
+	}
+	for _, addr := range []string{s.Addr(), s.GRPCAddr()} {
+		if !cfg.Tokens.Enabled() && !isLoopback(addr) {
+			log.Warn("listening on a non-loopback address without authentication: anyone who can reach it can run and delete analyses and configs; set auth tokens", "addr", addr)
+		}
+	}
+	log.Info("judge serving", "addr", s.Addr(), "grpc_addr", s.GRPCAddr(), "database", st.Dialect(), "workers", cfg.Workers,
+		"tls", reloader != nil, "mutual_tls", cfg.TLSClientCA != "", "auth_tokens", cfg.Tokens.Len())
 	return s, nil
+}
+
+// sweep deletes finished analyses older than the retention, every
+// RetentionInterval, in batches.
+func (s *Server) sweep(ctx context.Context) {
+	t := time.NewTicker(s.cfg.RetentionInterval)
+	defer t.Stop()
+	for {
+		n, err := s.store.DeleteFinished(ctx, time.Now().Add(-s.cfg.Retention), 500)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			s.log.Warn("delete finished analyses past retention", "err", err)
+		case n > 0:
+			s.log.Info("deleted finished analyses past retention", "count", n, "retention", s.cfg.Retention)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 func dbKind(cfg Config) string {
@@ -200,8 +299,10 @@ func (s *Server) GRPCAddr() string {
 func (s *Server) Err() <-chan error { return s.serveErr }
 
 // Shutdown stops accepting requests, drains in-flight ones, lets each worker
-// finish the analysis in hand and closes the database. Pending analyses stay
-// stored and are run after a restart or by another replica.
+// finish the analysis in hand and closes the database, all within
+// ShutdownTimeout: analyses still running then are abandoned (their leases
+// expire and any replica claims them again). Pending analyses stay stored
+// and are run after a restart or by another replica.
 func (s *Server) Shutdown(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.ShutdownTimeout)
 	defer cancel()
@@ -217,15 +318,31 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		s.grpcServer.Stop()
 	}
-	s.workers.Wait()
+	workersDone := make(chan struct{})
+	go func() {
+		s.workers.Wait()
+		close(workersDone)
+	}()
+	select {
+	case <-workersDone:
+	case <-ctx.Done():
+		s.abortWork()
+		s.log.Warn("shutdown timeout: abandoning the analyses in hand to be claimed again")
+		select {
+		case <-workersDone:
+		case <-time.After(5 * time.Second):
+		}
+	}
+	s.abortWork()
 	return errors.Join(httpErr, s.store.Close())
 }
 
-func recoverUnary(log *slog.Logger) grpc.UnaryServerInterceptor {
+func recoverUnary(log *slog.Logger, m *Metrics) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
 		defer func() {
 			if v := recover(); v != nil {
-				log.Error("panic in gRPC handler", "method", info.FullMethod, "panic", v)
+				m.panics.Inc()
+				log.Error("panic in gRPC handler", "method", info.FullMethod, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 				err = status.Error(codes.Internal, "internal error")
 			}
 		}()
@@ -233,11 +350,12 @@ func recoverUnary(log *slog.Logger) grpc.UnaryServerInterceptor {
 	}
 }
 
-func recoverStream(log *slog.Logger) grpc.StreamServerInterceptor {
+func recoverStream(log *slog.Logger, m *Metrics) grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
 		defer func() {
 			if v := recover(); v != nil {
-				log.Error("panic in gRPC handler", "method", info.FullMethod, "panic", v)
+				m.panics.Inc()
+				log.Error("panic in gRPC handler", "method", info.FullMethod, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 				err = status.Error(codes.Internal, "internal error")
 			}
 		}()

@@ -151,7 +151,7 @@ func TestHTTPBadInput(t *testing.T) {
 		"bad thresholds":   {"POST", "/v1/analyze", `{"spec":{"canary_config":` + inlineConfig + `,"thresholds":{"pass":10,"marginal":90},"metrics":[{"name":"latency","control":[1],"experiment":[1]}]}}`, 400, "spec.thresholds"},
 		"scopes":           {"POST", "/v1/analyze", `{"spec":{"canary_config":` + inlineConfig + `,"scopes":{"default":{"control_scope":{"scope":"a"}}}}}`, 400, "no metrics source"},
 		"stored missing":   {"POST", "/v1/analyze", `{"spec":{"canary_config_name":"ghost","metrics":[{"name":"a","control":[1],"experiment":[1]}]}}`, 404, "ghost"},
-		"huge body":        {"POST", "/v1/analyze", `{"spec":{"judge":"` + strings.Repeat("x", 70<<10) + `"}}`, 400, ""},
+		"huge body":        {"POST", "/v1/analyze", `{"spec":{"judge":"` + strings.Repeat("x", 70<<10) + `"}}`, 413, "limit of 65536 bytes"},
 		"unknown analysis": {"GET", "/v1/analyses/nope", "", 404, "nope"},
 		"bad page token":   {"GET", "/v1/analyses?page_token=zzz", "", 400, "page token"},
 		"bad page size":    {"GET", "/v1/canaryConfigs?page_size=5000", "", 400, "page_size"},
@@ -353,7 +353,7 @@ func TestRestartResumesAnalyses(t *testing.T) {
 	spec, _ := protojson.Marshal(req.GetSpec())
 	pending, _ := st.CreateAnalysis(ctx, "svc", spec)
 	interrupted, _ := st.CreateAnalysis(ctx, "svc", spec)
-	if _, err := st.Claim(ctx, "dead-replica", 100*time.Millisecond); err != nil {
+	if _, err := st.Claim(ctx, "dead-replica", 100*time.Millisecond, 3); err != nil {
 		t.Fatal(err)
 	}
 	st.Close()
@@ -404,7 +404,7 @@ func TestTwoReplicasOnPostgres(t *testing.T) {
 	}
 	raw, _ := protojson.Marshal(req.GetSpec())
 	orphan, _ := st.CreateAnalysis(ctx, "svc", raw)
-	if c, err := st.Claim(ctx, "dead-replica", 300*time.Millisecond); err != nil || c.ID != orphan.ID {
+	if c, err := st.Claim(ctx, "dead-replica", 300*time.Millisecond, 3); err != nil || c.ID != orphan.ID {
 		t.Fatalf("claim orphan: %v %v", c, err)
 	}
 	st.Close()

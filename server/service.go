@@ -37,18 +37,12 @@ var (
 	errNoSource = errors.New("no metrics source is configured on this server: send the samples inline in spec.metrics")
 )
 
-// Limits bound what one request may ask.
-type Limits struct {
-	// MaxRequestBytes bounds a request body or message.
-	MaxRequestBytes int
-	// MaxMetrics bounds the metrics of one analysis.
-	MaxMetrics int
-	// MaxPoints bounds the points of one series.
-	MaxPoints int
-}
+// Limits bound what one request may ask: the verdict engine's limits, the
+// same for the CLI, gRPC and HTTP.
+type Limits = verdict.Limits
 
 // DefaultLimits are the limits of a server started without configuration.
-var DefaultLimits = Limits{MaxRequestBytes: 8 << 20, MaxMetrics: 500, MaxPoints: 100_000}
+var DefaultLimits = verdict.DefaultLimits
 
 // Service implements judge.v1.JudgeService.
 type Service struct {
@@ -57,9 +51,59 @@ type Service struct {
 	limits  Limits
 	metrics *Metrics
 	log     *slog.Logger
-	// watchPoll is how often WatchAnalysis looks for a change.
+	// watchPoll is how often WatchAnalysis looks for a change made by
+	// another replica; changes made here wake watchers at once.
 	watchPoll time.Duration
+	watchers  watchers
 	configs   configCache
+	// beforeJudge, when set (by tests), runs before a stored analysis is
+	// judged.
+	beforeJudge func(*judgev1.AnalysisSpec)
+}
+
+// watchers wakes the watchers of an analysis when this replica changes it.
+type watchers struct {
+	mu sync.Mutex
+	m  map[string][]chan struct{}
+}
+
+// subscribe returns a channel that receives after the next notify(id), and
+// a function to stop listening.
+func (w *watchers) subscribe(id string) (<-chan struct{}, func()) {
+	ch := make(chan struct{}, 1)
+	w.mu.Lock()
+	if w.m == nil {
+		w.m = map[string][]chan struct{}{}
+	}
+	w.m[id] = append(w.m[id], ch)
+	w.mu.Unlock()
+	return ch, func() {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		list := w.m[id]
+		for i, c := range list {
+			if c == ch {
+				list = append(list[:i], list[i+1:]...)
+				break
+			}
+		}
+		if len(list) == 0 {
+			delete(w.m, id)
+		} else {
+			w.m[id] = list
+		}
+	}
+}
+
+func (w *watchers) notify(id string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, ch := range w.m[id] {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // configCache keeps recently parsed configs by their JSON text: deployers
@@ -105,7 +149,7 @@ var _ judgev1.JudgeServiceServer = (*Service)(nil)
 
 // NewService returns the service over st.
 func NewService(st *store.Store, limits Limits, m *Metrics, log *slog.Logger) *Service {
-	return &Service{store: st, limits: limits, metrics: m, log: log, watchPoll: 200 * time.Millisecond}
+	return &Service{store: st, limits: limits, metrics: m, log: log, watchPoll: time.Second}
 }
 
 // Analyze judges a canary synchronously.
@@ -156,9 +200,15 @@ func (s *Service) resolve(ctx context.Context, spec *judgev1.AnalysisSpec) (*jud
 			return nil, nil, fmt.Errorf("spec.metrics[%d] (%s).step_seconds: %v is not a positive number: %w", i, m.GetName(), st, errInvalid)
 		}
 	}
-	if t := spec.GetThresholds(); t != nil && (t.GetPass() < t.GetMarginal() || t.GetPass() > 100 || t.GetMarginal() < 0) {
-		return nil, nil, fmt.Errorf("spec.thresholds: pass %v and marginal %v must satisfy 0 ≤ marginal ≤ pass ≤ 100: %w",
-			t.GetPass(), t.GetMarginal(), errInvalid)
+	thresholds := spec.GetThresholds()
+	if t := thresholds; t != nil {
+		// An empty thresholds object means the config's thresholds (95/75
+		// unless the config says otherwise), as an absent one does.
+		if t.GetPass() == 0 && t.GetMarginal() == 0 {
+			thresholds = nil
+		} else if err := (verdict.Thresholds{Pass: t.GetPass(), Marginal: t.GetMarginal()}).Check(); err != nil {
+			return nil, nil, fmt.Errorf("spec.thresholds.%w: %w", err, errInvalid)
+		}
 	}
 	if j := spec.GetJudge(); j != "" && j != verdict.JudgeDefault && j != verdict.JudgeKayenta {
 		return nil, nil, fmt.Errorf("spec.judge: %q is not one of default, kayenta: %w", j, errInvalid)
@@ -190,10 +240,15 @@ func (s *Service) resolve(ctx context.Context, spec *judgev1.AnalysisSpec) (*jud
 	if err != nil {
 		return nil, nil, err
 	}
+	for i, m := range spec.GetMetrics() {
+		if !cfg.HasMetric(m.GetName()) {
+			return nil, nil, fmt.Errorf("spec.metrics[%d].name: %q is not a metric of canary config %q: %w", i, m.GetName(), cfg.Name, errInvalid)
+		}
+	}
 	resolved := &judgev1.AnalysisSpec{
 		Config:     &judgev1.AnalysisSpec_CanaryConfig{CanaryConfig: body},
 		Metrics:    spec.GetMetrics(),
-		Thresholds: spec.GetThresholds(),
+		Thresholds: thresholds,
 		Judge:      spec.GetJudge(),
 	}
 	return resolved, cfg, nil
@@ -337,6 +392,7 @@ func (s *Service) CancelAnalysis(ctx context.Context, req *judgev1.CancelAnalysi
 	if err != nil {
 		return nil, s.grpcError(err)
 	}
+	s.watchers.notify(a.ID)
 	pa, err := analysisToProto(a, true)
 	if err != nil {
 		return nil, s.grpcError(err)
@@ -344,33 +400,48 @@ func (s *Service) CancelAnalysis(ctx context.Context, req *judgev1.CancelAnalysi
 	return &judgev1.CancelAnalysisResponse{Analysis: pa}, nil
 }
 
-// WatchAnalysis streams the analysis whenever its status changes.
+// WatchAnalysis streams the analysis whenever its status changes. Between
+// changes it reads only the analysis' status and update time: at once when
+// this replica changes the analysis, and every watchPoll for changes made by
+// other replicas. The stored spec is never loaded.
 func (s *Service) WatchAnalysis(req *judgev1.WatchAnalysisRequest, stream judgev1.JudgeService_WatchAnalysisServer) error {
 	ctx := stream.Context()
-	var last store.Status
+	changed, stop := s.watchers.subscribe(req.GetId())
+	defer stop()
 	ticker := time.NewTicker(s.watchPoll)
 	defer ticker.Stop()
+	var (
+		last    store.Status
+		updated time.Time
+	)
 	for {
-		a, err := s.store.GetAnalysis(ctx, req.GetId())
+		st, at, err := s.store.AnalysisState(ctx, req.GetId())
 		if err != nil {
 			return s.grpcError(err)
 		}
-		if a.Status != last {
-			pa, err := analysisToProto(a, false)
+		if st != last || !at.Equal(updated) {
+			a, err := s.store.GetAnalysisSummary(ctx, req.GetId())
 			if err != nil {
 				return s.grpcError(err)
 			}
-			if err := stream.Send(&judgev1.WatchAnalysisResponse{Analysis: pa}); err != nil {
-				return err
+			if a.Status != last {
+				pa, err := analysisToProto(a, false)
+				if err != nil {
+					return s.grpcError(err)
+				}
+				if err := stream.Send(&judgev1.WatchAnalysisResponse{Analysis: pa}); err != nil {
+					return err
+				}
 			}
-			last = a.Status
+			last, updated = a.Status, a.UpdatedAt
 		}
-		if a.Status.Final() {
+		if last.Final() {
 			return nil
 		}
 		select {
 		case <-ctx.Done():
 			return s.grpcError(ctx.Err())
+		case <-changed:
 		case <-ticker.C:
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -214,9 +215,46 @@ func ParseConfig(data []byte, source string) (*Config, error) {
 func jsonErrorText(err error) string {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
-		return fmt.Sprintf("%s: cannot use a JSON %s as %s", te.Field, te.Value, te.Type)
+		field := te.Field
+		if field == "" {
+			field = "the document"
+		}
+		return fmt.Sprintf("%s: cannot use a JSON %s where %s is expected", field, te.Value, jsonKind(te.Type))
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("syntax error at byte %d: %s", se.Offset, strings.TrimPrefix(se.Error(), "json: "))
 	}
 	return strings.TrimPrefix(err.Error(), "json: ")
+}
+
+// jsonKind names a Go type as the JSON value it decodes from, so errors
+// never show Go type names to users.
+func jsonKind(t reflect.Type) string {
+	if t == nil {
+		return "a value"
+	}
+	switch t.Kind() {
+	case reflect.Slice, reflect.Array:
+		if t.Elem().Kind() == reflect.Uint8 && t.Name() == "" {
+			return "a string"
+		}
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	}
+	return "a value"
 }
 
 // validate fills defaults and checks the config, returning every problem.
@@ -439,6 +477,11 @@ func (t *Threshold) check(at string, bad func(string, ...any)) {
 	if t.MinRatio != nil && t.MaxRatio != nil && *t.MinRatio > *t.MaxRatio {
 		bad("%s.threshold: minRatio %v is above maxRatio %v", at, *t.MinRatio, *t.MaxRatio)
 	}
+}
+
+// HasMetric reports whether the config has a metric of that name.
+func (c *Config) HasMetric(name string) bool {
+	return slices.ContainsFunc(c.Metrics, func(m Metric) bool { return m.Name == name })
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -8,8 +8,21 @@ import (
 	"strconv"
 )
 
-// MaxPointsPerSeries bounds the points of one series in a MetricSetPairList.
-const MaxPointsPerSeries = 1_000_000
+// Limits bound the input of one analysis. They are defined once here and
+// used by every entry point: the CLI's files, and the service's gRPC and
+// HTTP requests (where a larger request is RESOURCE_EXHAUSTED / 413 and more
+// metrics or points than allowed are INVALID_ARGUMENT / 400).
+type Limits struct {
+	// MaxRequestBytes bounds a request body, message or input file.
+	MaxRequestBytes int
+	// MaxMetrics bounds the metrics of one analysis.
+	MaxMetrics int
+	// MaxPoints bounds the points of one series.
+	MaxPoints int
+}
+
+// DefaultLimits are the limits unless configured otherwise.
+var DefaultLimits = Limits{MaxRequestBytes: 16 << 20, MaxMetrics: 500, MaxPoints: 100_000}
 
 // PairValues holds the two series of a MetricSetPair.
 type PairValues struct {
@@ -47,8 +60,8 @@ func parseSeries(b json.RawMessage) (Series, error) {
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return nil, fmt.Errorf("want an array of numbers")
 	}
-	if len(raw) > MaxPointsPerSeries {
-		return nil, fmt.Errorf("%d points, more than the limit of %d", len(raw), MaxPointsPerSeries)
+	if len(raw) > DefaultLimits.MaxPoints {
+		return nil, fmt.Errorf("%d points, more than the limit of %d", len(raw), DefaultLimits.MaxPoints)
 	}
 	out := make(Series, len(raw))
 	for i, r := range raw {
@@ -78,6 +91,9 @@ func ParseMetricSetPairList(data []byte, source string) ([]MetricSetPair, error)
 	var raw []json.RawMessage
 	if err := json.Unmarshal(bytes.TrimSpace(data), &raw); err != nil {
 		return nil, fmt.Errorf("%s: %w: want a JSON array of metric set pairs: %s", source, ErrInvalidData, jsonErrorText(err))
+	}
+	if len(raw) > DefaultLimits.MaxMetrics {
+		return nil, fmt.Errorf("%s: %w: %d metric set pairs, more than the limit of %d", source, ErrInvalidData, len(raw), DefaultLimits.MaxMetrics)
 	}
 	pairs := make([]MetricSetPair, len(raw))
 	seen := map[string]int{}

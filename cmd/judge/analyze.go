@@ -23,9 +23,6 @@ const (
 	exitMarginal = 2
 )
 
-// maxInputBytes bounds config and data files.
-const maxInputBytes = 64 << 20
-
 func newAnalyzeCmd(v *viper.Viper) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "analyze --canary-config FILE --data FILE",
@@ -51,6 +48,11 @@ Exit codes: 0 PASS, 1 FAIL, 2 MARGINAL, 64 bad usage, 65 bad config or data,
 	f.Float64("marginal", 0, "marginal score threshold (default: the config's, else 75)")
 	f.String("output", "text", "output format: text, json or kayenta (a Kayenta CanaryJudgeResult)")
 	f.String("server", "", "run the analysis on a judge server at this gRPC address (host:port)")
+	f.Bool("tls", false, "with --server: connect over TLS (system CAs unless --ca-file)")
+	f.String("ca-file", "", "with --server: PEM CA bundle that signed the server's certificate (implies --tls)")
+	f.String("cert-file", "", "with --server: PEM client certificate for mutual TLS (implies --tls)")
+	f.String("key-file", "", "with --server: PEM key of --cert-file")
+	f.String("token-file", "", "with --server: file holding the bearer token (or set JUDGE_TOKEN)")
 	return cmd
 }
 
@@ -98,7 +100,11 @@ func runAnalyze(cmd *cobra.Command, v *viper.Viper) error {
 	}
 	var res *verdict.Result
 	if addr := v.GetString("server"); addr != "" {
-		res, err = analyzeRemote(cmd.Context(), addr, rawConfig, pairs, opts)
+		conn, err := clientSettings(v)
+		if err != nil {
+			return err
+		}
+		res, err = analyzeRemote(cmd.Context(), addr, conn, rawConfig, pairs, opts)
 		if err != nil {
 			return err
 		}
@@ -137,14 +143,16 @@ func loadCanaryConfig(path string) (*verdict.Config, error) {
 	return verdict.ParseConfig(raw, path)
 }
 
-// readBounded reads a whole file of at most maxInputBytes.
+// readBounded reads a whole file of at most the input limit shared with the
+// service (verdict.DefaultLimits.MaxRequestBytes).
 func readBounded(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxInputBytes+1))
+	maxInputBytes := verdict.DefaultLimits.MaxRequestBytes
+	b, err := io.ReadAll(io.LimitReader(f, int64(maxInputBytes)+1))
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}

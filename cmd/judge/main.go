@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -85,7 +87,10 @@ func newRootCmd(v *viper.Viper, stdin io.Reader) *cobra.Command {
 }
 
 // loadConfig binds the running command's flags, the environment and the
-// optional config file into v, once, before the command runs.
+// optional config file into v, once, before the command runs. It is strict:
+// a config file that is missing or names an unknown key or a value of the
+// wrong type, and a JUDGE_* variable whose value does not parse, are errors
+// naming the file and key or the variable.
 func loadConfig(v *viper.Viper, cmd *cobra.Command) error {
 	v.SetEnvPrefix("JUDGE")
 	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_", ".", "_"))
@@ -99,11 +104,97 @@ func loadConfig(v *viper.Viper, cmd *cobra.Command) error {
 	if bindErr != nil {
 		return &exitError{code: exitInternal, err: bindErr}
 	}
+	var problems []string
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		env := "JUDGE_" + strings.ToUpper(strings.NewReplacer("-", "_", ".", "_").Replace(f.Name))
+		if val, ok := os.LookupEnv(env); ok {
+			if err := checkValue(f.Value.Type(), val); err != nil {
+				problems = append(problems, fmt.Sprintf("%s: %v", env, err))
+			}
+		}
+	})
 	if path := v.GetString("config"); path != "" {
 		v.SetConfigFile(path)
 		if err := v.ReadInConfig(); err != nil {
 			return dataError(fmt.Errorf("read config %s: %w", path, err))
 		}
+		problems = append(problems, checkConfigFile(path, cmd.Root())...)
+	}
+	if len(problems) > 0 {
+		return usageError("%s", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// envOnlyKeys are settings that have no flag because they hold secrets:
+// they come from the environment (or, for auth-tokens, a file named by a
+// flag), never from a flag value.
+var envOnlyKeys = map[string]string{"auth-tokens": "string", "token": "string"}
+
+// checkConfigFile reports the keys of the config file that no command
+// knows, and values whose type does not fit their flag.
+func checkConfigFile(path string, root *cobra.Command) []string {
+	types := map[string]string{}
+	var walk func(*cobra.Command)
+	walk = func(c *cobra.Command) {
+		for _, fs := range []*pflag.FlagSet{c.Flags(), c.PersistentFlags()} {
+			fs.VisitAll(func(f *pflag.Flag) { types[f.Name] = f.Value.Type() })
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+	for k, t := range envOnlyKeys {
+		types[k] = t
+	}
+	file := viper.New()
+	file.SetConfigFile(path)
+	if err := file.ReadInConfig(); err != nil {
+		return []string{fmt.Sprintf("%s: %v", path, err)}
+	}
+	var problems []string
+	for _, key := range file.AllKeys() {
+		typ, ok := types[key]
+		if !ok {
+			problems = append(problems, fmt.Sprintf("%s: unknown key %q", path, key))
+			continue
+		}
+		raw := file.Get(key)
+		switch raw.(type) {
+		case map[string]any:
+			problems = append(problems, fmt.Sprintf("%s: %s: want a single %s value, got a mapping", path, key, typ))
+			continue
+		case []any:
+			if typ != "stringSlice" {
+				problems = append(problems, fmt.Sprintf("%s: %s: want a single %s value, got a list", path, key, typ))
+			}
+			continue
+		}
+		if err := checkValue(typ, fmt.Sprint(raw)); err != nil {
+			problems = append(problems, fmt.Sprintf("%s: %s: %v", path, key, err))
+		}
+	}
+	return problems
+}
+
+// checkValue reports whether val parses as a flag of type typ.
+func checkValue(typ, val string) error {
+	var err error
+	switch typ {
+	case "int":
+		_, err = strconv.ParseInt(val, 0, 64)
+	case "float64":
+		_, err = strconv.ParseFloat(val, 64)
+	case "bool":
+		_, err = strconv.ParseBool(val)
+	case "duration":
+		_, err = time.ParseDuration(val)
+	default:
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("%q is not a valid %s", val, typ)
 	}
 	return nil
 }

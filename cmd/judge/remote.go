@@ -2,14 +2,20 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"strings"
 	"time"
 
+	"github.com/spf13/viper"
 	"go.yaml.in/yaml/v3"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -22,7 +28,7 @@ import (
 
 // analyzeRemote runs the analysis on a judge server over gRPC and returns the
 // verdict in the engine's form, so every output format matches a local run.
-func analyzeRemote(ctx context.Context, addr string, rawConfig []byte, pairs []verdict.MetricSetPair, opts verdict.Options) (*verdict.Result, error) {
+func analyzeRemote(ctx context.Context, addr string, conn clientConn, rawConfig []byte, pairs []verdict.MetricSetPair, opts verdict.Options) (*verdict.Result, error) {
 	cfg, err := configStruct(rawConfig)
 	if err != nil {
 		return nil, dataError(err)
@@ -41,20 +47,26 @@ func analyzeRemote(ctx context.Context, addr string, rawConfig []byte, pairs []v
 		}
 		spec.Metrics = append(spec.Metrics, mp)
 	}
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20), grpc.MaxCallSendMsgSize(64<<20)))
+	dialOpts := []grpc.DialOption{grpc.WithTransportCredentials(conn.creds),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20), grpc.MaxCallSendMsgSize(64<<20))}
+	if conn.token != "" {
+		dialOpts = append(dialOpts, grpc.WithPerRPCCredentials(bearer{token: conn.token, secure: conn.secure}))
+	}
+	cc, err := grpc.NewClient(addr, dialOpts...)
 	if err != nil {
 		return nil, usageError("--server %q: %w", addr, err)
 	}
-	defer conn.Close()
+	defer cc.Close()
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	resp, err := judgev1.NewJudgeServiceClient(conn).Analyze(ctx, &judgev1.AnalyzeRequest{Spec: spec})
+	resp, err := judgev1.NewJudgeServiceClient(cc).Analyze(ctx, &judgev1.AnalyzeRequest{Spec: spec})
 	if err != nil {
 		st := status.Convert(err)
 		switch st.Code() {
 		case codes.InvalidArgument, codes.NotFound, codes.FailedPrecondition, codes.ResourceExhausted:
 			return nil, dataError(fmt.Errorf("judge server %s: %s", addr, st.Message()))
+		case codes.Unauthenticated, codes.PermissionDenied:
+			return nil, usageError("judge server %s: %s (give a token with --token-file or JUDGE_TOKEN)", addr, st.Message())
 		case codes.Unavailable, codes.DeadlineExceeded:
 			return nil, &exitError{code: exitUnavailable, err: fmt.Errorf("judge server %s unavailable: %s", addr, st.Message())}
 		}
@@ -126,3 +138,66 @@ func verdictFromProto(v *judgev1.Verdict) *verdict.Result {
 func summaryFromProto(s *judgev1.SampleSummary) stats.Summary {
 	return stats.Summary{Count: int(s.GetCount()), Mean: s.GetMean(), Std: s.GetStd(), Min: s.GetMin(), Max: s.GetMax(), Median: s.GetMedian(), Q1: s.GetQ1(), Q3: s.GetQ3()}
 }
+
+// clientConn is how the CLI reaches a judge server: transport credentials
+// (plaintext, or TLS with an optional CA and client certificate) and an
+// optional bearer token.
+type clientConn struct {
+	creds  credentials.TransportCredentials
+	secure bool
+	token  string
+}
+
+// clientSettings reads --tls, --ca-file, --cert-file, --key-file and the
+// token (--token-file, else JUDGE_TOKEN) into a clientConn.
+func clientSettings(v *viper.Viper) (clientConn, error) {
+	c := clientConn{creds: insecure.NewCredentials()}
+	caFile, certFile, keyFile := v.GetString("ca-file"), v.GetString("cert-file"), v.GetString("key-file")
+	if v.GetBool("tls") || caFile != "" || certFile != "" {
+		cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+		if caFile != "" {
+			pem, err := os.ReadFile(caFile)
+			if err != nil {
+				return c, usageError("--ca-file: %w", err)
+			}
+			cfg.RootCAs = x509.NewCertPool()
+			if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+				return c, usageError("--ca-file %s: no PEM certificate found", caFile)
+			}
+		}
+		if (certFile == "") != (keyFile == "") {
+			return c, usageError("--cert-file and --key-file: set both or neither")
+		}
+		if certFile != "" {
+			cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+			if err != nil {
+				return c, usageError("--cert-file/--key-file: %w", err)
+			}
+			cfg.Certificates = []tls.Certificate{cert}
+		}
+		c.creds, c.secure = credentials.NewTLS(cfg), true
+	}
+	c.token = strings.TrimSpace(v.GetString("token"))
+	if path := v.GetString("token-file"); path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return c, usageError("--token-file: %w", err)
+		}
+		c.token = strings.TrimSpace(string(b))
+	}
+	return c, nil
+}
+
+// bearer sends the token as "authorization: Bearer …" with every call.
+type bearer struct {
+	token  string
+	secure bool
+}
+
+func (b bearer) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return map[string]string{"authorization": "Bearer " + b.token}, nil
+}
+
+// RequireTransportSecurity is false so that a token also works over
+// plaintext to a loopback server; use --tls for anything else.
+func (b bearer) RequireTransportSecurity() bool { return false }

@@ -8,10 +8,12 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
 
+	"github.com/canaryjudge/judge/auth"
 	"github.com/canaryjudge/judge/server"
 )
 
@@ -59,8 +61,17 @@ SIGINT or SIGTERM drains in-flight requests; stored analyses survive restarts.`,
 	f.Int("max-request-bytes", server.DefaultLimits.MaxRequestBytes, "largest request accepted")
 	f.Int("max-metrics", server.DefaultLimits.MaxMetrics, "most metrics per analysis")
 	f.Int("max-points", server.DefaultLimits.MaxPoints, "most points per series")
-	f.Int("workers", 2, "asynchronous analyses run at once")
+	f.Int("workers", 2, "asynchronous analyses run at once (at least 1)")
 	f.Duration("lease", 0, "how long a claimed analysis stays with a silent replica (default 15s)")
+	f.Int("max-attempts", 3, "claims of one analysis before it is failed (its replica stopped while running it each time)")
+	f.Duration("retention", 30*24*time.Hour, "how long finished analyses are kept (0 keeps them)")
+	f.Duration("shutdown-timeout", 20*time.Second, "how long SIGTERM waits for in-flight requests and analyses")
+	f.String("auth-tokens-file", "", "file of role:token lines (roles read, write, admin); turns authentication on (or set JUDGE_AUTH_TOKENS)")
+	f.Bool("auth-protect-metrics", false, "require a read token for /metrics")
+	f.StringSlice("auth-open-paths", nil, "HTTP path prefixes outside /v1 served without a token (for deployers that send none)")
+	f.String("tls-cert", "", "PEM certificate for TLS on gRPC and HTTP (re-read when it changes)")
+	f.String("tls-key", "", "PEM private key for --tls-cert")
+	f.String("tls-client-ca", "", "PEM CA bundle: require client certificates signed by it (mutual TLS)")
 	return cmd
 }
 
@@ -77,8 +88,40 @@ func serverConfig(v *viper.Viper) (server.Config, error) {
 			MaxMetrics:      v.GetInt("max-metrics"),
 			MaxPoints:       v.GetInt("max-points"),
 		},
-		Workers: v.GetInt("workers"),
-		Lease:   v.GetDuration("lease"),
+		Workers:         v.GetInt("workers"),
+		Lease:           v.GetDuration("lease"),
+		MaxAttempts:     v.GetInt("max-attempts"),
+		Retention:       v.GetDuration("retention"),
+		ShutdownTimeout: v.GetDuration("shutdown-timeout"),
+		ProtectMetrics:  v.GetBool("auth-protect-metrics"),
+		OpenPaths:       v.GetStringSlice("auth-open-paths"),
+		TLSCert:         v.GetString("tls-cert"),
+		TLSKey:          v.GetString("tls-key"),
+		TLSClientCA:     v.GetString("tls-client-ca"),
+	}
+	if cfg.Workers < 1 {
+		return cfg, usageError("workers: %d; want at least 1", cfg.Workers)
+	}
+	if cfg.MaxAttempts < 1 {
+		return cfg, usageError("max-attempts: %d; want at least 1", cfg.MaxAttempts)
+	}
+	if env := v.GetString("auth-tokens"); env != "" {
+		tokens, err := auth.Parse(env, "JUDGE_AUTH_TOKENS")
+		if err != nil {
+			return cfg, usageError("%w", err)
+		}
+		cfg.Tokens = cfg.Tokens.Merge(tokens)
+	}
+	if path := v.GetString("auth-tokens-file"); path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return cfg, usageError("auth-tokens-file: %w", err)
+		}
+		tokens, err := auth.Parse(string(b), path)
+		if err != nil {
+			return cfg, usageError("%w", err)
+		}
+		cfg.Tokens = cfg.Tokens.Merge(tokens)
 	}
 	if path := v.GetString("database-url-file"); path != "" {
 		b, err := os.ReadFile(path)

@@ -1,0 +1,249 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/canaryjudge/judge/auth"
+	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
+)
+
+// methodRoles is the role each RPC needs.
+var methodRoles = map[string]auth.Role{
+	judgev1.JudgeService_Analyze_FullMethodName:            auth.RoleWrite,
+	judgev1.JudgeService_CreateAnalysis_FullMethodName:     auth.RoleWrite,
+	judgev1.JudgeService_CancelAnalysis_FullMethodName:     auth.RoleWrite,
+	judgev1.JudgeService_PutCanaryConfig_FullMethodName:    auth.RoleWrite,
+	judgev1.JudgeService_GetAnalysis_FullMethodName:        auth.RoleRead,
+	judgev1.JudgeService_ListAnalyses_FullMethodName:       auth.RoleRead,
+	judgev1.JudgeService_WatchAnalysis_FullMethodName:      auth.RoleRead,
+	judgev1.JudgeService_GetCanaryConfig_FullMethodName:    auth.RoleRead,
+	judgev1.JudgeService_ListCanaryConfigs_FullMethodName:  auth.RoleRead,
+	judgev1.JudgeService_DeleteCanaryConfig_FullMethodName: auth.RoleAdmin,
+}
+
+// authenticator checks bearer tokens on gRPC and HTTP requests. With no
+// tokens configured every request is allowed.
+type authenticator struct {
+	tokens *auth.Tokens
+	// protectMetrics requires a read token for /metrics.
+	protectMetrics bool
+	// openPaths are HTTP path prefixes served without a token.
+	openPaths []string
+	log       *slog.Logger
+}
+
+// check authorises an Authorization header value for need.
+func (a *authenticator) check(header string, need auth.Role, where string) error {
+	if !a.tokens.Enabled() {
+		return nil
+	}
+	tok, err := a.tokens.Check(header, need)
+	if err != nil {
+		// The token itself is never logged, only which configured one matched.
+		a.log.Info("request refused", "where", where, "reason", err, "token", tok.Name)
+	}
+	return err
+}
+
+func (a *authenticator) grpcCheck(ctx context.Context, method string) error {
+	need, ok := methodRoles[method]
+	if !ok {
+		need = auth.RoleAdmin // a method added without a role: the strictest
+	}
+	var header string
+	if md, ok := metadata.FromIncomingContext(ctx); ok {
+		if v := md.Get("authorization"); len(v) > 0 {
+			header = v[0]
+		}
+	}
+	switch err := a.check(header, need, method); {
+	case errors.Is(err, auth.ErrUnauthenticated):
+		return status.Error(codes.Unauthenticated, err.Error())
+	case errors.Is(err, auth.ErrPermissionDenied):
+		return status.Errorf(codes.PermissionDenied, "%v: %s needs the %s role", err, method, need)
+	}
+	return nil
+}
+
+func (a *authenticator) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	if err := a.grpcCheck(ctx, info.FullMethod); err != nil {
+		return nil, err
+	}
+	return handler(ctx, req)
+}
+
+func (a *authenticator) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	if err := a.grpcCheck(ss.Context(), info.FullMethod); err != nil {
+		return err
+	}
+	return handler(srv, ss)
+}
+
+// httpRole is the role an HTTP API request needs: reads need read, DELETE
+// needs admin, anything else write.
+func httpRole(method string) auth.Role {
+	switch method {
+	case http.MethodGet, http.MethodHead:
+		return auth.RoleRead
+	case http.MethodDelete:
+		return auth.RoleAdmin
+	}
+	return auth.RoleWrite
+}
+
+// http wraps the HTTP API: 401 without a valid token, 403 when its role
+// does not allow the request, as JSON in the gateway's error shape.
+func (a *authenticator) http(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, p := range a.openPaths {
+			if strings.HasPrefix(r.URL.Path, p) {
+				next.ServeHTTP(w, r)
+				return
+			}
+		}
+		need := httpRole(r.Method)
+		switch err := a.check(r.Header.Get("Authorization"), need, r.Method+" "+r.URL.Path); {
+		case errors.Is(err, auth.ErrUnauthenticated):
+			w.Header().Set("WWW-Authenticate", `Bearer realm="judge"`)
+			writeJSONError(w, http.StatusUnauthorized, codes.Unauthenticated, err.Error())
+			return
+		case errors.Is(err, auth.ErrPermissionDenied):
+			writeJSONError(w, http.StatusForbidden, codes.PermissionDenied, fmt.Sprintf("%v: %s %s needs the %s role", err, r.Method, r.URL.Path, need))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// writeJSONError writes an error in grpc-gateway's JSON shape.
+func writeJSONError(w http.ResponseWriter, httpCode int, code codes.Code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(httpCode)
+	fmt.Fprintf(w, `{"code":%d,"message":%q,"details":[]}`, code, msg)
+}
+
+// isLoopback reports whether addr (host:port) listens on loopback only.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// certReloader serves the certificate and key files (and the client CA
+// file, for mutual TLS), re-reading them when they change on disk: at most
+// once a second, on the next handshake.
+type certReloader struct {
+	certFile, keyFile, caFile string
+
+	mu       sync.Mutex
+	checked  time.Time
+	stamp    string
+	cert     *tls.Certificate
+	clientCA *x509.CertPool
+	log      *slog.Logger
+}
+
+func newCertReloader(certFile, keyFile, caFile string, log *slog.Logger) (*certReloader, error) {
+	c := &certReloader{certFile: certFile, keyFile: keyFile, caFile: caFile, log: log}
+	if err := c.load(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// fileStamp identifies the current contents of the files by size and time.
+func (c *certReloader) fileStamp() string {
+	var b strings.Builder
+	for _, f := range []string{c.certFile, c.keyFile, c.caFile} {
+		if f == "" {
+			continue
+		}
+		if info, err := os.Stat(f); err == nil {
+			fmt.Fprintf(&b, "%d/%d;", info.Size(), info.ModTime().UnixNano())
+		}
+	}
+	return b.String()
+}
+
+func (c *certReloader) load() error {
+	stamp := c.fileStamp()
+	cert, err := tls.LoadX509KeyPair(c.certFile, c.keyFile)
+	if err != nil {
+		return fmt.Errorf("tls-cert/tls-key: %w", err)
+	}
+	var pool *x509.CertPool
+	if c.caFile != "" {
+		pem, err := os.ReadFile(c.caFile)
+		if err != nil {
+			return fmt.Errorf("tls-client-ca: %w", err)
+		}
+		pool = x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return fmt.Errorf("tls-client-ca %s: no PEM certificate found", c.caFile)
+		}
+	}
+	c.cert, c.clientCA, c.stamp = &cert, pool, stamp
+	return nil
+}
+
+// current returns the certificate and client CA pool, reloading them when
+// the files changed. A reload that fails keeps the previous ones.
+func (c *certReloader) current() (*tls.Certificate, *x509.CertPool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if time.Since(c.checked) >= time.Second {
+		c.checked = time.Now()
+		if c.fileStamp() != c.stamp {
+			if err := c.load(); err != nil {
+				c.log.Warn("reload TLS certificate; keeping the previous one", "err", err)
+			} else {
+				c.log.Info("reloaded TLS certificate")
+			}
+		}
+	}
+	return c.cert, c.clientCA
+}
+
+// tlsConfig returns the server TLS config: HTTP/2 and HTTP/1.1, TLS 1.2 or
+// later, client certificates required when a client CA is configured.
+func (c *certReloader) tlsConfig() *tls.Config {
+	return &tls.Config{
+		MinVersion: tls.VersionTLS12,
+		NextProtos: []string{"h2", "http/1.1"},
+		GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
+			cert, pool := c.current()
+			cfg := &tls.Config{
+				MinVersion:   tls.VersionTLS12,
+				NextProtos:   []string{"h2", "http/1.1"},
+				Certificates: []tls.Certificate{*cert},
+			}
+			if pool != nil {
+				cfg.ClientCAs = pool
+				cfg.ClientAuth = tls.RequireAndVerifyClientCert
+			}
+			return cfg, nil
+		},
+	}
+}
