@@ -67,6 +67,9 @@ type Config struct {
 	// requires client certificates signed by it (mutual TLS). The files are
 	// re-read when they change.
 	TLSCert, TLSKey, TLSClientCA string
+
+	// beforeJudge, when set (by tests), runs before each analysis is judged.
+	beforeJudge func(context.Context, *judgev1.AnalysisSpec)
 }
 
 // TuneGC makes the garbage collector run less often than Go's default
@@ -181,6 +184,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	metrics := NewMetrics()
 	svc := NewService(st, cfg.Limits, metrics, log)
+	svc.beforeJudge = cfg.beforeJudge
 	authn := &authenticator{tokens: cfg.Tokens, protectMetrics: cfg.ProtectMetrics, openPaths: cfg.OpenPaths, log: log}
 	opts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(cfg.Limits.MaxRequestBytes),

@@ -56,9 +56,8 @@ type Service struct {
 	watchPoll time.Duration
 	watchers  watchers
 	configs   configCache
-	// beforeJudge, when set (by tests), runs before a stored analysis is
-	// judged.
-	beforeJudge func(*judgev1.AnalysisSpec)
+	// beforeJudge, when set (by tests), runs before an analysis is judged.
+	beforeJudge func(context.Context, *judgev1.AnalysisSpec)
 }
 
 // watchers wakes the watchers of an analysis when this replica changes it.
@@ -158,7 +157,7 @@ func (s *Service) Analyze(ctx context.Context, req *judgev1.AnalyzeRequest) (*ju
 	if err != nil {
 		return nil, s.grpcError(err)
 	}
-	v, err := s.judge(spec, cfg)
+	v, err := s.judge(ctx, spec, cfg)
 	if err != nil {
 		return nil, s.grpcError(err)
 	}
@@ -255,7 +254,13 @@ func (s *Service) resolve(ctx context.Context, spec *judgev1.AnalysisSpec) (*jud
 }
 
 // judge runs the verdict engine on a resolved spec.
-func (s *Service) judge(spec *judgev1.AnalysisSpec, cfg *verdict.Config) (*judgev1.Verdict, error) {
+func (s *Service) judge(ctx context.Context, spec *judgev1.AnalysisSpec, cfg *verdict.Config) (*judgev1.Verdict, error) {
+	if s.beforeJudge != nil {
+		s.beforeJudge(ctx, spec)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	start := time.Now()
 	pairs := make([]verdict.MetricSetPair, len(spec.GetMetrics()))
 	for i, m := range spec.GetMetrics() {

@@ -119,17 +119,11 @@ func (w *worker) judge(ctx context.Context, a store.Analysis) (v *judgev1.Verdic
 		w.log.Error("stored spec unreadable", "id", a.ID, "err", err)
 		return nil, errors.New("stored spec unreadable")
 	}
-	if w.svc.beforeJudge != nil {
-		w.svc.beforeJudge(spec)
-	}
 	resolved, cfg, err := w.svc.resolve(ctx, spec)
 	if err != nil {
 		return nil, err
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	return w.svc.judge(resolved, cfg)
+	return w.svc.judge(ctx, resolved, cfg)
 }
 
 // renew extends the lease every third of its length until ctx ends. A
