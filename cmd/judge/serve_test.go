@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/viper"
 
+	"github.com/canaryjudge/judge/auth"
 	"github.com/canaryjudge/judge/server"
 )
 
@@ -76,5 +77,91 @@ func TestAnalyzeServer(t *testing.T) {
 		"--data", filepath.Join(dir, "data.json"), "--server", "127.0.0.1:1")
 	if code != 69 {
 		t.Errorf("unreachable server: exit %d (%s), want 69", code, errOut)
+	}
+}
+
+// TestStrictSettings checks that unknown keys, wrong types, unparsable
+// JUDGE_* values, a missing config file and --workers 0 are errors naming
+// the key, variable or file.
+func TestStrictSettings(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name, file string
+		env        map[string]string
+		args       []string
+		want       []string
+	}{
+		{name: "unknown key", file: "adr: 127.0.0.1:1\nworkers: 2\n", want: []string{`unknown key "adr"`, "judge.yaml"}},
+		{name: "wrong type", file: "addr: [1, 2]\n", want: []string{"addr", "got a list"}},
+		{name: "nested", file: "auth:\n  tokens: x\n", want: []string{`unknown key "auth.tokens"`}},
+		{name: "bad number", file: "workers: many\n", want: []string{"workers", `"many" is not a valid int`}},
+		{name: "bad duration", file: "lease: soon\n", want: []string{"lease", `"soon"`}},
+		{name: "bad env", env: map[string]string{"JUDGE_WORKERS": "lots"}, want: []string{"JUDGE_WORKERS", `"lots"`}},
+		{name: "bad env bool", env: map[string]string{"JUDGE_AUTH_PROTECT_METRICS": "perhaps"}, want: []string{"JUDGE_AUTH_PROTECT_METRICS"}},
+		{name: "zero workers", args: []string{"--workers", "0"}, want: []string{"workers: 0"}},
+		{name: "bad tokens", env: map[string]string{"JUDGE_AUTH_TOKENS": "root:abcdefghijklmnopqrstuvwxyz"}, want: []string{"JUDGE_AUTH_TOKENS:1", `role "root"`}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			args := append([]string{"serve", "--data-dir", dir}, tc.args...)
+			if tc.file != "" {
+				args = append(args, "--config", writeFile(t, dir, "judge.yaml", tc.file))
+			}
+			code, _, errOut := runJudge(t, "", args...)
+			if code != 64 {
+				t.Errorf("exit %d, want 64; stderr %s", code, errOut)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(errOut, w) {
+					t.Errorf("stderr %q lacks %q", errOut, w)
+				}
+			}
+			if strings.Contains(errOut, "abcdefghijklmnopqrstuvwxyz") {
+				t.Errorf("a token reached stderr: %s", errOut)
+			}
+		})
+	}
+	code, _, errOut := runJudge(t, "", "serve", "--config", filepath.Join(dir, "missing.yaml"))
+	if code != 65 || !strings.Contains(errOut, "missing.yaml") {
+		t.Errorf("missing config file: exit %d, %s", code, errOut)
+	}
+}
+
+// TestAnalyzeServerAuthTLS runs judge analyze --server against a server
+// with TLS and tokens: with --ca-file and --token-file or JUDGE_TOKEN it
+// works; without a token it is refused with a clear message.
+func TestAnalyzeServerAuthTLS(t *testing.T) {
+	dir := t.TempDir()
+	pki := newTestCerts(t, dir)
+	tokens, err := auth.Parse("write:cli-token-0123456789", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.Start(context.Background(), server.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(),
+		TLSCert: pki.cert, TLSKey: pki.key, Tokens: tokens}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown(context.Background())
+	sc := filepath.Join(scenarios, "regression-high")
+	base := []string{"analyze", "--canary-config", filepath.Join(sc, "config.json"), "--data", filepath.Join(sc, "data.json"), "--server", srv.Addr()}
+	tokenFile := writeFile(t, dir, "token", "cli-token-0123456789\n")
+
+	if code, out, errOut := runJudge(t, "", append(base, "--ca-file", pki.ca, "--token-file", tokenFile)...); code != 1 || !strings.HasPrefix(out, "FAIL") {
+		t.Errorf("TLS + token file: exit %d %s %s", code, out, errOut)
+	}
+	t.Setenv("JUDGE_TOKEN", "cli-token-0123456789")
+	if code, out, errOut := runJudge(t, "", append(base, "--tls", "--ca-file", pki.ca)...); code != 1 || !strings.HasPrefix(out, "FAIL") {
+		t.Errorf("TLS + JUDGE_TOKEN: exit %d %s %s", code, out, errOut)
+	}
+	t.Setenv("JUDGE_TOKEN", "")
+	if code, _, errOut := runJudge(t, "", append(base, "--ca-file", pki.ca)...); code != 64 || !strings.Contains(errOut, "token") {
+		t.Errorf("no token: exit %d %s", code, errOut)
+	}
+	if code, _, errOut := runJudge(t, "", append(base, "--token-file", tokenFile)...); code != 69 {
+		t.Errorf("plaintext to a TLS server: exit %d %s, want 69", code, errOut)
 	}
 }
