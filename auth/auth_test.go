@@ -36,7 +36,7 @@ func TestParseAndCheck(t *testing.T) {
 	}
 	for _, tc := range tests {
 		tok, err := tokens.Check(tc.header, tc.need)
-		if !errors.Is(err, tc.want) && !(err == nil && tc.want == nil) {
+		if !errors.Is(err, tc.want) && (err != nil || tc.want != nil) {
 			t.Errorf("Check(%q, %s) = %v, want %v", tc.header, tc.need, err, tc.want)
 		}
 		if tok.Name != tc.name {

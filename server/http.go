@@ -13,8 +13,6 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"golang.org/x/net/http2"
-	"golang.org/x/net/http2/h2c"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -25,10 +23,10 @@ import (
 
 // newHTTPHandler serves the HTTP/JSON API under /v1, /metrics, /healthz,
 // /readyz and /openapi.json. With grpcServer set, gRPC requests on the same
-// port (HTTP/2, cleartext unless tlsOn) are handed to it. Every /v1 request
+// port (HTTP/2, see protocols) are handed to it. Every /v1 request
 // is counted in judge_requests_total, including those refused for their
 // token or size and those whose handler panicked.
-func newHTTPHandler(ctx context.Context, svc *Service, grpcServer *grpc.Server, authn *authenticator, tlsOn bool) (http.Handler, error) {
+func newHTTPHandler(ctx context.Context, svc *Service, grpcServer *grpc.Server, authn *authenticator) (http.Handler, error) {
 	gw := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
 			MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true},
@@ -60,23 +58,33 @@ func newHTTPHandler(ctx context.Context, svc *Service, grpcServer *grpc.Server, 
 	})
 	mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		w.Write(proto.OpenAPI)
+		_, _ = w.Write(proto.OpenAPI)
 	})
-	var root http.Handler = recoverPanics(svc.log, svc.metrics, mux)
+	root := recoverPanics(svc.log, svc.metrics, mux)
 	if grpcServer == nil {
 		return root, nil
 	}
-	both := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ProtoMajor == 2 && strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc") {
 			grpcServer.ServeHTTP(w, r)
 			return
 		}
 		root.ServeHTTP(w, r)
-	})
+	}), nil
+}
+
+// protocols are the HTTP versions served: HTTP/1.1, and HTTP/2 over TLS or,
+// without TLS, cleartext HTTP/2 with prior knowledge (what gRPC clients
+// speak).
+func protocols(tlsOn bool) *http.Protocols {
+	p := new(http.Protocols)
+	p.SetHTTP1(true)
 	if tlsOn {
-		return both, nil
+		p.SetHTTP2(true)
+	} else {
+		p.SetUnencryptedHTTP2(true)
 	}
-	return h2c.NewHandler(both, &http2.Server{}), nil
+	return p
 }
 
 type routeKey struct{}

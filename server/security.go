@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -135,7 +136,12 @@ func (a *authenticator) http(next http.Handler) http.Handler {
 func writeJSONError(w http.ResponseWriter, httpCode int, code codes.Code, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(httpCode)
-	fmt.Fprintf(w, `{"code":%d,"message":%q,"details":[]}`, code, msg)
+	body, _ := json.Marshal(struct {
+		Code    codes.Code `json:"code"`
+		Message string     `json:"message"`
+		Details []any      `json:"details"`
+	}{code, msg, []any{}})
+	_, _ = w.Write(body)
 }
 
 // isLoopback reports whether addr (host:port) listens on loopback only.

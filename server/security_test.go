@@ -9,8 +9,8 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"math/big"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -104,7 +104,7 @@ func TestAuthRolesHTTP(t *testing.T) {
 	}
 	defer resp.Body.Close()
 	var b strings.Builder
-	_, _ = io_Copy(&b, resp)
+	_, _ = readBody(&b, resp)
 	if !strings.Contains(b.String(), `judge_requests_total{code="401"`) || !strings.Contains(b.String(), `code="403"`) {
 		t.Errorf("401/403 not counted in judge_requests_total")
 	}
@@ -334,4 +334,4 @@ func TestMutualTLS(t *testing.T) {
 	}
 }
 
-func io_Copy(b *strings.Builder, resp *http.Response) (int64, error) { return io.Copy(b, resp.Body) }
+func readBody(b *strings.Builder, resp *http.Response) (int64, error) { return io.Copy(b, resp.Body) }

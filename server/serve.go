@@ -178,7 +178,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	var reloader *certReloader
 	if cfg.TLSCert != "" {
 		if reloader, err = newCertReloader(cfg.TLSCert, cfg.TLSKey, cfg.TLSClientCA, log); err != nil {
-			st.Close()
+			_ = st.Close()
 			return nil, err
 		}
 	}
@@ -202,20 +202,21 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if cfg.GRPCAddr != "" {
 		shared = nil
 	}
-	handler, err := newHTTPHandler(context.WithoutCancel(ctx), svc, shared, authn, reloader != nil)
+	handler, err := newHTTPHandler(context.WithoutCancel(ctx), svc, shared, authn)
 	if err != nil {
-		st.Close()
+		_ = st.Close()
 		return nil, err
 	}
-	s.httpServer = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	s.httpServer = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, Protocols: protocols(reloader != nil),
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	if s.httpLn, err = net.Listen("tcp", cfg.Addr); err != nil {
-		st.Close()
+		_ = st.Close()
 		return nil, fmt.Errorf("listen on addr %s: %w", cfg.Addr, err)
 	}
 	if cfg.GRPCAddr != "" {
 		if s.grpcLn, err = net.Listen("tcp", cfg.GRPCAddr); err != nil {
-			s.httpLn.Close()
-			st.Close()
+			_ = s.httpLn.Close()
+			_ = st.Close()
 			return nil, fmt.Errorf("listen on grpc-addr %s: %w", cfg.GRPCAddr, err)
 		}
 		go func() { s.serveErr <- grpcServer.Serve(s.grpcLn) }()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -321,7 +322,7 @@ func TestGRPCSharedAndSplitPorts(t *testing.T) {
 			var last *judgev1.Analysis
 			for {
 				msg, err := stream.Recv()
-				if err == io.EOF {
+				if errors.Is(err, io.EOF) {
 					break
 				}
 				if err != nil {

@@ -556,7 +556,7 @@ func analysisToProto(a store.Analysis, withSpec bool) (*judgev1.Analysis, error)
 		Error:            a.Error,
 		CreateTime:       timestamppb.New(a.CreatedAt),
 		UpdateTime:       timestamppb.New(a.UpdatedAt),
-		Attempts:         int32(a.Attempts),
+		Attempts:         int32(a.Attempts), //nolint:gosec // at most Config.MaxAttempts
 	}
 	if withSpec {
 		pa.Spec = &judgev1.AnalysisSpec{}

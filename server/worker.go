@@ -49,7 +49,7 @@ func (w *worker) run(ctx, abort context.Context) {
 			w.log.Warn("claim analysis", "err", err)
 		}
 		// Jitter keeps the replicas' polls apart.
-		wait := w.poll/2 + rand.N(w.poll)
+		wait := w.poll/2 + rand.N(w.poll) //nolint:gosec // jitter, not a secret
 		select {
 		case <-ctx.Done():
 		case <-time.After(wait):
@@ -66,8 +66,11 @@ var errJudged = errors.New("judged")
 func (w *worker) process(abort context.Context, a store.Analysis) {
 	ctx, cancel := context.WithCancelCause(abort)
 	defer cancel(nil)
-	renewed := make(chan error, 1)
-	go func() { renewed <- w.renew(ctx, cancel, a.ID) }()
+	renewed := make(chan struct{})
+	go func() {
+		defer close(renewed)
+		w.renew(ctx, cancel, a.ID)
+	}()
 
 	verdict, runErr := w.judge(ctx, a)
 	lost := context.Cause(ctx)
@@ -130,14 +133,14 @@ func (w *worker) judge(ctx context.Context, a store.Analysis) (v *judgev1.Verdic
 // transient database error is retried with backoff for as long as the lease
 // would still hold; a lost lease, or one that ran out while the database was
 // unreachable, cancels ctx with the reason.
-func (w *worker) renew(ctx context.Context, cancel context.CancelCauseFunc, id string) error {
+func (w *worker) renew(ctx context.Context, cancel context.CancelCauseFunc, id string) {
 	t := time.NewTicker(w.lease / 3)
 	defer t.Stop()
 	held := time.Now().Add(w.lease) // a local, conservative estimate of the lease's end
 	for {
 		select {
 		case <-ctx.Done():
-			return nil
+			return
 		case <-t.C:
 		}
 		_, err := backoff.Retry(ctx, func() (struct{}, error) {
@@ -151,14 +154,13 @@ func (w *worker) renew(ctx context.Context, cancel context.CancelCauseFunc, id s
 		case err == nil:
 			held = time.Now().Add(w.lease)
 		case ctx.Err() != nil:
-			return nil
+			return
 		case errors.Is(err, store.ErrLeaseLost):
 			cancel(err)
-			return err
+			return
 		default:
-			err = fmt.Errorf("lease of analysis %s expired while renewing failed: %w", id, err)
-			cancel(err)
-			return err
+			cancel(fmt.Errorf("lease of analysis %s expired while renewing failed: %w", id, err))
+			return
 		}
 	}
 }

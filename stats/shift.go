@@ -255,7 +255,7 @@ func bitMidpoint(a, b float64) float64 {
 }
 
 func orderedBits(f float64) int64 {
-	b := int64(math.Float64bits(f))
+	b := int64(math.Float64bits(f)) //nolint:gosec // reinterpreting the bits is the point
 	if b < 0 {
 		return math.MinInt64 - b
 	}
@@ -266,5 +266,5 @@ func fromOrderedBits(o int64) float64 {
 	if o < 0 {
 		o = math.MinInt64 - o
 	}
-	return math.Float64frombits(uint64(o))
+	return math.Float64frombits(uint64(o)) //nolint:gosec // reinterpreting the bits is the point
 }

@@ -28,7 +28,9 @@ func openSQLite(dataDir string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: create database file: %w", err)
 	}
-	f.Close()
+	if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("sqlite: create database file: %w", err)
+	}
 	if err := os.Chmod(path, 0o600); err != nil {
 		return nil, fmt.Errorf("sqlite: restrict database file: %w", err)
 	}
@@ -45,11 +47,11 @@ func openSQLite(dataDir string) (*Store, error) {
 	}
 	db.SetMaxOpenConns(1)
 	return &Store{
-		db:      db,
+		db: db,
 		// One connection serialises config versions; the clock is the
 		// machine's, the only replica's.
 		dialect: dialect{name: "sqlite", rebind: func(q string) string { return q },
 			clock: "CAST(unixepoch('subsec') * 1000000000 AS INTEGER)"},
-		now:     func() time.Time { return time.Now().UTC() },
+		now: func() time.Time { return time.Now().UTC() },
 	}, nil
 }

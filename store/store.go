@@ -123,8 +123,7 @@ func Open(ctx context.Context, databaseURL, dataDir string) (*Store, error) {
 		return nil, err
 	}
 	if err := s.migrate(ctx); err != nil {
-		s.db.Close()
-		return nil, err
+		return nil, errors.Join(err, s.db.Close())
 	}
 	return s, nil
 }

@@ -359,7 +359,6 @@ func TestRetentionAndLists(t *testing.T) {
 	for name, open := range backends(t) {
 		t.Run(name, func(t *testing.T) {
 			s := open()
-			var done []string
 			for i := range 7 {
 				a, _ := s.CreateAnalysis(ctx, "c", []byte(`{"big":"spec"}`))
 				if i < 5 {
@@ -370,7 +369,6 @@ func TestRetentionAndLists(t *testing.T) {
 					if err := s.Finish(ctx, c.ID, "w", []byte(`{}`), ""); err != nil {
 						t.Fatal(err)
 					}
-					done = append(done, c.ID)
 				}
 				_ = a
 			}

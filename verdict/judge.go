@@ -354,7 +354,7 @@ func noData(r *MetricResult, reason string, kayenta bool) {
 		r.Classification = NodataFail
 		r.Critical = true
 		r.Reason = reason + "; the canary stopped reporting a critical metric"
-	case m.MustHaveData && !(kayenta && m.Critical):
+	case m.MustHaveData && (!kayenta || !m.Critical):
 		r.Classification = NodataFail
 		r.Critical = m.Critical && !kayenta
 		r.Reason = reason + "; the metric must have data"
@@ -456,7 +456,7 @@ func relativeLevel(c, b float64) float64 {
 func kayentaTest(r *MetricResult) {
 	m := r.metric
 	if len(r.canary) == 0 || len(r.control) == 0 || (m.Critical && !r.canaryMeasured && r.controlMeasured) {
-		if m.NaNStrategy == NaNReplace && !(m.Critical && !r.canaryMeasured && r.controlMeasured) {
+		if m.NaNStrategy == NaNReplace && (!m.Critical || r.canaryMeasured || !r.controlMeasured) {
 			r.Classification = Pass
 			r.Reason = missingReason(r) + "; Kayenta passes missing data with nanStrategy replace"
 			return

@@ -27,8 +27,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/net/http2"
-	"golang.org/x/net/http2/h2c"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -55,7 +53,7 @@ func main() {
 // requestBody is an analysis of 10 metrics with 60 baseline and 60 canary
 // points each.
 func requestBody() []byte {
-	r := rand.New(rand.NewPCG(1, 2))
+	r := rand.New(rand.NewPCG(1, 2)) //nolint:gosec // reproducible benchmark data
 	var metrics, cfg []string
 	for m := range 10 {
 		name := fmt.Sprintf("metric_%d", m)
@@ -98,22 +96,25 @@ func startFloor() (string, func(), error) {
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
-		w.Write([]byte("{}"))
+		_, _ = w.Write([]byte("{}"))
 	})
-	h := h2c.NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ProtoMajor == 2 && strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc") {
 			gs.ServeHTTP(w, r)
 			return
 		}
 		mux.ServeHTTP(w, r)
-	}), &http2.Server{})
+	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", nil, err
 	}
-	srv := &http.Server{Handler: h}
-	go srv.Serve(ln)
-	return ln.Addr().String(), func() { srv.Close() }, nil
+	protocols := new(http.Protocols)
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true)
+	srv := &http.Server{Handler: h, Protocols: protocols, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return ln.Addr().String(), func() { _ = srv.Close() }, nil
 }
 
 type result struct {
@@ -130,21 +131,21 @@ func runServers() error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
+	defer func() { _ = os.RemoveAll(dir) }()
 	srv, err := server.Start(context.Background(), server.Config{Addr: "127.0.0.1:0", DataDir: dir},
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		return err
 	}
-	defer srv.Shutdown(context.Background())
+	defer func() { _ = srv.Shutdown(context.Background()) }()
 	floorAddr, stopFloor, err := startFloor()
 	if err != nil {
 		return err
 	}
 	defer stopFloor()
 	fmt.Println(srv.Addr(), floorAddr)
-	io.Copy(io.Discard, os.Stdin)
-	return nil
+	_, err = io.Copy(io.Discard, os.Stdin)
+	return err
 }
 
 // startChild runs the servers in a child process and returns their addresses.
@@ -153,7 +154,7 @@ func startChild() (judgeAddr, floorAddr string, stop func(), err error) {
 	if err != nil {
 		return "", "", nil, err
 	}
-	cmd := exec.Command(self, "-role=server")
+	cmd := exec.Command(self, "-role=server") //nolint:gosec // this very program
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -167,10 +168,10 @@ func startChild() (judgeAddr, floorAddr string, stop func(), err error) {
 		return "", "", nil, err
 	}
 	if _, err := fmt.Fscan(stdout, &judgeAddr, &floorAddr); err != nil {
-		cmd.Process.Kill()
+		_ = cmd.Process.Kill()
 		return "", "", nil, fmt.Errorf("server process: %w", err)
 	}
-	return judgeAddr, floorAddr, func() { stdin.Close(); cmd.Wait() }, nil
+	return judgeAddr, floorAddr, func() { _ = stdin.Close(); _ = cmd.Wait() }, nil
 }
 
 func runClient(duration time.Duration, concurrency int) error {
@@ -193,8 +194,8 @@ func runClient(duration time.Duration, concurrency int) error {
 			if err != nil {
 				return err
 			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
+			_, _ = io.Copy(io.Discard, resp.Body)
+			_ = resp.Body.Close()
 			if resp.StatusCode != http.StatusOK {
 				return fmt.Errorf("status %d", resp.StatusCode)
 			}
@@ -210,7 +211,7 @@ func runClient(duration time.Duration, concurrency int) error {
 		return func() error {
 			_, err := c.Analyze(context.Background(), &req)
 			return err
-		}, func() { conn.Close() }, nil
+		}, func() { _ = conn.Close() }, nil
 	}
 	if err := httpCall(judgeAddr)(); err != nil {
 		return fmt.Errorf("analyze endpoint: %w", err)

@@ -91,7 +91,7 @@ func TestAnalyzeText(t *testing.T) {
 		t.Errorf("first line %q does not start with the verdict", lines[0])
 	}
 	// Worst metrics first: the LOW throughput row precedes the PASS latency row.
-	if strings.Index(out, "LOW    throughput") < 0 || strings.Index(out, "throughput") > strings.Index(out, "PASS   latency") {
+	if !strings.Contains(out, "LOW    throughput") || strings.Index(out, "throughput") > strings.Index(out, "PASS   latency") {
 		t.Errorf("table not ordered worst first:\n%s", out)
 	}
 }

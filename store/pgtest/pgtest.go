@@ -105,32 +105,32 @@ func start() (*cluster, error) {
 		}
 		uid, _ := strconv.Atoi(u.Uid)
 		gid, _ := strconv.Atoi(u.Gid)
-		c.cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+		c.cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)} //nolint:gosec // ids from the user database
 		if err := os.Chown(base, uid, gid); err != nil {
 			return nil, err
 		}
 	}
-	if err := os.Chmod(base, 0o755); err != nil {
+	if err := os.Chmod(base, 0o755); err != nil { //nolint:gosec // the postgres user must reach its data directory
 		return nil, err
 	}
 	if c.port, err = freePort(); err != nil {
 		return nil, err
 	}
 	if out, err := c.command(filepath.Join(bin, "initdb"), "-D", c.data, "-U", "judge", "--auth=trust", "-E", "UTF8", "--no-sync").CombinedOutput(); err != nil {
-		os.RemoveAll(base)
+		_ = os.RemoveAll(base)
 		return nil, fmt.Errorf("initdb: %w\n%s", err, out)
 	}
 	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200", c.port, base)
 	if out, err := c.command(c.pgCtl, "-D", c.data, "-o", opts, "-l", filepath.Join(base, "server.log"), "-w", "-t", "60", "start").CombinedOutput(); err != nil {
 		log, _ := os.ReadFile(filepath.Join(base, "server.log"))
-		os.RemoveAll(base)
+		_ = os.RemoveAll(base)
 		return nil, fmt.Errorf("pg_ctl start: %w\n%s\n%s", err, out, log)
 	}
 	return c, nil
 }
 
 func (c *cluster) command(name string, args ...string) *exec.Cmd {
-	cmd := exec.Command(name, args...)
+	cmd := exec.Command(name, args...) //nolint:gosec // PostgreSQL's own binaries
 	cmd.Dir = c.base
 	if c.cred != nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: c.cred}
@@ -140,7 +140,7 @@ func (c *cluster) command(name string, args ...string) *exec.Cmd {
 
 func (c *cluster) stop() {
 	_ = c.command(c.pgCtl, "-D", c.data, "-m", "immediate", "-w", "stop").Run()
-	os.RemoveAll(c.base)
+	_ = os.RemoveAll(c.base)
 }
 
 func freePort() (int, error) {
