@@ -7,13 +7,13 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math"
 	"net"
 	"regexp"
+	"strings"
 	"sync"
 	"time"
 
@@ -231,9 +231,12 @@ func (s *Service) resolve(ctx context.Context, spec *judgev1.AnalysisSpec) (*jud
 	default:
 		return nil, nil, fmt.Errorf("spec: set canary_config or canary_config_name: %w", errInvalid)
 	}
-	raw, err := json.Marshal(body.AsMap())
+	// protojson also rejects what could not be stored with an asynchronous
+	// analysis (a NaN number, a value with no kind), so Analyze and
+	// CreateAnalysis accept the same configs.
+	raw, err := protojson.Marshal(body)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", source, err)
+		return nil, nil, fmt.Errorf("%s: %s: %w", source, strings.TrimPrefix(err.Error(), "proto: "), errInvalid)
 	}
 	cfg, err := s.configs.parse(raw, source)
 	if err != nil {
