@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"context"
 	"net"
-	"os"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"sync"
 	"testing"
 

@@ -268,7 +268,7 @@ func chaos(t *testing.T, db *sql.DB, replicas []*replica, bothDie bool) {
 			}
 			// The poison kills the replica running it.
 			var owner, status string
-			_ = db.QueryRow(`SELECT owner, status FROM analyses WHERE id = '` + poisonID + `'`).Scan(&owner, &status)
+			_ = db.QueryRow(`SELECT owner, status FROM analyses WHERE id = '`+poisonID+`'`).Scan(&owner, &status)
 			if status == "running" {
 				for _, r := range replicas {
 					if pid := r.pid(); pid != 0 && pid == ownerPID(owner) {
