@@ -355,3 +355,21 @@ func TestJSONNonFinite(t *testing.T) {
 		t.Errorf("Kayenta JSON: %v", err)
 	}
 }
+
+// TestResultsDoNotAliasConfig checks that changing a result leaves the
+// (cached, shared) config untouched.
+func TestResultsDoNotAliasConfig(t *testing.T) {
+	t.Parallel()
+	cfg, err := ParseConfig([]byte("metrics: [{name: a, groups: [g]}]"), "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Analyze(cfg, []MetricSetPair{pair("a", noisy(10, 5), noisy(10, 5))}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Metrics[0].Groups[0] = "changed"
+	if cfg.Metrics[0].Groups[0] != "g" {
+		t.Errorf("a result aliases the config's groups: %v", cfg.Metrics[0].Groups)
+	}
+}

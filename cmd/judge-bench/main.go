@@ -38,9 +38,10 @@ import (
 func main() {
 	duration := flag.Duration("duration", 5*time.Second, "length of each measurement")
 	concurrency := flag.Int("concurrency", 8, "concurrent requests in the closed-loop phase")
+	soak := flag.Int("soak", 100_000, "requests of the soak phase, after which the server's resident memory is compared with before (0 skips it)")
 	role := flag.String("role", "client", "client, or server (internal: the child process)")
 	flag.Parse()
-	run := runClient
+	run := func(d time.Duration, c int) error { return runClient(d, c, *soak) }
 	if *role == "server" {
 		run = func(time.Duration, int) error { return runServers() }
 	}
@@ -149,33 +150,33 @@ func runServers() error {
 }
 
 // startChild runs the servers in a child process and returns their addresses.
-func startChild() (judgeAddr, floorAddr string, stop func(), err error) {
+func startChild() (judgeAddr, floorAddr string, pid int, stop func(), err error) {
 	self, err := os.Executable()
 	if err != nil {
-		return "", "", nil, err
+		return "", "", 0, nil, err
 	}
 	cmd := exec.Command(self, "-role=server") //nolint:gosec // this very program
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
-		return "", "", nil, err
+		return "", "", 0, nil, err
 	}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		return "", "", nil, err
+		return "", "", 0, nil, err
 	}
 	if err := cmd.Start(); err != nil {
-		return "", "", nil, err
+		return "", "", 0, nil, err
 	}
 	if _, err := fmt.Fscan(stdout, &judgeAddr, &floorAddr); err != nil {
 		_ = cmd.Process.Kill()
-		return "", "", nil, fmt.Errorf("server process: %w", err)
+		return "", "", 0, nil, fmt.Errorf("server process: %w", err)
 	}
-	return judgeAddr, floorAddr, func() { _ = stdin.Close(); _ = cmd.Wait() }, nil
+	return judgeAddr, floorAddr, cmd.Process.Pid, func() { _ = stdin.Close(); _ = cmd.Wait() }, nil
 }
 
-func runClient(duration time.Duration, concurrency int) error {
-	judgeAddr, floorAddr, stop, err := startChild()
+func runClient(duration time.Duration, concurrency, soak int) error {
+	judgeAddr, floorAddr, pid, stop, err := startChild()
 	if err != nil {
 		return err
 	}
@@ -250,7 +251,81 @@ func runClient(duration time.Duration, concurrency int) error {
 		}
 		fmt.Printf("| %s | **ratio analyze / floor** | **%.0f%%** | | | |\n", path.name, 100*j.maxRate/f.maxRate)
 	}
+	if soak > 0 {
+		return soakTest(pid, soak, concurrency, httpCall(judgeAddr), gAnalyze)
+	}
 	return nil
+}
+
+// soakTest sends n analyze requests (alternating HTTP and gRPC) and reports
+// the server process' resident memory before and after, and after a further
+// n/4 requests: memory that keeps growing would show as a rise between the
+// second and third readings.
+func soakTest(pid, n, concurrency int, calls ...func() error) error {
+	before, err := residentMemory(pid)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	errs := drive(n, concurrency, calls)
+	after, err := residentMemory(pid)
+	if err != nil {
+		return err
+	}
+	errs += drive(n/4, concurrency, calls)
+	later, err := residentMemory(pid)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("\nsoak: %d analyze requests (HTTP and gRPC alternating) in %s, %d errors; server resident memory %.1f MiB before, %.1f MiB after, %.1f MiB after %d more\n",
+		n, time.Since(start).Round(time.Second), errs, mib(before), mib(after), mib(later), n/4)
+	return nil
+}
+
+// drive sends n calls from concurrency goroutines, cycling through calls,
+// and returns how many failed.
+func drive(n, concurrency int, calls []func() error) int64 {
+	var (
+		next, errs atomic.Int64
+		wg         sync.WaitGroup
+	)
+	for range concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(n) {
+					return
+				}
+				if err := calls[int(i)%len(calls)](); err != nil {
+					errs.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return errs.Load()
+}
+
+func mib(b int64) float64 { return float64(b) / (1 << 20) }
+
+// residentMemory reads a process' resident set size from /proc (Linux).
+func residentMemory(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, fmt.Errorf("resident memory of the server: %w", err)
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			var kb int64
+			if _, err := fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), &kb); err != nil {
+				return 0, fmt.Errorf("VmRSS %q: %w", rest, err)
+			}
+			return kb << 10, nil
+		}
+	}
+	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
