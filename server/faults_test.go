@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
+	"github.com/canaryjudge/judge/store"
 )
 
 // poison panics while judging any analysis whose config is named "poison".
@@ -232,4 +233,51 @@ func TestRetentionSweep(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	_ = fmt.Sprint()
+}
+
+// TestShutdownHonoursTimeout checks that a shutdown returns within its
+// timeout even while an analysis is still being judged, abandoning it to be
+// claimed again (it is left running with its lease, not failed).
+func TestShutdownHonoursTimeout(t *testing.T) {
+	t.Parallel()
+	started := make(chan struct{}, 1)
+	stuck := func(ctx context.Context, spec *judgev1.AnalysisSpec) {
+		if spec.GetCanaryConfig().GetFields()["name"].GetStringValue() != "stuck" {
+			return
+		}
+		started <- struct{}{}
+		<-ctx.Done()
+	}
+	dir := t.TempDir()
+	s, err := Start(context.Background(), Config{Addr: "127.0.0.1:0", DataDir: dir, Lease: time.Minute, Poll: 20 * time.Millisecond,
+		ShutdownTimeout: 300 * time.Millisecond, beforeJudge: stuck}, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + s.Addr()
+	var created struct {
+		Analysis struct{ ID string } `json:"analysis"`
+	}
+	call(t, "POST", base+"/v1/analyses", strings.Replace(analyzeBody(0), `"name":"svc"`, `"name":"stuck"`, 1), &created)
+	select {
+	case <-started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("analysis never started")
+	}
+	begin := time.Now()
+	if err := s.Shutdown(context.Background()); err != nil {
+		t.Errorf("shutdown: %v", err)
+	}
+	if d := time.Since(begin); d > 3*time.Second {
+		t.Errorf("shutdown took %v with a 300ms timeout", d)
+	}
+	st, err := store.Open(context.Background(), "", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	a, err := st.GetAnalysis(context.Background(), created.Analysis.ID)
+	if err != nil || a.Status != store.StatusRunning || a.Verdict != nil {
+		t.Errorf("abandoned analysis %+v %v, want still running for another claim", a.Status, err)
+	}
 }
