@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -18,6 +19,7 @@ import (
 
 	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
 	"github.com/canaryjudge/judge/store"
+	"github.com/canaryjudge/judge/store/pgtest"
 )
 
 // poison panics while judging any analysis whose config is named "poison".
@@ -279,5 +281,67 @@ func TestShutdownHonoursTimeout(t *testing.T) {
 	a, err := st.GetAnalysis(context.Background(), created.Analysis.ID)
 	if err != nil || a.Status != store.StatusRunning || a.Verdict != nil {
 		t.Errorf("abandoned analysis %+v %v, want still running for another claim", a.Status, err)
+	}
+}
+
+// TestLeaseThroughOutages runs analyses on PostgreSQL through a proxy that
+// goes down while they are judged: an outage shorter than the lease is
+// ridden out by retried renewals (the analysis succeeds at its first
+// attempt); one longer than the lease cancels the judging, and the analysis
+// is claimed again and succeeds at its second attempt.
+func TestLeaseThroughOutages(t *testing.T) {
+	u, err := url.Parse(pgtest.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := newTCPProxy(t, u.Host)
+	u.Host = proxy.addr()
+	var calls atomic.Int32
+	started := make(chan struct{}, 4)
+	var cancelled atomic.Bool
+	slow := func(ctx context.Context, spec *judgev1.AnalysisSpec) {
+		if spec.GetCanaryConfig().GetFields()["name"].GetStringValue() != "slow" || calls.Add(1) > 2 {
+			return
+		}
+		started <- struct{}{}
+		select {
+		case <-ctx.Done():
+			cancelled.Store(true)
+		case <-time.After(3500 * time.Millisecond):
+		}
+	}
+	s := startServer(t, Config{DatabaseURL: u.String(), Lease: 3 * time.Second, Workers: 1, beforeJudge: slow})
+	base := "http://" + s.Addr()
+	body := strings.Replace(analyzeBody(0), `"name":"svc"`, `"name":"slow"`, 1)
+
+	for _, tc := range []struct {
+		name         string
+		outage       time.Duration
+		wantAttempts int
+	}{
+		{"shorter than the lease", 1500 * time.Millisecond, 1},
+		{"longer than the lease", 5 * time.Second, 2},
+	} {
+		cancelled.Store(false)
+		var created struct {
+			Analysis struct{ ID string } `json:"analysis"`
+		}
+		call(t, "POST", base+"/v1/analyses", body, &created)
+		select {
+		case <-started:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: analysis never started", tc.name)
+		}
+		time.Sleep(200 * time.Millisecond)
+		proxy.pause()
+		time.Sleep(tc.outage)
+		proxy.resume()
+		a := waitFinalHTTP(t, base, created.Analysis.ID)
+		if a.Status != "ANALYSIS_STATUS_SUCCEEDED" || a.Attempts != tc.wantAttempts {
+			t.Errorf("%s: %s (%s) after %d attempts, want succeeded after %d", tc.name, a.Status, a.Error, a.Attempts, tc.wantAttempts)
+		}
+		if got := cancelled.Load(); got != (tc.wantAttempts > 1) {
+			t.Errorf("%s: judging cancelled = %v", tc.name, got)
+		}
 	}
 }

@@ -578,6 +578,7 @@ type tcpProxy struct {
 	ln    net.Listener
 	mu    sync.Mutex
 	conns []net.Conn
+	down  bool
 }
 
 func newTCPProxy(t *testing.T, target string) *tcpProxy {
@@ -592,6 +593,13 @@ func newTCPProxy(t *testing.T, target string) *tcpProxy {
 			c, err := ln.Accept()
 			if err != nil {
 				return
+			}
+			p.mu.Lock()
+			down := p.down
+			p.mu.Unlock()
+			if down {
+				c.Close()
+				continue
 			}
 			up, err := net.Dial("tcp", target)
 			if err != nil {
@@ -610,6 +618,23 @@ func newTCPProxy(t *testing.T, target string) *tcpProxy {
 }
 
 func (p *tcpProxy) addr() string { return p.ln.Addr().String() }
+
+// pause drops every connection and refuses new ones until resume.
+func (p *tcpProxy) pause() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.down = true
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+func (p *tcpProxy) resume() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.down = false
+}
 
 func (p *tcpProxy) shut() {
 	p.ln.Close()
