@@ -38,6 +38,7 @@ demo: build ## Run a full canary analysis on the shipped fixtures (exit 1 FAIL /
 .PHONY: test
 test: lint check-generated ## Run every test (installs what the tests need: PostgreSQL server binaries).
 	scripts/ensure-postgres.sh
+	scripts/ensure-prometheus.sh
 	$(GO) test -count=1 ./...
 
 $(TOOLS_STAMP):

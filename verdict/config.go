@@ -95,6 +95,8 @@ type Config struct {
 	Groups []Group `json:"groups,omitempty"`
 	// Metrics are judged one by one.
 	Metrics []Metric `json:"metrics"`
+	// Templates are named query templates (Kayenta's customFilterTemplate).
+	Templates map[string]string `json:"templates,omitempty"`
 }
 
 // Thresholds are score thresholds.
@@ -118,6 +120,9 @@ type Metric struct {
 	// Query holds the query per metrics source ("prometheus", "datadog",
 	// "newrelic"); for Kayenta configs, "kayenta" holds the raw query JSON.
 	Query map[string]string `json:"query,omitempty"`
+	// Scope names the scope pair of a request the metric is fetched with
+	// (Kayenta's scopeName, default "default").
+	Scope string `json:"scope,omitempty"`
 	// Tests are mann_whitney (default) and/or threshold.
 	Tests []string `json:"tests,omitempty"`
 	// Direction is the direction of a regression: increase, decrease or

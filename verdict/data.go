@@ -38,15 +38,43 @@ type MetricSetPair struct {
 	Tags   map[string]string    `json:"tags,omitempty"`
 	Values PairValues           `json:"values"`
 	Scopes map[string]PairScope `json:"scopes,omitempty"`
+	// Error, when set, says why the series could not be fetched: every
+	// test of the metric is then ERROR with this reason.
+	Error string `json:"error,omitempty"`
 }
 
 // PairScope is the time grid of one side of a MetricSetPair.
 type PairScope struct {
-	StepMillis int64 `json:"stepMillis"`
+	StartTimeMillis int64  `json:"startTimeMillis,omitempty"`
+	StartTimeIso    string `json:"startTimeIso,omitempty"`
+	StepMillis      int64  `json:"stepMillis"`
 }
 
 // Series is a metric's values in time order; NaN marks a missing point.
 type Series []float64
+
+// MarshalJSON writes the series as ParseMetricSetPairList reads it: numbers,
+// "NaN" for a missing point, "Infinity" and "-Infinity".
+func (s Series) MarshalJSON() ([]byte, error) {
+	b := make([]byte, 0, 2+len(s)*8)
+	b = append(b, '[')
+	for i, v := range s {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		switch {
+		case math.IsNaN(v):
+			b = append(b, `"NaN"`...)
+		case math.IsInf(v, 1):
+			b = append(b, `"Infinity"`...)
+		case math.IsInf(v, -1):
+			b = append(b, `"-Infinity"`...)
+		default:
+			b = strconv.AppendFloat(b, v, 'g', -1, 64)
+		}
+	}
+	return append(b, ']'), nil
+}
 
 // parseSeries decodes a JSON array of numbers, where "NaN" and null mark
 // missing points and "Infinity", "+Inf", "-Infinity", "-Inf" are infinite

@@ -187,6 +187,8 @@ func Analyze(cfg *Config, pairs []MetricSetPair, opts Options) (*Result, error) 
 				r.ID, r.Tags = pair.ID, pair.Tags
 			}
 			switch {
+			case pair != nil && pair.Error != "":
+				fail(&r, "the series could not be fetched: "+pair.Error)
 			case test == TestThreshold:
 				thresholdTest(&r, step)
 			case judge == JudgeKayenta:

@@ -28,6 +28,7 @@ type kayentaConfig struct {
 		GroupWeights    map[string]float64 `json:"groupWeights"`
 		ScoreThresholds *Thresholds        `json:"scoreThresholds"`
 	} `json:"classifier"`
+	Templates map[string]string `json:"templates"`
 }
 
 // kayentaMetricConfig is analysisConfigurations.canary of a Kayenta metric.
@@ -83,7 +84,7 @@ func fromKayenta(data []byte, source string) (*Config, error) {
 	// Every Kayenta config names NetflixACAJudge-v1.0 (the only judge Kayenta
 	// ships), so that name does not pick the algorithm: judge's default judge
 	// runs unless judge.name is "kayenta" or --judge kayenta is given.
-	cfg := &Config{Name: k.Name, Judge: JudgeDefault}
+	cfg := &Config{Name: k.Name, Judge: JudgeDefault, Templates: k.Templates}
 	if k.Judge != nil {
 		switch k.Judge.Name {
 		case KayentaJudgeName, "", JudgeDefault:
@@ -122,6 +123,7 @@ func fromKayenta(data []byte, source string) (*Config, error) {
 		m := Metric{
 			Name:         km.Name,
 			Groups:       km.Groups,
+			Scope:        km.ScopeName,
 			Tests:        []string{TestMannWhitney},
 			Direction:    strings.ToLower(c.Direction),
 			Critical:     c.Critical,

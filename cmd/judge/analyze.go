@@ -43,6 +43,9 @@ Exit codes: 0 PASS, 1 FAIL, 2 MARGINAL, 64 bad usage, 65 bad config or data,
 	f := cmd.Flags()
 	f.String("canary-config", "", "canary config: native YAML/JSON or Kayenta CanaryConfig JSON")
 	f.String("data", "", "Kayenta MetricSetPairList JSON file")
+	f.String("scopes", "", "Kayenta CanaryExecutionRequest JSON file: fetch the series from the metrics accounts (metrics.accounts in --config)")
+	f.String("metrics-account", "", "with --scopes: the account to use where several of a source type are configured")
+	f.String("save-data", "", "with --scopes: write the fetched series to this file as a MetricSetPairList (replay with --data)")
 	f.String("judge", "", "judge: default or kayenta (default: the config's)")
 	f.Float64("pass", 0, "pass score threshold (default: the config's, else 95)")
 	f.Float64("marginal", 0, "marginal score threshold (default: the config's, else 75)")
@@ -57,9 +60,12 @@ Exit codes: 0 PASS, 1 FAIL, 2 MARGINAL, 64 bad usage, 65 bad config or data,
 }
 
 func runAnalyze(cmd *cobra.Command, v *viper.Viper) error {
-	cfgPath, dataPath := v.GetString("canary-config"), v.GetString("data")
-	if cfgPath == "" || dataPath == "" {
-		return usageError("analyze needs --canary-config and --data")
+	cfgPath, dataPath, scopesPath := v.GetString("canary-config"), v.GetString("data"), v.GetString("scopes")
+	if cfgPath == "" || (dataPath == "") == (scopesPath == "") {
+		return usageError("analyze needs --canary-config and one of --data or --scopes")
+	}
+	if v.GetString("save-data") != "" && scopesPath == "" {
+		return usageError("--save-data needs --scopes")
 	}
 	format := v.GetString("output")
 	if format != "text" && format != "json" && format != "kayenta" {
@@ -90,6 +96,16 @@ func runAnalyze(cmd *cobra.Command, v *viper.Viper) error {
 		}
 		opts.Thresholds = &t
 	}
+	var res *verdict.Result
+	if scopesPath != "" {
+		if v.GetString("server") != "" {
+			return usageError("--scopes with --server: the server fetches with its own accounts; use the API's spec.scopes")
+		}
+		if res, err = analyzeScopes(cmd, v, cfg, scopesPath, opts); err != nil {
+			return err
+		}
+		return writeVerdict(cmd.OutOrStdout(), res, format)
+	}
 	raw, err := readBounded(dataPath)
 	if err != nil {
 		return dataError(err)
@@ -98,7 +114,6 @@ func runAnalyze(cmd *cobra.Command, v *viper.Viper) error {
 	if err != nil {
 		return dataError(err)
 	}
-	var res *verdict.Result
 	if addr := v.GetString("server"); addr != "" {
 		conn, err := clientSettings(v)
 		if err != nil {
@@ -114,7 +129,12 @@ func runAnalyze(cmd *cobra.Command, v *viper.Viper) error {
 		}
 		return usageError("%w", err)
 	}
-	out := cmd.OutOrStdout()
+	return writeVerdict(cmd.OutOrStdout(), res, format)
+}
+
+// writeVerdict prints the verdict and returns the exit status it means.
+func writeVerdict(out io.Writer, res *verdict.Result, format string) error {
+	var err error
 	switch format {
 	case "json":
 		err = writeJSON(out, res)

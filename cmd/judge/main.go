@@ -129,7 +129,7 @@ func loadConfig(v *viper.Viper, cmd *cobra.Command) error {
 // envOnlyKeys are settings that have no flag because they hold secrets:
 // they come from the environment (or, for auth-tokens, a file named by a
 // flag), never from a flag value.
-var envOnlyKeys = map[string]string{"auth-tokens": "string", "token": "string"}
+var envOnlyKeys = map[string]string{"auth-tokens": "string", "token": "string", "metrics.accounts": "accounts"}
 
 // checkConfigFile reports the keys of the config file that no command
 // knows, and values whose type does not fit their flag.
@@ -166,9 +166,13 @@ func checkConfigFile(path string, root *cobra.Command) []string {
 			problems = append(problems, fmt.Sprintf("%s: %s: want a single %s value, got a mapping", path, key, typ))
 			continue
 		case []any:
-			if typ != "stringSlice" {
+			if typ != "stringSlice" && typ != "accounts" {
 				problems = append(problems, fmt.Sprintf("%s: %s: want a single %s value, got a list", path, key, typ))
 			}
+			continue
+		}
+		if typ == "accounts" {
+			problems = append(problems, fmt.Sprintf("%s: %s: want a list of accounts", path, key))
 			continue
 		}
 		if err := checkValue(typ, fmt.Sprint(raw)); err != nil {

@@ -1,0 +1,346 @@
+package analysis
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/canaryjudge/judge/metrics"
+	"github.com/canaryjudge/judge/metrics/datadog"
+	"github.com/canaryjudge/judge/metrics/newrelic"
+	"github.com/canaryjudge/judge/metrics/prometheus"
+	"github.com/canaryjudge/judge/verdict"
+)
+
+// Sources are the configured metrics accounts and their clients.
+type Sources struct {
+	accounts []metrics.Account
+	sources  map[string]metrics.Source
+}
+
+// NewSources builds a client for every account; in may be nil.
+func NewSources(accounts []metrics.Account, in *metrics.Instruments) (*Sources, error) {
+	s := &Sources{sources: map[string]metrics.Source{}}
+	for i := range accounts {
+		a := accounts[i]
+		if err := a.Defaults(); err != nil {
+			return nil, fmt.Errorf("metrics.accounts[%d]: %w", i, err)
+		}
+		if _, dup := s.sources[a.Name]; dup {
+			return nil, fmt.Errorf("metrics.accounts[%d]: %w: account name %q is used twice", i, metrics.ErrConfig, a.Name)
+		}
+		var (
+			src metrics.Source
+			err error
+		)
+		switch a.Type {
+		case metrics.TypePrometheus:
+			src, err = prometheus.New(a, in)
+		case metrics.TypeDatadog:
+			src, err = datadog.New(a, in)
+		case metrics.TypeNewRelic:
+			src, err = newrelic.New(a, in)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("metrics.accounts[%d]: %w", i, err)
+		}
+		s.accounts = append(s.accounts, a)
+		s.sources[a.Name] = src
+	}
+	return s, nil
+}
+
+// WithSource returns sources with one more account served by src (an
+// in-memory source in tests).
+func (s *Sources) WithSource(a metrics.Account, src metrics.Source) *Sources {
+	out := &Sources{accounts: slices.Clone(s.accounts), sources: map[string]metrics.Source{}}
+	for k, v := range s.sources {
+		out.sources[k] = v
+	}
+	out.accounts = append(out.accounts, a)
+	out.sources[a.Name] = src
+	return out
+}
+
+// Accounts lists the configured accounts (no secrets are in them).
+func (s *Sources) Accounts() []metrics.Account { return slices.Clone(s.accounts) }
+
+// pick chooses the account for a source type: the one named, if it is of
+// that type; else the only one of that type.
+func (s *Sources) pick(typ, named string) (metrics.Account, error) {
+	var of []metrics.Account
+	for _, a := range s.accounts {
+		if a.Type == typ {
+			if a.Name == named {
+				return a, nil
+			}
+			of = append(of, a)
+		}
+	}
+	switch len(of) {
+	case 0:
+		return metrics.Account{}, fmt.Errorf("%w: no %s account is configured (metrics.accounts)", ErrConfig, typ)
+	case 1:
+		return of[0], nil
+	}
+	names := make([]string, len(of))
+	for i, a := range of {
+		names[i] = a.Name
+	}
+	return metrics.Account{}, fmt.Errorf("%w: several %s accounts (%s): choose one with --metrics-account or metricsAccountName", ErrConfig, typ, strings.Join(names, ", "))
+}
+
+// Runner runs analyses against sources.
+type Runner struct {
+	Sources *Sources
+	// Concurrency bounds the fetches in flight per analysis (default 16).
+	Concurrency int
+	// Deadline bounds the fetching of one analysis (default 2m).
+	Deadline time.Duration
+	Log      *slog.Logger
+}
+
+// Options choose the account, judge and thresholds of one run.
+type Options struct {
+	// Account picks the account when several of a source type exist.
+	Account string
+	Judge   string
+	// Thresholds override the config's (and the request's).
+	Thresholds *verdict.Thresholds
+}
+
+// Outcome is a judged analysis with the series it judged.
+type Outcome struct {
+	Result *verdict.Result
+	// Pairs are the fetched series (a MetricSetPairList), with the fetch
+	// error of each metric that could not be fetched.
+	Pairs []verdict.MetricSetPair
+	// Unavailable is set when every fetch failed because its source could
+	// not be reached; Cause is the first such error.
+	Unavailable bool
+	Cause       error
+}
+
+// fetch is one metric × side.
+type fetch struct {
+	metric  int
+	control bool
+	account metrics.Account
+	query   metrics.Query
+	series  metrics.Series
+	err     error
+}
+
+// Run renders, fetches and judges. Template and scope errors (including a
+// scope value that cannot be placed safely) fail the whole run with
+// ErrInvalidRequest or ErrConfig before anything is fetched; fetch failures
+// become the metric's ERROR, empty results its NODATA.
+func (r *Runner) Run(ctx context.Context, cfg *verdict.Config, req *Request, opts Options) (*Outcome, error) {
+	if err := req.Validate(); err != nil {
+		return nil, err
+	}
+	jobs, err := r.plan(cfg, req, opts)
+	if err != nil {
+		return nil, err
+	}
+	deadline := r.Deadline
+	if deadline <= 0 {
+		deadline = 2 * time.Minute
+	}
+	parent := ctx
+	ctx, cancel := context.WithTimeout(ctx, deadline)
+	defer cancel()
+	g, gctx := errgroup.WithContext(ctx)
+	limit := r.Concurrency
+	if limit <= 0 {
+		limit = 16
+	}
+	g.SetLimit(limit)
+	for i := range jobs {
+		j := &jobs[i]
+		g.Go(func() error {
+			j.series, j.err = r.Sources.sources[j.account.Name].Fetch(gctx, j.query)
+			return nil
+		})
+	}
+	_ = g.Wait()
+	if err := parent.Err(); err != nil {
+		return nil, fmt.Errorf("analysis stopped while fetching: %w", context.Cause(parent))
+	}
+
+	out := &Outcome{Pairs: make([]verdict.MetricSetPair, len(cfg.Metrics))}
+	unavailable, failed := 0, 0
+	for i, m := range cfg.Metrics {
+		out.Pairs[i] = verdict.MetricSetPair{Name: m.Name, Tags: map[string]string{}, Scopes: map[string]verdict.PairScope{}}
+	}
+	for _, j := range jobs {
+		p := &out.Pairs[j.metric]
+		side, label := "experiment", "canary"
+		if j.control {
+			side, label = "control", "baseline"
+		}
+		p.Scopes[side] = verdict.PairScope{StartTimeMillis: j.query.Start.UnixMilli(), StartTimeIso: j.query.Start.UTC().Format(time.RFC3339), StepMillis: j.query.Step.Milliseconds()}
+		p.Tags[side+"Account"] = j.account.Name
+		switch {
+		case j.err == nil:
+			if j.control {
+				p.Values.Control = j.series.Values
+			} else {
+				p.Values.Experiment = j.series.Values
+			}
+		case errors.Is(j.err, metrics.ErrNoData):
+			// An empty series: the verdict engine says NODATA (or, for a
+			// critical metric whose canary stopped reporting, NODATA_FAIL).
+		default:
+			failed++
+			if errors.Is(j.err, metrics.ErrUnavailable) {
+				unavailable++
+				if out.Cause == nil {
+					out.Cause = j.err
+				}
+			}
+			msg := label + ": " + j.err.Error()
+			if p.Error != "" {
+				p.Error += "; " + msg
+			} else {
+				p.Error = msg
+			}
+		}
+	}
+	out.Unavailable = len(jobs) > 0 && unavailable == len(jobs)
+	if failed > 0 && r.Log != nil {
+		r.Log.Warn("metric fetches failed", "failed", failed, "of", len(jobs), "unavailable", unavailable)
+	}
+	vopts := verdict.Options{Judge: opts.Judge, Thresholds: opts.Thresholds}
+	if vopts.Thresholds == nil && req.Thresholds != nil && *req.Thresholds != (verdict.Thresholds{}) {
+		vopts.Thresholds = req.Thresholds
+	}
+	res, err := verdict.Analyze(cfg, out.Pairs, vopts)
+	if err != nil {
+		return nil, err
+	}
+	out.Result = res
+	return out, nil
+}
+
+// plan renders every metric's query for both scopes.
+func (r *Runner) plan(cfg *verdict.Config, req *Request, opts Options) ([]fetch, error) {
+	if r.Sources == nil {
+		return nil, fmt.Errorf("%w: no metrics accounts are configured", ErrConfig)
+	}
+	var jobs []fetch
+	for i := range cfg.Metrics {
+		m := &cfg.Metrics[i]
+		name := scopeName(m)
+		pair, ok := req.Scopes[name]
+		if !ok {
+			return nil, fmt.Errorf("%w: metric %q uses scope %q, which the request does not give (scopes: %s)",
+				ErrInvalidRequest, m.Name, name, strings.Join(slices.Sorted(mapsKeys(req.Scopes)), ", "))
+		}
+		typ, err := sourceType(m, opts.Account, r.Sources)
+		if err != nil {
+			return nil, fmt.Errorf("metric %q: %w", m.Name, err)
+		}
+		account, err := r.Sources.pick(typ, opts.Account)
+		if err != nil {
+			return nil, fmt.Errorf("metric %q: %w", m.Name, err)
+		}
+		for _, side := range []struct {
+			control bool
+			scope   *Scope
+			name    string
+		}{{true, pair.Control, "controlScope"}, {false, pair.Experiment, "experimentScope"}} {
+			text, err := render(m, typ, cfg.Templates, side.scope.vars())
+			if err != nil {
+				return nil, fmt.Errorf("%w: metric %q, scopes.%s.%s: %w", ErrInvalidRequest, m.Name, name, side.name, err)
+			}
+			q := metrics.Query{Text: text, Start: side.scope.Start, End: side.scope.End, Step: time.Duration(side.scope.Step) * time.Second}
+			jobs = append(jobs, fetch{metric: i, control: side.control, account: account, query: q})
+		}
+	}
+	return jobs, nil
+}
+
+func mapsKeys[V any](m map[string]V) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+// sourceType is the source a metric is fetched from: the type of its
+// Kayenta query, or the one key of its native query map (the named
+// account's type when it has several).
+func sourceType(m *verdict.Metric, account string, s *Sources) (string, error) {
+	if raw, ok := m.Query["kayenta"]; ok {
+		var probe struct {
+			Type string `json:"type"`
+		}
+		if err := json.Unmarshal([]byte(raw), &probe); err != nil {
+			return "", fmt.Errorf("%w: query: %w", ErrConfig, err)
+		}
+		switch t := strings.ToLower(probe.Type); t {
+		case metrics.TypePrometheus, metrics.TypeDatadog, metrics.TypeNewRelic:
+			return t, nil
+		case "":
+			return "", fmt.Errorf("%w: query.type is missing", ErrConfig)
+		default:
+			return "", fmt.Errorf("%w: query.type %q is not one of prometheus, datadog, newrelic", ErrConfig, probe.Type)
+		}
+	}
+	var types []string
+	for t := range m.Query {
+		switch t {
+		case metrics.TypePrometheus, metrics.TypeDatadog, metrics.TypeNewRelic:
+			types = append(types, t)
+		default:
+			return "", fmt.Errorf("%w: query.%s: not one of prometheus, datadog, newrelic", ErrConfig, t)
+		}
+	}
+	slices.Sort(types)
+	switch len(types) {
+	case 0:
+		return "", fmt.Errorf("%w: the metric has no query (query.prometheus, query.datadog or query.newrelic)", ErrConfig)
+	case 1:
+		return types[0], nil
+	}
+	for _, a := range s.accounts {
+		if a.Name == account && slices.Contains(types, a.Type) {
+			return a.Type, nil
+		}
+	}
+	return "", fmt.Errorf("%w: the metric has queries for %s: choose the account with --metrics-account", ErrConfig, strings.Join(types, ", "))
+}
+
+// render expands a metric's query for one scope.
+func render(m *verdict.Metric, typ string, templates, vars map[string]string) (string, error) {
+	if raw, ok := m.Query["kayenta"]; ok {
+		switch typ {
+		case metrics.TypePrometheus:
+			return prometheus.FromKayenta([]byte(raw), templates, vars)
+		case metrics.TypeDatadog:
+			return datadog.FromKayenta([]byte(raw), templates, vars)
+		default:
+			return newrelic.FromKayenta([]byte(raw), templates, vars)
+		}
+	}
+	tmpl := m.Query[typ]
+	switch typ {
+	case metrics.TypePrometheus:
+		return prometheus.Render(tmpl, vars)
+	case metrics.TypeDatadog:
+		return datadog.Render(tmpl, vars)
+	default:
+		return newrelic.Render(tmpl, vars)
+	}
+}

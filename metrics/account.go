@@ -1,0 +1,204 @@
+package metrics
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/time/rate"
+)
+
+// Source types.
+const (
+	TypePrometheus = "prometheus"
+	TypeDatadog    = "datadog"
+	TypeNewRelic   = "newrelic"
+)
+
+// Account is one configured metrics store. Secrets are never in it: only
+// the names of the environment variables or files that hold them.
+type Account struct {
+	Name string `mapstructure:"name"`
+	Type string `mapstructure:"type"`
+	// URL is the store's address (Prometheus; a proxy or test server for
+	// Datadog; the NerdGraph endpoint for New Relic).
+	URL string `mapstructure:"url"`
+	// Site is the Datadog site (datadoghq.com, datadoghq.eu, …).
+	Site string `mapstructure:"site"`
+	// AccountID is the New Relic account.
+	AccountID int64 `mapstructure:"account_id"`
+	// APIKeyEnv / APIKeyFile and AppKeyEnv / AppKeyFile name where the
+	// secrets are.
+	APIKeyEnv  string `mapstructure:"api_key_env"`
+	APIKeyFile string `mapstructure:"api_key_file"`
+	AppKeyEnv  string `mapstructure:"app_key_env"`
+	AppKeyFile string `mapstructure:"app_key_file"`
+	// BearerTokenEnv / BearerTokenFile name a token sent to Prometheus.
+	BearerTokenEnv  string `mapstructure:"bearer_token_env"`
+	BearerTokenFile string `mapstructure:"bearer_token_file"`
+	// RateLimit bounds requests per second to the store (default 20), with
+	// bursts of up to RateBurst (default 10).
+	RateLimit float64 `mapstructure:"rate_limit"`
+	RateBurst int     `mapstructure:"rate_burst"`
+	// Timeout bounds one query, retries included (default 30s).
+	Timeout time.Duration `mapstructure:"timeout"`
+	// Retries is how often a 429, a 5xx or a network error is retried
+	// (default 3).
+	Retries int `mapstructure:"retries"`
+}
+
+// Defaults fills the zero fields and checks the account, naming it in
+// errors.
+func (a *Account) Defaults() error {
+	if a.Name == "" {
+		return fmt.Errorf("%w: an account has no name", ErrConfig)
+	}
+	switch a.Type {
+	case TypePrometheus, TypeDatadog, TypeNewRelic:
+	default:
+		return fmt.Errorf("%w: account %q: type %q is not one of prometheus, datadog, newrelic", ErrConfig, a.Name, a.Type)
+	}
+	if a.RateLimit == 0 {
+		a.RateLimit = 20
+	}
+	if a.RateBurst == 0 {
+		a.RateBurst = 10
+	}
+	if a.Timeout == 0 {
+		a.Timeout = 30 * time.Second
+	}
+	if a.Retries == 0 {
+		a.Retries = 3
+	}
+	if a.RateLimit < 0 || a.RateBurst < 0 || a.Timeout < 0 || a.Retries < 0 {
+		return fmt.Errorf("%w: account %q: rate_limit, rate_burst, timeout and retries must not be negative", ErrConfig, a.Name)
+	}
+	return nil
+}
+
+// Secret reads a secret from the named environment variable or file; what
+// says which secret, for errors (which never contain the secret).
+func (a *Account) Secret(what, env, file string) (string, error) {
+	switch {
+	case env != "":
+		v := strings.TrimSpace(os.Getenv(env))
+		if v == "" {
+			return "", fmt.Errorf("%w: account %q: %s: environment variable %s is empty or unset", ErrConfig, a.Name, what, env)
+		}
+		return v, nil
+	case file != "":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("%w: account %q: %s: cannot read the file named by %s_file", ErrConfig, a.Name, what, what)
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	return "", nil
+}
+
+// Instruments are the source metrics judge exports on /metrics.
+type Instruments struct {
+	Requests *prometheus.CounterVec
+	Retries  *prometheus.CounterVec
+	Latency  *prometheus.HistogramVec
+}
+
+// NewInstruments returns unregistered source metrics.
+func NewInstruments() *Instruments {
+	return &Instruments{
+		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "judge_source_requests_total",
+			Help: "HTTP requests to metrics sources by account, type and status (the HTTP code, or \"error\" when none came back).",
+		}, []string{"account", "type", "status"}),
+		Retries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "judge_source_retries_total",
+			Help: "Retried requests to metrics sources (429, 5xx, network errors) by account and type.",
+		}, []string{"account", "type"}),
+		Latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "judge_source_request_duration_seconds",
+			Help:    "Latency of one HTTP request to a metrics source by account and type.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 16),
+		}, []string{"account", "type"}),
+	}
+}
+
+// Collectors returns the instruments for registration.
+func (in *Instruments) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{in.Requests, in.Retries, in.Latency}
+}
+
+// instrumented counts and times each HTTP request (each attempt) and
+// waits for the account's rate limit before sending it.
+type instrumented struct {
+	next    http.RoundTripper
+	limiter *rate.Limiter
+	in      *Instruments
+	account Account
+}
+
+func (t *instrumented) RoundTrip(r *http.Request) (*http.Response, error) {
+	if err := t.limiter.Wait(r.Context()); err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	resp, err := t.next.RoundTrip(r)
+	if t.in != nil {
+		status := "error"
+		if err == nil {
+			status = fmt.Sprint(resp.StatusCode)
+		}
+		t.in.Requests.WithLabelValues(t.account.Name, t.account.Type, status).Inc()
+		t.in.Latency.WithLabelValues(t.account.Name, t.account.Type).Observe(time.Since(start).Seconds())
+	}
+	return resp, err
+}
+
+// RateLimited returns an HTTP client that waits for the account's rate
+// limit before every request and records it in the instruments, without
+// retries (for clients that retry themselves).
+func RateLimited(a Account, in *Instruments) *http.Client {
+	return &http.Client{Transport: &instrumented{
+		next:    http.DefaultTransport,
+		limiter: rate.NewLimiter(rate.Limit(a.RateLimit), a.RateBurst),
+		in:      in,
+		account: a,
+	}}
+}
+
+// RetryingClient returns an HTTP client for the account: rate limited,
+// instrumented, and retrying 429, 5xx (but 501) and network errors with
+// exponential backoff and jitter, honouring Retry-After; other 4xx are
+// answered at once. The last response is returned when retries run out, so
+// callers see the source's own status and message.
+func RetryingClient(a Account, in *Instruments) *http.Client {
+	rc := retryablehttp.NewClient()
+	rc.HTTPClient = RateLimited(a, in)
+	rc.Logger = nil
+	rc.RetryMax = a.Retries
+	rc.RetryWaitMin = 200 * time.Millisecond
+	rc.RetryWaitMax = 10 * time.Second
+	rc.Backoff = jitteredBackoff
+	rc.ErrorHandler = retryablehttp.PassthroughErrorHandler
+	rc.RequestLogHook = func(_ retryablehttp.Logger, _ *http.Request, attempt int) {
+		if attempt > 0 && in != nil {
+			in.Retries.WithLabelValues(a.Name, a.Type).Inc()
+		}
+	}
+	return rc.StandardClient()
+}
+
+// jitteredBackoff honours Retry-After (429, 503) and otherwise backs off
+// exponentially from lo to at most hi, with jitter over the upper half.
+func jitteredBackoff(lo, hi time.Duration, attempt int, resp *http.Response) time.Duration {
+	if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) &&
+		resp.Header.Get("Retry-After") != "" {
+		return retryablehttp.DefaultBackoff(lo, hi, attempt, resp)
+	}
+	d := retryablehttp.DefaultBackoff(lo, hi, attempt, nil)
+	return d/2 + rand.N(d/2+1) //nolint:gosec // jitter, not a secret
+}
