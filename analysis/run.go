@@ -344,3 +344,13 @@ func render(m *verdict.Metric, typ string, templates, vars map[string]string) (s
 		return newrelic.Render(tmpl, vars)
 	}
 }
+
+// Check renders every query of a run without fetching anything: the
+// errors Run would return before fetching.
+func (r *Runner) Check(cfg *verdict.Config, req *Request, opts Options) error {
+	if err := req.Validate(); err != nil {
+		return err
+	}
+	_, err := r.plan(cfg, req, opts)
+	return err
+}

@@ -53,3 +53,29 @@ func summaryToProto(s stats.Summary) *judgev1.SampleSummary {
 		Mean:  s.Mean, Std: s.Std, Min: s.Min, Max: s.Max, Median: s.Median, Q1: s.Q1, Q3: s.Q3,
 	}
 }
+
+// pairsToProto converts fetched series to the API's metric pairs.
+func pairsToProto(pairs []verdict.MetricSetPair) []*judgev1.MetricPair {
+	out := make([]*judgev1.MetricPair, len(pairs))
+	for i, p := range pairs {
+		mp := &judgev1.MetricPair{Name: p.Name, Id: p.ID, Tags: p.Tags, Control: p.Values.Control, Experiment: p.Values.Experiment, Error: p.Error}
+		if sc, ok := p.Scopes["experiment"]; ok && sc.StepMillis > 0 {
+			mp.StepSeconds = float64(sc.StepMillis) / 1000
+		}
+		out[i] = mp
+	}
+	return out
+}
+
+// pairsFromProto converts the API's metric pairs to a MetricSetPairList.
+func pairsFromProto(pairs []*judgev1.MetricPair) []verdict.MetricSetPair {
+	out := make([]verdict.MetricSetPair, len(pairs))
+	for i, p := range pairs {
+		out[i] = verdict.MetricSetPair{Name: p.GetName(), ID: p.GetId(), Tags: p.GetTags(), Error: p.GetError(),
+			Values: verdict.PairValues{Control: p.GetControl(), Experiment: p.GetExperiment()}}
+		if st := p.GetStepSeconds(); st > 0 {
+			out[i].Scopes = map[string]verdict.PairScope{"experiment": {StepMillis: int64(st * 1000)}}
+		}
+	}
+	return out
+}

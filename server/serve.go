@@ -19,7 +19,9 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/status"
 
+	"github.com/canaryjudge/judge/analysis"
 	"github.com/canaryjudge/judge/auth"
+	jmetrics "github.com/canaryjudge/judge/metrics"
 	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
 	"github.com/canaryjudge/judge/store"
 )
@@ -67,6 +69,9 @@ type Config struct {
 	// requires client certificates signed by it (mutual TLS). The files are
 	// re-read when they change.
 	TLSCert, TLSKey, TLSClientCA string
+
+	// Accounts are the metrics accounts analyses given scopes fetch from.
+	Accounts []jmetrics.Account
 
 	// beforeJudge, when set (by tests), runs before each analysis is judged.
 	beforeJudge func(context.Context, *judgev1.AnalysisSpec)
@@ -185,6 +190,16 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	metrics := NewMetrics()
 	svc := NewService(st, cfg.Limits, metrics, log)
 	svc.beforeJudge = cfg.beforeJudge
+	if len(cfg.Accounts) > 0 {
+		instruments := jmetrics.NewInstruments()
+		metrics.Registry.MustRegister(instruments.Collectors()...)
+		sources, err := analysis.NewSources(cfg.Accounts, instruments)
+		if err != nil {
+			_ = st.Close()
+			return nil, err
+		}
+		svc.runner = &analysis.Runner{Sources: sources, Log: log}
+	}
 	authn := &authenticator{tokens: cfg.Tokens, protectMetrics: cfg.ProtectMetrics, openPaths: cfg.OpenPaths, log: log}
 	opts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(cfg.Limits.MaxRequestBytes),

@@ -150,7 +150,7 @@ func TestHTTPBadInput(t *testing.T) {
 		"too many points":  {"POST", "/v1/analyze", `{"spec":{"canary_config":` + inlineConfig + `,"metrics":[{"name":"latency","control":[` + strings.Join(many, ",") + `]}]}}`, 400, "spec.metrics[0] (latency).control"},
 		"bad judge":        {"POST", "/v1/analyze", `{"spec":{"canary_config":` + inlineConfig + `,"judge":"oracle","metrics":[{"name":"latency","control":[1],"experiment":[1]}]}}`, 400, "spec.judge"},
 		"bad thresholds":   {"POST", "/v1/analyze", `{"spec":{"canary_config":` + inlineConfig + `,"thresholds":{"pass":10,"marginal":90},"metrics":[{"name":"latency","control":[1],"experiment":[1]}]}}`, 400, "spec.thresholds"},
-		"scopes":           {"POST", "/v1/analyze", `{"spec":{"canary_config":` + inlineConfig + `,"scopes":{"default":{"control_scope":{"scope":"a"}}}}}`, 400, "no metrics source"},
+		"scopes":           {"POST", "/v1/analyze", `{"spec":{"canary_config":` + inlineConfig + `,"scopes":{"default":{"control_scope":{"scope":"a"}}}}}`, 400, "no metrics account"},
 		"stored missing":   {"POST", "/v1/analyze", `{"spec":{"canary_config_name":"ghost","metrics":[{"name":"a","control":[1],"experiment":[1]}]}}`, 404, "ghost"},
 		"huge body":        {"POST", "/v1/analyze", `{"spec":{"judge":"` + strings.Repeat("x", 70<<10) + `"}}`, 413, "limit of 65536 bytes"},
 		"unknown analysis": {"GET", "/v1/analyses/nope", "", 404, "nope"},

@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"database/sql"
 	"database/sql/driver"
 	"errors"
@@ -23,6 +24,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/canaryjudge/judge/analysis"
 	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
 	"github.com/canaryjudge/judge/store"
 	"github.com/canaryjudge/judge/verdict"
@@ -34,7 +36,7 @@ var (
 	errInvalid = errors.New("invalid argument")
 	// errNoSource is returned for scopes while no metrics source is
 	// configured; it becomes FAILED_PRECONDITION.
-	errNoSource = errors.New("no metrics source is configured on this server: send the samples inline in spec.metrics")
+	errNoSource = errors.New("no metrics account is configured on this server: send the samples inline in spec.metrics")
 )
 
 // Limits bound what one request may ask: the verdict engine's limits, the
@@ -56,6 +58,9 @@ type Service struct {
 	watchPoll time.Duration
 	watchers  watchers
 	configs   configCache
+	// runner fetches the series of specs given scopes; nil without metrics
+	// accounts.
+	runner *analysis.Runner
 	// beforeJudge, when set (by tests), runs before an analysis is judged.
 	beforeJudge func(context.Context, *judgev1.AnalysisSpec)
 }
@@ -157,11 +162,11 @@ func (s *Service) Analyze(ctx context.Context, req *judgev1.AnalyzeRequest) (*ju
 	if err != nil {
 		return nil, s.grpcError(err)
 	}
-	v, err := s.judge(ctx, spec, cfg)
+	v, series, err := s.judge(ctx, spec, cfg)
 	if err != nil {
 		return nil, s.grpcError(err)
 	}
-	return &judgev1.AnalyzeResponse{Verdict: v}, nil
+	return &judgev1.AnalyzeResponse{Verdict: v, Series: series}, nil
 }
 
 // resolve validates a spec and returns it with the config inlined (a stored
@@ -172,10 +177,14 @@ func (s *Service) resolve(ctx context.Context, spec *judgev1.AnalysisSpec) (*jud
 		return nil, nil, fmt.Errorf("spec: missing: %w", errInvalid)
 	}
 	if len(spec.GetScopes()) > 0 {
-		return nil, nil, errNoSource
-	}
-	if len(spec.GetMetrics()) == 0 {
-		return nil, nil, fmt.Errorf("spec.metrics: no metrics given: %w", errInvalid)
+		if s.runner == nil {
+			return nil, nil, errNoSource
+		}
+		if len(spec.GetMetrics()) > 0 {
+			return nil, nil, fmt.Errorf("spec: set metrics or scopes, not both: %w", errInvalid)
+		}
+	} else if len(spec.GetMetrics()) == 0 {
+		return nil, nil, fmt.Errorf("spec.metrics: no metrics given (or scopes to fetch them): %w", errInvalid)
 	}
 	if n := len(spec.GetMetrics()); n > s.limits.MaxMetrics {
 		return nil, nil, fmt.Errorf("spec.metrics: %d metrics, more than the limit of %d: %w", n, s.limits.MaxMetrics, errInvalid)
@@ -248,23 +257,69 @@ func (s *Service) resolve(ctx context.Context, spec *judgev1.AnalysisSpec) (*jud
 		}
 	}
 	resolved := &judgev1.AnalysisSpec{
-		Config:     &judgev1.AnalysisSpec_CanaryConfig{CanaryConfig: body},
-		Metrics:    spec.GetMetrics(),
-		Thresholds: thresholds,
-		Judge:      spec.GetJudge(),
+		Config:         &judgev1.AnalysisSpec_CanaryConfig{CanaryConfig: body},
+		Metrics:        spec.GetMetrics(),
+		Scopes:         spec.GetScopes(),
+		Thresholds:     thresholds,
+		Judge:          spec.GetJudge(),
+		MetricsAccount: spec.GetMetricsAccount(),
+	}
+	if len(resolved.GetScopes()) > 0 {
+		// Render every query now, so a bad scope (or one that cannot be
+		// placed in a query safely) is refused at submission.
+		if err := s.runner.Check(cfg, scopesFromProto(resolved.GetScopes()), analysis.Options{Account: resolved.GetMetricsAccount()}); err != nil {
+			return nil, nil, err
+		}
 	}
 	return resolved, cfg, nil
 }
 
-// judge runs the verdict engine on a resolved spec.
-func (s *Service) judge(ctx context.Context, spec *judgev1.AnalysisSpec, cfg *verdict.Config) (*judgev1.Verdict, error) {
+// scopesFromProto converts the API's scopes to an analysis request.
+func scopesFromProto(scopes map[string]*judgev1.ScopePair) *analysis.Request {
+	req := &analysis.Request{Scopes: make(map[string]analysis.ScopePair, len(scopes))}
+	side := func(s *judgev1.Scope) *analysis.Scope {
+		if s == nil {
+			return nil
+		}
+		out := &analysis.Scope{Scope: s.GetScope(), Location: s.GetLocation(), Step: s.GetStepSeconds(), ExtendedScopeParams: s.GetExtendedScopeParams()}
+		if s.GetStart() != nil {
+			out.Start = s.GetStart().AsTime()
+		}
+		if s.GetEnd() != nil {
+			out.End = s.GetEnd().AsTime()
+		}
+		return out
+	}
+	for name, p := range scopes {
+		req.Scopes[name] = analysis.ScopePair{Control: side(p.GetControlScope()), Experiment: side(p.GetExperimentScope())}
+	}
+	return req
+}
+
+// judge runs the verdict engine on a resolved spec: on its inline series,
+// or on the series fetched for its scopes (returned too).
+func (s *Service) judge(ctx context.Context, spec *judgev1.AnalysisSpec, cfg *verdict.Config) (*judgev1.Verdict, []*judgev1.MetricPair, error) {
 	if s.beforeJudge != nil {
 		s.beforeJudge(ctx, spec)
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	start := time.Now()
+	opts := verdict.Options{Judge: spec.GetJudge()}
+	if t := spec.GetThresholds(); t != nil {
+		opts.Thresholds = &verdict.Thresholds{Pass: t.GetPass(), Marginal: t.GetMarginal()}
+	}
+	if len(spec.GetScopes()) > 0 {
+		out, err := s.runner.Run(ctx, cfg, scopesFromProto(spec.GetScopes()), analysis.Options{
+			Account: spec.GetMetricsAccount(), Judge: opts.Judge, Thresholds: opts.Thresholds,
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		s.metrics.observeAnalysis(out.Result.Result, time.Since(start))
+		return verdictToProto(out.Result), pairsToProto(out.Pairs), nil
+	}
 	pairs := make([]verdict.MetricSetPair, len(spec.GetMetrics()))
 	for i, m := range spec.GetMetrics() {
 		pairs[i] = verdict.MetricSetPair{
@@ -277,24 +332,22 @@ func (s *Service) judge(ctx context.Context, spec *judgev1.AnalysisSpec, cfg *ve
 			pairs[i].Scopes = map[string]verdict.PairScope{"experiment": {StepMillis: int64(st * 1000)}}
 		}
 	}
-	opts := verdict.Options{Judge: spec.GetJudge()}
-	if t := spec.GetThresholds(); t != nil {
-		opts.Thresholds = &verdict.Thresholds{Pass: t.GetPass(), Marginal: t.GetMarginal()}
-	}
 	res, err := verdict.Analyze(cfg, pairs, opts)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", errInvalid, err)
+		return nil, nil, fmt.Errorf("%w: %w", errInvalid, err)
 	}
 	s.metrics.observeAnalysis(res.Result, time.Since(start))
-	return verdictToProto(res), nil
+	return verdictToProto(res), nil, nil
 }
 
 // grpcError maps an error to a gRPC status at the edge of the service.
 func (s *Service) grpcError(err error) error {
 	switch {
 	case errors.Is(err, errInvalid), errors.Is(err, verdict.ErrInvalidConfig), errors.Is(err, verdict.ErrInvalidData),
-		errors.Is(err, store.ErrBadPageToken):
+		errors.Is(err, store.ErrBadPageToken), errors.Is(err, analysis.ErrInvalidRequest):
 		return status.Error(codes.InvalidArgument, err.Error())
+	case errors.Is(err, analysis.ErrConfig):
+		return status.Error(codes.FailedPrecondition, err.Error())
 	case errors.Is(err, store.ErrNotFound):
 		return status.Error(codes.NotFound, err.Error())
 	case errors.Is(err, errNoSource):
@@ -566,6 +619,13 @@ func analysisToProto(a store.Analysis, withSpec bool) (*judgev1.Analysis, error)
 		if err := protojson.Unmarshal(a.Spec, pa.Spec); err != nil {
 			return nil, fmt.Errorf("stored spec of analysis %s: %w", a.ID, err)
 		}
+	}
+	if withSpec && a.Series != nil {
+		var pairs []verdict.MetricSetPair
+		if err := json.Unmarshal(a.Series, &pairs); err != nil {
+			return nil, fmt.Errorf("stored series of analysis %s: %w", a.ID, err)
+		}
+		pa.Series = pairsToProto(pairs)
 	}
 	if a.Verdict != nil {
 		pa.Verdict = &judgev1.Verdict{}

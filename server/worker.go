@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -72,7 +73,7 @@ func (w *worker) process(abort context.Context, a store.Analysis) {
 		w.renew(ctx, cancel, a.ID)
 	}()
 
-	verdict, runErr := w.judge(ctx, a)
+	verdict, series, runErr := w.judge(ctx, a)
 	lost := context.Cause(ctx)
 	cancel(errJudged)
 	<-renewed
@@ -81,19 +82,23 @@ func (w *worker) process(abort context.Context, a store.Analysis) {
 		w.log.Info("analysis not recorded", "id", a.ID, "reason", lost)
 		return
 	}
-	var (
-		raw    []byte
-		errMsg string
-	)
+	var o store.Outcome
 	if runErr != nil {
-		errMsg = runErr.Error()
-	} else if raw, runErr = protojson.Marshal(verdict); runErr != nil {
+		o.Error = runErr.Error()
+	} else if o.Verdict, runErr = protojson.Marshal(verdict); runErr != nil {
 		w.log.Error("encode verdict", "id", a.ID, "err", runErr)
-		errMsg, raw = errInternal.Error(), nil
+		o.Error, o.Verdict = errInternal.Error(), nil
 	}
+	if series != nil {
+		if o.Series, runErr = json.Marshal(pairsFromProto(series)); runErr != nil {
+			w.log.Error("encode series", "id", a.ID, "err", runErr)
+			o.Series = nil
+		}
+	}
+	raw := o.Verdict
 	finishCtx, done := context.WithTimeout(context.WithoutCancel(abort), 10*time.Second)
 	defer done()
-	if err := w.svc.store.Finish(finishCtx, a.ID, w.owner, raw, errMsg); err != nil {
+	if err := w.svc.store.Finish(finishCtx, a.ID, w.owner, o); err != nil {
 		w.svc.metrics.asyncAnalyses.WithLabelValues("lost").Inc()
 		w.log.Warn("record analysis outcome", "id", a.ID, "err", err)
 		return
@@ -109,22 +114,22 @@ func (w *worker) process(abort context.Context, a store.Analysis) {
 
 // judge resolves and judges a stored analysis. A panic is recovered: the
 // analysis fails with "internal error" and the replica keeps running.
-func (w *worker) judge(ctx context.Context, a store.Analysis) (v *judgev1.Verdict, err error) {
+func (w *worker) judge(ctx context.Context, a store.Analysis) (v *judgev1.Verdict, series []*judgev1.MetricPair, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			w.svc.metrics.panics.Inc()
 			w.log.Error("panic while judging an analysis", "id", a.ID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			v, err = nil, errInternal
+			v, series, err = nil, nil, errInternal
 		}
 	}()
 	spec := &judgev1.AnalysisSpec{}
 	if err := protojson.Unmarshal(a.Spec, spec); err != nil {
 		w.log.Error("stored spec unreadable", "id", a.ID, "err", err)
-		return nil, errors.New("stored spec unreadable")
+		return nil, nil, errors.New("stored spec unreadable")
 	}
 	resolved, cfg, err := w.svc.resolve(ctx, spec)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	return w.svc.judge(ctx, resolved, cfg)
 }

@@ -63,6 +63,7 @@ type Analysis struct {
 	ConfigName string
 	Spec       []byte // the request, JSON
 	Verdict    []byte // the verdict, JSON; set when succeeded
+	Series     []byte // the fetched series (a MetricSetPairList), JSON; only from GetAnalysis
 	Error      string
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
@@ -185,6 +186,8 @@ var migrations = []string{
 	CREATE INDEX analyses_newest ON analyses (created_at, id);`,
 	// Retention deletes finished analyses by age.
 	`CREATE INDEX analyses_finished ON analyses (status, updated_at);`,
+	// The series an analysis given scopes fetched, kept with its verdict.
+	`ALTER TABLE analyses ADD COLUMN series TEXT NOT NULL DEFAULT '';`,
 }
 
 // migrate applies the migrations not yet recorded in schema_migrations, each
@@ -368,25 +371,28 @@ func (s *Store) DeleteConfig(ctx context.Context, name string) error {
 	return nil
 }
 
-const analysisColumns = `id, status, config_name, spec, verdict, error, created_at, updated_at, attempts, owner, lease_until`
+const analysisColumns = `id, status, config_name, spec, verdict, error, created_at, updated_at, attempts, owner, lease_until, series`
 
 // listColumns are analysisColumns without the stored spec, which lists and
 // watches never need: a spec can hold megabytes of series.
-const listColumns = `id, status, config_name, '', verdict, error, created_at, updated_at, attempts, owner, lease_until`
+const listColumns = `id, status, config_name, '', verdict, error, created_at, updated_at, attempts, owner, lease_until, ''`
 
 func scanAnalysis(row interface{ Scan(...any) error }) (Analysis, error) {
 	var (
-		a                          Analysis
-		status, spec, verdict      string
-		created, updated, leaseEnd int64
+		a                             Analysis
+		status, spec, verdict, series string
+		created, updated, leaseEnd    int64
 	)
-	if err := row.Scan(&a.ID, &status, &a.ConfigName, &spec, &verdict, &a.Error, &created, &updated, &a.Attempts, &a.Owner, &leaseEnd); err != nil {
+	if err := row.Scan(&a.ID, &status, &a.ConfigName, &spec, &verdict, &a.Error, &created, &updated, &a.Attempts, &a.Owner, &leaseEnd, &series); err != nil {
 		return Analysis{}, err
 	}
 	a.Status = Status(status)
 	a.Spec = []byte(spec)
 	if verdict != "" {
 		a.Verdict = []byte(verdict)
+	}
+	if series != "" {
+		a.Series = []byte(series)
 	}
 	a.CreatedAt, a.UpdatedAt = time.Unix(0, created).UTC(), time.Unix(0, updated).UTC()
 	a.LeaseUntil = time.Unix(0, leaseEnd).UTC()
@@ -592,17 +598,25 @@ func (s *Store) DeleteFinished(ctx context.Context, before time.Time, batch int)
 	}
 }
 
-// Finish records the outcome of a running analysis held by owner: a verdict
-// (succeeded) or an error (failed). It returns ErrLeaseLost when owner no
-// longer holds it, so a late worker cannot overwrite another's result.
-func (s *Store) Finish(ctx context.Context, id, owner string, verdict []byte, errMsg string) error {
+// Outcome is how an analysis ended: a verdict (succeeded) or an error
+// (failed), and the series it fetched, if any.
+type Outcome struct {
+	Verdict []byte // JSON; nil for a failure
+	Series  []byte // JSON MetricSetPairList; nil when none was fetched
+	Error   string
+}
+
+// Finish records the outcome of a running analysis held by owner. It
+// returns ErrLeaseLost when owner no longer holds it, so a late worker
+// cannot overwrite another's result.
+func (s *Store) Finish(ctx context.Context, id, owner string, o Outcome) error {
 	status := StatusSucceeded
-	if verdict == nil {
+	if o.Verdict == nil {
 		status = StatusFailed
 	}
-	res, err := s.exec(ctx, `UPDATE analyses SET status = ?, verdict = ?, error = ?, updated_at = ?, owner = '', lease_until = 0
+	res, err := s.exec(ctx, `UPDATE analyses SET status = ?, verdict = ?, series = ?, error = ?, updated_at = ?, owner = '', lease_until = 0
 		WHERE id = ? AND owner = ? AND status = ?`,
-		string(status), string(verdict), errMsg, s.now().UnixNano(), id, owner, string(StatusRunning))
+		string(status), string(o.Verdict), string(o.Series), o.Error, s.now().UnixNano(), id, owner, string(StatusRunning))
 	if err != nil {
 		return fmt.Errorf("finish analysis %q: %w", id, err)
 	}

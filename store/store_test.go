@@ -132,10 +132,10 @@ func TestAnalysesLifecycle(t *testing.T) {
 			if err != nil || a.ID != ids[0] || a.Status != StatusRunning || a.Attempts != 1 {
 				t.Fatalf("claim: %+v %v", a, err)
 			}
-			if err := s.Finish(ctx, a.ID, "w2", []byte(`{}`), ""); !errors.Is(err, ErrLeaseLost) {
+			if err := s.Finish(ctx, a.ID, "w2", Outcome{Verdict: []byte(`{}`)}); !errors.Is(err, ErrLeaseLost) {
 				t.Errorf("finish by a non-owner: %v", err)
 			}
-			if err := s.Finish(ctx, a.ID, "w1", []byte(`{"result":"PASS"}`), ""); err != nil {
+			if err := s.Finish(ctx, a.ID, "w1", Outcome{Verdict: []byte(`{"result":"PASS"}`)}); err != nil {
 				t.Fatal(err)
 			}
 			done, _ := s.GetAnalysis(ctx, a.ID)
@@ -160,7 +160,7 @@ func TestAnalysesLifecycle(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := s.Finish(ctx, failed.ID, "w1", nil, "no data source"); err != nil {
+			if err := s.Finish(ctx, failed.ID, "w1", Outcome{Error: "no data source"}); err != nil {
 				t.Fatal(err)
 			}
 			if f, _ := s.GetAnalysis(ctx, failed.ID); f.Status != StatusFailed || f.Error != "no data source" {
@@ -247,7 +247,7 @@ func TestConcurrentClaimsPostgres(t *testing.T) {
 					mu.Lock()
 					claimed[a.ID]++
 					mu.Unlock()
-					if err := s.Finish(ctx, a.ID, owner, []byte(`{}`), ""); err != nil {
+					if err := s.Finish(ctx, a.ID, owner, Outcome{Verdict: []byte(`{}`)}); err != nil {
 						t.Error(err)
 					}
 				}
@@ -366,7 +366,7 @@ func TestRetentionAndLists(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					if err := s.Finish(ctx, c.ID, "w", []byte(`{}`), ""); err != nil {
+					if err := s.Finish(ctx, c.ID, "w", Outcome{Verdict: []byte(`{}`)}); err != nil {
 						t.Fatal(err)
 					}
 				}

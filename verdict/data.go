@@ -53,6 +53,16 @@ type PairScope struct {
 // Series is a metric's values in time order; NaN marks a missing point.
 type Series []float64
 
+// UnmarshalJSON reads a series as ParseMetricSetPairList does.
+func (s *Series) UnmarshalJSON(b []byte) error {
+	v, err := parseSeries(b)
+	if err != nil {
+		return err
+	}
+	*s = v
+	return nil
+}
+
 // MarshalJSON writes the series as ParseMetricSetPairList reads it: numbers,
 // "NaN" for a missing point, "Infinity" and "-Infinity".
 func (s Series) MarshalJSON() ([]byte, error) {

@@ -99,6 +99,11 @@ func serverConfig(v *viper.Viper) (server.Config, error) {
 		TLSKey:          v.GetString("tls-key"),
 		TLSClientCA:     v.GetString("tls-client-ca"),
 	}
+	accounts, err := metricsAccounts(v)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Accounts = accounts
 	if cfg.Workers < 1 {
 		return cfg, usageError("workers: %d; want at least 1", cfg.Workers)
 	}

@@ -111,9 +111,13 @@ type AnalysisSpec struct {
 	// thresholds override the config's score thresholds when set.
 	Thresholds *Thresholds `protobuf:"bytes,5,opt,name=thresholds,proto3" json:"thresholds,omitempty"`
 	// judge overrides the config's judge: "default" or "kayenta".
-	Judge         string `protobuf:"bytes,6,opt,name=judge,proto3" json:"judge,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Judge string `protobuf:"bytes,6,opt,name=judge,proto3" json:"judge,omitempty"`
+	// metrics_account picks the metrics account (of the server's configured
+	// ones) where several of a query's source type exist, as Kayenta's
+	// metricsAccountName.
+	MetricsAccount string `protobuf:"bytes,7,opt,name=metrics_account,json=metricsAccount,proto3" json:"metrics_account,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *AnalysisSpec) Reset() {
@@ -199,6 +203,13 @@ func (x *AnalysisSpec) GetJudge() string {
 	return ""
 }
 
+func (x *AnalysisSpec) GetMetricsAccount() string {
+	if x != nil {
+		return x.MetricsAccount
+	}
+	return ""
+}
+
 type isAnalysisSpec_Config interface {
 	isAnalysisSpec_Config()
 }
@@ -233,7 +244,10 @@ type MetricPair struct {
 	// rate aggregate of threshold tests.
 	StepSeconds float64 `protobuf:"fixed64,5,opt,name=step_seconds,json=stepSeconds,proto3" json:"step_seconds,omitempty"`
 	// id is reported back with the metric's result.
-	Id            string `protobuf:"bytes,6,opt,name=id,proto3" json:"id,omitempty"`
+	Id string `protobuf:"bytes,6,opt,name=id,proto3" json:"id,omitempty"`
+	// error says why the series could not be fetched (set in fetched series
+	// only); the metric is then ERROR.
+	Error         string `protobuf:"bytes,7,opt,name=error,proto3" json:"error,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -306,6 +320,13 @@ func (x *MetricPair) GetStepSeconds() float64 {
 func (x *MetricPair) GetId() string {
 	if x != nil {
 		return x.Id
+	}
+	return ""
+}
+
+func (x *MetricPair) GetError() string {
+	if x != nil {
+		return x.Error
 	}
 	return ""
 }
@@ -563,7 +584,9 @@ func (x *AnalyzeRequest) GetSpec() *AnalysisSpec {
 type AnalyzeResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// verdict is the outcome.
-	Verdict       *Verdict `protobuf:"bytes,1,opt,name=verdict,proto3" json:"verdict,omitempty"`
+	Verdict *Verdict `protobuf:"bytes,1,opt,name=verdict,proto3" json:"verdict,omitempty"`
+	// series are the series fetched for a spec given scopes, as judged.
+	Series        []*MetricPair `protobuf:"bytes,2,rep,name=series,proto3" json:"series,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -601,6 +624,13 @@ func (*AnalyzeResponse) Descriptor() ([]byte, []int) {
 func (x *AnalyzeResponse) GetVerdict() *Verdict {
 	if x != nil {
 		return x.Verdict
+	}
+	return nil
+}
+
+func (x *AnalyzeResponse) GetSeries() []*MetricPair {
+	if x != nil {
+		return x.Series
 	}
 	return nil
 }
@@ -1145,7 +1175,11 @@ type Analysis struct {
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// attempts counts how often a worker started it (more than 1 after a
 	// replica died while running it).
-	Attempts      int32 `protobuf:"varint,9,opt,name=attempts,proto3" json:"attempts,omitempty"`
+	Attempts int32 `protobuf:"varint,9,opt,name=attempts,proto3" json:"attempts,omitempty"`
+	// series are the series fetched for an analysis given scopes, as judged
+	// (a MetricSetPairList), so the verdict can be explained and re-judged;
+	// returned by GetAnalysis only, not in lists.
+	Series        []*MetricPair `protobuf:"bytes,10,rep,name=series,proto3" json:"series,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1241,6 +1275,13 @@ func (x *Analysis) GetAttempts() int32 {
 		return x.Attempts
 	}
 	return 0
+}
+
+func (x *Analysis) GetSeries() []*MetricPair {
+	if x != nil {
+		return x.Series
+	}
+	return nil
 }
 
 // CreateAnalysisRequest is the request of CreateAnalysis.
@@ -2203,7 +2244,7 @@ var File_judge_v1_judge_proto protoreflect.FileDescriptor
 
 const file_judge_v1_judge_proto_rawDesc = "" +
 	"\n" +
-	"\x14judge/v1/judge.proto\x12\bjudge.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x90\x03\n" +
+	"\x14judge/v1/judge.proto\x12\bjudge.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb9\x03\n" +
 	"\fAnalysisSpec\x12>\n" +
 	"\rcanary_config\x18\x01 \x01(\v2\x17.google.protobuf.StructH\x00R\fcanaryConfig\x12.\n" +
 	"\x12canary_config_name\x18\x02 \x01(\tH\x00R\x10canaryConfigName\x12.\n" +
@@ -2212,11 +2253,12 @@ const file_judge_v1_judge_proto_rawDesc = "" +
 	"\n" +
 	"thresholds\x18\x05 \x01(\v2\x14.judge.v1.ThresholdsR\n" +
 	"thresholds\x12\x14\n" +
-	"\x05judge\x18\x06 \x01(\tR\x05judge\x1aN\n" +
+	"\x05judge\x18\x06 \x01(\tR\x05judge\x12'\n" +
+	"\x0fmetrics_account\x18\a \x01(\tR\x0emetricsAccount\x1aN\n" +
 	"\vScopesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12)\n" +
 	"\x05value\x18\x02 \x01(\v2\x13.judge.v1.ScopePairR\x05value:\x028\x01B\b\n" +
-	"\x06config\"\xfa\x01\n" +
+	"\x06config\"\x90\x02\n" +
 	"\n" +
 	"MetricPair\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
@@ -2226,7 +2268,8 @@ const file_judge_v1_judge_proto_rawDesc = "" +
 	"experiment\x122\n" +
 	"\x04tags\x18\x04 \x03(\v2\x1e.judge.v1.MetricPair.TagsEntryR\x04tags\x12!\n" +
 	"\fstep_seconds\x18\x05 \x01(\x01R\vstepSeconds\x12\x0e\n" +
-	"\x02id\x18\x06 \x01(\tR\x02id\x1a7\n" +
+	"\x02id\x18\x06 \x01(\tR\x02id\x12\x14\n" +
+	"\x05error\x18\a \x01(\tR\x05error\x1a7\n" +
 	"\tTagsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"}\n" +
@@ -2248,9 +2291,10 @@ const file_judge_v1_judge_proto_rawDesc = "" +
 	"\x04pass\x18\x01 \x01(\x01R\x04pass\x12\x1a\n" +
 	"\bmarginal\x18\x02 \x01(\x01R\bmarginal\"<\n" +
 	"\x0eAnalyzeRequest\x12*\n" +
-	"\x04spec\x18\x01 \x01(\v2\x16.judge.v1.AnalysisSpecR\x04spec\">\n" +
+	"\x04spec\x18\x01 \x01(\v2\x16.judge.v1.AnalysisSpecR\x04spec\"l\n" +
 	"\x0fAnalyzeResponse\x12+\n" +
-	"\averdict\x18\x01 \x01(\v2\x11.judge.v1.VerdictR\averdict\"\x97\x02\n" +
+	"\averdict\x18\x01 \x01(\v2\x11.judge.v1.VerdictR\averdict\x12,\n" +
+	"\x06series\x18\x02 \x03(\v2\x14.judge.v1.MetricPairR\x06series\"\x97\x02\n" +
 	"\aVerdict\x12\x14\n" +
 	"\x05judge\x18\x01 \x01(\tR\x05judge\x12\x16\n" +
 	"\x06result\x18\x02 \x01(\tR\x06result\x12\x14\n" +
@@ -2316,7 +2360,7 @@ const file_judge_v1_judge_proto_rawDesc = "" +
 	"\x03max\x18\x05 \x01(\x01R\x03max\x12\x16\n" +
 	"\x06median\x18\x06 \x01(\x01R\x06median\x12\x0e\n" +
 	"\x02q1\x18\a \x01(\x01R\x02q1\x12\x0e\n" +
-	"\x02q3\x18\b \x01(\x01R\x02q3\"\xff\x02\n" +
+	"\x02q3\x18\b \x01(\x01R\x02q3\"\xad\x03\n" +
 	"\bAnalysis\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x120\n" +
 	"\x06status\x18\x02 \x01(\x0e2\x18.judge.v1.AnalysisStatusR\x06status\x12,\n" +
@@ -2328,7 +2372,9 @@ const file_judge_v1_judge_proto_rawDesc = "" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x12\x1a\n" +
-	"\battempts\x18\t \x01(\x05R\battempts\"C\n" +
+	"\battempts\x18\t \x01(\x05R\battempts\x12,\n" +
+	"\x06series\x18\n" +
+	" \x03(\v2\x14.judge.v1.MetricPairR\x06series\"C\n" +
 	"\x15CreateAnalysisRequest\x12*\n" +
 	"\x04spec\x18\x01 \x01(\v2\x16.judge.v1.AnalysisSpecR\x04spec\"H\n" +
 	"\x16CreateAnalysisResponse\x12.\n" +
@@ -2467,56 +2513,58 @@ var file_judge_v1_judge_proto_depIdxs = []int32{
 	34, // 9: judge.v1.Scope.extended_scope_params:type_name -> judge.v1.Scope.ExtendedScopeParamsEntry
 	1,  // 10: judge.v1.AnalyzeRequest.spec:type_name -> judge.v1.AnalysisSpec
 	8,  // 11: judge.v1.AnalyzeResponse.verdict:type_name -> judge.v1.Verdict
-	5,  // 12: judge.v1.Verdict.thresholds:type_name -> judge.v1.Thresholds
-	9,  // 13: judge.v1.Verdict.groups:type_name -> judge.v1.GroupScore
-	10, // 14: judge.v1.Verdict.metrics:type_name -> judge.v1.MetricResult
-	11, // 15: judge.v1.MetricResult.baseline:type_name -> judge.v1.SampleSummary
-	11, // 16: judge.v1.MetricResult.canary:type_name -> judge.v1.SampleSummary
-	35, // 17: judge.v1.MetricResult.tags:type_name -> judge.v1.MetricResult.TagsEntry
-	0,  // 18: judge.v1.Analysis.status:type_name -> judge.v1.AnalysisStatus
-	1,  // 19: judge.v1.Analysis.spec:type_name -> judge.v1.AnalysisSpec
-	8,  // 20: judge.v1.Analysis.verdict:type_name -> judge.v1.Verdict
-	37, // 21: judge.v1.Analysis.create_time:type_name -> google.protobuf.Timestamp
-	37, // 22: judge.v1.Analysis.update_time:type_name -> google.protobuf.Timestamp
-	1,  // 23: judge.v1.CreateAnalysisRequest.spec:type_name -> judge.v1.AnalysisSpec
-	12, // 24: judge.v1.CreateAnalysisResponse.analysis:type_name -> judge.v1.Analysis
-	12, // 25: judge.v1.GetAnalysisResponse.analysis:type_name -> judge.v1.Analysis
-	0,  // 26: judge.v1.ListAnalysesRequest.status:type_name -> judge.v1.AnalysisStatus
-	12, // 27: judge.v1.ListAnalysesResponse.analyses:type_name -> judge.v1.Analysis
-	12, // 28: judge.v1.CancelAnalysisResponse.analysis:type_name -> judge.v1.Analysis
-	12, // 29: judge.v1.WatchAnalysisResponse.analysis:type_name -> judge.v1.Analysis
-	36, // 30: judge.v1.CanaryConfig.config:type_name -> google.protobuf.Struct
-	37, // 31: judge.v1.CanaryConfig.update_time:type_name -> google.protobuf.Timestamp
-	36, // 32: judge.v1.PutCanaryConfigRequest.config:type_name -> google.protobuf.Struct
-	23, // 33: judge.v1.PutCanaryConfigResponse.canary_config:type_name -> judge.v1.CanaryConfig
-	23, // 34: judge.v1.GetCanaryConfigResponse.canary_config:type_name -> judge.v1.CanaryConfig
-	23, // 35: judge.v1.ListCanaryConfigsResponse.canary_configs:type_name -> judge.v1.CanaryConfig
-	3,  // 36: judge.v1.AnalysisSpec.ScopesEntry.value:type_name -> judge.v1.ScopePair
-	6,  // 37: judge.v1.JudgeService.Analyze:input_type -> judge.v1.AnalyzeRequest
-	13, // 38: judge.v1.JudgeService.CreateAnalysis:input_type -> judge.v1.CreateAnalysisRequest
-	15, // 39: judge.v1.JudgeService.GetAnalysis:input_type -> judge.v1.GetAnalysisRequest
-	17, // 40: judge.v1.JudgeService.ListAnalyses:input_type -> judge.v1.ListAnalysesRequest
-	19, // 41: judge.v1.JudgeService.CancelAnalysis:input_type -> judge.v1.CancelAnalysisRequest
-	21, // 42: judge.v1.JudgeService.WatchAnalysis:input_type -> judge.v1.WatchAnalysisRequest
-	24, // 43: judge.v1.JudgeService.PutCanaryConfig:input_type -> judge.v1.PutCanaryConfigRequest
-	26, // 44: judge.v1.JudgeService.GetCanaryConfig:input_type -> judge.v1.GetCanaryConfigRequest
-	28, // 45: judge.v1.JudgeService.ListCanaryConfigs:input_type -> judge.v1.ListCanaryConfigsRequest
-	30, // 46: judge.v1.JudgeService.DeleteCanaryConfig:input_type -> judge.v1.DeleteCanaryConfigRequest
-	7,  // 47: judge.v1.JudgeService.Analyze:output_type -> judge.v1.AnalyzeResponse
-	14, // 48: judge.v1.JudgeService.CreateAnalysis:output_type -> judge.v1.CreateAnalysisResponse
-	16, // 49: judge.v1.JudgeService.GetAnalysis:output_type -> judge.v1.GetAnalysisResponse
-	18, // 50: judge.v1.JudgeService.ListAnalyses:output_type -> judge.v1.ListAnalysesResponse
-	20, // 51: judge.v1.JudgeService.CancelAnalysis:output_type -> judge.v1.CancelAnalysisResponse
-	22, // 52: judge.v1.JudgeService.WatchAnalysis:output_type -> judge.v1.WatchAnalysisResponse
-	25, // 53: judge.v1.JudgeService.PutCanaryConfig:output_type -> judge.v1.PutCanaryConfigResponse
-	27, // 54: judge.v1.JudgeService.GetCanaryConfig:output_type -> judge.v1.GetCanaryConfigResponse
-	29, // 55: judge.v1.JudgeService.ListCanaryConfigs:output_type -> judge.v1.ListCanaryConfigsResponse
-	31, // 56: judge.v1.JudgeService.DeleteCanaryConfig:output_type -> judge.v1.DeleteCanaryConfigResponse
-	47, // [47:57] is the sub-list for method output_type
-	37, // [37:47] is the sub-list for method input_type
-	37, // [37:37] is the sub-list for extension type_name
-	37, // [37:37] is the sub-list for extension extendee
-	0,  // [0:37] is the sub-list for field type_name
+	2,  // 12: judge.v1.AnalyzeResponse.series:type_name -> judge.v1.MetricPair
+	5,  // 13: judge.v1.Verdict.thresholds:type_name -> judge.v1.Thresholds
+	9,  // 14: judge.v1.Verdict.groups:type_name -> judge.v1.GroupScore
+	10, // 15: judge.v1.Verdict.metrics:type_name -> judge.v1.MetricResult
+	11, // 16: judge.v1.MetricResult.baseline:type_name -> judge.v1.SampleSummary
+	11, // 17: judge.v1.MetricResult.canary:type_name -> judge.v1.SampleSummary
+	35, // 18: judge.v1.MetricResult.tags:type_name -> judge.v1.MetricResult.TagsEntry
+	0,  // 19: judge.v1.Analysis.status:type_name -> judge.v1.AnalysisStatus
+	1,  // 20: judge.v1.Analysis.spec:type_name -> judge.v1.AnalysisSpec
+	8,  // 21: judge.v1.Analysis.verdict:type_name -> judge.v1.Verdict
+	37, // 22: judge.v1.Analysis.create_time:type_name -> google.protobuf.Timestamp
+	37, // 23: judge.v1.Analysis.update_time:type_name -> google.protobuf.Timestamp
+	2,  // 24: judge.v1.Analysis.series:type_name -> judge.v1.MetricPair
+	1,  // 25: judge.v1.CreateAnalysisRequest.spec:type_name -> judge.v1.AnalysisSpec
+	12, // 26: judge.v1.CreateAnalysisResponse.analysis:type_name -> judge.v1.Analysis
+	12, // 27: judge.v1.GetAnalysisResponse.analysis:type_name -> judge.v1.Analysis
+	0,  // 28: judge.v1.ListAnalysesRequest.status:type_name -> judge.v1.AnalysisStatus
+	12, // 29: judge.v1.ListAnalysesResponse.analyses:type_name -> judge.v1.Analysis
+	12, // 30: judge.v1.CancelAnalysisResponse.analysis:type_name -> judge.v1.Analysis
+	12, // 31: judge.v1.WatchAnalysisResponse.analysis:type_name -> judge.v1.Analysis
+	36, // 32: judge.v1.CanaryConfig.config:type_name -> google.protobuf.Struct
+	37, // 33: judge.v1.CanaryConfig.update_time:type_name -> google.protobuf.Timestamp
+	36, // 34: judge.v1.PutCanaryConfigRequest.config:type_name -> google.protobuf.Struct
+	23, // 35: judge.v1.PutCanaryConfigResponse.canary_config:type_name -> judge.v1.CanaryConfig
+	23, // 36: judge.v1.GetCanaryConfigResponse.canary_config:type_name -> judge.v1.CanaryConfig
+	23, // 37: judge.v1.ListCanaryConfigsResponse.canary_configs:type_name -> judge.v1.CanaryConfig
+	3,  // 38: judge.v1.AnalysisSpec.ScopesEntry.value:type_name -> judge.v1.ScopePair
+	6,  // 39: judge.v1.JudgeService.Analyze:input_type -> judge.v1.AnalyzeRequest
+	13, // 40: judge.v1.JudgeService.CreateAnalysis:input_type -> judge.v1.CreateAnalysisRequest
+	15, // 41: judge.v1.JudgeService.GetAnalysis:input_type -> judge.v1.GetAnalysisRequest
+	17, // 42: judge.v1.JudgeService.ListAnalyses:input_type -> judge.v1.ListAnalysesRequest
+	19, // 43: judge.v1.JudgeService.CancelAnalysis:input_type -> judge.v1.CancelAnalysisRequest
+	21, // 44: judge.v1.JudgeService.WatchAnalysis:input_type -> judge.v1.WatchAnalysisRequest
+	24, // 45: judge.v1.JudgeService.PutCanaryConfig:input_type -> judge.v1.PutCanaryConfigRequest
+	26, // 46: judge.v1.JudgeService.GetCanaryConfig:input_type -> judge.v1.GetCanaryConfigRequest
+	28, // 47: judge.v1.JudgeService.ListCanaryConfigs:input_type -> judge.v1.ListCanaryConfigsRequest
+	30, // 48: judge.v1.JudgeService.DeleteCanaryConfig:input_type -> judge.v1.DeleteCanaryConfigRequest
+	7,  // 49: judge.v1.JudgeService.Analyze:output_type -> judge.v1.AnalyzeResponse
+	14, // 50: judge.v1.JudgeService.CreateAnalysis:output_type -> judge.v1.CreateAnalysisResponse
+	16, // 51: judge.v1.JudgeService.GetAnalysis:output_type -> judge.v1.GetAnalysisResponse
+	18, // 52: judge.v1.JudgeService.ListAnalyses:output_type -> judge.v1.ListAnalysesResponse
+	20, // 53: judge.v1.JudgeService.CancelAnalysis:output_type -> judge.v1.CancelAnalysisResponse
+	22, // 54: judge.v1.JudgeService.WatchAnalysis:output_type -> judge.v1.WatchAnalysisResponse
+	25, // 55: judge.v1.JudgeService.PutCanaryConfig:output_type -> judge.v1.PutCanaryConfigResponse
+	27, // 56: judge.v1.JudgeService.GetCanaryConfig:output_type -> judge.v1.GetCanaryConfigResponse
+	29, // 57: judge.v1.JudgeService.ListCanaryConfigs:output_type -> judge.v1.ListCanaryConfigsResponse
+	31, // 58: judge.v1.JudgeService.DeleteCanaryConfig:output_type -> judge.v1.DeleteCanaryConfigResponse
+	49, // [49:59] is the sub-list for method output_type
+	39, // [39:49] is the sub-list for method input_type
+	39, // [39:39] is the sub-list for extension type_name
+	39, // [39:39] is the sub-list for extension extendee
+	0,  // [0:39] is the sub-list for field type_name
 }
 
 func init() { file_judge_v1_judge_proto_init() }

@@ -54,7 +54,7 @@ type JudgeServiceClient interface {
 	// Errors include:
 	//   - INVALID_ARGUMENT: bad config, metrics or thresholds.
 	//   - NOT_FOUND: canary_config_name names no stored config.
-	//   - FAILED_PRECONDITION: scopes were given but no metrics source is
+	//   - FAILED_PRECONDITION: scopes were given but no metrics account is
 	//     configured on this server.
 	Analyze(ctx context.Context, in *AnalyzeRequest, opts ...grpc.CallOption) (*AnalyzeResponse, error)
 	// CreateAnalysis stores an analysis and returns at once; a worker of any
@@ -63,7 +63,7 @@ type JudgeServiceClient interface {
 	// Errors include:
 	//   - INVALID_ARGUMENT: bad config, metrics or thresholds.
 	//   - NOT_FOUND: canary_config_name names no stored config.
-	//   - FAILED_PRECONDITION: scopes were given but no metrics source is
+	//   - FAILED_PRECONDITION: scopes were given but no metrics account is
 	//     configured on this server.
 	CreateAnalysis(ctx context.Context, in *CreateAnalysisRequest, opts ...grpc.CallOption) (*CreateAnalysisResponse, error)
 	// GetAnalysis returns one analysis with its status and, once it is done,
@@ -250,7 +250,7 @@ type JudgeServiceServer interface {
 	// Errors include:
 	//   - INVALID_ARGUMENT: bad config, metrics or thresholds.
 	//   - NOT_FOUND: canary_config_name names no stored config.
-	//   - FAILED_PRECONDITION: scopes were given but no metrics source is
+	//   - FAILED_PRECONDITION: scopes were given but no metrics account is
 	//     configured on this server.
 	Analyze(context.Context, *AnalyzeRequest) (*AnalyzeResponse, error)
 	// CreateAnalysis stores an analysis and returns at once; a worker of any
@@ -259,7 +259,7 @@ type JudgeServiceServer interface {
 	// Errors include:
 	//   - INVALID_ARGUMENT: bad config, metrics or thresholds.
 	//   - NOT_FOUND: canary_config_name names no stored config.
-	//   - FAILED_PRECONDITION: scopes were given but no metrics source is
+	//   - FAILED_PRECONDITION: scopes were given but no metrics account is
 	//     configured on this server.
 	CreateAnalysis(context.Context, *CreateAnalysisRequest) (*CreateAnalysisResponse, error)
 	// GetAnalysis returns one analysis with its status and, once it is done,
