@@ -116,9 +116,11 @@ func TestHTTPAnalyze(t *testing.T) {
 		t.Errorf("verdict %+v, want FAIL with latency HIGH", ok.Verdict)
 	}
 	// A score of 0 is sent, not left out as proto3 JSON would by default.
-	var raw map[string]map[string]any
-	if call(t, "POST", base+"/v1/analyze", analyzeBody(50), &raw); raw["verdict"]["score"] != 0.0 {
-		t.Errorf("score field %v, want 0 present", raw["verdict"]["score"])
+	var raw struct {
+		Verdict map[string]any `json:"verdict"`
+	}
+	if call(t, "POST", base+"/v1/analyze", analyzeBody(50), &raw); raw.Verdict["score"] != 0.0 {
+		t.Errorf("score field %v, want 0 present", raw.Verdict["score"])
 	}
 	if code := call(t, "POST", base+"/v1/analyze", analyzeBody(0), &ok); code != 200 || ok.Verdict.Result != "PASS" || ok.Verdict.Score != 100 {
 		t.Errorf("unchanged canary: status %d verdict %+v", code, ok.Verdict)
