@@ -1,0 +1,72 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/canaryjudge/judge/metrics/prometheus/promtest"
+)
+
+// TestAnalyzeScopes runs judge analyze --scopes against a real Prometheus:
+// a regressed canary FAILs, a good one PASSes, --save-data replays to the
+// same verdict with --data, a hostile scope matches nothing, and a source
+// that cannot be reached exits 69.
+func TestAnalyzeScopes(t *testing.T) {
+	start := time.Now().Add(-50 * time.Hour).Truncate(time.Hour).UTC()
+	series := func(pod string, level float64, phase int) promtest.Series {
+		s := promtest.Series{Name: "checkout_latency_seconds", Labels: map[string]string{"pod": pod}}
+		for i := range 60 {
+			v := level * (1 + 0.05*math.Sin(float64(i+phase)*1.7))
+			s.Samples = append(s.Samples, promtest.Sample{T: start.Add(time.Duration(i) * time.Minute), V: v})
+		}
+		return s
+	}
+	url := promtest.Start(t, []promtest.Series{series("checkout-baseline", 0.2, 0), series("checkout-canary", 0.2, 11), series("checkout-slow", 0.35, 0)})
+	dir := t.TempDir()
+	appConfig := writeFile(t, dir, "judge.yaml", fmt.Sprintf("metrics:\n  accounts:\n    - name: prod-prom\n      type: prometheus\n      url: %s\n", url))
+	canaryConfig := writeFile(t, dir, "canary.json", `{"name":"checkout","judge":{"name":"NetflixACAJudge-v1.0"},
+		"metrics":[{"name":"latency","groups":["perf"],"scopeName":"default",
+		  "query":{"type":"prometheus","metricName":"checkout_latency_seconds","customFilterTemplate":"by-pod"},
+		  "analysisConfigurations":{"canary":{"direction":"increase","critical":true}}}],
+		"templates":{"by-pod":"pod=\"${scope}\""},"classifier":{"groupWeights":{"perf":100}}}`)
+	scopes := func(canary string) string {
+		b, _ := json.Marshal(map[string]any{"scopes": map[string]any{"default": map[string]any{
+			"controlScope":    map[string]any{"scope": "checkout-baseline", "start": start, "end": start.Add(59 * time.Minute), "step": 60},
+			"experimentScope": map[string]any{"scope": canary, "start": start, "end": start.Add(59 * time.Minute), "step": 60},
+		}}, "thresholds": map[string]any{"pass": 95, "marginal": 75}})
+		return writeFile(t, dir, "scopes-"+strings.ReplaceAll(canary, "/", "_")+".json", string(b))
+	}
+	base := []string{"analyze", "--config", appConfig, "--canary-config", canaryConfig}
+
+	saved := filepath.Join(dir, "saved.json")
+	code, live, errOut := runJudge(t, "", append(base, "--scopes", scopes("checkout-slow"), "--save-data", saved, "--output", "json")...)
+	if code != 1 || !strings.Contains(live, `"result": "FAIL"`) {
+		t.Fatalf("regressed canary: exit %d %s %s", code, live, errOut)
+	}
+	code, replay, errOut := runJudge(t, "", "analyze", "--canary-config", canaryConfig, "--data", saved, "--output", "json")
+	if code != 1 || replay != live {
+		t.Errorf("replay with --data: exit %d %s\ndiffers from the live verdict:\n%s", code, errOut, live)
+	}
+	if code, out, errOut := runJudge(t, "", append(base, "--scopes", scopes("checkout-canary"))...); code != 0 || !strings.HasPrefix(out, "PASS") {
+		t.Errorf("good canary: exit %d %s %s", code, out, errOut)
+	}
+	// The scope is escaped into the string literal: it matches no series,
+	// and the critical metric whose canary has no data fails.
+	hostile := `checkout-canary"} or checkout_latency_seconds{pod="checkout-baseline`
+	if code, out, errOut := runJudge(t, "", append(base, "--scopes", scopes(hostile))...); code != 1 || !strings.Contains(out, "NODATA_FAIL") {
+		t.Errorf("hostile scope: exit %d %s %s", code, out, errOut)
+	}
+	down := writeFile(t, dir, "down.yaml", "metrics:\n  accounts:\n    - {name: gone, type: prometheus, url: 'http://127.0.0.1:1', retries: 1}\n")
+	if code, _, errOut := runJudge(t, "", "analyze", "--config", down, "--canary-config", canaryConfig, "--scopes", scopes("checkout-canary")); code != 69 || !strings.Contains(errOut, `prometheus account "gone"`) {
+		t.Errorf("unreachable source: exit %d %s, want 69 naming the account", code, errOut)
+	}
+	bad := writeFile(t, dir, "bad.yaml", "metrics:\n  accounts:\n    - {name: p, type: prometheus, url: 'http://x', passwrd: y}\n")
+	if code, _, errOut := runJudge(t, "", "analyze", "--config", bad, "--canary-config", canaryConfig, "--scopes", scopes("checkout-canary")); code != 64 || !strings.Contains(errOut, "passwrd") {
+		t.Errorf("unknown account field: exit %d %s", code, errOut)
+	}
+}
