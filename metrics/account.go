@@ -2,10 +2,12 @@ package metrics
 
 import (
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -43,6 +45,10 @@ type Account struct {
 	BearerTokenFile string `mapstructure:"bearer_token_file"`
 	// RateLimit bounds requests per second to the store (default 20), with
 	// bursts of up to RateBurst (default 10).
+	// MaxConcurrency bounds the requests in flight to the store across all
+	// analyses (default 8; Prometheus runs at most 20 queries at once by
+	// default and queues the rest, and a deep queue there stalls).
+	MaxConcurrency int `mapstructure:"max_concurrency"`
 	RateLimit float64 `mapstructure:"rate_limit"`
 	RateBurst int     `mapstructure:"rate_burst"`
 	// Timeout bounds one query, retries included (default 30s).
@@ -72,11 +78,14 @@ func (a *Account) Defaults() error {
 	if a.Timeout == 0 {
 		a.Timeout = 30 * time.Second
 	}
+	if a.MaxConcurrency == 0 {
+		a.MaxConcurrency = 8
+	}
 	if a.Retries == 0 {
 		a.Retries = 3
 	}
-	if a.RateLimit < 0 || a.RateBurst < 0 || a.Timeout < 0 || a.Retries < 0 {
-		return fmt.Errorf("%w: account %q: rate_limit, rate_burst, timeout and retries must not be negative", ErrConfig, a.Name)
+	if a.RateLimit < 0 || a.RateBurst < 0 || a.Timeout < 0 || a.Retries < 0 || a.MaxConcurrency < 0 {
+		return fmt.Errorf("%w: account %q: rate_limit, rate_burst, max_concurrency, timeout and retries must not be negative", ErrConfig, a.Name)
 	}
 	return nil
 }
@@ -132,21 +141,35 @@ func (in *Instruments) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{in.Requests, in.Retries, in.Latency}
 }
 
-// instrumented counts and times each HTTP request (each attempt) and
-// waits for the account's rate limit before sending it.
+// instrumented counts and times each HTTP request (each attempt), waits
+// for the account's rate limit before sending it and holds one of the
+// account's concurrency slots until the answer's body is closed.
 type instrumented struct {
 	next    http.RoundTripper
 	limiter *rate.Limiter
+	slots   chan struct{}
 	in      *Instruments
 	account Account
 }
 
 func (t *instrumented) RoundTrip(r *http.Request) (*http.Response, error) {
+	select {
+	case t.slots <- struct{}{}:
+	case <-r.Context().Done():
+		return nil, r.Context().Err()
+	}
+	release := sync.OnceFunc(func() { <-t.slots })
 	if err := t.limiter.Wait(r.Context()); err != nil {
+		release()
 		return nil, err
 	}
 	start := time.Now()
 	resp, err := t.next.RoundTrip(r)
+	if err != nil {
+		release()
+	} else {
+		resp.Body = &releasingBody{ReadCloser: resp.Body, release: release}
+	}
 	if t.in != nil {
 		status := "error"
 		if err == nil {
@@ -158,13 +181,29 @@ func (t *instrumented) RoundTrip(r *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
+// releasingBody frees the request's concurrency slot when closed.
+type releasingBody struct {
+	io.ReadCloser
+	release func()
+}
+
+func (b *releasingBody) Close() error {
+	defer b.release()
+	return b.ReadCloser.Close()
+}
+
 // RateLimited returns an HTTP client that waits for the account's rate
 // limit before every request and records it in the instruments, without
 // retries (for clients that retry themselves).
 func RateLimited(a Account, in *Instruments) *http.Client {
+	// One analysis fetches every metric of both scopes at once: keep enough
+	// idle connections to the store for that (the default keeps two).
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = 64
 	return &http.Client{Transport: &instrumented{
-		next:    http.DefaultTransport,
+		next:    transport,
 		limiter: rate.NewLimiter(rate.Limit(a.RateLimit), a.RateBurst),
+		slots:   make(chan struct{}, max(a.MaxConcurrency, 1)),
 		in:      in,
 		account: a,
 	}}

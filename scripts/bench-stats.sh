@@ -44,3 +44,10 @@ for n in 1000 10000 100000; do
 	awk -v n="$n" -v mw="$mw" -v fl="$fl" -v al="$al" -v r="$r" -v rr="$rr" 'BEGIN {
 		printf "| %d | %.2f ms | %.2f ms | %.2f× | %s | %s | %s |\n", n, mw/1e6, fl/1e6, mw/fl, al, r, rr }'
 done
+
+# Concurrent fetching: an analysis of 20 metrics against a real Prometheus
+# (started by the analysis package's tests) against the slowest of its 40
+# queries run alone in the same iteration.
+echo
+echo "Fetching (go test ./analysis -bench BenchmarkFetchConcurrency):"
+go test ./analysis -run '^$' -bench '^BenchmarkFetchConcurrency$' -count 3 | grep -E '^Benchmark'
