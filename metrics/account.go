@@ -48,9 +48,9 @@ type Account struct {
 	// MaxConcurrency bounds the requests in flight to the store across all
 	// analyses (default 8; Prometheus runs at most 20 queries at once by
 	// default and queues the rest, and a deep queue there stalls).
-	MaxConcurrency int `mapstructure:"max_concurrency"`
-	RateLimit float64 `mapstructure:"rate_limit"`
-	RateBurst int     `mapstructure:"rate_burst"`
+	MaxConcurrency int     `mapstructure:"max_concurrency"`
+	RateLimit      float64 `mapstructure:"rate_limit"`
+	RateBurst      int     `mapstructure:"rate_burst"`
 	// Timeout bounds one query, retries included (default 30s).
 	Timeout time.Duration `mapstructure:"timeout"`
 	// Retries is how often a 429, a 5xx or a network error is retried

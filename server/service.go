@@ -5,9 +5,9 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"database/sql"
 	"database/sql/driver"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
