@@ -251,12 +251,15 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	s.stopWork, s.abortWork = stop, abort
 	host, _ := os.Hostname()
 	for i := range cfg.Workers {
-		w := &worker{svc: svc, owner: fmt.Sprintf("%s-%d-%p-%d", host, os.Getpid(), s, i), lease: cfg.Lease, poll: cfg.Poll,
-			maxAttempts: cfg.MaxAttempts, log: log}
+		w := &analysis.Worker{
+			Queue: st, Judge: svc.judgeStored, Owner: fmt.Sprintf("%s-%d-%p-%d", host, os.Getpid(), s, i),
+			Lease: cfg.Lease, Poll: cfg.Poll, MaxAttempts: cfg.MaxAttempts, Log: log,
+			Finished: svc.finished, Panicked: metrics.panics.Inc,
+		}
 		s.workers.Add(1)
 		go func() {
 			defer s.workers.Done()
-			w.run(workCtx, abortCtx)
+			w.Run(workCtx, abortCtx)
 		}()
 	}
 	if cfg.Retention > 0 {
