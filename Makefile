@@ -35,6 +35,10 @@ demo: build ## Run a full canary analysis on the shipped fixtures (exit 1 FAIL /
 	@echo '$$ judge compare --canary fixtures/compare/canary.txt --baseline fixtures/compare/baseline.txt'
 	@$(BIN) compare --canary fixtures/compare/canary.txt --baseline fixtures/compare/baseline.txt
 
+.PHONY: demo-prometheus
+demo-prometheus: build ## Run a live analysis against a local Prometheus backfilled with fixture series.
+	scripts/demo-prometheus.sh
+
 .PHONY: test
 test: lint check-generated ## Run every test (installs what the tests need: PostgreSQL server binaries).
 	scripts/ensure-postgres.sh
