@@ -407,3 +407,31 @@ func countValid(x []float64) int {
 	}
 	return n
 }
+
+// TestSlowSource checks that a source slower than the account's timeout
+// makes its metric ERROR instead of holding the analysis.
+func TestSlowSource(t *testing.T) {
+	s := newSetup(t)
+	s.nr.fault = func(w http.ResponseWriter, _ int) bool {
+		time.Sleep(1500 * time.Millisecond)
+		return false
+	}
+	t.Setenv("TEST_NR_KEY", "NRAK-0123456789")
+	sources, err := NewSources([]metrics.Account{{Name: "nr", Type: metrics.TypeNewRelic, URL: s.nr.URL + "/graphql", AccountID: 1, APIKeyEnv: "TEST_NR_KEY", Timeout: 500 * time.Millisecond, Retries: 1}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := parseConfig(t, `
+metrics:
+  - name: throughput
+    groups: [traffic]
+    query: {newrelic: "SELECT average(value) FROM Metric WHERE pod = '${scope}'"}
+`)
+	out, err := (&Runner{Sources: sources}).Run(context.Background(), cfg, request("canary-good", points), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, reason := classOf(out.Result, "throughput"); c != verdict.Error || !strings.Contains(reason, "deadline exceeded") {
+		t.Errorf("slow source: %s (%s)", c, reason)
+	}
+}

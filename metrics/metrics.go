@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -156,6 +157,7 @@ type Memory struct {
 	Errors map[string]error
 	// Queries records the queries received, in order.
 	Queries []Query
+	mu      sync.Mutex
 }
 
 var _ Source = (*Memory)(nil)
@@ -165,11 +167,14 @@ func (m *Memory) Fetch(ctx context.Context, q Query) (Series, error) {
 	if err := ctx.Err(); err != nil {
 		return Series{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
+	m.mu.Lock()
 	m.Queries = append(m.Queries, q)
-	if err := m.Errors[q.Text]; err != nil {
+	err, points := m.Errors[q.Text], m.Points[q.Text]
+	m.mu.Unlock()
+	if err != nil {
 		return Series{}, err
 	}
-	return Align(q, m.Points[q.Text])
+	return Align(q, points)
 }
 
 // Place says where a template variable lands in a query.

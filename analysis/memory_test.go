@@ -1,0 +1,98 @@
+package analysis
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/canaryjudge/judge/metrics"
+)
+
+// memoryRunner serves every query from an in-memory source.
+func memoryRunner(mem *metrics.Memory, typ string) *Runner {
+	empty, _ := NewSources(nil, nil)
+	return &Runner{Sources: empty.WithSource(metrics.Account{Name: "mem", Type: typ}, mem)}
+}
+
+// TestKayentaQueries checks the queries built from Kayenta query configs
+// for each scope, as Kayenta builds them, with values escaped.
+func TestKayentaQueries(t *testing.T) {
+	t.Parallel()
+	cfg := parseConfig(t, `{"name":"k","metrics":[
+		{"name":"cpu","groups":["g"],"query":{"type":"prometheus","metricName":"cpu_usage","resourceType":"aws_ec2_instance","labelBindings":["job=\"api\""],"groupByFields":["zone"]}},
+		{"name":"lat","groups":["g"],"query":{"type":"prometheus","metricName":"latency","customFilterTemplate":"pods"}},
+		{"name":"raw","groups":["g"],"query":{"type":"prometheus","customInlineTemplate":"PromQL:sum(rate(errors{pod=~\"${scope}.*\",env=\"${env}\"}[1m]))"}}],
+		"templates":{"pods":"pod=\"${scope}\",region=\"${location}\""},
+		"classifier":{"groupWeights":{"g":100}}}`)
+	mem := &metrics.Memory{}
+	req := request("canary", 10)
+	for _, s := range []*Scope{req.Scopes["default"].Control, req.Scopes["default"].Experiment} {
+		s.Location, s.ExtendedScopeParams = "us-east-1", map[string]string{"env": `pro"d`}
+	}
+	req.Scopes["default"].Experiment.Scope = `can"ary`
+	if _, err := memoryRunner(mem, metrics.TypePrometheus).Run(context.Background(), cfg, req, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{
+		`avg(cpu_usage{asg_groupName="baseline",zone=~"us-east-1.{1}",job="api"}) by (zone)`: false,
+		`avg(cpu_usage{asg_groupName="can\"ary",zone=~"us-east-1.{1}",job="api"}) by (zone)`: false,
+		`avg(latency{pod="can\"ary",region="us-east-1"})`:                                    false,
+		`sum(rate(errors{pod=~"can\"ary.*",env="pro\"d"}[1m]))`:                              false,
+		`sum(rate(errors{pod=~"baseline.*",env="pro\"d"}[1m]))`:                              false,
+	}
+	for _, q := range mem.Queries {
+		if _, ok := want[q.Text]; ok {
+			want[q.Text] = true
+		}
+		if q.Step != time.Minute || !q.Start.Equal(fixtureStart) {
+			t.Errorf("query %q over %v at %v", q.Text, q.Start, q.Step)
+		}
+	}
+	for q, seen := range want {
+		if !seen {
+			t.Errorf("query not sent: %s (sent: %v)", q, mem.Queries)
+		}
+	}
+	// Kayenta refuses a query that would not tell the scopes apart.
+	noScope := parseConfig(t, `{"name":"k","metrics":[{"name":"x","groups":["g"],"query":{"type":"prometheus","metricName":"x"}}],"classifier":{"groupWeights":{"g":100}}}`)
+	if _, err := memoryRunner(mem, metrics.TypePrometheus).Run(context.Background(), noScope, req, Options{}); !errors.Is(err, ErrInvalidRequest) || !strings.Contains(err.Error(), "resourceType or a custom filter") {
+		t.Errorf("query without a scope filter: %v", err)
+	}
+}
+
+// TestRunStopsWhenCancelled checks that a cancelled analysis (a cancel, a
+// lost lease) stops fetching with an error, never a verdict.
+func TestRunStopsWhenCancelled(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	cfg := parseConfig(t, "metrics: [{name: a, groups: [g], query: {prometheus: 'up{pod=\"${scope}\"}'}}]")
+	out, err := memoryRunner(&metrics.Memory{}, metrics.TypePrometheus).Run(ctx, cfg, request("c", 10), Options{})
+	if err == nil || out != nil || !strings.Contains(err.Error(), "stopped while fetching") {
+		t.Errorf("cancelled run: %v, %v", out, err)
+	}
+}
+
+// TestAccountChoice checks how a metric's account is chosen.
+func TestAccountChoice(t *testing.T) {
+	t.Parallel()
+	mem := &metrics.Memory{}
+	empty, _ := NewSources(nil, nil)
+	two := empty.WithSource(metrics.Account{Name: "east", Type: metrics.TypePrometheus}, mem).
+		WithSource(metrics.Account{Name: "west", Type: metrics.TypePrometheus}, mem)
+	cfg := parseConfig(t, "metrics: [{name: a, groups: [g], query: {prometheus: 'up{pod=\"${scope}\"}'}}]")
+	r := &Runner{Sources: two}
+	if _, err := r.Run(context.Background(), cfg, request("c", 10), Options{}); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "east, west") {
+		t.Errorf("two accounts without a choice: %v", err)
+	}
+	out, err := r.Run(context.Background(), cfg, request("c", 10), Options{Account: "west"})
+	if err != nil || out.Pairs[0].Tags["controlAccount"] != "west" {
+		t.Errorf("chosen account: %v %v", out, err)
+	}
+	dd := parseConfig(t, "metrics: [{name: a, groups: [g], query: {datadog: 'avg:x{pod:${scope}}'}}]")
+	if _, err := r.Run(context.Background(), dd, request("c", 10), Options{}); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "no datadog account") {
+		t.Errorf("no account of the type: %v", err)
+	}
+}
