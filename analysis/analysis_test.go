@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/canaryjudge/judge/metrics"
+	"github.com/canaryjudge/judge/metrics/metricstest"
 	"github.com/canaryjudge/judge/metrics/prometheus/promtest"
 	"github.com/canaryjudge/judge/verdict"
 )
@@ -68,7 +69,7 @@ func TestMain(m *testing.M) {
 // testSetup is a runner over the real Prometheus and the two fakes.
 type testSetup struct {
 	runner *Runner
-	dd, nr *fake
+	dd, nr *metricstest.Fake
 }
 
 func newSetup(t *testing.T) *testSetup {
@@ -76,12 +77,12 @@ func newSetup(t *testing.T) *testSetup {
 	t.Setenv("TEST_DD_API_KEY", "dd-api-key-0123456789")
 	t.Setenv("TEST_DD_APP_KEY", "dd-app-key-0123456789")
 	t.Setenv("TEST_NR_KEY", "NRAK-0123456789")
-	dd := newFakeDatadog(t, map[string][]float64{
+	dd := metricstest.NewDatadog(t, map[string][]float64{
 		"avg:app.errors{pod:baseline}":    steps(points, wiggle(5)),
 		"avg:app.errors{pod:canary-good}": steps(points, func(i int) float64 { return wiggle(5)(i + 5) }),
 		"avg:app.errors{pod:canary-bad}":  steps(points, func(i int) float64 { return wiggle(5)(i + 5) }),
 	})
-	nr := newFakeNewRelic(t, map[string][]float64{
+	nr := metricstest.NewNewRelic(t, map[string][]float64{
 		"SELECT average(value) FROM Metric WHERE pod = 'baseline'":    steps(points, wiggle(1000)),
 		"SELECT average(value) FROM Metric WHERE pod = 'canary-good'": steps(points, func(i int) float64 { return wiggle(1000)(i + 3) }),
 		"SELECT average(value) FROM Metric WHERE pod = 'canary-bad'":  steps(points, func(i int) float64 { return wiggle(1000)(i + 3) }),
@@ -148,21 +149,21 @@ func TestMixedSourcesEndToEnd(t *testing.T) {
 			}
 		}
 	}
-	for _, r := range s.dd.received() {
+	for _, r := range s.dd.Received() {
 		if r.Path != "POST /api/v2/query/timeseries" || r.Headers.Get("DD-API-KEY") != "dd-api-key-0123456789" ||
 			r.Headers.Get("DD-APPLICATION-KEY") != "dd-app-key-0123456789" || r.From != fixtureStart.UnixMilli() ||
 			r.To != fixtureStart.Add(points*time.Minute).UnixMilli() || r.Step != 60_000 {
 			t.Errorf("Datadog request %+v", r)
 		}
 	}
-	for _, r := range s.nr.received() {
+	for _, r := range s.nr.Received() {
 		if r.Path != "POST /graphql" || r.Headers.Get("Api-Key") != "NRAK-0123456789" || r.Step != 60 ||
 			r.From != fixtureStart.Unix() || r.To != fixtureStart.Add(points*time.Minute).Unix() {
 			t.Errorf("New Relic request %+v", r)
 		}
 	}
-	if len(s.dd.received()) != 4 || len(s.nr.received()) != 4 {
-		t.Errorf("%d Datadog and %d New Relic requests, want 4 each", len(s.dd.received()), len(s.nr.received()))
+	if len(s.dd.Received()) != 4 || len(s.nr.Received()) != 4 {
+		t.Errorf("%d Datadog and %d New Relic requests, want 4 each", len(s.dd.Received()), len(s.nr.Received()))
 	}
 }
 
@@ -238,7 +239,7 @@ func TestFaultsNeverPass(t *testing.T) {
 			if tc.target == "nr" {
 				target = s.nr
 			}
-			target.fault = tc.fault
+			target.Fault = tc.fault
 			out, err := s.runner.Run(context.Background(), cfg, request("canary-good", points), Options{})
 			if err != nil {
 				t.Fatal(err)
@@ -248,8 +249,8 @@ func TestFaultsNeverPass(t *testing.T) {
 				if class != verdict.Pass || out.Result.Result != verdict.ResultPass {
 					t.Errorf("after a retry: %s %s (%s)", class, out.Result.Result, reason)
 				}
-				if len(target.received()) != 3 {
-					t.Errorf("%d requests, want 3 (baseline, canary, one retried)", len(target.received()))
+				if len(target.Received()) != 3 {
+					t.Errorf("%d requests, want 3 (baseline, canary, one retried)", len(target.Received()))
 				}
 				return
 			}
@@ -345,13 +346,13 @@ metrics:
 		t.Errorf("NRQL injection: %s", c)
 	}
 	var sawEscaped bool
-	for _, r := range s.nr.received() {
+	for _, r := range s.nr.Received() {
 		if r.Query == `SELECT average(value) FROM Metric WHERE pod = 'x\' OR pod = \'baseline'` {
 			sawEscaped = true
 		}
 	}
 	if !sawEscaped {
-		t.Errorf("the escaped NRQL never reached New Relic: %+v", s.nr.received())
+		t.Errorf("the escaped NRQL never reached New Relic: %+v", s.nr.Received())
 	}
 }
 
@@ -379,7 +380,7 @@ metrics:
 		t.Errorf("control: %d points, %d valid; want 14341", len(p.Values.Control), countValid(p.Values.Control))
 	}
 	// New Relic: 400 one-minute buckets, above 366.
-	s.nr.series["SELECT average(value) FROM Metric WHERE pod = 'baseline'"] = steps(400, wiggle(1000))
+	s.nr.Series["SELECT average(value) FROM Metric WHERE pod = 'baseline'"] = steps(400, wiggle(1000))
 	nrCfg := parseConfig(t, `
 metrics:
   - name: throughput
@@ -393,7 +394,7 @@ metrics:
 	if got := countValid(out.Pairs[0].Values.Control); got != 400 {
 		t.Errorf("New Relic baseline: %d valid points, want 400", got)
 	}
-	if n := len(s.nr.received()); n != 4 {
+	if n := len(s.nr.Received()); n != 4 {
 		t.Errorf("%d New Relic requests, want 4 (two parts per side)", n)
 	}
 }
@@ -412,7 +413,7 @@ func countValid(x []float64) int {
 // makes its metric ERROR instead of holding the analysis.
 func TestSlowSource(t *testing.T) {
 	s := newSetup(t)
-	s.nr.fault = func(w http.ResponseWriter, _ int) bool {
+	s.nr.Fault = func(w http.ResponseWriter, _ int) bool {
 		time.Sleep(1500 * time.Millisecond)
 		return false
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/canaryjudge/judge/metrics"
+	"github.com/canaryjudge/judge/metrics/metricstest"
 	"github.com/canaryjudge/judge/metrics/prometheus/promtest"
 )
 
@@ -112,5 +113,69 @@ func TestScopesThroughTheService(t *testing.T) {
 		if code := call(t, "POST", base+path, body("good,pod:base"), &msg); code != 400 || !strings.Contains(msg.Message, "experimentScope") {
 			t.Errorf("%s unsafe scope: %d %q", path, code, msg.Message)
 		}
+	}
+}
+
+// TestMixedSourcesThroughTheService judges a config mixing Prometheus
+// (real), Datadog and New Relic (fakes) through the service, synchronously
+// and asynchronously.
+func TestMixedSourcesThroughTheService(t *testing.T) {
+	start := time.Now().Add(-54 * time.Hour).Truncate(time.Hour).UTC()
+	wave := func(level float64, phase int) []float64 {
+		out := make([]float64, 30)
+		for i := range out {
+			out[i] = level * (1 + 0.05*math.Sin(float64(i+phase)*1.7))
+		}
+		return out
+	}
+	s := promtest.Series{Name: "svc_latency_seconds", Labels: map[string]string{"pod": "b"}}
+	c := promtest.Series{Name: "svc_latency_seconds", Labels: map[string]string{"pod": "c"}}
+	for i, v := range wave(0.3, 0) {
+		s.Samples = append(s.Samples, promtest.Sample{T: start.Add(time.Duration(i) * time.Minute), V: v})
+		c.Samples = append(c.Samples, promtest.Sample{T: start.Add(time.Duration(i) * time.Minute), V: wave(0.3, 6)[i]})
+	}
+	url := promtest.Start(t, []promtest.Series{s, c})
+	dd := metricstest.NewDatadog(t, map[string][]float64{"sum:svc.errors{pod:b}": wave(2, 0), "sum:svc.errors{pod:c}": wave(2, 5)})
+	nr := metricstest.NewNewRelic(t, map[string][]float64{
+		"SELECT average(value) FROM Metric WHERE pod = 'b'": wave(500, 0),
+		"SELECT average(value) FROM Metric WHERE pod = 'c'": wave(500, 2),
+	})
+	t.Setenv("SVC_KEY", "svc-secret-0123456789")
+	srv := startServer(t, Config{Accounts: []metrics.Account{
+		{Name: "prom", Type: metrics.TypePrometheus, URL: url},
+		{Name: "dd", Type: metrics.TypeDatadog, URL: dd.URL, APIKeyEnv: "SVC_KEY", AppKeyEnv: "SVC_KEY"},
+		{Name: "nr", Type: metrics.TypeNewRelic, URL: nr.URL + "/graphql", AccountID: 7, APIKeyEnv: "SVC_KEY"},
+	}})
+	base := "http://" + srv.Addr()
+	config := `{"name":"mixed","metrics":[
+		{"name":"latency","groups":["perf"],"critical":true,"direction":"increase","query":{"prometheus":"avg(svc_latency_seconds{pod=\"${scope}\"})"}},
+		{"name":"errors","groups":["errors"],"direction":"increase","query":{"datadog":"sum:svc.errors{pod:${scope}}"}},
+		{"name":"throughput","groups":["traffic"],"direction":"decrease","query":{"newrelic":"SELECT average(value) FROM Metric WHERE pod = '${scope}'"}}]}`
+	scope := func(name string) string {
+		return fmt.Sprintf(`{"scope":%q,"start":%q,"end":%q,"step_seconds":60}`, name, start.Format(time.RFC3339), start.Add(29*time.Minute).Format(time.RFC3339))
+	}
+	body := fmt.Sprintf(`{"spec":{"canary_config":%s,"scopes":{"default":{"control_scope":%s,"experiment_scope":%s}}}}`, config, scope("b"), scope("c"))
+	var sync struct {
+		Verdict struct {
+			Result string `json:"result"`
+			Reason string `json:"reason"`
+		} `json:"verdict"`
+		Series []struct {
+			Name  string `json:"name"`
+			Error string `json:"error"`
+		} `json:"series"`
+	}
+	if code := call(t, "POST", base+"/v1/analyze", body, &sync); code != 200 || sync.Verdict.Result != "PASS" || len(sync.Series) != 3 {
+		t.Fatalf("sync mixed: %d %+v", code, sync)
+	}
+	var created struct {
+		Analysis struct{ ID string } `json:"analysis"`
+	}
+	call(t, "POST", base+"/v1/analyses", body, &created)
+	if a := waitFinalHTTP(t, base, created.Analysis.ID); a.Status != "ANALYSIS_STATUS_SUCCEEDED" || a.Verdict == nil || a.Verdict.Result != "PASS" {
+		t.Errorf("async mixed: %+v", a)
+	}
+	if len(dd.Received()) != 4 || len(nr.Received()) != 4 {
+		t.Errorf("%d Datadog and %d New Relic requests, want 4 each", len(dd.Received()), len(nr.Received()))
 	}
 }

@@ -4,11 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/canaryjudge/judge/metrics/metricstest"
 	"github.com/canaryjudge/judge/metrics/prometheus/promtest"
 )
 
@@ -68,5 +70,73 @@ func TestAnalyzeScopes(t *testing.T) {
 	bad := writeFile(t, dir, "bad.yaml", "metrics:\n  accounts:\n    - {name: p, type: prometheus, url: 'http://x', passwrd: y}\n")
 	if code, _, errOut := runJudge(t, "", "analyze", "--config", bad, "--canary-config", canaryConfig, "--scopes", scopes("checkout-canary")); code != 64 || !strings.Contains(errOut, "passwrd") {
 		t.Errorf("unknown account field: exit %d %s", code, errOut)
+	}
+}
+
+// TestAnalyzeMixedSources runs a config mixing Prometheus (real), Datadog
+// and New Relic (fakes replaying their documented answers) through judge
+// analyze --scopes: a good canary passes; when Datadog refuses the keys, its
+// metric is ERROR and the verdict is not PASS, and no key reaches the output.
+func TestAnalyzeMixedSources(t *testing.T) {
+	start := time.Now().Add(-52 * time.Hour).Truncate(time.Hour).UTC()
+	wave := func(level float64, phase int) []float64 {
+		out := make([]float64, 30)
+		for i := range out {
+			out[i] = level * (1 + 0.05*math.Sin(float64(i+phase)*1.7))
+		}
+		return out
+	}
+	prom := func(pod string, level float64, phase int) promtest.Series {
+		s := promtest.Series{Name: "shop_latency_seconds", Labels: map[string]string{"pod": pod}}
+		for i, v := range wave(level, phase) {
+			s.Samples = append(s.Samples, promtest.Sample{T: start.Add(time.Duration(i) * time.Minute), V: v})
+		}
+		return s
+	}
+	url := promtest.Start(t, []promtest.Series{prom("shop-base", 0.2, 0), prom("shop-canary", 0.2, 9)})
+	dd := metricstest.NewDatadog(t, map[string][]float64{"sum:shop.errors{pod:shop-base}": wave(3, 0), "sum:shop.errors{pod:shop-canary}": wave(3, 4)})
+	nr := metricstest.NewNewRelic(t, map[string][]float64{
+		"SELECT average(value) FROM Metric WHERE pod = 'shop-base'":   wave(900, 0),
+		"SELECT average(value) FROM Metric WHERE pod = 'shop-canary'": wave(900, 3),
+	})
+	t.Setenv("SHOP_DD_API", "dd-api-secret-0123456789")
+	t.Setenv("SHOP_DD_APP", "dd-app-secret-0123456789")
+	t.Setenv("SHOP_NR", "NRAK-secret-0123456789")
+	dir := t.TempDir()
+	appConfig := writeFile(t, dir, "judge.yaml", fmt.Sprintf(`metrics:
+  accounts:
+    - {name: prom, type: prometheus, url: %s}
+    - {name: dd, type: datadog, url: %s, api_key_env: SHOP_DD_API, app_key_env: SHOP_DD_APP, retries: 1}
+    - {name: nr, type: newrelic, url: %s/graphql, account_id: 42, api_key_env: SHOP_NR, retries: 1}
+`, url, dd.URL, nr.URL))
+	canaryConfig := writeFile(t, dir, "canary.yaml", `
+metrics:
+  - {name: latency, groups: [perf], critical: true, direction: increase, query: {prometheus: 'avg(shop_latency_seconds{pod="${scope}"})'}}
+  - {name: errors, groups: [errors], direction: increase, query: {datadog: 'sum:shop.errors{pod:${scope}}'}}
+  - {name: throughput, groups: [traffic], direction: decrease, query: {newrelic: "SELECT average(value) FROM Metric WHERE pod = '${scope}'"}}
+`)
+	b, _ := json.Marshal(map[string]any{"scopes": map[string]any{"default": map[string]any{
+		"controlScope":    map[string]any{"scope": "shop-base", "start": start, "end": start.Add(29 * time.Minute), "step": 60},
+		"experimentScope": map[string]any{"scope": "shop-canary", "start": start, "end": start.Add(29 * time.Minute), "step": 60},
+	}}})
+	scopes := writeFile(t, dir, "scopes.json", string(b))
+	args := []string{"analyze", "--config", appConfig, "--canary-config", canaryConfig, "--scopes", scopes, "--output", "json"}
+	if code, out, errOut := runJudge(t, "", args...); code != 0 || !strings.Contains(out, `"result": "PASS"`) {
+		t.Fatalf("mixed sources: exit %d %s %s", code, out, errOut)
+	}
+	if len(dd.Received()) != 2 || len(nr.Received()) != 2 {
+		t.Errorf("%d Datadog and %d New Relic requests, want 2 each", len(dd.Received()), len(nr.Received()))
+	}
+	dd.Fault = func(w http.ResponseWriter, _ int) bool {
+		w.WriteHeader(http.StatusForbidden)
+		fmt.Fprint(w, `{"errors":["Forbidden"]}`)
+		return true
+	}
+	code, out, errOut := runJudge(t, "", args...)
+	if code == 0 || !strings.Contains(out, `"classification": "ERROR"`) || !strings.Contains(out, `datadog account \"dd\": query rejected by the metrics source: HTTP 403: Forbidden`) {
+		t.Errorf("Datadog refusing the keys: exit %d %s %s", code, out, errOut)
+	}
+	if strings.Contains(out+errOut, "secret-0123456789") {
+		t.Error("a key reached the output")
 	}
 }
