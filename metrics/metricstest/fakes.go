@@ -29,7 +29,7 @@ type Request struct {
 	Step    int64
 }
 
-// fake is a Datadog or New Relic stand-in that replays their documented
+// Fake is a Datadog or New Relic stand-in that replays their documented
 // answers: series by query text, or a fault.
 type Fake struct {
 	*httptest.Server
@@ -56,7 +56,7 @@ func (f *Fake) Received() []Request {
 	return append([]Request(nil), f.requests...)
 }
 
-// newFakeDatadog serves POST /api/v2/query/timeseries as Datadog does.
+// NewDatadog serves POST /api/v2/query/timeseries as Datadog does.
 func NewDatadog(t testing.TB, series map[string][]float64) *Fake {
 	f := &Fake{Series: series}
 	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -116,7 +116,7 @@ func NewDatadog(t testing.TB, series map[string][]float64) *Fake {
 
 var nrqlWindow = regexp.MustCompile(`^(.*) TIMESERIES (\d+) seconds SINCE (\d+) UNTIL (\d+)$`)
 
-// newFakeNewRelic serves NerdGraph NRQL TIMESERIES queries as New Relic does.
+// NewNewRelic serves NerdGraph NRQL TIMESERIES queries as New Relic does.
 func NewNewRelic(t testing.TB, series map[string][]float64) *Fake {
 	f := &Fake{Series: series}
 	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
