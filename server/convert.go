@@ -79,3 +79,48 @@ func pairsFromProto(pairs []*judgev1.MetricPair) []verdict.MetricSetPair {
 	}
 	return out
 }
+
+// VerdictFromProto converts the API's verdict back to the engine's form.
+func VerdictFromProto(v *judgev1.Verdict) *verdict.Result {
+	r := &verdict.Result{
+		Judge:      v.GetJudge(),
+		Result:     v.GetResult(),
+		Score:      v.GetScore(),
+		Reason:     v.GetReason(),
+		Thresholds: verdict.Thresholds{Pass: v.GetThresholds().GetPass(), Marginal: v.GetThresholds().GetMarginal()},
+		Warnings:   v.GetWarnings(),
+	}
+	for _, g := range v.GetGroups() {
+		r.Groups = append(r.Groups, verdict.GroupScore{Name: g.GetName(), Score: g.GetScore(), Weight: g.GetWeight(), NoData: g.GetNoData()})
+	}
+	for _, m := range v.GetMetrics() {
+		r.Metrics = append(r.Metrics, verdict.MetricResult{
+			Name:           m.GetName(),
+			Test:           m.GetTest(),
+			Groups:         m.GetGroups(),
+			Classification: m.GetClassification(),
+			Critical:       m.GetCritical(),
+			Muted:          m.GetMuted(),
+			Reason:         m.GetReason(),
+			Baseline:       summaryFromProto(m.GetBaseline()),
+			Canary:         summaryFromProto(m.GetCanary()),
+			PValue:         m.PValue,
+			AdjustedPValue: m.AdjustedPValue,
+			Estimate:       m.Estimate,
+			CILow:          m.CiLow,
+			CIHigh:         m.CiHigh,
+			EffectSize:     m.EffectSize,
+			Warnings:       m.GetWarnings(),
+			MeanRatio:      m.MeanRatio,
+			Autocorr:       m.Autocorrelation,
+			Aggregate:      m.Aggregate,
+			ID:             m.GetId(),
+			Tags:           m.GetTags(),
+		})
+	}
+	return r
+}
+
+func summaryFromProto(s *judgev1.SampleSummary) stats.Summary {
+	return stats.Summary{Count: int(s.GetCount()), Mean: s.GetMean(), Std: s.GetStd(), Min: s.GetMin(), Max: s.GetMax(), Median: s.GetMedian(), Q1: s.GetQ1(), Q3: s.GetQ3()}
+}

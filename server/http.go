@@ -19,6 +19,7 @@ import (
 
 	"github.com/canaryjudge/judge/proto"
 	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
+	"github.com/canaryjudge/judge/server/kayentaapi"
 )
 
 // newHTTPHandler serves the HTTP/JSON API under /v1, /metrics, /healthz,
@@ -39,6 +40,12 @@ func newHTTPHandler(ctx context.Context, svc *Service, grpcServer *grpc.Server, 
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", svc.observeHTTP(authn.http(svc.limitBody(gw))))
+	kayentaSurface := kayentaapi.Handler(kayentaapi.Deps{
+		Service: svc, Accounts: svc.accounts, VerdictResult: VerdictFromProto, MaxBodyBytes: int64(svc.limits.MaxRequestBytes),
+	})
+	for _, p := range kayentaapi.Paths {
+		mux.Handle(p, svc.observeHTTP(labelled("kayenta "+strings.Trim(p, "/"), authn.http(kayentaSurface))))
+	}
 	metrics := promhttp.HandlerFor(svc.metrics.Registry, promhttp.HandlerOpts{})
 	if authn.protectMetrics {
 		metrics = authn.http(metrics)
@@ -88,6 +95,16 @@ func protocols(tlsOn bool) *http.Protocols {
 }
 
 type routeKey struct{}
+
+// labelled names the route of requests to next in the request metrics.
+func labelled(route string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p, ok := r.Context().Value(routeKey{}).(*string); ok {
+			*p = route
+		}
+		next.ServeHTTP(w, r)
+	})
+}
 
 // routeLabel records the gateway route that matched, for observeHTTP.
 func routeLabel(next runtime.HandlerFunc) runtime.HandlerFunc {

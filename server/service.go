@@ -25,6 +25,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/canaryjudge/judge/analysis"
+	"github.com/canaryjudge/judge/metrics"
 	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
 	"github.com/canaryjudge/judge/store"
 	"github.com/canaryjudge/judge/verdict"
@@ -154,6 +155,14 @@ var _ judgev1.JudgeServiceServer = (*Service)(nil)
 // NewService returns the service over st.
 func NewService(st *store.Store, limits Limits, m *Metrics, log *slog.Logger) *Service {
 	return &Service{store: st, limits: limits, metrics: m, log: log, watchPoll: time.Second}
+}
+
+// accounts lists the configured metrics accounts (no secrets in them).
+func (s *Service) accounts() []metrics.Account {
+	if s.runner == nil {
+		return nil
+	}
+	return s.runner.Sources.Accounts()
 }
 
 // Analyze judges a canary synchronously.

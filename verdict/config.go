@@ -34,6 +34,9 @@ const (
 	JudgeKayenta = "kayenta"
 	// KayentaJudgeName is the judge name in Kayenta canary configs.
 	KayentaJudgeName = "NetflixACAJudge-v1.0"
+	// RemoteJudgeName is the judge name of a Kayenta config judged by a
+	// remote judge (judge's POST /judge); the default judge runs.
+	RemoteJudgeName = "RemoteJudge-v1.0"
 )
 
 // Test names.

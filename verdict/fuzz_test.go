@@ -49,7 +49,6 @@ func FuzzParseAndAnalyze(f *testing.F) {
 			if res.Score < 0 || res.Score > 100 {
 				t.Fatalf("score %v", res.Score)
 			}
-			_ = res.Kayenta()
 		}
 	})
 }

@@ -87,12 +87,12 @@ func fromKayenta(data []byte, source string) (*Config, error) {
 	cfg := &Config{Name: k.Name, Judge: JudgeDefault, Templates: k.Templates}
 	if k.Judge != nil {
 		switch k.Judge.Name {
-		case KayentaJudgeName, "", JudgeDefault:
+		case KayentaJudgeName, RemoteJudgeName, "", JudgeDefault:
 		case JudgeKayenta:
 			cfg.Judge = JudgeKayenta
 		default:
-			return nil, fmt.Errorf("%s: %w: judge.name: unable to resolve canary judge %q (want %s, default or kayenta)",
-				source, ErrInvalidConfig, k.Judge.Name, KayentaJudgeName)
+			return nil, fmt.Errorf("%s: %w: judge.name: unable to resolve canary judge %q (want %s, %s, default or kayenta)",
+				source, ErrInvalidConfig, k.Judge.Name, KayentaJudgeName, RemoteJudgeName)
 		}
 	}
 	if t := k.Classifier.ScoreThresholds; t != nil {

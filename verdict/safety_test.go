@@ -351,9 +351,6 @@ func TestJSONNonFinite(t *testing.T) {
 			t.Errorf("JSON lacks %s: %s", want, b)
 		}
 	}
-	if _, err := json.Marshal(res.Kayenta()); err != nil {
-		t.Errorf("Kayenta JSON: %v", err)
-	}
 }
 
 // TestResultsDoNotAliasConfig checks that changing a result leaves the

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
 
+	"github.com/canaryjudge/judge/kayenta"
 	"github.com/canaryjudge/judge/verdict"
 )
 
@@ -139,7 +140,7 @@ func writeVerdict(out io.Writer, res *verdict.Result, format string) error {
 	case "json":
 		err = writeJSON(out, res)
 	case "kayenta":
-		err = writeJSON(out, res.Kayenta())
+		err = writeJSON(out, kayenta.FromResult(res))
 	default:
 		err = writeVerdictText(out, res)
 	}

@@ -22,7 +22,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
-	"github.com/canaryjudge/judge/stats"
+	"github.com/canaryjudge/judge/server"
 	"github.com/canaryjudge/judge/verdict"
 )
 
@@ -72,7 +72,7 @@ func analyzeRemote(ctx context.Context, addr string, conn clientConn, rawConfig 
 		}
 		return nil, &exitError{code: exitInternal, err: fmt.Errorf("judge server %s: %s: %s", addr, st.Code(), st.Message())}
 	}
-	return verdictFromProto(resp.GetVerdict()), nil
+	return server.VerdictFromProto(resp.GetVerdict()), nil
 }
 
 // configStruct turns a config file (YAML or JSON) into a JSON object.
@@ -93,50 +93,6 @@ func configStruct(raw []byte) (*structpb.Struct, error) {
 		return nil, fmt.Errorf("canary config: %w", err)
 	}
 	return s, nil
-}
-
-func verdictFromProto(v *judgev1.Verdict) *verdict.Result {
-	r := &verdict.Result{
-		Judge:      v.GetJudge(),
-		Result:     v.GetResult(),
-		Score:      v.GetScore(),
-		Reason:     v.GetReason(),
-		Thresholds: verdict.Thresholds{Pass: v.GetThresholds().GetPass(), Marginal: v.GetThresholds().GetMarginal()},
-		Warnings:   v.GetWarnings(),
-	}
-	for _, g := range v.GetGroups() {
-		r.Groups = append(r.Groups, verdict.GroupScore{Name: g.GetName(), Score: g.GetScore(), Weight: g.GetWeight(), NoData: g.GetNoData()})
-	}
-	for _, m := range v.GetMetrics() {
-		r.Metrics = append(r.Metrics, verdict.MetricResult{
-			Name:           m.GetName(),
-			Test:           m.GetTest(),
-			Groups:         m.GetGroups(),
-			Classification: m.GetClassification(),
-			Critical:       m.GetCritical(),
-			Muted:          m.GetMuted(),
-			Reason:         m.GetReason(),
-			Baseline:       summaryFromProto(m.GetBaseline()),
-			Canary:         summaryFromProto(m.GetCanary()),
-			PValue:         m.PValue,
-			AdjustedPValue: m.AdjustedPValue,
-			Estimate:       m.Estimate,
-			CILow:          m.CiLow,
-			CIHigh:         m.CiHigh,
-			EffectSize:     m.EffectSize,
-			Warnings:       m.GetWarnings(),
-			MeanRatio:      m.MeanRatio,
-			Autocorr:       m.Autocorrelation,
-			Aggregate:      m.Aggregate,
-			ID:             m.GetId(),
-			Tags:           m.GetTags(),
-		})
-	}
-	return r
-}
-
-func summaryFromProto(s *judgev1.SampleSummary) stats.Summary {
-	return stats.Summary{Count: int(s.GetCount()), Mean: s.GetMean(), Std: s.GetStd(), Min: s.GetMin(), Max: s.GetMax(), Median: s.GetMedian(), Q1: s.GetQ1(), Q3: s.GetQ3()}
 }
 
 // clientConn is how the CLI reaches a judge server: transport credentials

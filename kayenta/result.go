@@ -1,22 +1,26 @@
-package verdict
+// Package kayenta is judge's compatibility with Spinnaker's Kayenta: its
+// CanaryJudgeResult, remote judge request, execution status and canary
+// config list types, and their conversion from judge's own verdicts.
+package kayenta
 
 import (
 	"strings"
 
 	"github.com/canaryjudge/judge/stats"
+	"github.com/canaryjudge/judge/verdict"
 )
 
-// KayentaJudgeResult is Kayenta's CanaryJudgeResult (kayenta-core
+// JudgeResult is Kayenta's CanaryJudgeResult (kayenta-core
 // canary/results/*.java), the body a Kayenta remote judge returns.
-type KayentaJudgeResult struct {
-	JudgeName   string                `json:"judgeName"`
-	Results     []KayentaMetricResult `json:"results"`
-	GroupScores []KayentaGroupScore   `json:"groupScores"`
-	Score       KayentaScore          `json:"score"`
+type JudgeResult struct {
+	JudgeName   string         `json:"judgeName"`
+	Results     []MetricResult `json:"results"`
+	GroupScores []GroupScore   `json:"groupScores"`
+	Score       Score          `json:"score"`
 }
 
-// KayentaMetricResult is Kayenta's CanaryAnalysisResult.
-type KayentaMetricResult struct {
+// MetricResult is Kayenta's CanaryAnalysisResult.
+type MetricResult struct {
 	Name                 string            `json:"name"`
 	ID                   string            `json:"id,omitempty"`
 	Tags                 map[string]string `json:"tags"`
@@ -30,30 +34,31 @@ type KayentaMetricResult struct {
 	Muted                bool              `json:"muted"`
 }
 
-// KayentaGroupScore is Kayenta's CanaryJudgeGroupScore.
-type KayentaGroupScore struct {
+// GroupScore is Kayenta's CanaryJudgeGroupScore.
+type GroupScore struct {
 	Name                 string  `json:"name"`
 	Score                float64 `json:"score"`
 	Classification       string  `json:"classification"`
 	ClassificationReason string  `json:"classificationReason"`
 }
 
-// KayentaScore is Kayenta's CanaryJudgeScore.
-type KayentaScore struct {
+// Score is Kayenta's CanaryJudgeScore.
+type Score struct {
 	Score                float64 `json:"score"`
 	Classification       string  `json:"classification"`
 	ClassificationReason string  `json:"classificationReason"`
 }
 
-var kayentaClass = map[string]string{
-	Pass: "Pass", High: "High", Low: "Low", Nodata: "Nodata", NodataFail: "NodataFailMetric", Error: "Error",
+var classes = map[string]string{
+	verdict.Pass: "Pass", verdict.High: "High", verdict.Low: "Low", verdict.Nodata: "Nodata",
+	verdict.NodataFail: "NodataFailMetric", verdict.Error: "Error",
 }
 
-// Kayenta converts the result to Kayenta's CanaryJudgeResult.
-func (res *Result) Kayenta() KayentaJudgeResult {
-	out := KayentaJudgeResult{
-		JudgeName: KayentaJudgeName,
-		Score: KayentaScore{
+// FromResult converts a verdict to Kayenta's CanaryJudgeResult.
+func FromResult(res *verdict.Result) JudgeResult {
+	out := JudgeResult{
+		JudgeName: verdict.KayentaJudgeName,
+		Score: Score{
 			Score:                res.Score,
 			Classification:       strings.ToUpper(res.Result[:1]) + strings.ToLower(res.Result[1:]),
 			ClassificationReason: res.Reason,
@@ -68,11 +73,11 @@ func (res *Result) Kayenta() KayentaJudgeResult {
 		if r.MeanRatio != nil {
 			ratio = *r.MeanRatio
 		}
-		out.Results = append(out.Results, KayentaMetricResult{
+		out.Results = append(out.Results, MetricResult{
 			Name:                 r.Name,
 			ID:                   r.ID,
 			Tags:                 tags,
-			Classification:       kayentaClass[r.Classification],
+			Classification:       classes[r.Classification],
 			ClassificationReason: r.Reason,
 			Groups:               r.Groups,
 			ExperimentMetadata:   map[string]any{"stats": kayentaStats(r.Canary.Count, r.Canary.Min, r.Canary.Max, r.Canary.Mean, r.Canary.Std)},
@@ -87,7 +92,7 @@ func (res *Result) Kayenta() KayentaJudgeResult {
 		if g.NoData {
 			score = 0 // Kayenta reports 0.0 for a group without counted metrics
 		}
-		out.GroupScores = append(out.GroupScores, KayentaGroupScore{Name: g.Name, Score: score})
+		out.GroupScores = append(out.GroupScores, GroupScore{Name: g.Name, Score: score})
 	}
 	return out
 }

@@ -1,0 +1,216 @@
+package server
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/canaryjudge/judge/metrics"
+	"github.com/canaryjudge/judge/metrics/prometheus/promtest"
+)
+
+// kayentaCall sends a request as Argo Rollouts' kayenta provider or
+// Spinnaker do and decodes the JSON answer into out.
+func kayentaCall(t *testing.T, method, url, body string, out any) int {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if out != nil && len(raw) > 0 {
+		if err := json.Unmarshal(raw, out); err != nil {
+			t.Fatalf("%s %s: answer is not JSON (%v): %s", method, url, err, raw)
+		}
+	}
+	return resp.StatusCode
+}
+
+// TestKayentaSurface drives the Kayenta REST surface the way Argo Rollouts'
+// kayenta provider does (list configs, start an execution, poll it, read
+// result.judgeResult.score.score) against a real Prometheus, and checks
+// the metric set pair list, the remote judge and bad input.
+func TestKayentaSurface(t *testing.T) {
+	start := time.Now().Add(-20 * time.Hour).Truncate(time.Hour).UTC()
+	series := func(pod string, level float64, phase int) promtest.Series {
+		s := promtest.Series{Name: "checkout_latency_seconds", Labels: map[string]string{"pod": pod}}
+		for i := range 40 {
+			s.Samples = append(s.Samples, promtest.Sample{T: start.Add(time.Duration(i) * time.Minute), V: level * (1 + 0.05*math.Sin(float64(i+phase)*1.9))})
+		}
+		return s
+	}
+	url := promtest.Start(t, []promtest.Series{series("base", 0.2, 0), series("good", 0.2, 7), series("bad", 0.3, 0)})
+	s := startServer(t, Config{Accounts: []metrics.Account{{Name: "prom", Type: metrics.TypePrometheus, URL: url}}})
+	base := "http://" + s.Addr()
+
+	config := `{"name":"checkout","applications":["shop"],"judge":{"name":"NetflixACAJudge-v1.0","judgeConfigurations":{}},
+		"metrics":[{"name":"latency","groups":["perf"],"scopeName":"default",
+		  "query":{"type":"prometheus","customInlineTemplate":"PromQL:avg(checkout_latency_seconds{pod=\"${scope}\"})"},
+		  "analysisConfigurations":{"canary":{"direction":"increase","critical":true}}}],
+		"templates":{},"classifier":{"groupWeights":{"perf":100},"scoreThresholds":{"pass":95,"marginal":75}}}`
+	var created struct{ CanaryConfigID string }
+	if code := kayentaCall(t, "POST", base+"/canaryConfig", config, &created); code != 200 || created.CanaryConfigID == "" {
+		t.Fatalf("POST /canaryConfig: %d %+v", code, created)
+	}
+
+	// Argo Rollouts' kayenta provider: GET /canaryConfig with storageAccountName
+	// passed as configurationAccountName; it needs exactly 200 and picks
+	// the id whose name matches.
+	var list []struct {
+		ID, Name            string
+		UpdatedTimestamp    int64
+		UpdatedTimestampIso string
+		Applications        []string
+	}
+	if code := kayentaCall(t, "GET", base+"/canaryConfig?application=shop&configurationAccountName=my-storage", "", &list); code != 200 ||
+		len(list) != 1 || list[0].ID != created.CanaryConfigID || list[0].Name != "checkout" || list[0].UpdatedTimestamp == 0 {
+		t.Fatalf("GET /canaryConfig: %d %+v", code, list)
+	}
+	if kayentaCall(t, "GET", base+"/canaryConfig?application=other", "", &list); len(list) != 0 {
+		t.Errorf("application filter: %+v", list)
+	}
+
+	execute := func(canary string) (float64, string) {
+		scope := func(name string) string {
+			return fmt.Sprintf(`{"scope":%q,"location":"eu-west-1","step":60,"start":%q,"end":%q}`, name,
+				start.Format(time.RFC3339), start.Add(39*time.Minute).Format(time.RFC3339))
+		}
+		body := fmt.Sprintf(`{"scopes":{"default":{"controlScope":%s,"experimentScope":%s}},"thresholds":{"pass":95,"marginal":75}}`, scope("base"), scope(canary))
+		var started struct{ CanaryExecutionID string }
+		path := fmt.Sprintf("%s/canary/%s?application=shop&metricsAccountName=prom&configurationAccountName=my-storage&storageAccountName=my-storage", base, created.CanaryConfigID)
+		if code := kayentaCall(t, "POST", path, body, &started); code != 200 || started.CanaryExecutionID == "" {
+			t.Fatalf("POST /canary: %d %+v", code, started)
+		}
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			var st struct {
+				Complete bool
+				Status   string
+				Result   *struct {
+					JudgeResult struct {
+						Score struct {
+							Score          float64
+							Classification string
+						}
+						Results []struct{ Classification string }
+					}
+				}
+				MetricSetPairListID string
+			}
+			if code := kayentaCall(t, "GET", base+"/canary/"+started.CanaryExecutionID, "", &st); code != 200 {
+				t.Fatalf("GET /canary: %d", code)
+			}
+			if st.Complete {
+				if st.Status != "succeeded" || st.Result == nil || st.MetricSetPairListID != started.CanaryExecutionID {
+					t.Fatalf("complete execution %+v", st)
+				}
+				var pairs []struct {
+					Name   string
+					Values struct{ Control, Experiment []any }
+				}
+				if code := kayentaCall(t, "GET", base+"/metricSetPairList/"+st.MetricSetPairListID, "", &pairs); code != 200 || len(pairs) != 1 || len(pairs[0].Values.Control) != 40 {
+					t.Errorf("metricSetPairList: %d %+v", code, pairs)
+				}
+				return st.Result.JudgeResult.Score.Score, st.Result.JudgeResult.Score.Classification
+			}
+			if st.Status != "not_started" && st.Status != "running" {
+				t.Fatalf("incomplete execution with status %q", st.Status)
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("execution not complete after 15s")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	if score, class := execute("good"); score != 100 || class != "Pass" {
+		t.Errorf("good canary: %v %s", score, class)
+	}
+	if score, class := execute("bad"); score != 0 || class != "Fail" {
+		t.Errorf("bad canary: %v %s", score, class)
+	}
+	// A hostile scope is escaped into the PromQL string: it matches no
+	// series, and the critical metric fails.
+	if score, _ := execute(`bad"} or checkout_latency_seconds{pod="good`); score != 0 {
+		t.Errorf("hostile scope scored %v", score)
+	}
+
+	// Spinnaker with RemoteJudge-v1.0: Kayenta fetched, judge judges.
+	dir := filepath.Join("..", "verdict", "testdata", "scenarios", "regression-high")
+	cfgRaw, _ := os.ReadFile(filepath.Join(dir, "config.json"))
+	dataRaw, _ := os.ReadFile(filepath.Join(dir, "data.json"))
+	var judged struct {
+		JudgeName string
+		Score     struct {
+			Score          float64
+			Classification string
+		}
+		Results []struct{ Name, Classification string }
+	}
+	// Kayenta sends the config with the remote judge's name.
+	remoteCfg := strings.Replace(string(cfgRaw), "NetflixACAJudge-v1.0", "RemoteJudge-v1.0", 1)
+	if remoteCfg == string(cfgRaw) {
+		t.Fatal("scenario config names no judge")
+	}
+	body := fmt.Sprintf(`{"canaryConfig":%s,"scoreThresholds":{"pass":95,"marginal":75},"metricSetPairList":%s}`, remoteCfg, dataRaw)
+	if code := kayentaCall(t, "POST", base+"/judge", body, &judged); code != 200 || judged.Score.Classification != "Fail" || len(judged.Results) != 2 {
+		t.Errorf("POST /judge: %d %+v", code, judged)
+	}
+
+	var judges []struct{ Name string }
+	if kayentaCall(t, "GET", base+"/judges", "", &judges); len(judges) == 0 || judges[0].Name != "NetflixACAJudge-v1.0" {
+		t.Errorf("GET /judges: %+v", judges)
+	}
+	var creds []struct {
+		Name, Type     string
+		SupportedTypes []string
+	}
+	if kayentaCall(t, "GET", base+"/credentials", "", &creds); len(creds) != 1 || creds[0].Name != "prom" || creds[0].SupportedTypes[0] != "METRICS_STORE" {
+		t.Errorf("GET /credentials: %+v", creds)
+	}
+
+	// Bad input: Kayenta-style 400 / 404 with a message, never 500.
+	scopes := fmt.Sprintf(`{"scopes":{"default":{"controlScope":{"scope":"base","step":60,"start":%q,"end":%q},"experimentScope":{"scope":"good","step":60,"start":%q,"end":%q}}}}`,
+		start.Format(time.RFC3339), start.Add(time.Hour).Format(time.RFC3339), start.Format(time.RFC3339), start.Add(time.Hour).Format(time.RFC3339))
+	for _, tc := range []struct {
+		method, path, body string
+		want               int
+		text               string
+	}{
+		{"POST", "/canary/no-such-config", scopes, 404, "no-such-config"},
+		{"POST", "/canary/" + created.CanaryConfigID, `{"scopes":`, 400, "syntax error"},
+		{"POST", "/canary/" + created.CanaryConfigID, `{"scopes":{}}`, 400, "no scopes"},
+		{"POST", "/canary/" + created.CanaryConfigID, `{"scopes":{"default":{"controlScope":{"scope":"a"}}}}`, 400, "missing experimentScope or controlScope"},
+		{"POST", "/canary/" + created.CanaryConfigID, `{"scopes":{"other":` + scopes[len(`{"scopes":{"default":`):], 400, `scope "default"`},
+		{"POST", "/canary", `{"canaryConfig":{"name":"x"}}`, 400, "both required"},
+		{"GET", "/canary/no-such-execution", "", 404, "no-such-execution"},
+		{"GET", "/metricSetPairList/no-such-execution", "", 404, "no-such-execution"},
+		{"POST", "/canaryConfig", config, 400, "already exists"},
+		{"POST", "/canaryConfig", `[1,2]`, 400, "JSON object"},
+		{"PUT", "/canaryConfig/nope", config, 404, "nope"},
+		{"POST", "/judge", `{"canaryConfig":{"metrics":[]},"metricSetPairList":[]}`, 400, "no metrics"},
+		{"POST", "/judge", `garbage`, 400, "RemoteJudgeRequest"},
+	} {
+		var msg struct{ Message string }
+		if code := kayentaCall(t, tc.method, base+tc.path, tc.body, &msg); code != tc.want || !strings.Contains(msg.Message, tc.text) {
+			t.Errorf("%s %s: %d %q, want %d naming %q", tc.method, tc.path, code, msg.Message, tc.want, tc.text)
+		}
+	}
+	if code := kayentaCall(t, "DELETE", base+"/canaryConfig/"+created.CanaryConfigID, "", nil); code != 204 {
+		t.Errorf("DELETE /canaryConfig: %d", code)
+	}
+}

@@ -1,0 +1,501 @@
+// Package kayentaapi serves the part of Spinnaker Kayenta's REST API that
+// Spinnaker's canary stage and Argo Rollouts' kayenta provider use, over
+// judge's own service: canary configs (/canaryConfig), executions
+// (/canary, run as judge's persisted asynchronous analyses, so they survive
+// restarts and run on any replica), their metric set pairs
+// (/metricSetPairList), /judges, /credentials and the remote judge hook
+// (/judge). Errors are Kayenta's: 400 or 404 with {"message": …}.
+package kayentaapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/structpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/canaryjudge/judge/analysis"
+	"github.com/canaryjudge/judge/kayenta"
+	"github.com/canaryjudge/judge/metrics"
+	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
+	"github.com/canaryjudge/judge/verdict"
+)
+
+// Deps are what the surface needs of the service.
+type Deps struct {
+	// Service is judge's service, called in-process (the HTTP middleware
+	// in front of this surface authenticates and bounds requests).
+	Service judgev1.JudgeServiceServer
+	// Accounts lists the metrics accounts (no secrets in them).
+	Accounts func() []metrics.Account
+	// VerdictResult converts a stored verdict back to the engine's form.
+	VerdictResult func(*judgev1.Verdict) *verdict.Result
+	// MaxBodyBytes bounds a request body.
+	MaxBodyBytes int64
+}
+
+// Paths are the path prefixes the surface serves, for mounting.
+var Paths = []string{"/canaryConfig", "/canaryConfig/", "/canary", "/canary/", "/metricSetPairList/", "/judges", "/credentials", "/judge"}
+
+// Handler returns the Kayenta REST surface.
+func Handler(d Deps) http.Handler {
+	h := &handler{d}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /canaryConfig", h.listConfigs)
+	mux.HandleFunc("GET /canaryConfig/{id}", h.getConfig)
+	mux.HandleFunc("POST /canaryConfig", h.createConfig)
+	mux.HandleFunc("PUT /canaryConfig/{id}", h.updateConfig)
+	mux.HandleFunc("DELETE /canaryConfig/{id}", h.deleteConfig)
+	mux.HandleFunc("POST /canary/{configId}", h.startStored)
+	mux.HandleFunc("POST /canary", h.startAdhoc)
+	mux.HandleFunc("GET /canary/{id}", h.execution)
+	mux.HandleFunc("GET /metricSetPairList/{id}", h.metricSetPairList)
+	mux.HandleFunc("GET /judges", h.judges)
+	mux.HandleFunc("GET /credentials", h.credentials)
+	mux.HandleFunc("POST /judge", h.remoteJudge)
+	return mux
+}
+
+type handler struct{ Deps }
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		code, body = http.StatusInternalServerError, []byte(`{"message":"internal error"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_, _ = w.Write(body)
+}
+
+func fail(w http.ResponseWriter, code int, format string, args ...any) {
+	writeJSON(w, code, kayenta.Error{Message: fmt.Sprintf(format, args...)})
+}
+
+// failStatus answers a service error as Kayenta would: 400 for bad input,
+// 404 for a missing config or execution, 503 when the database is down.
+func failStatus(w http.ResponseWriter, err error) {
+	st := status.Convert(err)
+	code := http.StatusInternalServerError
+	switch st.Code() {
+	case codes.InvalidArgument, codes.FailedPrecondition, codes.OutOfRange:
+		code = http.StatusBadRequest
+	case codes.NotFound:
+		code = http.StatusNotFound
+	case codes.Unavailable, codes.DeadlineExceeded:
+		code = http.StatusServiceUnavailable
+	case codes.ResourceExhausted:
+		code = http.StatusRequestEntityTooLarge
+	case codes.Canceled:
+		code = 499
+	}
+	fail(w, code, "%s", st.Message())
+}
+
+// readBody reads a JSON body of at most MaxBodyBytes.
+func (h *handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	b, err := io.ReadAll(io.LimitReader(r.Body, h.MaxBodyBytes+1))
+	switch {
+	case err != nil:
+		fail(w, http.StatusBadRequest, "request body could not be read")
+		return nil, false
+	case int64(len(b)) > h.MaxBodyBytes:
+		fail(w, http.StatusRequestEntityTooLarge, "request body larger than the limit of %d bytes", h.MaxBodyBytes)
+		return nil, false
+	}
+	return b, true
+}
+
+// configBody is the part of a Kayenta CanaryConfig the surface reads.
+type configBody struct {
+	Name         string   `json:"name"`
+	Applications []string `json:"applications"`
+}
+
+func toStruct(raw []byte) (*structpb.Struct, error) {
+	s := &structpb.Struct{}
+	if err := protojson.Unmarshal(raw, s); err != nil {
+		return nil, errors.New("the canary config must be a JSON object")
+	}
+	return s, nil
+}
+
+func newID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// listConfigs lists every stored config (filtered by application), as
+// Kayenta's GET /canaryConfig. configurationAccountName is accepted and
+// ignored: judge has one configuration store.
+func (h *handler) listConfigs(w http.ResponseWriter, r *http.Request) {
+	app := r.URL.Query().Get("application")
+	out := []kayenta.ConfigSummary{}
+	token := ""
+	for {
+		page, err := h.Service.ListCanaryConfigs(r.Context(), &judgev1.ListCanaryConfigsRequest{PageSize: 1000, PageToken: token})
+		if err != nil {
+			failStatus(w, err)
+			return
+		}
+		for _, c := range page.GetCanaryConfigs() {
+			full, err := h.Service.GetCanaryConfig(r.Context(), &judgev1.GetCanaryConfigRequest{Name: c.GetName()})
+			if err != nil {
+				failStatus(w, err)
+				return
+			}
+			var body configBody
+			raw, _ := protojson.Marshal(full.GetCanaryConfig().GetConfig())
+			_ = json.Unmarshal(raw, &body)
+			if app != "" && !slices.Contains(body.Applications, app) {
+				continue
+			}
+			at := c.GetUpdateTime().AsTime()
+			out = append(out, kayenta.ConfigSummary{ID: c.GetName(), Name: body.Name, UpdatedTimestamp: at.UnixMilli(),
+				UpdatedTimestampIso: at.UTC().Format(time.RFC3339Nano), Applications: nonNil(body.Applications)})
+		}
+		if token = page.GetNextPageToken(); token == "" {
+			break
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func (h *handler) getConfig(w http.ResponseWriter, r *http.Request) {
+	c, err := h.Service.GetCanaryConfig(r.Context(), &judgev1.GetCanaryConfigRequest{Name: r.PathValue("id")})
+	if err != nil {
+		failStatus(w, err)
+		return
+	}
+	raw, err := protojson.Marshal(c.GetCanaryConfig().GetConfig())
+	if err != nil {
+		fail(w, http.StatusInternalServerError, "internal error")
+		return
+	}
+	var body map[string]any
+	_ = json.Unmarshal(raw, &body)
+	body["id"] = c.GetCanaryConfig().GetName()
+	writeJSON(w, http.StatusOK, body)
+}
+
+// createConfig stores a new config under a new id. A name already used by
+// another config is refused, as Kayenta does.
+func (h *handler) createConfig(w http.ResponseWriter, r *http.Request) {
+	raw, ok := h.readBody(w, r)
+	if !ok {
+		return
+	}
+	var body configBody
+	if err := json.Unmarshal(raw, &body); err != nil || strings.TrimSpace(body.Name) == "" {
+		fail(w, http.StatusBadRequest, "the canary config must be a JSON object with a name")
+		return
+	}
+	if id, found, err := h.findByName(r.Context(), body.Name); err != nil {
+		failStatus(w, err)
+		return
+	} else if found {
+		fail(w, http.StatusBadRequest, "canary config with name %q already exists (id %s)", body.Name, id)
+		return
+	}
+	h.putConfig(w, r, newID(), raw)
+}
+
+func (h *handler) updateConfig(w http.ResponseWriter, r *http.Request) {
+	raw, ok := h.readBody(w, r)
+	if !ok {
+		return
+	}
+	id := r.PathValue("id")
+	if _, err := h.Service.GetCanaryConfig(r.Context(), &judgev1.GetCanaryConfigRequest{Name: id}); err != nil {
+		failStatus(w, err)
+		return
+	}
+	h.putConfig(w, r, id, raw)
+}
+
+func (h *handler) putConfig(w http.ResponseWriter, r *http.Request, id string, raw []byte) {
+	s, err := toStruct(raw)
+	if err != nil {
+		fail(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	delete(s.GetFields(), "id")
+	if _, err := h.Service.PutCanaryConfig(r.Context(), &judgev1.PutCanaryConfigRequest{Name: id, Config: s}); err != nil {
+		failStatus(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"canaryConfigId": id})
+}
+
+func (h *handler) deleteConfig(w http.ResponseWriter, r *http.Request) {
+	if _, err := h.Service.DeleteCanaryConfig(r.Context(), &judgev1.DeleteCanaryConfigRequest{Name: r.PathValue("id")}); err != nil {
+		failStatus(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// findByName returns the id of the config with that name.
+func (h *handler) findByName(ctx context.Context, name string) (string, bool, error) {
+	token := ""
+	for {
+		page, err := h.Service.ListCanaryConfigs(ctx, &judgev1.ListCanaryConfigsRequest{PageSize: 1000, PageToken: token})
+		if err != nil {
+			return "", false, err
+		}
+		for _, c := range page.GetCanaryConfigs() {
+			full, err := h.Service.GetCanaryConfig(ctx, &judgev1.GetCanaryConfigRequest{Name: c.GetName()})
+			if err != nil {
+				return "", false, err
+			}
+			if full.GetCanaryConfig().GetConfig().GetFields()["name"].GetStringValue() == name {
+				return c.GetName(), true, nil
+			}
+		}
+		if token = page.GetNextPageToken(); token == "" {
+			return "", false, nil
+		}
+	}
+}
+
+// executionRequest is Kayenta's CanaryExecutionRequest.
+type executionRequest = analysis.Request
+
+// spec builds the analysis of an execution request.
+func spec(req *executionRequest, r *http.Request) (*judgev1.AnalysisSpec, error) {
+	if req == nil || len(req.Scopes) == 0 {
+		return nil, errors.New("the execution request has no scopes")
+	}
+	s := &judgev1.AnalysisSpec{Scopes: map[string]*judgev1.ScopePair{}, MetricsAccount: r.URL.Query().Get("metricsAccountName")}
+	for name, pair := range req.Scopes {
+		if pair.Control == nil || pair.Experiment == nil {
+			return nil, fmt.Errorf("canary scope for named scope %s is missing experimentScope or controlScope keys", name)
+		}
+		s.Scopes[name] = &judgev1.ScopePair{ControlScope: scopeToProto(pair.Control), ExperimentScope: scopeToProto(pair.Experiment)}
+	}
+	if t := req.Thresholds; t != nil {
+		s.Thresholds = &judgev1.Thresholds{Pass: t.Pass, Marginal: t.Marginal}
+	}
+	return s, nil
+}
+
+func scopeToProto(s *analysis.Scope) *judgev1.Scope {
+	return &judgev1.Scope{Scope: s.Scope, Location: s.Location, Start: timestamppb.New(s.Start), End: timestamppb.New(s.End),
+		StepSeconds: s.Step, ExtendedScopeParams: s.ExtendedScopeParams}
+}
+
+// startStored starts an execution of a stored config.
+func (h *handler) startStored(w http.ResponseWriter, r *http.Request) {
+	raw, ok := h.readBody(w, r)
+	if !ok {
+		return
+	}
+	var req executionRequest
+	if err := json.Unmarshal(raw, &req); err != nil {
+		fail(w, http.StatusBadRequest, "the body must be a CanaryExecutionRequest: %s", jsonProblem(err))
+		return
+	}
+	s, err := spec(&req, r)
+	if err != nil {
+		fail(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	s.Config = &judgev1.AnalysisSpec_CanaryConfigName{CanaryConfigName: r.PathValue("configId")}
+	h.create(w, r, s)
+}
+
+// startAdhoc starts an execution of an inline config.
+func (h *handler) startAdhoc(w http.ResponseWriter, r *http.Request) {
+	raw, ok := h.readBody(w, r)
+	if !ok {
+		return
+	}
+	var body struct {
+		CanaryConfig     json.RawMessage   `json:"canaryConfig"`
+		ExecutionRequest *executionRequest `json:"executionRequest"`
+	}
+	if err := json.Unmarshal(raw, &body); err != nil {
+		fail(w, http.StatusBadRequest, "the body must be {canaryConfig, executionRequest}: %s", jsonProblem(err))
+		return
+	}
+	if len(body.CanaryConfig) == 0 || body.ExecutionRequest == nil {
+		fail(w, http.StatusBadRequest, "canaryConfig and executionRequest are both required")
+		return
+	}
+	cfg, err := toStruct(body.CanaryConfig)
+	if err != nil {
+		fail(w, http.StatusBadRequest, "canaryConfig: %v", err)
+		return
+	}
+	s, err := spec(body.ExecutionRequest, r)
+	if err != nil {
+		fail(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	s.Config = &judgev1.AnalysisSpec_CanaryConfig{CanaryConfig: cfg}
+	h.create(w, r, s)
+}
+
+func (h *handler) create(w http.ResponseWriter, r *http.Request, s *judgev1.AnalysisSpec) {
+	resp, err := h.Service.CreateAnalysis(r.Context(), &judgev1.CreateAnalysisRequest{Spec: s})
+	if err != nil {
+		failStatus(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"canaryExecutionId": resp.GetAnalysis().GetId()})
+}
+
+// execution reports an execution as Kayenta's CanaryExecutionStatusResponse.
+func (h *handler) execution(w http.ResponseWriter, r *http.Request) {
+	resp, err := h.Service.GetAnalysis(r.Context(), &judgev1.GetAnalysisRequest{Id: r.PathValue("id")})
+	if err != nil {
+		failStatus(w, err)
+		return
+	}
+	a := resp.GetAnalysis()
+	created, updated := a.GetCreateTime().AsTime(), a.GetUpdateTime().AsTime()
+	out := kayenta.ExecutionStatus{
+		CanaryConfigID:     a.GetSpec().GetCanaryConfigName(),
+		MetricsAccountName: a.GetSpec().GetMetricsAccount(),
+		BuildTimeMillis:    created.UnixMilli(),
+		BuildTimeIso:       created.UTC().Format(time.RFC3339Nano),
+	}
+	switch a.GetStatus() {
+	case judgev1.AnalysisStatus_ANALYSIS_STATUS_PENDING:
+		out.Status = kayenta.StatusNotStarted
+	case judgev1.AnalysisStatus_ANALYSIS_STATUS_RUNNING:
+		out.Status = kayenta.StatusRunning
+		out.StartTimeMillis, out.StartTimeIso = updated.UnixMilli(), updated.UTC().Format(time.RFC3339Nano)
+	case judgev1.AnalysisStatus_ANALYSIS_STATUS_SUCCEEDED:
+		out.Status, out.Complete = kayenta.StatusSucceeded, true
+		res := h.VerdictResult(a.GetVerdict())
+		out.Result = &kayenta.ExecutionResult{JudgeResult: kayenta.FromResult(res)}
+	case judgev1.AnalysisStatus_ANALYSIS_STATUS_FAILED:
+		out.Status, out.Complete = kayenta.StatusTerminal, true
+		out.Exception = map[string]any{"details": map[string]any{"errors": []string{a.GetError()}}}
+	case judgev1.AnalysisStatus_ANALYSIS_STATUS_CANCELED:
+		out.Status, out.Complete = kayenta.StatusCanceled, true
+	}
+	if out.Complete {
+		out.EndTimeMillis, out.EndTimeIso = updated.UnixMilli(), updated.UTC().Format(time.RFC3339Nano)
+	}
+	if len(a.GetSeries()) > 0 {
+		out.MetricSetPairListID = a.GetId()
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// metricSetPairList returns the series an execution judged.
+func (h *handler) metricSetPairList(w http.ResponseWriter, r *http.Request) {
+	resp, err := h.Service.GetAnalysis(r.Context(), &judgev1.GetAnalysisRequest{Id: r.PathValue("id")})
+	if err != nil {
+		failStatus(w, err)
+		return
+	}
+	series := resp.GetAnalysis().GetSeries()
+	if len(series) == 0 {
+		fail(w, http.StatusNotFound, "no metric set pair list for %s", r.PathValue("id"))
+		return
+	}
+	pairs := make([]verdict.MetricSetPair, len(series))
+	for i, p := range series {
+		pairs[i] = verdict.MetricSetPair{Name: p.GetName(), ID: p.GetId(), Tags: p.GetTags(), Error: p.GetError(),
+			Values: verdict.PairValues{Control: p.GetControl(), Experiment: p.GetExperiment()}}
+	}
+	writeJSON(w, http.StatusOK, pairs)
+}
+
+func (h *handler) judges(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, []kayenta.Judge{
+		{Name: verdict.KayentaJudgeName, Visible: true},
+		{Name: verdict.JudgeKayenta, Visible: true},
+		{Name: verdict.RemoteJudgeName, Visible: false},
+	})
+}
+
+// credentials lists the metrics accounts, without secrets.
+func (h *handler) credentials(w http.ResponseWriter, _ *http.Request) {
+	out := []kayenta.Credential{}
+	if h.Accounts != nil {
+		for _, a := range h.Accounts() {
+			out = append(out, kayenta.Credential{Name: a.Name, Type: a.Type, SupportedTypes: []string{"METRICS_STORE"},
+				Locations: []string{}, RecommendedLocations: []string{}})
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// remoteJudge judges a Kayenta RemoteJudgeRequest: Kayenta fetched the
+// series, judge judges them and answers a CanaryJudgeResult.
+func (h *handler) remoteJudge(w http.ResponseWriter, r *http.Request) {
+	raw, ok := h.readBody(w, r)
+	if !ok {
+		return
+	}
+	var req kayenta.RemoteJudgeRequest
+	if err := json.Unmarshal(raw, &req); err != nil {
+		fail(w, http.StatusBadRequest, "the body must be a RemoteJudgeRequest: %s", jsonProblem(err))
+		return
+	}
+	if len(req.CanaryConfig) == 0 || len(req.MetricSetPairList) == 0 {
+		fail(w, http.StatusBadRequest, "canaryConfig and metricSetPairList are both required")
+		return
+	}
+	cfg, err := verdict.ParseConfig(req.CanaryConfig, "canaryConfig")
+	if err != nil {
+		fail(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	pairs, err := verdict.ParseMetricSetPairList(req.MetricSetPairList, "metricSetPairList")
+	if err != nil {
+		fail(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	opts := verdict.Options{}
+	if t := req.ScoreThresholds; t != nil && *t != (verdict.Thresholds{}) {
+		if err := t.Check(); err != nil {
+			fail(w, http.StatusBadRequest, "scoreThresholds.%v", err)
+			return
+		}
+		opts.Thresholds = t
+	}
+	res, err := verdict.Analyze(cfg, pairs, opts)
+	if err != nil {
+		fail(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, kayenta.FromResult(res))
+}
+
+// jsonProblem describes a JSON decoding error without Go type names.
+func jsonProblem(err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Sprintf("syntax error at byte %d", se.Offset)
+	case errors.As(err, &te):
+		return fmt.Sprintf("%s: a JSON %s is not expected there", te.Field, te.Value)
+	}
+	return "not valid JSON"
+}
