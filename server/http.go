@@ -20,6 +20,7 @@ import (
 	"github.com/canaryjudge/judge/proto"
 	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
 	"github.com/canaryjudge/judge/server/kayentaapi"
+	"github.com/canaryjudge/judge/server/webhook"
 )
 
 // newHTTPHandler serves the HTTP/JSON API under /v1, /metrics, /healthz,
@@ -45,6 +46,10 @@ func newHTTPHandler(ctx context.Context, svc *Service, grpcServer *grpc.Server, 
 	})
 	for _, p := range kayentaapi.Paths {
 		mux.Handle(p, svc.observeHTTP(labelled("kayenta "+strings.Trim(p, "/"), authn.http(kayentaSurface))))
+	}
+	hooks := webhook.Handler(webhook.Deps{Service: svc, MaxBodyBytes: int64(svc.limits.MaxRequestBytes)})
+	for _, p := range webhook.Paths {
+		mux.Handle(p, svc.observeHTTP(labelled("webhook "+strings.Trim(p, "/"), authn.http(hooks))))
 	}
 	metrics := promhttp.HandlerFor(svc.metrics.Registry, promhttp.HandlerOpts{})
 	if authn.protectMetrics {

@@ -1,0 +1,341 @@
+// Package webhook serves the deployer endpoints that call judge
+// synchronously: Argo Rollouts' web metric provider (/webhooks/argo: the
+// verdict as JSON with score and result for jsonPath), Flagger's webhooks
+// (/webhooks/flagger: 200 on PASS, 409 with the explanation on FAIL) and a
+// Prometheus-compatible /api/v1/query that answers the latest score of a
+// Flagger canary as a one-sample vector for metric templates. Each analysis
+// fetches from the metrics accounts for a window ending now and is judged
+// within the deployers' default 10 s timeout.
+package webhook
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
+)
+
+// Deadline bounds one synchronous analysis: under Argo Rollouts' and
+// Flagger's default 10 s timeouts.
+const Deadline = 9 * time.Second
+
+// Deps are what the endpoints need.
+type Deps struct {
+	// Service is judge's service, called in-process.
+	Service judgev1.JudgeServiceServer
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+	// MaxBodyBytes bounds a request body.
+	MaxBodyBytes int64
+}
+
+// Paths are the path prefixes the endpoints serve, for mounting.
+var Paths = []string{"/webhooks/", "/api/v1/query"}
+
+// Handler returns the endpoints.
+func Handler(d Deps) http.Handler {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	h := &handler{Deps: d, scores: map[string]latest{}}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /webhooks/argo", h.argo)
+	mux.HandleFunc("POST /webhooks/argo", h.argo)
+	mux.HandleFunc("POST /webhooks/flagger", h.flagger)
+	mux.HandleFunc("GET /api/v1/query", h.promQuery)
+	mux.HandleFunc("POST /api/v1/query", h.promQuery)
+	return mux
+}
+
+type handler struct {
+	Deps
+	mu     sync.Mutex
+	scores map[string]latest
+}
+
+// latest is the last score of a Flagger canary.
+type latest struct {
+	score float64
+	at    time.Time
+}
+
+// maxScores bounds the remembered Flagger canaries.
+const maxScores = 10_000
+
+// request says what to judge: a stored canary config, the baseline and
+// canary scopes and a window ending now (or start/end).
+type request struct {
+	Config         string            `json:"config"`
+	Baseline       string            `json:"baseline"`
+	Canary         string            `json:"canary"`
+	Location       string            `json:"location"`
+	Window         string            `json:"window"`
+	Start          string            `json:"start"`
+	End            string            `json:"end"`
+	Step           string            `json:"step"`
+	MetricsAccount string            `json:"metricsAccount"`
+	Params         map[string]string `json:"extendedScopeParams"`
+}
+
+// spec turns a request into an analysis spec, naming the bad field.
+func (r request) spec(now time.Time) (*judgev1.AnalysisSpec, error) {
+	if r.Config == "" || r.Baseline == "" || r.Canary == "" {
+		return nil, fmt.Errorf("config, baseline and canary are required")
+	}
+	step := int64(60)
+	if r.Step != "" {
+		s, err := strconv.ParseInt(strings.TrimSuffix(r.Step, "s"), 10, 64)
+		if err != nil || s <= 0 {
+			return nil, fmt.Errorf("step: %q is not a positive number of seconds", r.Step)
+		}
+		step = s
+	}
+	end := now
+	if r.End != "" {
+		t, err := time.Parse(time.RFC3339, r.End)
+		if err != nil {
+			return nil, fmt.Errorf("end: %q is not an RFC 3339 time", r.End)
+		}
+		end = t
+	}
+	window := 10 * time.Minute
+	if r.Window != "" {
+		d, err := time.ParseDuration(r.Window)
+		if err != nil || d <= 0 {
+			return nil, fmt.Errorf("window: %q is not a positive duration such as 10m", r.Window)
+		}
+		window = d
+	}
+	start := end.Add(-window)
+	if r.Start != "" {
+		t, err := time.Parse(time.RFC3339, r.Start)
+		if err != nil {
+			return nil, fmt.Errorf("start: %q is not an RFC 3339 time", r.Start)
+		}
+		start = t
+	}
+	scope := func(name string) *judgev1.Scope {
+		return &judgev1.Scope{Scope: name, Location: r.Location, Start: timestamppb.New(start), End: timestamppb.New(end),
+			StepSeconds: step, ExtendedScopeParams: r.Params}
+	}
+	return &judgev1.AnalysisSpec{
+		Config:         &judgev1.AnalysisSpec_CanaryConfigName{CanaryConfigName: r.Config},
+		Scopes:         map[string]*judgev1.ScopePair{"default": {ControlScope: scope(r.Baseline), ExperimentScope: scope(r.Canary)}},
+		MetricsAccount: r.MetricsAccount,
+	}, nil
+}
+
+// verdictBody is what the endpoints answer: read score and result with
+// Argo Rollouts' jsonPath ({$.score}, {$.result}).
+type verdictBody struct {
+	Result  string         `json:"result"`
+	Score   float64        `json:"score"`
+	Reason  string         `json:"reason"`
+	Metrics []metricResult `json:"metrics"`
+}
+
+type metricResult struct {
+	Name           string `json:"name"`
+	Classification string `json:"classification"`
+	Reason         string `json:"reason"`
+}
+
+func toBody(v *judgev1.Verdict) verdictBody {
+	out := verdictBody{Result: v.GetResult(), Score: v.GetScore(), Reason: v.GetReason(), Metrics: []metricResult{}}
+	for _, m := range v.GetMetrics() {
+		out.Metrics = append(out.Metrics, metricResult{Name: m.GetName(), Classification: m.GetClassification(), Reason: m.GetReason()})
+	}
+	return out
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		code, body = http.StatusInternalServerError, []byte(`{"error":"internal error"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_, _ = w.Write(body)
+}
+
+// statusOf maps a service error to an HTTP status.
+func statusOf(err error) (int, string) {
+	st := status.Convert(err)
+	switch st.Code() {
+	case codes.InvalidArgument, codes.FailedPrecondition:
+		return http.StatusBadRequest, st.Message()
+	case codes.NotFound:
+		return http.StatusNotFound, st.Message()
+	case codes.Unavailable:
+		return http.StatusServiceUnavailable, st.Message()
+	case codes.DeadlineExceeded, codes.Canceled:
+		return http.StatusGatewayTimeout, "the analysis did not finish within " + Deadline.String()
+	}
+	return http.StatusInternalServerError, "internal error"
+}
+
+// analyze runs one synchronous analysis within Deadline.
+func (h *handler) analyze(ctx context.Context, spec *judgev1.AnalysisSpec) (*judgev1.Verdict, error) {
+	ctx, cancel := context.WithTimeout(ctx, Deadline)
+	defer cancel()
+	resp, err := h.Service.Analyze(ctx, &judgev1.AnalyzeRequest{Spec: spec})
+	if err != nil {
+		return nil, err
+	}
+	return resp.GetVerdict(), nil
+}
+
+// argo serves Argo Rollouts' web provider: the parameters come as query
+// parameters (GET) or a JSON body (POST jsonBody); the answer is 200 with
+// the verdict whenever one was reached (the AnalysisTemplate's conditions
+// decide), and an error status otherwise (a measurement Error).
+func (h *handler) argo(w http.ResponseWriter, r *http.Request) {
+	var req request
+	if r.Method == http.MethodPost {
+		body, err := io.ReadAll(io.LimitReader(r.Body, h.MaxBodyBytes+1))
+		if err != nil || int64(len(body)) > h.MaxBodyBytes {
+			writeJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": "body unreadable or too large"})
+			return
+		}
+		if err := json.Unmarshal(body, &req); err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "the body must be a JSON object with config, baseline, canary"})
+			return
+		}
+	} else {
+		q := r.URL.Query()
+		req = request{Config: q.Get("config"), Baseline: q.Get("baseline"), Canary: q.Get("canary"), Location: q.Get("location"),
+			Window: q.Get("window"), Start: q.Get("start"), End: q.Get("end"), Step: q.Get("step"), MetricsAccount: q.Get("metricsAccount")}
+	}
+	spec, err := req.spec(h.Now())
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
+	v, err := h.analyze(r.Context(), spec)
+	if err != nil {
+		code, msg := statusOf(err)
+		writeJSON(w, code, map[string]string{"error": msg})
+		return
+	}
+	writeJSON(w, http.StatusOK, toBody(v))
+}
+
+// flaggerPayload is Flagger's CanaryWebhookPayload.
+type flaggerPayload struct {
+	Name      string            `json:"name"`
+	Namespace string            `json:"namespace"`
+	Phase     string            `json:"phase"`
+	Checksum  string            `json:"checksum"`
+	Metadata  map[string]string `json:"metadata"`
+}
+
+// flagger serves Flagger's webhooks. The webhook's metadata says what to
+// judge: config (required), baseline (default <name>-primary), canary
+// (default <name>), location, window (default 10m) ending now (or at end,
+// RFC 3339), step (default 60), metricsAccount, and marginal ("fail", the default, or "pass"). PASS is
+// 200; FAIL (and MARGINAL unless marginal is pass) is 409 with the
+// explanation as the body, which Flagger shows in its events.
+func (h *handler) flagger(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, h.MaxBodyBytes+1))
+	if err != nil || int64(len(body)) > h.MaxBodyBytes {
+		http.Error(w, "judge: body unreadable or too large", http.StatusRequestEntityTooLarge)
+		return
+	}
+	var p flaggerPayload
+	if err := json.Unmarshal(body, &p); err != nil || p.Name == "" {
+		http.Error(w, "judge: the body must be Flagger's webhook payload (name, namespace, phase, metadata)", http.StatusBadRequest)
+		return
+	}
+	md := p.Metadata
+	req := request{Config: md["config"], Baseline: md["baseline"], Canary: md["canary"], Location: md["location"],
+		Window: md["window"], End: md["end"], Step: md["step"], MetricsAccount: md["metricsAccount"]}
+	if req.Baseline == "" {
+		req.Baseline = p.Name + "-primary"
+	}
+	if req.Canary == "" {
+		req.Canary = p.Name
+	}
+	marginalPasses := false
+	switch md["marginal"] {
+	case "", "fail":
+	case "pass":
+		marginalPasses = true
+	default:
+		http.Error(w, fmt.Sprintf("judge: metadata.marginal %q: want fail or pass", md["marginal"]), http.StatusBadRequest)
+		return
+	}
+	spec, err := req.spec(h.Now())
+	if err != nil {
+		http.Error(w, "judge: metadata: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	v, err := h.analyze(r.Context(), spec)
+	if err != nil {
+		code, msg := statusOf(err)
+		http.Error(w, "judge: "+msg, code)
+		return
+	}
+	h.remember(p.Namespace, p.Name, v.GetScore())
+	text := fmt.Sprintf("judge: %s score %.2f: %s", v.GetResult(), v.GetScore(), v.GetReason())
+	switch {
+	case v.GetResult() == "PASS", v.GetResult() == "MARGINAL" && marginalPasses:
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = io.WriteString(w, text+"\n")
+	default:
+		http.Error(w, text, http.StatusConflict)
+	}
+}
+
+func (h *handler) remember(namespace, name string, score float64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.scores) >= maxScores {
+		h.scores = map[string]latest{}
+	}
+	h.scores[namespace+"/"+name] = latest{score: score, at: h.Now()}
+}
+
+var selector = regexp.MustCompile(`^\s*judge_score\s*\{\s*((?:\w+\s*=\s*"[^"]*"\s*,?\s*)*)\}\s*$`)
+var matcher = regexp.MustCompile(`(\w+)\s*=\s*"([^"]*)"`)
+
+// promQuery answers judge_score{name="…",namespace="…"} with the latest
+// score a Flagger webhook produced for that canary, as a one-sample vector
+// (Flagger's Prometheus provider reads data.result[0].value[1]). A canary
+// judge has no score for answers an empty vector, which Flagger treats as
+// "no values found" and halts on.
+func (h *handler) promQuery(w http.ResponseWriter, r *http.Request) {
+	q := r.FormValue("query")
+	m := selector.FindStringSubmatch(q)
+	if m == nil {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"status": "error", "errorType": "bad_data",
+			"error": `judge answers only judge_score{name="<canary>",namespace="<namespace>"}`})
+		return
+	}
+	labels := map[string]string{}
+	for _, kv := range matcher.FindAllStringSubmatch(m[1], -1) {
+		labels[kv[1]] = kv[2]
+	}
+	result := []any{}
+	h.mu.Lock()
+	l, ok := h.scores[labels["namespace"]+"/"+labels["name"]]
+	h.mu.Unlock()
+	if ok {
+		result = append(result, map[string]any{
+			"metric": map[string]string{"__name__": "judge_score", "name": labels["name"], "namespace": labels["namespace"]},
+			"value":  []any{float64(l.at.UnixMilli()) / 1000, strconv.FormatFloat(l.score, 'f', -1, 64)},
+		})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "success", "data": map[string]any{"resultType": "vector", "result": result}})
+}

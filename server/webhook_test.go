@@ -1,0 +1,149 @@
+package server
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/canaryjudge/judge/metrics"
+	"github.com/canaryjudge/judge/metrics/prometheus/promtest"
+)
+
+// TestDeployerWebhooks drives the Argo Rollouts web provider endpoint, the
+// Flagger webhook and the Prometheus-compatible score query against a real
+// Prometheus, with the requests those deployers send.
+func TestDeployerWebhooks(t *testing.T) {
+	start := time.Now().Add(-10 * time.Hour).Truncate(time.Hour).UTC()
+	end := start.Add(39 * time.Minute)
+	series := func(name, pod string, level float64, phase int) promtest.Series {
+		s := promtest.Series{Name: name, Labels: map[string]string{"pod": pod}}
+		for i := range 40 {
+			s.Samples = append(s.Samples, promtest.Sample{T: start.Add(time.Duration(i) * time.Minute), V: level * (1 + 0.05*math.Sin(float64(i+phase)*1.9))})
+		}
+		return s
+	}
+	var fixtures []promtest.Series
+	for _, pod := range []struct {
+		name           string
+		latency, error float64
+		phase          int
+	}{{"podinfo-primary", 0.2, 1, 0}, {"podinfo", 0.2, 1, 7}, {"podinfo-slow", 0.3, 1, 0}, {"podinfo-half", 0.3, 1, 3}} {
+		fixtures = append(fixtures, series("web_latency_seconds", pod.name, pod.latency, pod.phase), series("web_errors", pod.name, pod.error, pod.phase+2))
+	}
+	prom := promtest.Start(t, fixtures)
+	s := startServer(t, Config{Accounts: []metrics.Account{{Name: "prom", Type: metrics.TypePrometheus, URL: prom}}})
+	base := "http://" + s.Addr()
+	config := `{"config":{"name":"podinfo","thresholds":{"pass":95,"marginal":40},
+		"groups":[{"name":"perf","weight":50},{"name":"errors","weight":50}],
+		"metrics":[
+		  {"name":"latency","groups":["perf"],"direction":"increase","query":{"prometheus":"avg(web_latency_seconds{pod=\"${scope}\"})"}},
+		  {"name":"errors","groups":["errors"],"direction":"increase","query":{"prometheus":"avg(web_errors{pod=\"${scope}\"})"}}]}}`
+	if code := call(t, "PUT", base+"/v1/canaryConfigs/podinfo", config, nil); code != 200 {
+		t.Fatalf("put config: %d", code)
+	}
+
+	// Argo Rollouts' web provider: GET with args in the URL, jsonPath
+	// {$.score} and {$.result}.
+	argo := func(canary string) (int, map[string]any) {
+		q := url.Values{"config": {"podinfo"}, "baseline": {"podinfo-primary"}, "canary": {canary}, "end": {end.Format(time.RFC3339)}, "window": {"39m"}, "step": {"60"}}
+		var out map[string]any
+		return call(t, "GET", base+"/webhooks/argo?"+q.Encode(), "", &out), out
+	}
+	for canary, want := range map[string]string{"podinfo": "PASS", "podinfo-slow": "MARGINAL", "podinfo-half": "MARGINAL"} {
+		code, out := argo(canary)
+		if code != 200 || out["result"] != want {
+			t.Errorf("argo %s: %d %v, want %s", canary, code, out, want)
+		}
+	}
+	// The same as a POST with Argo's jsonBody.
+	var posted map[string]any
+	body := fmt.Sprintf(`{"config":"podinfo","baseline":"podinfo-primary","canary":"podinfo","end":%q,"window":"39m"}`, end.Format(time.RFC3339))
+	if code := call(t, "POST", base+"/webhooks/argo", body, &posted); code != 200 || posted["score"] != 100.0 {
+		t.Errorf("argo POST: %d %v", code, posted)
+	}
+	for q, want := range map[string]int{
+		"config=podinfo&baseline=a":                              400,
+		"config=nope&baseline=a&canary=b":                        404,
+		"config=podinfo&baseline=a&canary=b&window=soon":         400,
+		"config=podinfo&baseline=a&canary=b&step=-1":             400,
+		"config=podinfo&baseline=a&canary=b&end=yesterday":       400,
+		"config=podinfo&baseline=a&canary=" + url.QueryEscape("b\"}) or vector(1) or ("): 200,
+	} {
+		var out map[string]any
+		if code := call(t, "GET", base+"/webhooks/argo?"+q, "", &out); code != want {
+			t.Errorf("argo %s: %d %v, want %d", q, code, out, want)
+		} else if code == 200 && out["result"] == "PASS" {
+			t.Errorf("argo %s: PASS", q)
+		}
+	}
+
+	// Flagger: POST the webhook payload; ≤ 202 passes, > 202 fails with the
+	// body as the event message.
+	flagger := func(canary, marginal string) (int, string) {
+		md := map[string]string{"config": "podinfo", "canary": canary, "end": end.Format(time.RFC3339), "window": "39m"}
+		if marginal != "" {
+			md["marginal"] = marginal
+		}
+		payload, _ := json.Marshal(map[string]any{"name": "podinfo", "namespace": "test", "phase": "Progressing", "checksum": "abc", "metadata": md})
+		resp, err := http.Post(base+"/webhooks/flagger", "application/json", strings.NewReader(string(payload)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, text := flagger("podinfo", ""); code != 200 || !strings.Contains(text, "PASS") {
+		t.Errorf("flagger good: %d %s", code, text)
+	}
+	if code, text := flagger("podinfo-slow", ""); code != 409 || !strings.Contains(text, "MARGINAL") || !strings.Contains(text, "latency") {
+		t.Errorf("flagger marginal: %d %s", code, text)
+	}
+	if code, _ := flagger("podinfo-slow", "pass"); code > 202 {
+		t.Errorf("flagger marginal with marginal: pass: %d", code)
+	}
+	if code, text := flagger("podinfo", "sometimes"); code != 400 || !strings.Contains(text, "metadata.marginal") {
+		t.Errorf("flagger bad metadata: %d %s", code, text)
+	}
+	if resp, err := http.Post(base+"/webhooks/flagger", "application/json", strings.NewReader(`{"phase":1}`)); err != nil || resp.StatusCode != 400 {
+		t.Errorf("flagger malformed payload: %v %v", resp.StatusCode, err)
+	}
+
+	// Flagger's Prometheus provider reads data.result[0].value[1].
+	promQuery := func(q string) (int, []any) {
+		var out struct {
+			Status string
+			Data   struct {
+				ResultType string
+				Result     []struct {
+					Value []any
+				}
+			}
+		}
+		code := call(t, "GET", base+"/api/v1/query?query="+url.QueryEscape(q), "", &out)
+		if len(out.Data.Result) == 0 {
+			return code, nil
+		}
+		return code, out.Data.Result[0].Value
+	}
+	code, value := promQuery(`judge_score{name="podinfo",namespace="test"}`)
+	if code != 200 || len(value) != 2 {
+		t.Fatalf("score query: %d %v", code, value)
+	}
+	if score, err := strconv.ParseFloat(value[1].(string), 64); err != nil || score >= 95 {
+		t.Errorf("latest score %v (%v), want the last (marginal) analysis' score", value[1], err)
+	}
+	if code, value := promQuery(`judge_score{name="other",namespace="test"}`); code != 200 || value != nil {
+		t.Errorf("unknown canary: %d %v, want an empty vector", code, value)
+	}
+	if code, _ := promQuery(`up or vector(1)`); code != 400 {
+		t.Errorf("other query: %d", code)
+	}
+}
