@@ -69,11 +69,11 @@ func TestDeployerWebhooks(t *testing.T) {
 		t.Errorf("argo POST: %d %v", code, posted)
 	}
 	for q, want := range map[string]int{
-		"config=podinfo&baseline=a":                              400,
-		"config=nope&baseline=a&canary=b":                        404,
-		"config=podinfo&baseline=a&canary=b&window=soon":         400,
-		"config=podinfo&baseline=a&canary=b&step=-1":             400,
-		"config=podinfo&baseline=a&canary=b&end=yesterday":       400,
+		"config=podinfo&baseline=a":                                                      400,
+		"config=nope&baseline=a&canary=b":                                                404,
+		"config=podinfo&baseline=a&canary=b&window=soon":                                 400,
+		"config=podinfo&baseline=a&canary=b&step=-1":                                     400,
+		"config=podinfo&baseline=a&canary=b&end=yesterday":                               400,
 		"config=podinfo&baseline=a&canary=" + url.QueryEscape("b\"}) or vector(1) or ("): 200,
 	} {
 		var out map[string]any
@@ -112,8 +112,13 @@ func TestDeployerWebhooks(t *testing.T) {
 	if code, text := flagger("podinfo", "sometimes"); code != 400 || !strings.Contains(text, "metadata.marginal") {
 		t.Errorf("flagger bad metadata: %d %s", code, text)
 	}
-	if resp, err := http.Post(base+"/webhooks/flagger", "application/json", strings.NewReader(`{"phase":1}`)); err != nil || resp.StatusCode != 400 {
-		t.Errorf("flagger malformed payload: %v %v", resp.StatusCode, err)
+	resp, err := http.Post(base+"/webhooks/flagger", "application/json", strings.NewReader(`{"phase":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 400 {
+		t.Errorf("flagger malformed payload: %d", resp.StatusCode)
 	}
 
 	// Flagger's Prometheus provider reads data.result[0].value[1].
