@@ -44,6 +44,7 @@ test: lint check-generated ## Run every test (installs what the tests need: Post
 	scripts/ensure-postgres.sh
 	scripts/ensure-prometheus.sh
 	$(GO) test -count=1 ./...
+	cd e2e && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 $(TOOLS_STAMP):
 	mkdir -p $(TOOLS) && rm -f $(TOOLS)/.versions-*

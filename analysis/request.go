@@ -33,8 +33,11 @@ var (
 // Scope is one side of a scope pair: which series to fetch, over which
 // time range, at which step (Kayenta's CanaryScope).
 type Scope struct {
-	Scope               string            `json:"scope"`
-	Location            string            `json:"location,omitempty"`
+	Scope    string `json:"scope"`
+	Location string `json:"location,omitempty"`
+	// Region is Argo Rollouts' name for the location (its kayenta provider
+	// sends "region"); it is used when Location is empty.
+	Region              string            `json:"region,omitempty"`
 	Start               time.Time         `json:"start"`
 	End                 time.Time         `json:"end"`
 	Step                int64             `json:"step"` // seconds
@@ -116,6 +119,9 @@ func (s *Scope) vars() map[string]string {
 	maps.Copy(v, s.ExtendedScopeParams)
 	v["scope"] = s.Scope
 	v["location"] = s.Location
+	if s.Location == "" {
+		v["location"] = s.Region
+	}
 	return v
 }
 

@@ -255,16 +255,21 @@ func (h *handler) deleteConfig(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// findByName returns the id of the config with that name.
 func (h *handler) findByName(ctx context.Context, name string) (string, bool, error) {
+	return FindByName(ctx, h.Service, name)
+}
+
+// FindByName returns the id of the stored config whose Kayenta name is
+// name (configs created with POST /canaryConfig are stored under an id).
+func FindByName(ctx context.Context, svc judgev1.JudgeServiceServer, name string) (string, bool, error) {
 	token := ""
 	for {
-		page, err := h.Service.ListCanaryConfigs(ctx, &judgev1.ListCanaryConfigsRequest{PageSize: 1000, PageToken: token})
+		page, err := svc.ListCanaryConfigs(ctx, &judgev1.ListCanaryConfigsRequest{PageSize: 1000, PageToken: token})
 		if err != nil {
 			return "", false, err
 		}
 		for _, c := range page.GetCanaryConfigs() {
-			full, err := h.Service.GetCanaryConfig(ctx, &judgev1.GetCanaryConfigRequest{Name: c.GetName()})
+			full, err := svc.GetCanaryConfig(ctx, &judgev1.GetCanaryConfigRequest{Name: c.GetName()})
 			if err != nil {
 				return "", false, err
 			}
@@ -300,7 +305,11 @@ func spec(req *executionRequest, r *http.Request) (*judgev1.AnalysisSpec, error)
 }
 
 func scopeToProto(s *analysis.Scope) *judgev1.Scope {
-	return &judgev1.Scope{Scope: s.Scope, Location: s.Location, Start: timestamppb.New(s.Start), End: timestamppb.New(s.End),
+	location := s.Location
+	if location == "" {
+		location = s.Region
+	}
+	return &judgev1.Scope{Scope: s.Scope, Location: location, Start: timestamppb.New(s.Start), End: timestamppb.New(s.End),
 		StepSeconds: s.Step, ExtendedScopeParams: s.ExtendedScopeParams}
 }
 

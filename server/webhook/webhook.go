@@ -25,6 +25,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
+	"github.com/canaryjudge/judge/server/kayentaapi"
 )
 
 // Deadline bounds one synchronous analysis: under Argo Rollouts' and
@@ -186,10 +187,18 @@ func statusOf(err error) (int, string) {
 	return http.StatusInternalServerError, "internal error"
 }
 
-// analyze runs one synchronous analysis within Deadline.
+// analyze runs one synchronous analysis within Deadline. The config is
+// named by its stored name or, for configs stored through the Kayenta
+// surface (under an id), by the name in the config.
 func (h *handler) analyze(ctx context.Context, spec *judgev1.AnalysisSpec) (*judgev1.Verdict, error) {
 	ctx, cancel := context.WithTimeout(ctx, Deadline)
 	defer cancel()
+	name := spec.GetCanaryConfigName()
+	if _, err := h.Service.GetCanaryConfig(ctx, &judgev1.GetCanaryConfigRequest{Name: name}); status.Code(err) == codes.NotFound {
+		if id, found, ferr := kayentaapi.FindByName(ctx, h.Service, name); ferr == nil && found {
+			spec.Config = &judgev1.AnalysisSpec_CanaryConfigName{CanaryConfigName: id}
+		}
+	}
 	resp, err := h.Service.Analyze(ctx, &judgev1.AnalyzeRequest{Spec: spec})
 	if err != nil {
 		return nil, err
