@@ -66,7 +66,7 @@ func newFixture(t *testing.T) fixture {
 		 {"name":"errors","groups":["errors"],"scopeName":"default",
 		  "query":{"type":"prometheus","customInlineTemplate":"PromQL:avg(e2e_errors{pod=\"${scope}\"})"},
 		  "analysisConfigurations":{"canary":{"direction":"increase"}}}],
-		"classifier":{"groupWeights":{"perf":50,"errors":50}}}`
+		"classifier":{"groupWeights":{"perf":50,"errors":50},"scoreThresholds":{"pass":95,"marginal":40}}}`
 	resp, err := http.Post("http://"+srv.Addr()+"/canaryConfig", "application/json", strings.NewReader(config))
 	if err != nil {
 		t.Fatal(err)

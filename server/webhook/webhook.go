@@ -319,13 +319,20 @@ func (h *handler) remember(namespace, name string, score float64) {
 var selector = regexp.MustCompile(`^\s*judge_score\s*\{\s*((?:\w+\s*=\s*"[^"]*"\s*,?\s*)*)\}\s*$`)
 var matcher = regexp.MustCompile(`(\w+)\s*=\s*"([^"]*)"`)
 
-// promQuery answers judge_score{name="…",namespace="…"} with the latest
+// promQuery answers vector(1) (Flagger's online check) with 1, and
+// judge_score{name="…",namespace="…"} with the latest
 // score a Flagger webhook produced for that canary, as a one-sample vector
 // (Flagger's Prometheus provider reads data.result[0].value[1]). A canary
 // judge has no score for answers an empty vector, which Flagger treats as
 // "no values found" and halts on.
 func (h *handler) promQuery(w http.ResponseWriter, r *http.Request) {
 	q := r.FormValue("query")
+	if strings.Join(strings.Fields(q), "") == "vector(1)" {
+		// Flagger's provider checks that the server is online with vector(1).
+		writeJSON(w, http.StatusOK, map[string]any{"status": "success", "data": map[string]any{"resultType": "vector", "result": []any{
+			map[string]any{"metric": map[string]string{}, "value": []any{float64(h.Now().UnixMilli()) / 1000, "1"}}}}})
+		return
+	}
 	m := selector.FindStringSubmatch(q)
 	if m == nil {
 		writeJSON(w, http.StatusBadRequest, map[string]any{"status": "error", "errorType": "bad_data",
