@@ -96,3 +96,22 @@ func TestAccountChoice(t *testing.T) {
 		t.Errorf("no account of the type: %v", err)
 	}
 }
+
+// TestParseRequestErrors checks that bad scope files get errors naming the
+// problem, without Go type names.
+func TestParseRequestErrors(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		`{"scopes":`: "ends too early",
+		`{"scopes":{"default":{"controlScope":{"step":"60"}}}}`:         "controlScope.step: a JSON string",
+		`{"scopes":{"default":{"controlScope":{"start":"yesterday"}}}}`: `"yesterday" is not an RFC 3339 time`,
+		`{"scopes":{}}`: "scopes: none given",
+		`{"scopes":{"default":{"controlScope":{"scope":"a","start":"2026-01-01T00:00:00Z","end":"2026-01-01T01:00:00Z","step":60}}}}`:                                                                                                       "experimentScope: missing",
+		`{"scopes":{"default":{"controlScope":{"scope":"a","start":"2026-01-01T01:00:00Z","end":"2026-01-01T00:00:00Z","step":60},"experimentScope":{"scope":"b","start":"2026-01-01T00:00:00Z","end":"2026-01-01T01:00:00Z","step":60}}}}`: "is not after start",
+	} {
+		_, err := ParseRequest([]byte(in), "scopes.json")
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.HasPrefix(err.Error(), "scopes.json") || strings.Contains(err.Error(), "Go ") || strings.Contains(err.Error(), "int64") {
+			t.Errorf("%s: %v, want an error naming %q", in, err, want)
+		}
+	}
+}
