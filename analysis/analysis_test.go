@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/canaryjudge/judge/kayenta"
 	"github.com/canaryjudge/judge/metrics"
 	"github.com/canaryjudge/judge/metrics/metricstest"
 	"github.com/canaryjudge/judge/metrics/prometheus/promtest"
@@ -107,7 +108,7 @@ func request(canary string, n int) *Request {
 
 func parseConfig(t *testing.T, text string) *verdict.Config {
 	t.Helper()
-	cfg, err := verdict.ParseConfig([]byte(text), "config")
+	cfg, err := kayenta.ParseConfig([]byte(text), "config")
 	if err != nil {
 		t.Fatal(err)
 	}

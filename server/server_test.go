@@ -24,6 +24,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/canaryjudge/judge/kayenta"
 	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
 	"github.com/canaryjudge/judge/store"
 	"github.com/canaryjudge/judge/store/pgtest"
@@ -478,7 +479,7 @@ func TestVerdictMatchesEngine(t *testing.T) {
 	dir := "../verdict/testdata/scenarios/weights-marginal"
 	rawCfg, _ := os.ReadFile(filepath.Join(dir, "config.json"))
 	rawData, _ := os.ReadFile(filepath.Join(dir, "data.json"))
-	cfg, err := verdict.ParseConfig(rawCfg, "config.json")
+	cfg, err := kayenta.ParseConfig(rawCfg, "config.json")
 	if err != nil {
 		t.Fatal(err)
 	}

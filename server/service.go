@@ -25,6 +25,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/canaryjudge/judge/analysis"
+	"github.com/canaryjudge/judge/kayenta"
 	"github.com/canaryjudge/judge/metrics"
 	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
 	"github.com/canaryjudge/judge/store"
@@ -134,7 +135,7 @@ func (c *configCache) parse(raw []byte, source string) (*verdict.Config, error) 
 	if ok {
 		return cfg, nil
 	}
-	cfg, err := verdict.ParseConfig(raw, source)
+	cfg, err := kayenta.ParseConfig(raw, source)
 	if err != nil {
 		return nil, err
 	}
@@ -531,7 +532,7 @@ func (s *Service) PutCanaryConfig(ctx context.Context, req *judgev1.PutCanaryCon
 	if err != nil {
 		return nil, s.grpcError(err)
 	}
-	if _, err := verdict.ParseConfig(raw, "config"); err != nil {
+	if _, err := kayenta.ParseConfig(raw, "config"); err != nil {
 		return nil, s.grpcError(err)
 	}
 	c, err := s.store.PutConfig(ctx, req.GetName(), raw)

@@ -75,8 +75,8 @@ const (
 var aggregates = []string{"mean", "median", "p90", "p95", "p99", "min", "max", "last", "sum", "rate"}
 
 // Config is a canary config: metric groups with weights, the metrics and how
-// each one is judged. It is the native format; Kayenta CanaryConfig JSON is
-// converted into it by ParseConfig.
+// each one is judged. It is the native format; the kayenta package converts
+// Kayenta CanaryConfig JSON into it.
 type Config struct {
 	// Name identifies the config.
 	Name string `json:"name"`
@@ -179,19 +179,11 @@ type Threshold struct {
 	MaxRatio  *float64 `json:"maxRatio,omitempty"`
 }
 
-// ParseConfig parses a canary config: the native format in YAML or JSON, or
-// a Spinnaker Kayenta CanaryConfig (JSON, detected by its
-// analysisConfigurations, classifier or judge.name). source names the input
-// in errors. All problems are reported together, wrapped in
-// ErrInvalidConfig.
+// ParseConfig parses a canary config in judge's native format, YAML or
+// JSON (kayenta.ParseConfig also reads Spinnaker Kayenta CanaryConfigs).
+// source names the input in errors. All problems are reported together,
+// wrapped in ErrInvalidConfig.
 func ParseConfig(data []byte, source string) (*Config, error) {
-	if isKayentaConfig(data) {
-		cfg, err := fromKayenta(data, source)
-		if err != nil {
-			return nil, err
-		}
-		return cfg, cfg.validate(source)
-	}
 	raw := bytes.TrimSpace(data)
 	if len(raw) == 0 || raw[0] != '{' {
 		// YAML: decode generically, then apply the JSON schema below.
@@ -211,16 +203,17 @@ func ParseConfig(data []byte, source string) (*Config, error) {
 	dec.DisallowUnknownFields()
 	var cfg Config
 	if err := dec.Decode(&cfg); err != nil {
-		return nil, fmt.Errorf("%s: %w: %s", source, ErrInvalidConfig, jsonErrorText(err))
+		return nil, fmt.Errorf("%s: %w: %s", source, ErrInvalidConfig, JSONErrorText(err))
 	}
 	if dec.More() {
 		return nil, fmt.Errorf("%s: %w: unexpected data after the config object", source, ErrInvalidConfig)
 	}
-	return &cfg, cfg.validate(source)
+	return &cfg, cfg.Validate(source)
 }
 
-// jsonErrorText rewrites encoding/json's messages to name the field path.
-func jsonErrorText(err error) string {
+// JSONErrorText rewrites encoding/json's messages to name the field path
+// and JSON kinds, never Go types.
+func JSONErrorText(err error) string {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
 		field := te.Field
@@ -265,8 +258,9 @@ func jsonKind(t reflect.Type) string {
 	return "a value"
 }
 
-// validate fills defaults and checks the config, returning every problem.
-func (c *Config) validate(source string) error {
+// Validate fills defaults and checks the config, returning every problem,
+// each naming its field; source names the config.
+func (c *Config) Validate(source string) error {
 	var problems []string
 	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 

@@ -7,55 +7,6 @@ import (
 	"testing"
 )
 
-func TestParseKayentaConfig(t *testing.T) {
-	raw := `{"name":"k","judge":{"name":"NetflixACAJudge-v1.0","judgeConfigurations":{}},
-	 "metrics":[
-	  {"name":"5xx","query":{"type":"prometheus","metricName":"http_requests_total"},"groups":["errors"],
-	   "analysisConfigurations":{"canary":{"direction":"increase","nanStrategy":"replace","critical":true,
-	     "effectSize":{"allowedIncrease":1.1,"criticalIncrease":2.0},"outliers":{"strategy":"remove","outlierFactor":2.5}}}},
-	  {"name":"cpu","query":{"type":"prometheus","metricName":"cpu"},"groups":["system"],
-	   "analysisConfigurations":{"canary":{"direction":"sideways","effectSize":{"measure":"cles"}}}},
-	  {"name":"mem","query":{},"groups":["system"]}],
-	 "classifier":{"groupWeights":{"errors":60},"scoreThresholds":{"pass":90,"marginal":50}}}`
-	cfg, err := ParseConfig([]byte(raw), "k.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cfg.Judge != JudgeDefault || cfg.Thresholds != (Thresholds{Pass: 90, Marginal: 50}) {
-		t.Errorf("judge %q thresholds %+v", cfg.Judge, cfg.Thresholds)
-	}
-	m := cfg.Metrics[0]
-	if m.Direction != DirectionIncrease || m.NaNStrategy != NaNReplace || !m.Critical || m.Outliers == nil || m.Outliers.Factor != 2.5 ||
-		*m.EffectSize.AllowedIncrease != 1.1 || *m.EffectSize.CriticalIncrease != 2.0 || *m.EffectSize.AllowedDecrease != 1 {
-		t.Errorf("metric 5xx converted to %+v", m)
-	}
-	if !strings.Contains(m.Query["kayenta"], "http_requests_total") {
-		t.Errorf("query not kept: %v", m.Query)
-	}
-	cpu := cfg.Metrics[1]
-	if cpu.Direction != DirectionEither || *cpu.EffectSize.AllowedIncrease != 0.5 || cpu.NaNStrategy != NaNRemove {
-		t.Errorf("metric cpu converted to %+v (unknown direction reads as either, cles bounds default to 0.5)", cpu)
-	}
-	weights := map[string]*float64{}
-	for _, g := range cfg.Groups {
-		weights[g.Name] = g.Weight
-	}
-	if w := weights["errors"]; w == nil || *w != 60 {
-		t.Errorf("errors weight %v, want 60", w)
-	}
-	if weights["system"] != nil {
-		t.Errorf("system has a weight %v, want none (it shares the remaining 40)", *weights["system"])
-	}
-
-	if k, err := ParseConfig([]byte(strings.Replace(raw, "NetflixACAJudge-v1.0", "kayenta", 1)), "k.json"); err != nil || k.Judge != JudgeKayenta {
-		t.Errorf("judge.name kayenta selects %q, %v", k.Judge, err)
-	}
-	_, err = ParseConfig([]byte(`{"judge":{"name":"MyJudge"},"metrics":[]}`), "bad.json")
-	if !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), "judge.name") {
-		t.Errorf("unknown judge error = %v", err)
-	}
-}
-
 func TestParseNativeConfigErrors(t *testing.T) {
 	tests := map[string]struct{ in, want string }{
 		"not a mapping":  {"- a\n- b\n", "mapping"},
@@ -115,7 +66,7 @@ func TestAutocorrelationInflatesVariance(t *testing.T) {
 		alt[i] = float64(i % 2)
 	}
 	cfg := &Config{Metrics: []Metric{{Name: "m", Groups: []string{"g"}}}}
-	if err := cfg.validate("t"); err != nil {
+	if err := cfg.Validate("t"); err != nil {
 		t.Fatal(err)
 	}
 	res, err := Analyze(cfg, []MetricSetPair{{Name: "m", Values: PairValues{Control: drift, Experiment: drift}}}, Options{})

@@ -128,7 +128,7 @@ func parseSeries(b json.RawMessage) (Series, error) {
 func ParseMetricSetPairList(data []byte, source string) ([]MetricSetPair, error) {
 	var raw []json.RawMessage
 	if err := json.Unmarshal(bytes.TrimSpace(data), &raw); err != nil {
-		return nil, fmt.Errorf("%s: %w: want a JSON array of metric set pairs: %s", source, ErrInvalidData, jsonErrorText(err))
+		return nil, fmt.Errorf("%s: %w: want a JSON array of metric set pairs: %s", source, ErrInvalidData, JSONErrorText(err))
 	}
 	if len(raw) > DefaultLimits.MaxMetrics {
 		return nil, fmt.Errorf("%s: %w: %d metric set pairs, more than the limit of %d", source, ErrInvalidData, len(raw), DefaultLimits.MaxMetrics)
@@ -152,7 +152,7 @@ func ParseMetricSetPairList(data []byte, source string) ([]MetricSetPair, error)
 			} `json:"values"`
 		}
 		if err := json.Unmarshal(r, &wire); err != nil {
-			return nil, fmt.Errorf("%s%s: %w: %s", source, at, ErrInvalidData, jsonErrorText(err))
+			return nil, fmt.Errorf("%s%s: %w: %s", source, at, ErrInvalidData, JSONErrorText(err))
 		}
 		pairs[i] = wire.MetricSetPair
 		var err error

@@ -1,15 +1,20 @@
-package verdict
+package verdict_test
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/canaryjudge/judge/kayenta"
+	"github.com/canaryjudge/judge/verdict"
 )
 
-// FuzzParseAndAnalyze feeds arbitrary configs and data through parsing and
-// both judges: no panic, every parse error wraps ErrInvalidConfig or
-// ErrInvalidData, and every analysis of parsed input yields a result.
+// FuzzParseAndAnalyze feeds arbitrary configs (native or Kayenta) and data
+// through parsing and both judges: no panic, every parse error wraps
+// ErrInvalidConfig or ErrInvalidData, every analysis of parsed input yields
+// a result, and its Kayenta form encodes.
 func FuzzParseAndAnalyze(f *testing.F) {
 	dirs, _ := filepath.Glob("testdata/scenarios/*")
 	for _, dir := range dirs {
@@ -24,30 +29,33 @@ func FuzzParseAndAnalyze(f *testing.F) {
 	f.Add([]byte(`metrics: [{name: a, groups: [g], tests: [threshold], threshold: {aggregate: rate, max: 1}}]`),
 		[]byte(`[{"name":"a","values":{"control":[1e308,-1e308],"experiment":[1,"NaN",null]}}]`))
 	f.Fuzz(func(t *testing.T, cfgRaw, dataRaw []byte) {
-		cfg, err := ParseConfig(cfgRaw, "config")
+		cfg, err := kayenta.ParseConfig(cfgRaw, "config")
 		if err != nil {
-			if !errors.Is(err, ErrInvalidConfig) {
+			if !errors.Is(err, verdict.ErrInvalidConfig) {
 				t.Fatalf("config error %v does not wrap ErrInvalidConfig", err)
 			}
 			return
 		}
-		pairs, err := ParseMetricSetPairList(dataRaw, "data")
+		pairs, err := verdict.ParseMetricSetPairList(dataRaw, "data")
 		if err != nil {
-			if !errors.Is(err, ErrInvalidData) {
+			if !errors.Is(err, verdict.ErrInvalidData) {
 				t.Fatalf("data error %v does not wrap ErrInvalidData", err)
 			}
 			return
 		}
-		for _, judge := range []string{JudgeDefault, JudgeKayenta} {
-			res, err := Analyze(cfg, pairs, Options{Judge: judge})
+		for _, judge := range []string{verdict.JudgeDefault, verdict.JudgeKayenta} {
+			res, err := verdict.Analyze(cfg, pairs, verdict.Options{Judge: judge})
 			if err != nil {
 				continue // e.g. a pair whose metric is not in the config
 			}
-			if res.Result != ResultPass && res.Result != ResultMarginal && res.Result != ResultFail {
+			if res.Result != verdict.ResultPass && res.Result != verdict.ResultMarginal && res.Result != verdict.ResultFail {
 				t.Fatalf("result %q", res.Result)
 			}
 			if res.Score < 0 || res.Score > 100 {
 				t.Fatalf("score %v", res.Score)
+			}
+			if _, err := json.Marshal(kayenta.FromResult(res)); err != nil {
+				t.Fatalf("Kayenta result: %v", err)
 			}
 		}
 	})

@@ -292,8 +292,6 @@ func TestWeightsMustSumTo100(t *testing.T) {
 	tests := map[string]struct{ config, want string }{
 		"sum 90":        {"groups: [{name: a, weight: 50}, {name: b, weight: 40}]\nmetrics: [{name: x, groups: [a]}, {name: y, groups: [b]}]", "sum to 90, not 100"},
 		"no share left": {"groups: [{name: a, weight: 100}, {name: b}]\nmetrics: [{name: x, groups: [a]}, {name: y, groups: [b]}]", "groups[1] (b).weight"},
-		"kayenta": {`{"name":"k","metrics":[{"name":"x","groups":["a"],"analysisConfigurations":{"canary":{}}},{"name":"y","groups":["b"]}],
-			"classifier":{"groupWeights":{"a":30,"b":30}}}`, "sum to 60, not 100"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -1,4 +1,4 @@
-package verdict
+package verdict_test
 
 import (
 	"encoding/json"
@@ -6,6 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/canaryjudge/judge/kayenta"
+	"github.com/canaryjudge/judge/verdict"
 )
 
 // scenarioExpectation is testdata/scenarios/*/expected.json: per judge, the
@@ -31,13 +34,13 @@ func TestScenarios(t *testing.T) {
 			t.Fatalf("%s: want one config file, got %v", dir, cfgFiles)
 		}
 		var want scenarioExpectation
-		readJSON(t, filepath.Join(dir, "expected.json"), &want)
+		verdict.ReadJSON(t, filepath.Join(dir, "expected.json"), &want)
 		raw, err := os.ReadFile(filepath.Join(dir, "data.json"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		delete(want, "note")
-		for _, judge := range []string{JudgeDefault, JudgeKayenta} {
+		for _, judge := range []string{verdict.JudgeDefault, verdict.JudgeKayenta} {
 			if _, ok := want[judge]; !ok {
 				t.Errorf("%s: no expectation for the %s judge", dir, judge)
 			}
@@ -56,19 +59,19 @@ func TestScenarios(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				cfg, err := ParseConfig(cfgRaw, cfgFiles[0])
+				cfg, err := kayenta.ParseConfig(cfgRaw, cfgFiles[0])
 				if err != nil {
 					t.Fatal(err)
 				}
-				pairs, err := ParseMetricSetPairList(raw, "data.json")
+				pairs, err := verdict.ParseMetricSetPairList(raw, "data.json")
 				if err != nil {
 					t.Fatal(err)
 				}
-				res, err := Analyze(cfg, pairs, Options{Judge: judge})
+				res, err := verdict.Analyze(cfg, pairs, verdict.Options{Judge: judge})
 				if err != nil {
 					t.Fatal(err)
 				}
-				got := classes(res)
+				got := verdict.Classes(res)
 				for name, class := range exp.Metrics {
 					if got[name] != class {
 						t.Errorf("metric %s: %s, want %s", name, got[name], class)
@@ -90,34 +93,5 @@ func TestScenarios(t *testing.T) {
 				}
 			})
 		}
-	}
-}
-
-// classes maps "name" (or "name/test" for metrics with several tests) to
-// the classification.
-func classes(res *Result) map[string]string {
-	count := map[string]int{}
-	for _, m := range res.Metrics {
-		count[m.Name]++
-	}
-	out := map[string]string{}
-	for _, m := range res.Metrics {
-		key := m.Name
-		if count[m.Name] > 1 {
-			key += "/" + m.Test
-		}
-		out[key] = m.Classification
-	}
-	return out
-}
-
-func readJSON(t *testing.T, path string, v any) {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		t.Fatalf("%s: %v", path, err)
 	}
 }

@@ -28,7 +28,7 @@ func simulate(t *testing.T, judge string, runs int, rho, cv, shift float64, seed
 	for i := range 20 {
 		cfg.Metrics = append(cfg.Metrics, Metric{Name: fmt.Sprintf("m%02d", i), Groups: []string{"all"}, Critical: true})
 	}
-	if err := cfg.validate("sim"); err != nil {
+	if err := cfg.Validate("sim"); err != nil {
 		t.Fatal(err)
 	}
 	r := rand.New(rand.NewPCG(seed, 99))
@@ -107,7 +107,7 @@ func TestKayentaJudgeAutocorrelationBlindSpot(t *testing.T) {
 func TestMidWindowRegressionNotMasked(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
 	cfg := &Config{Name: "step", Metrics: []Metric{{Name: "errors", Groups: []string{"g"}, Direction: DirectionIncrease}}}
-	if err := cfg.validate("step"); err != nil {
+	if err := cfg.Validate("step"); err != nil {
 		t.Fatal(err)
 	}
 	baseline := ar1(r, 20, 100, 0.1, 0)

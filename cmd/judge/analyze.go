@@ -80,7 +80,7 @@ func runAnalyze(cmd *cobra.Command, v *viper.Viper) error {
 	if err != nil {
 		return dataError(err)
 	}
-	cfg, err := verdict.ParseConfig(rawConfig, cfgPath)
+	cfg, err := kayenta.ParseConfig(rawConfig, cfgPath)
 	if err != nil {
 		return dataError(err)
 	}
@@ -161,7 +161,7 @@ func loadCanaryConfig(path string) (*verdict.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	return verdict.ParseConfig(raw, path)
+	return kayenta.ParseConfig(raw, path)
 }
 
 // readBounded reads a whole file of at most the input limit shared with the

@@ -470,7 +470,7 @@ func (h *handler) remoteJudge(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, "canaryConfig and metricSetPairList are both required")
 		return
 	}
-	cfg, err := verdict.ParseConfig(req.CanaryConfig, "canaryConfig")
+	cfg, err := kayenta.ParseConfig(req.CanaryConfig, "canaryConfig")
 	if err != nil {
 		fail(w, http.StatusBadRequest, "%v", err)
 		return

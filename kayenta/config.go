@@ -1,4 +1,4 @@
-package verdict
+package kayenta
 
 import (
 	"bytes"
@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/canaryjudge/judge/verdict"
 )
 
 // kayentaConfig is the part of Spinnaker Kayenta's CanaryConfig that judging
@@ -25,30 +27,30 @@ type kayentaConfig struct {
 		} `json:"analysisConfigurations"`
 	} `json:"metrics"`
 	Classifier struct {
-		GroupWeights    map[string]float64 `json:"groupWeights"`
-		ScoreThresholds *Thresholds        `json:"scoreThresholds"`
+		GroupWeights    map[string]float64  `json:"groupWeights"`
+		ScoreThresholds *verdict.Thresholds `json:"scoreThresholds"`
 	} `json:"classifier"`
 	Templates map[string]string `json:"templates"`
 }
 
 // kayentaMetricConfig is analysisConfigurations.canary of a Kayenta metric.
 type kayentaMetricConfig struct {
-	Direction    string      `json:"direction"`
-	NaNStrategy  string      `json:"nanStrategy"`
-	Critical     bool        `json:"critical"`
-	MustHaveData bool        `json:"mustHaveData"`
-	Muted        bool        `json:"muted"`
-	EffectSize   *EffectSize `json:"effectSize"`
+	Direction    string              `json:"direction"`
+	NaNStrategy  string              `json:"nanStrategy"`
+	Critical     bool                `json:"critical"`
+	MustHaveData bool                `json:"mustHaveData"`
+	Muted        bool                `json:"muted"`
+	EffectSize   *verdict.EffectSize `json:"effectSize"`
 	Outliers     *struct {
 		Strategy      string   `json:"strategy"`
 		OutlierFactor *float64 `json:"outlierFactor"`
 	} `json:"outliers"`
 }
 
-// isKayentaConfig reports whether data is a Kayenta CanaryConfig: a JSON
+// IsConfig reports whether data is a Kayenta CanaryConfig: a JSON
 // object with a classifier, a judge object or metrics carrying
 // analysisConfigurations.
-func isKayentaConfig(data []byte) bool {
+func IsConfig(data []byte) bool {
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return false
@@ -74,25 +76,43 @@ func isKayentaConfig(data []byte) bool {
 	return false
 }
 
-// fromKayenta converts a Kayenta CanaryConfig. Unknown fields are ignored, as
-// Kayenta does.
-func fromKayenta(data []byte, source string) (*Config, error) {
+// ConfigFromJSON converts a Kayenta CanaryConfig to judge's config and
+// validates it. Unknown fields are ignored, as Kayenta does.
+func ConfigFromJSON(data []byte, source string) (*verdict.Config, error) {
+	cfg, err := convert(data, source)
+	if err != nil {
+		return nil, err
+	}
+	return cfg, cfg.Validate(source)
+}
+
+// ParseConfig parses a canary config: a Spinnaker Kayenta CanaryConfig
+// (JSON, detected by its analysisConfigurations, classifier or judge
+// object) or judge's native format (verdict.ParseConfig).
+func ParseConfig(data []byte, source string) (*verdict.Config, error) {
+	if IsConfig(data) {
+		return ConfigFromJSON(data, source)
+	}
+	return verdict.ParseConfig(data, source)
+}
+
+func convert(data []byte, source string) (*verdict.Config, error) {
 	var k kayentaConfig
 	if err := json.Unmarshal(data, &k); err != nil {
-		return nil, fmt.Errorf("%s: %w: Kayenta canary config: %s", source, ErrInvalidConfig, jsonErrorText(err))
+		return nil, fmt.Errorf("%s: %w: Kayenta canary config: %s", source, verdict.ErrInvalidConfig, verdict.JSONErrorText(err))
 	}
 	// Every Kayenta config names NetflixACAJudge-v1.0 (the only judge Kayenta
 	// ships), so that name does not pick the algorithm: judge's default judge
 	// runs unless judge.name is "kayenta" or --judge kayenta is given.
-	cfg := &Config{Name: k.Name, Judge: JudgeDefault, Templates: k.Templates}
+	cfg := &verdict.Config{Name: k.Name, Judge: verdict.JudgeDefault, Templates: k.Templates}
 	if k.Judge != nil {
 		switch k.Judge.Name {
-		case KayentaJudgeName, RemoteJudgeName, "", JudgeDefault:
-		case JudgeKayenta:
-			cfg.Judge = JudgeKayenta
+		case verdict.KayentaJudgeName, verdict.RemoteJudgeName, "", verdict.JudgeDefault:
+		case verdict.JudgeKayenta:
+			cfg.Judge = verdict.JudgeKayenta
 		default:
 			return nil, fmt.Errorf("%s: %w: judge.name: unable to resolve canary judge %q (want %s, %s, default or kayenta)",
-				source, ErrInvalidConfig, k.Judge.Name, KayentaJudgeName, RemoteJudgeName)
+				source, verdict.ErrInvalidConfig, k.Judge.Name, verdict.KayentaJudgeName, verdict.RemoteJudgeName)
 		}
 	}
 	if t := k.Classifier.ScoreThresholds; t != nil {
@@ -112,19 +132,19 @@ func fromKayenta(data []byte, source string) (*Config, error) {
 		}
 	}
 	for _, g := range groups {
-		grp := Group{Name: g}
+		grp := verdict.Group{Name: g}
 		if w, ok := k.Classifier.GroupWeights[g]; ok {
-			grp.Weight = ptr(w)
+			grp.Weight = &w
 		}
 		cfg.Groups = append(cfg.Groups, grp)
 	}
 	for _, km := range k.Metrics {
 		c := km.AnalysisConfigurations.Canary
-		m := Metric{
+		m := verdict.Metric{
 			Name:         km.Name,
 			Groups:       km.Groups,
 			Scope:        km.ScopeName,
-			Tests:        []string{TestMannWhitney},
+			Tests:        []string{verdict.TestMannWhitney},
 			Direction:    strings.ToLower(c.Direction),
 			Critical:     c.Critical,
 			MustHaveData: c.MustHaveData,
@@ -132,9 +152,9 @@ func fromKayenta(data []byte, source string) (*Config, error) {
 			NaNStrategy:  strings.ToLower(c.NaNStrategy),
 		}
 		switch m.Direction {
-		case DirectionIncrease, DirectionDecrease, DirectionEither:
+		case verdict.DirectionIncrease, verdict.DirectionDecrease, verdict.DirectionEither:
 		default:
-			m.Direction = DirectionEither // Kayenta reads an unknown direction as either
+			m.Direction = verdict.DirectionEither // Kayenta reads an unknown direction as either
 		}
 		if len(km.Query) > 0 {
 			m.Query = map[string]string{"kayenta": string(km.Query)}
@@ -143,7 +163,7 @@ func fromKayenta(data []byte, source string) (*Config, error) {
 			m.EffectSize = *c.EffectSize
 		}
 		if o := c.Outliers; o != nil && strings.EqualFold(o.Strategy, "remove") {
-			m.Outliers = &Outliers{Factor: 3}
+			m.Outliers = &verdict.Outliers{Factor: 3}
 			if o.OutlierFactor != nil {
 				m.Outliers.Factor = *o.OutlierFactor
 			}
