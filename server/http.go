@@ -43,6 +43,7 @@ func newHTTPHandler(ctx context.Context, svc *Service, grpcServer *grpc.Server, 
 	mux.Handle("/v1/", svc.observeHTTP(authn.http(svc.limitBody(gw))))
 	kayentaSurface := kayentaapi.Handler(kayentaapi.Deps{
 		Service: svc, Accounts: svc.accounts, VerdictResult: VerdictFromProto, MaxBodyBytes: int64(svc.limits.MaxRequestBytes),
+		Standalone: svc.store, Validate: svc.validate,
 	})
 	for _, p := range kayentaapi.Paths {
 		mux.Handle(p, svc.observeHTTP(labelled("kayenta "+strings.Trim(p, "/"), authn.http(kayentaSurface))))

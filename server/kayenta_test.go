@@ -214,3 +214,91 @@ func TestKayentaSurface(t *testing.T) {
 		t.Errorf("DELETE /canaryConfig: %d", code)
 	}
 }
+
+// TestStandaloneCanaryAnalysis runs Kayenta's standalone canary analysis:
+// three analyses over growing windows for a good canary (succeeded, thresholds
+// met), and an early stop after the first analysis of a bad one.
+func TestStandaloneCanaryAnalysis(t *testing.T) {
+	start := time.Now().Add(-16 * time.Hour).Truncate(time.Hour).UTC()
+	series := func(pod string, level float64, phase int) promtest.Series {
+		s := promtest.Series{Name: "sa_latency_seconds", Labels: map[string]string{"pod": pod}}
+		for i := range 40 {
+			s.Samples = append(s.Samples, promtest.Sample{T: start.Add(time.Duration(i) * time.Minute), V: level * (1 + 0.05*math.Sin(float64(i+phase)*1.9))})
+		}
+		return s
+	}
+	url := promtest.Start(t, []promtest.Series{series("base", 0.2, 0), series("good", 0.2, 7), series("bad", 0.4, 0)})
+	s := startServer(t, Config{Accounts: []metrics.Account{{Name: "prom", Type: metrics.TypePrometheus, URL: url}}})
+	base := "http://" + s.Addr()
+	config := `{"name":"sa","judge":{"name":"NetflixACAJudge-v1.0"},"metrics":[{"name":"latency","groups":["perf"],
+		"query":{"type":"prometheus","customInlineTemplate":"PromQL:avg(sa_latency_seconds{pod=\"${scope}\"})"},
+		"analysisConfigurations":{"canary":{"direction":"increase","critical":true}}}],"classifier":{"groupWeights":{"perf":100}}}`
+	var created struct{ CanaryConfigID string }
+	if code := kayentaCall(t, "POST", base+"/canaryConfig", config, &created); code != 200 {
+		t.Fatalf("POST /canaryConfig: %d", code)
+	}
+	request := func(canary string) string {
+		return fmt.Sprintf(`{"scopes":[{"scopeName":"default","controlScope":"base","experimentScope":%q,"startTimeIso":%q,"step":60}],
+			"thresholds":{"pass":95,"marginal":75},"lifetimeDurationMins":39,"analysisIntervalMins":13}`, canary, start.Format(time.RFC3339))
+	}
+	type status struct {
+		Complete        bool
+		ExecutionStatus string
+		Result          *struct {
+			DidPassThresholds      bool
+			CanaryScoreMessage     string
+			CanaryScores           []float64
+			CanaryExecutionResults []struct {
+				ExecutionID, ExecutionStatus string
+				JudgementEndTimeIso          string
+			}
+		} `json:"canaryAnalysisExecutionResult"`
+	}
+	run := func(canary string) status {
+		var started struct{ CanaryAnalysisExecutionID string }
+		if code := kayentaCall(t, "POST", base+"/standalone_canary_analysis/"+created.CanaryConfigID+"?metricsAccountName=prom", request(canary), &started); code != 200 {
+			t.Fatalf("POST /standalone_canary_analysis: %d", code)
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			var st status
+			if code := kayentaCall(t, "GET", base+"/standalone_canary_analysis/"+started.CanaryAnalysisExecutionID, "", &st); code != 200 {
+				t.Fatalf("GET /standalone_canary_analysis: %d", code)
+			}
+			if st.Complete {
+				return st
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: standalone analysis not complete after 30s: %+v", canary, st)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	good := run("good")
+	if good.ExecutionStatus != "SUCCEEDED" || good.Result == nil || !good.Result.DidPassThresholds || len(good.Result.CanaryExecutionResults) != 3 ||
+		len(good.Result.CanaryScores) != 3 || good.Result.CanaryScores[2] != 100 {
+		t.Errorf("good canary: %+v %+v", good, good.Result)
+	} else if ends := good.Result.CanaryExecutionResults; ends[0].JudgementEndTimeIso >= ends[1].JudgementEndTimeIso || ends[1].JudgementEndTimeIso >= ends[2].JudgementEndTimeIso {
+		t.Errorf("windows do not grow: %+v", ends)
+	}
+	bad := run("bad")
+	if bad.ExecutionStatus != "TERMINAL" || bad.Result == nil || bad.Result.DidPassThresholds || len(bad.Result.CanaryExecutionResults) != 1 ||
+		!strings.Contains(bad.Result.CanaryScoreMessage, "not above the marginal") {
+		t.Errorf("bad canary: %+v %+v", bad, bad.Result)
+	}
+	for _, tc := range []struct {
+		method, path, body string
+		want               int
+	}{
+		{"POST", "/standalone_canary_analysis/" + created.CanaryConfigID, `{"scopes":[]}`, 400},
+		{"POST", "/standalone_canary_analysis/nope", request("good"), 404},
+		{"POST", "/standalone_canary_analysis/" + created.CanaryConfigID, `{"scopes":[{"controlScope":"a","experimentScope":"b","step":60}]}`, 400},
+		{"POST", "/standalone_canary_analysis", `{"executionRequest":{}}`, 400},
+		{"GET", "/standalone_canary_analysis/nope", "", 404},
+	} {
+		var msg struct{ Message string }
+		if code := kayentaCall(t, tc.method, base+tc.path, tc.body, &msg); code != tc.want || msg.Message == "" {
+			t.Errorf("%s %s: %d %q, want %d", tc.method, tc.path, code, msg.Message, tc.want)
+		}
+	}
+}

@@ -23,6 +23,7 @@ import (
 	"github.com/canaryjudge/judge/auth"
 	jmetrics "github.com/canaryjudge/judge/metrics"
 	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
+	"github.com/canaryjudge/judge/server/kayentaapi"
 	"github.com/canaryjudge/judge/store"
 )
 
@@ -262,6 +263,12 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 			w.Run(workCtx, abortCtx)
 		}()
 	}
+	sched := &kayentaapi.Scheduler{Store: st, Service: svc, Owner: fmt.Sprintf("%s-%d-%p-standalone", host, os.Getpid(), s), Poll: cfg.Poll, Log: log}
+	s.workers.Add(1)
+	go func() {
+		defer s.workers.Done()
+		sched.Run(workCtx)
+	}()
 	if cfg.Retention > 0 {
 		s.workers.Add(1)
 		go func() {

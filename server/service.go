@@ -158,6 +158,14 @@ func NewService(st *store.Store, limits Limits, m *Metrics, log *slog.Logger) *S
 	return &Service{store: st, limits: limits, metrics: m, log: log, watchPoll: time.Second}
 }
 
+// validate checks a spec as CreateAnalysis does, without storing it.
+func (s *Service) validate(ctx context.Context, spec *judgev1.AnalysisSpec) error {
+	if _, _, err := s.resolve(ctx, spec); err != nil {
+		return s.grpcError(err)
+	}
+	return nil
+}
+
 // accounts lists the configured metrics accounts (no secrets in them).
 func (s *Service) accounts() []metrics.Account {
 	if s.runner == nil {

@@ -188,6 +188,20 @@ var migrations = []string{
 	`CREATE INDEX analyses_finished ON analyses (status, updated_at);`,
 	// The series an analysis given scopes fetched, kept with its verdict.
 	`ALTER TABLE analyses ADD COLUMN series TEXT NOT NULL DEFAULT '';`,
+	// Standalone canary analyses: series of analyses over growing windows.
+	`CREATE TABLE standalone_analyses (
+		id TEXT PRIMARY KEY,
+		status TEXT NOT NULL,
+		request TEXT NOT NULL,
+		runs TEXT NOT NULL,
+		result TEXT NOT NULL DEFAULT '',
+		next_at BIGINT NOT NULL,
+		created_at BIGINT NOT NULL,
+		updated_at BIGINT NOT NULL,
+		owner TEXT NOT NULL DEFAULT '',
+		lease_until BIGINT NOT NULL DEFAULT 0
+	);
+	CREATE INDEX standalone_due ON standalone_analyses (status, next_at);`,
 }
 
 // migrate applies the migrations not yet recorded in schema_migrations, each

@@ -4,7 +4,9 @@
 // (/canary, run as judge's persisted asynchronous analyses, so they survive
 // restarts and run on any replica), their metric set pairs
 // (/metricSetPairList), /judges, /credentials and the remote judge hook
-// (/judge). Errors are Kayenta's: 400 or 404 with {"message": …}.
+// (/judge), and standalone canary analyses (/standalone_canary_analysis,
+// driven by Scheduler). Errors are Kayenta's: 400 or 404 with
+// {"message": …}.
 package kayentaapi
 
 import (
@@ -44,10 +46,16 @@ type Deps struct {
 	VerdictResult func(*judgev1.Verdict) *verdict.Result
 	// MaxBodyBytes bounds a request body.
 	MaxBodyBytes int64
+	// Standalone keeps standalone canary analyses (nil: not served).
+	Standalone StandaloneStore
+	// Validate checks an analysis spec as CreateAnalysis would, without
+	// storing it.
+	Validate func(context.Context, *judgev1.AnalysisSpec) error
 }
 
 // Paths are the path prefixes the surface serves, for mounting.
-var Paths = []string{"/canaryConfig", "/canaryConfig/", "/canary", "/canary/", "/metricSetPairList/", "/judges", "/credentials", "/judge"}
+var Paths = []string{"/canaryConfig", "/canaryConfig/", "/canary", "/canary/", "/metricSetPairList/", "/judges", "/credentials", "/judge",
+	"/standalone_canary_analysis", "/standalone_canary_analysis/"}
 
 // Handler returns the Kayenta REST surface.
 func Handler(d Deps) http.Handler {
@@ -65,6 +73,9 @@ func Handler(d Deps) http.Handler {
 	mux.HandleFunc("GET /judges", h.judges)
 	mux.HandleFunc("GET /credentials", h.credentials)
 	mux.HandleFunc("POST /judge", h.remoteJudge)
+	mux.HandleFunc("POST /standalone_canary_analysis/{configId}", h.startStandalone)
+	mux.HandleFunc("POST /standalone_canary_analysis", h.startStandalone)
+	mux.HandleFunc("GET /standalone_canary_analysis/{id}", h.standaloneStatus)
 	return mux
 }
 

@@ -1,0 +1,427 @@
+package kayentaapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
+	"github.com/canaryjudge/judge/store"
+	"github.com/canaryjudge/judge/verdict"
+)
+
+// StandaloneStore keeps standalone canary analyses; *store.Store
+// implements it.
+type StandaloneStore interface {
+	CreateStandalone(ctx context.Context, request []byte) (store.Standalone, error)
+	GetStandalone(ctx context.Context, id string) (store.Standalone, error)
+	ClaimStandalone(ctx context.Context, owner string, lease time.Duration) (store.Standalone, error)
+	UpdateStandalone(ctx context.Context, id, owner string, status store.Status, runs, result []byte, next time.Time) error
+}
+
+var _ StandaloneStore = (*store.Store)(nil)
+
+// standaloneScope is one scope of Kayenta's CanaryAnalysisExecutionRequest.
+type standaloneScope struct {
+	ScopeName              string            `json:"scopeName"`
+	ControlScope           string            `json:"controlScope"`
+	ControlLocation        string            `json:"controlLocation"`
+	ControlOffsetInMinutes int64             `json:"controlOffsetInMinutes"`
+	ExperimentScope        string            `json:"experimentScope"`
+	ExperimentLocation     string            `json:"experimentLocation"`
+	StartTimeIso           string            `json:"startTimeIso"`
+	EndTimeIso             string            `json:"endTimeIso"`
+	Step                   int64             `json:"step"`
+	ExtendedScopeParams    map[string]string `json:"extendedScopeParams"`
+}
+
+// standaloneRequest is Kayenta's CanaryAnalysisExecutionRequest, with what
+// the path and query named (a stored config or an inline one, the metrics
+// account) and the schedule worked out at submission.
+type standaloneRequest struct {
+	Scopes               []standaloneScope   `json:"scopes"`
+	Thresholds           *verdict.Thresholds `json:"thresholds"`
+	LifetimeDurationMins int64               `json:"lifetimeDurationMins"`
+	BeginAfterMins       int64               `json:"beginAfterMins"`
+	LookbackMins         int64               `json:"lookbackMins"`
+	AnalysisIntervalMins int64               `json:"analysisIntervalMins"`
+
+	ConfigID       string          `json:"configId,omitempty"`
+	CanaryConfig   json.RawMessage `json:"canaryConfig,omitempty"`
+	MetricsAccount string          `json:"metricsAccount,omitempty"`
+	Start          time.Time       `json:"start"`
+	Interval       time.Duration   `json:"interval"`
+	Runs           int             `json:"runs"`
+}
+
+// standaloneRun is one analysis of a standalone canary analysis.
+type standaloneRun struct {
+	ExecutionID           string  `json:"executionId"`
+	ExecutionStatus       string  `json:"executionStatus"`
+	Score                 float64 `json:"score"`
+	Classification        string  `json:"classification"`
+	JudgementStartTimeIso string  `json:"judgementStartTimeIso"`
+	JudgementEndTimeIso   string  `json:"judgementEndTimeIso"`
+}
+
+// standaloneResult is Kayenta's CanaryAnalysisExecutionResult.
+type standaloneResult struct {
+	DidPassThresholds      bool            `json:"didPassThresholds"`
+	HasWarnings            bool            `json:"hasWarnings"`
+	CanaryScoreMessage     string          `json:"canaryScoreMessage"`
+	CanaryScores           []float64       `json:"canaryScores"`
+	CanaryExecutionResults []standaloneRun `json:"canaryExecutionResults"`
+}
+
+// maxStandaloneRuns bounds the analyses of one standalone analysis.
+const maxStandaloneRuns = 200
+
+// plan checks a request and works out its schedule: runs every interval
+// over the lifetime, starting at startTimeIso (or now plus beginAfterMins).
+func (r *standaloneRequest) plan(now time.Time) error {
+	if len(r.Scopes) == 0 {
+		return errors.New("scopes: at least one scope is required")
+	}
+	for i, s := range r.Scopes {
+		if s.ControlScope == "" || s.ExperimentScope == "" {
+			return fmt.Errorf("scopes[%d]: controlScope and experimentScope are required", i)
+		}
+		if s.Step <= 0 {
+			return fmt.Errorf("scopes[%d].step: %d; want a positive number of seconds", i, s.Step)
+		}
+	}
+	first := r.Scopes[0]
+	r.Start = now.Add(time.Duration(r.BeginAfterMins) * time.Minute)
+	if first.StartTimeIso != "" {
+		t, err := time.Parse(time.RFC3339, first.StartTimeIso)
+		if err != nil {
+			return fmt.Errorf("scopes[0].startTimeIso: %q is not an ISO-8601 time", first.StartTimeIso)
+		}
+		r.Start = t
+	}
+	lifetime := time.Duration(r.LifetimeDurationMins) * time.Minute
+	if lifetime == 0 && first.EndTimeIso != "" {
+		end, err := time.Parse(time.RFC3339, first.EndTimeIso)
+		if err != nil {
+			return fmt.Errorf("scopes[0].endTimeIso: %q is not an ISO-8601 time", first.EndTimeIso)
+		}
+		lifetime = end.Sub(r.Start)
+	}
+	if lifetime <= 0 {
+		return errors.New("lifetimeDurationMins (or endTimeIso after startTimeIso) is required")
+	}
+	r.Interval = time.Duration(r.AnalysisIntervalMins) * time.Minute
+	if r.Interval <= 0 || r.Interval > lifetime {
+		r.Interval = lifetime
+	}
+	r.Runs = int(lifetime / r.Interval)
+	if r.Runs > maxStandaloneRuns {
+		return fmt.Errorf("lifetimeDurationMins / analysisIntervalMins = %d runs, more than %d", r.Runs, maxStandaloneRuns)
+	}
+	if t := r.Thresholds; t != nil && *t != (verdict.Thresholds{}) {
+		if err := t.Check(); err != nil {
+			return fmt.Errorf("thresholds.%w", err)
+		}
+	}
+	return nil
+}
+
+// window is the k-th run's window (1-based): growing from the start, or
+// the last lookbackMins.
+func (r *standaloneRequest) window(k int) (start, end time.Time) {
+	end = r.Start.Add(time.Duration(k) * r.Interval)
+	start = r.Start
+	if r.LookbackMins > 0 {
+		start = end.Add(-time.Duration(r.LookbackMins) * time.Minute)
+	}
+	return start, end
+}
+
+// spec is the k-th run's analysis.
+func (r *standaloneRequest) spec(k int) (*judgev1.AnalysisSpec, error) {
+	start, end := r.window(k)
+	s := &judgev1.AnalysisSpec{Scopes: map[string]*judgev1.ScopePair{}, MetricsAccount: r.MetricsAccount}
+	for _, sc := range r.Scopes {
+		name := sc.ScopeName
+		if name == "" {
+			name = "default"
+		}
+		offset := time.Duration(sc.ControlOffsetInMinutes) * time.Minute
+		s.Scopes[name] = &judgev1.ScopePair{
+			ControlScope: &judgev1.Scope{Scope: sc.ControlScope, Location: sc.ControlLocation, Start: timestamppb.New(start.Add(-offset)),
+				End: timestamppb.New(end.Add(-offset)), StepSeconds: sc.Step, ExtendedScopeParams: sc.ExtendedScopeParams},
+			ExperimentScope: &judgev1.Scope{Scope: sc.ExperimentScope, Location: sc.ExperimentLocation, Start: timestamppb.New(start),
+				End: timestamppb.New(end), StepSeconds: sc.Step, ExtendedScopeParams: sc.ExtendedScopeParams},
+		}
+	}
+	if t := r.Thresholds; t != nil {
+		s.Thresholds = &judgev1.Thresholds{Pass: t.Pass, Marginal: t.Marginal}
+	}
+	if r.ConfigID != "" {
+		s.Config = &judgev1.AnalysisSpec_CanaryConfigName{CanaryConfigName: r.ConfigID}
+	} else {
+		cfg, err := toStruct(r.CanaryConfig)
+		if err != nil {
+			return nil, err
+		}
+		s.Config = &judgev1.AnalysisSpec_CanaryConfig{CanaryConfig: cfg}
+	}
+	return s, nil
+}
+
+// startStandalone accepts a standalone canary analysis: it checks the
+// request and its first analysis (config, scopes) at once, stores it and
+// answers {"canaryAnalysisExecutionId"}; the scheduler runs it.
+func (h *handler) startStandalone(w http.ResponseWriter, r *http.Request) {
+	if h.Standalone == nil {
+		fail(w, http.StatusServiceUnavailable, "standalone canary analysis is not available on this server")
+		return
+	}
+	raw, ok := h.readBody(w, r)
+	if !ok {
+		return
+	}
+	var req standaloneRequest
+	if id := r.PathValue("configId"); id != "" {
+		if err := json.Unmarshal(raw, &req); err != nil {
+			fail(w, http.StatusBadRequest, "the body must be a CanaryAnalysisExecutionRequest: %s", jsonProblem(err))
+			return
+		}
+		req.ConfigID = id
+	} else {
+		var body struct {
+			CanaryConfig     json.RawMessage    `json:"canaryConfig"`
+			ExecutionRequest *standaloneRequest `json:"executionRequest"`
+		}
+		if err := json.Unmarshal(raw, &body); err != nil {
+			fail(w, http.StatusBadRequest, "the body must be {canaryConfig, executionRequest}: %s", jsonProblem(err))
+			return
+		}
+		if len(body.CanaryConfig) == 0 || body.ExecutionRequest == nil {
+			fail(w, http.StatusBadRequest, "canaryConfig and executionRequest are both required")
+			return
+		}
+		req = *body.ExecutionRequest
+		req.CanaryConfig = body.CanaryConfig
+	}
+	req.MetricsAccount = r.URL.Query().Get("metricsAccountName")
+	if err := req.plan(time.Now()); err != nil {
+		fail(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	// Submitting the first analysis' spec for validation refuses a bad
+	// config or scope now rather than at the first run.
+	first, err := req.spec(1)
+	if err != nil {
+		fail(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	if err := h.check(r.Context(), first); err != nil {
+		failStatus(w, err)
+		return
+	}
+	b, err := json.Marshal(req)
+	if err != nil {
+		fail(w, http.StatusInternalServerError, "internal error")
+		return
+	}
+	a, err := h.Standalone.CreateStandalone(r.Context(), b)
+	if err != nil {
+		failStatus(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"canaryAnalysisExecutionId": a.ID})
+}
+
+// check validates a spec the way CreateAnalysis would, without storing it.
+func (h *handler) check(ctx context.Context, spec *judgev1.AnalysisSpec) error {
+	if h.Validate == nil {
+		return nil
+	}
+	return h.Validate(ctx, spec)
+}
+
+// standaloneStatus reports a standalone canary analysis as Kayenta's
+// CanaryAnalysisExecutionStatusResponse.
+func (h *handler) standaloneStatus(w http.ResponseWriter, r *http.Request) {
+	if h.Standalone == nil {
+		fail(w, http.StatusServiceUnavailable, "standalone canary analysis is not available on this server")
+		return
+	}
+	a, err := h.Standalone.GetStandalone(r.Context(), r.PathValue("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		fail(w, http.StatusNotFound, "standalone canary analysis %q not found", r.PathValue("id"))
+		return
+	}
+	if err != nil {
+		fail(w, http.StatusServiceUnavailable, "database unavailable")
+		return
+	}
+	var runs []standaloneRun
+	_ = json.Unmarshal(a.Runs, &runs)
+	out := map[string]any{
+		"canaryAnalysisExecutionId": a.ID,
+		"complete":                  a.Status.Final(),
+		"executionStatus":           map[store.Status]string{store.StatusRunning: "RUNNING", store.StatusSucceeded: "SUCCEEDED", store.StatusFailed: "TERMINAL", store.StatusCanceled: "CANCELED"}[a.Status],
+		"buildTimeMillis":           a.CreatedAt.UnixMilli(),
+		"buildTimeIso":              a.CreatedAt.Format(time.RFC3339Nano),
+		"canaryExecutionResults":    nonNilRuns(runs),
+	}
+	out["status"] = map[store.Status]string{store.StatusRunning: "running", store.StatusSucceeded: "succeeded", store.StatusFailed: "terminal", store.StatusCanceled: "canceled"}[a.Status]
+	if a.Result != nil {
+		var res standaloneResult
+		_ = json.Unmarshal(a.Result, &res)
+		out["canaryAnalysisExecutionResult"] = res
+		out["endTimeMillis"], out["endTimeIso"] = a.UpdatedAt.UnixMilli(), a.UpdatedAt.Format(time.RFC3339Nano)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func nonNilRuns(r []standaloneRun) []standaloneRun {
+	if r == nil {
+		return []standaloneRun{}
+	}
+	return r
+}
+
+// Scheduler drives standalone canary analyses: any replica's scheduler
+// claims one that is due (under a lease, as workers claim analyses), starts
+// its next analysis when that analysis' window has ended, reads the score
+// when it is done, and ends the whole early when a run scores at or below
+// the marginal threshold or with the last run's judgement.
+type Scheduler struct {
+	Store   StandaloneStore
+	Service judgev1.JudgeServiceServer
+	Owner   string
+	Poll    time.Duration
+	Log     *slog.Logger
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+}
+
+// Run schedules until ctx is done.
+func (s *Scheduler) Run(ctx context.Context) {
+	now := s.Now
+	if now == nil {
+		now = time.Now
+	}
+	for ctx.Err() == nil {
+		a, err := s.Store.ClaimStandalone(ctx, s.Owner, time.Minute)
+		switch {
+		case err == nil:
+			s.step(ctx, a, now())
+			continue
+		case errors.Is(err, store.ErrNotFound), ctx.Err() != nil:
+		default:
+			s.Log.Warn("claim standalone analysis", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(s.Poll/2 + rand.N(s.Poll)): //nolint:gosec // jitter, not a secret
+		}
+	}
+}
+
+// step advances one claimed standalone analysis and releases it.
+func (s *Scheduler) step(ctx context.Context, a store.Standalone, now time.Time) {
+	var req standaloneRequest
+	var runs []standaloneRun
+	if json.Unmarshal(a.Request, &req) != nil || json.Unmarshal(a.Runs, &runs) != nil {
+		s.finish(ctx, a, runs, false, "the stored request is unreadable")
+		return
+	}
+	update := func(next time.Time) {
+		b, _ := json.Marshal(runs)
+		if err := s.Store.UpdateStandalone(ctx, a.ID, s.Owner, store.StatusRunning, b, nil, next); err != nil {
+			s.Log.Warn("update standalone analysis", "id", a.ID, "err", err)
+		}
+	}
+	if n := len(runs); n > 0 && runs[n-1].ExecutionStatus == kayentaStatusRunning {
+		last := &runs[n-1]
+		resp, err := s.Service.GetAnalysis(ctx, &judgev1.GetAnalysisRequest{Id: last.ExecutionID})
+		if err != nil {
+			update(now.Add(s.Poll))
+			return
+		}
+		an := resp.GetAnalysis()
+		switch an.GetStatus() {
+		case judgev1.AnalysisStatus_ANALYSIS_STATUS_SUCCEEDED:
+			last.ExecutionStatus, last.Score, last.Classification = "SUCCEEDED", an.GetVerdict().GetScore(), an.GetVerdict().GetResult()
+		case judgev1.AnalysisStatus_ANALYSIS_STATUS_FAILED, judgev1.AnalysisStatus_ANALYSIS_STATUS_CANCELED:
+			last.ExecutionStatus = "TERMINAL"
+			s.finish(ctx, a, runs, false, fmt.Sprintf("analysis %s of run %d did not finish: %s", last.ExecutionID, n, an.GetError()))
+			return
+		default:
+			update(now.Add(s.Poll))
+			return
+		}
+		pass, marginal := req.thresholds()
+		switch {
+		case last.Score <= marginal:
+			s.finish(ctx, a, runs, false, fmt.Sprintf("Canary score %.2f of run %d is not above the marginal score threshold %g.", last.Score, n, marginal))
+			return
+		case n == req.Runs && last.Score < pass:
+			s.finish(ctx, a, runs, false, fmt.Sprintf("Final canary score %.2f is below the pass score threshold %g.", last.Score, pass))
+			return
+		case n == req.Runs:
+			s.finish(ctx, a, runs, true, fmt.Sprintf("Final canary score %.2f met or exceeded the pass score threshold %g.", last.Score, pass))
+			return
+		}
+	}
+	k := len(runs) + 1
+	start, end := req.window(k)
+	if end.After(now) {
+		update(end) // the window's data is not all there yet
+		return
+	}
+	spec, err := req.spec(k)
+	if err != nil {
+		s.finish(ctx, a, runs, false, err.Error())
+		return
+	}
+	created, err := s.Service.CreateAnalysis(ctx, &judgev1.CreateAnalysisRequest{Spec: spec})
+	if err != nil {
+		s.finish(ctx, a, runs, false, fmt.Sprintf("run %d could not start: %v", k, err))
+		return
+	}
+	runs = append(runs, standaloneRun{ExecutionID: created.GetAnalysis().GetId(), ExecutionStatus: kayentaStatusRunning,
+		JudgementStartTimeIso: start.UTC().Format(time.RFC3339), JudgementEndTimeIso: end.UTC().Format(time.RFC3339)})
+	update(now.Add(s.Poll))
+}
+
+const kayentaStatusRunning = "RUNNING"
+
+// thresholds are the request's, else Kayenta's defaults.
+func (r *standaloneRequest) thresholds() (pass, marginal float64) {
+	if t := r.Thresholds; t != nil && *t != (verdict.Thresholds{}) {
+		return t.Pass, t.Marginal
+	}
+	return 95, 75
+}
+
+// finish records the final judgement: succeeded when the thresholds were
+// met, Kayenta's TERMINAL (failed) otherwise.
+func (s *Scheduler) finish(ctx context.Context, a store.Standalone, runs []standaloneRun, passed bool, message string) {
+	res := standaloneResult{DidPassThresholds: passed, CanaryScoreMessage: message, CanaryScores: []float64{}, CanaryExecutionResults: nonNilRuns(runs)}
+	for _, r := range runs {
+		if r.ExecutionStatus == "SUCCEEDED" {
+			res.CanaryScores = append(res.CanaryScores, r.Score)
+		}
+	}
+	status := store.StatusSucceeded
+	if !passed {
+		status = store.StatusFailed
+	}
+	rb, _ := json.Marshal(runs)
+	resb, _ := json.Marshal(res)
+	if err := s.Store.UpdateStandalone(ctx, a.ID, s.Owner, status, rb, resb, time.Now()); err != nil {
+		s.Log.Warn("finish standalone analysis", "id", a.ID, "err", err)
+	}
+}
