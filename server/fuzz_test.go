@@ -75,6 +75,12 @@ var fuzzRoutes = []struct{ method, path string }{
 	{"PUT", "/v1/canaryConfigs/fuzz"},
 	{"GET", "/v1/analyses?page_size=7&status=ANALYSIS_STATUS_PENDING"},
 	{"POST", "/v1/analyses/x:cancel"},
+	{"POST", "/judge"},
+	{"POST", "/canary"},
+	{"POST", "/canaryConfig"},
+	{"POST", "/standalone_canary_analysis"},
+	{"POST", "/webhooks/flagger"},
+	{"POST", "/webhooks/argo"},
 }
 
 // FuzzHTTPRequest sends any body to the HTTP API's write routes: the answer
@@ -83,6 +89,10 @@ func FuzzHTTPRequest(f *testing.F) {
 	for _, seed := range []string{analyzeBody(0), analyzeBody(50), poisonBody, `{"config":` + inlineConfig + `}`, `{}`, `{"spec":{"thresholds":{"pass":"NaN"}}}`,
 		`{"spec":{"canary_config":{"metrics":[{"name":"a","groups":["g"],"threshold":{"aggregate":"rate","max":1}}]},"metrics":[{"name":"a","control":["Infinity",1],"experiment":["-Infinity","NaN"],"step_seconds":1e-300}]}}`,
 		`{"spec":{"canary_config":{"groups":[{"name":"g","weight":1e308}],"metrics":[{"name":"a","groups":["g"]}]},"metrics":[{"name":"a","control":[1e308,-1e308],"experiment":[1,2]}]}}`,
+		`{"canaryConfig":{"name":"k","metrics":[{"name":"a","groups":["g"],"analysisConfigurations":{"canary":{}}}],"classifier":{"groupWeights":{"g":100}}},"scoreThresholds":{"pass":95,"marginal":75},"metricSetPairList":[{"name":"a","values":{"control":[1,2,3,"NaN"],"experiment":[4,5,6,"Infinity"]}}]}`,
+		`{"canaryConfig":{"name":"k","metrics":[]},"executionRequest":{"scopes":{"default":{"controlScope":{"scope":"a"},"experimentScope":{"scope":"b"}}}}}`,
+		`{"name":"podinfo","namespace":"test","phase":"Progressing","metadata":{"config":"x","window":"5m"}}`,
+		`{"config":"x","baseline":"a","canary":"b","window":"-1s"}`,
 	} {
 		for i := range fuzzRoutes {
 			f.Add(uint8(i), []byte(seed))

@@ -113,7 +113,9 @@ func httpRole(method string) auth.Role {
 func (a *authenticator) http(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		for _, p := range a.openPaths {
-			if strings.HasPrefix(r.URL.Path, p) {
+			// A prefix opens that path and what lies below it: /canary
+			// opens /canary/{id}, not /canaryConfig.
+			if r.URL.Path == p || strings.HasPrefix(r.URL.Path, strings.TrimSuffix(p, "/")+"/") {
 				next.ServeHTTP(w, r)
 				return
 			}

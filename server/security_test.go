@@ -158,10 +158,18 @@ func TestAuthRolesGRPC(t *testing.T) {
 // still does.
 func TestOpenPaths(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, Config{Tokens: testTokens(t), OpenPaths: []string{"/metrics"}, ProtectMetrics: true})
+	s := startServer(t, Config{Tokens: testTokens(t), OpenPaths: []string{"/metrics", "/canary"}, ProtectMetrics: true})
 	base := "http://" + s.Addr()
 	if got := callAuth(t, http.DefaultClient, "GET", base+"/metrics", "", ""); got != 200 {
 		t.Errorf("opened /metrics: %d", got)
+	}
+	if got := callAuth(t, http.DefaultClient, "GET", base+"/canary/nope", "", ""); got != 404 {
+		t.Errorf("opened /canary/{id}: %d, want 404 (served without a token)", got)
+	}
+	for _, path := range []string{"/canaryConfig", "/judge", "/webhooks/flagger", "/standalone_canary_analysis/x"} {
+		if got := callAuth(t, http.DefaultClient, "GET", base+path, "", ""); got != 401 {
+			t.Errorf("%s without a token: %d, want 401", path, got)
+		}
 	}
 	if got := callAuth(t, http.DefaultClient, "GET", base+"/v1/analyses", "", ""); got != 401 {
 		t.Errorf("API without token: %d", got)
