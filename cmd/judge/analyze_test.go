@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"math"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -218,4 +219,61 @@ func TestAnalyzeSafety(t *testing.T) {
 			t.Errorf("escaped name missing:\n%s%s", out, errOut)
 		}
 	})
+}
+
+// TestBacktest runs judge backtest on the shipped NAB corpus and on
+// synthetic cases: JSON with both judges' cases and summaries, and usage
+// errors for bad flags.
+func TestBacktest(t *testing.T) {
+	code, out, errOut := runJudge(t, "", "backtest", "--nab-data", "../../fixtures/nab", "--nab-labels", "../../fixtures/nab/combined_windows.json", "--output", "json")
+	if code != 0 {
+		t.Fatalf("NAB backtest: exit %d %s", code, errOut)
+	}
+	var report struct {
+		Judges []struct {
+			Judge   string
+			Cases   []struct{ ID, Source, Expected, Result string }
+			Summary struct {
+				Incidents, Detected, Controls int
+				FalseFails                    int     `json:"false_fails"`
+				Recall                        float64 `json:"recall"`
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &report); err != nil || len(report.Judges) != 2 {
+		t.Fatalf("JSON %v: %s", err, out[:min(len(out), 300)])
+	}
+	for _, j := range report.Judges {
+		s := j.Summary
+		if s.Incidents == 0 || s.Controls < s.Incidents || len(j.Cases) != s.Incidents+s.Controls {
+			t.Errorf("%s: %+v with %d cases", j.Judge, s, len(j.Cases))
+		}
+		detected := 0
+		for _, c := range j.Cases {
+			if c.Expected == "FAIL" && c.Result == "FAIL" {
+				detected++
+			}
+		}
+		if detected != s.Detected || math.Abs(s.Recall-float64(detected)/float64(s.Incidents)) > 1e-12 {
+			t.Errorf("%s: detected %d by the cases, summary %+v", j.Judge, detected, s)
+		}
+	}
+	code, out, errOut = runJudge(t, "", "backtest", "--synthetic", "--cases", "20", "--seed", "3", "--judge", "default")
+	if code != 0 || !strings.Contains(out, "judge default: incidents 10") || !strings.Contains(out, "level-shift") {
+		t.Errorf("synthetic backtest: exit %d %s %s", code, out, errOut)
+	}
+	for _, args := range [][]string{
+		{"backtest"},
+		{"backtest", "--synthetic", "--judge", "oracle"},
+		{"backtest", "--synthetic", "--cases", "0"},
+		{"backtest", "--synthetic", "--nab-data", "x", "--nab-labels", "y"},
+		{"backtest", "--synthetic", "--marginal", "99"},
+	} {
+		if code, _, errOut := runJudge(t, "", args...); code != 64 {
+			t.Errorf("%v: exit %d (%s), want 64", args, code, errOut)
+		}
+	}
+	if code, _, errOut := runJudge(t, "", "backtest", "--nab-data", "../../fixtures/nab", "--nab-labels", "missing.json"); code != 65 || !strings.Contains(errOut, "missing.json") {
+		t.Errorf("missing labels: exit %d %s", code, errOut)
+	}
 }

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"text/tabwriter"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
+	"golang.org/x/term"
+
+	"github.com/canaryjudge/judge/backtest"
+	"github.com/canaryjudge/judge/kayenta"
+	"github.com/canaryjudge/judge/verdict"
+)
+
+func newBacktestCmd(v *viper.Viper) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "backtest (--nab-data DIR --nab-labels FILE | --synthetic)",
+		Short: "Replay labelled incidents and controls through a canary config and the judges",
+		Long: `backtest answers: would this canary config, with these thresholds, have caught
+past incidents, and how often would it fail a good release?
+
+NAB input: each labelled window of a series is an incident (canary = the
+window, baseline = the equally long stretch right before it, expected FAIL);
+stretches away from every label are controls (expected PASS). Without
+--canary-config a built-in config judges the single metric "value"
+(direction either, critical).
+
+Synthetic input: seeded A/A analyses and injected regressions of known kind
+and size on 20 metrics of AR(1) noise (--seed, --cases).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runBacktest(cmd, v) },
+	}
+	f := cmd.Flags()
+	f.String("nab-data", "", "directory of NAB-format series (dir/file.csv with timestamp,value)")
+	f.String("nab-labels", "", "NAB combined_windows.json: incident windows per series")
+	f.Bool("synthetic", false, "generate synthetic cases instead")
+	f.Uint64("seed", 1, "seed of the synthetic cases")
+	f.Int("cases", 200, "number of synthetic cases")
+	f.String("judge", "both", "judge: default, kayenta or both")
+	f.Float64("pass", 0, "pass score threshold (default: the config's)")
+	f.Float64("marginal", 0, "marginal score threshold (default: the config's)")
+	f.String("canary-config", "", "canary config to replay the cases with (native or Kayenta); NAB cases have one metric, \"value\"")
+	f.String("output", "text", "output format: text or json")
+	return cmd
+}
+
+func runBacktest(cmd *cobra.Command, v *viper.Viper) error {
+	format := v.GetString("output")
+	if format != "text" && format != "json" {
+		return usageError("--output %q: want text or json", format)
+	}
+	var judges []string
+	switch j := v.GetString("judge"); j {
+	case "both":
+		judges = []string{verdict.JudgeDefault, verdict.JudgeKayenta}
+	case verdict.JudgeDefault, verdict.JudgeKayenta:
+		judges = []string{j}
+	default:
+		return usageError("--judge %q: want default, kayenta or both", j)
+	}
+	var thresholds *verdict.Thresholds
+	if v.IsSet("pass") || v.IsSet("marginal") {
+		t := verdict.Thresholds{Pass: 95, Marginal: 75}
+		if v.IsSet("pass") {
+			t.Pass = v.GetFloat64("pass")
+		}
+		if v.IsSet("marginal") {
+			t.Marginal = v.GetFloat64("marginal")
+		}
+		if err := t.Check(); err != nil {
+			return usageError("--%w", err)
+		}
+		thresholds = &t
+	}
+	var (
+		cases []backtest.Case
+		cfg   *verdict.Config
+		err   error
+	)
+	switch nabData, nabLabels := v.GetString("nab-data"), v.GetString("nab-labels"); {
+	case v.GetBool("synthetic") && (nabData != "" || nabLabels != ""):
+		return usageError("--synthetic and --nab-data/--nab-labels exclude each other")
+	case v.GetBool("synthetic"):
+		if v.GetInt("cases") < 1 || v.GetInt("cases") > 100_000 {
+			return usageError("--cases %d: want 1–100000", v.GetInt("cases"))
+		}
+		cases, cfg = backtest.Synthetic(v.GetUint64("seed"), v.GetInt("cases")), backtest.SyntheticConfig()
+	case nabData != "" && nabLabels != "":
+		if cases, err = backtest.LoadNAB(nabData, nabLabels); err != nil {
+			return dataError(err)
+		}
+		cfg = backtest.DefaultConfig()
+	default:
+		return usageError("backtest needs --nab-data and --nab-labels, or --synthetic")
+	}
+	if path := v.GetString("canary-config"); path != "" {
+		raw, err := readBounded(path)
+		if err != nil {
+			return dataError(err)
+		}
+		if cfg, err = kayenta.ParseConfig(raw, path); err != nil {
+			return dataError(err)
+		}
+	}
+	var progress func()
+	if f, ok := cmd.ErrOrStderr().(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		bar := progressbar.NewOptions(len(cases)*len(judges), progressbar.OptionSetWriter(f), progressbar.OptionSetDescription("judging"),
+			progressbar.OptionClearOnFinish())
+		progress = func() { _ = bar.Add(1) }
+	}
+	report := backtest.Run(cases, cfg, judges, thresholds, progress)
+	if format == "json" {
+		if err := writeJSON(cmd.OutOrStdout(), report); err != nil {
+			return &exitError{code: exitInternal, err: err}
+		}
+		return nil
+	}
+	return writeBacktestText(cmd.OutOrStdout(), report)
+}
+
+func writeBacktestText(out io.Writer, report backtest.Report) error {
+	for _, j := range report.Judges {
+		fmt.Fprintf(out, "judge %s: %s\n", j.Judge, j.Summary)
+		if len(j.Summary.ByKind) > 0 {
+			tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "  KIND\tSIZE\tCASES\tDETECTED\tRATE")
+			for _, k := range j.Summary.ByKind {
+				fmt.Fprintf(tw, "  %s\t%g\t%d\t%d\t%.0f%%\n", k.Kind, k.Size, k.Cases, k.Detected, 100*k.Rate)
+			}
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+		}
+		for _, o := range j.Cases {
+			if o.Error != "" {
+				fmt.Fprintf(out, "  %s: %s\n", printable(o.ID), printable(o.Error))
+			}
+		}
+		fmt.Fprintln(out)
+	}
+	return nil
+}
