@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // The errors of this package and its backends. A backend wraps them with
@@ -266,6 +267,20 @@ func Expand(tmpl string, vars map[string]string, lang Language) (string, error) 
 		return "", fmt.Errorf("%w: unterminated %c string in the %s template", ErrTemplate, quote, lang.Name)
 	}
 	return b.String(), nil
+}
+
+// Excerpt is the first line of a source's message, at most 300 bytes (cut
+// at a character boundary), for error messages.
+func Excerpt(s string) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	if len(s) <= 300 {
+		return s
+	}
+	cut := 300
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 // patternBefore returns the kind of the longest operator that text ends

@@ -160,7 +160,7 @@ func (s *Source) classify(err error, status int) error {
 		if json.Unmarshal(apiErr.Body(), &body) == nil && len(body.Errors) > 0 {
 			msg = strings.Join(body.Errors, "; ")
 		} else if b := strings.TrimSpace(string(apiErr.Body())); b != "" {
-			msg = apiErr.Error() + ": " + firstLine(b)
+			msg = apiErr.Error() + ": " + metrics.Excerpt(b)
 		}
 	}
 	switch {
@@ -169,17 +169,9 @@ func (s *Source) classify(err error, status int) error {
 	case status >= 400:
 		return fmt.Errorf("datadog account %q: %w: HTTP %d: %s", s.account, metrics.ErrRejected, status, msg)
 	case status >= 200 && status < 300:
-		return fmt.Errorf("datadog account %q: %w: unreadable answer: %s", s.account, metrics.ErrUnavailable, firstLine(msg))
+		return fmt.Errorf("datadog account %q: %w: unreadable answer: %s", s.account, metrics.ErrUnavailable, metrics.Excerpt(msg))
 	}
-	return fmt.Errorf("datadog account %q: %w: %s", s.account, metrics.ErrUnavailable, firstLine(msg))
-}
-
-func firstLine(s string) string {
-	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
-	if len(s) > 300 {
-		s = s[:300] + "…"
-	}
-	return s
+	return fmt.Errorf("datadog account %q: %w: %s", s.account, metrics.ErrUnavailable, metrics.Excerpt(msg))
 }
 
 // Language is Datadog's metric query syntax for metrics.Expand. It has no

@@ -147,7 +147,7 @@ func (s *Source) fetchRange(ctx context.Context, q metrics.Query) ([]metrics.Poi
 		Errors []gqlError `json:"errors"`
 	}
 	if err := json.Unmarshal(raw, &out); err != nil {
-		return nil, fmt.Errorf("newrelic account %q: %w: the answer is not JSON: %s", s.account, metrics.ErrUnavailable, firstLine(string(raw)))
+		return nil, fmt.Errorf("newrelic account %q: %w: the answer is not JSON: %s", s.account, metrics.ErrUnavailable, metrics.Excerpt(string(raw)))
 	}
 	if len(out.Errors) > 0 {
 		sentinel := metrics.ErrRejected
@@ -243,15 +243,7 @@ func graphQLMessage(raw []byte) string {
 	if json.Unmarshal(raw, &out) == nil && len(out.Errors) > 0 {
 		return joinErrors(out.Errors)
 	}
-	return firstLine(string(raw))
-}
-
-func firstLine(s string) string {
-	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
-	if len(s) > 300 {
-		s = s[:300] + "…"
-	}
-	return s
+	return metrics.Excerpt(string(raw))
 }
 
 func redact(s, secret string) string { return strings.ReplaceAll(s, secret, "[redacted]") }

@@ -113,7 +113,7 @@ func (s *Source) classify(err error) error {
 	case errors.As(err, &perr):
 		msg := perr.Msg
 		if perr.Detail != "" {
-			msg += ": " + firstLine(perr.Detail)
+			msg += ": " + metrics.Excerpt(perr.Detail)
 		}
 		switch perr.Type {
 		case promv1.ErrBadData, promv1.ErrExec, promv1.ErrClient, promv1.ErrBadResponse:
@@ -126,14 +126,6 @@ func (s *Source) classify(err error) error {
 		return fmt.Errorf("prometheus account %q: %w: %s", s.account, metrics.ErrUnavailable, nerr.Error())
 	}
 	return fmt.Errorf("prometheus account %q: %w: %w", s.account, metrics.ErrUnavailable, err)
-}
-
-func firstLine(s string) string {
-	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
-	if len(s) > 300 {
-		s = s[:300] + "…"
-	}
-	return s
 }
 
 // Language is PromQL for metrics.Expand.
