@@ -79,9 +79,11 @@ type JudgeReport struct {
 	Summary Summary   `json:"summary"`
 }
 
-// Report is a backtest's result, one report per judge.
+// Report is a backtest's result, one report per judge, and the threshold
+// advice when asked for.
 type Report struct {
 	Judges []JudgeReport `json:"judges"`
+	Advice *Advice       `json:"advice,omitempty"`
 }
 
 // Run judges every case with each judge, in parallel across the cores,

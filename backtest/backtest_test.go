@@ -153,3 +153,28 @@ func TestSyntheticCases(t *testing.T) {
 		t.Errorf("summary %+v", s)
 	}
 }
+
+// TestAdvise checks the threshold sweep: every setting is tried, the
+// recommendation meets the target and has the best recall of those that do.
+func TestAdvise(t *testing.T) {
+	t.Parallel()
+	cases := Synthetic(11, 60)
+	a := Advise(cases, SyntheticConfig(), 0.05)
+	if len(a.Settings) != len(sweepLevels)*len(sweepMarginals) {
+		t.Fatalf("%d settings", len(a.Settings))
+	}
+	if a.Recommended == nil {
+		t.Fatal("no recommendation")
+	}
+	if a.Recommended.FalseFailRate > 0.05 {
+		t.Errorf("recommended %+v exceeds the target", *a.Recommended)
+	}
+	for _, s := range a.Settings {
+		if s.FalseFailRate <= 0.05 && s.Recall > a.Recommended.Recall {
+			t.Errorf("setting %+v beats the recommendation %+v", s, *a.Recommended)
+		}
+	}
+	if none := Advise(cases, SyntheticConfig(), -1); none.Recommended != nil {
+		t.Errorf("a negative target got %+v", *none.Recommended)
+	}
+}

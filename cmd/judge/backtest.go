@@ -45,6 +45,7 @@ and size on 20 metrics of AR(1) noise (--seed, --cases).`,
 	f.Float64("marginal", 0, "marginal score threshold (default: the config's)")
 	f.String("canary-config", "", "canary config to replay the cases with (native or Kayenta); NAB cases have one metric, \"value\"")
 	f.String("output", "text", "output format: text or json")
+	f.Float64("advise", 0, "also sweep the family-wise level and the marginal threshold (default judge) and recommend the setting with the best recall whose false-fail rate is at most this (e.g. 0.05)")
 	return cmd
 }
 
@@ -113,6 +114,13 @@ func runBacktest(cmd *cobra.Command, v *viper.Viper) error {
 		progress = func() { _ = bar.Add(1) }
 	}
 	report := backtest.Run(cases, cfg, judges, thresholds, progress)
+	if target := v.GetFloat64("advise"); v.IsSet("advise") {
+		if !(target >= 0 && target <= 1) {
+			return usageError("--advise %v: want a false-fail rate in 0–1", target)
+		}
+		advice := backtest.Advise(cases, cfg, target)
+		report.Advice = &advice
+	}
 	if format == "json" {
 		if err := writeJSON(cmd.OutOrStdout(), report); err != nil {
 			return &exitError{code: exitInternal, err: err}
@@ -141,6 +149,22 @@ func writeBacktestText(out io.Writer, report backtest.Report) error {
 			}
 		}
 		fmt.Fprintln(out)
+	}
+	if a := report.Advice; a != nil {
+		tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "FAMILY-WISE LEVEL\tMARGINAL\tRECALL\tFALSE FAILS")
+		for _, s := range a.Settings {
+			fmt.Fprintf(tw, "%g\t%g\t%.1f%%\t%.1f%%\n", s.FamilyWiseError, s.Marginal, 100*s.Recall, 100*s.FalseFailRate)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		if r := a.Recommended; r != nil {
+			fmt.Fprintf(out, "recommended (false fails at most %.1f%%): familyWiseError %g, thresholds.marginal %g — recall %.1f%%, false fails %.1f%%\n",
+				100*a.Target, r.FamilyWiseError, r.Marginal, 100*r.Recall, 100*r.FalseFailRate)
+		} else {
+			fmt.Fprintf(out, "no setting keeps false fails at most %.1f%%\n", 100*a.Target)
+		}
 	}
 	return nil
 }
