@@ -104,7 +104,10 @@ func convert(data []byte, source string) (*verdict.Config, error) {
 	// Every Kayenta config names NetflixACAJudge-v1.0 (the only judge Kayenta
 	// ships), so that name does not pick the algorithm: judge's default judge
 	// runs unless judge.name is "kayenta" or --judge kayenta is given.
-	cfg := &verdict.Config{Name: k.Name, Judge: verdict.JudgeDefault, Templates: k.Templates}
+	cfg := &verdict.Config{Name: k.Name, Judge: verdict.JudgeDefault}
+	if len(k.Templates) > 0 {
+		cfg.Templates = k.Templates
+	}
 	if k.Judge != nil {
 		switch k.Judge.Name {
 		case verdict.KayentaJudgeName, verdict.RemoteJudgeName, "", verdict.JudgeDefault:

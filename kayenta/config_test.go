@@ -1,7 +1,9 @@
 package kayenta
 
 import (
+	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -75,5 +77,60 @@ func TestKayentaConfigIsNotNative(t *testing.T) {
 	_, err := verdict.ParseConfig([]byte(`{"name":"k","metrics":[{"name":"x","groups":["a"],"analysisConfigurations":{"canary":{}}}],"classifier":{}}`), "c")
 	if !errors.Is(err, verdict.ErrInvalidConfig) || !strings.Contains(err.Error(), "unknown field") {
 		t.Errorf("error %v", err)
+	}
+}
+
+// TestToCanaryConfigRoundTrip writes configs as Kayenta CanaryConfigs and
+// reads them back: the judge config is the same.
+func TestToCanaryConfigRoundTrip(t *testing.T) {
+	t.Parallel()
+	for name, raw := range map[string]string{
+		"kayenta": `{"name":"k","judge":{"name":"NetflixACAJudge-v1.0"},"metrics":[
+			{"name":"5xx","query":{"type":"prometheus","metricName":"http_requests_total","customFilterTemplate":"t"},"groups":["errors"],"scopeName":"default",
+			 "analysisConfigurations":{"canary":{"direction":"increase","nanStrategy":"replace","critical":true,"mustHaveData":true,
+			   "effectSize":{"allowedIncrease":1.1,"criticalIncrease":2.0},"outliers":{"strategy":"remove","outlierFactor":2.5}}}},
+			{"name":"cpu","query":{"type":"datadog","metricName":"avg:cpu"},"groups":["system"],"analysisConfigurations":{"canary":{"muted":true}}}],
+			"templates":{"t":"pod=\"${scope}\""},"classifier":{"groupWeights":{"errors":60,"system":40},"scoreThresholds":{"pass":90,"marginal":50}}}`,
+		"native": "name: n\njudge: kayenta\nthresholds: {pass: 80, marginal: 60}\ngroups: [{name: g, weight: 100}]\n" +
+			"metrics:\n  - {name: lat, groups: [g], direction: decrease, minSamples: 5, query: {prometheus: 'avg(lat{pod=\"${scope}\"})'}}\n" +
+			"  - {name: err, groups: [g], query: {newrelic: \"SELECT count(*) FROM T WHERE pod = '${scope}'\"}}\n",
+	} {
+		cfg, err := ParseConfig([]byte(raw), name)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		kc, err := ToCanaryConfig(cfg, []string{"app"})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		b, err := json.Marshal(kc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !IsConfig(b) {
+			t.Fatalf("%s: the written config is not recognised as Kayenta's: %s", name, b)
+		}
+		back, err := ParseConfig(b, name+" written")
+		if err != nil {
+			t.Fatalf("%s: reading the written config: %v\n%s", name, err, b)
+		}
+		// The native config's queries come back as Kayenta queries that
+		// render the same text; everything else is equal.
+		// An unnamed scope is Kayenta's "default", written out.
+		for i := range cfg.Metrics {
+			if _, native := cfg.Metrics[i].Query["kayenta"]; !native {
+				cfg.Metrics[i].Query = back.Metrics[i].Query
+			}
+			if cfg.Metrics[i].Scope == "" {
+				cfg.Metrics[i].Scope = "default"
+			}
+		}
+		if !reflect.DeepEqual(cfg, back) {
+			t.Errorf("%s: round trip changed the config:\n%+v\n%+v", name, cfg, back)
+		}
+	}
+	withThreshold, _ := verdict.ParseConfig([]byte("metrics: [{name: a, groups: [g], threshold: {max: 1}}]"), "c")
+	if _, err := ToCanaryConfig(withThreshold, nil); err == nil || !strings.Contains(err.Error(), "metrics[0] (a)") {
+		t.Errorf("threshold test: %v", err)
 	}
 }

@@ -84,6 +84,31 @@ func TestKayentaSurface(t *testing.T) {
 	if kayentaCall(t, "GET", base+"/canaryConfig?application=other", "", &list); len(list) != 0 {
 		t.Errorf("application filter: %+v", list)
 	}
+	// A config stored in judge's native format reads back as Kayenta's and
+	// is listed for every application.
+	native := `{"config":{"name":"native-latency","metrics":[{"name":"latency","groups":["perf"],"direction":"increase","query":{"prometheus":"avg(x{pod=\"${scope}\"})"}}]}}`
+	if code := call(t, "PUT", base+"/v1/canaryConfigs/native-latency", native, nil); code != 200 {
+		t.Fatalf("PUT native config: %d", code)
+	}
+	var asKayenta struct {
+		ID, Name string
+		Judge    struct{ Name string }
+		Metrics  []struct {
+			Query                  struct{ Type, CustomInlineTemplate string }
+			AnalysisConfigurations struct{ Canary struct{ Direction string } }
+		}
+	}
+	if code := kayentaCall(t, "GET", base+"/canaryConfig/native-latency", "", &asKayenta); code != 200 || asKayenta.Judge.Name != "NetflixACAJudge-v1.0" ||
+		len(asKayenta.Metrics) != 1 || asKayenta.Metrics[0].Query.Type != "prometheus" || asKayenta.Metrics[0].Query.CustomInlineTemplate != `PromQL:avg(x{pod="${scope}"})` ||
+		asKayenta.Metrics[0].AnalysisConfigurations.Canary.Direction != "increase" {
+		t.Errorf("native config as Kayenta's: %d %+v", code, asKayenta)
+	}
+	if kayentaCall(t, "GET", base+"/canaryConfig?application=shop", "", &list); len(list) != 2 {
+		t.Errorf("application shop lists %+v, want the shop config and the native one", list)
+	}
+	if code := call(t, "DELETE", base+"/v1/canaryConfigs/native-latency", "", nil); code != 200 {
+		t.Fatalf("DELETE native config: %d", code)
+	}
 
 	execute := func(canary string) (float64, string) {
 		scope := func(name string) string {

@@ -149,9 +149,10 @@ func newID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// listConfigs lists every stored config (filtered by application), as
-// Kayenta's GET /canaryConfig. configurationAccountName is accepted and
-// ignored: judge has one configuration store.
+// listConfigs lists every stored config (filtered by application; a config
+// naming no application is listed for all), as Kayenta's GET
+// /canaryConfig. configurationAccountName is accepted and ignored: judge has
+// one configuration store.
 func (h *handler) listConfigs(w http.ResponseWriter, r *http.Request) {
 	app := r.URL.Query().Get("application")
 	out := []kayenta.ConfigSummary{}
@@ -171,7 +172,9 @@ func (h *handler) listConfigs(w http.ResponseWriter, r *http.Request) {
 			var body configBody
 			raw, _ := protojson.Marshal(full.GetCanaryConfig().GetConfig())
 			_ = json.Unmarshal(raw, &body)
-			if app != "" && !slices.Contains(body.Applications, app) {
+			// A config that names no application (judge's native configs)
+			// is listed for every application.
+			if app != "" && len(body.Applications) > 0 && !slices.Contains(body.Applications, app) {
 				continue
 			}
 			at := c.GetUpdateTime().AsTime()
@@ -202,6 +205,23 @@ func (h *handler) getConfig(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		fail(w, http.StatusInternalServerError, "internal error")
 		return
+	}
+	if !kayenta.IsConfig(raw) {
+		// A config stored in judge's native format is written as Kayenta's.
+		cfg, err := kayenta.ParseConfig(raw, "stored config")
+		if err != nil {
+			fail(w, http.StatusInternalServerError, "internal error")
+			return
+		}
+		kc, err := kayenta.ToCanaryConfig(cfg, nil)
+		if err != nil {
+			fail(w, http.StatusBadRequest, "config %s has no Kayenta form: %v", c.GetCanaryConfig().GetName(), err)
+			return
+		}
+		if raw, err = json.Marshal(kc); err != nil {
+			fail(w, http.StatusInternalServerError, "internal error")
+			return
+		}
 	}
 	var body map[string]any
 	_ = json.Unmarshal(raw, &body)
