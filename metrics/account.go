@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -153,6 +155,9 @@ type instrumented struct {
 }
 
 func (t *instrumented) RoundTrip(r *http.Request) (*http.Response, error) {
+	if attempts, ok := r.Context().Value(attemptsKey{}).(*atomic.Int32); ok && attempts.Add(1) > 1 && t.in != nil {
+		t.in.Retries.WithLabelValues(t.account.Name, t.account.Type).Inc()
+	}
 	select {
 	case t.slots <- struct{}{}:
 	case <-r.Context().Done():
@@ -179,6 +184,15 @@ func (t *instrumented) RoundTrip(r *http.Request) (*http.Response, error) {
 		t.in.Latency.WithLabelValues(t.account.Name, t.account.Type).Observe(time.Since(start).Seconds())
 	}
 	return resp, err
+}
+
+type attemptsKey struct{}
+
+// CountAttempts marks ctx so that the requests made under it after the first
+// count as retries in the instruments: for clients that retry inside one
+// call (Datadog's), where the transport sees every attempt.
+func CountAttempts(ctx context.Context) context.Context {
+	return context.WithValue(ctx, attemptsKey{}, new(atomic.Int32))
 }
 
 // releasingBody frees the request's concurrency slot when closed.

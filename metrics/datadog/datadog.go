@@ -100,7 +100,7 @@ func (s *Source) Fetch(ctx context.Context, q metrics.Query) (metrics.Series, er
 func (s *Source) fetchRange(ctx context.Context, q metrics.Query) ([]metrics.Point, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	ctx = context.WithValue(ctx, datadog.ContextAPIKeys, s.keys)
+	ctx = metrics.CountAttempts(context.WithValue(ctx, datadog.ContextAPIKeys, s.keys))
 	ctx = context.WithValue(ctx, datadog.ContextServerIndex, s.server.Value(datadog.ContextServerIndex))
 	ctx = context.WithValue(ctx, datadog.ContextServerVariables, s.server.Value(datadog.ContextServerVariables))
 	interval := q.Step.Milliseconds()
