@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"slices"
 	"strings"
@@ -67,31 +66,12 @@ func ParseRequest(data []byte, source string) (*Request, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	var req Request
 	if err := dec.Decode(&req); err != nil {
-		return nil, fmt.Errorf("%s: %w: want a Kayenta CanaryExecutionRequest: %s", source, ErrInvalidRequest, jsonProblem(err))
+		return nil, fmt.Errorf("%s: %w: want a Kayenta CanaryExecutionRequest: %s", source, ErrInvalidRequest, verdict.JSONErrorText(err))
 	}
 	if err := req.Validate(); err != nil {
 		return nil, fmt.Errorf("%s: %w", source, err)
 	}
 	return &req, nil
-}
-
-// jsonProblem describes a JSON decoding error by field and JSON kind,
-// without Go type names.
-func jsonProblem(err error) string {
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
-	var pe *time.ParseError
-	switch {
-	case errors.As(err, &se):
-		return fmt.Sprintf("syntax error at byte %d", se.Offset)
-	case errors.As(err, &te):
-		return fmt.Sprintf("%s: a JSON %s is not expected there", te.Field, te.Value)
-	case errors.As(err, &pe):
-		return fmt.Sprintf("%q is not an RFC 3339 time", pe.Value)
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return "the JSON ends too early"
-	}
-	return "not valid JSON"
 }
 
 // Validate checks every scope pair: both sides present, start before end,

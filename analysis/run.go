@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -242,7 +243,7 @@ func (r *Runner) plan(cfg *verdict.Config, req *Request, opts Options) ([]fetch,
 		pair, ok := req.Scopes[name]
 		if !ok {
 			return nil, fmt.Errorf("%w: metric %q uses scope %q, which the request does not give (scopes: %s)",
-				ErrInvalidRequest, m.Name, name, strings.Join(slices.Sorted(mapsKeys(req.Scopes)), ", "))
+				ErrInvalidRequest, m.Name, name, strings.Join(slices.Sorted(maps.Keys(req.Scopes)), ", "))
 		}
 		typ, err := sourceType(m, opts.Account, r.Sources)
 		if err != nil {
@@ -266,16 +267,6 @@ func (r *Runner) plan(cfg *verdict.Config, req *Request, opts Options) ([]fetch,
 		}
 	}
 	return jobs, nil
-}
-
-func mapsKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // sourceType is the source a metric is fetched from: the type of its

@@ -269,8 +269,12 @@ func (s *Service) resolve(ctx context.Context, spec *judgev1.AnalysisSpec) (*jud
 	if err != nil {
 		return nil, nil, err
 	}
+	known := make(map[string]bool, len(cfg.Metrics))
+	for _, m := range cfg.Metrics {
+		known[m.Name] = true
+	}
 	for i, m := range spec.GetMetrics() {
-		if !cfg.HasMetric(m.GetName()) {
+		if !known[m.GetName()] {
 			return nil, nil, fmt.Errorf("spec.metrics[%d].name: %q is not a metric of canary config %q: %w", i, m.GetName(), cfg.Name, errInvalid)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/canaryjudge/judge/analysis"
@@ -23,11 +24,11 @@ func (s *Service) judgeStored(ctx context.Context, a store.Analysis) store.Outco
 	}
 	resolved, cfg, err := s.resolve(ctx, spec)
 	if err != nil {
-		return store.Outcome{Error: err.Error()}
+		return store.Outcome{Error: s.clientMessage(err)}
 	}
 	v, series, err := s.judge(ctx, resolved, cfg)
 	if err != nil {
-		return store.Outcome{Error: err.Error()}
+		return store.Outcome{Error: s.clientMessage(err)}
 	}
 	var o store.Outcome
 	if o.Verdict, err = protojson.Marshal(v); err != nil {
@@ -41,6 +42,13 @@ func (s *Service) judgeStored(ctx context.Context, a store.Analysis) store.Outco
 		}
 	}
 	return o
+}
+
+// clientMessage is what a client may read of an error: what the API would
+// answer (an unexpected error, such as one with SQL text, is logged and
+// reads "internal error").
+func (s *Service) clientMessage(err error) string {
+	return status.Convert(s.grpcError(err)).Message()
 }
 
 // finished records an asynchronous analysis' outcome in the metrics and

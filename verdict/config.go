@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"reflect"
 	"slices"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -212,19 +214,27 @@ func ParseConfig(data []byte, source string) (*Config, error) {
 }
 
 // JSONErrorText rewrites encoding/json's messages to name the field path
-// and JSON kinds, never Go types.
+// and JSON kinds, never Go types. Every entry point that decodes JSON
+// describes its errors with it.
 func JSONErrorText(err error) string {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
+	var (
+		te *json.UnmarshalTypeError
+		se *json.SyntaxError
+		pe *time.ParseError
+	)
+	switch {
+	case errors.As(err, &te):
 		field := te.Field
 		if field == "" {
 			field = "the document"
 		}
-		return fmt.Sprintf("%s: cannot use a JSON %s where %s is expected", field, te.Value, jsonKind(te.Type))
-	}
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
+		return fmt.Sprintf("%s: a JSON %s where %s is expected", field, te.Value, jsonKind(te.Type))
+	case errors.As(err, &se):
 		return fmt.Sprintf("syntax error at byte %d: %s", se.Offset, strings.TrimPrefix(se.Error(), "json: "))
+	case errors.As(err, &pe):
+		return fmt.Sprintf("%q is not an RFC 3339 time", pe.Value)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "the JSON ends too early"
 	}
 	return strings.TrimPrefix(err.Error(), "json: ")
 }
@@ -479,11 +489,6 @@ func (t *Threshold) check(at string, bad func(string, ...any)) {
 	if t.MinRatio != nil && t.MaxRatio != nil && *t.MinRatio > *t.MaxRatio {
 		bad("%s.threshold: minRatio %v is above maxRatio %v", at, *t.MinRatio, *t.MaxRatio)
 	}
-}
-
-// HasMetric reports whether the config has a metric of that name.
-func (c *Config) HasMetric(name string) bool {
-	return slices.ContainsFunc(c.Metrics, func(m Metric) bool { return m.Name == name })
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -50,7 +50,7 @@ func analyzeRemote(ctx context.Context, addr string, conn clientConn, rawConfig 
 	dialOpts := []grpc.DialOption{grpc.WithTransportCredentials(conn.creds),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20), grpc.MaxCallSendMsgSize(64<<20))}
 	if conn.token != "" {
-		dialOpts = append(dialOpts, grpc.WithPerRPCCredentials(bearer{token: conn.token, secure: conn.secure}))
+		dialOpts = append(dialOpts, grpc.WithPerRPCCredentials(bearer{token: conn.token}))
 	}
 	cc, err := grpc.NewClient(addr, dialOpts...)
 	if err != nil {
@@ -99,9 +99,8 @@ func configStruct(raw []byte) (*structpb.Struct, error) {
 // (plaintext, or TLS with an optional CA and client certificate) and an
 // optional bearer token.
 type clientConn struct {
-	creds  credentials.TransportCredentials
-	secure bool
-	token  string
+	creds credentials.TransportCredentials
+	token string
 }
 
 // clientSettings reads --tls, --ca-file, --cert-file, --key-file and the
@@ -131,7 +130,7 @@ func clientSettings(v *viper.Viper) (clientConn, error) {
 			}
 			cfg.Certificates = []tls.Certificate{cert}
 		}
-		c.creds, c.secure = credentials.NewTLS(cfg), true
+		c.creds = credentials.NewTLS(cfg)
 	}
 	c.token = strings.TrimSpace(v.GetString("token"))
 	if path := v.GetString("token-file"); path != "" {
@@ -146,8 +145,7 @@ func clientSettings(v *viper.Viper) (clientConn, error) {
 
 // bearer sends the token as "authorization: Bearer …" with every call.
 type bearer struct {
-	token  string
-	secure bool
+	token string
 }
 
 func (b bearer) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {

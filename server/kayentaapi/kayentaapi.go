@@ -352,7 +352,7 @@ func (h *handler) startStored(w http.ResponseWriter, r *http.Request) {
 	}
 	var req executionRequest
 	if err := json.Unmarshal(raw, &req); err != nil {
-		fail(w, http.StatusBadRequest, "the body must be a CanaryExecutionRequest: %s", jsonProblem(err))
+		fail(w, http.StatusBadRequest, "the body must be a CanaryExecutionRequest: %s", verdict.JSONErrorText(err))
 		return
 	}
 	s, err := spec(&req, r)
@@ -375,7 +375,7 @@ func (h *handler) startAdhoc(w http.ResponseWriter, r *http.Request) {
 		ExecutionRequest *executionRequest `json:"executionRequest"`
 	}
 	if err := json.Unmarshal(raw, &body); err != nil {
-		fail(w, http.StatusBadRequest, "the body must be {canaryConfig, executionRequest}: %s", jsonProblem(err))
+		fail(w, http.StatusBadRequest, "the body must be {canaryConfig, executionRequest}: %s", verdict.JSONErrorText(err))
 		return
 	}
 	if len(body.CanaryConfig) == 0 || body.ExecutionRequest == nil {
@@ -494,7 +494,7 @@ func (h *handler) remoteJudge(w http.ResponseWriter, r *http.Request) {
 	}
 	var req kayenta.RemoteJudgeRequest
 	if err := json.Unmarshal(raw, &req); err != nil {
-		fail(w, http.StatusBadRequest, "the body must be a RemoteJudgeRequest: %s", jsonProblem(err))
+		fail(w, http.StatusBadRequest, "the body must be a RemoteJudgeRequest: %s", verdict.JSONErrorText(err))
 		return
 	}
 	if len(req.CanaryConfig) == 0 || len(req.MetricSetPairList) == 0 {
@@ -525,17 +525,4 @@ func (h *handler) remoteJudge(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, kayenta.FromResult(res))
-}
-
-// jsonProblem describes a JSON decoding error without Go type names.
-func jsonProblem(err error) string {
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &se):
-		return fmt.Sprintf("syntax error at byte %d", se.Offset)
-	case errors.As(err, &te):
-		return fmt.Sprintf("%s: a JSON %s is not expected there", te.Field, te.Value)
-	}
-	return "not valid JSON"
 }

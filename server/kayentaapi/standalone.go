@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
@@ -191,7 +193,7 @@ func (h *handler) startStandalone(w http.ResponseWriter, r *http.Request) {
 	var req standaloneRequest
 	if id := r.PathValue("configId"); id != "" {
 		if err := json.Unmarshal(raw, &req); err != nil {
-			fail(w, http.StatusBadRequest, "the body must be a CanaryAnalysisExecutionRequest: %s", jsonProblem(err))
+			fail(w, http.StatusBadRequest, "the body must be a CanaryAnalysisExecutionRequest: %s", verdict.JSONErrorText(err))
 			return
 		}
 		req.ConfigID = id
@@ -201,7 +203,7 @@ func (h *handler) startStandalone(w http.ResponseWriter, r *http.Request) {
 			ExecutionRequest *standaloneRequest `json:"executionRequest"`
 		}
 		if err := json.Unmarshal(raw, &body); err != nil {
-			fail(w, http.StatusBadRequest, "the body must be {canaryConfig, executionRequest}: %s", jsonProblem(err))
+			fail(w, http.StatusBadRequest, "the body must be {canaryConfig, executionRequest}: %s", verdict.JSONErrorText(err))
 			return
 		}
 		if len(body.CanaryConfig) == 0 || body.ExecutionRequest == nil {
@@ -346,7 +348,12 @@ func (s *Scheduler) step(ctx context.Context, a store.Standalone, now time.Time)
 	if n := len(runs); n > 0 && runs[n-1].ExecutionStatus == kayentaStatusRunning {
 		last := &runs[n-1]
 		resp, err := s.Service.GetAnalysis(ctx, &judgev1.GetAnalysisRequest{Id: last.ExecutionID})
-		if err != nil {
+		switch {
+		case status.Code(err) == codes.NotFound:
+			last.ExecutionStatus = "TERMINAL"
+			s.finish(ctx, a, runs, false, fmt.Sprintf("analysis %s of run %d no longer exists", last.ExecutionID, n))
+			return
+		case err != nil: // the database is down: look again later
 			update(now.Add(s.Poll))
 			return
 		}

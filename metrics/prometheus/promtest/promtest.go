@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -50,7 +51,7 @@ func OpenMetrics(series []Series) string {
 		for k, v := range s.Labels {
 			labels = append(labels, fmt.Sprintf("%s=%q", k, v))
 		}
-		sortStrings(labels)
+		slices.Sort(labels)
 		for _, p := range s.Samples {
 			v := strconv.FormatFloat(p.V, 'g', -1, 64)
 			switch {
@@ -64,14 +65,6 @@ func OpenMetrics(series []Series) string {
 	}
 	b.WriteString("# EOF\n")
 	return b.String()
-}
-
-func sortStrings(s []string) {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
 }
 
 // binary finds a Prometheus binary on PATH or in /usr/bin.
