@@ -6,11 +6,15 @@
 package backtest
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"slices"
 	"sync"
+
+	"gonum.org/v1/gonum/stat/distuv"
 
 	"github.com/canaryjudge/judge/verdict"
 )
@@ -29,6 +33,14 @@ type Case struct {
 	// regression's size, 0 for A/A).
 	Kind string  `json:"kind,omitempty"`
 	Size float64 `json:"size,omitempty"`
+	// Noise and Rho describe a synthetic case's noise model and AR(1)
+	// coefficient.
+	Noise string  `json:"noise,omitempty"`
+	Rho   float64 `json:"rho,omitempty"`
+	// Points and CV are a synthetic case's points per side and the
+	// coefficient of variation of its independent noise.
+	Points int     `json:"points,omitempty"`
+	CV     float64 `json:"cv,omitempty"`
 	// Config judges the case; nil uses the run's config.
 	Config *verdict.Config         `json:"-"`
 	Pairs  []verdict.MetricSetPair `json:"-"`
@@ -40,6 +52,10 @@ type Outcome struct {
 	Source   string  `json:"source"`
 	Kind     string  `json:"kind,omitempty"`
 	Size     float64 `json:"size,omitempty"`
+	Noise    string  `json:"noise,omitempty"`
+	Rho      float64 `json:"rho,omitempty"`
+	Points   int     `json:"points,omitempty"`
+	CV       float64 `json:"cv,omitempty"`
 	Expected string  `json:"expected"`
 	Result   string  `json:"result"`
 	Score    float64 `json:"score"`
@@ -58,18 +74,49 @@ type Summary struct {
 	FalseFailRate float64 `json:"false_fail_rate"`
 	Marginal      int     `json:"marginal"`
 	Errors        int     `json:"errors"`
-	// ByKind is detection per regression kind and size (synthetic cases).
+	// ByKind is detection per regression kind, size and noise model
+	// (synthetic cases).
 	ByKind []KindSummary `json:"by_kind,omitempty"`
+	// ByNoise is the false-fail rate of A/A cases per noise model and ρ
+	// (synthetic cases): the per-analysis false-fail rate to hold against
+	// the configured family-wise level.
+	ByNoise []NoiseSummary `json:"by_noise,omitempty"`
+	// PowerCurve is the detection of level shifts in independent noise per
+	// size and ρ, beside the parametric limit (synthetic cases).
+	PowerCurve []PowerPoint `json:"power_curve,omitempty"`
 }
 
-// KindSummary is the detection of one regression kind and size: a point
-// of a power curve.
+// KindSummary is the detection of one regression kind and size in one
+// noise model.
 type KindSummary struct {
 	Kind     string  `json:"kind"`
 	Size     float64 `json:"size"`
+	Noise    string  `json:"noise,omitempty"`
 	Cases    int     `json:"cases"`
 	Detected int     `json:"detected"`
 	Rate     float64 `json:"rate"`
+}
+
+// NoiseSummary is the false-fail rate of the A/A cases of one noise model
+// and AR(1) coefficient.
+type NoiseSummary struct {
+	Noise         string  `json:"noise"`
+	Rho           float64 `json:"rho"`
+	Controls      int     `json:"controls"`
+	FalseFails    int     `json:"false_fails"`
+	FalseFailRate float64 `json:"false_fail_rate"`
+}
+
+// PowerPoint is one point of the power curve: level shifts of one size at
+// one ρ in independent noise, and the power a test that knew the noise
+// model would reach (ParametricPower).
+type PowerPoint struct {
+	Size       float64 `json:"size"`
+	Rho        float64 `json:"rho"`
+	Cases      int     `json:"cases"`
+	Detected   int     `json:"detected"`
+	Rate       float64 `json:"rate"`
+	Parametric float64 `json:"parametric_limit"`
 }
 
 // JudgeReport is one judge's outcomes and summary.
@@ -118,7 +165,7 @@ func Run(cases []Case, cfg *verdict.Config, judges []string, thresholds *verdict
 }
 
 func judgeCase(c Case, cfg *verdict.Config, judge string, thresholds *verdict.Thresholds) Outcome {
-	o := Outcome{ID: c.ID, Source: c.Source, Kind: c.Kind, Size: c.Size, Expected: c.Expected}
+	o := Outcome{ID: c.ID, Source: c.Source, Kind: c.Kind, Size: c.Size, Noise: c.Noise, Rho: c.Rho, Points: c.Points, CV: c.CV, Expected: c.Expected}
 	if c.Config != nil {
 		cfg = c.Config
 	}
@@ -135,11 +182,19 @@ func judgeCase(c Case, cfg *verdict.Config, judge string, thresholds *verdict.Th
 // an error, in neither recall nor false fails.
 func Summarize(outcomes []Outcome) Summary {
 	var s Summary
-	type key struct {
-		kind string
-		size float64
+	type kindKey struct {
+		kind  string
+		size  float64
+		noise string
 	}
-	kinds := map[key]*KindSummary{}
+	type noiseKey struct {
+		noise string
+		rho   float64
+	}
+	type powerKey struct{ size, rho float64 }
+	kinds := map[kindKey]*KindSummary{}
+	noises := map[noiseKey]*NoiseSummary{}
+	power := map[powerKey]*PowerPoint{}
 	for _, o := range outcomes {
 		if o.Error != "" {
 			s.Errors++
@@ -155,20 +210,42 @@ func Summarize(outcomes []Outcome) Summary {
 			if failed {
 				s.Detected++
 			}
-			if o.Kind != "" {
-				k := key{o.Kind, o.Size}
-				if kinds[k] == nil {
-					kinds[k] = &KindSummary{Kind: o.Kind, Size: o.Size}
+			if o.Kind == "" {
+				continue
+			}
+			k := kindKey{o.Kind, o.Size, o.Noise}
+			if kinds[k] == nil {
+				kinds[k] = &KindSummary{Kind: o.Kind, Size: o.Size, Noise: o.Noise}
+			}
+			kinds[k].Cases++
+			if o.Kind == KindLevelShift && o.Noise == NoiseIndependent {
+				pk := powerKey{o.Size, o.Rho}
+				if power[pk] == nil {
+					power[pk] = &PowerPoint{Size: o.Size, Rho: o.Rho, Parametric: ParametricPower(o.Size, o.Rho, o.Points, o.CV)}
 				}
-				kinds[k].Cases++
+				power[pk].Cases++
 				if failed {
-					kinds[k].Detected++
+					power[pk].Detected++
 				}
+			}
+			if failed {
+				kinds[k].Detected++
 			}
 		default:
 			s.Controls++
 			if failed {
 				s.FalseFails++
+			}
+			if o.Noise == "" {
+				continue
+			}
+			k := noiseKey{o.Noise, o.Rho}
+			if noises[k] == nil {
+				noises[k] = &NoiseSummary{Noise: o.Noise, Rho: o.Rho}
+			}
+			noises[k].Controls++
+			if failed {
+				noises[k].FalseFails++
 			}
 		}
 	}
@@ -179,21 +256,46 @@ func Summarize(outcomes []Outcome) Summary {
 		s.ByKind = append(s.ByKind, *k)
 	}
 	slices.SortFunc(s.ByKind, func(a, b KindSummary) int {
-		if a.Kind != b.Kind {
-			if a.Kind < b.Kind {
-				return -1
-			}
-			return 1
-		}
-		switch {
-		case a.Size < b.Size:
-			return -1
-		case a.Size > b.Size:
-			return 1
-		}
-		return 0
+		return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Size, b.Size), cmp.Compare(a.Noise, b.Noise))
+	})
+	for _, k := range noises {
+		k.FalseFailRate = ratio(k.FalseFails, k.Controls)
+		s.ByNoise = append(s.ByNoise, *k)
+	}
+	slices.SortFunc(s.ByNoise, func(a, b NoiseSummary) int {
+		return cmp.Or(cmp.Compare(a.Noise, b.Noise), cmp.Compare(a.Rho, b.Rho))
+	})
+	for _, p := range power {
+		p.Rate = ratio(p.Detected, p.Cases)
+		s.PowerCurve = append(s.PowerCurve, *p)
+	}
+	slices.SortFunc(s.PowerCurve, func(a, b PowerPoint) int {
+		return cmp.Or(cmp.Compare(a.Rho, b.Rho), cmp.Compare(a.Size, b.Size))
 	})
 	return s
+}
+
+// ParametricPower is the power against a level shift of the given size
+// (canary level × size) in one of SyntheticMetrics metrics of independent
+// synthetic noise with AR(1) coefficient rho, n points per side and
+// coefficient of variation cv, of the test that knows everything the judges
+// must estimate: the log-normal scale, σ² = log(1 + cv²) and rho. It
+// compares the mean log levels of the two windows, one-sided at the
+// Bonferroni level 0.05/SyntheticMetrics:
+//
+//	power = Φ(log(size)/SE − z_{1−0.05/20}),  SE² = 2σ²·v(ρ)/n,
+//
+// with v(ρ) = (1+ρ)/(1−ρ) − 2ρ(1−ρⁿ)/(n(1−ρ)²) the variance factor of the
+// mean of n AR(1) points. No test that estimates the noise reaches it.
+func ParametricPower(size, rho float64, points int, cv float64) float64 {
+	n := float64(points)
+	v := 1.0
+	if rho != 0 {
+		v = (1+rho)/(1-rho) - 2*rho*(1-math.Pow(rho, n))/(n*(1-rho)*(1-rho))
+	}
+	se := math.Sqrt(2 * math.Log(1+cv*cv) * v / n)
+	z := distuv.UnitNormal.Quantile(1 - 0.05/SyntheticMetrics)
+	return distuv.UnitNormal.CDF(math.Log(size)/se - z)
 }
 
 func ratio(a, b int) float64 {

@@ -1,6 +1,7 @@
 package backtest
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -15,21 +16,26 @@ import (
 
 func TestSummarize(t *testing.T) {
 	t.Parallel()
+	ind, sh := NoiseIndependent, NoiseShared
 	outcomes := []Outcome{
-		{Expected: "FAIL", Result: "FAIL", Kind: KindLevelShift, Size: 1.2},
-		{Expected: "FAIL", Result: "PASS", Kind: KindLevelShift, Size: 1.2},
-		{Expected: "FAIL", Result: "MARGINAL", Kind: KindLevelShift, Size: 1.5},
-		{Expected: "FAIL", Result: "FAIL", Kind: KindTail, Size: 3},
+		{Expected: "FAIL", Result: "FAIL", Kind: KindLevelShift, Size: 1.2, Noise: ind, Rho: 0.5, Points: 60, CV: 0.2},
+		{Expected: "FAIL", Result: "PASS", Kind: KindLevelShift, Size: 1.2, Noise: ind, Rho: 0.5, Points: 60, CV: 0.2},
+		{Expected: "FAIL", Result: "MARGINAL", Kind: KindLevelShift, Size: 1.5, Noise: sh, Rho: 0.5, Points: 60, CV: 0.2},
+		{Expected: "FAIL", Result: "FAIL", Kind: KindTail, Size: 3, Noise: ind},
+		{Expected: "PASS", Result: "PASS", Kind: KindAA, Noise: ind, Rho: 0.8},
+		{Expected: "PASS", Result: "FAIL", Kind: KindAA, Noise: ind, Rho: 0.8},
+		{Expected: "PASS", Result: "MARGINAL", Kind: KindAA, Noise: sh},
 		{Expected: "PASS", Result: "PASS"},
-		{Expected: "PASS", Result: "FAIL"},
-		{Expected: "PASS", Result: "MARGINAL"},
-		{Expected: "PASS", Result: "PASS"},
-		{Expected: "PASS", Result: "ERROR", Error: "boom"},
+		{Expected: "PASS", Result: "ERROR", Error: "boom", Noise: ind, Rho: 0.8},
 	}
 	s := Summarize(outcomes)
 	want := Summary{Incidents: 4, Detected: 2, Recall: 0.5, Controls: 4, FalseFails: 1, FalseFailRate: 0.25, Marginal: 2, Errors: 1,
-		ByKind: []KindSummary{{KindLevelShift, 1.2, 2, 1, 0.5}, {KindLevelShift, 1.5, 1, 0, 0}, {KindTail, 3, 1, 1, 1}}}
-	if fmt.Sprint(s) != fmt.Sprint(want) || !slices.Equal(s.ByKind, want.ByKind) {
+		ByKind: []KindSummary{{KindLevelShift, 1.2, ind, 2, 1, 0.5}, {KindLevelShift, 1.5, sh, 1, 0, 0}, {KindTail, 3, ind, 1, 1, 1}},
+		ByNoise: []NoiseSummary{{ind, 0.8, 2, 1, 0.5}, {sh, 0, 1, 0, 0}},
+		// Only level shifts in independent noise make the power curve.
+		PowerCurve: []PowerPoint{{Size: 1.2, Rho: 0.5, Cases: 2, Detected: 1, Rate: 0.5, Parametric: ParametricPower(1.2, 0.5, 60, 0.2)}}}
+	if fmt.Sprint(s) != fmt.Sprint(want) || !slices.Equal(s.ByKind, want.ByKind) || !slices.Equal(s.ByNoise, want.ByNoise) ||
+		!slices.Equal(s.PowerCurve, want.PowerCurve) {
 		t.Errorf("summary %+v, want %+v", s, want)
 	}
 	if empty := Summarize(nil); empty.Recall != 0 || empty.FalseFailRate != 0 {
@@ -107,45 +113,96 @@ func TestNABPlacement(t *testing.T) {
 	}
 }
 
-// TestSyntheticCases pins the generator: deterministic, half A/A, every
-// regression kind present, the regression only in m00.
+// TestSyntheticCases pins the generator: deterministic, half A/A, the
+// documented cycle of regressions, noise models and ρ, the regression only
+// in m00, time-aligned scopes and a history of the baseline.
 func TestSyntheticCases(t *testing.T) {
 	t.Parallel()
-	a, b := Synthetic(7, 40), Synthetic(7, 40)
+	gen := func(seed uint64, n int, o SyntheticOptions) []Case {
+		t.Helper()
+		c, err := Synthetic(seed, n, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	a, b := gen(7, 40, SyntheticOptions{}), gen(7, 40, SyntheticOptions{})
 	if fmt.Sprint(a[5].Pairs[3].Values) != fmt.Sprint(b[5].Pairs[3].Values) {
 		t.Error("the same seed gave different cases")
 	}
-	if c := Synthetic(8, 40); fmt.Sprint(c[5].Pairs[3].Values) == fmt.Sprint(a[5].Pairs[3].Values) {
+	if c := gen(8, 40, SyntheticOptions{}); fmt.Sprint(c[5].Pairs[3].Values) == fmt.Sprint(a[5].Pairs[3].Values) {
 		t.Error("another seed gave the same cases")
 	}
-	kinds := map[string]int{}
+	R := len(syntheticRegressions)
 	for i, c := range a {
-		kinds[c.Kind]++
-		if (c.Kind == KindAA) != (c.Expected == verdict.ResultPass) || (c.Kind == KindAA) != (i%2 == 0) {
-			t.Errorf("case %d: kind %s expected %s", i, c.Kind, c.Expected)
+		j := i / 2
+		wantKind, wantNoise, wantRho := KindAA, []string{NoiseIndependent, NoiseShared, NoiseSkewed}[j%3], []float64{0, 0.3, 0.5, 0.8}[(j/3)%4]
+		if i%2 == 1 {
+			wantKind = syntheticRegressions[j%R].Kind
+			wantNoise, wantRho = []string{NoiseIndependent, NoiseShared, NoiseSkewed}[(j/R)%3], []float64{0, 0.3, 0.5, 0.8}[(j/(3*R))%4]
 		}
-		if len(c.Pairs) != SyntheticMetrics || len(c.Pairs[0].Values.Control) != SyntheticPoints {
-			t.Fatalf("case %d: %d metrics", i, len(c.Pairs))
+		if c.Kind != wantKind || c.Noise != wantNoise || c.Rho != wantRho || (c.Kind == KindAA) != (c.Expected == verdict.ResultPass) {
+			t.Errorf("case %d: %s/%s/ρ=%v expected %s, want %s/%s/ρ=%v", i, c.Kind, c.Noise, c.Rho, c.Expected, wantKind, wantNoise, wantRho)
+		}
+		p := c.Pairs[0]
+		if len(c.Pairs) != SyntheticMetrics || len(p.Values.Control) != SyntheticPoints || len(p.Values.Experiment) != SyntheticPoints ||
+			len(p.Values.ControlHistory) != SyntheticHistory {
+			t.Fatalf("case %d: %d metrics, %d/%d points, %d of history", i, len(c.Pairs), len(p.Values.Control), len(p.Values.Experiment), len(p.Values.ControlHistory))
+		}
+		if p.Scopes["control"] != p.Scopes["experiment"] || p.Scopes["control"].StepMillis != 60_000 {
+			t.Errorf("case %d: scopes %+v are not one time grid", i, p.Scopes)
 		}
 	}
-	for _, k := range []string{KindAA, KindLevelShift, KindVariance, KindTail, KindErrors, KindRamp, KindStep} {
-		if kinds[k] == 0 {
-			t.Errorf("no %s case in 40", k)
+	mean := func(x []float64) float64 {
+		s := 0.0
+		for _, v := range x {
+			s += v
 		}
+		return s / float64(len(x))
+	}
+	// Shared noise: baseline and canary move together; independent: not.
+	corr := func(c Case) float64 {
+		x, y := c.Pairs[5].Values.Control, c.Pairs[5].Values.Experiment
+		mx, my := mean(x), mean(y)
+		var sxy, sxx, syy float64
+		for i := range x {
+			sxy += (x[i] - mx) * (y[i] - my)
+			sxx += (x[i] - mx) * (x[i] - mx)
+			syy += (y[i] - my) * (y[i] - my)
+		}
+		return sxy / math.Sqrt(sxx*syy)
+	}
+	shared := gen(3, 2, SyntheticOptions{Noises: []string{NoiseShared}, Rhos: []float64{0.5}})
+	independent := gen(3, 2, SyntheticOptions{Noises: []string{NoiseIndependent}, Rhos: []float64{0.5}})
+	if r := corr(shared[0]); r < 0.9 {
+		t.Errorf("shared noise: correlation %.2f, want ≥ 0.9", r)
+	}
+	if r := corr(independent[0]); math.Abs(r) > 0.5 {
+		t.Errorf("independent noise: correlation %.2f", r)
 	}
 	// A +50% level shift: the canary's mean is about 1.5 times the control's.
-	for _, c := range a {
-		if c.Kind == KindLevelShift && c.Size == 1.5 {
-			m := func(x []float64) float64 {
-				s := 0.0
-				for _, v := range x {
-					s += v
-				}
-				return s / float64(len(x))
-			}
-			if r := m(c.Pairs[0].Values.Experiment) / m(c.Pairs[0].Values.Control); math.Abs(r-1.5) > 0.3 {
-				t.Errorf("level shift 1.5 gave a mean ratio of %.2f", r)
-			}
+	for _, c := range gen(5, 20, SyntheticOptions{Regressions: []Regression{{KindLevelShift, 1.5}}, Rhos: []float64{0}}) {
+		if c.Kind != KindLevelShift {
+			continue
+		}
+		if r := mean(c.Pairs[0].Values.Experiment) / mean(c.Pairs[0].Values.Control); math.Abs(r-1.5) > 0.45 {
+			t.Errorf("level shift 1.5 gave a mean ratio of %.2f", r)
+		}
+		if r := mean(c.Pairs[1].Values.Experiment) / mean(c.Pairs[1].Values.Control); math.Abs(r-1) > 0.45 {
+			t.Errorf("an unregressed metric has a mean ratio of %.2f", r)
+		}
+	}
+	// Options shape the corpus and are checked.
+	small := gen(1, 4, SyntheticOptions{Points: 30, NoHistory: true, CV: 0.5})
+	if v := small[0].Pairs[0].Values; len(v.Control) != 30 || len(v.ControlHistory) != 0 || small[0].CV != 0.5 || small[0].Points != 30 {
+		t.Errorf("options ignored: %d points, %d of history, cv %v", len(v.Control), len(v.ControlHistory), small[0].CV)
+	}
+	for _, bad := range []SyntheticOptions{
+		{Noises: []string{"pink"}}, {Rhos: []float64{1}}, {Rhos: []float64{-0.1}}, {Regressions: []Regression{{"melt", 2}}},
+		{Regressions: []Regression{{KindTail, 0}}}, {Points: 2}, {CV: -1}, {History: -5},
+	} {
+		if _, err := Synthetic(1, 2, bad); !errors.Is(err, ErrSynthetic) {
+			t.Errorf("options %+v: error %v, want ErrSynthetic", bad, err)
 		}
 	}
 	report := Run(a, SyntheticConfig(), []string{verdict.JudgeDefault}, nil, nil)
@@ -154,11 +211,33 @@ func TestSyntheticCases(t *testing.T) {
 	}
 }
 
+// TestParametricPower pins the parametric limit: the figure (about
+// 97% for +35% at ρ = 0.5, CV 20%, 60 points, α = 0.05/20) and its
+// monotony in the size and ρ.
+func TestParametricPower(t *testing.T) {
+	t.Parallel()
+	if p := ParametricPower(1.35, 0.5, 60, 0.2); p < 0.95 || p > 0.99 {
+		t.Errorf("ParametricPower(1.35, 0.5) = %.3f, want about 0.97", p)
+	}
+	if a, b := ParametricPower(1.2, 0.5, 60, 0.2), ParametricPower(1.35, 0.5, 60, 0.2); !(a < b) {
+		t.Errorf("power falls with the size: %v ≥ %v", a, b)
+	}
+	if a, b := ParametricPower(1.2, 0.8, 60, 0.2), ParametricPower(1.2, 0.3, 60, 0.2); !(a < b) {
+		t.Errorf("power rises with ρ: %v ≥ %v", a, b)
+	}
+	if p := ParametricPower(1, 0, 60, 0.2); math.Abs(p-0.0025) > 1e-4 {
+		t.Errorf("no shift: power %v, want the level 0.0025", p)
+	}
+}
+
 // TestAdvise checks the threshold sweep: every setting is tried, the
 // recommendation meets the target and has the best recall of those that do.
 func TestAdvise(t *testing.T) {
 	t.Parallel()
-	cases := Synthetic(11, 60)
+	cases, err := Synthetic(11, 60, SyntheticOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	a := Advise(cases, SyntheticConfig(), 0.05)
 	if len(a.Settings) != len(sweepLevels)*len(sweepMarginals) {
 		t.Fatalf("%d settings", len(a.Settings))

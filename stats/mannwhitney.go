@@ -57,6 +57,9 @@ const (
 	// Asymptotic uses the normal approximation with tie-corrected variance
 	// and continuity correction.
 	Asymptotic
+	// Serial uses the bounded approximation for serially dependent samples
+	// (see Dependence).
+	Serial
 )
 
 // String returns "exact" or "asymptotic".
@@ -66,6 +69,8 @@ func (m Method) String() string {
 		return "exact"
 	case Asymptotic:
 		return "asymptotic"
+	case Serial:
+		return "serial"
 	}
 	return fmt.Sprintf("Method(%d)", int(m))
 }
@@ -90,6 +95,12 @@ type MannWhitneyOptions struct {
 	// Asymptotic forces the normal approximation even for small samples
 	// without ties (R's exact=FALSE; Kayenta always does this).
 	Asymptotic bool
+	// Dependence, when estimated, makes the test one for serially dependent
+	// samples (time series): the p-value and interval come from the
+	// tie-corrected variance inflated for the dependence, with the bounded
+	// tail and the uncertainty of the estimate of Dependence.boundedTail,
+	// and Method is Serial. VarianceInflation must then be 0 or 1.
+	Dependence Dependence
 }
 
 // MannWhitneyResult is the outcome of MannWhitney. Shifts are canary − baseline.
@@ -216,10 +227,17 @@ func MannWhitney(canary, baseline []float64, opts MannWhitneyOptions) (MannWhitn
 	}
 
 	diffs := pairwiseDiffs{x: x, y: y}
-	if n < ExactLimit && m < ExactLimit && !rs.ties && inflation == 1 && !opts.Asymptotic {
+	switch {
+	case opts.Dependence.Estimated():
+		if inflation != 1 {
+			return MannWhitneyResult{}, fmt.Errorf("variance inflation %v with an estimated dependence: set one of them", inflation)
+		}
+		res.Method = Serial
+		serialTest(&res, &diffs, conf, rs.tieSum, opts.Dependence)
+	case n < ExactLimit && m < ExactLimit && !rs.ties && inflation == 1 && !opts.Asymptotic:
 		res.Method = Exact
 		exactTest(&res, &diffs, conf)
-	} else {
+	default:
 		res.Method = Asymptotic
 		asymptoticTest(&res, &diffs, conf, rs.tieSum, inflation)
 	}
@@ -383,6 +401,69 @@ func asymptoticTest(res *MannWhitneyResult, diffs *pairwiseDiffs, conf, tieSum, 
 		res.CILow, res.CIHigh = math.Inf(-1), diffs.kth(crossingRank(nm, ciSigma, zq, res.Alternative)).value
 	}
 	res.Estimate = diffs.median()
+}
+
+// serialTest fills the p-value, interval and estimate for serially dependent
+// samples: W is referred to Dependence.boundedTail with the tie-corrected
+// independent variance, with the continuity correction of the asymptotic
+// test. The interval inverts the same tail: its bounds are the pairwise
+// differences at the smallest count c₀ whose upper tail is at most the
+// interval's α (α/2 for two-sided): D_(nm−c₀+1) below and, by symmetry,
+// D_(c₀) above.
+func serialTest(res *MannWhitneyResult, diffs *pairwiseDiffs, conf, tieSum float64, dep Dependence) {
+	n, m := float64(res.NCanary), float64(res.NBaseline)
+	mn := n * m
+	N := n + m
+	iidVar := (mn / 12) * ((N + 1) - tieSum/(N*(N-1)))
+	upper := func(w float64) float64 { return dep.boundedTail(w-0.5, mn, iidVar) } // P(W ≥ w)
+	lower := func(w float64) float64 { return dep.boundedTail(mn-w-0.5, mn, iidVar) } // P(W ≤ w)
+	switch res.Alternative {
+	case TwoSided:
+		res.PValue = math.Min(1, 2*math.Min(upper(res.W), lower(res.W)))
+	case Greater:
+		res.PValue = upper(res.W)
+	case Less:
+		res.PValue = lower(res.W)
+	}
+
+	ciVar := (mn / 12) * ((N + 1) - withinTieSum(diffs.x, diffs.y)/(N*(N-1)))
+	nm := len(diffs.x) * len(diffs.y)
+	alpha := 1 - conf
+	side := alpha
+	if res.Alternative == TwoSided {
+		side = alpha / 2
+	}
+	c0 := criticalCount(nm, side, func(c int) float64 { return dep.boundedTail(float64(c)-0.5, mn, ciVar) })
+	lowRank, highRank := min(max(nm-c0+1, 1), nm), min(max(c0, 1), nm)
+	switch res.Alternative {
+	case TwoSided:
+		lo := diffs.kth(lowRank)
+		hi := diffs.kthFrom(highRank, lo)
+		res.CILow, res.CIHigh = lo.value, hi.value
+		res.Estimate = diffs.medianBetween(lo, hi)
+		return
+	case Greater:
+		res.CILow, res.CIHigh = diffs.kth(lowRank).value, math.Inf(1)
+	case Less:
+		res.CILow, res.CIHigh = math.Inf(-1), diffs.kth(highRank).value
+	}
+	res.Estimate = diffs.median()
+}
+
+// criticalCount returns the smallest count c in (total/2, total] whose
+// upper tail tail(c) is at most alpha, or total+1 when there is none; tail
+// is non-increasing in c.
+func criticalCount(total int, alpha float64, tail func(c int) float64) int {
+	lo, hi := total/2, total+1 // tail(hi) counts as ≤ alpha
+	for hi-lo > 1 {
+		mid := int(uint(lo+hi) >> 1)
+		if tail(mid) <= alpha {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+	return hi
 }
 
 // continuity returns R's continuity correction for the centred statistic dz.

@@ -28,6 +28,11 @@ var DefaultLimits = Limits{MaxRequestBytes: 16 << 20, MaxMetrics: 500, MaxPoints
 type PairValues struct {
 	Control    Series `json:"control"`
 	Experiment Series `json:"experiment"`
+	// ControlHistory, optional, is the baseline's series right before its
+	// window on the same step (a judge extension; Kayenta sends none). The
+	// default judge estimates the noise's serial dependence from it too,
+	// which sharpens the test; it is never compared with the canary.
+	ControlHistory Series `json:"controlHistory,omitempty"`
 }
 
 // MetricSetPair is Kayenta's pair of baseline (control) and canary
@@ -147,8 +152,9 @@ func ParseMetricSetPairList(data []byte, source string) ([]MetricSetPair, error)
 		var wire struct {
 			MetricSetPair
 			Values struct {
-				Control    json.RawMessage `json:"control"`
-				Experiment json.RawMessage `json:"experiment"`
+				Control        json.RawMessage `json:"control"`
+				Experiment     json.RawMessage `json:"experiment"`
+				ControlHistory json.RawMessage `json:"controlHistory"`
 			} `json:"values"`
 		}
 		if err := json.Unmarshal(r, &wire); err != nil {
@@ -161,6 +167,9 @@ func ParseMetricSetPairList(data []byte, source string) ([]MetricSetPair, error)
 		}
 		if pairs[i].Values.Experiment, err = parseSeries(wire.Values.Experiment); err != nil {
 			return nil, fmt.Errorf("%s%s.values.experiment%s: %w", source, at, seriesErrorText(err), ErrInvalidData)
+		}
+		if pairs[i].Values.ControlHistory, err = parseSeries(wire.Values.ControlHistory); err != nil {
+			return nil, fmt.Errorf("%s%s.values.controlHistory%s: %w", source, at, seriesErrorText(err), ErrInvalidData)
 		}
 		if pairs[i].Name == "" {
 			return nil, fmt.Errorf("%s%s.name: %w: missing", source, at, ErrInvalidData)

@@ -83,6 +83,11 @@ type MetricResult struct {
 	CILow          *float64          `json:"ci_low"`
 	CIHigh         *float64          `json:"ci_high"`
 	EffectSize     *float64          `json:"effect_size"`
+	// Comparison says how the default judge compared the series: "paired"
+	// (point by point at shared timestamps) or "unpaired".
+	Comparison string `json:"comparison,omitempty"`
+	// TailPValue is the default judge's shape test (stats.Exceedance).
+	TailPValue *float64 `json:"tail_p_value,omitempty"`
 	MeanRatio      *float64          `json:"mean_ratio,omitempty"`
 	Aggregate      *float64          `json:"aggregate,omitempty"`
 	Autocorr       *float64          `json:"autocorrelation,omitempty"`
@@ -90,7 +95,6 @@ type MetricResult struct {
 	ID             string            `json:"id,omitempty"`
 	Tags           map[string]string `json:"tags,omitempty"`
 
-	mw      *stats.MannWhitneyResult // set while a Mann-Whitney result awaits its adjusted p-value
 	metric  *Metric
 	canary  []float64 // in time order
 	control []float64
@@ -104,6 +108,13 @@ type MetricResult struct {
 	canaryMeasured, controlMeasured bool
 	// infinite counts the infinite points the rank test ranked.
 	infinite int
+	// history is the baseline's prepared history before its window.
+	history []float64
+	// aligned reports whether the two raw series share their time grid.
+	aligned bool
+	// test is the default judge's evidence while it awaits its adjusted
+	// p-value.
+	test *evidence
 }
 
 // MarshalJSON writes the result's optional statistics with non-finite
@@ -125,11 +136,12 @@ func (r MetricResult) MarshalJSON() ([]byte, error) {
 		CILow          any `json:"ci_low"`
 		CIHigh         any `json:"ci_high"`
 		EffectSize     any `json:"effect_size"`
+		TailPValue     any `json:"tail_p_value,omitempty"`
 		MeanRatio      any `json:"mean_ratio,omitempty"`
 		Aggregate      any `json:"aggregate,omitempty"`
 		Autocorr       any `json:"autocorrelation,omitempty"`
 	}{plain(r), num(r.PValue), num(r.AdjustedPValue), num(r.Estimate), num(r.CILow), num(r.CIHigh),
-		num(r.EffectSize), num(r.MeanRatio), num(r.Aggregate), num(r.Autocorr)})
+		num(r.EffectSize), num(r.TailPValue), num(r.MeanRatio), num(r.Aggregate), num(r.Autocorr)})
 }
 
 // Analyze judges the metric pairs against cfg. Every metric of the config is
@@ -175,6 +187,12 @@ func Analyze(cfg *Config, pairs []MetricSetPair, opts Options) (*Result, error) 
 		}
 		cs, bs := prepare(canaryRaw, m), prepare(controlRaw, m)
 		canary, control := cs.values, bs.values
+		var history []float64
+		aligned := false
+		if pair != nil {
+			history = prepare(pair.Values.ControlHistory, m).values
+			aligned = timeAligned(pair)
+		}
 		canarySorted, controlSorted := sortedClone(canary), sortedClone(control)
 		for _, test := range m.Tests {
 			r := MetricResult{
@@ -182,6 +200,7 @@ func Analyze(cfg *Config, pairs []MetricSetPair, opts Options) (*Result, error) 
 				Baseline: describe(controlSorted), Canary: describe(canarySorted),
 				metric: m, canary: canary, control: control, canarySorted: canarySorted, controlSorted: controlSorted,
 				canarySeries: &cs, controlSeries: &bs, canaryMeasured: cs.measured, controlMeasured: bs.measured,
+				history: history, aligned: aligned,
 			}
 			if pair != nil {
 				r.ID, r.Tags = pair.ID, pair.Tags
@@ -513,8 +532,64 @@ func kayentaTest(r *MetricResult) {
 	}
 }
 
-// defaultTest runs the rank test of the default judge. The decision waits
-// for the p-values of all metrics (classifyAdjusted).
+// tailShare is the share of the family-wise level the default judge gives
+// its shape test (stats.Exceedance); the location test gets the rest. A
+// metric's p-value is the weighted Bonferroni combination
+// min(1, p_location/(1 − tailShare), p_shape/tailShare), so the pair of
+// tests keeps the metric's level.
+const tailShare = 0.1
+
+// minPairs is the fewest time-aligned pairs for the paired comparison, and
+// minComovement the correlation of the two series above which they are
+// taken to share their traffic.
+const (
+	minPairs      = 10
+	minComovement = 0.5
+)
+
+// evidence is what the default judge's tests found for one metric.
+type evidence struct {
+	paired bool
+	// comovement is the correlation of the paired series.
+	comovement float64
+	// n and nb are the sample sizes (pairs twice when paired).
+	n, nb int
+	// p is the location test's p-value; estimate and the interval its
+	// shift (canary − baseline, a pseudo-median of paired differences).
+	p, estimate, ciLow, ciHigh float64
+	alternative              stats.Alternative
+	// up reports whether the location statistic lies above its null
+	// centre; cles is the common-language effect size (for paired data
+	// the share of instants where the canary is above the baseline).
+	up   bool
+	cles float64
+	dep  stats.Dependence
+	// tail is the shape test (nil when it did not run), tailUp its side
+	// and tailP its p-value over the sides tested.
+	tail   *stats.ExceedanceResult
+	tailUp bool
+	tailP  float64
+}
+
+// combined is the metric's p-value before the adjustment across metrics.
+func (e *evidence) combined() float64 {
+	p := e.p / (1 - tailShare)
+	if e.tail != nil {
+		p = math.Min(p, e.tailP/tailShare)
+	}
+	return math.Min(p, 1)
+}
+
+// defaultTest runs the default judge's tests on one metric; the decision
+// waits for the p-values of all metrics (classifyAdjusted).
+//
+// Location: when the two series share their time grid (timeAligned) the
+// canary is compared with the baseline point by point, by the signed-rank
+// test of the paired differences, which cancels the traffic both see;
+// otherwise by the Mann-Whitney test. Either test allows for the serial
+// dependence of the series (stats.Dependence): of the paired differences,
+// or of both series and the baseline's history. Shape: stats.Exceedance on
+// the side(s) of the configured direction.
 func defaultTest(r *MetricResult, alpha float64) {
 	m := r.metric
 	if !r.canaryMeasured || !r.controlMeasured || len(r.canary) < max(m.MinSamples, 1) || len(r.control) < max(m.MinSamples, 1) {
@@ -532,27 +607,155 @@ func defaultTest(r *MetricResult, alpha float64) {
 	case DirectionDecrease:
 		alt = stats.Less
 	}
-	// The noise's autocorrelation is estimated from the baseline alone: under
-	// the null hypothesis the canary has the same noise, and a regression that
-	// starts partway through the canary window would otherwise look like
-	// autocorrelation and mask itself.
-	beyond, infinite := infinityStandIn(r.canarySorted, r.controlSorted)
+	beyond, infinite := infinityStandIn(r.canarySorted, r.controlSorted, r.history)
 	c, b := rankable(r.canarySorted, beyond), rankable(r.controlSorted, beyond)
-	rho := stats.Lag1Autocorrelation(stats.Series{Values: rankable(r.control, beyond), Sorted: b})
-	inflation := stats.AR1VarianceInflation(rho)
-	mw, err := stats.MannWhitney(c, b, stats.MannWhitneyOptions{
-		Alternative: alt, ConfLevel: 1 - alpha, VarianceInflation: inflation,
-	})
-	if err != nil {
-		fail(r, "metric classification failed: "+err.Error())
-		return
+	canaryT, controlT := rankable(r.canary, beyond), rankable(r.control, beyond)
+	history := rankable(r.history, beyond)
+	// The dependence of the noise comes from the baseline: its history
+	// joined to its window. Under the null hypothesis the canary has the
+	// same noise, and a regression that starts partway through the canary
+	// window would look like dependence there and mask itself. A baseline
+	// too short or too flat to estimate from leaves the test one of
+	// independent data.
+	dep := stats.EstimateDependence(stats.Series{Values: append(slices.Clone(history), controlT...)})
+	e := &evidence{alternative: alt, dep: dep}
+	if d, comovement := pairedDifferences(r, infinite); d != nil {
+		e.comovement = comovement
+		if err := pairedTest(e, d, alt, alpha); err != nil {
+			fail(r, "metric classification failed: "+err.Error())
+			return
+		}
+	} else {
+		mw, err := stats.MannWhitney(c, b, stats.MannWhitneyOptions{Alternative: alt, ConfLevel: 1 - alpha, Dependence: dep})
+		if err != nil {
+			fail(r, "metric classification failed: "+err.Error())
+			return
+		}
+		e.n, e.nb, e.p, e.estimate, e.ciLow, e.ciHigh = mw.NCanary, mw.NBaseline, mw.PValue, mw.Estimate, mw.CILow, mw.CIHigh
+		e.up = mw.W > float64(mw.NCanary*mw.NBaseline)/2
+		e.cles = stats.CommonLanguage(mw.W, mw.NCanary, mw.NBaseline)
 	}
+	shapeTest(e, canaryT, controlT, m.Direction)
 	r.infinite = infinite
-	r.Autocorr = ptr(rho)
-	setTestFields(r, mw)
-	effect, ratio := effectSize(m, r.canary, r.control, mw.W)
+	r.Autocorr = ptr(e.dep.Rho)
+	r.PValue, r.Estimate = ptr(e.p), ptr(e.estimate)
+	r.CILow, r.CIHigh = finite(e.ciLow), finite(e.ciHigh)
+	if e.tail != nil {
+		r.TailPValue = ptr(e.tailP)
+	}
+	r.Comparison = "unpaired"
+	if e.paired {
+		r.Comparison = "paired"
+	}
+	ratio := stats.MeanRatio(r.canary, r.control)
+	effect := relativeLevel(mean(r.canary), mean(r.control))
+	if m.EffectSize.Measure == MeasureCLES {
+		effect = e.cles
+	}
 	r.EffectSize, r.MeanRatio = finite(effect), finite(ratio)
-	r.mw = &mw
+	r.test = e
+}
+
+// timeAligned reports whether the canary and baseline series of a pair
+// share their time grid: both scopes name the same start and step and the
+// series are equally long. Kayenta's concurrent baseline and canary do.
+func timeAligned(p *MetricSetPair) bool {
+	c, okC := p.Scopes["control"]
+	x, okX := p.Scopes["experiment"]
+	if !okC || !okX || c.StepMillis <= 0 || c.StepMillis != x.StepMillis || len(p.Values.Control) != len(p.Values.Experiment) {
+		return false
+	}
+	switch {
+	case c.StartTimeMillis != 0 || x.StartTimeMillis != 0:
+		return c.StartTimeMillis == x.StartTimeMillis
+	case c.StartTimeIso != "" || x.StartTimeIso != "":
+		return c.StartTimeIso == x.StartTimeIso
+	}
+	return false
+}
+
+// pairedDifferences returns canary − baseline at every instant both sides
+// kept (after the NaN strategy and outlier removal), in time order, when
+// the two series share their traffic: they are time-aligned, share at least
+// minPairs instants, hold no infinite point, and move together (the
+// correlation of their normal scores at those instants, stats.Comovement,
+// is at least minComovement). Otherwise it returns nil and the comparison
+// is unpaired: pairing independent series would only halve the data the
+// noise is estimated from. Which comparison runs depends on how the series
+// move, never on which of them is higher.
+func pairedDifferences(r *MetricResult, infinite int) (d []float64, comovement float64) {
+	if !r.aligned || infinite > 0 {
+		return nil, 0
+	}
+	at := make(map[int]float64, len(r.controlSeries.at))
+	for i, pos := range r.controlSeries.at {
+		at[pos] = r.controlSeries.values[i]
+	}
+	var c, b []float64
+	for i, pos := range r.canarySeries.at {
+		if v, ok := at[pos]; ok {
+			c, b = append(c, r.canarySeries.values[i]), append(b, v)
+		}
+	}
+	if len(c) < max(minPairs, r.metric.MinSamples) {
+		return nil, 0
+	}
+	comovement = stats.Comovement(c, b)
+	if !(comovement >= minComovement) {
+		return nil, comovement
+	}
+	d = make([]float64, len(c))
+	for i := range c {
+		d[i] = c[i] - b[i]
+	}
+	return d, comovement
+}
+
+// pairedTest compares the canary with the baseline point by point: the
+// signed-rank test of the differences, allowing for their own serial
+// dependence.
+func pairedTest(e *evidence, d []float64, alt stats.Alternative, alpha float64) error {
+	dep := stats.EstimateDependence(stats.Series{Values: d})
+	sr, err := stats.SignedRank(d, stats.SignedRankOptions{Alternative: alt, ConfLevel: 1 - alpha, Dependence: dep})
+	if err != nil {
+		return err
+	}
+	e.paired, e.n, e.nb = true, len(d), len(d)
+	e.p, e.estimate, e.ciLow, e.ciHigh = sr.PValue, sr.Estimate, sr.CILow, sr.CIHigh
+	e.up = sr.V > float64(sr.N*(sr.N+1))/4
+	var above float64
+	for _, v := range d {
+		switch {
+		case v > 0:
+			above++
+		case v == 0:
+			above += 0.5
+		}
+	}
+	e.cles = above / float64(len(d))
+	e.dep = dep
+	return nil
+}
+
+// shapeTest runs stats.Exceedance on the side a regression would take (both
+// sides, Bonferroni-combined, for direction either), prewhitening with the
+// dependence of the two series.
+func shapeTest(e *evidence, canary, control []float64, direction string) {
+	rho := stats.EstimateDependence(stats.Series{Values: canary}, stats.Series{Values: control}).Rho
+	up := stats.Exceedance(canary, control, rho, true)
+	down := stats.Exceedance(canary, control, rho, false)
+	switch direction {
+	case DirectionIncrease:
+		e.tail, e.tailUp, e.tailP = &up, true, up.PValue
+	case DirectionDecrease:
+		e.tail, e.tailUp, e.tailP = &down, false, down.PValue
+	default:
+		e.tail, e.tailUp = &up, true
+		if down.PValue < up.PValue {
+			e.tail, e.tailUp = &down, false
+		}
+		e.tailP = math.Min(1, 2*e.tail.PValue)
+	}
 }
 
 func setTestFields(r *MetricResult, mw stats.MannWhitneyResult) {
@@ -561,17 +764,18 @@ func setTestFields(r *MetricResult, mw stats.MannWhitneyResult) {
 	r.CILow, r.CIHigh = finite(mw.CILow), finite(mw.CIHigh)
 }
 
-// classifyAdjusted adjusts the default judge's p-values across the scored
-// metrics of the analysis (Holm by default, so the chance that an unchanged
-// canary has any metric flagged stays at most familyWiseError) and
-// classifies each metric.
+// classifyAdjusted adjusts the default judge's metric p-values (each the
+// combination of its location and shape tests, evidence.combined) across
+// the scored metrics of the analysis (Holm by default, so the chance that
+// an unchanged canary has any metric flagged stays at most
+// familyWiseError) and classifies each metric.
 func classifyAdjusted(res *Result, cfg *Config) {
 	var idx []int
 	var p []float64
 	for i, r := range res.Metrics {
-		if r.mw != nil && !r.Muted {
+		if r.test != nil && !r.Muted {
 			idx = append(idx, i)
-			p = append(p, r.mw.PValue)
+			p = append(p, r.test.combined())
 		}
 	}
 	var adj []float64
@@ -589,46 +793,49 @@ func classifyAdjusted(res *Result, cfg *Config) {
 	}
 	for i := range res.Metrics {
 		r := &res.Metrics[i]
-		if r.mw == nil {
+		if r.test == nil {
 			continue
 		}
 		a, ok := adjusted[i]
 		if !ok { // muted: reported unadjusted
-			a = r.mw.PValue
+			a = r.test.combined()
 		}
 		r.AdjustedPValue = ptr(a)
 		decideDefault(r, a, cfg.FamilyWiseError)
-		r.mw = nil
+		r.test = nil
 	}
 }
 
 // decideDefault classifies a default-judge metric from its adjusted p-value.
-// A significant shift is a regression only in the configured direction and
+// A significant change is a regression only in the configured direction and
 // only when it exceeds both the relative bound (effect size) and the
 // absolute minimum effect. A zero baseline mean does not make the effect
 // undefined: any rise from zero exceeds every ratio bound. When nothing is
 // significant, the smallest shift the test could have detected is reported,
 // and flagged when the data were too few to see a relevant change.
 func decideDefault(r *MetricResult, adjP, alpha float64) {
-	m, mw := r.metric, *r.mw
+	m, e := r.metric, r.test
 	es := m.EffectSize
-	up := mw.W > float64(mw.NCanary*mw.NBaseline)/2
-	shift := mw.Estimate
+	// The side of the change: the location test's when it is significant on
+	// its own at the metric's adjusted level, else the shape test's.
+	byShape := e.tail != nil && !(adjP*(e.p/(1-tailShare))/e.combined() <= alpha)
+	up := e.up
+	if byShape {
+		up = e.tailUp
+	}
+	shift := e.estimate
 	if shift == 0 { // zero-inflated data: the median difference hides the change
 		shift = r.Canary.Mean - r.Baseline.Mean
 	}
-	effect := effectForDecision(m, r.Canary.Mean, r.Baseline.Mean, mw.W, mw.NCanary, mw.NBaseline)
-	desc := fmt.Sprintf("canary median %.4g vs baseline %.4g (n=%d/%d), shift %.4g [%s, %s], p=%.3g, adjusted p=%.3g",
-		r.Canary.Median, r.Baseline.Median, mw.NCanary, mw.NBaseline, mw.Estimate,
-		fmtFloat(mw.CILow), fmtFloat(mw.CIHigh), mw.PValue, adjP)
-	desc += infiniteNote(r.infinite)
-	if r.Autocorr != nil && *r.Autocorr > 0 {
-		desc += fmt.Sprintf(", autocorrelation %.2g", *r.Autocorr)
+	effect := relativeLevel(r.Canary.Mean, r.Baseline.Mean)
+	if m.EffectSize.Measure == MeasureCLES {
+		effect = e.cles
 	}
+	desc := describeEvidence(r, e, adjP)
 	if !(adjP <= alpha) {
 		r.Classification = Pass
-		r.Reason = "no significant shift: " + desc
-		if mde, ok := detectableShift(mw, alpha); ok {
+		r.Reason = "no significant change: " + desc
+		if mde, ok := detectableShift(e, alpha); ok {
 			rel := stats.RelativeShift(mde, r.Baseline.Median)
 			if mde > m.MinEffect && (math.IsNaN(rel) || rel > 0.2) {
 				w := fmt.Sprintf("too little data for a confident pass: only shifts of about %.4g or more", mde)
@@ -640,9 +847,13 @@ func decideDefault(r *MetricResult, adjP, alpha float64) {
 		}
 		return
 	}
+	what := "shift"
+	if byShape {
+		what = "jumps"
+	}
 	switch {
 	case up && m.Direction != DirectionDecrease:
-		if effect < *es.AllowedIncrease || math.Abs(shift) < m.MinEffect {
+		if effect < *es.AllowedIncrease || math.Abs(shift) < m.MinEffect && !byShape {
 			r.Classification = Pass
 			r.Reason = fmt.Sprintf("significant increase within the allowed bounds (effect size %s < %g or |shift| %.4g < minimum %g): %s",
 				fmtFloat(effect), *es.AllowedIncrease, math.Abs(shift), m.MinEffect, desc)
@@ -650,9 +861,9 @@ func decideDefault(r *MetricResult, adjP, alpha float64) {
 		}
 		r.Classification = High
 		r.Critical = m.Critical && effect >= *es.CriticalIncrease
-		r.Reason = fmt.Sprintf("significant increase, effect size %s ≥ allowed %g: %s", fmtFloat(effect), *es.AllowedIncrease, desc)
+		r.Reason = fmt.Sprintf("significant increase (%s), effect size %s ≥ allowed %g: %s", what, fmtFloat(effect), *es.AllowedIncrease, desc)
 	case !up && m.Direction != DirectionIncrease:
-		if effect > *es.AllowedDecrease || math.Abs(shift) < m.MinEffect {
+		if effect > *es.AllowedDecrease || math.Abs(shift) < m.MinEffect && !byShape {
 			r.Classification = Pass
 			r.Reason = fmt.Sprintf("significant decrease within the allowed bounds (effect size %s > %g or |shift| %.4g < minimum %g): %s",
 				fmtFloat(effect), *es.AllowedDecrease, math.Abs(shift), m.MinEffect, desc)
@@ -660,40 +871,57 @@ func decideDefault(r *MetricResult, adjP, alpha float64) {
 		}
 		r.Classification = Low
 		r.Critical = m.Critical && effect <= *es.CriticalDecrease
-		r.Reason = fmt.Sprintf("significant decrease, effect size %s ≤ allowed %g: %s", fmtFloat(effect), *es.AllowedDecrease, desc)
+		r.Reason = fmt.Sprintf("significant decrease (%s), effect size %s ≤ allowed %g: %s", what, fmtFloat(effect), *es.AllowedDecrease, desc)
 	default:
 		r.Classification = Pass
-		r.Reason = "significant shift in the harmless direction: " + desc
+		r.Reason = "significant change in the harmless direction: " + desc
 	}
 	if r.Critical {
 		r.Reason += "; critical metric"
 	}
 }
 
-// effectForDecision is the effect size used to decide: CLES, or the
-// sign-safe relative mean (relativeLevel), which is defined for a zero
-// baseline mean (+Inf for a rise from zero, −Inf for a fall) and reads a
-// rise of a negative metric as an increase.
-func effectForDecision(m *Metric, canaryMean, baselineMean, w float64, n, nb int) float64 {
-	if m.EffectSize.Measure == MeasureCLES {
-		return stats.CommonLanguage(w, n, nb)
+// describeEvidence is the one-sentence account of a default-judge metric:
+// medians, which comparison ran, the shift and its interval, the p-values,
+// the serial dependence allowed for and, when it mattered, the shape test.
+func describeEvidence(r *MetricResult, e *evidence, adjP float64) string {
+	var desc string
+	if e.paired {
+		desc = fmt.Sprintf("canary median %.4g vs baseline %.4g, paired by timestamp at %d instants (the series move together, correlation %.2f): canary − baseline %.4g [%s, %s], p=%.3g",
+			r.Canary.Median, r.Baseline.Median, e.n, e.comovement, e.estimate, fmtFloat(e.ciLow), fmtFloat(e.ciHigh), e.p)
+	} else {
+		desc = fmt.Sprintf("canary median %.4g vs baseline %.4g (n=%d/%d, unpaired), shift %.4g [%s, %s], p=%.3g",
+			r.Canary.Median, r.Baseline.Median, e.n, e.nb, e.estimate, fmtFloat(e.ciLow), fmtFloat(e.ciHigh), e.p)
 	}
-	return relativeLevel(canaryMean, baselineMean)
+	if e.tail != nil && (e.tail.Count > 0 && e.tailP/tailShare < e.p/(1-tailShare) || e.tailP < 0.05) {
+		side := "above the largest"
+		if !e.tailUp {
+			side = "below the smallest"
+		}
+		desc += fmt.Sprintf("; %d of %d canary jumps %s baseline jump (%.4g), p=%.3g", e.tail.Count, e.tail.Canary, side, e.tail.Bound, e.tailP)
+	}
+	desc += fmt.Sprintf(", adjusted p=%.3g", adjP)
+	desc += infiniteNote(r.infinite)
+	if e.dep.Estimated() && e.dep.Rho > 0 {
+		desc += fmt.Sprintf(", autocorrelation %.2g allowed for (from %d points)", e.dep.Rho, e.dep.Points)
+	}
+	return desc
 }
 
-// detectableShift approximates the smallest shift the test would detect with
-// 80% power at level alpha: (z_{1−α} + z_{0.8}) times the standard error of
-// the shift, read off the interval.
-func detectableShift(mw stats.MannWhitneyResult, alpha float64) (float64, bool) {
+// detectableShift approximates the smallest shift the location test would
+// detect with 80% power at level alpha: (z_{1−α} + z_{0.8}) times the
+// standard error of the shift, read off the interval (computed at the
+// judge's level 1 − alpha).
+func detectableShift(e *evidence, alpha float64) (float64, bool) {
 	zAlpha := distuv.UnitNormal.Quantile(1 - alpha)
-	halfWidth := mw.CIHigh - mw.Estimate
-	if mw.Alternative == stats.TwoSided {
+	halfWidth := e.ciHigh - e.estimate
+	if e.alternative == stats.TwoSided {
 		zAlpha = distuv.UnitNormal.Quantile(1 - alpha/2)
-		halfWidth = (mw.CIHigh - mw.CILow) / 2
+		halfWidth = (e.ciHigh - e.ciLow) / 2
 	} else if math.IsInf(halfWidth, 0) {
-		halfWidth = mw.Estimate - mw.CILow
+		halfWidth = e.estimate - e.ciLow
 	}
-	if math.IsInf(halfWidth, 0) || halfWidth <= 0 {
+	if math.IsInf(halfWidth, 0) || math.IsNaN(halfWidth) || halfWidth <= 0 {
 		return 0, false
 	}
 	se := halfWidth / zAlpha

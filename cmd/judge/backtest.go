@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/schollz/progressbar/v3"
@@ -40,6 +42,12 @@ and size on 20 metrics of AR(1) noise (--seed, --cases).`,
 	f.Bool("synthetic", false, "generate synthetic cases instead")
 	f.Uint64("seed", 1, "seed of the synthetic cases")
 	f.Int("cases", 200, "number of synthetic cases")
+	f.StringSlice("noise", nil, "synthetic noise models to cycle through: independent, shared, skewed (default all)")
+	f.StringSlice("rho", nil, "synthetic AR(1) coefficients to cycle through (default 0,0.3,0.5,0.8)")
+	f.StringSlice("regression", nil, "synthetic regressions KIND:SIZE to cycle through, e.g. level-shift:1.35,tail:3 (default all kinds and sizes)")
+	f.Int("points", 0, "synthetic points per side (default 60)")
+	f.Int("history", 0, "synthetic points of baseline history before its window (default 180; 0 keeps the default, -1 none)")
+	f.Float64("cv", 0, "coefficient of variation of synthetic independent noise (default 0.2)")
 	f.String("judge", "both", "judge: default, kayenta or both")
 	f.Float64("pass", 0, "pass score threshold (default: the config's)")
 	f.Float64("marginal", 0, "marginal score threshold (default: the config's)")
@@ -89,7 +97,14 @@ func runBacktest(cmd *cobra.Command, v *viper.Viper) error {
 		if v.GetInt("cases") < 1 || v.GetInt("cases") > 100_000 {
 			return usageError("--cases %d: want 1–100000", v.GetInt("cases"))
 		}
-		cases, cfg = backtest.Synthetic(v.GetUint64("seed"), v.GetInt("cases")), backtest.SyntheticConfig()
+		opts, err := syntheticOptions(v)
+		if err != nil {
+			return err
+		}
+		if cases, err = backtest.Synthetic(v.GetUint64("seed"), v.GetInt("cases"), opts); err != nil {
+			return usageError("%v", err)
+		}
+		cfg = backtest.SyntheticConfig()
 	case nabData != "" && nabLabels != "":
 		if cases, err = backtest.LoadNAB(nabData, nabLabels); err != nil {
 			return dataError(err)
@@ -130,18 +145,65 @@ func runBacktest(cmd *cobra.Command, v *viper.Viper) error {
 	return writeBacktestText(cmd.OutOrStdout(), report)
 }
 
+// syntheticOptions reads the synthetic corpus flags.
+func syntheticOptions(v *viper.Viper) (backtest.SyntheticOptions, error) {
+	opts := backtest.SyntheticOptions{
+		Noises: v.GetStringSlice("noise"), Points: v.GetInt("points"), History: v.GetInt("history"), CV: v.GetFloat64("cv"),
+	}
+	if opts.History == -1 {
+		opts.History = 0
+		opts.NoHistory = true
+	}
+	for _, r := range v.GetStringSlice("rho") {
+		rho, err := strconv.ParseFloat(strings.TrimSpace(r), 64)
+		if err != nil {
+			return opts, usageError("--rho %q: want numbers such as 0.5", r)
+		}
+		opts.Rhos = append(opts.Rhos, rho)
+	}
+	for _, r := range v.GetStringSlice("regression") {
+		kind, size, ok := strings.Cut(strings.TrimSpace(r), ":")
+		s, err := strconv.ParseFloat(size, 64)
+		if !ok || err != nil {
+			return opts, usageError("--regression %q: want KIND:SIZE such as level-shift:1.35", r)
+		}
+		opts.Regressions = append(opts.Regressions, backtest.Regression{Kind: kind, Size: s})
+	}
+	return opts, nil
+}
+
+// writeSyntheticTables prints the synthetic summaries: A/A false fails per
+// noise model and ρ, detection per regression, and the power curve.
+func writeSyntheticTables(out io.Writer, s backtest.Summary) error {
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	if len(s.ByNoise) > 0 {
+		fmt.Fprintln(tw, "  A/A NOISE\tRHO\tCASES\tFALSE FAILS\tRATE")
+		for _, n := range s.ByNoise {
+			fmt.Fprintf(tw, "  %s\t%g\t%d\t%d\t%.1f%%\n", n.Noise, n.Rho, n.Controls, n.FalseFails, 100*n.FalseFailRate)
+		}
+		fmt.Fprintln(tw)
+	}
+	if len(s.ByKind) > 0 {
+		fmt.Fprintln(tw, "  KIND\tSIZE\tNOISE\tCASES\tDETECTED\tRATE")
+		for _, k := range s.ByKind {
+			fmt.Fprintf(tw, "  %s\t%g\t%s\t%d\t%d\t%.0f%%\n", k.Kind, k.Size, k.Noise, k.Cases, k.Detected, 100*k.Rate)
+		}
+		fmt.Fprintln(tw)
+	}
+	if len(s.PowerCurve) > 0 {
+		fmt.Fprintln(tw, "  LEVEL SHIFT\tRHO\tCASES\tDETECTED\tRATE\tPARAMETRIC LIMIT")
+		for _, p := range s.PowerCurve {
+			fmt.Fprintf(tw, "  ×%g\t%g\t%d\t%d\t%.0f%%\t%.0f%%\n", p.Size, p.Rho, p.Cases, p.Detected, 100*p.Rate, 100*p.Parametric)
+		}
+	}
+	return tw.Flush()
+}
+
 func writeBacktestText(out io.Writer, report backtest.Report) error {
 	for _, j := range report.Judges {
 		fmt.Fprintf(out, "judge %s: %s\n", j.Judge, j.Summary)
-		if len(j.Summary.ByKind) > 0 {
-			tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "  KIND\tSIZE\tCASES\tDETECTED\tRATE")
-			for _, k := range j.Summary.ByKind {
-				fmt.Fprintf(tw, "  %s\t%g\t%d\t%d\t%.0f%%\n", k.Kind, k.Size, k.Cases, k.Detected, 100*k.Rate)
-			}
-			if err := tw.Flush(); err != nil {
-				return err
-			}
+		if err := writeSyntheticTables(out, j.Summary); err != nil {
+			return err
 		}
 		for _, o := range j.Cases {
 			if o.Error != "" {

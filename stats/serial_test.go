@@ -1,0 +1,238 @@
+package stats
+
+import (
+	"errors"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// ar1Series is a seeded Gaussian AR(1) series of unit variance.
+func ar1Series(rng *rand.Rand, n int, rho float64) []float64 {
+	out := make([]float64, n)
+	e := rng.NormFloat64()
+	for i := range out {
+		e = rho*e + math.Sqrt(1-rho*rho)*rng.NormFloat64()
+		out[i] = e
+	}
+	return out
+}
+
+func TestEstimateDependence(t *testing.T) {
+	t.Parallel()
+	trend := make([]float64, 50)
+	for i := range trend {
+		trend[i] = float64(i)
+	}
+	if d := EstimateDependence(Series{Values: trend}); d.Rho < 0.9 || d.Points != 50 || d.Series != 1 {
+		t.Errorf("trend: %+v, want ρ ≥ 0.9 from 50 points", d)
+	}
+	if a, b := EstimateDependence(Series{Values: []float64{1, 2, 1}}, Series{Values: trend}), EstimateDependence(Series{Values: trend}); a != b {
+		t.Errorf("a short series changed the estimate: %+v vs %+v", a, b)
+	}
+	if d := EstimateDependence(Series{Values: make([]float64, 50)}); d.Estimated() {
+		t.Errorf("constant series: %+v, want no estimate", d)
+	}
+	// Seeded AR(1) series: the bias-corrected estimate recovers ρ within
+	// its standard error, the series' level and scale do not matter, and a
+	// level shift between series does not look like correlation.
+	for _, rho := range []float64{0, 0.5, 0.8} {
+		rng := rand.New(rand.NewPCG(1, uint64(rho*10)))
+		var series []Series
+		for k := range 40 {
+			x := ar1Series(rng, 60, rho)
+			for i := range x {
+				x[i] = math.Exp(0.2*x[i]) * 100 * float64(1+k%3) // log-normal, a level per series
+			}
+			series = append(series, Series{Values: x})
+		}
+		d := EstimateDependence(series...)
+		if got, se := math.Atanh(d.Rho), d.SE; math.Abs(got-math.Atanh(rho)) > 3*se || d.Points != 2400 || d.Series != 40 {
+			t.Errorf("ρ = %v: estimate %+v", rho, d)
+		}
+	}
+}
+
+func TestRankInflation(t *testing.T) {
+	t.Parallel()
+	if f := RankInflation(0); f != 1 {
+		t.Errorf("RankInflation(0) = %v, want 1", f)
+	}
+	// Direct sum of the rank correlations (6/π)·asin(ρ^k/2).
+	for _, rho := range []float64{0.3, 0.5, 0.9} {
+		want := 1.0
+		for k := 1; k < 2000; k++ {
+			want += 2 * 6 / math.Pi * math.Asin(math.Pow(rho, float64(k))/2)
+		}
+		ar1 := (1 + rho) / (1 - rho)
+		if got := RankInflation(rho); math.Abs(got-want) > 1e-9 || got > ar1 || got < 0.9*ar1 {
+			t.Errorf("RankInflation(%v) = %v, want %v (just under the AR(1) factor %v)", rho, got, want, ar1)
+		}
+	}
+	if f := RankInflation(-0.95); f < 0.05 {
+		t.Errorf("RankInflation(-0.95) = %v below the floor", f)
+	}
+}
+
+// TestBoundedTail checks the dependent reference: with no dependence it is
+// close to the normal approximation (the beta with the same variance has
+// excess kurtosis −6/(2a+3), −0.07 here, so its tail at z = 3 is within
+// 20% of the normal's), and a dependence estimate only ever widens it.
+func TestBoundedTail(t *testing.T) {
+	t.Parallel()
+	m, iidVar := 3600.0, 3600.0*121/12
+	sd := math.Sqrt(iidVar)
+	for _, z := range []float64{1, 2, 3} {
+		s := m/2 + z*sd
+		got, want := Dependence{}.boundedTail(s, m, iidVar), normalSurvival(z)
+		if math.Abs(got-want) > 0.2*want {
+			t.Errorf("independent tail at z=%v: %v, want about %v", z, got, want)
+		}
+		prev := got
+		for _, rho := range []float64{0, 0.3, 0.6, 0.9} {
+			d := Dependence{Rho: rho, SE: 0.1, Points: 120, Series: 2}
+			p := d.boundedTail(s, m, iidVar)
+			if !(p >= prev*0.999) || p > 1 {
+				t.Errorf("z=%v ρ=%v: tail %v narrower than %v", z, rho, p, prev)
+			}
+			prev = p
+		}
+	}
+	// Negative correlation never sharpens the test.
+	if p, q := (Dependence{Rho: -0.6, SE: 0.05, Points: 120, Series: 2}).boundedTail(m/2+2*sd, m, iidVar), normalSurvival(2); p < 0.9*q {
+		t.Errorf("negative ρ sharpened the tail: %v < %v", p, q)
+	}
+}
+
+func TestMannWhitneySerial(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(3, 4))
+	canary, baseline := ar1Series(rng, 60, 0.5), ar1Series(rng, 60, 0.5)
+	for i := range canary {
+		canary[i] += 0.8
+	}
+	plain, err := MannWhitney(canary, baseline, MannWhitneyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dep := EstimateDependence(Series{Values: canary}, Series{Values: baseline})
+	serial, err := MannWhitney(canary, baseline, MannWhitneyOptions{Dependence: dep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if serial.Method != Serial || serial.Method.String() != "serial" {
+		t.Errorf("method %v", serial.Method)
+	}
+	if !(serial.PValue > plain.PValue) || !(serial.CILow < plain.CILow) || !(serial.CIHigh > plain.CIHigh) {
+		t.Errorf("dependence did not widen the test: p %v vs %v, CI [%v, %v] vs [%v, %v]",
+			serial.PValue, plain.PValue, serial.CILow, serial.CIHigh, plain.CILow, plain.CIHigh)
+	}
+	if serial.Estimate != plain.Estimate || !(serial.CILow <= serial.Estimate && serial.Estimate <= serial.CIHigh) {
+		t.Errorf("estimate %v (plain %v) outside [%v, %v]", serial.Estimate, plain.Estimate, serial.CILow, serial.CIHigh)
+	}
+	if _, err := MannWhitney(canary, baseline, MannWhitneyOptions{Dependence: dep, VarianceInflation: 2}); err == nil {
+		t.Error("inflation and dependence together accepted")
+	}
+}
+
+func TestSignedRank(t *testing.T) {
+	t.Parallel()
+	// R's ?wilcox.test example (Hollander & Wolfe, depression scale):
+	// V = 40 for x − y, alternative greater.
+	x := []float64{1.83, 0.50, 1.62, 2.48, 1.68, 1.88, 1.55, 3.06, 1.30}
+	y := []float64{0.878, 0.647, 0.598, 2.05, 1.06, 1.29, 1.06, 3.14, 1.29}
+	d := make([]float64, len(x))
+	for i := range x {
+		d[i] = x[i] - y[i]
+	}
+	res, err := SignedRank(d, SignedRankOptions{Alternative: Greater})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Normal approximation with continuity correction, as R's exact=FALSE:
+	// z = (40 − 22.5 − 0.5)/√71.25.
+	if res.V != 40 || res.N != 9 || math.Abs(res.PValue-normalSurvival(17/math.Sqrt(71.25))) > 1e-12 {
+		t.Errorf("V = %v, n = %d, p = %v", res.V, res.N, res.PValue)
+	}
+	// Zeros are dropped; the pseudo-median is the median of the Walsh
+	// averages (brute force).
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, n := range []int{1, 2, 7, 40, 41} {
+		d := make([]float64, n)
+		for i := range d {
+			d[i] = math.Round(rng.NormFloat64()*10) / 4 // ties and zeros
+		}
+		var walsh []float64
+		var nonzero []float64
+		for _, v := range d {
+			if v != 0 {
+				nonzero = append(nonzero, v)
+			}
+		}
+		for i := range nonzero {
+			for j := i; j < len(nonzero); j++ {
+				walsh = append(walsh, (nonzero[i]+nonzero[j])/2)
+			}
+		}
+		res, err := SignedRank(d, SignedRankOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(walsh) == 0 {
+			if res.PValue != 1 || res.Estimate != 0 {
+				t.Errorf("n=%d all zero: %+v", n, res)
+			}
+			continue
+		}
+		slices.Sort(walsh)
+		m := len(walsh)
+		want := walsh[m/2]
+		if m%2 == 0 {
+			want = walsh[m/2-1]/2 + walsh[m/2]/2
+		}
+		if res.Estimate != want || res.Zeros != n-len(nonzero) {
+			t.Errorf("n=%d: estimate %v, want %v; zeros %d", n, res.Estimate, want, res.Zeros)
+		}
+		if !slices.Contains(walsh, res.CILow) || !slices.Contains(walsh, res.CIHigh) || res.CILow > res.Estimate || res.CIHigh < res.Estimate {
+			t.Errorf("n=%d: interval [%v, %v] not Walsh averages around %v", n, res.CILow, res.CIHigh, res.Estimate)
+		}
+	}
+	if _, err := SignedRank(nil, SignedRankOptions{}); !errors.Is(err, ErrNoData) {
+		t.Errorf("empty: %v", err)
+	}
+	if _, err := SignedRank([]float64{1, math.NaN()}, SignedRankOptions{}); !errors.Is(err, ErrNotFinite) {
+		t.Errorf("NaN: %v", err)
+	}
+	if _, err := SignedRank([]float64{1}, SignedRankOptions{ConfLevel: 2}); !errors.Is(err, ErrConfLevel) {
+		t.Errorf("conf level 2: %v", err)
+	}
+}
+
+func TestExceedance(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(7, 8))
+	baseline, canary := ar1Series(rng, 60, 0.5), ar1Series(rng, 60, 0.5)
+	for i := 0; i < 60; i += 3 { // a third of the points jump by 6 sd
+		canary[i] += 6
+	}
+	up := Exceedance(canary, baseline, 0.5, true)
+	if up.Count < 10 || up.Canary != 59 || up.Baseline != 59 {
+		t.Errorf("upward jumps: %+v", up)
+	}
+	want := 1.0
+	for i := range up.Count {
+		want *= float64(59-i) / float64(118-i)
+	}
+	if math.Abs(up.PValue-want) > 1e-12*want || up.PValue > 1e-4 {
+		t.Errorf("p = %v, want %v", up.PValue, want)
+	}
+	// The same series hold no downward jump beyond the baseline's, and a
+	// series compared with itself exceeds nothing.
+	if down := Exceedance(baseline, baseline, 0.5, false); down.Count != 0 || down.PValue != 1 {
+		t.Errorf("self: %+v", down)
+	}
+	if short := Exceedance([]float64{1, 2}, baseline, 0.5, true); short.PValue != 1 {
+		t.Errorf("two points: %+v", short)
+	}
+}
