@@ -106,12 +106,15 @@ func request(canary string, n int) *Request {
 	return &Request{Scopes: map[string]ScopePair{"default": {Control: scope("baseline"), Experiment: scope(canary)}}}
 }
 
+// parseConfig parses a canary config that fetches no baseline history, so
+// that tests count the windows' requests; TestBaselineHistory covers it.
 func parseConfig(t *testing.T, text string) *verdict.Config {
 	t.Helper()
 	cfg, err := kayenta.ParseConfig([]byte(text), "config")
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.HistoryWindows = new(0)
 	return cfg
 }
 

@@ -3,11 +3,13 @@ package analysis
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/canaryjudge/judge/metrics"
+	"github.com/canaryjudge/judge/verdict"
 )
 
 // memoryRunner serves every query from an in-memory source.
@@ -113,5 +115,76 @@ func TestParseRequestErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) || !strings.HasPrefix(err.Error(), "scopes.json") || strings.Contains(err.Error(), "Go ") || strings.Contains(err.Error(), "int64") {
 			t.Errorf("%s: %v, want an error naming %q", in, err, want)
 		}
+	}
+}
+
+// historySource serves Memory's points and fails every query that ends
+// before fail (the history) when fail is set.
+type historySource struct {
+	*metrics.Memory
+	fail time.Time
+}
+
+func (h historySource) Fetch(ctx context.Context, q metrics.Query) (metrics.Series, error) {
+	if !h.fail.IsZero() && q.End.Before(h.fail) {
+		return metrics.Series{}, fmt.Errorf("%w: history store down", metrics.ErrUnavailable)
+	}
+	return h.Memory.Fetch(ctx, q)
+}
+
+// TestBaselineHistory checks that the default judge's analyses fetch
+// historyWindows windows of the baseline right before its window (ending one
+// step before it), carry them as the pair's controlHistory, and that a
+// failed history fetch leaves the metric judged on its windows, never
+// ERROR; the kayenta judge fetches none.
+func TestBaselineHistory(t *testing.T) {
+	t.Parallel()
+	cfg := parseConfig(t, `{"name":"h","metrics":[{"name":"lat","groups":["g"],"query":{"type":"prometheus","customInlineTemplate":"PromQL:lat{pod=\"${scope}\"}"}}],
+		"classifier":{"groupWeights":{"g":100}}}`)
+	cfg.HistoryWindows = new(3)
+	req := request("canary", 10) // a 9-minute window
+	points := map[string][]metrics.Point{}
+	for _, pod := range []string{"baseline", "canary"} {
+		for i := -40; i < 10; i++ {
+			points[`lat{pod="`+pod+`"}`] = append(points[`lat{pod="`+pod+`"}`],
+				metrics.Point{T: fixtureStart.Add(time.Duration(i) * time.Minute), V: float64(100 + i%7)})
+		}
+	}
+	mem := &metrics.Memory{Points: points}
+	out, err := memoryRunner(mem, metrics.TypePrometheus).Run(context.Background(), cfg, req, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var history *metrics.Query
+	for i, q := range mem.Queries {
+		if q.End.Before(fixtureStart) {
+			history = &mem.Queries[i]
+		}
+	}
+	if len(mem.Queries) != 3 || history == nil || history.Text != `lat{pod="baseline"}` ||
+		!history.Start.Equal(fixtureStart.Add(-27*time.Minute)) || !history.End.Equal(fixtureStart.Add(-time.Minute)) {
+		t.Fatalf("queries %+v: want the windows and the baseline's 27 minutes before its own", mem.Queries)
+	}
+	if h := out.Pairs[0].Values.ControlHistory; len(h) != 27 {
+		t.Errorf("controlHistory has %d points, want 27", len(h))
+	}
+
+	failing := historySource{Memory: &metrics.Memory{Points: points}, fail: fixtureStart}
+	empty, _ := NewSources(nil, nil)
+	runner := &Runner{Sources: empty.WithSource(metrics.Account{Name: "mem", Type: metrics.TypePrometheus}, failing)}
+	out, err = runner.Run(context.Background(), cfg, req, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := out.Result.Metrics[0]; m.Classification == verdict.Error || out.Pairs[0].Error != "" || out.Unavailable || len(out.Pairs[0].Values.ControlHistory) != 0 {
+		t.Errorf("failed history: %s (%s), pair error %q", m.Classification, m.Reason, out.Pairs[0].Error)
+	}
+
+	kmem := &metrics.Memory{Points: points}
+	if _, err := memoryRunner(kmem, metrics.TypePrometheus).Run(context.Background(), cfg, req, Options{Judge: verdict.JudgeKayenta}); err != nil {
+		t.Fatal(err)
+	}
+	if len(kmem.Queries) != 2 {
+		t.Errorf("kayenta judge sent %d queries, want 2", len(kmem.Queries))
 	}
 }

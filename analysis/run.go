@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -129,10 +130,11 @@ type Outcome struct {
 	Cause       error
 }
 
-// fetch is one metric × side.
+// fetch is one metric × side, or the baseline's history.
 type fetch struct {
 	metric  int
 	control bool
+	history bool
 	account metrics.Account
 	query   metrics.Query
 	series  metrics.Series
@@ -183,6 +185,16 @@ func (r *Runner) Run(ctx context.Context, cfg *verdict.Config, req *Request, opt
 	}
 	for _, j := range jobs {
 		p := &out.Pairs[j.metric]
+		if j.history {
+			// History only sharpens the noise estimate: without it the
+			// metric is judged on its windows alone.
+			if j.err == nil {
+				p.Values.ControlHistory = j.series.Values
+			} else if !errors.Is(j.err, metrics.ErrNoData) && r.Log != nil {
+				r.Log.Warn("baseline history not fetched", "metric", cfg.Metrics[j.metric].Name, "err", j.err)
+			}
+			continue
+		}
 		side, label := "experiment", "canary"
 		if j.control {
 			side, label = "control", "baseline"
@@ -215,9 +227,9 @@ func (r *Runner) Run(ctx context.Context, cfg *verdict.Config, req *Request, opt
 			}
 		}
 	}
-	out.Unavailable = len(jobs) > 0 && unavailable == len(jobs)
+	out.Unavailable = len(jobs) > 0 && unavailable == mainJobs(jobs)
 	if failed > 0 && r.Log != nil {
-		r.Log.Warn("metric fetches failed", "failed", failed, "of", len(jobs), "unavailable", unavailable)
+		r.Log.Warn("metric fetches failed", "failed", failed, "of", mainJobs(jobs), "unavailable", unavailable)
 	}
 	vopts := verdict.Options{Judge: opts.Judge, Thresholds: opts.Thresholds}
 	if vopts.Thresholds == nil && req.Thresholds != nil && *req.Thresholds != (verdict.Thresholds{}) {
@@ -264,9 +276,42 @@ func (r *Runner) plan(cfg *verdict.Config, req *Request, opts Options) ([]fetch,
 			}
 			q := metrics.Query{Text: text, Start: side.scope.Start, End: side.scope.End, Step: time.Duration(side.scope.Step) * time.Second}
 			jobs = append(jobs, fetch{metric: i, control: side.control, account: account, query: q})
+			if h := historyQuery(cfg, m, opts, side.control, q); h != nil {
+				jobs = append(jobs, fetch{metric: i, control: true, history: true, account: account, query: *h})
+			}
 		}
 	}
 	return jobs, nil
+}
+
+// historyQuery is the query of the baseline's history before its window:
+// cfg.HistoryWindows windows ending one step before the window starts, for
+// the default judge's rank test only.
+func historyQuery(cfg *verdict.Config, m *verdict.Metric, opts Options, control bool, q metrics.Query) *metrics.Query {
+	judge := cmp.Or(opts.Judge, cfg.Judge, verdict.JudgeDefault)
+	if !control || judge != verdict.JudgeDefault || cfg.HistoryWindows == nil || *cfg.HistoryWindows == 0 ||
+		!slices.Contains(m.Tests, verdict.TestMannWhitney) || q.Step <= 0 {
+		return nil
+	}
+	window := q.End.Sub(q.Start)
+	h := q
+	h.End = q.Start.Add(-q.Step)
+	h.Start = q.Start.Add(-time.Duration(*cfg.HistoryWindows) * window)
+	if !h.End.After(h.Start) {
+		return nil
+	}
+	return &h
+}
+
+// mainJobs counts the fetches of the windows themselves (not history).
+func mainJobs(jobs []fetch) int {
+	n := 0
+	for _, j := range jobs {
+		if !j.history {
+			n++
+		}
+	}
+	return n
 }
 
 // sourceType is the source a metric is fetched from: the type of its

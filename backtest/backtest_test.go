@@ -30,7 +30,7 @@ func TestSummarize(t *testing.T) {
 	}
 	s := Summarize(outcomes)
 	want := Summary{Incidents: 4, Detected: 2, Recall: 0.5, Controls: 4, FalseFails: 1, FalseFailRate: 0.25, Marginal: 2, Errors: 1,
-		ByKind: []KindSummary{{KindLevelShift, 1.2, ind, 2, 1, 0.5}, {KindLevelShift, 1.5, sh, 1, 0, 0}, {KindTail, 3, ind, 1, 1, 1}},
+		ByKind:  []KindSummary{{KindLevelShift, 1.2, ind, 2, 1, 0.5}, {KindLevelShift, 1.5, sh, 1, 0, 0}, {KindTail, 3, ind, 1, 1, 1}},
 		ByNoise: []NoiseSummary{{ind, 0.8, 2, 1, 0.5}, {sh, 0, 1, 0, 0}},
 		// Only level shifts in independent noise make the power curve.
 		PowerCurve: []PowerPoint{{Size: 1.2, Rho: 0.5, Cases: 2, Detected: 1, Rate: 0.5, Parametric: ParametricPower(1.2, 0.5, 60, 0.2)}}}

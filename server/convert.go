@@ -39,6 +39,8 @@ func verdictToProto(r *verdict.Result) *judgev1.Verdict {
 			Warnings:        m.Warnings,
 			MeanRatio:       m.MeanRatio,
 			Autocorrelation: m.Autocorr,
+			Comparison:      m.Comparison,
+			TailPValue:      m.TailPValue,
 			Aggregate:       m.Aggregate,
 			Id:              m.ID,
 			Tags:            m.Tags,
@@ -58,9 +60,14 @@ func summaryToProto(s stats.Summary) *judgev1.SampleSummary {
 func pairsToProto(pairs []verdict.MetricSetPair) []*judgev1.MetricPair {
 	out := make([]*judgev1.MetricPair, len(pairs))
 	for i, p := range pairs {
-		mp := &judgev1.MetricPair{Name: p.Name, Id: p.ID, Tags: p.Tags, Control: p.Values.Control, Experiment: p.Values.Experiment, Error: p.Error}
+		mp := &judgev1.MetricPair{Name: p.Name, Id: p.ID, Tags: p.Tags, Control: p.Values.Control, Experiment: p.Values.Experiment,
+			ControlHistory: p.Values.ControlHistory, Error: p.Error}
 		if sc, ok := p.Scopes["experiment"]; ok && sc.StepMillis > 0 {
 			mp.StepSeconds = float64(sc.StepMillis) / 1000
+			mp.ExperimentStartMillis = sc.StartTimeMillis
+		}
+		if sc, ok := p.Scopes["control"]; ok {
+			mp.ControlStartMillis = sc.StartTimeMillis
 		}
 		out[i] = mp
 	}
@@ -71,10 +78,21 @@ func pairsToProto(pairs []verdict.MetricSetPair) []*judgev1.MetricPair {
 func pairsFromProto(pairs []*judgev1.MetricPair) []verdict.MetricSetPair {
 	out := make([]verdict.MetricSetPair, len(pairs))
 	for i, p := range pairs {
-		out[i] = verdict.MetricSetPair{Name: p.GetName(), ID: p.GetId(), Tags: p.GetTags(), Error: p.GetError(),
-			Values: verdict.PairValues{Control: p.GetControl(), Experiment: p.GetExperiment()}}
-		if st := p.GetStepSeconds(); st > 0 {
-			out[i].Scopes = map[string]verdict.PairScope{"experiment": {StepMillis: int64(st * 1000)}}
+		out[i] = pairFromProto(p)
+	}
+	return out
+}
+
+// pairFromProto converts one metric pair: its scopes carry the step and,
+// when sent, the start times that tell whether the series are time-aligned.
+func pairFromProto(p *judgev1.MetricPair) verdict.MetricSetPair {
+	out := verdict.MetricSetPair{Name: p.GetName(), ID: p.GetId(), Tags: p.GetTags(), Error: p.GetError(),
+		Values: verdict.PairValues{Control: p.GetControl(), Experiment: p.GetExperiment(), ControlHistory: p.GetControlHistory()}}
+	if st := p.GetStepSeconds(); st > 0 {
+		step := int64(st * 1000)
+		out.Scopes = map[string]verdict.PairScope{"experiment": {StepMillis: step, StartTimeMillis: p.GetExperimentStartMillis()}}
+		if p.GetControlStartMillis() != 0 {
+			out.Scopes["control"] = verdict.PairScope{StepMillis: step, StartTimeMillis: p.GetControlStartMillis()}
 		}
 	}
 	return out
@@ -110,6 +128,8 @@ func VerdictFromProto(v *judgev1.Verdict) *verdict.Result {
 			CILow:          m.CiLow,
 			CIHigh:         m.CiHigh,
 			EffectSize:     m.EffectSize,
+			Comparison:     m.GetComparison(),
+			TailPValue:     m.TailPValue,
 			Warnings:       m.GetWarnings(),
 			MeanRatio:      m.MeanRatio,
 			Autocorr:       m.Autocorrelation,

@@ -175,7 +175,8 @@ func TestMixedSourcesThroughTheService(t *testing.T) {
 	if a := waitFinalHTTP(t, base, created.Analysis.ID); a.Status != "ANALYSIS_STATUS_SUCCEEDED" || a.Verdict == nil || a.Verdict.Result != "PASS" {
 		t.Errorf("async mixed: %+v", a)
 	}
-	if len(dd.Received()) != 4 || len(nr.Received()) != 4 {
-		t.Errorf("%d Datadog and %d New Relic requests, want 4 each", len(dd.Received()), len(nr.Received()))
+	// Twice baseline, canary and the baseline's history (historyWindows 3).
+	if len(dd.Received()) != 6 || len(nr.Received()) != 6 {
+		t.Errorf("%d Datadog and %d New Relic requests, want 6 each", len(dd.Received()), len(nr.Received()))
 	}
 }

@@ -344,15 +344,8 @@ func (s *Service) judge(ctx context.Context, spec *judgev1.AnalysisSpec, cfg *ve
 	}
 	pairs := make([]verdict.MetricSetPair, len(spec.GetMetrics()))
 	for i, m := range spec.GetMetrics() {
-		pairs[i] = verdict.MetricSetPair{
-			Name:   m.GetName(),
-			ID:     m.GetId(),
-			Tags:   m.GetTags(),
-			Values: verdict.PairValues{Control: m.GetControl(), Experiment: m.GetExperiment()},
-		}
-		if st := m.GetStepSeconds(); st > 0 {
-			pairs[i].Scopes = map[string]verdict.PairScope{"experiment": {StepMillis: int64(st * 1000)}}
-		}
+		pairs[i] = pairFromProto(m)
+		pairs[i].Error = ""
 	}
 	res, err := verdict.Analyze(cfg, pairs, opts)
 	if err != nil {

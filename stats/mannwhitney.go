@@ -415,7 +415,7 @@ func serialTest(res *MannWhitneyResult, diffs *pairwiseDiffs, conf, tieSum float
 	mn := n * m
 	N := n + m
 	iidVar := (mn / 12) * ((N + 1) - tieSum/(N*(N-1)))
-	upper := func(w float64) float64 { return dep.boundedTail(w-0.5, mn, iidVar) } // P(W ≥ w)
+	upper := func(w float64) float64 { return dep.boundedTail(w-0.5, mn, iidVar) }    // P(W ≥ w)
 	lower := func(w float64) float64 { return dep.boundedTail(mn-w-0.5, mn, iidVar) } // P(W ≤ w)
 	switch res.Alternative {
 	case TwoSided:

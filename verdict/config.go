@@ -66,6 +66,14 @@ const (
 	MeasureCLES      = "cles"
 )
 
+// DefaultHistoryWindows and MaxHistoryWindows bound Config.HistoryWindows:
+// three windows of history let the default judge estimate the noise's
+// serial dependence from four times the data (see the README's figures).
+const (
+	DefaultHistoryWindows = 3
+	MaxHistoryWindows     = 10
+)
+
 // Multiple-comparison adjustments across the metrics of one analysis.
 const (
 	AdjustHolm = "holm"
@@ -92,6 +100,12 @@ type Config struct {
 	FamilyWiseError float64 `json:"familyWiseError,omitempty"`
 	// Adjustment is the multiple-comparison method: holm (default), bh or none.
 	Adjustment string `json:"adjustment,omitempty"`
+	// HistoryWindows is how many windows of the baseline's history, right
+	// before its window, the analysis runner fetches for the default judge
+	// to estimate the noise from (default DefaultHistoryWindows, 0 for none,
+	// at most MaxHistoryWindows). Analyses of given data use whatever
+	// history the data carry.
+	HistoryWindows *int `json:"historyWindows,omitempty"`
 	// MaxNodataFraction fails the analysis when at least this share of the
 	// scored metrics has no data (default 0.5, as Kayenta).
 	MaxNodataFraction *float64 `json:"maxNodataFraction,omitempty"`
@@ -292,6 +306,12 @@ func (c *Config) Validate(source string) error {
 	}
 	if !(c.FamilyWiseError > 0 && c.FamilyWiseError < 1) {
 		bad("familyWiseError: %v is not in (0, 1)", c.FamilyWiseError)
+	}
+	if c.HistoryWindows == nil {
+		c.HistoryWindows = new(DefaultHistoryWindows)
+	}
+	if w := *c.HistoryWindows; w < 0 || w > MaxHistoryWindows {
+		bad("historyWindows: %d is not in 0–%d", w, MaxHistoryWindows)
 	}
 	switch c.Adjustment {
 	case "":

@@ -68,32 +68,32 @@ type GroupScore struct {
 
 // MetricResult is the classification of one metric by one test.
 type MetricResult struct {
-	Name           string            `json:"name"`
-	Test           string            `json:"test"`
-	Groups         []string          `json:"groups"`
-	Classification string            `json:"classification"`
-	Critical       bool              `json:"critical"`
-	Muted          bool              `json:"muted,omitempty"`
-	Reason         string            `json:"reason"`
-	Baseline       stats.Summary     `json:"baseline"`
-	Canary         stats.Summary     `json:"canary"`
-	PValue         *float64          `json:"p_value"`
-	AdjustedPValue *float64          `json:"adjusted_p_value"`
-	Estimate       *float64          `json:"estimate"`
-	CILow          *float64          `json:"ci_low"`
-	CIHigh         *float64          `json:"ci_high"`
-	EffectSize     *float64          `json:"effect_size"`
+	Name           string        `json:"name"`
+	Test           string        `json:"test"`
+	Groups         []string      `json:"groups"`
+	Classification string        `json:"classification"`
+	Critical       bool          `json:"critical"`
+	Muted          bool          `json:"muted,omitempty"`
+	Reason         string        `json:"reason"`
+	Baseline       stats.Summary `json:"baseline"`
+	Canary         stats.Summary `json:"canary"`
+	PValue         *float64      `json:"p_value"`
+	AdjustedPValue *float64      `json:"adjusted_p_value"`
+	Estimate       *float64      `json:"estimate"`
+	CILow          *float64      `json:"ci_low"`
+	CIHigh         *float64      `json:"ci_high"`
+	EffectSize     *float64      `json:"effect_size"`
 	// Comparison says how the default judge compared the series: "paired"
 	// (point by point at shared timestamps) or "unpaired".
 	Comparison string `json:"comparison,omitempty"`
 	// TailPValue is the default judge's shape test (stats.Exceedance).
-	TailPValue *float64 `json:"tail_p_value,omitempty"`
-	MeanRatio      *float64          `json:"mean_ratio,omitempty"`
-	Aggregate      *float64          `json:"aggregate,omitempty"`
-	Autocorr       *float64          `json:"autocorrelation,omitempty"`
-	Warnings       []string          `json:"warnings,omitempty"`
-	ID             string            `json:"id,omitempty"`
-	Tags           map[string]string `json:"tags,omitempty"`
+	TailPValue *float64          `json:"tail_p_value,omitempty"`
+	MeanRatio  *float64          `json:"mean_ratio,omitempty"`
+	Aggregate  *float64          `json:"aggregate,omitempty"`
+	Autocorr   *float64          `json:"autocorrelation,omitempty"`
+	Warnings   []string          `json:"warnings,omitempty"`
+	ID         string            `json:"id,omitempty"`
+	Tags       map[string]string `json:"tags,omitempty"`
 
 	metric  *Metric
 	canary  []float64 // in time order
@@ -557,7 +557,7 @@ type evidence struct {
 	// p is the location test's p-value; estimate and the interval its
 	// shift (canary − baseline, a pseudo-median of paired differences).
 	p, estimate, ciLow, ciHigh float64
-	alternative              stats.Alternative
+	alternative                stats.Alternative
 	// up reports whether the location statistic lies above its null
 	// centre; cles is the common-language effect size (for paired data
 	// the share of instants where the canary is above the baseline).

@@ -41,9 +41,14 @@ func analyzeRemote(ctx context.Context, addr string, conn clientConn, rawConfig 
 		spec.Thresholds = &judgev1.Thresholds{Pass: t.Pass, Marginal: t.Marginal}
 	}
 	for _, p := range pairs {
-		mp := &judgev1.MetricPair{Name: p.Name, Id: p.ID, Control: p.Values.Control, Experiment: p.Values.Experiment, Tags: p.Tags}
+		mp := &judgev1.MetricPair{Name: p.Name, Id: p.ID, Control: p.Values.Control, Experiment: p.Values.Experiment,
+			ControlHistory: p.Values.ControlHistory, Tags: p.Tags}
 		if s, ok := p.Scopes["experiment"]; ok && s.StepMillis > 0 {
 			mp.StepSeconds = float64(s.StepMillis) / 1000
+			mp.ExperimentStartMillis = startMillis(s)
+		}
+		if s, ok := p.Scopes["control"]; ok {
+			mp.ControlStartMillis = startMillis(s)
 		}
 		spec.Metrics = append(spec.Metrics, mp)
 	}
@@ -155,3 +160,15 @@ func (b bearer) GetRequestMetadata(context.Context, ...string) (map[string]strin
 // RequireTransportSecurity is false so that a token also works over
 // plaintext to a loopback server; use --tls for anything else.
 func (b bearer) RequireTransportSecurity() bool { return false }
+
+// startMillis is a scope's start in Unix milliseconds, from its
+// startTimeMillis or else its startTimeIso (0 when neither is usable).
+func startMillis(s verdict.PairScope) int64 {
+	if s.StartTimeMillis != 0 {
+		return s.StartTimeMillis
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s.StartTimeIso); err == nil {
+		return t.UnixMilli()
+	}
+	return 0
+}

@@ -124,8 +124,9 @@ metrics:
 	if code, out, errOut := runJudge(t, "", args...); code != 0 || !strings.Contains(out, `"result": "PASS"`) {
 		t.Fatalf("mixed sources: exit %d %s %s", code, out, errOut)
 	}
-	if len(dd.Received()) != 2 || len(nr.Received()) != 2 {
-		t.Errorf("%d Datadog and %d New Relic requests, want 2 each", len(dd.Received()), len(nr.Received()))
+	// Baseline, canary and the baseline's history (historyWindows 3).
+	if len(dd.Received()) != 3 || len(nr.Received()) != 3 {
+		t.Errorf("%d Datadog and %d New Relic requests, want 3 each", len(dd.Received()), len(nr.Received()))
 	}
 	dd.Fault = func(w http.ResponseWriter, _ int) bool {
 		w.WriteHeader(http.StatusForbidden)

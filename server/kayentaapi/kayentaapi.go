@@ -460,7 +460,7 @@ func (h *handler) metricSetPairList(w http.ResponseWriter, r *http.Request) {
 	pairs := make([]verdict.MetricSetPair, len(series))
 	for i, p := range series {
 		pairs[i] = verdict.MetricSetPair{Name: p.GetName(), ID: p.GetId(), Tags: p.GetTags(), Error: p.GetError(),
-			Values: verdict.PairValues{Control: p.GetControl(), Experiment: p.GetExperiment()}}
+			Values: verdict.PairValues{Control: p.GetControl(), Experiment: p.GetExperiment(), ControlHistory: p.GetControlHistory()}}
 	}
 	writeJSON(w, http.StatusOK, pairs)
 }

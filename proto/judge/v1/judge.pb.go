@@ -247,9 +247,19 @@ type MetricPair struct {
 	Id string `protobuf:"bytes,6,opt,name=id,proto3" json:"id,omitempty"`
 	// error says why the series could not be fetched (set in fetched series
 	// only); the metric is then ERROR.
-	Error         string `protobuf:"bytes,7,opt,name=error,proto3" json:"error,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Error string `protobuf:"bytes,7,opt,name=error,proto3" json:"error,omitempty"`
+	// control_history, optional, is the baseline's series right before its
+	// window on the same step; the default judge estimates the noise from it
+	// too.
+	ControlHistory []float64 `protobuf:"fixed64,8,rep,packed,name=control_history,json=controlHistory,proto3" json:"control_history,omitempty"`
+	// control_start_millis and experiment_start_millis are the series'
+	// start times (Unix milliseconds, 0 when unknown): series with the same
+	// start, step and length are time-aligned and may be compared point by
+	// point.
+	ControlStartMillis    int64 `protobuf:"varint,9,opt,name=control_start_millis,json=controlStartMillis,proto3" json:"control_start_millis,omitempty"`
+	ExperimentStartMillis int64 `protobuf:"varint,10,opt,name=experiment_start_millis,json=experimentStartMillis,proto3" json:"experiment_start_millis,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *MetricPair) Reset() {
@@ -329,6 +339,27 @@ func (x *MetricPair) GetError() string {
 		return x.Error
 	}
 	return ""
+}
+
+func (x *MetricPair) GetControlHistory() []float64 {
+	if x != nil {
+		return x.ControlHistory
+	}
+	return nil
+}
+
+func (x *MetricPair) GetControlStartMillis() int64 {
+	if x != nil {
+		return x.ControlStartMillis
+	}
+	return 0
+}
+
+func (x *MetricPair) GetExperimentStartMillis() int64 {
+	if x != nil {
+		return x.ExperimentStartMillis
+	}
+	return 0
 }
 
 // ScopePair is the baseline (control) and canary (experiment) scope of one
@@ -862,7 +893,12 @@ type MetricResult struct {
 	// id is the metric pair's id, as sent.
 	Id string `protobuf:"bytes,20,opt,name=id,proto3" json:"id,omitempty"`
 	// tags are the metric pair's tags, as sent.
-	Tags          map[string]string `protobuf:"bytes,21,rep,name=tags,proto3" json:"tags,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Tags map[string]string `protobuf:"bytes,21,rep,name=tags,proto3" json:"tags,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// comparison is how the default judge compared the series: "paired" (at
+	// shared timestamps) or "unpaired".
+	Comparison string `protobuf:"bytes,22,opt,name=comparison,proto3" json:"comparison,omitempty"`
+	// tail_p_value is the default judge's shape test p-value.
+	TailPValue    *float64 `protobuf:"fixed64,23,opt,name=tail_p_value,json=tailPValue,proto3,oneof" json:"tail_p_value,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1042,6 +1078,20 @@ func (x *MetricResult) GetTags() map[string]string {
 		return x.Tags
 	}
 	return nil
+}
+
+func (x *MetricResult) GetComparison() string {
+	if x != nil {
+		return x.Comparison
+	}
+	return ""
+}
+
+func (x *MetricResult) GetTailPValue() float64 {
+	if x != nil && x.TailPValue != nil {
+		return *x.TailPValue
+	}
+	return 0
 }
 
 // SampleSummary describes one sample.
@@ -2258,7 +2308,7 @@ const file_judge_v1_judge_proto_rawDesc = "" +
 	"\vScopesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12)\n" +
 	"\x05value\x18\x02 \x01(\v2\x13.judge.v1.ScopePairR\x05value:\x028\x01B\b\n" +
-	"\x06config\"\x90\x02\n" +
+	"\x06config\"\xa3\x03\n" +
 	"\n" +
 	"MetricPair\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
@@ -2269,7 +2319,11 @@ const file_judge_v1_judge_proto_rawDesc = "" +
 	"\x04tags\x18\x04 \x03(\v2\x1e.judge.v1.MetricPair.TagsEntryR\x04tags\x12!\n" +
 	"\fstep_seconds\x18\x05 \x01(\x01R\vstepSeconds\x12\x0e\n" +
 	"\x02id\x18\x06 \x01(\tR\x02id\x12\x14\n" +
-	"\x05error\x18\a \x01(\tR\x05error\x1a7\n" +
+	"\x05error\x18\a \x01(\tR\x05error\x12'\n" +
+	"\x0fcontrol_history\x18\b \x03(\x01R\x0econtrolHistory\x120\n" +
+	"\x14control_start_millis\x18\t \x01(\x03R\x12controlStartMillis\x126\n" +
+	"\x17experiment_start_millis\x18\n" +
+	" \x01(\x03R\x15experimentStartMillis\x1a7\n" +
 	"\tTagsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"}\n" +
@@ -2311,7 +2365,7 @@ const file_judge_v1_judge_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05score\x18\x02 \x01(\x01R\x05score\x12\x16\n" +
 	"\x06weight\x18\x03 \x01(\x01R\x06weight\x12\x17\n" +
-	"\ano_data\x18\x04 \x01(\bR\x06noData\"\x8b\a\n" +
+	"\ano_data\x18\x04 \x01(\bR\x06noData\"\xe3\a\n" +
 	"\fMetricResult\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04test\x18\x02 \x01(\tR\x04test\x12\x16\n" +
@@ -2336,7 +2390,12 @@ const file_judge_v1_judge_proto_rawDesc = "" +
 	"\x0fautocorrelation\x18\x12 \x01(\x01H\aR\x0fautocorrelation\x88\x01\x01\x12!\n" +
 	"\taggregate\x18\x13 \x01(\x01H\bR\taggregate\x88\x01\x01\x12\x0e\n" +
 	"\x02id\x18\x14 \x01(\tR\x02id\x124\n" +
-	"\x04tags\x18\x15 \x03(\v2 .judge.v1.MetricResult.TagsEntryR\x04tags\x1a7\n" +
+	"\x04tags\x18\x15 \x03(\v2 .judge.v1.MetricResult.TagsEntryR\x04tags\x12\x1e\n" +
+	"\n" +
+	"comparison\x18\x16 \x01(\tR\n" +
+	"comparison\x12%\n" +
+	"\ftail_p_value\x18\x17 \x01(\x01H\tR\n" +
+	"tailPValue\x88\x01\x01\x1a7\n" +
 	"\tTagsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\n" +
@@ -2351,7 +2410,8 @@ const file_judge_v1_judge_proto_rawDesc = "" +
 	"\v_mean_ratioB\x12\n" +
 	"\x10_autocorrelationB\f\n" +
 	"\n" +
-	"_aggregate\"\xa7\x01\n" +
+	"_aggregateB\x0f\n" +
+	"\r_tail_p_value\"\xa7\x01\n" +
 	"\rSampleSummary\x12\x14\n" +
 	"\x05count\x18\x01 \x01(\x05R\x05count\x12\x12\n" +
 	"\x04mean\x18\x02 \x01(\x01R\x04mean\x12\x10\n" +
