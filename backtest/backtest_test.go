@@ -100,6 +100,15 @@ func TestNABPlacement(t *testing.T) {
 	if c, k := values(cases[2]); !slices.Equal(c, seq(60, 70)) || !slices.Equal(k, seq(70, 80)) {
 		t.Errorf("control 2: %v / %v", c, k)
 	}
+	// History: up to three windows before the baseline (fewer at the start;
+	// point 3 is the repeated timestamp's later value).
+	early := seq(0, 10)
+	early[3] = 1003
+	for i, want := range [][]float64{seq(10, 40), early, seq(30, 60)} {
+		if h := cases[i].Pairs[0].Values.ControlHistory; !slices.Equal(h, want) {
+			t.Errorf("case %d history %v, want %v", i, h, want)
+		}
+	}
 	if step := inc.Pairs[0].Scopes["experiment"].StepMillis; step != 300_000 {
 		t.Errorf("step %d ms, want 300000", step)
 	}

@@ -163,7 +163,7 @@ func nabCases(file string, times []time.Time, values []float64, windows [][2]str
 		}
 		cases = append(cases, Case{
 			ID: fmt.Sprintf("%s#incident-%d", file, i+1), Source: "nab:" + file, Expected: verdict.ResultFail,
-			Pairs: []verdict.MetricSetPair{pairOf(values[from-l:from], values[from:to], step)},
+			Pairs: []verdict.MetricSetPair{pairOf(values[max(from-l-nabHistoryWindows*l, 0):from-l], values[from-l:from], values[from:to], step)},
 		})
 	}
 	incidents := len(cases)
@@ -183,16 +183,22 @@ func nabCases(file string, times []time.Time, values []float64, windows [][2]str
 		n++
 		cases = append(cases, Case{
 			ID: fmt.Sprintf("%s#control-%d", file, n), Source: "nab:" + file, Expected: verdict.ResultPass,
-			Pairs: []verdict.MetricSetPair{pairOf(values[p:p+length], values[p+length:p+2*length], step)},
+			Pairs: []verdict.MetricSetPair{pairOf(values[max(p-nabHistoryWindows*length, 0):p], values[p:p+length], values[p+length:p+2*length], step)},
 		})
 		p += 2 * length
 	}
 	return cases, nil
 }
 
-func pairOf(control, experiment []float64, step time.Duration) verdict.MetricSetPair {
+// nabHistoryWindows is how many windows of the series before a case's
+// baseline come with it as the baseline's history (fewer at the start of a
+// file), as the analysis runner fetches them (historyWindows).
+const nabHistoryWindows = verdict.DefaultHistoryWindows
+
+func pairOf(history, control, experiment []float64, step time.Duration) verdict.MetricSetPair {
 	sc := verdict.PairScope{StepMillis: step.Milliseconds()}
-	return verdict.MetricSetPair{Name: MetricName, Values: verdict.PairValues{Control: slices.Clone(control), Experiment: slices.Clone(experiment)},
+	return verdict.MetricSetPair{Name: MetricName,
+		Values: verdict.PairValues{Control: slices.Clone(control), Experiment: slices.Clone(experiment), ControlHistory: slices.Clone(history)},
 		Scopes: map[string]verdict.PairScope{"control": sc, "experiment": sc}}
 }
 

@@ -216,7 +216,7 @@ func (s *Service) resolve(ctx context.Context, spec *judgev1.AnalysisSpec) (*jud
 			return nil, nil, fmt.Errorf("spec.metrics[%d].name: %q also names spec.metrics[%d]: %w", i, m.GetName(), j, errInvalid)
 		}
 		seen[m.GetName()] = i
-		for field, series := range map[string][]float64{"control": m.GetControl(), "experiment": m.GetExperiment()} {
+		for field, series := range map[string][]float64{"control": m.GetControl(), "experiment": m.GetExperiment(), "control_history": m.GetControlHistory()} {
 			if len(series) > s.limits.MaxPoints {
 				return nil, nil, fmt.Errorf("spec.metrics[%d] (%s).%s: %d points, more than the limit of %d: %w",
 					i, m.GetName(), field, len(series), s.limits.MaxPoints, errInvalid)

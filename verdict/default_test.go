@@ -1,0 +1,159 @@
+package verdict
+
+import (
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+// sharedTraffic returns baseline and canary series behind one load
+// balancer: a common AR(1) load (sd 0.3 on the log scale, ρ = 0.5) and
+// independent pod noise (sd 0.05), the canary's level times shift.
+func sharedTraffic(r *rand.Rand, n int, shift float64) (control, canary []float64) {
+	e := r.NormFloat64()
+	control, canary = make([]float64, n), make([]float64, n)
+	for i := range n {
+		e = 0.5*e + math.Sqrt(0.75)*r.NormFloat64()
+		control[i] = 100 * math.Exp(0.3*e+0.05*r.NormFloat64())
+		canary[i] = shift * 100 * math.Exp(0.3*e+0.05*r.NormFloat64())
+	}
+	return control, canary
+}
+
+func judgeOne(t *testing.T, metric Metric, pair MetricSetPair) MetricResult {
+	t.Helper()
+	metric.Name, pair.Name = "m", "m"
+	metric.Groups = []string{"g"}
+	cfg := &Config{Name: "one", Metrics: []Metric{metric}}
+	if err := cfg.Validate("one"); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Analyze(cfg, []MetricSetPair{pair}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Metrics[0]
+}
+
+// TestPairedComparison checks the comparison of time-aligned series that
+// share their traffic: a +10% canary under a large common load is caught
+// point by point (an unpaired test drowns in the load), the reason says
+// which comparison ran, and series that are not aligned, or aligned but
+// not moving together, are compared unpaired.
+func TestPairedComparison(t *testing.T) {
+	t.Parallel()
+	aligned := map[string]PairScope{"control": {StartTimeMillis: 1_700_000_000_000, StepMillis: 60_000},
+		"experiment": {StartTimeMillis: 1_700_000_000_000, StepMillis: 60_000}}
+	shifted := map[string]PairScope{"control": {StartTimeMillis: 1_700_000_000_000, StepMillis: 60_000},
+		"experiment": {StartTimeMillis: 1_700_003_600_000, StepMillis: 60_000}}
+	r := rand.New(rand.NewPCG(1, 2))
+	control, canary := sharedTraffic(r, 60, 1.1)
+	inc := Metric{Direction: DirectionIncrease}
+	m := judgeOne(t, inc, MetricSetPair{Values: PairValues{Control: control, Experiment: canary}, Scopes: aligned})
+	if m.Classification != High || m.Comparison != "paired" || !strings.Contains(m.Reason, "paired by timestamp at 60 instants") {
+		t.Errorf("shared traffic, +10%%: %s %s (%s)", m.Classification, m.Comparison, m.Reason)
+	}
+	m = judgeOne(t, inc, MetricSetPair{Values: PairValues{Control: control, Experiment: canary}, Scopes: shifted})
+	if m.Comparison != "unpaired" || m.Classification != Pass {
+		t.Errorf("not aligned: %s %s (%s), want an unpaired PASS", m.Classification, m.Comparison, m.Reason)
+	}
+	// A/A under shared traffic: paired, and passes.
+	control, canary = sharedTraffic(r, 60, 1)
+	if m := judgeOne(t, inc, MetricSetPair{Values: PairValues{Control: control, Experiment: canary}, Scopes: aligned}); m.Classification != Pass || m.Comparison != "paired" {
+		t.Errorf("shared traffic A/A: %s %s (%s)", m.Classification, m.Comparison, m.Reason)
+	}
+	// Aligned but independent series are compared unpaired.
+	ind := func() []float64 {
+		out := make([]float64, 60)
+		for i := range out {
+			out[i] = 100 * math.Exp(0.2*r.NormFloat64())
+		}
+		return out
+	}
+	if m := judgeOne(t, inc, MetricSetPair{Values: PairValues{Control: ind(), Experiment: ind()}, Scopes: aligned}); m.Comparison != "unpaired" {
+		t.Errorf("independent aligned series: %s (%s)", m.Comparison, m.Reason)
+	}
+	// An infinite point makes the comparison unpaired (and still judged).
+	control, canary = sharedTraffic(r, 60, 1)
+	canary[7] = math.Inf(1)
+	if m := judgeOne(t, inc, MetricSetPair{Values: PairValues{Control: control, Experiment: canary}, Scopes: aligned}); m.Comparison != "unpaired" || m.Classification == Error {
+		t.Errorf("infinite point: %s %s (%s)", m.Classification, m.Comparison, m.Reason)
+	}
+}
+
+// TestTailRegression checks the shape test: a third of the canary's points
+// three times slower moves the median little and hides from the location
+// test in autocorrelated noise, but not from the jumps test; an A/A pair of
+// the same noise passes.
+func TestTailRegression(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(3, 4))
+	series := func(n int) []float64 {
+		out := make([]float64, n)
+		e := r.NormFloat64()
+		for i := range out {
+			e = 0.5*e + math.Sqrt(0.75)*r.NormFloat64()
+			out[i] = 100 * math.Exp(0.2*e)
+		}
+		return out
+	}
+	inc := Metric{Direction: DirectionIncrease}
+	control, canary := series(60), series(60)
+	if m := judgeOne(t, inc, MetricSetPair{Values: PairValues{Control: control, Experiment: canary}}); m.Classification != Pass || m.TailPValue == nil {
+		t.Errorf("A/A: %s (%s)", m.Classification, m.Reason)
+	}
+	for i := 0; i < 60; i += 3 {
+		canary[i] *= 3
+	}
+	m := judgeOne(t, inc, MetricSetPair{Values: PairValues{Control: control, Experiment: canary}})
+	if m.Classification != High || !strings.Contains(m.Reason, "(jumps)") || !strings.Contains(m.Reason, "canary jumps above the largest baseline jump") {
+		t.Errorf("tail: %s (%s)", m.Classification, m.Reason)
+	}
+	// Direction decrease: the same upward jumps are harmless.
+	if m := judgeOne(t, Metric{Direction: DirectionDecrease}, MetricSetPair{Values: PairValues{Control: control, Experiment: canary}}); m.Classification != Pass {
+		t.Errorf("tail on a decrease metric: %s (%s)", m.Classification, m.Reason)
+	}
+}
+
+// TestHistorySharpensTheNoiseEstimate checks that the baseline's history
+// enters the dependence estimate (the reason names the points used) and
+// that bad history never turns into a pass: NaN points are dropped and an
+// infinite history point is data like any other.
+func TestHistorySharpensTheNoiseEstimate(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(5, 6))
+	ar := func(n int) []float64 {
+		out := make([]float64, n)
+		e := r.NormFloat64()
+		for i := range out {
+			e = 0.8*e + 0.6*r.NormFloat64()
+			out[i] = 100 * math.Exp(0.2*e)
+		}
+		return out
+	}
+	all := ar(240)
+	history, control := all[:180], all[180:]
+	canary := ar(60)
+	for i := range canary {
+		canary[i] *= 1.5
+	}
+	inc := Metric{Direction: DirectionIncrease}
+	with := judgeOne(t, inc, MetricSetPair{Values: PairValues{Control: control, Experiment: canary, ControlHistory: history}})
+	if !strings.Contains(with.Reason, "from 240 points") {
+		t.Errorf("history not used: %s", with.Reason)
+	}
+	without := judgeOne(t, inc, MetricSetPair{Values: PairValues{Control: control, Experiment: canary}})
+	if !strings.Contains(without.Reason, "from 60 points") {
+		t.Errorf("without history: %s", without.Reason)
+	}
+	bad := append([]float64{math.NaN(), math.Inf(1)}, history...)
+	m := judgeOne(t, inc, MetricSetPair{Values: PairValues{Control: control, Experiment: canary, ControlHistory: bad}})
+	if m.Classification == Error || m.PValue == nil {
+		t.Errorf("NaN and +Inf in the history: %s (%s)", m.Classification, m.Reason)
+	}
+	data := `[{"name":"m","values":{"control":[1,2],"experiment":[1,2],"controlHistory":[1,"x"]}}]`
+	if _, err := ParseMetricSetPairList([]byte(data), "d.json"); err == nil || !strings.Contains(err.Error(), "values.controlHistory[1]") {
+		t.Errorf("a bad history point: %v, want an error naming values.controlHistory[1]", err)
+	}
+}
