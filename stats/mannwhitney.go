@@ -415,8 +415,9 @@ func serialTest(res *MannWhitneyResult, diffs *pairwiseDiffs, conf, tieSum float
 	mn := n * m
 	N := n + m
 	iidVar := (mn / 12) * ((N + 1) - tieSum/(N*(N-1)))
-	upper := func(w float64) float64 { return dep.boundedTail(w-0.5, mn, iidVar) }    // P(W ≥ w)
-	lower := func(w float64) float64 { return dep.boundedTail(mn-w-0.5, mn, iidVar) } // P(W ≤ w)
+	ref := dep.reference(mn, iidVar)
+	upper := func(w float64) float64 { return ref(w - 0.5) }      // P(W ≥ w)
+	lower := func(w float64) float64 { return ref(mn - w - 0.5) } // P(W ≤ w)
 	switch res.Alternative {
 	case TwoSided:
 		res.PValue = math.Min(1, 2*math.Min(upper(res.W), lower(res.W)))
@@ -433,7 +434,8 @@ func serialTest(res *MannWhitneyResult, diffs *pairwiseDiffs, conf, tieSum float
 	if res.Alternative == TwoSided {
 		side = alpha / 2
 	}
-	c0 := criticalCount(nm, side, func(c int) float64 { return dep.boundedTail(float64(c)-0.5, mn, ciVar) })
+	ciRef := dep.reference(mn, ciVar)
+	c0 := criticalCount(nm, side, func(c int) float64 { return ciRef(float64(c) - 0.5) })
 	lowRank, highRank := min(max(nm-c0+1, 1), nm), min(max(c0, 1), nm)
 	switch res.Alternative {
 	case TwoSided:

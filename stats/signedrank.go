@@ -135,8 +135,9 @@ func SignedRank(d []float64, opts SignedRankOptions) (SignedRankResult, error) {
 	var upper, lower func(v float64) float64 // P(V ≥ v), P(V ≤ v)
 	if opts.Dependence.Estimated() {
 		res.Method = Serial
-		upper = func(v float64) float64 { return opts.Dependence.boundedTail(v-0.5, total, iidVar) }
-		lower = func(v float64) float64 { return opts.Dependence.boundedTail(total-v-0.5, total, iidVar) }
+		ref := opts.Dependence.reference(total, iidVar)
+		upper = func(v float64) float64 { return ref(v - 0.5) }
+		lower = func(v float64) float64 { return ref(total - v - 0.5) }
 	} else {
 		sigma := math.Sqrt(iidVar)
 		upper = func(v float64) float64 { return normalSurvival((v - total/2 - 0.5) / sigma) }

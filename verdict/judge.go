@@ -619,9 +619,9 @@ func defaultTest(r *MetricResult, alpha float64) {
 	// independent data.
 	dep := stats.EstimateDependence(stats.Series{Values: append(slices.Clone(history), controlT...)})
 	e := &evidence{alternative: alt, dep: dep}
-	if d, comovement := pairedDifferences(r, infinite); d != nil {
+	if d, rel, comovement := pairedDifferences(r, infinite); d != nil {
 		e.comovement = comovement
-		if err := pairedTest(e, d, alt, alpha); err != nil {
+		if err := pairedTest(e, d, rel, alt, alpha); err != nil {
 			fail(r, "metric classification failed: "+err.Error())
 			return
 		}
@@ -675,7 +675,8 @@ func timeAligned(p *MetricSetPair) bool {
 }
 
 // pairedDifferences returns canary − baseline at every instant both sides
-// kept (after the NaN strategy and outlier removal), in time order, when
+// kept (after the NaN strategy and outlier removal), in time order, and the
+// same differences relative to the instant's scale, (c − b)/(|c| + |b|), when
 // the two series share their traffic: they are time-aligned, share at least
 // minPairs instants, hold no infinite point, and move together (the
 // correlation of their normal scores at those instants, stats.Comovement,
@@ -683,9 +684,9 @@ func timeAligned(p *MetricSetPair) bool {
 // is unpaired: pairing independent series would only halve the data the
 // noise is estimated from. Which comparison runs depends on how the series
 // move, never on which of them is higher.
-func pairedDifferences(r *MetricResult, infinite int) (d []float64, comovement float64) {
+func pairedDifferences(r *MetricResult, infinite int) (d, rel []float64, comovement float64) {
 	if !r.aligned || infinite > 0 {
-		return nil, 0
+		return nil, nil, 0
 	}
 	at := make(map[int]float64, len(r.controlSeries.at))
 	for i, pos := range r.controlSeries.at {
@@ -698,24 +699,33 @@ func pairedDifferences(r *MetricResult, infinite int) (d []float64, comovement f
 		}
 	}
 	if len(c) < max(minPairs, r.metric.MinSamples) {
-		return nil, 0
+		return nil, nil, 0
 	}
 	comovement = stats.Comovement(c, b)
 	if !(comovement >= minComovement) {
-		return nil, comovement
+		return nil, nil, comovement
 	}
-	d = make([]float64, len(c))
+	d, rel = make([]float64, len(c)), make([]float64, len(c))
 	for i := range c {
 		d[i] = c[i] - b[i]
+		if scale := math.Abs(c[i]) + math.Abs(b[i]); scale > 0 {
+			rel[i] = d[i] / scale
+		}
 	}
-	return d, comovement
+	return d, rel, comovement
 }
 
 // pairedTest compares the canary with the baseline point by point: the
-// signed-rank test of the differences, allowing for their own serial
-// dependence.
-func pairedTest(e *evidence, d []float64, alt stats.Alternative, alpha float64) error {
-	dep := stats.EstimateDependence(stats.Series{Values: d})
+// signed-rank test of the differences d, allowing for their serial
+// dependence. The dependence is estimated from the relative differences
+// rel: the load both sides share scales the raw differences, so a
+// multiplicative regression would make d follow the load, look correlated
+// and mask itself, while rel stays level. Each half of the window is
+// centred on its own level, so that a regression starting halfway (or a
+// ramp) does not look like correlation either.
+func pairedTest(e *evidence, d, rel []float64, alt stats.Alternative, alpha float64) error {
+	half := len(rel) / 2
+	dep := stats.EstimateDependence(stats.Series{Values: rel[:half]}, stats.Series{Values: rel[half:]})
 	sr, err := stats.SignedRank(d, stats.SignedRankOptions{Alternative: alt, ConfLevel: 1 - alpha, Dependence: dep})
 	if err != nil {
 		return err
