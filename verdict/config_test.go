@@ -18,6 +18,8 @@ func TestParseNativeConfigErrors(t *testing.T) {
 		"threshold agg":  {"metrics: [{name: a, groups: [g], tests: [threshold], threshold: {aggregate: p42, max: 1}}]\n", "aggregate"},
 		"min above max":  {"metrics: [{name: a, groups: [g], threshold: {min: 5, max: 1}}]\n", "min 5 is above max 1"},
 		"negative score": {"thresholds: {pass: -1, marginal: -2}\nmetrics: [{name: a, groups: [g]}]\n", "thresholds"},
+		"history":        {"historyWindows: 11\nmetrics: [{name: a, groups: [g]}]\n", "historyWindows: 11 is not in 0–10"},
+		"history sign":   {"historyWindows: -1\nmetrics: [{name: a, groups: [g]}]\n", "historyWindows: -1"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
