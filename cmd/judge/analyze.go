@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/canaryjudge/judge/kayenta"
+	"github.com/canaryjudge/judge/report"
 	"github.com/canaryjudge/judge/verdict"
 )
 
@@ -50,7 +52,7 @@ Exit codes: 0 PASS, 1 FAIL, 2 MARGINAL, 64 bad usage, 65 bad config or data,
 	f.String("judge", "", "judge: default or kayenta (default: the config's)")
 	f.Float64("pass", 0, "pass score threshold (default: the config's, else 95)")
 	f.Float64("marginal", 0, "marginal score threshold (default: the config's, else 75)")
-	f.String("output", "text", "output format: text, json or kayenta (a Kayenta CanaryJudgeResult)")
+	f.String("output", "text", "output format: text, json, kayenta (a Kayenta CanaryJudgeResult) or html (a self-contained report with charts)")
 	f.String("server", "", "run the analysis on a judge server at this gRPC address (host:port)")
 	f.Bool("tls", false, "with --server: connect over TLS (system CAs unless --ca-file)")
 	f.String("ca-file", "", "with --server: PEM CA bundle that signed the server's certificate (implies --tls)")
@@ -69,8 +71,8 @@ func runAnalyze(cmd *cobra.Command, v *viper.Viper) error {
 		return usageError("--save-data needs --scopes")
 	}
 	format := v.GetString("output")
-	if format != "text" && format != "json" && format != "kayenta" {
-		return usageError("--output %q: want text, json or kayenta", format)
+	if format != "text" && format != "json" && format != "kayenta" && format != "html" {
+		return usageError("--output %q: want text, json, kayenta or html", format)
 	}
 	opts := verdict.Options{Judge: v.GetString("judge")}
 	if opts.Judge != "" && opts.Judge != verdict.JudgeDefault && opts.Judge != verdict.JudgeKayenta {
@@ -102,10 +104,11 @@ func runAnalyze(cmd *cobra.Command, v *viper.Viper) error {
 		if v.GetString("server") != "" {
 			return usageError("--scopes with --server: the server fetches with its own accounts; use the API's spec.scopes")
 		}
-		if res, err = analyzeScopes(cmd, v, cfg, scopesPath, opts); err != nil {
+		res, pairs, err := analyzeScopes(cmd, v, cfg, scopesPath, opts)
+		if err != nil {
 			return err
 		}
-		return writeVerdict(cmd.OutOrStdout(), res, format)
+		return writeVerdict(cmd.OutOrStdout(), res, format, cfg.Name, pairs)
 	}
 	raw, err := readBounded(dataPath)
 	if err != nil {
@@ -130,13 +133,16 @@ func runAnalyze(cmd *cobra.Command, v *viper.Viper) error {
 		}
 		return usageError("%w", err)
 	}
-	return writeVerdict(cmd.OutOrStdout(), res, format)
+	return writeVerdict(cmd.OutOrStdout(), res, format, cfg.Name, pairs)
 }
 
-// writeVerdict prints the verdict and returns the exit status it means.
-func writeVerdict(out io.Writer, res *verdict.Result, format string) error {
+// writeVerdict prints the verdict (an HTML report shows the series too)
+// and returns the exit status it means.
+func writeVerdict(out io.Writer, res *verdict.Result, format, name string, pairs []verdict.MetricSetPair) error {
 	var err error
 	switch format {
+	case "html":
+		err = report.Analysis(out, "Canary analysis: "+cmp.Or(name, "canary config"), res, pairs)
 	case "json":
 		err = writeJSON(out, res)
 	case "kayenta":

@@ -31,50 +31,50 @@ func metricsAccounts(v *viper.Viper) ([]metrics.Account, error) {
 
 // analyzeScopes fetches the series of every metric for the request's
 // scopes, judges them and, with --save-data, writes what it fetched.
-func analyzeScopes(cmd *cobra.Command, v *viper.Viper, cfg *verdict.Config, path string, opts verdict.Options) (*verdict.Result, error) {
+func analyzeScopes(cmd *cobra.Command, v *viper.Viper, cfg *verdict.Config, path string, opts verdict.Options) (*verdict.Result, []verdict.MetricSetPair, error) {
 	raw, err := readBounded(path)
 	if err != nil {
-		return nil, dataError(err)
+		return nil, nil, dataError(err)
 	}
 	req, err := analysis.ParseRequest(raw, path)
 	if err != nil {
-		return nil, dataError(err)
+		return nil, nil, dataError(err)
 	}
 	accounts, err := metricsAccounts(v)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	sources, err := analysis.NewSources(accounts, nil)
 	if err != nil {
-		return nil, usageError("%w", err)
+		return nil, nil, usageError("%w", err)
 	}
 	runner := &analysis.Runner{Sources: sources}
 	out, err := runner.Run(cmd.Context(), cfg, req, analysis.Options{Account: v.GetString("metrics-account"), Judge: opts.Judge, Thresholds: opts.Thresholds})
 	switch {
 	case errors.Is(err, analysis.ErrInvalidRequest), errors.Is(err, verdict.ErrInvalidData):
-		return nil, dataError(err)
+		return nil, nil, dataError(err)
 	case errors.Is(err, analysis.ErrConfig):
-		return nil, usageError("%w", err)
+		return nil, nil, usageError("%w", err)
 	case errors.Is(err, context.Canceled):
-		return nil, &exitError{code: exitUnavailable, err: err}
+		return nil, nil, &exitError{code: exitUnavailable, err: err}
 	case err != nil:
-		return nil, usageError("%w", err)
+		return nil, nil, usageError("%w", err)
 	}
 	if p := v.GetString("save-data"); p != "" {
 		f, err := os.Create(p)
 		if err != nil {
-			return nil, usageError("--save-data: %w", err)
+			return nil, nil, usageError("--save-data: %w", err)
 		}
 		werr := writeJSON(f, out.Pairs)
 		if cerr := f.Close(); werr == nil {
 			werr = cerr
 		}
 		if werr != nil {
-			return nil, &exitError{code: exitInternal, err: fmt.Errorf("--save-data %s: %w", p, werr)}
+			return nil, nil, &exitError{code: exitInternal, err: fmt.Errorf("--save-data %s: %w", p, werr)}
 		}
 	}
 	if out.Unavailable {
-		return nil, &exitError{code: exitUnavailable, err: fmt.Errorf("every metric fetch failed: %w", out.Cause)}
+		return nil, nil, &exitError{code: exitUnavailable, err: fmt.Errorf("every metric fetch failed: %w", out.Cause)}
 	}
-	return out.Result, nil
+	return out.Result, out.Pairs, nil
 }

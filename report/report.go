@@ -1,0 +1,268 @@
+// Package report renders analyses as self-contained HTML pages: no network
+// requests, charts drawn server-side as inline SVG, readable without
+// JavaScript and in print, with text alternatives for every chart and the
+// classification always written out (colour is never the only signal).
+package report
+
+import (
+	"bytes"
+	"cmp"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"image/color"
+	"io"
+	"math"
+	"slices"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgsvg"
+
+	"github.com/canaryjudge/judge/verdict"
+)
+
+// ErrRender is returned when a page cannot be rendered.
+var ErrRender = errors.New("report could not be rendered")
+
+//go:embed analysis.html.tmpl
+var templates embed.FS
+
+var page = template.Must(template.New("analysis.html.tmpl").Funcs(template.FuncMap{
+	"num":     num,
+	"percent": func(v float64) string { return fmt.Sprintf("%.1f", v) },
+	"lower":   strings.ToLower,
+}).ParseFS(templates, "analysis.html.tmpl"))
+
+// metricView is one metric's section of the page.
+type metricView struct {
+	verdict.MetricResult
+	Severity    int
+	SeriesChart template.HTML
+	SeriesAlt   string
+	ECDFChart   template.HTML
+	ECDFAlt     string
+}
+
+// Analysis writes one analysis as an HTML page: the result, score,
+// thresholds and reason; the groups with weights and scores; then every
+// metric, worst first, with its classification and reason, its statistics
+// and, when its series are given, baseline and canary over time (missing
+// points are gaps) and their empirical distribution functions. pairs may be
+// nil (a verdict without its data).
+func Analysis(w io.Writer, title string, res *verdict.Result, pairs []verdict.MetricSetPair) error {
+	byName := make(map[string]*verdict.MetricSetPair, len(pairs))
+	for i := range pairs {
+		byName[pairs[i].Name] = &pairs[i]
+	}
+	var metrics []metricView
+	for _, m := range res.Metrics {
+		v := metricView{MetricResult: m, Severity: severity(m)}
+		if p := byName[m.Name]; p != nil {
+			var err error
+			if v.SeriesChart, err = seriesChart(p.Values.Control, p.Values.Experiment); err != nil {
+				return fmt.Errorf("%w: metric %q: %w", ErrRender, m.Name, err)
+			}
+			v.SeriesAlt = seriesAlt(p.Values.Control, p.Values.Experiment)
+			if v.ECDFChart, err = ecdfChart(p.Values.Control, p.Values.Experiment); err != nil {
+				return fmt.Errorf("%w: metric %q: %w", ErrRender, m.Name, err)
+			}
+			v.ECDFAlt = fmt.Sprintf("Empirical distribution functions: baseline median %s, canary median %s.", num(m.Baseline.Median), num(m.Canary.Median))
+		}
+		metrics = append(metrics, v)
+	}
+	slices.SortStableFunc(metrics, func(a, b metricView) int {
+		if c := cmp.Compare(b.Severity, a.Severity); c != 0 {
+			return c
+		}
+		return cmp.Compare(pOrOne(a.AdjustedPValue), pOrOne(b.AdjustedPValue))
+	})
+	var buf bytes.Buffer
+	if err := page.Execute(&buf, struct {
+		Title   string
+		Result  *verdict.Result
+		Metrics []metricView
+	}{title, res, metrics}); err != nil {
+		return fmt.Errorf("%w: %w", ErrRender, err)
+	}
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
+// severity orders classifications, worst first.
+func severity(m verdict.MetricResult) int {
+	s := map[string]int{verdict.Error: 5, verdict.NodataFail: 5, verdict.High: 4, verdict.Low: 4, verdict.Nodata: 2, verdict.Pass: 1}[m.Classification]
+	if m.Critical && s >= 4 {
+		s++
+	}
+	return s
+}
+
+func pOrOne(p *float64) float64 {
+	if p == nil || math.IsNaN(*p) {
+		return 1
+	}
+	return *p
+}
+
+// num formats an optional or plain number for the page: 4 significant
+// digits, "—" when absent, ±∞ and NaN written out.
+func num(v any) string {
+	var f float64
+	switch x := v.(type) {
+	case *float64:
+		if x == nil {
+			return "—"
+		}
+		f = *x
+	case float64:
+		f = x
+	default:
+		return "—"
+	}
+	switch {
+	case math.IsNaN(f):
+		return "NaN"
+	case math.IsInf(f, 1):
+		return "+∞"
+	case math.IsInf(f, -1):
+		return "−∞"
+	}
+	return fmt.Sprintf("%.4g", f)
+}
+
+// seriesAlt describes the time-series chart in words.
+func seriesAlt(control, canary []float64) string {
+	missing := func(x []float64) int {
+		n := 0
+		for _, v := range x {
+			if math.IsNaN(v) {
+				n++
+			}
+		}
+		return n
+	}
+	return fmt.Sprintf("Baseline (%d points, %d missing) and canary (%d points, %d missing) over time; missing points are gaps.",
+		len(control), missing(control), len(canary), missing(canary))
+}
+
+// Chart colours: blue baseline and orange canary (distinguishable with the
+// common colour-vision deficiencies), canary also dashed.
+var (
+	baselineStyle = draw.LineStyle{Color: rgb(0x1f, 0x77, 0xb4), Width: vg.Points(1.5)}
+	canaryStyle   = draw.LineStyle{Color: rgb(0xd9, 0x5f, 0x02), Width: vg.Points(1.5), Dashes: []vg.Length{vg.Points(4), vg.Points(2)}}
+)
+
+// seriesChart draws both series over their position in the window; each
+// run of finite points is one line, so missing points show as gaps.
+func seriesChart(control, canary []float64) (template.HTML, error) {
+	p := plot.New()
+	p.X.Label.Text = "point in the window"
+	p.Y.Label.Text = "value"
+	for _, s := range []struct {
+		values []float64
+		style  draw.LineStyle
+		name   string
+	}{{control, baselineStyle, "baseline"}, {canary, canaryStyle, "canary"}} {
+		first := true
+		for _, run := range finiteRuns(s.values) {
+			l, err := plotter.NewLine(run)
+			if err != nil {
+				return "", err
+			}
+			l.LineStyle = s.style
+			p.Add(l)
+			if first {
+				p.Legend.Add(s.name, l)
+				first = false
+			}
+		}
+	}
+	p.Legend.Top = true
+	return svgOf(p)
+}
+
+// finiteRuns splits a series into runs of finite points.
+func finiteRuns(x []float64) []plotter.XYs {
+	var runs []plotter.XYs
+	var cur plotter.XYs
+	for i, v := range x {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			if len(cur) > 0 {
+				runs = append(runs, cur)
+				cur = nil
+			}
+			continue
+		}
+		cur = append(cur, plotter.XY{X: float64(i), Y: v})
+	}
+	if len(cur) > 0 {
+		runs = append(runs, cur)
+	}
+	// A single point draws no line: repeat it so that it shows.
+	for i, r := range runs {
+		if len(r) == 1 {
+			runs[i] = append(r, plotter.XY{X: r[0].X + 0.5, Y: r[0].Y})
+		}
+	}
+	return runs
+}
+
+// ecdfChart draws the empirical distribution functions of both series.
+func ecdfChart(control, canary []float64) (template.HTML, error) {
+	p := plot.New()
+	p.X.Label.Text = "value"
+	p.Y.Label.Text = "share of points ≤ value"
+	for _, s := range []struct {
+		values []float64
+		style  draw.LineStyle
+		name   string
+	}{{control, baselineStyle, "baseline"}, {canary, canaryStyle, "canary"}} {
+		var finite []float64
+		for _, v := range s.values {
+			if !math.IsNaN(v) && !math.IsInf(v, 0) {
+				finite = append(finite, v)
+			}
+		}
+		if len(finite) == 0 {
+			continue
+		}
+		slices.Sort(finite)
+		pts := make(plotter.XYs, len(finite))
+		for i, v := range finite {
+			pts[i] = plotter.XY{X: v, Y: float64(i+1) / float64(len(finite))}
+		}
+		l, err := plotter.NewLine(pts)
+		if err != nil {
+			return "", err
+		}
+		l.StepStyle = plotter.PostStep
+		l.LineStyle = s.style
+		p.Add(l)
+		p.Legend.Add(s.name, l)
+	}
+	p.Legend.Top = true
+	p.Legend.Left = true
+	return svgOf(p)
+}
+
+// svgOf renders a plot as an inline SVG element (without the XML prolog).
+func svgOf(p *plot.Plot) (template.HTML, error) {
+	c := vgsvg.New(5*vg.Inch, 2.4*vg.Inch)
+	p.Draw(draw.New(c))
+	var buf bytes.Buffer
+	if _, err := c.WriteTo(&buf); err != nil {
+		return "", err
+	}
+	s := buf.String()
+	if i := strings.Index(s, "<svg"); i >= 0 {
+		s = s[i:]
+	}
+	return template.HTML(s), nil //nolint:gosec // generated by gonum/plot from numbers only; no input text reaches it
+}
+
+func rgb(r, g, b uint8) color.Color { return color.RGBA{R: r, G: g, B: b, A: 255} }
