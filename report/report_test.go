@@ -3,11 +3,13 @@ package report
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/canaryjudge/judge/backtest"
 	"github.com/canaryjudge/judge/verdict"
 )
 
@@ -110,5 +112,56 @@ func TestAnalysisWriteError(t *testing.T) {
 	res, pairs := analysis(t)
 	if err := Analysis(failingWriter{}, "x", res, pairs); err == nil || !strings.Contains(err.Error(), "disk full") {
 		t.Errorf("error %v, want the writer's", err)
+	}
+}
+
+// TestBacktestPage renders a small synthetic backtest: the summary tables,
+// the power curve chart beside its table, the cases judged against their
+// expectation first, capped, each with its series and a text alternative,
+// and a hostile case name escaped.
+func TestBacktestPage(t *testing.T) {
+	t.Parallel()
+	cases, err := backtest.Synthetic(3, 2*MaxBacktestCases, backtest.SyntheticOptions{
+		Noises: []string{backtest.NoiseIndependent}, Regressions: []backtest.Regression{{Kind: backtest.KindLevelShift, Size: 1.1}, {Kind: backtest.KindLevelShift, Size: 1.5}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases[0].ID = `<img src=x onerror=alert(1)>`
+	rep := backtest.Run(cases, backtest.SyntheticConfig(), []string{verdict.JudgeDefault}, nil, nil)
+	var buf bytes.Buffer
+	if err := Backtest(&buf, "Backtest", rep, cases); err != nil {
+		t.Fatal(err)
+	}
+	page := buf.String()
+	if strings.Contains(page, "<img") || strings.Contains(strings.ToLower(page), "<script") {
+		t.Error("a hostile case name reached the page")
+	}
+	if m := regexp.MustCompile(`(?i)(src|href)\s*=\s*"(https?:)?//`).FindString(page); m != "" {
+		t.Errorf("external reference %q", m)
+	}
+	for _, want := range []string{"A/A false fails per noise model and ρ", "Detection per regression", "Power curve", "parametric limit",
+		fmt.Sprintf("%d of %d cases", MaxBacktestCases, len(cases))} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	// One power chart plus one chart per case shown.
+	if n := strings.Count(page, "<svg"); n != 1+MaxBacktestCases {
+		t.Errorf("%d charts, want %d", n, 1+MaxBacktestCases)
+	}
+	// Cases judged against their expectation (the ×1.1 shifts mostly
+	// missed) come before any case judged as expected.
+	lastWrong, firstRight := strings.LastIndex(page, `<h3 class="wrong">`), strings.Index(page, "<h3>synthetic-")
+	wrong := 0
+	for _, o := range rep.Judges[0].Cases {
+		if (o.Result == verdict.ResultFail) != (o.Expected == verdict.ResultFail) {
+			wrong++
+		}
+	}
+	if wrong == 0 || (firstRight >= 0 && lastWrong > firstRight) {
+		t.Errorf("%d cases judged against their expectation; order wrong (%d, %d)", wrong, lastWrong, firstRight)
+	}
+	if !strings.Contains(page, "180 points of baseline history, 60 of baseline and 60 of canary; the canary over the same time as the baseline window.") {
+		t.Error("a case chart's text alternative is missing")
 	}
 }

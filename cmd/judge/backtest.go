@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"os"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/canaryjudge/judge/backtest"
 	"github.com/canaryjudge/judge/kayenta"
+	htmlreport "github.com/canaryjudge/judge/report"
 	"github.com/canaryjudge/judge/verdict"
 )
 
@@ -52,15 +54,15 @@ and size on 20 metrics of AR(1) noise (--seed, --cases).`,
 	f.Float64("pass", 0, "pass score threshold (default: the config's)")
 	f.Float64("marginal", 0, "marginal score threshold (default: the config's)")
 	f.String("canary-config", "", "canary config to replay the cases with (native or Kayenta); NAB cases have one metric, \"value\"")
-	f.String("output", "text", "output format: text or json")
+	f.String("output", "text", "output format: text, json or html (a self-contained report with the power curve and the cases' series)")
 	f.Float64("advise", 0, "also sweep the family-wise level and the marginal threshold (default judge) and recommend the setting with the best recall whose false-fail rate is at most this (e.g. 0.05)")
 	return cmd
 }
 
 func runBacktest(cmd *cobra.Command, v *viper.Viper) error {
 	format := v.GetString("output")
-	if format != "text" && format != "json" {
-		return usageError("--output %q: want text or json", format)
+	if format != "text" && format != "json" && format != "html" {
+		return usageError("--output %q: want text, json or html", format)
 	}
 	var judges []string
 	switch j := v.GetString("judge"); j {
@@ -136,8 +138,15 @@ func runBacktest(cmd *cobra.Command, v *viper.Viper) error {
 		advice := backtest.Advise(cases, cfg, target)
 		report.Advice = &advice
 	}
-	if format == "json" {
+	switch format {
+	case "json":
 		if err := writeJSON(cmd.OutOrStdout(), report); err != nil {
+			return &exitError{code: exitInternal, err: err}
+		}
+		return nil
+	case "html":
+		title := "Backtest of " + cmp.Or(cfg.Name, "the canary config")
+		if err := htmlreport.Backtest(cmd.OutOrStdout(), title, report, cases); err != nil {
 			return &exitError{code: exitInternal, err: err}
 		}
 		return nil
