@@ -2,12 +2,18 @@ package server
 
 import (
 	"context"
+	"regexp"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/status"
+
+	jmetrics "github.com/canaryjudge/judge/metrics"
+	"github.com/canaryjudge/judge/store"
 )
 
 // Metrics are the service's Prometheus metrics, in their own registry.
@@ -82,4 +88,72 @@ func (m *Metrics) streamInterceptor(srv any, ss grpc.ServerStream, info *grpc.St
 	err := handler(srv, ss)
 	m.observeRequest("grpc", info.FullMethod, status.Code(err).String(), time.Since(start))
 	return err
+}
+
+// queueCollector reports the analysis queue from the store at each scrape:
+// judge_queue_analyses{status="pending"|"running"} and
+// judge_queue_oldest_pending_age_seconds. A store that does not answer
+// within a second reports nothing (the scrape still succeeds).
+type queueCollector struct {
+	state  func(context.Context) (store.Queue, error)
+	now    func() time.Time
+	depth  *prometheus.Desc
+	oldest *prometheus.Desc
+}
+
+func newQueueCollector(state func(context.Context) (store.Queue, error)) *queueCollector {
+	return &queueCollector{
+		state: state, now: time.Now,
+		depth: prometheus.NewDesc("judge_queue_analyses", "Asynchronous analyses in the queue by status (pending, running), across replicas.",
+			[]string{"status"}, nil),
+		oldest: prometheus.NewDesc("judge_queue_oldest_pending_age_seconds", "Age of the oldest analysis waiting for a replica (0 when none waits).",
+			nil, nil),
+	}
+}
+
+func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.depth
+	ch <- c.oldest
+}
+
+func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	q, err := c.state(ctx)
+	if err != nil {
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(c.depth, prometheus.GaugeValue, float64(q.Pending), "pending")
+	ch <- prometheus.MustNewConstMetric(c.depth, prometheus.GaugeValue, float64(q.Running), "running")
+	age := 0.0
+	if !q.OldestPending.IsZero() {
+		age = max(c.now().Sub(q.OldestPending).Seconds(), 0)
+	}
+	ch <- prometheus.MustNewConstMetric(c.oldest, prometheus.GaugeValue, age)
+}
+
+// MetricNames lists the names of every metric the service exports (its
+// own, the metrics sources' and the queue's; not the Go and process
+// collectors'), for dashboards and alerts to be checked against.
+func MetricNames() []string {
+	cs := []prometheus.Collector{newQueueCollector(nil)}
+	m := NewMetrics()
+	cs = append(cs, m.requests, m.duration, m.analysisDuration, m.verdicts, m.asyncAnalyses, m.panics)
+	cs = append(cs, jmetrics.NewInstruments().Collectors()...)
+	ch := make(chan *prometheus.Desc, 64)
+	go func() {
+		for _, c := range cs {
+			c.Describe(ch)
+		}
+		close(ch)
+	}()
+	fq := regexp.MustCompile(`fqName: "([^"]+)"`)
+	var names []string
+	for d := range ch {
+		if m := fq.FindStringSubmatch(d.String()); m != nil {
+			names = append(names, m[1])
+		}
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
 }

@@ -189,6 +189,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		}
 	}
 	metrics := NewMetrics()
+	metrics.Registry.MustRegister(newQueueCollector(st.QueueState))
 	svc := NewService(st, cfg.Limits, metrics, log)
 	svc.beforeJudge = cfg.beforeJudge
 	if len(cfg.Accounts) > 0 {

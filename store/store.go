@@ -647,3 +647,31 @@ func newID() (string, error) {
 	}
 	return hex.EncodeToString(b[:]), nil
 }
+
+// Queue is the state of the analysis queue: analyses waiting for a
+// replica, analyses running, and when the oldest waiting one was created
+// (zero when none waits).
+type Queue struct {
+	Pending, Running int
+	OldestPending    time.Time
+}
+
+// QueueState counts pending and running analyses and finds the oldest
+// pending one, for the queue metrics.
+func (s *Store) QueueState(ctx context.Context) (Queue, error) {
+	var q Queue
+	var oldest sql.NullInt64
+	err := s.queryRow(ctx, `SELECT
+		COALESCE(SUM(CASE WHEN status = ? THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN status = ? THEN 1 ELSE 0 END), 0),
+		MIN(CASE WHEN status = ? THEN created_at END)
+		FROM analyses WHERE status IN (?, ?)`,
+		string(StatusPending), string(StatusRunning), string(StatusPending), string(StatusPending), string(StatusRunning)).Scan(&q.Pending, &q.Running, &oldest)
+	if err != nil {
+		return Queue{}, fmt.Errorf("queue state: %w", err)
+	}
+	if oldest.Valid {
+		q.OldestPending = time.Unix(0, oldest.Int64)
+	}
+	return q, nil
+}

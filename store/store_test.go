@@ -413,3 +413,38 @@ func TestRetentionAndLists(t *testing.T) {
 		}
 	}
 }
+
+// TestQueueState checks the queue counts and the oldest pending analysis
+// on both backends: empty, then three pending, then one claimed.
+func TestQueueState(t *testing.T) {
+	ctx := context.Background()
+	for name, open := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			s := open()
+			if q, err := s.QueueState(ctx); err != nil || q != (Queue{}) {
+				t.Fatalf("empty queue: %+v, %v", q, err)
+			}
+			var first Analysis
+			for i := range 3 {
+				a, err := s.CreateAnalysis(ctx, "cfg", []byte(`{}`))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if i == 0 {
+					first = a
+				}
+				time.Sleep(time.Millisecond)
+			}
+			q, err := s.QueueState(ctx)
+			if err != nil || q.Pending != 3 || q.Running != 0 || !q.OldestPending.Equal(time.Unix(0, first.CreatedAt.UnixNano())) {
+				t.Fatalf("three pending: %+v (first created %v), %v", q, first.CreatedAt, err)
+			}
+			if _, err := s.Claim(ctx, "r1", time.Minute, 3); err != nil {
+				t.Fatal(err)
+			}
+			if q, err := s.QueueState(ctx); err != nil || q.Pending != 2 || q.Running != 1 || q.OldestPending.IsZero() {
+				t.Fatalf("after a claim: %+v, %v", q, err)
+			}
+		})
+	}
+}

@@ -166,3 +166,6 @@ func Run(series []Series) (url string, stop func(), err error) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// Promtool returns the path of Debian's promtool (see scripts/ensure-prometheus.sh).
+func Promtool() (string, error) { return binary("promtool") }
