@@ -12,12 +12,16 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/canaryjudge/judge/metrics"
 	"github.com/canaryjudge/judge/metrics/datadog"
 	"github.com/canaryjudge/judge/metrics/newrelic"
 	"github.com/canaryjudge/judge/metrics/prometheus"
+	"github.com/canaryjudge/judge/tracing"
 	"github.com/canaryjudge/judge/verdict"
 )
 
@@ -146,6 +150,22 @@ type fetch struct {
 // ErrInvalidRequest or ErrConfig before anything is fetched; fetch failures
 // become the metric's ERROR, empty results its NODATA.
 func (r *Runner) Run(ctx context.Context, cfg *verdict.Config, req *Request, opts Options) (*Outcome, error) {
+	ctx, span := tracing.Tracer().Start(ctx, "analysis", trace.WithAttributes(
+		attribute.String("judge.config", cfg.Name), attribute.Int("judge.metrics", len(cfg.Metrics))))
+	defer span.End()
+	out, err := r.run(ctx, cfg, req, opts)
+	if err != nil {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, "analysis failed")
+		return nil, err
+	}
+	span.SetAttributes(attribute.String("judge.result", out.Result.Result), attribute.Float64("judge.score", out.Result.Score))
+	return out, nil
+}
+
+// run is Run inside the analysis span: a child span per fetch and one for
+// judging.
+func (r *Runner) run(ctx context.Context, cfg *verdict.Config, req *Request, opts Options) (*Outcome, error) {
 	if err := req.Validate(); err != nil {
 		return nil, err
 	}
@@ -169,7 +189,27 @@ func (r *Runner) Run(ctx context.Context, cfg *verdict.Config, req *Request, opt
 	for i := range jobs {
 		j := &jobs[i]
 		g.Go(func() error {
-			j.series, j.err = r.Sources.sources[j.account.Name].Fetch(gctx, j.query)
+			side := "canary"
+			switch {
+			case j.history:
+				side = "baseline history"
+			case j.control:
+				side = "baseline"
+			}
+			fctx, span := tracing.Tracer().Start(gctx, "fetch", trace.WithAttributes(
+				attribute.String("judge.metric", cfg.Metrics[j.metric].Name), attribute.String("judge.side", side),
+				attribute.String("judge.account", j.account.Name), attribute.String("judge.source", j.account.Type)))
+			j.series, j.err = r.Sources.sources[j.account.Name].Fetch(fctx, j.query)
+			switch {
+			case errors.Is(j.err, metrics.ErrNoData):
+				span.SetAttributes(attribute.Int("judge.points", 0))
+			case j.err != nil:
+				span.RecordError(j.err)
+				span.SetStatus(codes.Error, "fetch failed")
+			default:
+				span.SetAttributes(attribute.Int("judge.points", len(j.series.Values)))
+			}
+			span.End()
 			return nil
 		})
 	}
@@ -235,7 +275,9 @@ func (r *Runner) Run(ctx context.Context, cfg *verdict.Config, req *Request, opt
 	if vopts.Thresholds == nil && req.Thresholds != nil && *req.Thresholds != (verdict.Thresholds{}) {
 		vopts.Thresholds = req.Thresholds
 	}
+	_, span := tracing.Tracer().Start(ctx, "judge")
 	res, err := verdict.Analyze(cfg, out.Pairs, vopts)
+	span.End()
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,8 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/propagation"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -128,6 +130,9 @@ func routeLabel(next runtime.HandlerFunc) runtime.HandlerFunc {
 // counted 500 without detail.
 func (s *Service) observeHTTP(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The caller's trace context (W3C traceparent) parents the spans
+		// of the analysis.
+		r = r.WithContext(otel.GetTextMapPropagator().Extract(r.Context(), propagation.HeaderCarrier(r.Header)))
 		start := time.Now()
 		route := "unmatched"
 		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}

@@ -9,7 +9,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.opentelemetry.io/otel"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	jmetrics "github.com/canaryjudge/judge/metrics"
@@ -74,8 +76,12 @@ func (m *Metrics) observeRequest(protocol, method, code string, d time.Duration)
 	m.duration.WithLabelValues(protocol, method).Observe(d.Seconds())
 }
 
-// unaryInterceptor records gRPC request metrics.
+// unaryInterceptor records gRPC request metrics and takes the caller's
+// trace context from the request's metadata.
 func (m *Metrics) unaryInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	if md, ok := metadata.FromIncomingContext(ctx); ok {
+		ctx = otel.GetTextMapPropagator().Extract(ctx, metadataCarrier(md))
+	}
 	start := time.Now()
 	resp, err := handler(ctx, req)
 	m.observeRequest("grpc", info.FullMethod, status.Code(err).String(), time.Since(start))
@@ -156,4 +162,24 @@ func MetricNames() []string {
 	}
 	slices.Sort(names)
 	return slices.Compact(names)
+}
+
+// metadataCarrier reads and writes W3C trace context in gRPC metadata.
+type metadataCarrier metadata.MD
+
+func (c metadataCarrier) Get(key string) string {
+	if v := metadata.MD(c).Get(key); len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+func (c metadataCarrier) Set(key, value string) { metadata.MD(c).Set(key, value) }
+
+func (c metadataCarrier) Keys() []string {
+	keys := make([]string, 0, len(c))
+	for k := range c {
+		keys = append(keys, k)
+	}
+	return keys
 }

@@ -18,6 +18,9 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	otelcodes "go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -29,6 +32,7 @@ import (
 	"github.com/canaryjudge/judge/metrics"
 	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
 	"github.com/canaryjudge/judge/store"
+	"github.com/canaryjudge/judge/tracing"
 	"github.com/canaryjudge/judge/verdict"
 )
 
@@ -347,10 +351,17 @@ func (s *Service) judge(ctx context.Context, spec *judgev1.AnalysisSpec, cfg *ve
 		pairs[i] = pairFromProto(m)
 		pairs[i].Error = ""
 	}
+	_, span := tracing.Tracer().Start(ctx, "analysis", trace.WithAttributes(
+		attribute.String("judge.config", cfg.Name), attribute.Int("judge.metrics", len(cfg.Metrics))))
 	res, err := verdict.Analyze(cfg, pairs, opts)
 	if err != nil {
+		span.RecordError(err)
+		span.SetStatus(otelcodes.Error, "invalid analysis")
+		span.End()
 		return nil, nil, fmt.Errorf("%w: %w", errInvalid, err)
 	}
+	span.SetAttributes(attribute.String("judge.result", res.Result), attribute.Float64("judge.score", res.Score))
+	span.End()
 	s.metrics.observeAnalysis(res.Result, time.Since(start))
 	return verdictToProto(res), nil, nil
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/canaryjudge/judge/auth"
 	"github.com/canaryjudge/judge/server"
+	"github.com/canaryjudge/judge/tracing"
 )
 
 func newServeCmd(v *viper.Viper) *cobra.Command {
@@ -36,6 +37,18 @@ SIGINT or SIGTERM drains in-flight requests; stored analyses survive restarts.`,
 			server.TuneGC()
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			shutdownTracing, err := tracing.Setup(ctx)
+			if err != nil {
+				return usageError("%w", err)
+			}
+			defer func() {
+				if err := shutdownTracing(context.Background()); err != nil {
+					log.Warn("flushing traces", "err", err)
+				}
+			}()
+			if tracing.Enabled() {
+				log.Info("tracing on: spans go to the OTLP endpoint of the OTEL_* environment")
+			}
 			srv, err := server.Start(ctx, cfg, log)
 			if err != nil {
 				return &exitError{code: exitUnavailable, err: err}
