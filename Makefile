@@ -43,6 +43,7 @@ demo-prometheus: build ## Run a live analysis against a local Prometheus backfil
 test: lint check-generated ## Run every test (installs what the tests need: PostgreSQL server binaries).
 	scripts/ensure-postgres.sh
 	scripts/ensure-prometheus.sh
+	scripts/ensure-chromium.sh
 	$(GO) test -count=1 ./...
 	cd e2e && $(GO) vet ./... && $(GO) test -count=1 ./...
 

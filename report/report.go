@@ -48,13 +48,19 @@ type metricView struct {
 	ECDFAlt     string
 }
 
+// Link is a navigation link shown at the top of a page.
+type Link struct {
+	Text, URL string
+}
+
 // Analysis writes one analysis as an HTML page: the result, score,
 // thresholds and reason; the groups with weights and scores; then every
 // metric, worst first, with its classification and reason, its statistics
 // and, when its series are given, baseline and canary over time (missing
 // points are gaps) and their empirical distribution functions. pairs may be
 // nil (a verdict without its data).
-func Analysis(w io.Writer, title string, res *verdict.Result, pairs []verdict.MetricSetPair) error {
+// links, when given, are shown above the title (the web UI's navigation).
+func Analysis(w io.Writer, title string, res *verdict.Result, pairs []verdict.MetricSetPair, links ...Link) error {
 	byName := make(map[string]*verdict.MetricSetPair, len(pairs))
 	for i := range pairs {
 		byName[pairs[i].Name] = &pairs[i]
@@ -84,9 +90,10 @@ func Analysis(w io.Writer, title string, res *verdict.Result, pairs []verdict.Me
 	var buf bytes.Buffer
 	if err := page.Execute(&buf, struct {
 		Title   string
+		Links   []Link
 		Result  *verdict.Result
 		Metrics []metricView
-	}{title, res, metrics}); err != nil {
+	}{title, links, res, metrics}); err != nil {
 		return fmt.Errorf("%w: %w", ErrRender, err)
 	}
 	_, err := w.Write(buf.Bytes())

@@ -58,6 +58,8 @@ func newHTTPHandler(ctx context.Context, svc *Service, grpcServer *grpc.Server, 
 	if authn.protectMetrics {
 		metrics = authn.http(metrics)
 	}
+	mux.Handle("/ui/", svc.observeHTTP(labelled("ui", authn.ui(svc.uiHandler()))))
+	mux.Handle("GET /ui", http.RedirectHandler("/ui/", http.StatusMovedPermanently))
 	mux.Handle("GET /metrics", metrics)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")

@@ -1,0 +1,259 @@
+package server
+
+import (
+	"bytes"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/canaryjudge/judge/auth"
+	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
+	"github.com/canaryjudge/judge/report"
+	"github.com/canaryjudge/judge/store"
+	"github.com/canaryjudge/judge/verdict"
+)
+
+//go:embed ui/*.html.tmpl
+var uiTemplates embed.FS
+
+var uiPages = template.Must(template.New("ui").Funcs(template.FuncMap{
+	"time":    func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") },
+	"percent": func(v float64) string { return fmt.Sprintf("%.1f", v) },
+	"page": func(title string, refresh bool) any {
+		return struct {
+			Title   string
+			Refresh bool
+		}{title, refresh}
+	},
+}).ParseFS(uiTemplates, "ui/*.html.tmpl"))
+
+// uiPageSize is the number of analyses per page of the list.
+const uiPageSize = 50
+
+// uiCookie holds the token of a browser that logged in to the web UI.
+const uiCookie = "judge_token"
+
+// uiHandler serves the web UI under /ui/: analyses (filtered, newest
+// first, paginated), an analysis (its report, refreshing while it runs),
+// and the stored canary configs. Pages are rendered on the server with no
+// script; everything from a config, scope or series is escaped.
+func (s *Service) uiHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /ui/{$}", s.uiAnalyses)
+	mux.HandleFunc("GET /ui/analyses/{id}", s.uiAnalysis)
+	mux.HandleFunc("GET /ui/configs/{$}", s.uiConfigs)
+	mux.HandleFunc("GET /ui/configs/{name}", s.uiConfig)
+	return mux
+}
+
+type uiRow struct {
+	store.Analysis
+	Result string
+	Score  *float64
+}
+
+func (s *Service) uiAnalyses(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	status, config, result := q.Get("status"), q.Get("config"), strings.ToUpper(q.Get("result"))
+	switch store.Status(status) {
+	case "", store.StatusPending, store.StatusRunning, store.StatusSucceeded, store.StatusFailed, store.StatusCanceled:
+	default:
+		uiError(w, http.StatusBadRequest, fmt.Sprintf("status %q: want pending, running, succeeded, failed or canceled", status))
+		return
+	}
+	switch result {
+	case "", verdict.ResultPass, verdict.ResultMarginal, verdict.ResultFail:
+	default:
+		uiError(w, http.StatusBadRequest, fmt.Sprintf("result %q: want PASS, MARGINAL or FAIL", result))
+		return
+	}
+	list, next, err := s.store.ListAnalyses(r.Context(), store.AnalysisFilter{Status: store.Status(status), ConfigName: config}, uiPageSize, q.Get("page"))
+	if err != nil {
+		uiError(w, http.StatusBadRequest, "the page token is not valid")
+		return
+	}
+	var rows []uiRow
+	for _, a := range list {
+		row := uiRow{Analysis: a}
+		if len(a.Verdict) > 0 {
+			v := &judgev1.Verdict{}
+			if protojson.Unmarshal(a.Verdict, v) == nil {
+				row.Result, row.Score = v.GetResult(), new(v.GetScore())
+			}
+		}
+		if result != "" && row.Result != result {
+			continue
+		}
+		rows = append(rows, row)
+	}
+	nextURL := ""
+	if next != "" {
+		v := url.Values{"page": {next}}
+		for _, k := range []string{"status", "config", "result"} {
+			if q.Get(k) != "" {
+				v.Set(k, q.Get(k))
+			}
+		}
+		nextURL = "/ui/?" + v.Encode()
+	}
+	uiRender(w, "analyses.html.tmpl", struct {
+		Status, Config, Result string
+		Rows                   []uiRow
+		Next                   string
+	}{status, config, result, rows, nextURL})
+}
+
+func (s *Service) uiAnalysis(w http.ResponseWriter, r *http.Request) {
+	a, err := s.store.GetAnalysis(r.Context(), r.PathValue("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		uiError(w, http.StatusNotFound, "no analysis "+r.PathValue("id"))
+		return
+	}
+	if err != nil {
+		s.log.Error("ui: get analysis", "err", err)
+		uiError(w, http.StatusInternalServerError, "internal error")
+		return
+	}
+	if a.Status != store.StatusSucceeded {
+		uiRender(w, "analysis.html.tmpl", a)
+		return
+	}
+	v := &judgev1.Verdict{}
+	if err := protojson.Unmarshal(a.Verdict, v); err != nil {
+		s.log.Error("ui: stored verdict unreadable", "id", a.ID, "err", err)
+		uiError(w, http.StatusInternalServerError, "internal error")
+		return
+	}
+	var pairs []verdict.MetricSetPair
+	if len(a.Series) > 0 {
+		_ = json.Unmarshal(a.Series, &pairs)
+	} else {
+		spec := &judgev1.AnalysisSpec{}
+		if protojson.Unmarshal(a.Spec, spec) == nil {
+			pairs = pairsFromProto(spec.GetMetrics())
+		}
+	}
+	var buf bytes.Buffer
+	links := []report.Link{{Text: "← analyses", URL: "/ui/"}}
+	if a.ConfigName != "" {
+		links = append(links, report.Link{Text: "config " + a.ConfigName, URL: "/ui/configs/" + url.PathEscape(a.ConfigName)})
+	}
+	if err := report.Analysis(&buf, "Analysis "+a.ID, VerdictFromProto(v), pairs, links...); err != nil {
+		s.log.Error("ui: render report", "id", a.ID, "err", err)
+		uiError(w, http.StatusInternalServerError, "internal error")
+		return
+	}
+	uiHeaders(w)
+	_, _ = w.Write(buf.Bytes())
+}
+
+func (s *Service) uiConfigs(w http.ResponseWriter, r *http.Request) {
+	list, next, err := s.store.ListConfigs(r.Context(), uiPageSize, r.URL.Query().Get("page"))
+	if err != nil {
+		uiError(w, http.StatusBadRequest, "the page token is not valid")
+		return
+	}
+	nextURL := ""
+	if next != "" {
+		nextURL = "/ui/configs/?" + url.Values{"page": {next}}.Encode()
+	}
+	uiRender(w, "configs.html.tmpl", struct {
+		Configs []store.Config
+		Next    string
+	}{list, nextURL})
+}
+
+func (s *Service) uiConfig(w http.ResponseWriter, r *http.Request) {
+	c, err := s.store.GetConfig(r.Context(), r.PathValue("name"))
+	if errors.Is(err, store.ErrNotFound) {
+		uiError(w, http.StatusNotFound, "no canary config "+r.PathValue("name"))
+		return
+	}
+	if err != nil {
+		s.log.Error("ui: get config", "err", err)
+		uiError(w, http.StatusInternalServerError, "internal error")
+		return
+	}
+	var pretty bytes.Buffer
+	if json.Indent(&pretty, c.Body, "", "  ") != nil {
+		pretty.Reset()
+		pretty.Write(c.Body)
+	}
+	uiRender(w, "config.html.tmpl", struct {
+		store.Config
+		Pretty string
+	}{c, pretty.String()})
+}
+
+// uiLogin serves the login form and, on POST, checks the token (it needs
+// the read role) and keeps it in a Secure, HttpOnly, SameSite=Strict
+// cookie scoped to /ui (browsers send Secure cookies over HTTPS, and to
+// localhost over HTTP).
+func (a *authenticator) uiLogin(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		uiRender(w, "login.html.tmpl", "")
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 4096)
+	token := strings.TrimSpace(r.PostFormValue("token"))
+	if err := a.check("Bearer "+token, auth.RoleRead, "POST /ui/login"); err != nil || token == "" {
+		w.WriteHeader(http.StatusUnauthorized)
+		uiRender(w, "login.html.tmpl", "That token is not valid for reading.")
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: uiCookie, Value: token, Path: "/ui", HttpOnly: true, Secure: true,
+		SameSite: http.SameSiteStrictMode, MaxAge: 12 * 3600})
+	http.Redirect(w, r, "/ui/", http.StatusSeeOther)
+}
+
+// ui wraps the web UI: without tokens configured it is open (like the
+// API); otherwise a read token must come in the Authorization header or
+// the login cookie, and a browser without one is sent to the login form.
+func (a *authenticator) ui(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/ui/login" {
+			a.uiLogin(w, r)
+			return
+		}
+		header := r.Header.Get("Authorization")
+		if c, err := r.Cookie(uiCookie); header == "" && err == nil {
+			header = "Bearer " + c.Value
+		}
+		if err := a.check(header, auth.RoleRead, r.Method+" "+r.URL.Path); err != nil {
+			http.Redirect(w, r, "/ui/login", http.StatusSeeOther)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// uiHeaders forbids the pages from loading anything from elsewhere.
+func uiHeaders(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+}
+
+func uiRender(w http.ResponseWriter, name string, data any) {
+	var buf bytes.Buffer
+	if err := uiPages.ExecuteTemplate(&buf, name, data); err != nil {
+		uiError(w, http.StatusInternalServerError, "internal error")
+		return
+	}
+	uiHeaders(w)
+	_, _ = w.Write(buf.Bytes())
+}
+
+func uiError(w http.ResponseWriter, code int, msg string) {
+	uiHeaders(w)
+	w.WriteHeader(code)
+	_ = uiPages.ExecuteTemplate(w, "error.html.tmpl", msg)
+}

@@ -1,0 +1,144 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+)
+
+// hostileName is a metric name that would run script if a page did not
+// escape it.
+const hostileName = `<img src=x onerror=alert(1)>`
+
+// TestUIInBrowser drives Debian's chromium headless over the web UI of a
+// live server: an analysis created through the API is listed, its page
+// shows every metric's classification and two SVG charts per metric, the
+// hostile metric name is shown as text, the console has no error, no
+// request leaves the server's origin, and nothing opens a dialog.
+// Screenshots go to $JUDGE_SCREENSHOTS (a temporary folder otherwise).
+func TestUIInBrowser(t *testing.T) {
+	chromium, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Fatal("chromium not found: run scripts/ensure-chromium.sh (make test does)")
+	}
+	s := startServer(t, Config{})
+	base := "http://" + s.Addr()
+
+	body := strings.ReplaceAll(analyzeBody(8), `"latency"`, fmt.Sprintf("%q", hostileName))
+	var created struct {
+		Analysis struct{ ID string } `json:"analysis"`
+	}
+	if code := call(t, "POST", base+"/v1/analyses", body, &created); code != 200 || created.Analysis.ID == "" {
+		t.Fatalf("create analysis: %d", code)
+	}
+	if a := waitFinalHTTP(t, base, created.Analysis.ID); a.Status != "ANALYSIS_STATUS_SUCCEEDED" {
+		t.Fatalf("analysis %+v", a)
+	}
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.NoSandbox,
+		chromedp.Headless, chromedp.WindowSize(1280, 1600))
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelAlloc()
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	defer cancel()
+	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
+	defer cancelTimeout()
+
+	var mu sync.Mutex
+	var requests, problems []string
+	if err := chromedp.Listen(ctx, func(ev any) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch e := ev.(type) {
+		case *network.EventRequestWillBeSent:
+			requests = append(requests, e.Request.URL)
+		case *runtime.EventConsoleAPICalled:
+			if e.Type == runtime.ConsoleAPICalledTypeError || e.Type == runtime.ConsoleAPICalledTypeAssert {
+				problems = append(problems, fmt.Sprintf("console %s", e.Type))
+			}
+		case *runtime.EventExceptionThrown:
+			problems = append(problems, "exception: "+e.ExceptionDetails.Text)
+		case *page.EventJavascriptDialogOpening:
+			problems = append(problems, "dialog: "+e.Message)
+			go func() { _, _ = chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{}) }()
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	shots := os.Getenv("JUDGE_SCREENSHOTS")
+	if shots == "" {
+		shots = t.TempDir()
+	}
+	var list, report string
+	var sections, charts, badges int
+	var listShot, reportShot []byte
+	step := func(what string, err error) {
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	_, err = chromedp.Call(ctx, network.Enable, network.EnableParams{})
+	step("network.enable", err)
+	_, err = chromedp.Call(ctx, runtime.Enable, cdp.Empty{})
+	step("runtime.enable", err)
+	step("open the list", chromedp.Do(ctx, chromedp.Navigate(base+"/ui/"), chromedp.Query(chromedp.CSS("table"), chromedp.NodeVisible)))
+	list, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
+	step("read the list", err)
+	listShot, err = chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	step("screenshot the list", err)
+	step("open the analysis", chromedp.Do(ctx, chromedp.Navigate(base+"/ui/analyses/"+created.Analysis.ID),
+		chromedp.Query(chromedp.CSS("section.metric"), chromedp.NodeVisible)))
+	report, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
+	step("read the report", err)
+	sections, err = chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("section.metric").length`))
+	step("count sections", err)
+	charts, err = chromedp.Run(ctx, chromedp.Evaluate[int](`[...document.querySelectorAll("section.metric")].filter(s => s.querySelectorAll("svg").length === 2).length`))
+	step("count charts", err)
+	badges, err = chromedp.Run(ctx, chromedp.Evaluate[int](`[...document.querySelectorAll("section.metric h3 .badge")].filter(b => /^(PASS|HIGH|LOW|NODATA|NODATA_FAIL|ERROR)$/.test(b.textContent)).length`))
+	step("count classifications", err)
+	reportShot, err = chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	step("screenshot the report", err)
+	if !strings.Contains(list, created.Analysis.ID) || !strings.Contains(list, "succeeded") {
+		t.Errorf("the list does not show the analysis %s:\n%s", created.Analysis.ID, list)
+	}
+	if sections != 2 || charts != 2 || badges != 2 {
+		t.Errorf("analysis page: %d metric sections, %d with two charts, %d classifications; want 2 each", sections, charts, badges)
+	}
+	if !strings.Contains(report, hostileName) {
+		t.Error("the hostile metric name is not shown as text")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(problems) > 0 {
+		t.Errorf("browser problems: %v", problems)
+	}
+	if len(requests) < 2 {
+		t.Errorf("%d requests seen: the listener missed the pages", len(requests))
+	}
+	origin, _ := url.Parse(base)
+	for _, r := range requests {
+		u, err := url.Parse(r)
+		if err != nil || (u.Host != origin.Host && u.Scheme != "data") {
+			t.Errorf("a request left the server's origin: %s", r)
+		}
+	}
+	for name, shot := range map[string][]byte{"ui-analyses.png": listShot, "ui-analysis-report.png": reportShot} {
+		if err := os.WriteFile(filepath.Join(shots, name), shot, 0o644); err != nil { //nolint:gosec // screenshots are meant to be read
+			t.Error(err)
+		}
+	}
+}
