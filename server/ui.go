@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pmezard/go-difflib/difflib"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/canaryjudge/judge/auth"
@@ -27,6 +28,7 @@ var uiTemplates embed.FS
 var uiPages = template.Must(template.New("ui").Funcs(template.FuncMap{
 	"time":    func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") },
 	"percent": func(v float64) string { return fmt.Sprintf("%.1f", v) },
+	"sub":     func(a, b int64) int64 { return a - b },
 	"page": func(title string, refresh bool) any {
 		return struct {
 			Title   string
@@ -172,25 +174,68 @@ func (s *Service) uiConfigs(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) uiConfig(w http.ResponseWriter, r *http.Request) {
-	c, err := s.store.GetConfig(r.Context(), r.PathValue("name"))
+	versions, err := s.store.ConfigVersions(r.Context(), r.PathValue("name"))
 	if errors.Is(err, store.ErrNotFound) {
 		uiError(w, http.StatusNotFound, "no canary config "+r.PathValue("name"))
 		return
 	}
 	if err != nil {
-		s.log.Error("ui: get config", "err", err)
+		s.log.Error("ui: config versions", "err", err)
 		uiError(w, http.StatusInternalServerError, "internal error")
 		return
 	}
-	var pretty bytes.Buffer
-	if json.Indent(&pretty, c.Body, "", "  ") != nil {
-		pretty.Reset()
-		pretty.Write(c.Body)
+	pick := func(param string, def store.Config) (store.Config, bool) {
+		v := r.URL.Query().Get(param)
+		if v == "" {
+			return def, true
+		}
+		for _, c := range versions {
+			if fmt.Sprint(c.Version) == v {
+				return c, true
+			}
+		}
+		return store.Config{}, false
+	}
+	shown, ok := pick("version", versions[0])
+	if !ok {
+		uiError(w, http.StatusNotFound, fmt.Sprintf("config %s has no version %q", r.PathValue("name"), r.URL.Query().Get("version")))
+		return
+	}
+	var diff string
+	if r.URL.Query().Has("from") {
+		from, okFrom := pick("from", versions[min(1, len(versions)-1)])
+		to, okTo := pick("to", versions[0])
+		if !okFrom || !okTo {
+			uiError(w, http.StatusNotFound, "no such version to compare")
+			return
+		}
+		diff, err = difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
+			A: difflib.SplitLines(prettyJSON(from.Body)), B: difflib.SplitLines(prettyJSON(to.Body)),
+			FromFile: fmt.Sprintf("version %d", from.Version), ToFile: fmt.Sprintf("version %d", to.Version), Context: 3,
+		})
+		if err != nil {
+			uiError(w, http.StatusInternalServerError, "internal error")
+			return
+		}
+		if diff == "" {
+			diff = "The two versions are the same."
+		}
 	}
 	uiRender(w, "config.html.tmpl", struct {
 		store.Config
-		Pretty string
-	}{c, pretty.String()})
+		Pretty   string
+		Versions []store.Config
+		Diff     string
+	}{shown, prettyJSON(shown.Body), versions, diff})
+}
+
+// prettyJSON indents a stored config's JSON (as is when it is not JSON).
+func prettyJSON(body []byte) string {
+	var out bytes.Buffer
+	if json.Indent(&out, body, "", "  ") != nil {
+		return string(body)
+	}
+	return out.String() + "\n"
 }
 
 // uiLogin serves the login form and, on POST, checks the token (it needs

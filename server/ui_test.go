@@ -1,6 +1,7 @@
 package server
 
 import (
+	"html"
 	"io"
 	"net/http"
 	"net/url"
@@ -81,15 +82,31 @@ func TestUIPages(t *testing.T) {
 	if code != 200 || strings.Contains(page, hostile) || !strings.Contains(page, "&lt;script&gt;") {
 		t.Errorf("config page: %d, hostile name unescaped: %v", code, strings.Contains(page, hostile))
 	}
+	// A second version, and the diff between them.
+	cfg2 := strings.Replace(cfg, `"groups":["g"]`, `"groups":["g"],"direction":"increase"`, 1)
+	if code := call(t, "PUT", base+"/v1/canaryConfigs/svc", cfg2, nil); code != 200 {
+		t.Fatalf("put config v2: %d", code)
+	}
+	code, page, _ = uiGet(t, base+"/ui/configs/svc?from=1&to=2", nil)
+	text := html.UnescapeString(page)
+	if code != 200 || !strings.Contains(text, "--- version 1") || !strings.Contains(text, "+++ version 2") ||
+		!strings.Contains(text, `+      "direction": "increase"`) || strings.Contains(page, hostile) {
+		t.Errorf("diff page: %d\n%s", code, page)
+	}
+	if code, page, _ = uiGet(t, base+"/ui/configs/svc?version=1", nil); code != 200 || strings.Contains(page, "increase") {
+		t.Errorf("version 1: %d", code)
+	}
 	for path, want := range map[string]int{
-		"/ui/analyses/nope":        http.StatusNotFound,
-		"/ui/configs/nope":         http.StatusNotFound,
-		"/ui/?status=sleeping":     http.StatusBadRequest,
-		"/ui/?result=MAYBE":        http.StatusBadRequest,
-		"/ui/?page=%00garbage":     http.StatusBadRequest,
-		"/ui/?config=" + hostile:   http.StatusOK,
-		"/ui/?status=succeeded":    http.StatusOK,
-		"/ui/configs/?page=broken": http.StatusBadRequest,
+		"/ui/analyses/nope":         http.StatusNotFound,
+		"/ui/configs/nope":          http.StatusNotFound,
+		"/ui/?status=sleeping":      http.StatusBadRequest,
+		"/ui/?result=MAYBE":         http.StatusBadRequest,
+		"/ui/?page=%00garbage":      http.StatusBadRequest,
+		"/ui/?config=" + hostile:    http.StatusOK,
+		"/ui/?status=succeeded":     http.StatusOK,
+		"/ui/configs/?page=broken":  http.StatusBadRequest,
+		"/ui/configs/svc?version=9": http.StatusNotFound,
+		"/ui/configs/svc?from=0":    http.StatusNotFound,
 	} {
 		code, page, _ := uiGet(t, base+path, nil)
 		if code != want || strings.Contains(page, hostile) {

@@ -675,3 +675,34 @@ func (s *Store) QueueState(ctx context.Context) (Queue, error) {
 	}
 	return q, nil
 }
+
+// ConfigVersions returns every stored version of the named config, newest
+// first (ErrNotFound when there is none).
+func (s *Store) ConfigVersions(ctx context.Context, name string) ([]Config, error) {
+	rows, err := s.db.QueryContext(ctx, s.dialect.rebind(
+		`SELECT version, body, updated_at FROM canary_config_versions WHERE name = ? ORDER BY version DESC`), name)
+	if err != nil {
+		return nil, fmt.Errorf("config versions %q: %w", name, err)
+	}
+	defer rows.Close()
+	var out []Config
+	for rows.Next() {
+		var (
+			c    = Config{Name: name}
+			body string
+			at   int64
+		)
+		if err := rows.Scan(&c.Version, &body, &at); err != nil {
+			return nil, fmt.Errorf("config versions %q: %w", name, err)
+		}
+		c.Body, c.UpdatedAt = []byte(body), time.Unix(0, at)
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("config versions %q: %w", name, err)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("config %q: %w", name, ErrNotFound)
+	}
+	return out, nil
+}

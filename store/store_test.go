@@ -448,3 +448,26 @@ func TestQueueState(t *testing.T) {
 		})
 	}
 }
+
+// TestConfigVersions checks that every version of a config is kept and
+// listed newest first.
+func TestConfigVersions(t *testing.T) {
+	ctx := context.Background()
+	for name, open := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			s := open()
+			if _, err := s.ConfigVersions(ctx, "none"); !errors.Is(err, ErrNotFound) {
+				t.Errorf("unknown config: %v", err)
+			}
+			for i := range 3 {
+				if _, err := s.PutConfig(ctx, "c", []byte(fmt.Sprintf(`{"v":%d}`, i+1))); err != nil {
+					t.Fatal(err)
+				}
+			}
+			vs, err := s.ConfigVersions(ctx, "c")
+			if err != nil || len(vs) != 3 || vs[0].Version != 3 || string(vs[2].Body) != `{"v":1}` {
+				t.Errorf("versions %+v, %v", vs, err)
+			}
+		})
+	}
+}
