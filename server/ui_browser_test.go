@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/url"
@@ -17,6 +18,10 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/canaryjudge/judge/backtest"
+	"github.com/canaryjudge/judge/report"
+	"github.com/canaryjudge/judge/verdict"
 )
 
 // hostileName is a metric name that would run script if a page did not
@@ -28,6 +33,7 @@ const hostileName = `<img src=x onerror=alert(1)>`
 // shows every metric's classification and two SVG charts per metric, the
 // hostile metric name is shown as text, the console has no error, no
 // request leaves the server's origin, and nothing opens a dialog.
+// A backtest report opened from a file passes the same checks.
 // Screenshots go to $JUDGE_SCREENSHOTS (a temporary folder otherwise).
 func TestUIInBrowser(t *testing.T) {
 	chromium, err := exec.LookPath("chromium")
@@ -83,7 +89,7 @@ func TestUIInBrowser(t *testing.T) {
 	if shots == "" {
 		shots = t.TempDir()
 	}
-	var list, report string
+	var list, reportText string
 	var sections, charts, badges int
 	var listShot, reportShot []byte
 	step := func(what string, err error) {
@@ -102,7 +108,7 @@ func TestUIInBrowser(t *testing.T) {
 	step("screenshot the list", err)
 	step("open the analysis", chromedp.Do(ctx, chromedp.Navigate(base+"/ui/analyses/"+created.Analysis.ID),
 		chromedp.Query(chromedp.CSS("section.metric"), chromedp.NodeVisible)))
-	report, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
+	reportText, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
 	step("read the report", err)
 	sections, err = chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("section.metric").length`))
 	step("count sections", err)
@@ -112,13 +118,29 @@ func TestUIInBrowser(t *testing.T) {
 	step("count classifications", err)
 	reportShot, err = chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	step("screenshot the report", err)
+
+	// The backtest report, opened as the file a user would open.
+	cases, err := backtest.Synthetic(5, 24, backtest.SyntheticOptions{Noises: []string{backtest.NoiseIndependent}})
+	step("synthetic cases", err)
+	var page bytes.Buffer
+	step("render the backtest report", report.Backtest(&page, "Backtest", backtest.Run(cases, backtest.SyntheticConfig(), []string{verdict.JudgeDefault}, nil, nil), cases))
+	file := filepath.Join(t.TempDir(), "backtest.html")
+	step("write the backtest report", os.WriteFile(file, page.Bytes(), 0o600))
+	step("open the backtest report", chromedp.Do(ctx, chromedp.Navigate("file://"+file), chromedp.Query(chromedp.CSS("section.case"), chromedp.NodeVisible)))
+	backtestCharts, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("svg").length`))
+	step("count backtest charts", err)
+	if backtestCharts != 1+24 {
+		t.Errorf("backtest report: %d charts, want the power curve and one per case", backtestCharts)
+	}
+	backtestShot, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	step("screenshot the backtest report", err)
 	if !strings.Contains(list, created.Analysis.ID) || !strings.Contains(list, "succeeded") {
 		t.Errorf("the list does not show the analysis %s:\n%s", created.Analysis.ID, list)
 	}
 	if sections != 2 || charts != 2 || badges != 2 {
 		t.Errorf("analysis page: %d metric sections, %d with two charts, %d classifications; want 2 each", sections, charts, badges)
 	}
-	if !strings.Contains(report, hostileName) {
+	if !strings.Contains(reportText, hostileName) {
 		t.Error("the hostile metric name is not shown as text")
 	}
 	mu.Lock()
@@ -132,11 +154,11 @@ func TestUIInBrowser(t *testing.T) {
 	origin, _ := url.Parse(base)
 	for _, r := range requests {
 		u, err := url.Parse(r)
-		if err != nil || (u.Host != origin.Host && u.Scheme != "data") {
+		if err != nil || (u.Host != origin.Host && u.Scheme != "data" && u.Scheme != "file") {
 			t.Errorf("a request left the server's origin: %s", r)
 		}
 	}
-	for name, shot := range map[string][]byte{"ui-analyses.png": listShot, "ui-analysis-report.png": reportShot} {
+	for name, shot := range map[string][]byte{"ui-analyses.png": listShot, "ui-analysis-report.png": reportShot, "backtest-report.png": backtestShot} {
 		if err := os.WriteFile(filepath.Join(shots, name), shot, 0o644); err != nil { //nolint:gosec // screenshots are meant to be read
 			t.Error(err)
 		}
