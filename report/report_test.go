@@ -64,12 +64,16 @@ func TestAnalysisPage(t *testing.T) {
 	if strings.Contains(strings.ToLower(page), "<script") {
 		t.Error("the page has a script")
 	}
-	// Two charts per metric with data, each with a text alternative.
-	if n := strings.Count(page, "<svg"); n != 4 {
-		t.Errorf("%d charts, want 4", n)
+	// Three charts per metric with data (series, distributions, shift
+	// against the allowed bounds), each with a text alternative.
+	if n := strings.Count(page, "<svg"); n != 6 {
+		t.Errorf("%d charts, want 6", n)
 	}
-	if n := strings.Count(page, "<figcaption>"); n != 4 {
-		t.Errorf("%d captions, want 4", n)
+	if n := strings.Count(page, "<figcaption>"); n != 6 {
+		t.Errorf("%d captions, want 6", n)
+	}
+	if !strings.Contains(page, "allowed effect bounds decrease to 1, increase to 1") {
+		t.Error("the shift chart's text alternative does not name the bounds")
 	}
 	if !strings.Contains(page, "canary (30 points, 1 missing)") {
 		t.Error("the missing canary point is not described")
@@ -89,8 +93,8 @@ func TestAnalysisPage(t *testing.T) {
 	}
 }
 
-// TestAnalysisWithoutData renders a verdict alone (no series): no charts,
-// every metric still listed.
+// TestAnalysisWithoutData renders a verdict alone (no series): only the
+// shift charts, every metric still listed.
 func TestAnalysisWithoutData(t *testing.T) {
 	t.Parallel()
 	res, _ := analysis(t)
@@ -98,8 +102,8 @@ func TestAnalysisWithoutData(t *testing.T) {
 	if err := Analysis(&buf, "x", res, nil); err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(buf.String(), "<svg") || strings.Count(buf.String(), `class="metric"`) != 2 {
-		t.Error("charts without data, or a metric missing")
+	if strings.Count(buf.String(), "<svg") != 2 || strings.Count(buf.String(), `class="metric"`) != 2 {
+		t.Error("series charts without data, or a metric missing")
 	}
 }
 

@@ -41,6 +41,7 @@ func verdictToProto(r *verdict.Result) *judgev1.Verdict {
 			Autocorrelation: m.Autocorr,
 			Comparison:      m.Comparison,
 			TailPValue:      m.TailPValue,
+			Bounds:          boundsToProto(m.Bounds),
 			Aggregate:       m.Aggregate,
 			Id:              m.ID,
 			Tags:            m.Tags,
@@ -130,6 +131,7 @@ func VerdictFromProto(v *judgev1.Verdict) *verdict.Result {
 			EffectSize:     m.EffectSize,
 			Comparison:     m.GetComparison(),
 			TailPValue:     m.TailPValue,
+			Bounds:         boundsFromProto(m.GetBounds()),
 			Warnings:       m.GetWarnings(),
 			MeanRatio:      m.MeanRatio,
 			Autocorr:       m.Autocorrelation,
@@ -143,4 +145,20 @@ func VerdictFromProto(v *judgev1.Verdict) *verdict.Result {
 
 func summaryFromProto(s *judgev1.SampleSummary) stats.Summary {
 	return stats.Summary{Count: int(s.GetCount()), Mean: s.GetMean(), Std: s.GetStd(), Min: s.GetMin(), Max: s.GetMax(), Median: s.GetMedian(), Q1: s.GetQ1(), Q3: s.GetQ3()}
+}
+
+func boundsToProto(b *verdict.Bounds) *judgev1.Bounds {
+	if b == nil {
+		return nil
+	}
+	return &judgev1.Bounds{AllowedIncrease: b.AllowedIncrease, AllowedDecrease: b.AllowedDecrease, Min: b.Min, Max: b.Max,
+		MinRatio: b.MinRatio, MaxRatio: b.MaxRatio}
+}
+
+func boundsFromProto(b *judgev1.Bounds) *verdict.Bounds {
+	if b == nil {
+		return nil
+	}
+	return &verdict.Bounds{AllowedIncrease: b.AllowedIncrease, AllowedDecrease: b.AllowedDecrease, Min: b.Min, Max: b.Max,
+		MinRatio: b.MinRatio, MaxRatio: b.MaxRatio}
 }

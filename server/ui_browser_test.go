@@ -30,7 +30,7 @@ const hostileName = `<img src=x onerror=alert(1)>`
 
 // TestUIInBrowser drives Debian's chromium headless over the web UI of a
 // live server: an analysis created through the API is listed, its page
-// shows every metric's classification and two SVG charts per metric, the
+// shows every metric's classification and three SVG charts per metric, the
 // hostile metric name is shown as text, the console has no error, no
 // request leaves the server's origin, and nothing opens a dialog.
 // A backtest report opened from a file passes the same checks.
@@ -112,7 +112,7 @@ func TestUIInBrowser(t *testing.T) {
 	step("read the report", err)
 	sections, err = chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("section.metric").length`))
 	step("count sections", err)
-	charts, err = chromedp.Run(ctx, chromedp.Evaluate[int](`[...document.querySelectorAll("section.metric")].filter(s => s.querySelectorAll("svg").length === 2).length`))
+	charts, err = chromedp.Run(ctx, chromedp.Evaluate[int](`[...document.querySelectorAll("section.metric")].filter(s => s.querySelectorAll("svg").length === 3).length`))
 	step("count charts", err)
 	badges, err = chromedp.Run(ctx, chromedp.Evaluate[int](`[...document.querySelectorAll("section.metric h3 .badge")].filter(b => /^(PASS|HIGH|LOW|NODATA|NODATA_FAIL|ERROR)$/.test(b.textContent)).length`))
 	step("count classifications", err)
@@ -138,7 +138,7 @@ func TestUIInBrowser(t *testing.T) {
 		t.Errorf("the list does not show the analysis %s:\n%s", created.Analysis.ID, list)
 	}
 	if sections != 2 || charts != 2 || badges != 2 {
-		t.Errorf("analysis page: %d metric sections, %d with two charts, %d classifications; want 2 each", sections, charts, badges)
+		t.Errorf("analysis page: %d metric sections, %d with three charts, %d classifications; want 2 each", sections, charts, badges)
 	}
 	if !strings.Contains(reportText, hostileName) {
 		t.Error("the hostile metric name is not shown as text")

@@ -87,13 +87,17 @@ type MetricResult struct {
 	// (point by point at shared timestamps) or "unpaired".
 	Comparison string `json:"comparison,omitempty"`
 	// TailPValue is the default judge's shape test (stats.Exceedance).
-	TailPValue *float64          `json:"tail_p_value,omitempty"`
-	MeanRatio  *float64          `json:"mean_ratio,omitempty"`
-	Aggregate  *float64          `json:"aggregate,omitempty"`
-	Autocorr   *float64          `json:"autocorrelation,omitempty"`
-	Warnings   []string          `json:"warnings,omitempty"`
-	ID         string            `json:"id,omitempty"`
-	Tags       map[string]string `json:"tags,omitempty"`
+	TailPValue *float64 `json:"tail_p_value,omitempty"`
+	// Bounds are the bounds the metric was judged against: the allowed
+	// effect sizes of a rank test, the absolute and ratio bounds of a
+	// threshold test.
+	Bounds    *Bounds           `json:"bounds,omitempty"`
+	MeanRatio *float64          `json:"mean_ratio,omitempty"`
+	Aggregate *float64          `json:"aggregate,omitempty"`
+	Autocorr  *float64          `json:"autocorrelation,omitempty"`
+	Warnings  []string          `json:"warnings,omitempty"`
+	ID        string            `json:"id,omitempty"`
+	Tags      map[string]string `json:"tags,omitempty"`
 
 	metric  *Metric
 	canary  []float64 // in time order
@@ -115,6 +119,28 @@ type MetricResult struct {
 	// test is the default judge's evidence while it awaits its adjusted
 	// p-value.
 	test *evidence
+}
+
+// Bounds are the configured bounds of one metric's test (nil: none).
+type Bounds struct {
+	AllowedIncrease *float64 `json:"allowed_increase,omitempty"`
+	AllowedDecrease *float64 `json:"allowed_decrease,omitempty"`
+	Min             *float64 `json:"min,omitempty"`
+	Max             *float64 `json:"max,omitempty"`
+	MinRatio        *float64 `json:"min_ratio,omitempty"`
+	MaxRatio        *float64 `json:"max_ratio,omitempty"`
+}
+
+// boundsOf returns the bounds a test of m is judged against.
+func boundsOf(m *Metric, test string) *Bounds {
+	if test == TestThreshold {
+		if m.Threshold == nil {
+			return nil
+		}
+		t := m.Threshold
+		return &Bounds{Min: t.Min, Max: t.Max, MinRatio: t.MinRatio, MaxRatio: t.MaxRatio}
+	}
+	return &Bounds{AllowedIncrease: m.EffectSize.AllowedIncrease, AllowedDecrease: m.EffectSize.AllowedDecrease}
 }
 
 // MarshalJSON writes the result's optional statistics with non-finite
@@ -200,7 +226,7 @@ func Analyze(cfg *Config, pairs []MetricSetPair, opts Options) (*Result, error) 
 				Baseline: describe(controlSorted), Canary: describe(canarySorted),
 				metric: m, canary: canary, control: control, canarySorted: canarySorted, controlSorted: controlSorted,
 				canarySeries: &cs, controlSeries: &bs, canaryMeasured: cs.measured, controlMeasured: bs.measured,
-				history: history, aligned: aligned,
+				history: history, aligned: aligned, Bounds: boundsOf(m, test),
 			}
 			if pair != nil {
 				r.ID, r.Tags = pair.ID, pair.Tags

@@ -898,7 +898,9 @@ type MetricResult struct {
 	// shared timestamps) or "unpaired".
 	Comparison string `protobuf:"bytes,22,opt,name=comparison,proto3" json:"comparison,omitempty"`
 	// tail_p_value is the default judge's shape test p-value.
-	TailPValue    *float64 `protobuf:"fixed64,23,opt,name=tail_p_value,json=tailPValue,proto3,oneof" json:"tail_p_value,omitempty"`
+	TailPValue *float64 `protobuf:"fixed64,23,opt,name=tail_p_value,json=tailPValue,proto3,oneof" json:"tail_p_value,omitempty"`
+	// bounds are the configured bounds the metric was judged against.
+	Bounds        *Bounds `protobuf:"bytes,24,opt,name=bounds,proto3" json:"bounds,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1094,6 +1096,100 @@ func (x *MetricResult) GetTailPValue() float64 {
 	return 0
 }
 
+func (x *MetricResult) GetBounds() *Bounds {
+	if x != nil {
+		return x.Bounds
+	}
+	return nil
+}
+
+// Bounds are the configured bounds of one metric's test: the allowed
+// effect sizes of a rank test, the absolute and ratio bounds of a
+// threshold test (unset: none).
+type Bounds struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	AllowedIncrease *float64               `protobuf:"fixed64,1,opt,name=allowed_increase,json=allowedIncrease,proto3,oneof" json:"allowed_increase,omitempty"`
+	AllowedDecrease *float64               `protobuf:"fixed64,2,opt,name=allowed_decrease,json=allowedDecrease,proto3,oneof" json:"allowed_decrease,omitempty"`
+	Min             *float64               `protobuf:"fixed64,3,opt,name=min,proto3,oneof" json:"min,omitempty"`
+	Max             *float64               `protobuf:"fixed64,4,opt,name=max,proto3,oneof" json:"max,omitempty"`
+	MinRatio        *float64               `protobuf:"fixed64,5,opt,name=min_ratio,json=minRatio,proto3,oneof" json:"min_ratio,omitempty"`
+	MaxRatio        *float64               `protobuf:"fixed64,6,opt,name=max_ratio,json=maxRatio,proto3,oneof" json:"max_ratio,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *Bounds) Reset() {
+	*x = Bounds{}
+	mi := &file_judge_v1_judge_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Bounds) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Bounds) ProtoMessage() {}
+
+func (x *Bounds) ProtoReflect() protoreflect.Message {
+	mi := &file_judge_v1_judge_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Bounds.ProtoReflect.Descriptor instead.
+func (*Bounds) Descriptor() ([]byte, []int) {
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *Bounds) GetAllowedIncrease() float64 {
+	if x != nil && x.AllowedIncrease != nil {
+		return *x.AllowedIncrease
+	}
+	return 0
+}
+
+func (x *Bounds) GetAllowedDecrease() float64 {
+	if x != nil && x.AllowedDecrease != nil {
+		return *x.AllowedDecrease
+	}
+	return 0
+}
+
+func (x *Bounds) GetMin() float64 {
+	if x != nil && x.Min != nil {
+		return *x.Min
+	}
+	return 0
+}
+
+func (x *Bounds) GetMax() float64 {
+	if x != nil && x.Max != nil {
+		return *x.Max
+	}
+	return 0
+}
+
+func (x *Bounds) GetMinRatio() float64 {
+	if x != nil && x.MinRatio != nil {
+		return *x.MinRatio
+	}
+	return 0
+}
+
+func (x *Bounds) GetMaxRatio() float64 {
+	if x != nil && x.MaxRatio != nil {
+		return *x.MaxRatio
+	}
+	return 0
+}
+
 // SampleSummary describes one sample.
 type SampleSummary struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1119,7 +1215,7 @@ type SampleSummary struct {
 
 func (x *SampleSummary) Reset() {
 	*x = SampleSummary{}
-	mi := &file_judge_v1_judge_proto_msgTypes[10]
+	mi := &file_judge_v1_judge_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1131,7 +1227,7 @@ func (x *SampleSummary) String() string {
 func (*SampleSummary) ProtoMessage() {}
 
 func (x *SampleSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[10]
+	mi := &file_judge_v1_judge_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1144,7 +1240,7 @@ func (x *SampleSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SampleSummary.ProtoReflect.Descriptor instead.
 func (*SampleSummary) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{10}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *SampleSummary) GetCount() int32 {
@@ -1236,7 +1332,7 @@ type Analysis struct {
 
 func (x *Analysis) Reset() {
 	*x = Analysis{}
-	mi := &file_judge_v1_judge_proto_msgTypes[11]
+	mi := &file_judge_v1_judge_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1248,7 +1344,7 @@ func (x *Analysis) String() string {
 func (*Analysis) ProtoMessage() {}
 
 func (x *Analysis) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[11]
+	mi := &file_judge_v1_judge_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1261,7 +1357,7 @@ func (x *Analysis) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Analysis.ProtoReflect.Descriptor instead.
 func (*Analysis) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{11}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Analysis) GetId() string {
@@ -1345,7 +1441,7 @@ type CreateAnalysisRequest struct {
 
 func (x *CreateAnalysisRequest) Reset() {
 	*x = CreateAnalysisRequest{}
-	mi := &file_judge_v1_judge_proto_msgTypes[12]
+	mi := &file_judge_v1_judge_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1357,7 +1453,7 @@ func (x *CreateAnalysisRequest) String() string {
 func (*CreateAnalysisRequest) ProtoMessage() {}
 
 func (x *CreateAnalysisRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[12]
+	mi := &file_judge_v1_judge_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1370,7 +1466,7 @@ func (x *CreateAnalysisRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAnalysisRequest.ProtoReflect.Descriptor instead.
 func (*CreateAnalysisRequest) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{12}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CreateAnalysisRequest) GetSpec() *AnalysisSpec {
@@ -1391,7 +1487,7 @@ type CreateAnalysisResponse struct {
 
 func (x *CreateAnalysisResponse) Reset() {
 	*x = CreateAnalysisResponse{}
-	mi := &file_judge_v1_judge_proto_msgTypes[13]
+	mi := &file_judge_v1_judge_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1403,7 +1499,7 @@ func (x *CreateAnalysisResponse) String() string {
 func (*CreateAnalysisResponse) ProtoMessage() {}
 
 func (x *CreateAnalysisResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[13]
+	mi := &file_judge_v1_judge_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1416,7 +1512,7 @@ func (x *CreateAnalysisResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAnalysisResponse.ProtoReflect.Descriptor instead.
 func (*CreateAnalysisResponse) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{13}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *CreateAnalysisResponse) GetAnalysis() *Analysis {
@@ -1437,7 +1533,7 @@ type GetAnalysisRequest struct {
 
 func (x *GetAnalysisRequest) Reset() {
 	*x = GetAnalysisRequest{}
-	mi := &file_judge_v1_judge_proto_msgTypes[14]
+	mi := &file_judge_v1_judge_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1449,7 +1545,7 @@ func (x *GetAnalysisRequest) String() string {
 func (*GetAnalysisRequest) ProtoMessage() {}
 
 func (x *GetAnalysisRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[14]
+	mi := &file_judge_v1_judge_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1462,7 +1558,7 @@ func (x *GetAnalysisRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAnalysisRequest.ProtoReflect.Descriptor instead.
 func (*GetAnalysisRequest) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{14}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GetAnalysisRequest) GetId() string {
@@ -1483,7 +1579,7 @@ type GetAnalysisResponse struct {
 
 func (x *GetAnalysisResponse) Reset() {
 	*x = GetAnalysisResponse{}
-	mi := &file_judge_v1_judge_proto_msgTypes[15]
+	mi := &file_judge_v1_judge_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1495,7 +1591,7 @@ func (x *GetAnalysisResponse) String() string {
 func (*GetAnalysisResponse) ProtoMessage() {}
 
 func (x *GetAnalysisResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[15]
+	mi := &file_judge_v1_judge_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1508,7 +1604,7 @@ func (x *GetAnalysisResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAnalysisResponse.ProtoReflect.Descriptor instead.
 func (*GetAnalysisResponse) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{15}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetAnalysisResponse) GetAnalysis() *Analysis {
@@ -1535,7 +1631,7 @@ type ListAnalysesRequest struct {
 
 func (x *ListAnalysesRequest) Reset() {
 	*x = ListAnalysesRequest{}
-	mi := &file_judge_v1_judge_proto_msgTypes[16]
+	mi := &file_judge_v1_judge_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1547,7 +1643,7 @@ func (x *ListAnalysesRequest) String() string {
 func (*ListAnalysesRequest) ProtoMessage() {}
 
 func (x *ListAnalysesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[16]
+	mi := &file_judge_v1_judge_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1560,7 +1656,7 @@ func (x *ListAnalysesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAnalysesRequest.ProtoReflect.Descriptor instead.
 func (*ListAnalysesRequest) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{16}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListAnalysesRequest) GetStatus() AnalysisStatus {
@@ -1604,7 +1700,7 @@ type ListAnalysesResponse struct {
 
 func (x *ListAnalysesResponse) Reset() {
 	*x = ListAnalysesResponse{}
-	mi := &file_judge_v1_judge_proto_msgTypes[17]
+	mi := &file_judge_v1_judge_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1616,7 +1712,7 @@ func (x *ListAnalysesResponse) String() string {
 func (*ListAnalysesResponse) ProtoMessage() {}
 
 func (x *ListAnalysesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[17]
+	mi := &file_judge_v1_judge_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1629,7 +1725,7 @@ func (x *ListAnalysesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAnalysesResponse.ProtoReflect.Descriptor instead.
 func (*ListAnalysesResponse) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{17}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListAnalysesResponse) GetAnalyses() []*Analysis {
@@ -1657,7 +1753,7 @@ type CancelAnalysisRequest struct {
 
 func (x *CancelAnalysisRequest) Reset() {
 	*x = CancelAnalysisRequest{}
-	mi := &file_judge_v1_judge_proto_msgTypes[18]
+	mi := &file_judge_v1_judge_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1669,7 +1765,7 @@ func (x *CancelAnalysisRequest) String() string {
 func (*CancelAnalysisRequest) ProtoMessage() {}
 
 func (x *CancelAnalysisRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[18]
+	mi := &file_judge_v1_judge_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1682,7 +1778,7 @@ func (x *CancelAnalysisRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelAnalysisRequest.ProtoReflect.Descriptor instead.
 func (*CancelAnalysisRequest) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{18}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *CancelAnalysisRequest) GetId() string {
@@ -1703,7 +1799,7 @@ type CancelAnalysisResponse struct {
 
 func (x *CancelAnalysisResponse) Reset() {
 	*x = CancelAnalysisResponse{}
-	mi := &file_judge_v1_judge_proto_msgTypes[19]
+	mi := &file_judge_v1_judge_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1715,7 +1811,7 @@ func (x *CancelAnalysisResponse) String() string {
 func (*CancelAnalysisResponse) ProtoMessage() {}
 
 func (x *CancelAnalysisResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[19]
+	mi := &file_judge_v1_judge_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1728,7 +1824,7 @@ func (x *CancelAnalysisResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelAnalysisResponse.ProtoReflect.Descriptor instead.
 func (*CancelAnalysisResponse) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{19}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *CancelAnalysisResponse) GetAnalysis() *Analysis {
@@ -1749,7 +1845,7 @@ type WatchAnalysisRequest struct {
 
 func (x *WatchAnalysisRequest) Reset() {
 	*x = WatchAnalysisRequest{}
-	mi := &file_judge_v1_judge_proto_msgTypes[20]
+	mi := &file_judge_v1_judge_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1761,7 +1857,7 @@ func (x *WatchAnalysisRequest) String() string {
 func (*WatchAnalysisRequest) ProtoMessage() {}
 
 func (x *WatchAnalysisRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[20]
+	mi := &file_judge_v1_judge_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1774,7 +1870,7 @@ func (x *WatchAnalysisRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchAnalysisRequest.ProtoReflect.Descriptor instead.
 func (*WatchAnalysisRequest) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{20}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *WatchAnalysisRequest) GetId() string {
@@ -1795,7 +1891,7 @@ type WatchAnalysisResponse struct {
 
 func (x *WatchAnalysisResponse) Reset() {
 	*x = WatchAnalysisResponse{}
-	mi := &file_judge_v1_judge_proto_msgTypes[21]
+	mi := &file_judge_v1_judge_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1807,7 +1903,7 @@ func (x *WatchAnalysisResponse) String() string {
 func (*WatchAnalysisResponse) ProtoMessage() {}
 
 func (x *WatchAnalysisResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[21]
+	mi := &file_judge_v1_judge_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1820,7 +1916,7 @@ func (x *WatchAnalysisResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchAnalysisResponse.ProtoReflect.Descriptor instead.
 func (*WatchAnalysisResponse) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{21}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *WatchAnalysisResponse) GetAnalysis() *Analysis {
@@ -1848,7 +1944,7 @@ type CanaryConfig struct {
 
 func (x *CanaryConfig) Reset() {
 	*x = CanaryConfig{}
-	mi := &file_judge_v1_judge_proto_msgTypes[22]
+	mi := &file_judge_v1_judge_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1860,7 +1956,7 @@ func (x *CanaryConfig) String() string {
 func (*CanaryConfig) ProtoMessage() {}
 
 func (x *CanaryConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[22]
+	mi := &file_judge_v1_judge_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1873,7 +1969,7 @@ func (x *CanaryConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CanaryConfig.ProtoReflect.Descriptor instead.
 func (*CanaryConfig) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{22}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *CanaryConfig) GetName() string {
@@ -1917,7 +2013,7 @@ type PutCanaryConfigRequest struct {
 
 func (x *PutCanaryConfigRequest) Reset() {
 	*x = PutCanaryConfigRequest{}
-	mi := &file_judge_v1_judge_proto_msgTypes[23]
+	mi := &file_judge_v1_judge_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1929,7 +2025,7 @@ func (x *PutCanaryConfigRequest) String() string {
 func (*PutCanaryConfigRequest) ProtoMessage() {}
 
 func (x *PutCanaryConfigRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[23]
+	mi := &file_judge_v1_judge_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1942,7 +2038,7 @@ func (x *PutCanaryConfigRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutCanaryConfigRequest.ProtoReflect.Descriptor instead.
 func (*PutCanaryConfigRequest) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{23}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *PutCanaryConfigRequest) GetName() string {
@@ -1970,7 +2066,7 @@ type PutCanaryConfigResponse struct {
 
 func (x *PutCanaryConfigResponse) Reset() {
 	*x = PutCanaryConfigResponse{}
-	mi := &file_judge_v1_judge_proto_msgTypes[24]
+	mi := &file_judge_v1_judge_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1982,7 +2078,7 @@ func (x *PutCanaryConfigResponse) String() string {
 func (*PutCanaryConfigResponse) ProtoMessage() {}
 
 func (x *PutCanaryConfigResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[24]
+	mi := &file_judge_v1_judge_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1995,7 +2091,7 @@ func (x *PutCanaryConfigResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutCanaryConfigResponse.ProtoReflect.Descriptor instead.
 func (*PutCanaryConfigResponse) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{24}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *PutCanaryConfigResponse) GetCanaryConfig() *CanaryConfig {
@@ -2016,7 +2112,7 @@ type GetCanaryConfigRequest struct {
 
 func (x *GetCanaryConfigRequest) Reset() {
 	*x = GetCanaryConfigRequest{}
-	mi := &file_judge_v1_judge_proto_msgTypes[25]
+	mi := &file_judge_v1_judge_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2028,7 +2124,7 @@ func (x *GetCanaryConfigRequest) String() string {
 func (*GetCanaryConfigRequest) ProtoMessage() {}
 
 func (x *GetCanaryConfigRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[25]
+	mi := &file_judge_v1_judge_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2041,7 +2137,7 @@ func (x *GetCanaryConfigRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCanaryConfigRequest.ProtoReflect.Descriptor instead.
 func (*GetCanaryConfigRequest) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{25}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *GetCanaryConfigRequest) GetName() string {
@@ -2062,7 +2158,7 @@ type GetCanaryConfigResponse struct {
 
 func (x *GetCanaryConfigResponse) Reset() {
 	*x = GetCanaryConfigResponse{}
-	mi := &file_judge_v1_judge_proto_msgTypes[26]
+	mi := &file_judge_v1_judge_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2074,7 +2170,7 @@ func (x *GetCanaryConfigResponse) String() string {
 func (*GetCanaryConfigResponse) ProtoMessage() {}
 
 func (x *GetCanaryConfigResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[26]
+	mi := &file_judge_v1_judge_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2087,7 +2183,7 @@ func (x *GetCanaryConfigResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCanaryConfigResponse.ProtoReflect.Descriptor instead.
 func (*GetCanaryConfigResponse) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{26}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *GetCanaryConfigResponse) GetCanaryConfig() *CanaryConfig {
@@ -2110,7 +2206,7 @@ type ListCanaryConfigsRequest struct {
 
 func (x *ListCanaryConfigsRequest) Reset() {
 	*x = ListCanaryConfigsRequest{}
-	mi := &file_judge_v1_judge_proto_msgTypes[27]
+	mi := &file_judge_v1_judge_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2122,7 +2218,7 @@ func (x *ListCanaryConfigsRequest) String() string {
 func (*ListCanaryConfigsRequest) ProtoMessage() {}
 
 func (x *ListCanaryConfigsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[27]
+	mi := &file_judge_v1_judge_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2135,7 +2231,7 @@ func (x *ListCanaryConfigsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCanaryConfigsRequest.ProtoReflect.Descriptor instead.
 func (*ListCanaryConfigsRequest) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{27}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ListCanaryConfigsRequest) GetPageSize() int32 {
@@ -2165,7 +2261,7 @@ type ListCanaryConfigsResponse struct {
 
 func (x *ListCanaryConfigsResponse) Reset() {
 	*x = ListCanaryConfigsResponse{}
-	mi := &file_judge_v1_judge_proto_msgTypes[28]
+	mi := &file_judge_v1_judge_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2177,7 +2273,7 @@ func (x *ListCanaryConfigsResponse) String() string {
 func (*ListCanaryConfigsResponse) ProtoMessage() {}
 
 func (x *ListCanaryConfigsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[28]
+	mi := &file_judge_v1_judge_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2190,7 +2286,7 @@ func (x *ListCanaryConfigsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCanaryConfigsResponse.ProtoReflect.Descriptor instead.
 func (*ListCanaryConfigsResponse) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{28}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ListCanaryConfigsResponse) GetCanaryConfigs() []*CanaryConfig {
@@ -2218,7 +2314,7 @@ type DeleteCanaryConfigRequest struct {
 
 func (x *DeleteCanaryConfigRequest) Reset() {
 	*x = DeleteCanaryConfigRequest{}
-	mi := &file_judge_v1_judge_proto_msgTypes[29]
+	mi := &file_judge_v1_judge_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2230,7 +2326,7 @@ func (x *DeleteCanaryConfigRequest) String() string {
 func (*DeleteCanaryConfigRequest) ProtoMessage() {}
 
 func (x *DeleteCanaryConfigRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[29]
+	mi := &file_judge_v1_judge_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2243,7 +2339,7 @@ func (x *DeleteCanaryConfigRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteCanaryConfigRequest.ProtoReflect.Descriptor instead.
 func (*DeleteCanaryConfigRequest) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{29}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *DeleteCanaryConfigRequest) GetName() string {
@@ -2262,7 +2358,7 @@ type DeleteCanaryConfigResponse struct {
 
 func (x *DeleteCanaryConfigResponse) Reset() {
 	*x = DeleteCanaryConfigResponse{}
-	mi := &file_judge_v1_judge_proto_msgTypes[30]
+	mi := &file_judge_v1_judge_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2274,7 +2370,7 @@ func (x *DeleteCanaryConfigResponse) String() string {
 func (*DeleteCanaryConfigResponse) ProtoMessage() {}
 
 func (x *DeleteCanaryConfigResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[30]
+	mi := &file_judge_v1_judge_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2287,7 +2383,7 @@ func (x *DeleteCanaryConfigResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteCanaryConfigResponse.ProtoReflect.Descriptor instead.
 func (*DeleteCanaryConfigResponse) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{30}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{31}
 }
 
 var File_judge_v1_judge_proto protoreflect.FileDescriptor
@@ -2365,7 +2461,7 @@ const file_judge_v1_judge_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05score\x18\x02 \x01(\x01R\x05score\x12\x16\n" +
 	"\x06weight\x18\x03 \x01(\x01R\x06weight\x12\x17\n" +
-	"\ano_data\x18\x04 \x01(\bR\x06noData\"\xe3\a\n" +
+	"\ano_data\x18\x04 \x01(\bR\x06noData\"\x8d\b\n" +
 	"\fMetricResult\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04test\x18\x02 \x01(\tR\x04test\x12\x16\n" +
@@ -2395,7 +2491,8 @@ const file_judge_v1_judge_proto_rawDesc = "" +
 	"comparison\x18\x16 \x01(\tR\n" +
 	"comparison\x12%\n" +
 	"\ftail_p_value\x18\x17 \x01(\x01H\tR\n" +
-	"tailPValue\x88\x01\x01\x1a7\n" +
+	"tailPValue\x88\x01\x01\x12(\n" +
+	"\x06bounds\x18\x18 \x01(\v2\x10.judge.v1.BoundsR\x06bounds\x1a7\n" +
 	"\tTagsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\n" +
@@ -2411,7 +2508,22 @@ const file_judge_v1_judge_proto_rawDesc = "" +
 	"\x10_autocorrelationB\f\n" +
 	"\n" +
 	"_aggregateB\x0f\n" +
-	"\r_tail_p_value\"\xa7\x01\n" +
+	"\r_tail_p_value\"\xb0\x02\n" +
+	"\x06Bounds\x12.\n" +
+	"\x10allowed_increase\x18\x01 \x01(\x01H\x00R\x0fallowedIncrease\x88\x01\x01\x12.\n" +
+	"\x10allowed_decrease\x18\x02 \x01(\x01H\x01R\x0fallowedDecrease\x88\x01\x01\x12\x15\n" +
+	"\x03min\x18\x03 \x01(\x01H\x02R\x03min\x88\x01\x01\x12\x15\n" +
+	"\x03max\x18\x04 \x01(\x01H\x03R\x03max\x88\x01\x01\x12 \n" +
+	"\tmin_ratio\x18\x05 \x01(\x01H\x04R\bminRatio\x88\x01\x01\x12 \n" +
+	"\tmax_ratio\x18\x06 \x01(\x01H\x05R\bmaxRatio\x88\x01\x01B\x13\n" +
+	"\x11_allowed_increaseB\x13\n" +
+	"\x11_allowed_decreaseB\x06\n" +
+	"\x04_minB\x06\n" +
+	"\x04_maxB\f\n" +
+	"\n" +
+	"_min_ratioB\f\n" +
+	"\n" +
+	"_max_ratio\"\xa7\x01\n" +
 	"\rSampleSummary\x12\x14\n" +
 	"\x05count\x18\x01 \x01(\x05R\x05count\x12\x12\n" +
 	"\x04mean\x18\x02 \x01(\x01R\x04mean\x12\x10\n" +
@@ -2519,7 +2631,7 @@ func file_judge_v1_judge_proto_rawDescGZIP() []byte {
 }
 
 var file_judge_v1_judge_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_judge_v1_judge_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
+var file_judge_v1_judge_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
 var file_judge_v1_judge_proto_goTypes = []any{
 	(AnalysisStatus)(0),                // 0: judge.v1.AnalysisStatus
 	(*AnalysisSpec)(nil),               // 1: judge.v1.AnalysisSpec
@@ -2532,99 +2644,101 @@ var file_judge_v1_judge_proto_goTypes = []any{
 	(*Verdict)(nil),                    // 8: judge.v1.Verdict
 	(*GroupScore)(nil),                 // 9: judge.v1.GroupScore
 	(*MetricResult)(nil),               // 10: judge.v1.MetricResult
-	(*SampleSummary)(nil),              // 11: judge.v1.SampleSummary
-	(*Analysis)(nil),                   // 12: judge.v1.Analysis
-	(*CreateAnalysisRequest)(nil),      // 13: judge.v1.CreateAnalysisRequest
-	(*CreateAnalysisResponse)(nil),     // 14: judge.v1.CreateAnalysisResponse
-	(*GetAnalysisRequest)(nil),         // 15: judge.v1.GetAnalysisRequest
-	(*GetAnalysisResponse)(nil),        // 16: judge.v1.GetAnalysisResponse
-	(*ListAnalysesRequest)(nil),        // 17: judge.v1.ListAnalysesRequest
-	(*ListAnalysesResponse)(nil),       // 18: judge.v1.ListAnalysesResponse
-	(*CancelAnalysisRequest)(nil),      // 19: judge.v1.CancelAnalysisRequest
-	(*CancelAnalysisResponse)(nil),     // 20: judge.v1.CancelAnalysisResponse
-	(*WatchAnalysisRequest)(nil),       // 21: judge.v1.WatchAnalysisRequest
-	(*WatchAnalysisResponse)(nil),      // 22: judge.v1.WatchAnalysisResponse
-	(*CanaryConfig)(nil),               // 23: judge.v1.CanaryConfig
-	(*PutCanaryConfigRequest)(nil),     // 24: judge.v1.PutCanaryConfigRequest
-	(*PutCanaryConfigResponse)(nil),    // 25: judge.v1.PutCanaryConfigResponse
-	(*GetCanaryConfigRequest)(nil),     // 26: judge.v1.GetCanaryConfigRequest
-	(*GetCanaryConfigResponse)(nil),    // 27: judge.v1.GetCanaryConfigResponse
-	(*ListCanaryConfigsRequest)(nil),   // 28: judge.v1.ListCanaryConfigsRequest
-	(*ListCanaryConfigsResponse)(nil),  // 29: judge.v1.ListCanaryConfigsResponse
-	(*DeleteCanaryConfigRequest)(nil),  // 30: judge.v1.DeleteCanaryConfigRequest
-	(*DeleteCanaryConfigResponse)(nil), // 31: judge.v1.DeleteCanaryConfigResponse
-	nil,                                // 32: judge.v1.AnalysisSpec.ScopesEntry
-	nil,                                // 33: judge.v1.MetricPair.TagsEntry
-	nil,                                // 34: judge.v1.Scope.ExtendedScopeParamsEntry
-	nil,                                // 35: judge.v1.MetricResult.TagsEntry
-	(*structpb.Struct)(nil),            // 36: google.protobuf.Struct
-	(*timestamppb.Timestamp)(nil),      // 37: google.protobuf.Timestamp
+	(*Bounds)(nil),                     // 11: judge.v1.Bounds
+	(*SampleSummary)(nil),              // 12: judge.v1.SampleSummary
+	(*Analysis)(nil),                   // 13: judge.v1.Analysis
+	(*CreateAnalysisRequest)(nil),      // 14: judge.v1.CreateAnalysisRequest
+	(*CreateAnalysisResponse)(nil),     // 15: judge.v1.CreateAnalysisResponse
+	(*GetAnalysisRequest)(nil),         // 16: judge.v1.GetAnalysisRequest
+	(*GetAnalysisResponse)(nil),        // 17: judge.v1.GetAnalysisResponse
+	(*ListAnalysesRequest)(nil),        // 18: judge.v1.ListAnalysesRequest
+	(*ListAnalysesResponse)(nil),       // 19: judge.v1.ListAnalysesResponse
+	(*CancelAnalysisRequest)(nil),      // 20: judge.v1.CancelAnalysisRequest
+	(*CancelAnalysisResponse)(nil),     // 21: judge.v1.CancelAnalysisResponse
+	(*WatchAnalysisRequest)(nil),       // 22: judge.v1.WatchAnalysisRequest
+	(*WatchAnalysisResponse)(nil),      // 23: judge.v1.WatchAnalysisResponse
+	(*CanaryConfig)(nil),               // 24: judge.v1.CanaryConfig
+	(*PutCanaryConfigRequest)(nil),     // 25: judge.v1.PutCanaryConfigRequest
+	(*PutCanaryConfigResponse)(nil),    // 26: judge.v1.PutCanaryConfigResponse
+	(*GetCanaryConfigRequest)(nil),     // 27: judge.v1.GetCanaryConfigRequest
+	(*GetCanaryConfigResponse)(nil),    // 28: judge.v1.GetCanaryConfigResponse
+	(*ListCanaryConfigsRequest)(nil),   // 29: judge.v1.ListCanaryConfigsRequest
+	(*ListCanaryConfigsResponse)(nil),  // 30: judge.v1.ListCanaryConfigsResponse
+	(*DeleteCanaryConfigRequest)(nil),  // 31: judge.v1.DeleteCanaryConfigRequest
+	(*DeleteCanaryConfigResponse)(nil), // 32: judge.v1.DeleteCanaryConfigResponse
+	nil,                                // 33: judge.v1.AnalysisSpec.ScopesEntry
+	nil,                                // 34: judge.v1.MetricPair.TagsEntry
+	nil,                                // 35: judge.v1.Scope.ExtendedScopeParamsEntry
+	nil,                                // 36: judge.v1.MetricResult.TagsEntry
+	(*structpb.Struct)(nil),            // 37: google.protobuf.Struct
+	(*timestamppb.Timestamp)(nil),      // 38: google.protobuf.Timestamp
 }
 var file_judge_v1_judge_proto_depIdxs = []int32{
-	36, // 0: judge.v1.AnalysisSpec.canary_config:type_name -> google.protobuf.Struct
+	37, // 0: judge.v1.AnalysisSpec.canary_config:type_name -> google.protobuf.Struct
 	2,  // 1: judge.v1.AnalysisSpec.metrics:type_name -> judge.v1.MetricPair
-	32, // 2: judge.v1.AnalysisSpec.scopes:type_name -> judge.v1.AnalysisSpec.ScopesEntry
+	33, // 2: judge.v1.AnalysisSpec.scopes:type_name -> judge.v1.AnalysisSpec.ScopesEntry
 	5,  // 3: judge.v1.AnalysisSpec.thresholds:type_name -> judge.v1.Thresholds
-	33, // 4: judge.v1.MetricPair.tags:type_name -> judge.v1.MetricPair.TagsEntry
+	34, // 4: judge.v1.MetricPair.tags:type_name -> judge.v1.MetricPair.TagsEntry
 	4,  // 5: judge.v1.ScopePair.control_scope:type_name -> judge.v1.Scope
 	4,  // 6: judge.v1.ScopePair.experiment_scope:type_name -> judge.v1.Scope
-	37, // 7: judge.v1.Scope.start:type_name -> google.protobuf.Timestamp
-	37, // 8: judge.v1.Scope.end:type_name -> google.protobuf.Timestamp
-	34, // 9: judge.v1.Scope.extended_scope_params:type_name -> judge.v1.Scope.ExtendedScopeParamsEntry
+	38, // 7: judge.v1.Scope.start:type_name -> google.protobuf.Timestamp
+	38, // 8: judge.v1.Scope.end:type_name -> google.protobuf.Timestamp
+	35, // 9: judge.v1.Scope.extended_scope_params:type_name -> judge.v1.Scope.ExtendedScopeParamsEntry
 	1,  // 10: judge.v1.AnalyzeRequest.spec:type_name -> judge.v1.AnalysisSpec
 	8,  // 11: judge.v1.AnalyzeResponse.verdict:type_name -> judge.v1.Verdict
 	2,  // 12: judge.v1.AnalyzeResponse.series:type_name -> judge.v1.MetricPair
 	5,  // 13: judge.v1.Verdict.thresholds:type_name -> judge.v1.Thresholds
 	9,  // 14: judge.v1.Verdict.groups:type_name -> judge.v1.GroupScore
 	10, // 15: judge.v1.Verdict.metrics:type_name -> judge.v1.MetricResult
-	11, // 16: judge.v1.MetricResult.baseline:type_name -> judge.v1.SampleSummary
-	11, // 17: judge.v1.MetricResult.canary:type_name -> judge.v1.SampleSummary
-	35, // 18: judge.v1.MetricResult.tags:type_name -> judge.v1.MetricResult.TagsEntry
-	0,  // 19: judge.v1.Analysis.status:type_name -> judge.v1.AnalysisStatus
-	1,  // 20: judge.v1.Analysis.spec:type_name -> judge.v1.AnalysisSpec
-	8,  // 21: judge.v1.Analysis.verdict:type_name -> judge.v1.Verdict
-	37, // 22: judge.v1.Analysis.create_time:type_name -> google.protobuf.Timestamp
-	37, // 23: judge.v1.Analysis.update_time:type_name -> google.protobuf.Timestamp
-	2,  // 24: judge.v1.Analysis.series:type_name -> judge.v1.MetricPair
-	1,  // 25: judge.v1.CreateAnalysisRequest.spec:type_name -> judge.v1.AnalysisSpec
-	12, // 26: judge.v1.CreateAnalysisResponse.analysis:type_name -> judge.v1.Analysis
-	12, // 27: judge.v1.GetAnalysisResponse.analysis:type_name -> judge.v1.Analysis
-	0,  // 28: judge.v1.ListAnalysesRequest.status:type_name -> judge.v1.AnalysisStatus
-	12, // 29: judge.v1.ListAnalysesResponse.analyses:type_name -> judge.v1.Analysis
-	12, // 30: judge.v1.CancelAnalysisResponse.analysis:type_name -> judge.v1.Analysis
-	12, // 31: judge.v1.WatchAnalysisResponse.analysis:type_name -> judge.v1.Analysis
-	36, // 32: judge.v1.CanaryConfig.config:type_name -> google.protobuf.Struct
-	37, // 33: judge.v1.CanaryConfig.update_time:type_name -> google.protobuf.Timestamp
-	36, // 34: judge.v1.PutCanaryConfigRequest.config:type_name -> google.protobuf.Struct
-	23, // 35: judge.v1.PutCanaryConfigResponse.canary_config:type_name -> judge.v1.CanaryConfig
-	23, // 36: judge.v1.GetCanaryConfigResponse.canary_config:type_name -> judge.v1.CanaryConfig
-	23, // 37: judge.v1.ListCanaryConfigsResponse.canary_configs:type_name -> judge.v1.CanaryConfig
-	3,  // 38: judge.v1.AnalysisSpec.ScopesEntry.value:type_name -> judge.v1.ScopePair
-	6,  // 39: judge.v1.JudgeService.Analyze:input_type -> judge.v1.AnalyzeRequest
-	13, // 40: judge.v1.JudgeService.CreateAnalysis:input_type -> judge.v1.CreateAnalysisRequest
-	15, // 41: judge.v1.JudgeService.GetAnalysis:input_type -> judge.v1.GetAnalysisRequest
-	17, // 42: judge.v1.JudgeService.ListAnalyses:input_type -> judge.v1.ListAnalysesRequest
-	19, // 43: judge.v1.JudgeService.CancelAnalysis:input_type -> judge.v1.CancelAnalysisRequest
-	21, // 44: judge.v1.JudgeService.WatchAnalysis:input_type -> judge.v1.WatchAnalysisRequest
-	24, // 45: judge.v1.JudgeService.PutCanaryConfig:input_type -> judge.v1.PutCanaryConfigRequest
-	26, // 46: judge.v1.JudgeService.GetCanaryConfig:input_type -> judge.v1.GetCanaryConfigRequest
-	28, // 47: judge.v1.JudgeService.ListCanaryConfigs:input_type -> judge.v1.ListCanaryConfigsRequest
-	30, // 48: judge.v1.JudgeService.DeleteCanaryConfig:input_type -> judge.v1.DeleteCanaryConfigRequest
-	7,  // 49: judge.v1.JudgeService.Analyze:output_type -> judge.v1.AnalyzeResponse
-	14, // 50: judge.v1.JudgeService.CreateAnalysis:output_type -> judge.v1.CreateAnalysisResponse
-	16, // 51: judge.v1.JudgeService.GetAnalysis:output_type -> judge.v1.GetAnalysisResponse
-	18, // 52: judge.v1.JudgeService.ListAnalyses:output_type -> judge.v1.ListAnalysesResponse
-	20, // 53: judge.v1.JudgeService.CancelAnalysis:output_type -> judge.v1.CancelAnalysisResponse
-	22, // 54: judge.v1.JudgeService.WatchAnalysis:output_type -> judge.v1.WatchAnalysisResponse
-	25, // 55: judge.v1.JudgeService.PutCanaryConfig:output_type -> judge.v1.PutCanaryConfigResponse
-	27, // 56: judge.v1.JudgeService.GetCanaryConfig:output_type -> judge.v1.GetCanaryConfigResponse
-	29, // 57: judge.v1.JudgeService.ListCanaryConfigs:output_type -> judge.v1.ListCanaryConfigsResponse
-	31, // 58: judge.v1.JudgeService.DeleteCanaryConfig:output_type -> judge.v1.DeleteCanaryConfigResponse
-	49, // [49:59] is the sub-list for method output_type
-	39, // [39:49] is the sub-list for method input_type
-	39, // [39:39] is the sub-list for extension type_name
-	39, // [39:39] is the sub-list for extension extendee
-	0,  // [0:39] is the sub-list for field type_name
+	12, // 16: judge.v1.MetricResult.baseline:type_name -> judge.v1.SampleSummary
+	12, // 17: judge.v1.MetricResult.canary:type_name -> judge.v1.SampleSummary
+	36, // 18: judge.v1.MetricResult.tags:type_name -> judge.v1.MetricResult.TagsEntry
+	11, // 19: judge.v1.MetricResult.bounds:type_name -> judge.v1.Bounds
+	0,  // 20: judge.v1.Analysis.status:type_name -> judge.v1.AnalysisStatus
+	1,  // 21: judge.v1.Analysis.spec:type_name -> judge.v1.AnalysisSpec
+	8,  // 22: judge.v1.Analysis.verdict:type_name -> judge.v1.Verdict
+	38, // 23: judge.v1.Analysis.create_time:type_name -> google.protobuf.Timestamp
+	38, // 24: judge.v1.Analysis.update_time:type_name -> google.protobuf.Timestamp
+	2,  // 25: judge.v1.Analysis.series:type_name -> judge.v1.MetricPair
+	1,  // 26: judge.v1.CreateAnalysisRequest.spec:type_name -> judge.v1.AnalysisSpec
+	13, // 27: judge.v1.CreateAnalysisResponse.analysis:type_name -> judge.v1.Analysis
+	13, // 28: judge.v1.GetAnalysisResponse.analysis:type_name -> judge.v1.Analysis
+	0,  // 29: judge.v1.ListAnalysesRequest.status:type_name -> judge.v1.AnalysisStatus
+	13, // 30: judge.v1.ListAnalysesResponse.analyses:type_name -> judge.v1.Analysis
+	13, // 31: judge.v1.CancelAnalysisResponse.analysis:type_name -> judge.v1.Analysis
+	13, // 32: judge.v1.WatchAnalysisResponse.analysis:type_name -> judge.v1.Analysis
+	37, // 33: judge.v1.CanaryConfig.config:type_name -> google.protobuf.Struct
+	38, // 34: judge.v1.CanaryConfig.update_time:type_name -> google.protobuf.Timestamp
+	37, // 35: judge.v1.PutCanaryConfigRequest.config:type_name -> google.protobuf.Struct
+	24, // 36: judge.v1.PutCanaryConfigResponse.canary_config:type_name -> judge.v1.CanaryConfig
+	24, // 37: judge.v1.GetCanaryConfigResponse.canary_config:type_name -> judge.v1.CanaryConfig
+	24, // 38: judge.v1.ListCanaryConfigsResponse.canary_configs:type_name -> judge.v1.CanaryConfig
+	3,  // 39: judge.v1.AnalysisSpec.ScopesEntry.value:type_name -> judge.v1.ScopePair
+	6,  // 40: judge.v1.JudgeService.Analyze:input_type -> judge.v1.AnalyzeRequest
+	14, // 41: judge.v1.JudgeService.CreateAnalysis:input_type -> judge.v1.CreateAnalysisRequest
+	16, // 42: judge.v1.JudgeService.GetAnalysis:input_type -> judge.v1.GetAnalysisRequest
+	18, // 43: judge.v1.JudgeService.ListAnalyses:input_type -> judge.v1.ListAnalysesRequest
+	20, // 44: judge.v1.JudgeService.CancelAnalysis:input_type -> judge.v1.CancelAnalysisRequest
+	22, // 45: judge.v1.JudgeService.WatchAnalysis:input_type -> judge.v1.WatchAnalysisRequest
+	25, // 46: judge.v1.JudgeService.PutCanaryConfig:input_type -> judge.v1.PutCanaryConfigRequest
+	27, // 47: judge.v1.JudgeService.GetCanaryConfig:input_type -> judge.v1.GetCanaryConfigRequest
+	29, // 48: judge.v1.JudgeService.ListCanaryConfigs:input_type -> judge.v1.ListCanaryConfigsRequest
+	31, // 49: judge.v1.JudgeService.DeleteCanaryConfig:input_type -> judge.v1.DeleteCanaryConfigRequest
+	7,  // 50: judge.v1.JudgeService.Analyze:output_type -> judge.v1.AnalyzeResponse
+	15, // 51: judge.v1.JudgeService.CreateAnalysis:output_type -> judge.v1.CreateAnalysisResponse
+	17, // 52: judge.v1.JudgeService.GetAnalysis:output_type -> judge.v1.GetAnalysisResponse
+	19, // 53: judge.v1.JudgeService.ListAnalyses:output_type -> judge.v1.ListAnalysesResponse
+	21, // 54: judge.v1.JudgeService.CancelAnalysis:output_type -> judge.v1.CancelAnalysisResponse
+	23, // 55: judge.v1.JudgeService.WatchAnalysis:output_type -> judge.v1.WatchAnalysisResponse
+	26, // 56: judge.v1.JudgeService.PutCanaryConfig:output_type -> judge.v1.PutCanaryConfigResponse
+	28, // 57: judge.v1.JudgeService.GetCanaryConfig:output_type -> judge.v1.GetCanaryConfigResponse
+	30, // 58: judge.v1.JudgeService.ListCanaryConfigs:output_type -> judge.v1.ListCanaryConfigsResponse
+	32, // 59: judge.v1.JudgeService.DeleteCanaryConfig:output_type -> judge.v1.DeleteCanaryConfigResponse
+	50, // [50:60] is the sub-list for method output_type
+	40, // [40:50] is the sub-list for method input_type
+	40, // [40:40] is the sub-list for extension type_name
+	40, // [40:40] is the sub-list for extension extendee
+	0,  // [0:40] is the sub-list for field type_name
 }
 
 func init() { file_judge_v1_judge_proto_init() }
@@ -2637,13 +2751,14 @@ func file_judge_v1_judge_proto_init() {
 		(*AnalysisSpec_CanaryConfigName)(nil),
 	}
 	file_judge_v1_judge_proto_msgTypes[9].OneofWrappers = []any{}
+	file_judge_v1_judge_proto_msgTypes[10].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_judge_v1_judge_proto_rawDesc), len(file_judge_v1_judge_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   35,
+			NumMessages:   36,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
