@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes sure Debian's chromium is on this machine for the headless browser
-# test of the web UI (server/ui_browser_test.go), installing it if missing.
+# test of the web UI (cmd/judge/ui_browser_test.go), installing it if missing.
 set -euo pipefail
 if command -v chromium >/dev/null 2>&1; then
 	exit 0

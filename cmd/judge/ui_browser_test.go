@@ -1,9 +1,11 @@
-package server
+package main
 
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -29,7 +31,7 @@ import (
 const hostileName = `<img src=x onerror=alert(1)>`
 
 // TestUIInBrowser drives Debian's chromium headless over the web UI of a
-// live server: an analysis created through the API is listed, its page
+// live judge serve process: an analysis created through the API is listed, its page
 // shows every metric's classification and three SVG charts per metric, the
 // hostile metric name is shown as text, the console has no error, no
 // request leaves the server's origin, and nothing opens a dialog.
@@ -40,19 +42,10 @@ func TestUIInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal("chromium not found: run scripts/ensure-chromium.sh (make test does)")
 	}
-	s := startServer(t, Config{})
-	base := "http://" + s.Addr()
-
-	body := strings.ReplaceAll(analyzeBody(8), `"latency"`, fmt.Sprintf("%q", hostileName))
-	var created struct {
-		Analysis struct{ ID string } `json:"analysis"`
-	}
-	if code := call(t, "POST", base+"/v1/analyses", body, &created); code != 200 || created.Analysis.ID == "" {
-		t.Fatalf("create analysis: %d", code)
-	}
-	if a := waitFinalHTTP(t, base, created.Analysis.ID); a.Status != "ANALYSIS_STATUS_SUCCEEDED" {
-		t.Fatalf("analysis %+v", a)
-	}
+	r := newReplica(t, t.TempDir(), "--data-dir", t.TempDir())
+	base := "http://" + r.addr
+	id := createAnalysis(t, base, uiAnalysisBody(hostileName))
+	waitSucceeded(t, base, id)
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.NoSandbox,
 		chromedp.Headless, chromedp.WindowSize(1280, 1600))
@@ -106,7 +99,7 @@ func TestUIInBrowser(t *testing.T) {
 	step("read the list", err)
 	listShot, err = chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	step("screenshot the list", err)
-	step("open the analysis", chromedp.Do(ctx, chromedp.Navigate(base+"/ui/analyses/"+created.Analysis.ID),
+	step("open the analysis", chromedp.Do(ctx, chromedp.Navigate(base+"/ui/analyses/"+id),
 		chromedp.Query(chromedp.CSS("section.metric"), chromedp.NodeVisible)))
 	reportText, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
 	step("read the report", err)
@@ -134,8 +127,8 @@ func TestUIInBrowser(t *testing.T) {
 	}
 	backtestShot, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 	step("screenshot the backtest report", err)
-	if !strings.Contains(list, created.Analysis.ID) || !strings.Contains(list, "succeeded") {
-		t.Errorf("the list does not show the analysis %s:\n%s", created.Analysis.ID, list)
+	if !strings.Contains(list, id) || !strings.Contains(list, "succeeded") {
+		t.Errorf("the list does not show the analysis %s:\n%s", id, list)
 	}
 	if sections != 2 || charts != 2 || badges != 2 {
 		t.Errorf("analysis page: %d metric sections, %d with three charts, %d classifications; want 2 each", sections, charts, badges)
@@ -162,5 +155,68 @@ func TestUIInBrowser(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(shots, name), shot, 0o644); err != nil { //nolint:gosec // screenshots are meant to be read
 			t.Error(err)
 		}
+	}
+}
+
+// uiAnalysisBody is an asynchronous analysis of two metrics, the first
+// (named name) regressed.
+func uiAnalysisBody(name string) string {
+	var control, canary, flat []string
+	for i := range 40 {
+		v := 100 + float64((i*37)%23)
+		control = append(control, fmt.Sprint(v))
+		canary = append(canary, fmt.Sprint(v+8))
+		flat = append(flat, fmt.Sprint(v))
+	}
+	quoted, _ := json.Marshal(name)
+	series := func(s []string) string { return "[" + strings.Join(s, ",") + "]" }
+	return fmt.Sprintf(`{"spec":{"canary_config":{"name":"svc","metrics":[{"name":%s,"groups":["perf"],"direction":"increase","critical":true},
+		{"name":"errors","groups":["errors"],"direction":"increase"}]},"metrics":[
+		{"name":%s,"control":%s,"experiment":%s},{"name":"errors","control":%s,"experiment":%s}]}}`,
+		quoted, quoted, series(control), series(canary), series(flat), series(flat))
+}
+
+func createAnalysis(t *testing.T, base, body string) string {
+	t.Helper()
+	resp, err := http.Post(base+"/v1/analyses", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var created struct {
+		Analysis struct{ ID string } `json:"analysis"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&created); err != nil || resp.StatusCode != 200 || created.Analysis.ID == "" {
+		t.Fatalf("create analysis: %d %v", resp.StatusCode, err)
+	}
+	return created.Analysis.ID
+}
+
+func waitSucceeded(t *testing.T, base, id string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(base + "/v1/analyses/" + id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got struct {
+			Analysis struct{ Status string } `json:"analysis"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&got)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch got.Analysis.Status {
+		case "ANALYSIS_STATUS_SUCCEEDED":
+			return
+		case "ANALYSIS_STATUS_FAILED", "ANALYSIS_STATUS_CANCELED":
+			t.Fatalf("analysis %s: %s", id, got.Analysis.Status)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("analysis %s still %s after 30s", id, got.Analysis.Status)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
