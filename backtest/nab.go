@@ -163,7 +163,7 @@ func nabCases(file string, times []time.Time, values []float64, windows [][2]str
 		}
 		cases = append(cases, Case{
 			ID: fmt.Sprintf("%s#incident-%d", file, i+1), Source: "nab:" + file, Expected: verdict.ResultFail,
-			Pairs: []verdict.MetricSetPair{pairOf(values[max(from-l-nabHistoryWindows*l, 0):from-l], values[from-l:from], values[from:to], step)},
+			Pairs: []verdict.MetricSetPair{pairOf(values[max(from-l-nabHistoryWindows*l, 0):from-l], values[from-l:from], values[from:to], step, times[from-l], times[from])},
 		})
 	}
 	incidents := len(cases)
@@ -183,7 +183,7 @@ func nabCases(file string, times []time.Time, values []float64, windows [][2]str
 		n++
 		cases = append(cases, Case{
 			ID: fmt.Sprintf("%s#control-%d", file, n), Source: "nab:" + file, Expected: verdict.ResultPass,
-			Pairs: []verdict.MetricSetPair{pairOf(values[max(p-nabHistoryWindows*length, 0):p], values[p:p+length], values[p+length:p+2*length], step)},
+			Pairs: []verdict.MetricSetPair{pairOf(values[max(p-nabHistoryWindows*length, 0):p], values[p:p+length], values[p+length:p+2*length], step, times[p], times[p+length])},
 		})
 		p += 2 * length
 	}
@@ -195,11 +195,13 @@ func nabCases(file string, times []time.Time, values []float64, windows [][2]str
 // file), as the analysis runner fetches them (historyWindows).
 const nabHistoryWindows = verdict.DefaultHistoryWindows
 
-func pairOf(history, control, experiment []float64, step time.Duration) verdict.MetricSetPair {
-	sc := verdict.PairScope{StepMillis: step.Milliseconds()}
+func pairOf(history, control, experiment []float64, step time.Duration, controlStart, experimentStart time.Time) verdict.MetricSetPair {
+	scope := func(t time.Time) verdict.PairScope {
+		return verdict.PairScope{StepMillis: step.Milliseconds(), StartTimeMillis: t.UnixMilli(), StartTimeIso: t.UTC().Format(time.RFC3339)}
+	}
 	return verdict.MetricSetPair{Name: MetricName,
 		Values: verdict.PairValues{Control: slices.Clone(control), Experiment: slices.Clone(experiment), ControlHistory: slices.Clone(history)},
-		Scopes: map[string]verdict.PairScope{"control": sc, "experiment": sc}}
+		Scopes: map[string]verdict.PairScope{"control": scope(controlStart), "experiment": scope(experimentStart)}}
 }
 
 func medianStep(times []time.Time) time.Duration {
