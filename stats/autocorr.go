@@ -176,8 +176,9 @@ var hermite = sync.OnceValue(func() [2][]float64 {
 // the bounded range for dependent data). The uncertainty of ρ̂ is then
 // integrated out: the tail probability is averaged over
 // ρ = tanh(atanh(ρ̂) + SE·min(1, √(60/N))·Z), Z standard normal, by Gauss-Hermite
-// quadrature, and never taken below the tail of independent data. Without
-// an estimate (d.Estimated() false) the data are taken as independent.
+// quadrature, and never taken below the normal tail of independent data.
+// Without an estimate (d.Estimated() false) the data are taken as
+// independent.
 func (d Dependence) boundedTail(s, m, iidVar float64) float64 {
 	return d.reference(m, iidVar)(s)
 }
@@ -216,11 +217,12 @@ func (d Dependence) reference(m, iidVar float64) func(s float64) float64 {
 		for i, a := range shapes {
 			p += weights[i] * tail(a)
 		}
-		// Negative correlation would make the test sharper than one of
-		// independent data; it is not trusted that far (a slow drift
-		// under a jittery lag-1 correlation would be missed), so the tail
-		// is never below the independent one.
-		return math.Min(math.Max(p, tail(independent)), 1)
+		// The test is never sharper than the classic one for independent
+		// data (the normal approximation): negative correlation is not
+		// trusted that far (a slow drift under a jittery lag-1
+		// correlation would be missed), and the beta shape, a device for
+		// dependent windows, is too light-tailed for a tiny sample.
+		return math.Min(math.Max(p, normalSurvival((s-m/2)/math.Sqrt(iidVar))), 1)
 	}
 }
 
