@@ -37,6 +37,10 @@ type Dependence struct {
 	// Points and Series count the points and series the estimate used.
 	Points int `json:"points"`
 	Series int `json:"series"`
+	// Inflation, when positive, replaces the AR(1) model's variance
+	// inflation by a model-free one (KernelInflation, for seasonal
+	// series); Rho and SE are then reported only.
+	Inflation float64 `json:"inflation,omitempty"`
 }
 
 // Estimated reports whether the dependence was estimated from data.
@@ -198,7 +202,11 @@ func (d Dependence) reference(m, iidVar float64) func(s float64) float64 {
 	}
 	independent := shape(0)
 	var shapes, weights []float64
-	if d.Estimated() {
+	switch {
+	case d.Inflation > 0:
+		v := math.Max(d.Inflation, 1) * iidVar / (m * m)
+		shapes, weights = []float64{math.Max((0.25/v-1)/2, 0.05)}, []float64{1}
+	case d.Estimated():
 		nodes := hermite()
 		center := math.Atanh(d.Rho)
 		width := d.SE * math.Min(1, math.Sqrt(integrationPoints/float64(d.Points)))

@@ -157,3 +157,37 @@ func TestHistorySharpensTheNoiseEstimate(t *testing.T) {
 		t.Errorf("a bad history point: %v, want an error naming values.controlHistory[1]", err)
 	}
 }
+
+// TestSeasonalBaseline checks a metric with a daily cycle: with the
+// baseline's history the judge sees the cycle and allows for what is left
+// of it over a window, so an unchanged canary passes and a canary 30%
+// lower fails, each saying so; an AR(1) fit alone would have read the
+// cycle as ρ near 1 and seen nothing.
+func TestSeasonalBaseline(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(13, 14))
+	const period, window = 48, 96
+	series := func(from, n int, level float64) []float64 {
+		out := make([]float64, n)
+		for i := range out {
+			phase := 2 * math.Pi * float64(from+i) / period
+			out[i] = level * (1 + 0.5*math.Sin(phase)) * math.Exp(0.05*r.NormFloat64())
+		}
+		return out
+	}
+	history, control := series(0, 3*window, 100), series(3*window, window, 100)
+	at := func(step int) PairScope {
+		return PairScope{StartTimeMillis: 1_700_000_000_000 + int64(step)*60_000, StepMillis: 60_000}
+	}
+	scopes := map[string]PairScope{"control": at(3 * window), "experiment": at(4 * window)}
+	for _, tc := range []struct {
+		level float64
+		want  string
+	}{{100, Pass}, {70, Low}} {
+		canary := series(4*window, window, tc.level)
+		m := judgeOne(t, Metric{}, MetricSetPair{Values: PairValues{Control: control, Experiment: canary, ControlHistory: history}, Scopes: scopes})
+		if m.Classification != tc.want || !strings.Contains(m.Reason, "repeat every 48 points") {
+			t.Errorf("canary level %v: %s (%s), want %s allowing for the cycle", tc.level, m.Classification, m.Reason, tc.want)
+		}
+	}
+}

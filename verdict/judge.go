@@ -116,6 +116,9 @@ type MetricResult struct {
 	history []float64
 	// aligned reports whether the two raw series share their time grid.
 	aligned bool
+	// season is the period of a cycle in the baseline and its history (0:
+	// none), whose noise allowance is then model-free.
+	season int
 	// test is the default judge's evidence while it awaits its adjusted
 	// p-value.
 	test *evidence
@@ -643,7 +646,17 @@ func defaultTest(r *MetricResult, alpha float64) {
 	// window would look like dependence there and mask itself. A baseline
 	// too short or too flat to estimate from leaves the test one of
 	// independent data.
-	dep := stats.EstimateDependence(stats.Series{Values: append(slices.Clone(history), controlT...)})
+	baseline := append(slices.Clone(history), controlT...)
+	dep := stats.EstimateDependence(stats.Series{Values: baseline})
+	if len(history) > 0 {
+		// A cycle (a daily pattern) reads as slow wandering to an AR(1)
+		// fit and would hide every change: for a baseline that repeats,
+		// the allowance comes from its own autocorrelation over a window.
+		if p := stats.DetectSeason(baseline); p > 0 {
+			dep.Inflation = stats.KernelInflation(baseline, len(controlT))
+			r.season = p
+		}
+	}
 	e := &evidence{alternative: alt, dep: dep}
 	if d, rel, comovement := pairedDifferences(r, infinite); d != nil {
 		e.comovement = comovement
@@ -938,7 +951,10 @@ func describeEvidence(r *MetricResult, e *evidence, adjP float64) string {
 	}
 	desc += fmt.Sprintf(", adjusted p=%.3g", adjP)
 	desc += infiniteNote(r.infinite)
-	if e.dep.Estimated() && e.dep.Rho > 0 {
+	if r.season > 0 && e.dep.Inflation > 0 && !e.paired {
+		desc += fmt.Sprintf(", the baseline and its history repeat every %d points: variance allowance %.2g× that of independent points, from their autocorrelation over a window",
+			r.season, e.dep.Inflation)
+	} else if e.dep.Estimated() && e.dep.Rho > 0 {
 		desc += fmt.Sprintf(", autocorrelation %.2g allowed for (from %d points)", e.dep.Rho, e.dep.Points)
 	}
 	return desc

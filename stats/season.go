@@ -1,0 +1,102 @@
+package stats
+
+import "math"
+
+// Seasonality thresholds of DetectSeason: a period counts only when the
+// autocorrelation of the normal scores dips to MinSeasonTrough or below
+// before rising to MinSeasonPeak or above at the period. A stationary
+// AR(1) process, whose autocorrelation falls monotonically and stays
+// positive, never qualifies.
+const (
+	MinSeasonPeak   = 0.3
+	MinSeasonTrough = -0.3
+)
+
+// maxSeasonPoints bounds the points DetectSeason and KernelInflation read
+// (the most recent ones).
+const maxSeasonPoints = 4096
+
+// DetectSeason looks for a periodic pattern (a daily cycle, say) in a
+// series in time order: the first lag P at which the autocorrelation of
+// its normal scores peaks again after a trough. It returns 0 when the
+// series shows none, holds fewer than two periods, or has fewer than 16
+// points. Periods up to a third of the series are considered.
+func DetectSeason(x []float64) int {
+	acf := normalScoreACF(x, len(x)/3)
+	if acf == nil {
+		return 0
+	}
+	trough := -1
+	for k := 2; k < len(acf); k++ {
+		if acf[k] <= MinSeasonTrough {
+			trough = k
+			break
+		}
+	}
+	if trough < 0 {
+		return 0
+	}
+	for k := trough + 1; k < len(acf); k++ {
+		if acf[k] >= MinSeasonPeak && acf[k] >= acf[k-1] && (k+1 == len(acf) || acf[k] >= acf[k+1]) {
+			if k < 4 || 2*k > len(x) {
+				return 0
+			}
+			return k
+		}
+	}
+	return 0
+}
+
+// KernelInflation is a model-free long-run variance factor of the ranks of
+// a series: the Bartlett-kernel (Newey-West) sum of the autocorrelations
+// of its normal scores up to lag K,
+//
+//	f = 1 + 2 Σ_{k=1}^{K} (1 − k/(K+1)) r_k,
+//
+// at least 1. Unlike an AR(1) fit it lets the negative autocorrelation of
+// a cycle's far side cancel its near side, so a daily pattern, which
+// averages out over a window of several days, does not read as slow
+// wandering. Reference: Newey & West (1987), Econometrica 55:703–708.
+func KernelInflation(x []float64, k int) float64 {
+	acf := normalScoreACF(x, k)
+	if acf == nil {
+		return 1
+	}
+	f := 1.0
+	for lag := 1; lag < len(acf); lag++ {
+		f += 2 * (1 - float64(lag)/float64(len(acf))) * acf[lag]
+	}
+	return math.Max(f, 1)
+}
+
+// normalScoreACF returns the autocorrelations r_0..r_maxLag of the normal
+// scores of x (its last maxSeasonPoints points), or nil for fewer than 16
+// points or a constant series.
+func normalScoreACF(x []float64, maxLag int) []float64 {
+	if len(x) > maxSeasonPoints {
+		x = x[len(x)-maxSeasonPoints:]
+		maxLag = min(maxLag, len(x)/3)
+	}
+	if len(x) < 16 || maxLag < 1 {
+		return nil
+	}
+	q := normalScores(x)
+	if q == nil {
+		return nil
+	}
+	maxLag = min(maxLag, len(q)-1)
+	var den float64
+	for _, v := range q {
+		den += v * v
+	}
+	acf := make([]float64, maxLag+1)
+	acf[0] = 1
+	for k := 1; k <= maxLag; k++ {
+		var s float64
+		for t := 0; t+k < len(q); t++ {
+			s += q[t] * q[t+k]
+		}
+		acf[k] = s / den
+	}
+	return acf
+}
