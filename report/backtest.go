@@ -159,7 +159,7 @@ func powerChart(points []backtest.PowerPoint) (template.HTML, error) {
 		p.Legend.Add(fmt.Sprintf("ρ %g", rho), l, pts)
 	}
 	p.Legend.Top, p.Legend.Left = true, true
-	return svgOf(p)
+	return svgOf(p, chartHeight)
 }
 
 // caseChart draws one metric of a case on one time axis: the baseline's
@@ -202,25 +202,12 @@ func caseChart(pair verdict.MetricSetPair) (template.HTML, string, error) {
 		style  draw.LineStyle
 		name   string
 	}{{v.ControlHistory, 0, history, "baseline history"}, {v.Control, h, baselineStyle, "baseline"}, {v.Experiment, canaryStart, canaryStyle, "canary"}} {
-		first := true
-		for _, run := range finiteRuns(part.values) {
-			for i := range run {
-				run[i].X += float64(part.offset)
-			}
-			l, err := plotter.NewLine(run)
-			if err != nil {
-				return "", "", err
-			}
-			l.LineStyle = part.style
-			p.Add(l)
-			if first {
-				p.Legend.Add(part.name, l)
-				first = false
-			}
+		if err := addSeries(p, part.values, part.offset, part.style, part.name); err != nil {
+			return "", "", err
 		}
 	}
 	p.Legend.Top = true
-	chart, err := svgOf(p)
+	chart, err := svgOf(p, chartHeight)
 	layout := "the canary window (shaded) right after the baseline window"
 	if concurrent {
 		layout = "the canary over the same time as the baseline window"

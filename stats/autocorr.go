@@ -8,13 +8,6 @@ import (
 	"gonum.org/v1/gonum/stat/distuv"
 )
 
-// Series is a time series: its values in time order and, optionally, the
-// same values in ascending order (computed when nil), for callers that have
-// sorted them already.
-type Series struct {
-	Values, Sorted []float64
-}
-
 // MinAutocorrelationPoints is the fewest points a series needs for
 // EstimateDependence to use it; shorter series carry too little information
 // about their correlation and are skipped.
@@ -77,17 +70,14 @@ func (d Dependence) meanLength() float64 { return float64(d.Points) / float64(ma
 // Series with fewer than MinAutocorrelationPoints points or no variation
 // are skipped; with none left the zero Dependence (independence) is
 // returned.
-func EstimateDependence(series ...Series) Dependence {
+func EstimateDependence(series ...[]float64) Dependence {
 	var num, den float64
 	n, k := 0, 0
 	for _, s := range series {
-		if len(s.Values) < MinAutocorrelationPoints {
+		if len(s) < MinAutocorrelationPoints {
 			continue
 		}
-		if s.Sorted != nil && s.Sorted[0] == s.Sorted[len(s.Sorted)-1] {
-			continue
-		}
-		q := normalScores(s.Values)
+		q := normalScores(s)
 		if q == nil {
 			continue
 		}

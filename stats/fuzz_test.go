@@ -75,7 +75,7 @@ func FuzzSerialTests(f *testing.F) {
 		}
 		canary, baseline := toFloats(data[:k]), toFloats(data[k:])
 		a := Alternative(alt % 3)
-		dep := EstimateDependence(Series{Values: baseline})
+		dep := EstimateDependence(baseline)
 		if dep.Estimated() && (math.IsNaN(dep.Rho) || dep.Rho < -0.9 || dep.Rho > 0.98 || !(dep.SE > 0)) {
 			t.Fatalf("dependence %+v", dep)
 		}
@@ -95,7 +95,7 @@ func FuzzSerialTests(f *testing.F) {
 		for i := range d {
 			d[i] = canary[i] - baseline[i]
 		}
-		sr, err := SignedRank(d, SignedRankOptions{Alternative: a, Dependence: EstimateDependence(Series{Values: d})})
+		sr, err := SignedRank(d, SignedRankOptions{Alternative: a, Dependence: EstimateDependence(d)})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -172,15 +172,9 @@ type MannWhitneyResult struct {
 // Methods, 3rd ed., §4.1–4.3; Bauer (1972) "Constructing confidence sets using
 // rank statistics", JASA 67:687–690; R's src/library/stats/R/wilcox.test.R.
 func MannWhitney(canary, baseline []float64, opts MannWhitneyOptions) (MannWhitneyResult, error) {
-	conf := opts.ConfLevel
-	if conf == 0 {
-		conf = 0.95
-	}
-	if !(conf > 0 && conf < 1) {
-		return MannWhitneyResult{}, fmt.Errorf("conf level %v: %w", conf, ErrConfLevel)
-	}
-	if opts.Alternative < TwoSided || opts.Alternative > Less {
-		return MannWhitneyResult{}, fmt.Errorf("alternative %d: %w", int(opts.Alternative), ErrAlternative)
+	conf, err := checkOptions(opts.ConfLevel, opts.Alternative)
+	if err != nil {
+		return MannWhitneyResult{}, err
 	}
 	inflation := opts.VarianceInflation
 	if inflation == 0 {
@@ -242,6 +236,34 @@ func MannWhitney(canary, baseline []float64, opts MannWhitneyOptions) (MannWhitn
 		asymptoticTest(&res, &diffs, conf, rs.tieSum, inflation)
 	}
 	return res, nil
+}
+
+// checkOptions returns the confidence level (0 means 0.95) after checking
+// it and the alternative.
+func checkOptions(conf float64, alt Alternative) (float64, error) {
+	if conf == 0 {
+		conf = 0.95
+	}
+	if !(conf > 0 && conf < 1) {
+		return 0, fmt.Errorf("conf level %v: %w", conf, ErrConfLevel)
+	}
+	if alt < TwoSided || alt > Less {
+		return 0, fmt.Errorf("alternative %d: %w", int(alt), ErrAlternative)
+	}
+	return conf, nil
+}
+
+// sidedPValue is the p-value of statistic s for the alternative, from its
+// upper tail P(S ≥ s) and lower tail P(S ≤ s) (two-sided: twice the
+// smaller, at most 1).
+func sidedPValue(alt Alternative, s float64, upper, lower func(float64) float64) float64 {
+	switch alt {
+	case Greater:
+		return upper(s)
+	case Less:
+		return lower(s)
+	}
+	return math.Min(1, 2*math.Min(upper(s), lower(s)))
 }
 
 // checkSample returns ErrNoData for an empty sample and ErrNotFinite naming
@@ -416,16 +438,9 @@ func serialTest(res *MannWhitneyResult, diffs *pairwiseDiffs, conf, tieSum float
 	N := n + m
 	iidVar := (mn / 12) * ((N + 1) - tieSum/(N*(N-1)))
 	ref := dep.reference(mn, iidVar)
-	upper := func(w float64) float64 { return ref(w - 0.5) }      // P(W ≥ w)
-	lower := func(w float64) float64 { return ref(mn - w - 0.5) } // P(W ≤ w)
-	switch res.Alternative {
-	case TwoSided:
-		res.PValue = math.Min(1, 2*math.Min(upper(res.W), lower(res.W)))
-	case Greater:
-		res.PValue = upper(res.W)
-	case Less:
-		res.PValue = lower(res.W)
-	}
+	res.PValue = sidedPValue(res.Alternative, res.W,
+		func(w float64) float64 { return ref(w - 0.5) },      // P(W ≥ w)
+		func(w float64) float64 { return ref(mn - w - 0.5) }) // P(W ≤ w)
 
 	ciVar := (mn / 12) * ((N + 1) - withinTieSum(diffs.x, diffs.y)/(N*(N-1)))
 	nm := len(diffs.x) * len(diffs.y)

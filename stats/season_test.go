@@ -23,7 +23,7 @@ func TestSeason(t *testing.T) {
 	if f := KernelInflation(daily, 48*3); f > 3 {
 		t.Errorf("daily cycle: kernel inflation %.2f, want small", f)
 	}
-	if d := EstimateDependence(Series{Values: daily}); d.Rho < 0.9 {
+	if d := EstimateDependence(daily); d.Rho < 0.9 {
 		t.Errorf("daily cycle: AR(1) ρ %.2f, expected near 1 (the reason for the kernel)", d.Rho)
 	}
 	for _, rho := range []float64{0, 0.5, 0.8} {

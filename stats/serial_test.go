@@ -25,13 +25,13 @@ func TestEstimateDependence(t *testing.T) {
 	for i := range trend {
 		trend[i] = float64(i)
 	}
-	if d := EstimateDependence(Series{Values: trend}); d.Rho < 0.9 || d.Points != 50 || d.Series != 1 {
+	if d := EstimateDependence(trend); d.Rho < 0.9 || d.Points != 50 || d.Series != 1 {
 		t.Errorf("trend: %+v, want ρ ≥ 0.9 from 50 points", d)
 	}
-	if a, b := EstimateDependence(Series{Values: []float64{1, 2, 1}}, Series{Values: trend}), EstimateDependence(Series{Values: trend}); a != b {
+	if a, b := EstimateDependence([]float64{1, 2, 1}, trend), EstimateDependence(trend); a != b {
 		t.Errorf("a short series changed the estimate: %+v vs %+v", a, b)
 	}
-	if d := EstimateDependence(Series{Values: make([]float64, 50)}); d.Estimated() {
+	if d := EstimateDependence(make([]float64, 50)); d.Estimated() {
 		t.Errorf("constant series: %+v, want no estimate", d)
 	}
 	// Seeded AR(1) series: the bias-corrected estimate recovers ρ within
@@ -39,13 +39,13 @@ func TestEstimateDependence(t *testing.T) {
 	// level shift between series does not look like correlation.
 	for _, rho := range []float64{0, 0.5, 0.8} {
 		rng := rand.New(rand.NewPCG(1, uint64(rho*10)))
-		var series []Series
+		var series [][]float64
 		for k := range 40 {
 			x := ar1Series(rng, 60, rho)
 			for i := range x {
 				x[i] = math.Exp(0.2*x[i]) * 100 * float64(1+k%3) // log-normal, a level per series
 			}
-			series = append(series, Series{Values: x})
+			series = append(series, x)
 		}
 		d := EstimateDependence(series...)
 		if got, se := math.Atanh(d.Rho), d.SE; math.Abs(got-math.Atanh(rho)) > 3*se || d.Points != 2400 || d.Series != 40 {
@@ -116,7 +116,7 @@ func TestMannWhitneySerial(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dep := EstimateDependence(Series{Values: canary}, Series{Values: baseline})
+	dep := EstimateDependence(canary, baseline)
 	serial, err := MannWhitney(canary, baseline, MannWhitneyOptions{Dependence: dep})
 	if err != nil {
 		t.Fatal(err)

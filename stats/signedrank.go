@@ -71,15 +71,9 @@ type SignedRankResult struct {
 // Reference: Hollander, Wolfe & Chicken (2014) Nonparametric Statistical
 // Methods, 3rd ed., §3.1–3.2; R's src/library/stats/R/wilcox.test.R.
 func SignedRank(d []float64, opts SignedRankOptions) (SignedRankResult, error) {
-	conf := opts.ConfLevel
-	if conf == 0 {
-		conf = 0.95
-	}
-	if !(conf > 0 && conf < 1) {
-		return SignedRankResult{}, fmt.Errorf("conf level %v: %w", conf, ErrConfLevel)
-	}
-	if opts.Alternative < TwoSided || opts.Alternative > Less {
-		return SignedRankResult{}, fmt.Errorf("alternative %d: %w", int(opts.Alternative), ErrAlternative)
+	conf, err := checkOptions(opts.ConfLevel, opts.Alternative)
+	if err != nil {
+		return SignedRankResult{}, err
 	}
 	if err := checkSample("differences", d); err != nil {
 		return SignedRankResult{}, err
@@ -143,14 +137,7 @@ func SignedRank(d []float64, opts SignedRankOptions) (SignedRankResult, error) {
 		upper = func(v float64) float64 { return normalSurvival((v - total/2 - 0.5) / sigma) }
 		lower = func(v float64) float64 { return normalCDF((v - total/2 + 0.5) / sigma) }
 	}
-	switch opts.Alternative {
-	case TwoSided:
-		res.PValue = math.Min(1, 2*math.Min(upper(res.V), lower(res.V)))
-	case Greater:
-		res.PValue = upper(res.V)
-	case Less:
-		res.PValue = lower(res.V)
-	}
+	res.PValue = sidedPValue(opts.Alternative, res.V, upper, lower)
 
 	w := walsh{x: x}
 	m := w.size()

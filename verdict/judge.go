@@ -592,7 +592,9 @@ type evidence struct {
 	// the share of instants where the canary is above the baseline).
 	up   bool
 	cles float64
-	dep  stats.Dependence
+	// effect is the effect size compared with the configured bounds.
+	effect float64
+	dep    stats.Dependence
 	// tail is the shape test (nil when it did not run), tailUp its side
 	// and tailP its p-value over the sides tested.
 	tail   *stats.ExceedanceResult
@@ -640,24 +642,7 @@ func defaultTest(r *MetricResult, alpha float64) {
 	c, b := rankable(r.canarySorted, beyond), rankable(r.controlSorted, beyond)
 	canaryT, controlT := rankable(r.canary, beyond), rankable(r.control, beyond)
 	history := rankable(r.history, beyond)
-	// The dependence of the noise comes from the baseline: its history
-	// joined to its window. Under the null hypothesis the canary has the
-	// same noise, and a regression that starts partway through the canary
-	// window would look like dependence there and mask itself. A baseline
-	// too short or too flat to estimate from leaves the test one of
-	// independent data.
-	baseline := append(slices.Clone(history), controlT...)
-	dep := stats.EstimateDependence(stats.Series{Values: baseline})
-	if len(history) > 0 {
-		// A cycle (a daily pattern) reads as slow wandering to an AR(1)
-		// fit and would hide every change: for a baseline that repeats,
-		// the allowance comes from its own autocorrelation over a window.
-		if p := stats.DetectSeason(baseline); p > 0 {
-			dep.Inflation = stats.KernelInflation(baseline, len(controlT))
-			r.season = p
-		}
-	}
-	e := &evidence{alternative: alt, dep: dep}
+	e := &evidence{alternative: alt}
 	if d, rel, comovement := pairedDifferences(r, infinite); d != nil {
 		e.comovement = comovement
 		if err := pairedTest(e, d, rel, alt, alpha); err != nil {
@@ -665,7 +650,8 @@ func defaultTest(r *MetricResult, alpha float64) {
 			return
 		}
 	} else {
-		mw, err := stats.MannWhitney(c, b, stats.MannWhitneyOptions{Alternative: alt, ConfLevel: 1 - alpha, Dependence: dep})
+		e.dep = baselineDependence(r, history, controlT)
+		mw, err := stats.MannWhitney(c, b, stats.MannWhitneyOptions{Alternative: alt, ConfLevel: 1 - alpha, Dependence: e.dep})
 		if err != nil {
 			fail(r, "metric classification failed: "+err.Error())
 			return
@@ -686,13 +672,33 @@ func defaultTest(r *MetricResult, alpha float64) {
 	if e.paired {
 		r.Comparison = "paired"
 	}
-	ratio := stats.MeanRatio(r.canary, r.control)
-	effect := relativeLevel(mean(r.canary), mean(r.control))
+	e.effect = relativeLevel(r.Canary.Mean, r.Baseline.Mean)
 	if m.EffectSize.Measure == MeasureCLES {
-		effect = e.cles
+		e.effect = e.cles
 	}
-	r.EffectSize, r.MeanRatio = finite(effect), finite(ratio)
+	r.EffectSize, r.MeanRatio = finite(e.effect), finite(stats.MeanRatio(r.canary, r.control))
 	r.test = e
+}
+
+// baselineDependence is the serial dependence the unpaired test allows
+// for. It comes from the baseline: its history joined to its window. Under
+// the null hypothesis the canary has the same noise, and a regression that
+// starts partway through the canary window would look like dependence
+// there and mask itself. A baseline too short or too flat to estimate from
+// leaves the test one of independent data. A baseline that repeats (a
+// daily cycle, which an AR(1) fit reads as slow wandering and which would
+// hide every change) gets a model-free allowance from its own
+// autocorrelation over a window.
+func baselineDependence(r *MetricResult, history, control []float64) stats.Dependence {
+	baseline := append(slices.Clone(history), control...)
+	dep := stats.EstimateDependence(baseline)
+	if len(history) > 0 {
+		if p := stats.DetectSeason(baseline); p > 0 {
+			dep.Inflation = stats.KernelInflation(baseline, len(control))
+			r.season = p
+		}
+	}
+	return dep
 }
 
 // timeAligned reports whether the canary and baseline series of a pair
@@ -764,7 +770,7 @@ func pairedDifferences(r *MetricResult, infinite int) (d, rel []float64, comovem
 // ramp) does not look like correlation either.
 func pairedTest(e *evidence, d, rel []float64, alt stats.Alternative, alpha float64) error {
 	half := len(rel) / 2
-	dep := stats.EstimateDependence(stats.Series{Values: rel[:half]}, stats.Series{Values: rel[half:]})
+	dep := stats.EstimateDependence(rel[:half], rel[half:])
 	sr, err := stats.SignedRank(d, stats.SignedRankOptions{Alternative: alt, ConfLevel: 1 - alpha, Dependence: dep})
 	if err != nil {
 		return err
@@ -790,7 +796,7 @@ func pairedTest(e *evidence, d, rel []float64, alt stats.Alternative, alpha floa
 // sides, Bonferroni-combined, for direction either), prewhitening with the
 // dependence of the two series.
 func shapeTest(e *evidence, canary, control []float64, direction string) {
-	rho := stats.EstimateDependence(stats.Series{Values: canary}, stats.Series{Values: control}).Rho
+	rho := stats.EstimateDependence(canary, control).Rho
 	up := stats.Exceedance(canary, control, rho, true)
 	down := stats.Exceedance(canary, control, rho, false)
 	switch direction {
@@ -876,10 +882,7 @@ func decideDefault(r *MetricResult, adjP, alpha float64) {
 	if shift == 0 { // zero-inflated data: the median difference hides the change
 		shift = r.Canary.Mean - r.Baseline.Mean
 	}
-	effect := relativeLevel(r.Canary.Mean, r.Baseline.Mean)
-	if m.EffectSize.Measure == MeasureCLES {
-		effect = e.cles
-	}
+	effect := e.effect
 	desc := describeEvidence(r, e, adjP)
 	if !(adjP <= alpha) {
 		r.Classification = Pass
@@ -951,7 +954,7 @@ func describeEvidence(r *MetricResult, e *evidence, adjP float64) string {
 	}
 	desc += fmt.Sprintf(", adjusted p=%.3g", adjP)
 	desc += infiniteNote(r.infinite)
-	if r.season > 0 && e.dep.Inflation > 0 && !e.paired {
+	if r.season > 0 {
 		desc += fmt.Sprintf(", the baseline and its history repeat every %d points: variance allowance %.2g× that of independent points, from their autocorrelation over a window",
 			r.season, e.dep.Inflation)
 	} else if e.dep.Estimated() && e.dep.Rho > 0 {
