@@ -266,3 +266,24 @@ func TestAdvise(t *testing.T) {
 		t.Errorf("a negative target got %+v", *none.Recommended)
 	}
 }
+
+// TestNABQuality pins the default judge's quality goal on the shipped NAB
+// corpus with the built-in config: at least the kayenta judge's recall at
+// no more than its false-fail rate.
+func TestNABQuality(t *testing.T) {
+	t.Parallel()
+	cases, err := LoadNAB("../fixtures/nab", "../fixtures/nab/combined_windows.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	report := Run(cases, DefaultConfig(), []string{verdict.JudgeDefault, verdict.JudgeKayenta}, nil, nil)
+	def, kay := report.Judges[0].Summary, report.Judges[1].Summary
+	if def.Errors != 0 || kay.Errors != 0 || def.Incidents != 32 || def.Controls != 66 {
+		t.Fatalf("corpus: default %+v, kayenta %+v", def, kay)
+	}
+	if def.Detected < kay.Detected || def.FalseFails > kay.FalseFails {
+		t.Errorf("default judge: %d of %d incidents, %d of %d false fails; kayenta judge: %d, %d",
+			def.Detected, def.Incidents, def.FalseFails, def.Controls, kay.Detected, kay.FalseFails)
+	}
+	t.Logf("default %d/%d detected, %d/%d false fails; kayenta %d, %d", def.Detected, def.Incidents, def.FalseFails, def.Controls, kay.Detected, kay.FalseFails)
+}

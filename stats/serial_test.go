@@ -216,7 +216,7 @@ func TestExceedance(t *testing.T) {
 	for i := 0; i < 60; i += 3 { // a third of the points jump by 6 sd
 		canary[i] += 6
 	}
-	up := Exceedance(canary, baseline, 0.5, true)
+	up := Exceedance(canary, 0.5, true, baseline)
 	if up.Count < 10 || up.Canary != 59 || up.Baseline != 59 {
 		t.Errorf("upward jumps: %+v", up)
 	}
@@ -229,10 +229,49 @@ func TestExceedance(t *testing.T) {
 	}
 	// The same series hold no downward jump beyond the baseline's, and a
 	// series compared with itself exceeds nothing.
-	if down := Exceedance(baseline, baseline, 0.5, false); down.Count != 0 || down.PValue != 1 {
+	if down := Exceedance(baseline, 0.5, false, baseline); down.Count != 0 || down.PValue != 1 {
 		t.Errorf("self: %+v", down)
 	}
-	if short := Exceedance([]float64{1, 2}, baseline, 0.5, true); short.PValue != 1 {
+	if short := Exceedance([]float64{1, 2}, 0.5, true, baseline); short.PValue != 1 {
 		t.Errorf("two points: %+v", short)
+	}
+	if none := Exceedance(canary, 0.5, true); none.PValue != 1 || none.Baseline != 0 {
+		t.Errorf("no reference: %+v", none)
+	}
+}
+
+// TestExceedanceHistory checks a reference of several series: the
+// baseline's window and its history, each prewhitened on its own (a series
+// shorter than 3 points adds nothing), pooled into one bound; a few spikes
+// that a window-long reference cannot tell from chance stand out against
+// the longer one.
+func TestExceedanceHistory(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(9, 10))
+	baseline, canary := ar1Series(rng, 60, 0.5), ar1Series(rng, 60, 0.5)
+	history := ar1Series(rng, 180, 0.5)
+	for i := range history {
+		history[i] += 5 // another level: each series is centred on its own median
+	}
+	for _, i := range []int{10, 25, 40, 55} {
+		canary[i] += 8
+	}
+	short := Exceedance(canary, 0.5, true, baseline)
+	long := Exceedance(canary, 0.5, true, baseline, history, []float64{1, 2})
+	if long.Baseline != 59+179 || long.Canary != 59 {
+		t.Fatalf("reference sizes: %+v", long)
+	}
+	if long.Count != 4 || short.Count != 4 {
+		t.Fatalf("counts: window %+v, with history %+v", short, long)
+	}
+	want := 1.0
+	for i := range 4 {
+		want *= float64(59-i) / float64(59+238-i)
+	}
+	if math.Abs(long.PValue-want) > 1e-12*want {
+		t.Errorf("p = %v, want %v", long.PValue, want)
+	}
+	if !(short.PValue > 0.05) || !(long.PValue < 0.005) {
+		t.Errorf("four spikes: p %v against the window, %v against window and history", short.PValue, long.PValue)
 	}
 }

@@ -107,13 +107,62 @@ func TestTailRegression(t *testing.T) {
 		canary[i] *= 3
 	}
 	m := judgeOne(t, inc, MetricSetPair{Values: PairValues{Control: control, Experiment: canary}})
-	if m.Classification != High || !strings.Contains(m.Reason, "(jumps)") || !strings.Contains(m.Reason, "canary jumps above the largest baseline jump") {
+	if m.Classification != High || !strings.Contains(m.Reason, "(jumps)") || !strings.Contains(m.Reason, "canary jumps above the largest of 59 baseline jumps") {
 		t.Errorf("tail: %s (%s)", m.Classification, m.Reason)
 	}
 	// Direction decrease: the same upward jumps are harmless.
 	if m := judgeOne(t, Metric{Direction: DirectionDecrease}, MetricSetPair{Values: PairValues{Control: control, Experiment: canary}}); m.Classification != Pass {
 		t.Errorf("tail on a decrease metric: %s (%s)", m.Classification, m.Reason)
 	}
+}
+
+// TestSpikeAgainstHistory checks that the shape test measures the canary's
+// jumps against the baseline's history as well as its window: over 200
+// draws of a metric that stayed quiet for four windows, four latency
+// spikes (×3) in the canary window are caught far more often with the
+// history than against the window alone, the reason names the longer
+// reference, and quiet canaries still pass at about the level.
+func TestSpikeAgainstHistory(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(11, 12))
+	series := func(n int) []float64 {
+		out := make([]float64, n)
+		e := r.NormFloat64()
+		for i := range out {
+			e = 0.5*e + math.Sqrt(0.75)*r.NormFloat64()
+			out[i] = 100 * math.Exp(0.2*e)
+		}
+		return out
+	}
+	inc := Metric{Direction: DirectionIncrease}
+	const draws = 200
+	var quietFails, alone, withHistory int
+	for range draws {
+		history, control, canary := series(180), series(60), series(60)
+		if m := judgeOne(t, inc, MetricSetPair{Values: PairValues{Control: control, Experiment: canary, ControlHistory: history}}); m.Classification != Pass {
+			quietFails++
+		}
+		for _, i := range []int{12, 30, 31, 47} {
+			canary[i] *= 3
+		}
+		if m := judgeOne(t, inc, MetricSetPair{Values: PairValues{Control: control, Experiment: canary}}); m.Classification == High {
+			alone++
+		}
+		m := judgeOne(t, inc, MetricSetPair{Values: PairValues{Control: control, Experiment: canary, ControlHistory: history}})
+		if m.Classification == High {
+			withHistory++
+			if !strings.Contains(m.Reason, "jumps of the baseline and its history") {
+				t.Fatalf("reason: %s", m.Reason)
+			}
+		}
+	}
+	if withHistory < 120 || withHistory < alone+60 {
+		t.Errorf("spikes caught in %d of %d draws with the history, %d against the window alone", withHistory, draws, alone)
+	}
+	if quietFails > 20 { // level 5%: 10 expected, P(> 20) < 0.2%
+		t.Errorf("quiet canaries failed %d of %d times", quietFails, draws)
+	}
+	t.Logf("spikes caught %d/%d with history, %d/%d alone; quiet fails %d/%d", withHistory, draws, alone, draws, quietFails, draws)
 }
 
 // TestHistorySharpensTheNoiseEstimate checks that the baseline's history

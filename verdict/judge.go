@@ -620,7 +620,8 @@ func (e *evidence) combined() float64 {
 // otherwise by the Mann-Whitney test. Either test allows for the serial
 // dependence of the series (stats.Dependence): of the paired differences,
 // or of both series and the baseline's history. Shape: stats.Exceedance on
-// the side(s) of the configured direction.
+// the side(s) of the configured direction, against the jumps of the
+// baseline's window and its history.
 func defaultTest(r *MetricResult, alpha float64) {
 	m := r.metric
 	if !r.canaryMeasured || !r.controlMeasured || len(r.canary) < max(m.MinSamples, 1) || len(r.control) < max(m.MinSamples, 1) {
@@ -660,7 +661,7 @@ func defaultTest(r *MetricResult, alpha float64) {
 		e.up = mw.W > float64(mw.NCanary*mw.NBaseline)/2
 		e.cles = stats.CommonLanguage(mw.W, mw.NCanary, mw.NBaseline)
 	}
-	shapeTest(e, canaryT, controlT, m.Direction)
+	shapeTest(e, canaryT, controlT, history, m.Direction)
 	r.infinite = infinite
 	r.Autocorr = ptr(e.dep.Rho)
 	r.PValue, r.Estimate = ptr(e.p), ptr(e.estimate)
@@ -794,11 +795,15 @@ func pairedTest(e *evidence, d, rel []float64, alt stats.Alternative, alpha floa
 
 // shapeTest runs stats.Exceedance on the side a regression would take (both
 // sides, Bonferroni-combined, for direction either), prewhitening with the
-// dependence of the two series.
-func shapeTest(e *evidence, canary, control []float64, direction string) {
+// dependence of the two series. The reference is the baseline's window and
+// its history: under the null hypothesis the history's jumps are the
+// unchanged service's as much as the window's, and the longer reference
+// makes a burst of canary jumps beyond all of them stand out (a latency
+// spike in one window of a long-quiet metric).
+func shapeTest(e *evidence, canary, control, history []float64, direction string) {
 	rho := stats.EstimateDependence(canary, control).Rho
-	up := stats.Exceedance(canary, control, rho, true)
-	down := stats.Exceedance(canary, control, rho, false)
+	up := stats.Exceedance(canary, rho, true, control, history)
+	down := stats.Exceedance(canary, rho, false, control, history)
 	switch direction {
 	case DirectionIncrease:
 		e.tail, e.tailUp, e.tailP = &up, true, up.PValue
@@ -950,7 +955,11 @@ func describeEvidence(r *MetricResult, e *evidence, adjP float64) string {
 		if !e.tailUp {
 			side = "below the smallest"
 		}
-		desc += fmt.Sprintf("; %d of %d canary jumps %s baseline jump (%.4g), p=%.3g", e.tail.Count, e.tail.Canary, side, e.tail.Bound, e.tailP)
+		of := "baseline jumps"
+		if len(r.history) >= 3 {
+			of = "jumps of the baseline and its history"
+		}
+		desc += fmt.Sprintf("; %d of %d canary jumps %s of %d %s (%.4g), p=%.3g", e.tail.Count, e.tail.Canary, side, e.tail.Baseline, of, e.tail.Bound, e.tailP)
 	}
 	desc += fmt.Sprintf(", adjusted p=%.3g", adjP)
 	desc += infiniteNote(r.infinite)
