@@ -8,8 +8,9 @@ import (
 
 // TestSeason checks the cycle detection and the kernel inflation: a daily
 // pattern of 48 points under noise is found and averages out (a small
-// inflation, where an AR(1) fit would read ρ near 1), while AR(1) noise
-// and white noise show no cycle and keep their long-run variance.
+// inflation, where an AR(1) fit would read ρ near 1), while AR(1) noise,
+// strongly autocorrelated noise included, and white noise show no cycle
+// and keep their long-run variance.
 func TestSeason(t *testing.T) {
 	t.Parallel()
 	rng := rand.New(rand.NewPCG(9, 10))
@@ -33,6 +34,24 @@ func TestSeason(t *testing.T) {
 				t.Errorf("AR(1) ρ=%v seed %d: period %d, want none", rho, seed, p)
 			}
 		}
+	}
+	// Strongly autocorrelated noise wanders: a dip and a bump in its
+	// autocorrelation are common (one series of 60 at ρ = 0.9 over 240
+	// points), a bump that repeats at twice its lag is not.
+	spurious := 0
+	for _, rho := range []float64{0.9, 0.95} {
+		for seed := range uint64(500) {
+			if DetectSeason(ar1Series(rand.New(rand.NewPCG(seed, 77)), 240, rho)) != 0 {
+				spurious++
+			}
+		}
+	}
+	if spurious > 3 {
+		t.Errorf("AR(1) ρ 0.9 and 0.95: %d of 1000 series read as cycles", spurious)
+	}
+	// A cycle seen fewer than four times is not taken for one.
+	if p := DetectSeason(daily[:48*3]); p != 0 {
+		t.Errorf("three days: period %d, want none", p)
 	}
 	white := ar1Series(rng, 2000, 0)
 	if f := KernelInflation(white, 60); math.Abs(f-1) > 0.4 {
