@@ -147,7 +147,7 @@ func RankInflation(rho float64) float64 {
 // noise moves the window's level (the variance the test needs) and, through
 // the centring, hides from the estimate of ρ at the same time; simulation of
 // Gaussian AR(1) A/A pairs (30 to 120 points, ρ up to 0.9, with and without
-// a baseline history three windows long) puts c at 7.
+// a baseline history three windows long) puts c at about 10.
 const smallSampleConstant = 10
 
 // integrationPoints scales the spread over which the uncertainty of ρ̂ is
