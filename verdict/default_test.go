@@ -3,6 +3,7 @@ package verdict
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -136,7 +137,10 @@ func TestSpikeAgainstHistory(t *testing.T) {
 	}
 	inc := Metric{Direction: DirectionIncrease}
 	const draws = 200
-	var quietFails, alone, withHistory int
+	var (
+		quietFails, alone, withHistory int
+		caught                         MetricSetPair // spikes the window's jumps alone caught
+	)
 	for range draws {
 		history, control, canary := series(180), series(60), series(60)
 		if m := judgeOne(t, inc, MetricSetPair{Values: PairValues{Control: control, Experiment: canary, ControlHistory: history}}); m.Classification != Pass {
@@ -147,6 +151,9 @@ func TestSpikeAgainstHistory(t *testing.T) {
 		}
 		if m := judgeOne(t, inc, MetricSetPair{Values: PairValues{Control: control, Experiment: canary}}); m.Classification == High {
 			alone++
+			if strings.Contains(m.Reason, "(jumps)") {
+				caught = MetricSetPair{Values: PairValues{Control: control, Experiment: canary, ControlHistory: history}}
+			}
 		}
 		m := judgeOne(t, inc, MetricSetPair{Values: PairValues{Control: control, Experiment: canary, ControlHistory: history}})
 		if m.Classification == High {
@@ -163,6 +170,13 @@ func TestSpikeAgainstHistory(t *testing.T) {
 		t.Errorf("quiet canaries failed %d of %d times", quietFails, draws)
 	}
 	t.Logf("spikes caught %d/%d with history, %d/%d alone; quiet fails %d/%d", withHistory, draws, alone, draws, quietFails, draws)
+	// An infinite point in the history would, as a reference jump, hide
+	// every canary jump: such a history is left out of the shape test, so
+	// spikes that the window alone catches are still caught.
+	caught.Values.ControlHistory = append(slices.Clone(caught.Values.ControlHistory), math.Inf(1))
+	if m := judgeOne(t, inc, caught); m.Classification != High || !strings.Contains(m.Reason, "(jumps)") || strings.Contains(m.Reason, "and its history") {
+		t.Errorf("spikes with +Inf in the history: %s (%s)", m.Classification, m.Reason)
+	}
 }
 
 // TestHistorySharpensTheNoiseEstimate checks that the baseline's history

@@ -661,7 +661,14 @@ func defaultTest(r *MetricResult, alpha float64) {
 		e.up = mw.W > float64(mw.NCanary*mw.NBaseline)/2
 		e.cles = stats.CommonLanguage(mw.W, mw.NCanary, mw.NBaseline)
 	}
-	shapeTest(e, canaryT, controlT, history, m.Direction)
+	// A history with an infinite point is left out of the shape test: the
+	// stand-in that ranks it (infinityStandIn) lies far beyond every point,
+	// and as a reference jump it would hide every canary jump.
+	shapeReference := history
+	if slices.ContainsFunc(r.history, func(v float64) bool { return math.IsInf(v, 0) }) {
+		shapeReference = nil
+	}
+	shapeTest(e, canaryT, controlT, shapeReference, m.Direction)
 	r.infinite = infinite
 	r.Autocorr = ptr(e.dep.Rho)
 	r.PValue, r.Estimate = ptr(e.p), ptr(e.estimate)
@@ -956,7 +963,7 @@ func describeEvidence(r *MetricResult, e *evidence, adjP float64) string {
 			side = "below the smallest"
 		}
 		of := "baseline jumps"
-		if len(r.history) >= 3 {
+		if e.tail.Baseline > len(r.control) {
 			of = "jumps of the baseline and its history"
 		}
 		desc += fmt.Sprintf("; %d of %d canary jumps %s of %d %s (%.4g), p=%.3g", e.tail.Count, e.tail.Canary, side, e.tail.Baseline, of, e.tail.Bound, e.tailP)
