@@ -83,6 +83,18 @@ func TestPairedComparison(t *testing.T) {
 	}
 }
 
+// latencySeries is n points of a log-normal latency around 100 (20% on the
+// log scale) under AR(1) noise with ρ = 0.5.
+func latencySeries(r *rand.Rand, n int) []float64 {
+	out := make([]float64, n)
+	e := r.NormFloat64()
+	for i := range out {
+		e = 0.5*e + math.Sqrt(0.75)*r.NormFloat64()
+		out[i] = 100 * math.Exp(0.2*e)
+	}
+	return out
+}
+
 // TestTailRegression checks the shape test: a third of the canary's points
 // three times slower moves the median little and hides from the location
 // test in autocorrelated noise, but not from the jumps test; an A/A pair of
@@ -90,15 +102,7 @@ func TestPairedComparison(t *testing.T) {
 func TestTailRegression(t *testing.T) {
 	t.Parallel()
 	r := rand.New(rand.NewPCG(3, 4))
-	series := func(n int) []float64 {
-		out := make([]float64, n)
-		e := r.NormFloat64()
-		for i := range out {
-			e = 0.5*e + math.Sqrt(0.75)*r.NormFloat64()
-			out[i] = 100 * math.Exp(0.2*e)
-		}
-		return out
-	}
+	series := func(n int) []float64 { return latencySeries(r, n) }
 	inc := Metric{Direction: DirectionIncrease}
 	control, canary := series(60), series(60)
 	if m := judgeOne(t, inc, MetricSetPair{Values: PairValues{Control: control, Experiment: canary}}); m.Classification != Pass || m.TailPValue == nil {
@@ -126,15 +130,7 @@ func TestTailRegression(t *testing.T) {
 func TestSpikeAgainstHistory(t *testing.T) {
 	t.Parallel()
 	r := rand.New(rand.NewPCG(11, 12))
-	series := func(n int) []float64 {
-		out := make([]float64, n)
-		e := r.NormFloat64()
-		for i := range out {
-			e = 0.5*e + math.Sqrt(0.75)*r.NormFloat64()
-			out[i] = 100 * math.Exp(0.2*e)
-		}
-		return out
-	}
+	series := func(n int) []float64 { return latencySeries(r, n) }
 	inc := Metric{Direction: DirectionIncrease}
 	const draws = 200
 	var (
