@@ -40,7 +40,7 @@ const (
 var rank = map[Role]int{RoleRead: 1, RoleWrite: 2, RoleAdmin: 3}
 
 // Allows reports whether role r may do what needs role need.
-func (r Role) Allows(need Role) bool { return rank[r] >= rank[need] && rank[r] > 0 }
+func (r Role) Allows(need Role) bool { return rank[need] > 0 && rank[r] >= rank[need] }
 
 // Token is one accepted token; only its hash is kept.
 type Token struct {

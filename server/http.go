@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/canaryjudge/judge/auth"
 	"github.com/canaryjudge/judge/proto"
 	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
 	"github.com/canaryjudge/judge/server/kayentaapi"
@@ -36,27 +37,28 @@ func newHTTPHandler(ctx context.Context, svc *Service, grpcServer *grpc.Server, 
 			MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true},
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
 		}),
-		runtime.WithMiddlewares(routeLabel),
+		// The method routed is the method authorised: no
+		// X-HTTP-Method-Override, no form POST read as a GET.
+		runtime.WithDisableHTTPMethodOverride(),
+		runtime.WithDisablePathLengthFallback(),
+		runtime.WithMiddlewares(routeLabel, authn.authorizeGateway(gatewayMethods())),
 	)
 	if err := judgev1.RegisterJudgeServiceHandlerServer(ctx, gw, svc); err != nil {
 		return nil, fmt.Errorf("register gateway: %w", err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/v1/", svc.observeHTTP(authn.http(svc.limitBody(gw))))
-	kayentaSurface := kayentaapi.Handler(kayentaapi.Deps{
+	mux.Handle("/v1/", svc.observeHTTP(authn.authenticated(svc.limitBody(gw))))
+	routes := routeTable(kayentaapi.Deps{
 		Service: svc, Accounts: svc.accounts, VerdictResult: VerdictFromProto, MaxBodyBytes: int64(svc.limits.MaxRequestBytes),
 		Standalone: svc.store, Validate: svc.validate,
-	})
-	for _, p := range kayentaapi.Paths {
-		mux.Handle(p, svc.observeHTTP(labelled("kayenta "+strings.Trim(p, "/"), authn.http(kayentaSurface))))
-	}
-	hooks := webhook.Handler(webhook.Deps{Service: svc, MaxBodyBytes: int64(svc.limits.MaxRequestBytes)})
-	for _, p := range webhook.Paths {
-		mux.Handle(p, svc.observeHTTP(labelled("webhook "+strings.Trim(p, "/"), authn.http(hooks))))
+	}, webhook.Deps{Service: svc, MaxBodyBytes: int64(svc.limits.MaxRequestBytes)})
+	for _, rt := range routes {
+		_, path, _ := strings.Cut(rt.Pattern, " ")
+		mux.Handle(rt.Pattern, svc.observeHTTP(labelled(path, authn.route(rt))))
 	}
 	metrics := promhttp.HandlerFor(svc.metrics.Registry, promhttp.HandlerOpts{})
 	if authn.protectMetrics {
-		metrics = authn.http(metrics)
+		metrics = authn.route(auth.Route{Pattern: metricsPattern, Role: auth.RoleRead, Handler: metrics})
 	}
 	mux.Handle("/ui/", svc.observeHTTP(labelled("ui", authn.ui(svc.uiHandler()))))
 	mux.Handle("GET /ui", http.RedirectHandler("/ui/", http.StatusMovedPermanently))

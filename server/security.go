@@ -15,28 +15,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/canaryjudge/judge/auth"
-	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
 )
-
-// methodRoles is the role each RPC needs.
-var methodRoles = map[string]auth.Role{
-	judgev1.JudgeService_Analyze_FullMethodName:            auth.RoleWrite,
-	judgev1.JudgeService_CreateAnalysis_FullMethodName:     auth.RoleWrite,
-	judgev1.JudgeService_CancelAnalysis_FullMethodName:     auth.RoleWrite,
-	judgev1.JudgeService_PutCanaryConfig_FullMethodName:    auth.RoleWrite,
-	judgev1.JudgeService_GetAnalysis_FullMethodName:        auth.RoleRead,
-	judgev1.JudgeService_ListAnalyses_FullMethodName:       auth.RoleRead,
-	judgev1.JudgeService_WatchAnalysis_FullMethodName:      auth.RoleRead,
-	judgev1.JudgeService_GetCanaryConfig_FullMethodName:    auth.RoleRead,
-	judgev1.JudgeService_ListCanaryConfigs_FullMethodName:  auth.RoleRead,
-	judgev1.JudgeService_DeleteCanaryConfig_FullMethodName: auth.RoleAdmin,
-}
 
 // authenticator checks bearer tokens on gRPC and HTTP requests. With no
 // tokens configured every request is allowed.
@@ -44,9 +30,9 @@ type authenticator struct {
 	tokens *auth.Tokens
 	// protectMetrics requires a read token for /metrics.
 	protectMetrics bool
-	// openPaths are HTTP path prefixes served without a token.
-	openPaths []string
-	log       *slog.Logger
+	// open are the route patterns served without a token.
+	open map[string]bool
+	log  *slog.Logger
 }
 
 // check authorises an Authorization header value for need.
@@ -63,10 +49,7 @@ func (a *authenticator) check(header string, need auth.Role, where string) error
 }
 
 func (a *authenticator) grpcCheck(ctx context.Context, method string) error {
-	need, ok := methodRoles[method]
-	if !ok {
-		need = auth.RoleAdmin // a method added without a role: the strictest
-	}
+	need := roleOf(method)
 	var header string
 	if md, ok := metadata.FromIncomingContext(ctx); ok {
 		if v := md.Get("authorization"); len(v) > 0 {
@@ -96,42 +79,83 @@ func (a *authenticator) stream(srv any, ss grpc.ServerStream, info *grpc.StreamS
 	return handler(srv, ss)
 }
 
-// httpRole is the role an HTTP API request needs: reads need read, DELETE
-// needs admin, anything else write.
-func httpRole(method string) auth.Role {
-	switch method {
-	case http.MethodGet, http.MethodHead:
-		return auth.RoleRead
-	case http.MethodDelete:
-		return auth.RoleAdmin
+// route serves one route of the table: without a token when the operator
+// opened it (and it may be opened), else only for a token whose role
+// allows the route's operation.
+func (a *authenticator) route(rt auth.Route) http.Handler {
+	if a.open[rt.Pattern] && !rt.Closed && rt.Role != auth.RoleAdmin {
+		return rt.Handler
 	}
-	return auth.RoleWrite
+	return a.require(rt.Role, rt.Handler)
 }
 
-// http wraps the HTTP API: 401 without a valid token, 403 when its role
-// does not allow the request, as JSON in the gateway's error shape.
-func (a *authenticator) http(next http.Handler) http.Handler {
+// require serves next only for a token whose role allows need: 401
+// without a valid token, 403 when its role does not allow the operation,
+// as JSON in the gateway's error shape.
+func (a *authenticator) require(need auth.Role, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		for _, p := range a.openPaths {
-			// A prefix opens that path and what lies below it: /canary
-			// opens /canary/{id}, not /canaryConfig.
-			if r.URL.Path == p || strings.HasPrefix(r.URL.Path, strings.TrimSuffix(p, "/")+"/") {
-				next.ServeHTTP(w, r)
-				return
-			}
+		if a.allow(w, r, need) {
+			next.ServeHTTP(w, r)
 		}
-		need := httpRole(r.Method)
-		switch err := a.check(r.Header.Get("Authorization"), need, r.Method+" "+r.URL.Path); {
-		case errors.Is(err, auth.ErrUnauthenticated):
-			w.Header().Set("WWW-Authenticate", `Bearer realm="judge"`)
-			writeJSONError(w, http.StatusUnauthorized, codes.Unauthenticated, err.Error())
-			return
-		case errors.Is(err, auth.ErrPermissionDenied):
-			writeJSONError(w, http.StatusForbidden, codes.PermissionDenied, fmt.Sprintf("%v: %s %s needs the %s role", err, r.Method, r.URL.Path, need))
-			return
-		}
-		next.ServeHTTP(w, r)
 	})
+}
+
+// allow checks r's token for need and answers 401 or 403 when it fails.
+func (a *authenticator) allow(w http.ResponseWriter, r *http.Request, need auth.Role) bool {
+	switch err := a.check(r.Header.Get("Authorization"), need, r.Method+" "+r.URL.Path); {
+	case errors.Is(err, auth.ErrUnauthenticated):
+		w.Header().Set("WWW-Authenticate", `Bearer realm="judge"`)
+		writeJSONError(w, http.StatusUnauthorized, codes.Unauthenticated, err.Error())
+		return false
+	case errors.Is(err, auth.ErrPermissionDenied):
+		writeJSONError(w, http.StatusForbidden, codes.PermissionDenied, fmt.Sprintf("%v: %s %s needs the %s role", err, r.Method, r.URL.Path, need))
+		return false
+	}
+	return true
+}
+
+type roleKey struct{}
+
+// authenticated serves the /v1 API to any valid token (401 otherwise) and
+// passes its role on to authorizeGateway, which checks it against the RPC
+// the gateway matched.
+func (a *authenticator) authenticated(next http.Handler) http.Handler {
+	if !a.tokens.Enabled() {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok, err := a.tokens.Check(r.Header.Get("Authorization"), auth.RoleRead)
+		if err != nil {
+			a.allow(w, r, auth.RoleRead)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), roleKey{}, tok.Role)))
+	})
+}
+
+// authorizeGateway is the gateway middleware that checks the token's role
+// against the role of the RPC the request's route maps to: the operation,
+// not the HTTP method, decides (and with method override off, the method
+// seen here is the one routed).
+func (a *authenticator) authorizeGateway(methods map[string]string) runtime.Middleware {
+	return func(next runtime.HandlerFunc) runtime.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
+			if a.tokens.Enabled() {
+				key := r.Method
+				if p, ok := runtime.HTTPPattern(r.Context()); ok {
+					key += " " + capture.ReplaceAllString(p.String(), "{$1}")
+				}
+				need := roleOf(methods[key])
+				if role, _ := r.Context().Value(roleKey{}).(auth.Role); !role.Allows(need) {
+					a.log.Info("request refused", "where", r.Method+" "+r.URL.Path, "reason", auth.ErrPermissionDenied)
+					writeJSONError(w, http.StatusForbidden, codes.PermissionDenied,
+						fmt.Sprintf("%v: %s %s needs the %s role", auth.ErrPermissionDenied, r.Method, r.URL.Path, need))
+					return
+				}
+			}
+			next(w, r, params)
+		}
+	}
 }
 
 // writeJSONError writes an error in grpc-gateway's JSON shape.

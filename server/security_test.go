@@ -154,33 +154,6 @@ func TestAuthRolesGRPC(t *testing.T) {
 	}
 }
 
-// TestOpenPaths checks that an opened prefix needs no token while the API
-// still does.
-func TestOpenPaths(t *testing.T) {
-	t.Parallel()
-	s := startServer(t, Config{Tokens: testTokens(t), OpenPaths: []string{"/metrics", "/canary"}, ProtectMetrics: true})
-	base := "http://" + s.Addr()
-	if got := callAuth(t, http.DefaultClient, "GET", base+"/metrics", "", ""); got != 200 {
-		t.Errorf("opened /metrics: %d", got)
-	}
-	if got := callAuth(t, http.DefaultClient, "GET", base+"/canary/nope", "", ""); got != 404 {
-		t.Errorf("opened /canary/{id}: %d, want 404 (served without a token)", got)
-	}
-	for _, path := range []string{"/canaryConfig", "/judge", "/webhooks/flagger", "/standalone_canary_analysis/x"} {
-		if got := callAuth(t, http.DefaultClient, "GET", base+path, "", ""); got != 401 {
-			t.Errorf("%s without a token: %d, want 401", path, got)
-		}
-	}
-	if got := callAuth(t, http.DefaultClient, "GET", base+"/v1/analyses", "", ""); got != 401 {
-		t.Errorf("API without token: %d", got)
-	}
-	var cfg Config
-	cfg.Addr, cfg.DataDir, cfg.OpenPaths = "127.0.0.1:0", t.TempDir(), []string{"/v1/analyze"}
-	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "auth-open-paths") {
-		t.Errorf("opening /v1 accepted: %v", err)
-	}
-}
-
 // testPKI writes a CA, a server certificate for 127.0.0.1 and a client
 // certificate into dir and returns their paths.
 type testPKI struct{ caCert, serverCert, serverKey, clientCert, clientKey string }

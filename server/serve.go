@@ -63,9 +63,12 @@ type Config struct {
 	Tokens *auth.Tokens
 	// ProtectMetrics requires a read token for /metrics.
 	ProtectMetrics bool
-	// OpenPaths are HTTP path prefixes served without a token even when
-	// authentication is on (for deployers that send no credentials).
-	OpenPaths []string
+	// OpenRoutes are the routes served without a token even when
+	// authentication is on, for deployers that send no credentials: route
+	// patterns as "GET /canary/{id}" (exactly one method and path) or the
+	// presets argo-kayenta, flagger and metrics. Config writes, deletes,
+	// ad-hoc analyses and /v1 can never be opened.
+	OpenRoutes []string
 	// TLSCert and TLSKey serve gRPC and HTTP over TLS; TLSClientCA also
 	// requires client certificates signed by it (mutual TLS). The files are
 	// re-read when they change.
@@ -133,10 +136,8 @@ func (c *Config) Validate() error {
 	if c.TLSClientCA != "" && c.TLSCert == "" {
 		problems = append(problems, "tls-client-ca: needs tls-cert and tls-key")
 	}
-	for _, p := range c.OpenPaths {
-		if !strings.HasPrefix(p, "/") || p == "/" || strings.HasPrefix(p, "/v1") {
-			problems = append(problems, fmt.Sprintf("auth-open-paths: %q must be a path prefix outside /v1 (and not /)", p))
-		}
+	if _, err := resolveOpenRoutes(c.OpenRoutes); err != nil {
+		problems = append(problems, err.Error())
 	}
 	if c.Lease == 0 {
 		c.Lease = 15 * time.Second
@@ -202,7 +203,12 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		}
 		svc.runner = &analysis.Runner{Sources: sources, Log: log}
 	}
-	authn := &authenticator{tokens: cfg.Tokens, protectMetrics: cfg.ProtectMetrics, openPaths: cfg.OpenPaths, log: log}
+	open, err := resolveOpenRoutes(cfg.OpenRoutes)
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	authn := &authenticator{tokens: cfg.Tokens, protectMetrics: cfg.ProtectMetrics, open: open, log: log}
 	opts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(cfg.Limits.MaxRequestBytes),
 		grpc.ChainUnaryInterceptor(metrics.unaryInterceptor, recoverUnary(log, metrics), authn.unary),

@@ -243,15 +243,20 @@ func prettyJSON(body []byte) string {
 // cookie scoped to /ui (browsers send Secure cookies over HTTPS, and to
 // localhost over HTTP).
 func (a *authenticator) uiLogin(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
 		uiRender(w, "login.html.tmpl", "")
+		return
+	case http.MethodPost:
+	default:
+		w.Header().Set("Allow", "GET, HEAD, POST")
+		uiError(w, http.StatusMethodNotAllowed, "method not allowed")
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 4096)
 	token := strings.TrimSpace(r.PostFormValue("token"))
 	if err := a.check("Bearer "+token, auth.RoleRead, "POST /ui/login"); err != nil || token == "" {
-		w.WriteHeader(http.StatusUnauthorized)
-		uiRender(w, "login.html.tmpl", "That token is not valid for reading.")
+		uiRenderStatus(w, http.StatusUnauthorized, "login.html.tmpl", "That token is not valid for reading.")
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: uiCookie, Value: token, Path: "/ui", HttpOnly: true, Secure: true,
@@ -288,12 +293,19 @@ func uiHeaders(w http.ResponseWriter) {
 }
 
 func uiRender(w http.ResponseWriter, name string, data any) {
+	uiRenderStatus(w, http.StatusOK, name, data)
+}
+
+// uiRenderStatus renders a page with the security headers every page
+// carries, then the status code.
+func uiRenderStatus(w http.ResponseWriter, code int, name string, data any) {
 	var buf bytes.Buffer
 	if err := uiPages.ExecuteTemplate(&buf, name, data); err != nil {
 		uiError(w, http.StatusInternalServerError, "internal error")
 		return
 	}
 	uiHeaders(w)
+	w.WriteHeader(code)
 	_, _ = w.Write(buf.Bytes())
 }
 

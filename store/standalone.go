@@ -106,3 +106,16 @@ func (s *Store) UpdateStandalone(ctx context.Context, id, owner string, status S
 	}
 	return nil
 }
+
+// CancelStandalone marks a running standalone analysis canceled with the
+// final result given; its scheduler's next update then finds it gone
+// (ErrLeaseLost) and stops. A finished one is returned unchanged.
+func (s *Store) CancelStandalone(ctx context.Context, id string, result []byte) (Standalone, error) {
+	if _, err := s.exec(ctx, `UPDATE standalone_analyses
+		SET status = ?, result = ?, updated_at = ?, owner = '', lease_until = 0
+		WHERE id = ? AND status = ?`,
+		string(StatusCanceled), string(result), s.now().UnixNano(), id, string(StatusRunning)); err != nil {
+		return Standalone{}, fmt.Errorf("cancel standalone analysis %q: %w", id, err)
+	}
+	return s.GetStandalone(ctx, id)
+}

@@ -81,7 +81,9 @@ SIGINT or SIGTERM drains in-flight requests; stored analyses survive restarts.`,
 	f.Duration("shutdown-timeout", 20*time.Second, "how long SIGTERM waits for in-flight requests and analyses")
 	f.String("auth-tokens-file", "", "file of role:token lines (roles read, write, admin); turns authentication on (or set JUDGE_AUTH_TOKENS)")
 	f.Bool("auth-protect-metrics", false, "require a read token for /metrics")
-	f.StringSlice("auth-open-paths", nil, "HTTP path prefixes outside /v1 served without a token (for deployers that send none)")
+	f.StringSlice("auth-open-routes", nil, `routes served without a token, for deployers that send none: "METHOD /path" as listed in the README, or a preset (argo-kayenta, flagger, metrics)`)
+	f.StringSlice("auth-open-paths", nil, "removed: opened every method under a prefix; use --auth-open-routes")
+	_ = f.MarkHidden("auth-open-paths")
 	f.String("tls-cert", "", "PEM certificate for TLS on gRPC and HTTP (re-read when it changes)")
 	f.String("tls-key", "", "PEM private key for --tls-cert")
 	f.String("tls-client-ca", "", "PEM CA bundle: require client certificates signed by it (mutual TLS)")
@@ -107,10 +109,14 @@ func serverConfig(v *viper.Viper) (server.Config, error) {
 		Retention:       v.GetDuration("retention"),
 		ShutdownTimeout: v.GetDuration("shutdown-timeout"),
 		ProtectMetrics:  v.GetBool("auth-protect-metrics"),
-		OpenPaths:       v.GetStringSlice("auth-open-paths"),
+		OpenRoutes:      v.GetStringSlice("auth-open-routes"),
 		TLSCert:         v.GetString("tls-cert"),
 		TLSKey:          v.GetString("tls-key"),
 		TLSClientCA:     v.GetString("tls-client-ca"),
+	}
+	if old := v.GetStringSlice("auth-open-paths"); len(old) > 0 {
+		return cfg, usageError("auth-open-paths: %q opened every method under a path prefix (config writes and ad-hoc analyses included) and is no longer read; "+
+			"open exactly the routes a deployer needs with auth-open-routes, e.g. argo-kayenta or \"GET /canary/{id}\"", old)
 	}
 	accounts, err := metricsAccounts(v)
 	if err != nil {

@@ -29,6 +29,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/canaryjudge/judge/analysis"
+	"github.com/canaryjudge/judge/auth"
 	"github.com/canaryjudge/judge/kayenta"
 	"github.com/canaryjudge/judge/metrics"
 	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
@@ -53,30 +54,34 @@ type Deps struct {
 	Validate func(context.Context, *judgev1.AnalysisSpec) error
 }
 
-// Paths are the path prefixes the surface serves, for mounting.
-var Paths = []string{"/canaryConfig", "/canaryConfig/", "/canary", "/canary/", "/metricSetPairList/", "/judges", "/credentials", "/judge",
-	"/standalone_canary_analysis", "/standalone_canary_analysis/"}
-
-// Handler returns the Kayenta REST surface.
-func Handler(d Deps) http.Handler {
+// Routes are the surface's routes, each with the role its operation
+// needs. Starting a canary execution (stored config or ad hoc), a standalone
+// analysis or the remote judge runs an analysis and needs write, whatever
+// the method; ad-hoc analyses and config writes can never be opened to
+// callers without a token.
+func Routes(d Deps) []auth.Route {
 	h := &handler{d}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /canaryConfig", h.listConfigs)
-	mux.HandleFunc("GET /canaryConfig/{id}", h.getConfig)
-	mux.HandleFunc("POST /canaryConfig", h.createConfig)
-	mux.HandleFunc("PUT /canaryConfig/{id}", h.updateConfig)
-	mux.HandleFunc("DELETE /canaryConfig/{id}", h.deleteConfig)
-	mux.HandleFunc("POST /canary/{configId}", h.startStored)
-	mux.HandleFunc("POST /canary", h.startAdhoc)
-	mux.HandleFunc("GET /canary/{id}", h.execution)
-	mux.HandleFunc("GET /metricSetPairList/{id}", h.metricSetPairList)
-	mux.HandleFunc("GET /judges", h.judges)
-	mux.HandleFunc("GET /credentials", h.credentials)
-	mux.HandleFunc("POST /judge", h.remoteJudge)
-	mux.HandleFunc("POST /standalone_canary_analysis/{configId}", h.startStandalone)
-	mux.HandleFunc("POST /standalone_canary_analysis", h.startStandalone)
-	mux.HandleFunc("GET /standalone_canary_analysis/{id}", h.standaloneStatus)
-	return mux
+	route := func(pattern string, role auth.Role, closed bool, f http.HandlerFunc) auth.Route {
+		return auth.Route{Pattern: pattern, Role: role, Closed: closed, Handler: f}
+	}
+	return []auth.Route{
+		route("GET /canaryConfig", auth.RoleRead, false, h.listConfigs),
+		route("GET /canaryConfig/{id}", auth.RoleRead, false, h.getConfig),
+		route("POST /canaryConfig", auth.RoleWrite, true, h.createConfig),
+		route("PUT /canaryConfig/{id}", auth.RoleWrite, true, h.updateConfig),
+		route("DELETE /canaryConfig/{id}", auth.RoleAdmin, true, h.deleteConfig),
+		route("POST /canary/{configId}", auth.RoleWrite, false, h.startStored),
+		route("POST /canary", auth.RoleWrite, true, h.startAdhoc),
+		route("GET /canary/{id}", auth.RoleRead, false, h.execution),
+		route("GET /metricSetPairList/{id}", auth.RoleRead, false, h.metricSetPairList),
+		route("GET /judges", auth.RoleRead, false, h.judges),
+		route("GET /credentials", auth.RoleRead, false, h.credentials),
+		route("POST /judge", auth.RoleWrite, false, h.remoteJudge),
+		route("POST /standalone_canary_analysis/{configId}", auth.RoleWrite, false, h.startStandalone),
+		route("POST /standalone_canary_analysis", auth.RoleWrite, true, h.startStandalone),
+		route("GET /standalone_canary_analysis/{id}", auth.RoleRead, false, h.standaloneStatus),
+		route("PUT /pipelines/{id}/cancel", auth.RoleWrite, false, h.cancelPipeline),
+	}
 }
 
 type handler struct{ Deps }

@@ -26,6 +26,7 @@ type StandaloneStore interface {
 	GetStandalone(ctx context.Context, id string) (store.Standalone, error)
 	ClaimStandalone(ctx context.Context, owner string, lease time.Duration) (store.Standalone, error)
 	UpdateStandalone(ctx context.Context, id, owner string, status store.Status, runs, result []byte, next time.Time) error
+	CancelStandalone(ctx context.Context, id string, result []byte) (store.Standalone, error)
 }
 
 var _ StandaloneStore = (*store.Store)(nil)
@@ -314,21 +315,35 @@ func (s *Scheduler) Run(ctx context.Context) {
 	if now == nil {
 		now = time.Now
 	}
+	wait := s.Poll
 	for ctx.Err() == nil {
 		a, err := s.Store.ClaimStandalone(ctx, s.Owner, time.Minute)
 		switch {
 		case err == nil:
+			wait = s.Poll
 			s.step(ctx, a, now())
 			continue
 		case errors.Is(err, store.ErrNotFound), ctx.Err() != nil:
+			wait = s.Poll
 		default:
-			s.Log.Warn("claim standalone analysis", "err", err)
+			// The database is down: back off, up to the retry delay,
+			// rather than log every poll.
+			if wait == s.Poll {
+				s.Log.Warn("claim standalone analysis; backing off", "err", err)
+			}
+			wait = min(2*wait, s.retryDelay())
 		}
 		select {
 		case <-ctx.Done():
-		case <-time.After(s.Poll/2 + rand.N(s.Poll)): //nolint:gosec // jitter, not a secret
+		case <-time.After(wait/2 + rand.N(wait)): //nolint:gosec // jitter, not a secret
 		}
 	}
+}
+
+// retryDelay is how long a scheduler waits before it looks again at an
+// analysis whose run could not be read because the database is down.
+func (s *Scheduler) retryDelay() time.Duration {
+	return min(max(20*s.Poll, time.Second), 30*time.Second)
 }
 
 // step advances one claimed standalone analysis and releases it.
@@ -341,26 +356,29 @@ func (s *Scheduler) step(ctx context.Context, a store.Standalone, now time.Time)
 	}
 	update := func(next time.Time) {
 		b, _ := json.Marshal(runs)
-		if err := s.Store.UpdateStandalone(ctx, a.ID, s.Owner, store.StatusRunning, b, nil, next); err != nil {
-			s.Log.Warn("update standalone analysis", "id", a.ID, "err", err)
-		}
+		s.logUpdate(a.ID, s.Store.UpdateStandalone(ctx, a.ID, s.Owner, store.StatusRunning, b, nil, next))
 	}
 	if n := len(runs); n > 0 && runs[n-1].ExecutionStatus == kayentaStatusRunning {
 		last := &runs[n-1]
 		resp, err := s.Service.GetAnalysis(ctx, &judgev1.GetAnalysisRequest{Id: last.ExecutionID})
-		switch {
-		case status.Code(err) == codes.NotFound:
-			last.ExecutionStatus = "TERMINAL"
-			s.finish(ctx, a, runs, false, fmt.Sprintf("analysis %s of run %d no longer exists", last.ExecutionID, n))
+		switch code := status.Code(err); {
+		case err == nil:
+		case code == codes.Unavailable, code == codes.DeadlineExceeded, code == codes.Canceled:
+			// The database is down (or we are stopping): look again later.
+			update(now.Add(s.retryDelay()))
 			return
-		case err != nil: // the database is down: look again later
-			update(now.Add(s.Poll))
+		default:
+			// The run's analysis is gone or cannot be read back: the
+			// analysis cannot go on, and it must not pass.
+			last.ExecutionStatus = "TERMINAL"
+			s.finish(ctx, a, runs, false, fmt.Sprintf("analysis %s of run %d cannot be read: %s", last.ExecutionID, n, status.Convert(err).Message()))
 			return
 		}
 		an := resp.GetAnalysis()
 		switch an.GetStatus() {
 		case judgev1.AnalysisStatus_ANALYSIS_STATUS_SUCCEEDED:
-			last.ExecutionStatus, last.Score, last.Classification = "SUCCEEDED", an.GetVerdict().GetScore(), an.GetVerdict().GetResult()
+			v := an.GetVerdict()
+			last.ExecutionStatus, last.Score, last.Classification = "SUCCEEDED", v.GetScore(), v.GetResult()
 		case judgev1.AnalysisStatus_ANALYSIS_STATUS_FAILED, judgev1.AnalysisStatus_ANALYSIS_STATUS_CANCELED:
 			last.ExecutionStatus = "TERMINAL"
 			s.finish(ctx, a, runs, false, fmt.Sprintf("analysis %s of run %d did not finish: %s", last.ExecutionID, n, an.GetError()))
@@ -369,16 +387,8 @@ func (s *Scheduler) step(ctx context.Context, a store.Standalone, now time.Time)
 			update(now.Add(s.Poll))
 			return
 		}
-		pass, marginal := req.thresholds()
-		switch {
-		case last.Score <= marginal:
-			s.finish(ctx, a, runs, false, fmt.Sprintf("Canary score %.2f of run %d is not above the marginal score threshold %g.", last.Score, n, marginal))
-			return
-		case n == req.Runs && last.Score < pass:
-			s.finish(ctx, a, runs, false, fmt.Sprintf("Final canary score %.2f is below the pass score threshold %g.", last.Score, pass))
-			return
-		case n == req.Runs:
-			s.finish(ctx, a, runs, true, fmt.Sprintf("Final canary score %.2f met or exceeded the pass score threshold %g.", last.Score, pass))
+		if done, passed, msg := judgeRun(an.GetVerdict(), n, req.Runs); done {
+			s.finish(ctx, a, runs, passed, msg)
 			return
 		}
 	}
@@ -405,12 +415,27 @@ func (s *Scheduler) step(ctx context.Context, a store.Standalone, now time.Time)
 
 const kayentaStatusRunning = "RUNNING"
 
-// thresholds are the request's, else Kayenta's defaults.
-func (r *standaloneRequest) thresholds() (pass, marginal float64) {
-	if t := r.Thresholds; t != nil && *t != (verdict.Thresholds{}) {
-		return t.Pass, t.Marginal
+// judgeRun decides a standalone analysis on its n-th finished run (of
+// runs) by that run's verdict, never by re-reading its score: the verdict
+// was reached with the request's thresholds when it gave them, else the
+// config's, and a critical metric can fail it at any score. A FAIL (or a
+// result judge does not know) ends the analysis failed at once, as Kayenta
+// stops at a score at or below the marginal threshold; the last run passes
+// the analysis only when it is PASS, so a MARGINAL or FAIL run never
+// promotes a canary.
+func judgeRun(v *judgev1.Verdict, n, runs int) (done, passed bool, message string) {
+	t := v.GetThresholds()
+	describe := fmt.Sprintf("%s, canary score %.2f (pass %g, marginal %g): %s", v.GetResult(), v.GetScore(), t.GetPass(), t.GetMarginal(), v.GetReason())
+	switch result := v.GetResult(); {
+	case result != verdict.ResultPass && result != verdict.ResultMarginal:
+		return true, false, fmt.Sprintf("Run %d of %d is %s", n, runs, describe)
+	case n < runs:
+		return false, false, ""
+	case result == verdict.ResultPass:
+		return true, true, fmt.Sprintf("Final run %d is %s", n, describe)
+	default:
+		return true, false, fmt.Sprintf("Final run %d is %s; only PASS passes", n, describe)
 	}
-	return 95, 75
 }
 
 // finish records the final judgement: succeeded when the thresholds were
@@ -428,7 +453,52 @@ func (s *Scheduler) finish(ctx context.Context, a store.Standalone, runs []stand
 	}
 	rb, _ := json.Marshal(runs)
 	resb, _ := json.Marshal(res)
-	if err := s.Store.UpdateStandalone(ctx, a.ID, s.Owner, status, rb, resb, time.Now()); err != nil {
-		s.Log.Warn("finish standalone analysis", "id", a.ID, "err", err)
+	s.logUpdate(a.ID, s.Store.UpdateStandalone(ctx, a.ID, s.Owner, status, rb, resb, time.Now()))
+}
+
+// logUpdate logs a failed update of a standalone analysis: at INFO when it
+// was cancelled meanwhile (its scheduler just stops), else as a warning.
+func (s *Scheduler) logUpdate(id string, err error) {
+	switch {
+	case err == nil:
+	case errors.Is(err, store.ErrLeaseLost):
+		s.Log.Info("standalone analysis cancelled or taken over; this scheduler stops on it", "id", id)
+	default:
+		s.Log.Warn("update standalone analysis", "id", id, "err", err)
 	}
+}
+
+// cancelPipeline cancels a standalone canary analysis or a canary
+// execution by its id, as Kayenta's PUT /pipelines/{executionId}/cancel
+// (both are Orca pipelines there): 202, and the analysis ends CANCELED,
+// never passed; its scheduler stops at its next step, and the run it had
+// started is cancelled too.
+func (h *handler) cancelPipeline(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if h.Standalone != nil {
+		a, err := h.Standalone.GetStandalone(r.Context(), id)
+		switch {
+		case err == nil:
+			var runs []standaloneRun
+			_ = json.Unmarshal(a.Runs, &runs)
+			res, _ := json.Marshal(standaloneResult{CanaryScoreMessage: "Canceled.", CanaryScores: []float64{}, CanaryExecutionResults: nonNilRuns(runs)})
+			if _, err := h.Standalone.CancelStandalone(r.Context(), id, res); err != nil {
+				fail(w, http.StatusServiceUnavailable, "database unavailable")
+				return
+			}
+			if n := len(runs); n > 0 && runs[n-1].ExecutionStatus == kayentaStatusRunning {
+				_, _ = h.Service.CancelAnalysis(r.Context(), &judgev1.CancelAnalysisRequest{Id: runs[n-1].ExecutionID})
+			}
+			w.WriteHeader(http.StatusAccepted)
+			return
+		case !errors.Is(err, store.ErrNotFound):
+			fail(w, http.StatusServiceUnavailable, "database unavailable")
+			return
+		}
+	}
+	if _, err := h.Service.CancelAnalysis(r.Context(), &judgev1.CancelAnalysisRequest{Id: id}); err != nil {
+		failStatus(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusAccepted)
 }

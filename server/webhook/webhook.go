@@ -24,6 +24,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/canaryjudge/judge/auth"
 	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
 	"github.com/canaryjudge/judge/server/kayentaapi"
 )
@@ -42,22 +43,25 @@ type Deps struct {
 	MaxBodyBytes int64
 }
 
-// Paths are the path prefixes the endpoints serve, for mounting.
-var Paths = []string{"/webhooks/", "/api/v1/query"}
-
-// Handler returns the endpoints.
-func Handler(d Deps) http.Handler {
+// Routes are the endpoints, each with the role its operation needs: the
+// Argo Rollouts and Flagger webhooks fetch from the metrics accounts and
+// run an analysis, so they need write whatever the method; the score query
+// only reads what a webhook remembered.
+func Routes(d Deps) []auth.Route {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
 	h := &handler{Deps: d, scores: map[string]latest{}}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /webhooks/argo", h.argo)
-	mux.HandleFunc("POST /webhooks/argo", h.argo)
-	mux.HandleFunc("POST /webhooks/flagger", h.flagger)
-	mux.HandleFunc("GET /api/v1/query", h.promQuery)
-	mux.HandleFunc("POST /api/v1/query", h.promQuery)
-	return mux
+	route := func(pattern string, role auth.Role, f http.HandlerFunc) auth.Route {
+		return auth.Route{Pattern: pattern, Role: role, Handler: f}
+	}
+	return []auth.Route{
+		route("GET /webhooks/argo", auth.RoleWrite, h.argo),
+		route("POST /webhooks/argo", auth.RoleWrite, h.argo),
+		route("POST /webhooks/flagger", auth.RoleWrite, h.flagger),
+		route("GET /api/v1/query", auth.RoleRead, h.promQuery),
+		route("POST /api/v1/query", auth.RoleRead, h.promQuery),
+	}
 }
 
 type handler struct {

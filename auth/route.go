@@ -1,0 +1,22 @@
+package auth
+
+import "net/http"
+
+// Route is one HTTP route and the role its operation needs. The role
+// follows what the handler does, not the HTTP method: looking at stored
+// analyses and configs needs read; running an analysis, fetching from a
+// metrics source or changing a config needs write, whatever method reaches
+// it; deleting needs admin.
+type Route struct {
+	// Pattern is the net/http.ServeMux pattern, "METHOD /path/{name}". A
+	// GET pattern also serves HEAD.
+	Pattern string
+	// Role is the role the operation needs.
+	Role Role
+	// Closed routes are never served without a token, whatever the
+	// server's open routes say: config writes, and analyses whose
+	// queries or config the caller supplies.
+	Closed bool
+	// Handler serves the route.
+	Handler http.Handler
+}
