@@ -60,6 +60,10 @@ type Request struct {
 // maxScopeBytes bounds a scope value.
 const maxScopeBytes = 1024
 
+// MaxStepSeconds bounds a scope's step (one day); every step is checked
+// against it before any arithmetic, so no step overflows a duration.
+const MaxStepSeconds = 24 * 60 * 60
+
 // ParseRequest reads a CanaryExecutionRequest JSON and checks it, naming
 // the source and field in errors.
 func ParseRequest(data []byte, source string) (*Request, error) {
@@ -92,8 +96,8 @@ func (r *Request) Validate() error {
 				return fmt.Errorf("%w: %s: start and end are required", ErrInvalidRequest, at)
 			case !s.End.After(s.Start):
 				return fmt.Errorf("%w: %s: end %s is not after start %s", ErrInvalidRequest, at, s.End.Format(time.RFC3339), s.Start.Format(time.RFC3339))
-			case s.Step <= 0:
-				return fmt.Errorf("%w: %s.step: %d; want a positive number of seconds", ErrInvalidRequest, at, s.Step)
+			case s.Step <= 0 || s.Step > MaxStepSeconds:
+				return fmt.Errorf("%w: %s.step: %d; want a number of seconds from 1 to %d", ErrInvalidRequest, at, s.Step, MaxStepSeconds)
 			case s.End.Sub(s.Start)/(time.Duration(s.Step)*time.Second) > 100_000:
 				return fmt.Errorf("%w: %s: the range holds more than 100,000 steps of %ds", ErrInvalidRequest, at, s.Step)
 			}

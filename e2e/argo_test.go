@@ -115,10 +115,10 @@ func TestArgoKayentaProvider(t *testing.T) {
 	}
 }
 
-// TestArgoWebProvider runs Argo Rollouts' own web provider against
-// judge's /webhooks/argo with the AnalysisTemplate shipped in
-// deploy/argo-rollouts: jsonPath {$.score}, success result >= 95, failure
-// result < 40 (both set, so MARGINAL is Inconclusive).
+// TestArgoWebProvider runs Argo Rollouts' own web provider against a live
+// judge's /webhooks/argo with the conditions of the AnalysisTemplate shipped
+// in deploy/argo-rollouts: jsonPath {$.result}, success on PASS, failure on
+// FAIL (so MARGINAL is Inconclusive).
 func TestArgoWebProvider(t *testing.T) {
 	f := newFixture(t)
 	for canary, want := range map[string]v1alpha1.AnalysisPhase{
@@ -130,11 +130,11 @@ func TestArgoWebProvider(t *testing.T) {
 			"end": f.end.Format(time.RFC3339), "window": "39m", "step": "60"})
 		metric := v1alpha1.Metric{
 			Name:             "judge",
-			SuccessCondition: "result >= 95",
-			FailureCondition: "result < 40",
+			SuccessCondition: `result == "PASS"`,
+			FailureCondition: `result == "FAIL"`,
 			Provider: v1alpha1.MetricProvider{Web: &v1alpha1.WebMetric{
 				URL: fmt.Sprintf("http://%s/webhooks/argo", f.addr), Method: v1alpha1.WebMetricMethodPost,
-				JSONBody: body, JSONPath: "{$.score}", TimeoutSeconds: 10,
+				JSONBody: body, JSONPath: "{$.result}", TimeoutSeconds: 10,
 			}},
 		}
 		client, err := webmetric.NewWebMetricHttpClient(metric)

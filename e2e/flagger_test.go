@@ -50,6 +50,9 @@ func TestFlagger(t *testing.T) {
 	if err != nil || score != 50 {
 		t.Errorf("score query: %v %v, want the last (marginal) score 50", score, err)
 	}
+	if v, err := prom.RunQuery(`judge_verdict{name="checkout",namespace="shop"}`); err != nil || v != 1 {
+		t.Errorf("verdict query: %v %v, want 1 (the last call passed the marginal canary: marginal: pass)", v, err)
+	}
 	if _, err := prom.RunQuery(`judge_score{name="unknown",namespace="shop"}`); err == nil {
 		t.Error("a canary judge never scored has a value")
 	}

@@ -308,7 +308,7 @@ func TestStandaloneCanaryAnalysis(t *testing.T) {
 	}
 	bad := run("bad")
 	if bad.ExecutionStatus != "TERMINAL" || bad.Result == nil || bad.Result.DidPassThresholds || len(bad.Result.CanaryExecutionResults) != 1 ||
-		!strings.Contains(bad.Result.CanaryScoreMessage, "not above the marginal") {
+		!strings.Contains(bad.Result.CanaryScoreMessage, "Run 1 of 3 is FAIL") {
 		t.Errorf("bad canary: %+v %+v", bad, bad.Result)
 	}
 	for _, tc := range []struct {
@@ -325,5 +325,102 @@ func TestStandaloneCanaryAnalysis(t *testing.T) {
 		if code := kayentaCall(t, tc.method, base+tc.path, tc.body, &msg); code != tc.want || msg.Message == "" {
 			t.Errorf("%s %s: %d %q, want %d", tc.method, tc.path, code, msg.Message, tc.want)
 		}
+	}
+}
+
+// TestStandaloneFollowsVerdict is the regression test for a standalone
+// analysis that passed on a FAIL verdict: with the config's thresholds
+// (pass 99, marginal 98) and one non-critical metric of 20 regressed, every
+// run scores 95 and is FAIL. Judged by the score against 95/75, the
+// analysis used to end SUCCEEDED; judged by the verdict, it ends TERMINAL
+// after the first run. A cancel through PUT /pipelines/{id}/cancel ends a
+// running analysis CANCELED and never passed.
+func TestStandaloneFollowsVerdict(t *testing.T) {
+	start := time.Now().Add(-16 * time.Hour).Truncate(time.Hour).UTC()
+	series := func(name, pod string, level float64, phase int) promtest.Series {
+		s := promtest.Series{Name: name, Labels: map[string]string{"pod": pod}}
+		for i := range 40 {
+			s.Samples = append(s.Samples, promtest.Sample{T: start.Add(time.Duration(i) * time.Minute), V: level * (1 + 0.05*math.Sin(float64(i+phase)*1.9))})
+		}
+		return s
+	}
+	url := promtest.Start(t, []promtest.Series{series("sv_steady", "base", 1, 0), series("sv_steady", "bad", 1, 7),
+		series("sv_latency", "base", 0.2, 0), series("sv_latency", "bad", 0.4, 0)})
+	s := startServer(t, Config{Accounts: []metrics.Account{{Name: "prom", Type: metrics.TypePrometheus, URL: url}}})
+	base := "http://" + s.Addr()
+	var ms []string
+	for i := range 19 {
+		ms = append(ms, fmt.Sprintf(`{"name":"steady%d","groups":["all"],"query":{"type":"prometheus","customInlineTemplate":"PromQL:avg(sv_steady{pod=\"${scope}\"})"},
+			"analysisConfigurations":{"canary":{"direction":"either"}}}`, i))
+	}
+	ms = append(ms, `{"name":"latency","groups":["all"],"query":{"type":"prometheus","customInlineTemplate":"PromQL:avg(sv_latency{pod=\"${scope}\"})"},
+		"analysisConfigurations":{"canary":{"direction":"increase"}}}`)
+	config := `{"name":"strict","judge":{"name":"NetflixACAJudge-v1.0"},"metrics":[` + strings.Join(ms, ",") +
+		`],"classifier":{"groupWeights":{"all":100},"scoreThresholds":{"pass":99,"marginal":98}}}`
+	var created struct{ CanaryConfigID string }
+	if code := kayentaCall(t, "POST", base+"/canaryConfig", config, &created); code != 200 {
+		t.Fatalf("POST /canaryConfig: %d", code)
+	}
+	type status struct {
+		Complete        bool
+		ExecutionStatus string
+		Result          *struct {
+			DidPassThresholds  bool
+			CanaryScoreMessage string
+			CanaryScores       []float64
+		} `json:"canaryAnalysisExecutionResult"`
+	}
+	startRun := func(body string) string {
+		var started struct{ CanaryAnalysisExecutionID string }
+		if code := kayentaCall(t, "POST", base+"/standalone_canary_analysis/"+created.CanaryConfigID+"?metricsAccountName=prom", body, &started); code != 200 {
+			t.Fatalf("POST /standalone_canary_analysis: %d", code)
+		}
+		return started.CanaryAnalysisExecutionID
+	}
+	wait := func(id string) status {
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			var st status
+			if code := kayentaCall(t, "GET", base+"/standalone_canary_analysis/"+id, "", &st); code != 200 {
+				t.Fatalf("GET /standalone_canary_analysis: %d", code)
+			}
+			if st.Complete {
+				return st
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("standalone analysis not complete after 30s: %+v", st)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	// No thresholds in the request: the config's decide.
+	st := wait(startRun(fmt.Sprintf(`{"scopes":[{"scopeName":"default","controlScope":"base","experimentScope":"bad","startTimeIso":%q,"step":60}],
+		"lifetimeDurationMins":39,"analysisIntervalMins":13}`, start.Format(time.RFC3339))))
+	if st.ExecutionStatus != "TERMINAL" || st.Result == nil || st.Result.DidPassThresholds || len(st.Result.CanaryScores) != 1 ||
+		st.Result.CanaryScores[0] != 95 || !strings.Contains(st.Result.CanaryScoreMessage, "FAIL") {
+		t.Errorf("score 95 under the config's pass 99, marginal 98: %+v %+v, want TERMINAL after one FAIL run", st, st.Result)
+	}
+	// The request's thresholds, when given, decide: 90/50 makes it PASS.
+	st = wait(startRun(fmt.Sprintf(`{"scopes":[{"scopeName":"default","controlScope":"base","experimentScope":"bad","startTimeIso":%q,"step":60}],
+		"thresholds":{"pass":90,"marginal":50},"lifetimeDurationMins":39,"analysisIntervalMins":13}`, start.Format(time.RFC3339))))
+	if st.ExecutionStatus != "SUCCEEDED" || st.Result == nil || !st.Result.DidPassThresholds {
+		t.Errorf("score 95 under the request's pass 90: %+v %+v, want SUCCEEDED", st, st.Result)
+	}
+	// Bad thresholds in the request are refused, naming the field.
+	var msg struct{ Message string }
+	if code := kayentaCall(t, "POST", base+"/standalone_canary_analysis/"+created.CanaryConfigID, `{"scopes":[{"controlScope":"base","experimentScope":"bad","step":60}],
+		"thresholds":{"pass":50,"marginal":90},"lifetimeDurationMins":39}`, &msg); code != 400 || !strings.Contains(msg.Message, "thresholds") {
+		t.Errorf("pass below marginal: %d %q", code, msg.Message)
+	}
+	// A run whose window ends in the future waits; a cancel ends it.
+	id := startRun(`{"scopes":[{"scopeName":"default","controlScope":"base","experimentScope":"bad","step":60}],"lifetimeDurationMins":60,"analysisIntervalMins":30}`)
+	if code := kayentaCall(t, "PUT", base+"/pipelines/"+id+"/cancel", "", nil); code != 202 {
+		t.Fatalf("PUT /pipelines/{id}/cancel: %d, want 202", code)
+	}
+	if st := wait(id); st.ExecutionStatus != "CANCELED" || st.Result == nil || st.Result.DidPassThresholds {
+		t.Errorf("cancelled: %+v %+v", st, st.Result)
+	}
+	if code := kayentaCall(t, "PUT", base+"/pipelines/nope/cancel", "", nil); code != 404 {
+		t.Errorf("cancel of an unknown id: %d, want 404", code)
 	}
 }

@@ -44,9 +44,21 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-// run executes the command line args and returns the exit code.
+// run executes the command line args and returns the exit code. A panic
+// is a bug, never a verdict: it exits 70 with one line, not Go's exit 2
+// (which reads as MARGINAL).
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	root := newRootCmd(viper.New(), stdin)
+	return execute(newRootCmd(viper.New(), stdin), args, stdout, stderr)
+}
+
+// execute runs root with args and maps its error (or panic) to an exit code.
+func execute(root *cobra.Command, args []string, stdout, stderr io.Writer) (code int) {
+	defer func() {
+		if v := recover(); v != nil {
+			fmt.Fprintf(stderr, "judge: internal error (a bug; please report it): %s\n", strings.Join(strings.Fields(fmt.Sprint(v)), " "))
+			code = exitInternal
+		}
+	}()
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
 )
 
 // runJudge runs the CLI in-process and returns exit code, stdout and stderr.
@@ -127,5 +129,39 @@ func TestConfigPrecedence(t *testing.T) {
 	_, out, _ = runJudge(t, "", "--config", cfg, "compare", "--canary", c, "--baseline", b, "--alternative", "two-sided")
 	if !strings.Contains(out, `"alternative": "two-sided"`) {
 		t.Fatalf("flag does not override the environment: %s", out)
+	}
+}
+
+// TestPanicExits70 checks that a panic in a command is an internal error
+// (exit 70, one line), never Go's exit 2, which reads as MARGINAL.
+func TestPanicExits70(t *testing.T) {
+	var out, errOut strings.Builder
+	root := &cobra.Command{Use: "judge", SilenceErrors: true, SilenceUsage: true}
+	root.AddCommand(&cobra.Command{Use: "boom", RunE: func(*cobra.Command, []string) error {
+		var m map[string]int
+		m["x"]++ // a nil-map write: a real runtime panic
+		return nil
+	}})
+	code := execute(root, []string{"boom"}, &out, &errOut)
+	if code != exitInternal || strings.Count(strings.TrimSpace(errOut.String()), "\n") != 0 || !strings.Contains(errOut.String(), "internal error") {
+		t.Errorf("exit %d, stderr %q; want 70 and one line", code, errOut.String())
+	}
+}
+
+// TestHugeStepRefused is the regression test for a step of 2^55 seconds,
+// which overflowed to a zero duration and panicked (exit 2, MARGINAL): it
+// is refused as bad input naming the field, before any arithmetic.
+func TestHugeStepRefused(t *testing.T) {
+	dir := t.TempDir()
+	appConfig := writeFile(t, dir, "judge.yaml", "metrics:\n  accounts:\n    - name: p\n      type: prometheus\n      url: http://127.0.0.1:1\n")
+	canaryConfig := writeFile(t, dir, "canary.yaml", "metrics:\n  - {name: a, groups: [g], query: {prometheus: 'up{pod=\"${scope}\"}'}}\n")
+	for _, step := range []string{"36028797018963968", "-60", "0", "86401"} {
+		scopes := writeFile(t, dir, "scopes.json", `{"scopes":{"default":{
+			"controlScope":{"scope":"a","start":"2026-01-01T00:00:00Z","end":"2026-01-01T01:00:00Z","step":`+step+`},
+			"experimentScope":{"scope":"b","start":"2026-01-01T00:00:00Z","end":"2026-01-01T01:00:00Z","step":`+step+`}}}}`)
+		code, _, errOut := runJudge(t, "", "analyze", "--config", appConfig, "--canary-config", canaryConfig, "--scopes", scopes)
+		if (code != exitUsage && code != exitDataErr) || !strings.Contains(errOut, "step") {
+			t.Errorf("step %s: exit %d, stderr %q; want 64 or 65 naming the step", step, code, errOut)
+		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/canaryjudge/judge/analysis"
 	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
 	"github.com/canaryjudge/judge/store"
 	"github.com/canaryjudge/judge/verdict"
@@ -86,6 +87,10 @@ type standaloneResult struct {
 // maxStandaloneRuns bounds the analyses of one standalone analysis.
 const maxStandaloneRuns = 200
 
+// maxMinutes bounds every duration of a request given in minutes (a
+// year); each is checked before any arithmetic, so none overflows.
+const maxMinutes = 366 * 24 * 60
+
 // plan checks a request and works out its schedule: runs every interval
 // over the lifetime, starting at startTimeIso (or now plus beginAfterMins).
 func (r *standaloneRequest) plan(now time.Time) error {
@@ -96,8 +101,20 @@ func (r *standaloneRequest) plan(now time.Time) error {
 		if s.ControlScope == "" || s.ExperimentScope == "" {
 			return fmt.Errorf("scopes[%d]: controlScope and experimentScope are required", i)
 		}
-		if s.Step <= 0 {
-			return fmt.Errorf("scopes[%d].step: %d; want a positive number of seconds", i, s.Step)
+		if s.Step <= 0 || s.Step > analysis.MaxStepSeconds {
+			return fmt.Errorf("scopes[%d].step: %d; want a number of seconds from 1 to %d", i, s.Step, analysis.MaxStepSeconds)
+		}
+		if s.ControlOffsetInMinutes < 0 || s.ControlOffsetInMinutes > maxMinutes {
+			return fmt.Errorf("scopes[%d].controlOffsetInMinutes: %d; want 0 to %d", i, s.ControlOffsetInMinutes, maxMinutes)
+		}
+	}
+	for _, f := range []struct {
+		name  string
+		value int64
+	}{{"lifetimeDurationMins", r.LifetimeDurationMins}, {"beginAfterMins", r.BeginAfterMins}, {"lookbackMins", r.LookbackMins},
+		{"analysisIntervalMins", r.AnalysisIntervalMins}} {
+		if f.value < 0 || f.value > maxMinutes {
+			return fmt.Errorf("%s: %d; want 0 to %d minutes", f.name, f.value, maxMinutes)
 		}
 	}
 	first := r.Scopes[0]
@@ -116,6 +133,9 @@ func (r *standaloneRequest) plan(now time.Time) error {
 			return fmt.Errorf("scopes[0].endTimeIso: %q is not an ISO-8601 time", first.EndTimeIso)
 		}
 		lifetime = end.Sub(r.Start)
+		if lifetime > maxMinutes*time.Minute {
+			return fmt.Errorf("scopes[0].endTimeIso: %q is more than %d minutes after the start", first.EndTimeIso, maxMinutes)
+		}
 	}
 	if lifetime <= 0 {
 		return errors.New("lifetimeDurationMins (or endTimeIso after startTimeIso) is required")

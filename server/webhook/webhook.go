@@ -24,10 +24,14 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/canaryjudge/judge/analysis"
 	"github.com/canaryjudge/judge/auth"
 	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
 	"github.com/canaryjudge/judge/server/kayentaapi"
 )
+
+// maxWindow bounds the window of one analysis.
+const maxWindow = 31 * 24 * time.Hour
 
 // Deadline bounds one synchronous analysis: under Argo Rollouts' and
 // Flagger's default 10 s timeouts.
@@ -70,10 +74,12 @@ type handler struct {
 	scores map[string]latest
 }
 
-// latest is the last score of a Flagger canary.
+// latest is the last judgement of a Flagger canary: its score (for
+// charts) and whether the webhook passed it (the verdict, which decides).
 type latest struct {
-	score float64
-	at    time.Time
+	score  float64
+	passed bool
+	at     time.Time
 }
 
 // maxScores bounds the remembered Flagger canaries.
@@ -102,8 +108,8 @@ func (r request) spec(now time.Time) (*judgev1.AnalysisSpec, error) {
 	step := int64(60)
 	if r.Step != "" {
 		s, err := strconv.ParseInt(strings.TrimSuffix(r.Step, "s"), 10, 64)
-		if err != nil || s <= 0 {
-			return nil, fmt.Errorf("step: %q is not a positive number of seconds", r.Step)
+		if err != nil || s <= 0 || s > analysis.MaxStepSeconds {
+			return nil, fmt.Errorf("step: %q is not a number of seconds from 1 to %d", r.Step, analysis.MaxStepSeconds)
 		}
 		step = s
 	}
@@ -118,8 +124,8 @@ func (r request) spec(now time.Time) (*judgev1.AnalysisSpec, error) {
 	window := 10 * time.Minute
 	if r.Window != "" {
 		d, err := time.ParseDuration(r.Window)
-		if err != nil || d <= 0 {
-			return nil, fmt.Errorf("window: %q is not a positive duration such as 10m", r.Window)
+		if err != nil || d <= 0 || d > maxWindow {
+			return nil, fmt.Errorf("window: %q is not a duration from 1s to %s, such as 10m", r.Window, maxWindow)
 		}
 		window = d
 	}
@@ -142,10 +148,14 @@ func (r request) spec(now time.Time) (*judgev1.AnalysisSpec, error) {
 	}, nil
 }
 
-// verdictBody is what the endpoints answer: read score and result with
-// Argo Rollouts' jsonPath ({$.score}, {$.result}).
+// verdictBody is what the endpoints answer. Deployers decide on the
+// verdict, never on the score: Argo Rollouts reads {$.result} (PASS,
+// MARGINAL or FAIL) or {$.pass} (true only for PASS); the score is for
+// charts, and can sit above the pass threshold on a FAIL (a critical
+// metric, the config's own thresholds).
 type verdictBody struct {
 	Result  string         `json:"result"`
+	Pass    bool           `json:"pass"`
 	Score   float64        `json:"score"`
 	Reason  string         `json:"reason"`
 	Metrics []metricResult `json:"metrics"`
@@ -158,7 +168,7 @@ type metricResult struct {
 }
 
 func toBody(v *judgev1.Verdict) verdictBody {
-	out := verdictBody{Result: v.GetResult(), Score: v.GetScore(), Reason: v.GetReason(), Metrics: []metricResult{}}
+	out := verdictBody{Result: v.GetResult(), Pass: v.GetResult() == "PASS", Score: v.GetScore(), Reason: v.GetReason(), Metrics: []metricResult{}}
 	for _, m := range v.GetMetrics() {
 		out.Metrics = append(out.Metrics, metricResult{Name: m.GetName(), Classification: m.GetClassification(), Reason: m.GetReason()})
 	}
@@ -300,10 +310,11 @@ func (h *handler) flagger(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "judge: "+msg, code)
 		return
 	}
-	h.remember(p.Namespace, p.Name, v.GetScore())
+	passed := v.GetResult() == "PASS" || v.GetResult() == "MARGINAL" && marginalPasses
+	h.remember(p.Namespace, p.Name, latest{score: v.GetScore(), passed: passed, at: h.Now()})
 	text := fmt.Sprintf("judge: %s score %.2f: %s", v.GetResult(), v.GetScore(), v.GetReason())
 	switch {
-	case v.GetResult() == "PASS", v.GetResult() == "MARGINAL" && marginalPasses:
+	case passed:
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, text+"\n")
 	default:
@@ -311,24 +322,27 @@ func (h *handler) flagger(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (h *handler) remember(namespace, name string, score float64) {
+func (h *handler) remember(namespace, name string, l latest) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if len(h.scores) >= maxScores {
 		h.scores = map[string]latest{}
 	}
-	h.scores[namespace+"/"+name] = latest{score: score, at: h.Now()}
+	h.scores[namespace+"/"+name] = l
 }
 
-var selector = regexp.MustCompile(`^\s*judge_score\s*\{\s*((?:\w+\s*=\s*"[^"]*"\s*,?\s*)*)\}\s*$`)
+var selector = regexp.MustCompile(`^\s*(judge_verdict|judge_score)\s*\{\s*((?:\w+\s*=\s*"[^"]*"\s*,?\s*)*)\}\s*$`)
 var matcher = regexp.MustCompile(`(\w+)\s*=\s*"([^"]*)"`)
 
-// promQuery answers vector(1) (Flagger's online check) with 1, and
-// judge_score{name="…",namespace="…"} with the latest
-// score a Flagger webhook produced for that canary, as a one-sample vector
+// promQuery answers vector(1) (Flagger's online check) with 1, and, for
+// the latest judgement a Flagger webhook made of a canary,
+// judge_verdict{name="…",namespace="…"} with 1 when the webhook passed it
+// and 0 when it did not (what a MetricTemplate should decide on, with
+// thresholdRange min 1), and judge_score{…} with its score (for charts:
+// a FAIL can score above a threshold), each as a one-sample vector
 // (Flagger's Prometheus provider reads data.result[0].value[1]). A canary
-// judge has no score for answers an empty vector, which Flagger treats as
-// "no values found" and halts on.
+// judge has not judged yet answers an empty vector, which Flagger treats
+// as "no values found" and halts on.
 func (h *handler) promQuery(w http.ResponseWriter, r *http.Request) {
 	q := r.FormValue("query")
 	if strings.Join(strings.Fields(q), "") == "vector(1)" {
@@ -340,11 +354,11 @@ func (h *handler) promQuery(w http.ResponseWriter, r *http.Request) {
 	m := selector.FindStringSubmatch(q)
 	if m == nil {
 		writeJSON(w, http.StatusBadRequest, map[string]any{"status": "error", "errorType": "bad_data",
-			"error": `judge answers only judge_score{name="<canary>",namespace="<namespace>"}`})
+			"error": `judge answers only judge_verdict{name="<canary>",namespace="<namespace>"} and judge_score{…}`})
 		return
 	}
 	labels := map[string]string{}
-	for _, kv := range matcher.FindAllStringSubmatch(m[1], -1) {
+	for _, kv := range matcher.FindAllStringSubmatch(m[2], -1) {
 		labels[kv[1]] = kv[2]
 	}
 	result := []any{}
@@ -352,9 +366,16 @@ func (h *handler) promQuery(w http.ResponseWriter, r *http.Request) {
 	l, ok := h.scores[labels["namespace"]+"/"+labels["name"]]
 	h.mu.Unlock()
 	if ok {
+		value := l.score
+		if m[1] == "judge_verdict" {
+			value = 0
+			if l.passed {
+				value = 1
+			}
+		}
 		result = append(result, map[string]any{
-			"metric": map[string]string{"__name__": "judge_score", "name": labels["name"], "namespace": labels["namespace"]},
-			"value":  []any{float64(l.at.UnixMilli()) / 1000, strconv.FormatFloat(l.score, 'f', -1, 64)},
+			"metric": map[string]string{"__name__": m[1], "name": labels["name"], "namespace": labels["namespace"]},
+			"value":  []any{float64(l.at.UnixMilli()) / 1000, strconv.FormatFloat(value, 'f', -1, 64)},
 		})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": "success", "data": map[string]any{"resultType": "vector", "result": result}})
