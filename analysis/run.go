@@ -110,7 +110,23 @@ type Runner struct {
 	Concurrency int
 	// Deadline bounds the fetching of one analysis (default 2m).
 	Deadline time.Duration
-	Log      *slog.Logger
+	// Limits bound the metrics of one analysis and the points of each
+	// series fetched, the baseline's history included (DefaultLimits when
+	// zero).
+	Limits verdict.Limits
+	Log    *slog.Logger
+}
+
+// limits are the runner's limits, the defaults where unset.
+func (r *Runner) limits() verdict.Limits {
+	l := r.Limits
+	if l.MaxMetrics <= 0 {
+		l.MaxMetrics = verdict.DefaultLimits.MaxMetrics
+	}
+	if l.MaxPoints <= 0 {
+		l.MaxPoints = verdict.DefaultLimits.MaxPoints
+	}
+	return l
 }
 
 // Options choose the account, judge and thresholds of one run.
@@ -189,6 +205,16 @@ func (r *Runner) run(ctx context.Context, cfg *verdict.Config, req *Request, opt
 	for i := range jobs {
 		j := &jobs[i]
 		g.Go(func() error {
+			// A crashed fetch is the metric's ERROR, never a crashed
+			// analysis and never a pass.
+			defer func() {
+				if v := recover(); v != nil {
+					j.err = fmt.Errorf("internal error while fetching: %v", v)
+					if r.Log != nil {
+						r.Log.Error("panic while fetching", "metric", cfg.Metrics[j.metric].Name, "panic", fmt.Sprint(v))
+					}
+				}
+			}()
 			side := "canary"
 			switch {
 			case j.history:
@@ -290,6 +316,10 @@ func (r *Runner) plan(cfg *verdict.Config, req *Request, opts Options) ([]fetch,
 	if r.Sources == nil {
 		return nil, fmt.Errorf("%w: no metrics accounts are configured", ErrConfig)
 	}
+	limits := r.limits()
+	if n := len(cfg.Metrics); n > limits.MaxMetrics {
+		return nil, fmt.Errorf("%w: canary config %q has %d metrics, more than the limit of %d", ErrInvalidRequest, cfg.Name, n, limits.MaxMetrics)
+	}
 	var jobs []fetch
 	for i := range cfg.Metrics {
 		m := &cfg.Metrics[i]
@@ -316,7 +346,11 @@ func (r *Runner) plan(cfg *verdict.Config, req *Request, opts Options) ([]fetch,
 			if err != nil {
 				return nil, fmt.Errorf("%w: metric %q, scopes.%s.%s: %w", ErrInvalidRequest, m.Name, name, side.name, err)
 			}
-			q := metrics.Query{Text: text, Start: side.scope.Start, End: side.scope.End, Step: time.Duration(side.scope.Step) * time.Second}
+			q := metrics.Query{Text: text, Start: side.scope.Start, End: side.scope.End, Step: time.Duration(side.scope.Step) * time.Second,
+				MaxPoints: limits.MaxPoints}
+			if n := q.Points(); n > limits.MaxPoints {
+				return nil, fmt.Errorf("%w: scopes.%s.%s: %d points per series, more than the limit of %d", ErrInvalidRequest, name, side.name, n, limits.MaxPoints)
+			}
 			jobs = append(jobs, fetch{metric: i, control: side.control, account: account, query: q})
 			if h := historyQuery(cfg, m, opts, side.control, q); h != nil {
 				jobs = append(jobs, fetch{metric: i, control: true, history: true, account: account, query: *h})
@@ -328,7 +362,9 @@ func (r *Runner) plan(cfg *verdict.Config, req *Request, opts Options) ([]fetch,
 
 // historyQuery is the query of the baseline's history before its window:
 // cfg.HistoryWindows windows ending one step before the window starts, for
-// the default judge's rank test only.
+// the default judge's rank test only. The history is one series, held to
+// the same points limit as the windows: fewer windows are fetched when
+// all of them would exceed it, and none when not even one fits.
 func historyQuery(cfg *verdict.Config, m *verdict.Metric, opts Options, control bool, q metrics.Query) *metrics.Query {
 	judge := cmp.Or(opts.Judge, cfg.Judge, verdict.JudgeDefault)
 	if !control || judge != verdict.JudgeDefault || cfg.HistoryWindows == nil || *cfg.HistoryWindows == 0 ||
@@ -336,9 +372,13 @@ func historyQuery(cfg *verdict.Config, m *verdict.Metric, opts Options, control 
 		return nil
 	}
 	window := q.End.Sub(q.Start)
+	windows := min(*cfg.HistoryWindows, q.MaxPoints/max(q.Points(), 1))
+	if windows <= 0 {
+		return nil
+	}
 	h := q
 	h.End = q.Start.Add(-q.Step)
-	h.Start = q.Start.Add(-time.Duration(*cfg.HistoryWindows) * window)
+	h.Start = q.Start.Add(-time.Duration(windows) * window)
 	if !h.End.After(h.Start) {
 		return nil
 	}

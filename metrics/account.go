@@ -1,7 +1,9 @@
 package metrics
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -58,7 +60,14 @@ type Account struct {
 	// Retries is how often a 429, a 5xx or a network error is retried
 	// (default 3).
 	Retries int `mapstructure:"retries"`
+	// MaxResponseBytes bounds one answer of the store (default 8 MiB: a
+	// single series of the longest query judge sends is well under 1 MiB).
+	// A larger answer is read no further and the metric is ERROR.
+	MaxResponseBytes int64 `mapstructure:"max_response_bytes"`
 }
+
+// DefaultMaxResponseBytes is the default of Account.MaxResponseBytes.
+const DefaultMaxResponseBytes = 8 << 20
 
 // Defaults fills the zero fields and checks the account, naming it in
 // errors.
@@ -86,8 +95,11 @@ func (a *Account) Defaults() error {
 	if a.Retries == 0 {
 		a.Retries = 3
 	}
-	if a.RateLimit < 0 || a.RateBurst < 0 || a.Timeout < 0 || a.Retries < 0 || a.MaxConcurrency < 0 {
-		return fmt.Errorf("%w: account %q: rate_limit, rate_burst, max_concurrency, timeout and retries must not be negative", ErrConfig, a.Name)
+	if a.MaxResponseBytes == 0 {
+		a.MaxResponseBytes = DefaultMaxResponseBytes
+	}
+	if a.RateLimit < 0 || a.RateBurst < 0 || a.Timeout < 0 || a.Retries < 0 || a.MaxConcurrency < 0 || a.MaxResponseBytes < 0 {
+		return fmt.Errorf("%w: account %q: rate_limit, rate_burst, max_concurrency, timeout, retries and max_response_bytes must not be negative", ErrConfig, a.Name)
 	}
 	return nil
 }
@@ -173,7 +185,13 @@ func (t *instrumented) RoundTrip(r *http.Request) (*http.Response, error) {
 	if err != nil {
 		release()
 	} else {
-		resp.Body = &releasingBody{ReadCloser: resp.Body, release: release}
+		limit := cmp.Or(t.account.MaxResponseBytes, DefaultMaxResponseBytes)
+		if resp.ContentLength > limit {
+			resp.Body.Close()
+			release()
+			return nil, fmt.Errorf("%w: the answer's Content-Length %d is larger than max_response_bytes %d", ErrTooLarge, resp.ContentLength, limit)
+		}
+		resp.Body = &releasingBody{ReadCloser: resp.Body, release: release, left: limit}
 	}
 	if t.in != nil {
 		status := "error"
@@ -195,10 +213,34 @@ func CountAttempts(ctx context.Context) context.Context {
 	return context.WithValue(ctx, attemptsKey{}, new(atomic.Int32))
 }
 
-// releasingBody frees the request's concurrency slot when closed.
+// releasingBody frees the request's concurrency slot when closed, and
+// fails a read past the account's response limit, so no answer is ever
+// buffered beyond it.
 type releasingBody struct {
 	io.ReadCloser
 	release func()
+	left    int64
+	limit   int64
+}
+
+func (b *releasingBody) Read(p []byte) (int, error) {
+	if b.limit == 0 {
+		b.limit = b.left
+	}
+	if b.left <= 0 {
+		// One byte more tells a body of exactly the limit from a larger one.
+		var one [1]byte
+		if n, _ := b.ReadCloser.Read(one[:]); n > 0 {
+			return 0, fmt.Errorf("%w: the answer is larger than max_response_bytes %d", ErrTooLarge, b.limit)
+		}
+		return b.ReadCloser.Read(p)
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.ReadCloser.Read(p)
+	b.left -= int64(n)
+	return n, err
 }
 
 func (b *releasingBody) Close() error {
@@ -237,6 +279,12 @@ func RetryingClient(a Account, in *Instruments) *http.Client {
 	rc.RetryWaitMax = 10 * time.Second
 	rc.Backoff = jitteredBackoff
 	rc.ErrorHandler = retryablehttp.PassthroughErrorHandler
+	rc.CheckRetry = func(ctx context.Context, resp *http.Response, err error) (bool, error) {
+		if errors.Is(err, ErrTooLarge) {
+			return false, err // asking again gets the same answer
+		}
+		return retryablehttp.DefaultRetryPolicy(ctx, resp, err)
+	}
 	rc.RequestLogHook = func(_ retryablehttp.Logger, _ *http.Request, attempt int) {
 		if attempt > 0 && in != nil {
 			in.Retries.WithLabelValues(a.Name, a.Type).Inc()

@@ -34,6 +34,10 @@ var (
 	ErrMultipleSeries = errors.New("the query returned more than one series")
 	// ErrConfig is returned for a bad account configuration.
 	ErrConfig = errors.New("bad metrics account configuration")
+	// ErrTooLarge is returned when an answer is larger than the account's
+	// max_response_bytes or holds more points than the query asked for:
+	// it is read no further and the metric is ERROR.
+	ErrTooLarge = errors.New("the metrics source's answer is too large")
 )
 
 // Query is one rendered query over a time range.
@@ -45,6 +49,9 @@ type Query struct {
 	// of the points wanted.
 	Start, End time.Time
 	Step       time.Duration
+	// MaxPoints, when positive, bounds the points a source may answer
+	// for the query; more is an error, never a truncated series.
+	MaxPoints int
 }
 
 // Points returns the number of grid points from Start to End at Step.
@@ -95,6 +102,9 @@ type Point struct {
 // lands on the grid or every value is NaN.
 func Align(q Query, points []Point) (Series, error) {
 	n := q.Points()
+	if len(points) > 2*n+1 {
+		return Series{}, fmt.Errorf("%w: %d points for a query of %d", ErrTooLarge, len(points), n)
+	}
 	s := Series{Start: q.Start, Step: q.Step, Values: make([]float64, n)}
 	for i := range s.Values {
 		s.Values[i] = math.NaN()

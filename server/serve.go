@@ -25,6 +25,7 @@ import (
 	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
 	"github.com/canaryjudge/judge/server/kayentaapi"
 	"github.com/canaryjudge/judge/store"
+	"github.com/canaryjudge/judge/verdict"
 )
 
 // Config configures a judge server. The zero value of every field but Addr
@@ -111,6 +112,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Limits.MaxRequestBytes <= 0 || c.Limits.MaxMetrics <= 0 || c.Limits.MaxPoints <= 0 {
 		problems = append(problems, "limits: max-request-bytes, max-metrics and max-points must be positive")
+	}
+	if c.Limits.MaxPoints > verdict.MaxSeriesPoints {
+		problems = append(problems, fmt.Sprintf("max-points: %d; at most %d (what a stored series can be read back with)", c.Limits.MaxPoints, verdict.MaxSeriesPoints))
 	}
 	if c.Workers == 0 {
 		c.Workers = 2
@@ -201,7 +205,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 			_ = st.Close()
 			return nil, err
 		}
-		svc.runner = &analysis.Runner{Sources: sources, Log: log}
+		svc.runner = &analysis.Runner{Sources: sources, Log: log, Limits: cfg.Limits}
 	}
 	open, err := resolveOpenRoutes(cfg.OpenRoutes)
 	if err != nil {

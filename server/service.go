@@ -226,8 +226,8 @@ func (s *Service) resolve(ctx context.Context, spec *judgev1.AnalysisSpec) (*jud
 					i, m.GetName(), field, len(series), s.limits.MaxPoints, errInvalid)
 			}
 		}
-		if st := m.GetStepSeconds(); st < 0 || math.IsNaN(st) || math.IsInf(st, 0) {
-			return nil, nil, fmt.Errorf("spec.metrics[%d] (%s).step_seconds: %v is not a positive number: %w", i, m.GetName(), st, errInvalid)
+		if st := m.GetStepSeconds(); st < 0 || st > analysis.MaxStepSeconds || math.IsNaN(st) || math.IsInf(st, 0) {
+			return nil, nil, fmt.Errorf("spec.metrics[%d] (%s).step_seconds: %v is not a number of seconds from 0 to %d: %w", i, m.GetName(), st, analysis.MaxStepSeconds, errInvalid)
 		}
 	}
 	thresholds := spec.GetThresholds()
@@ -272,6 +272,9 @@ func (s *Service) resolve(ctx context.Context, spec *judgev1.AnalysisSpec) (*jud
 	cfg, err := s.configs.parse(raw, source)
 	if err != nil {
 		return nil, nil, err
+	}
+	if n := len(cfg.Metrics); n > s.limits.MaxMetrics {
+		return nil, nil, fmt.Errorf("%s: %d metrics, more than the limit of %d: %w", source, n, s.limits.MaxMetrics, errInvalid)
 	}
 	known := make(map[string]bool, len(cfg.Metrics))
 	for _, m := range cfg.Metrics {

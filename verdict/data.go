@@ -24,6 +24,12 @@ type Limits struct {
 // DefaultLimits are the limits unless configured otherwise.
 var DefaultLimits = Limits{MaxRequestBytes: 16 << 20, MaxMetrics: 500, MaxPoints: 100_000}
 
+// MaxSeriesPoints is the most points any series may have, whatever the
+// configured limit: what is read back (a stored analysis, a data file)
+// is held to it, and a configured MaxPoints may not exceed it, so every
+// series judge stores can be read back.
+const MaxSeriesPoints = 1_000_000
+
 // PairValues holds the two series of a MetricSetPair.
 type PairValues struct {
 	Control    Series `json:"control"`
@@ -103,8 +109,8 @@ func parseSeries(b json.RawMessage) (Series, error) {
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return nil, fmt.Errorf("want an array of numbers")
 	}
-	if len(raw) > DefaultLimits.MaxPoints {
-		return nil, fmt.Errorf("%d points, more than the limit of %d", len(raw), DefaultLimits.MaxPoints)
+	if len(raw) > MaxSeriesPoints {
+		return nil, fmt.Errorf("%d points, more than the limit of %d", len(raw), MaxSeriesPoints)
 	}
 	out := make(Series, len(raw))
 	for i, r := range raw {

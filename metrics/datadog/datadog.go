@@ -151,6 +151,9 @@ func (s *Source) fetchRange(ctx context.Context, q metrics.Query) ([]metrics.Poi
 // classify maps a client error to the package's sentinels with Datadog's
 // own message.
 func (s *Source) classify(err error, status int) error {
+	if errors.Is(err, metrics.ErrTooLarge) {
+		return fmt.Errorf("datadog account %q: %w", s.account, err)
+	}
 	msg := err.Error()
 	var apiErr datadog.GenericOpenAPIError
 	if errors.As(err, &apiErr) {

@@ -38,8 +38,6 @@ const MaxPoints = 366
 // DefaultURL is the US NerdGraph endpoint.
 const DefaultURL = "https://api.newrelic.com/graphql"
 
-// maxResponseBytes bounds an answer.
-const maxResponseBytes = 32 << 20
 
 // Source queries one New Relic account.
 type Source struct {
@@ -115,6 +113,9 @@ func (s *Source) fetchRange(ctx context.Context, q metrics.Query) ([]metrics.Poi
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("API-Key", s.key)
 	resp, err := s.client.Do(req)
+	if errors.Is(err, metrics.ErrTooLarge) {
+		return nil, fmt.Errorf("newrelic account %q: %w", s.account, err)
+	}
 	if err != nil {
 		var nerr net.Error
 		if errors.As(err, &nerr) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
@@ -123,7 +124,10 @@ func (s *Source) fetchRange(ctx context.Context, q metrics.Query) ([]metrics.Poi
 		return nil, fmt.Errorf("newrelic account %q: %w: %s", s.account, metrics.ErrUnavailable, redact(err.Error(), s.key))
 	}
 	defer func() { _ = resp.Body.Close() }()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+	raw, err := io.ReadAll(resp.Body) // bounded by the account's max_response_bytes
+	if errors.Is(err, metrics.ErrTooLarge) {
+		return nil, fmt.Errorf("newrelic account %q: %w", s.account, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("newrelic account %q: %w: reading the answer: %w", s.account, metrics.ErrUnavailable, err)
 	}

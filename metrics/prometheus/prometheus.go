@@ -110,6 +110,8 @@ func (s *Source) classify(err error) error {
 	var perr *promv1.Error
 	var nerr net.Error
 	switch {
+	case errors.Is(err, metrics.ErrTooLarge):
+		return fmt.Errorf("prometheus account %q: %w", s.account, err)
 	case errors.As(err, &perr):
 		msg := perr.Msg
 		if perr.Detail != "" {

@@ -45,8 +45,11 @@ type Deps struct {
 	Accounts func() []metrics.Account
 	// VerdictResult converts a stored verdict back to the engine's form.
 	VerdictResult func(*judgev1.Verdict) *verdict.Result
-	// MaxBodyBytes bounds a request body.
+	// MaxBodyBytes bounds a request body; MaxMetrics the metrics of a
+	// config judged by the remote judge (other routes go through Service,
+	// which holds every config to the same limit).
 	MaxBodyBytes int64
+	MaxMetrics   int
 	// Standalone keeps standalone canary analyses (nil: not served).
 	Standalone StandaloneStore
 	// Validate checks an analysis spec as CreateAnalysis would, without
@@ -509,6 +512,10 @@ func (h *handler) remoteJudge(w http.ResponseWriter, r *http.Request) {
 	cfg, err := kayenta.ParseConfig(req.CanaryConfig, "canaryConfig")
 	if err != nil {
 		fail(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	if h.MaxMetrics > 0 && len(cfg.Metrics) > h.MaxMetrics {
+		fail(w, http.StatusBadRequest, "canaryConfig: %d metrics, more than the limit of %d", len(cfg.Metrics), h.MaxMetrics)
 		return
 	}
 	pairs, err := verdict.ParseMetricSetPairList(req.MetricSetPairList, "metricSetPairList")
