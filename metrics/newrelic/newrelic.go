@@ -38,7 +38,6 @@ const MaxPoints = 366
 // DefaultURL is the US NerdGraph endpoint.
 const DefaultURL = "https://api.newrelic.com/graphql"
 
-
 // Source queries one New Relic account.
 type Source struct {
 	client    *http.Client
