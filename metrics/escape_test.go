@@ -40,6 +40,12 @@ func TestRenderHostileScopes(t *testing.T) {
 		{"datadog", datadog.Render, `avg:lat{pod:${scope}}`, `*`, ""},
 		{"datadog", datadog.Render, `avg:lat{pod:${scope}}`, `a b`, ""},
 		{"datadog", datadog.Render, `avg:lat{pod:${scope}}`, `!a`, ""},
+		// A quote in a comment does not flip the lexer (a scope once landed
+		// unescaped behind "# it's").
+		{"promql", prometheus.Render, "# it's\nup{pod=\"${scope}\"} # owner's", `x"} or vector(1) or up{a="`, "# it's\nup{pod=\"x\\\"} or vector(1) or up{a=\\\"\"} # owner's"},
+		{"promql", prometheus.Render, "# ${scope}\nup", "x\nvector(1)", "# ${scope}\nup"},
+		{"nrql", newrelic.Render, "SELECT count(*) FROM T -- it's\nWHERE pod = '${scope}' -- owner's", `' OR 1=1`, "SELECT count(*) FROM T -- it's\nWHERE pod = '\\' OR 1=1' -- owner's"},
+		{"nrql", newrelic.Render, "/* don't */ SELECT count(*) FROM T WHERE pod = '${scope}' // won't", `' OR 1=1`, "/* don't */ SELECT count(*) FROM T WHERE pod = '\\' OR 1=1' // won't"},
 		{"nrql", newrelic.Render, `SELECT count(*) FROM T WHERE pod = '${scope}'`, `' OR 1=1`, `SELECT count(*) FROM T WHERE pod = '\' OR 1=1'`},
 		{"nrql", newrelic.Render, `SELECT count(*) FROM T WHERE pod = '${scope}'`, `a\' OR 1=1 --`, `SELECT count(*) FROM T WHERE pod = 'a\\\' OR 1=1 --'`},
 		{"nrql", newrelic.Render, `SELECT count(*) FROM T WHERE pod RLIKE '${scope}.*'`, `a.b`, `SELECT count(*) FROM T WHERE pod RLIKE 'a\\.b.*'`},

@@ -214,6 +214,43 @@ type Language struct {
 	// Escape returns value escaped for place, or an error wrapping
 	// ErrUnsafeValue.
 	Escape func(value string, at Place) (string, error)
+	// LineComments start a comment that runs to the end of the line
+	// (PromQL "#"; NRQL "//" and "--"); BlockComments are start and end
+	// pairs (NRQL "/*" "*/"). Outside strings, Expand copies a comment as
+	// it is, variables unexpanded: a quote in a comment never changes what
+	// Expand thinks is a string, and no value lands where a newline or
+	// "*/" in it would end the comment.
+	LineComments  []string
+	BlockComments [][2]string
+}
+
+// comment returns the end (exclusive) of the comment starting at runes[i],
+// if one does: a line comment ends before its newline, a block comment
+// after its end marker (or at the end of an unterminated one).
+func (l Language) comment(runes []rune, i int) (int, bool) {
+	at := func(j int, marker string) bool {
+		m := []rune(marker)
+		return j+len(m) <= len(runes) && slices.Equal(runes[j:j+len(m)], m)
+	}
+	for _, c := range l.LineComments {
+		if at(i, c) {
+			if nl := slices.Index(runes[i:], '\n'); nl >= 0 {
+				return i + nl, true
+			}
+			return len(runes), true
+		}
+	}
+	for _, c := range l.BlockComments {
+		if at(i, c[0]) {
+			for j := i + len([]rune(c[0])); j < len(runes); j++ {
+				if at(j, c[1]) {
+					return j + len([]rune(c[1])), true
+				}
+			}
+			return len(runes), true
+		}
+	}
+	return 0, false
 }
 
 // Expand substitutes ${name} in tmpl with vars[name], each escaped by the
@@ -232,6 +269,13 @@ func Expand(tmpl string, vars map[string]string, lang Language) (string, error) 
 	runes := []rune(tmpl)
 	for i := 0; i < len(runes); i++ {
 		r := runes[i]
+		if quote == 0 {
+			if end, ok := lang.comment(runes, i); ok {
+				b.WriteString(string(runes[i:end]))
+				i = end - 1
+				continue
+			}
+		}
 		if r == '$' && i+1 < len(runes) && runes[i+1] == '{' {
 			end := slices.Index(runes[i+2:], '}')
 			if end < 0 {

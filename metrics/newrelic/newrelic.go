@@ -253,7 +253,8 @@ func redact(s, secret string) string { return strings.ReplaceAll(s, secret, "[re
 
 // Language is NRQL for metrics.Expand: single-quoted strings (backslash
 // escapes), backquoted identifiers.
-var Language = metrics.Language{Name: "NRQL", Quotes: "'`", Patterns: map[string]string{"RLIKE": "regex", "LIKE": "like"}, Escape: escape}
+var Language = metrics.Language{Name: "NRQL", Quotes: "'`", Patterns: map[string]string{"RLIKE": "regex", "LIKE": "like"}, Escape: escape,
+	LineComments: []string{"//", "--"}, BlockComments: [][2]string{{"/*", "*/"}}}
 
 // Render expands an NRQL template with the scope's variables.
 func Render(tmpl string, vars map[string]string) (string, error) {

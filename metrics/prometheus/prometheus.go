@@ -131,7 +131,7 @@ func (s *Source) classify(err error) error {
 }
 
 // Language is PromQL for metrics.Expand.
-var Language = metrics.Language{Name: "PromQL", Quotes: "\"'`", Escape: escape}
+var Language = metrics.Language{Name: "PromQL", Quotes: "\"'`", Escape: escape, LineComments: []string{"#"}}
 
 // Render expands a PromQL template with the scope's variables.
 func Render(tmpl string, vars map[string]string) (string, error) {
