@@ -97,9 +97,17 @@ func (w *Worker) process(abort context.Context, a store.Analysis) {
 	finishCtx, done := context.WithTimeout(context.WithoutCancel(abort), 10*time.Second)
 	defer done()
 	if err := w.Queue.Finish(finishCtx, a.ID, w.Owner, o); err != nil {
-		w.finished(a.ID, "lost")
-		w.Log.Warn("record analysis outcome", "id", a.ID, "err", err)
-		return
+		// An outcome the store refused (rather than a lost lease or a
+		// database that is down) fails the analysis with the reason, so
+		// it is not claimed again and again and never reads as judged.
+		failed := store.Outcome{Error: "the outcome could not be stored; the analysis is failed rather than retried"}
+		if errors.Is(err, store.ErrLeaseLost) || o.Verdict == nil || w.Queue.Finish(finishCtx, a.ID, w.Owner, failed) != nil {
+			w.finished(a.ID, "lost")
+			w.Log.Warn("record analysis outcome", "id", a.ID, "err", err)
+			return
+		}
+		w.Log.Warn("analysis outcome refused by the store; recorded as failed", "id", a.ID, "err", err)
+		o = failed
 	}
 	outcome := "succeeded"
 	if o.Verdict == nil {

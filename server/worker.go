@@ -24,11 +24,11 @@ func (s *Service) judgeStored(ctx context.Context, a store.Analysis) store.Outco
 	}
 	resolved, cfg, err := s.resolve(ctx, spec)
 	if err != nil {
-		return store.Outcome{Error: s.clientMessage(err)}
+		return s.failedOutcome(ctx, err)
 	}
 	v, series, err := s.judge(ctx, resolved, cfg)
 	if err != nil {
-		return store.Outcome{Error: s.clientMessage(err)}
+		return s.failedOutcome(ctx, err)
 	}
 	var o store.Outcome
 	if o.Verdict, err = protojson.Marshal(v); err != nil {
@@ -42,6 +42,16 @@ func (s *Service) judgeStored(ctx context.Context, a store.Analysis) store.Outco
 		}
 	}
 	return o
+}
+
+// failedOutcome is the outcome of an analysis that could not be judged.
+// One stopped because it was cancelled (or its lease lost) is not an
+// internal error: the worker records nothing for it and logs it at INFO.
+func (s *Service) failedOutcome(ctx context.Context, err error) store.Outcome {
+	if ctx.Err() != nil {
+		return store.Outcome{Error: "analysis stopped: " + context.Cause(ctx).Error()}
+	}
+	return store.Outcome{Error: s.clientMessage(err)}
 }
 
 // clientMessage is what a client may read of an error: what the API would
