@@ -187,7 +187,7 @@ func (t *instrumented) RoundTrip(r *http.Request) (*http.Response, error) {
 	} else {
 		limit := cmp.Or(t.account.MaxResponseBytes, DefaultMaxResponseBytes)
 		if resp.ContentLength > limit {
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			release()
 			return nil, fmt.Errorf("%w: the answer's Content-Length %d is larger than max_response_bytes %d", ErrTooLarge, resp.ContentLength, limit)
 		}

@@ -163,12 +163,12 @@ func TestHostileSources(t *testing.T) {
 				Message string
 			}
 			code := call(t, "POST", base+"/v1/analyze", body, &out)
-			switch {
-			case code == 200:
+			switch code {
+			case 200:
 				if out.Verdict.Result == "PASS" || len(out.Verdict.Metrics) != 1 || out.Verdict.Metrics[0].Classification != "ERROR" {
 					t.Errorf("%s: %s %+v, want FAIL with the metric ERROR", account, out.Verdict.Result, out.Verdict.Metrics)
 				}
-			case code == 503 || code == 504:
+			case 503, 504:
 				// Nothing could be fetched: the caller gets no verdict at all.
 			default:
 				t.Errorf("%s: HTTP %d %s", account, code, out.Message)
