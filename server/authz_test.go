@@ -215,6 +215,39 @@ func TestAuthorizationMatrix(t *testing.T) {
 	}
 }
 
+// TestAuthorizationUI walks the web UI's pages × methods × tokens: every
+// page needs a read token (a browser without one is sent to the login
+// form), only GET and HEAD are served, and the login form takes only
+// GET, HEAD and POST.
+func TestAuthorizationUI(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, Config{Tokens: testTokens(t), OpenRoutes: []string{"argo-kayenta", "flagger", "metrics"}})
+	base := "http://" + s.Addr()
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	tokens := map[auth.Role]string{"": "", auth.RoleRead: readToken, auth.RoleWrite: writeToken, auth.RoleAdmin: adminToken}
+	for _, path := range []string{"/ui/", "/ui/analyses/x", "/ui/configs/", "/ui/configs/x"} {
+		for _, method := range []string{"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"} {
+			for _, role := range []auth.Role{"", auth.RoleRead, auth.RoleWrite, auth.RoleAdmin} {
+				got := callAuth(t, noRedirect, method, base+path, tokens[role], "")
+				read := method == "GET" || method == "HEAD"
+				switch {
+				case role == "" && got != http.StatusSeeOther:
+					t.Errorf("%s %s without a token: %d, want 303 to the login form", method, path, got)
+				case role != "" && read && got != 200 && got != 404:
+					t.Errorf("%s %s with %s: %d, want it served", method, path, role, got)
+				case role != "" && !read && got != http.StatusMethodNotAllowed:
+					t.Errorf("%s %s with %s: %d, want 405", method, path, role, got)
+				}
+			}
+		}
+	}
+	for method, want := range map[string]int{"GET": 200, "HEAD": 200, "POST": 401, "PUT": 405, "DELETE": 405} {
+		if got := callAuth(t, noRedirect, method, base+"/ui/login", "", ""); got != want {
+			t.Errorf("%s /ui/login: %d, want %d", method, got, want)
+		}
+	}
+}
+
 // TestMethodOverrideCannotDelete is the regression test for a write token
 // deleting a config (admin only) with POST and X-HTTP-Method-Override.
 func TestMethodOverrideCannotDelete(t *testing.T) {
