@@ -102,9 +102,6 @@ type Point struct {
 // lands on the grid or every value is NaN.
 func Align(q Query, points []Point) (Series, error) {
 	n := q.Points()
-	if len(points) > 2*n+1 {
-		return Series{}, fmt.Errorf("%w: %d points for a query of %d", ErrTooLarge, len(points), n)
-	}
 	s := Series{Start: q.Start, Step: q.Step, Values: make([]float64, n)}
 	for i := range s.Values {
 		s.Values[i] = math.NaN()
@@ -148,13 +145,17 @@ func Split(q Query, maxPoints int) []Query {
 // FetchSplit fetches a query in parts of at most maxPoints points with
 // fetch and joins the parts on the whole query's grid. Parts without data
 // are gaps; it returns ErrNoData only when every part is empty, and the
-// first other error at once.
+// first other error at once. A part answered with more points than its
+// grid holds (a source that does not honour the step) is ErrTooLarge.
 func FetchSplit(ctx context.Context, q Query, maxPoints int, fetch func(context.Context, Query) ([]Point, error)) (Series, error) {
 	var all []Point
 	for _, part := range Split(q, maxPoints) {
 		points, err := fetch(ctx, part)
 		if err != nil && !errors.Is(err, ErrNoData) {
 			return Series{}, err
+		}
+		if n := part.Points(); len(points) > n+1 {
+			return Series{}, fmt.Errorf("%w: %d points for a query of %d", ErrTooLarge, len(points), n)
 		}
 		all = append(all, points...)
 	}
