@@ -137,18 +137,23 @@ func TestArgoWebProvider(t *testing.T) {
 				JSONBody: body, JSONPath: "{$.result}", TimeoutSeconds: 10,
 			}},
 		}
-		client, err := webmetric.NewWebMetricHttpClient(metric)
-		if err != nil {
-			t.Fatal(err)
-		}
-		parser, err := webmetric.NewWebMetricJsonParser(metric)
-		if err != nil {
-			t.Fatal(err)
-		}
-		provider := webmetric.NewWebMetricProvider(*log.NewEntry(log.New()), client, parser)
-		m := provider.Run(&v1alpha1.AnalysisRun{}, metric)
+		m := runWebProvider(t, metric)
 		if m.Phase != want {
 			t.Errorf("%s: %s (value %q, %s), want %s", canary, m.Phase, m.Value, m.Message, want)
 		}
 	}
+}
+
+// runWebProvider measures metric once with Argo Rollouts' own web provider.
+func runWebProvider(t *testing.T, metric v1alpha1.Metric) v1alpha1.Measurement {
+	t.Helper()
+	client, err := webmetric.NewWebMetricHttpClient(metric)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parser, err := webmetric.NewWebMetricJsonParser(metric)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return webmetric.NewWebMetricProvider(*log.NewEntry(log.New()), client, parser).Run(&v1alpha1.AnalysisRun{}, metric)
 }

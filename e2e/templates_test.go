@@ -9,12 +9,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/argoproj/argo-rollouts/metricproviders/webmetric"
 	"github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
 	flaggerv1 "github.com/fluxcd/flagger/pkg/apis/flagger/v1beta1"
 	"github.com/fluxcd/flagger/pkg/controller"
 	"github.com/fluxcd/flagger/pkg/metrics/providers"
-	log "github.com/sirupsen/logrus"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
@@ -92,15 +90,7 @@ func TestShippedArgoWebTemplate(t *testing.T) {
 		web.URL, web.Headers = url+"/webhooks/argo", nil
 		web.JSONBody = []byte(`{"config":"checkout","baseline":"a","canary":"b","window":"5m","step":"30"}`)
 		metric.Provider.Web = &web
-		client, err := webmetric.NewWebMetricHttpClient(metric)
-		if err != nil {
-			t.Fatal(err)
-		}
-		parser, err := webmetric.NewWebMetricJsonParser(metric)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m := webmetric.NewWebMetricProvider(*log.NewEntry(log.New()), client, parser).Run(&v1alpha1.AnalysisRun{}, metric)
+		m := runWebProvider(t, metric)
 		want := map[string]v1alpha1.AnalysisPhase{"PASS": v1alpha1.AnalysisPhaseSuccessful, "MARGINAL": v1alpha1.AnalysisPhaseInconclusive,
 			"FAIL": v1alpha1.AnalysisPhaseFailed}[c.result]
 		if m.Phase != want {

@@ -284,20 +284,9 @@ func TestStandaloneCanaryAnalysis(t *testing.T) {
 		if code := kayentaCall(t, "POST", base+"/standalone_canary_analysis/"+created.CanaryConfigID+"?metricsAccountName=prom", request(canary), &started); code != 200 {
 			t.Fatalf("POST /standalone_canary_analysis: %d", code)
 		}
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			var st status
-			if code := kayentaCall(t, "GET", base+"/standalone_canary_analysis/"+started.CanaryAnalysisExecutionID, "", &st); code != 200 {
-				t.Fatalf("GET /standalone_canary_analysis: %d", code)
-			}
-			if st.Complete {
-				return st
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: standalone analysis not complete after 30s: %+v", canary, st)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+		var st status
+		waitStandalone(t, base, started.CanaryAnalysisExecutionID, &st)
+		return st
 	}
 	good := run("good")
 	if good.ExecutionStatus != "SUCCEEDED" || good.Result == nil || !good.Result.DidPassThresholds || len(good.Result.CanaryExecutionResults) != 3 ||
@@ -378,20 +367,9 @@ func TestStandaloneFollowsVerdict(t *testing.T) {
 		return started.CanaryAnalysisExecutionID
 	}
 	wait := func(id string) status {
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			var st status
-			if code := kayentaCall(t, "GET", base+"/standalone_canary_analysis/"+id, "", &st); code != 200 {
-				t.Fatalf("GET /standalone_canary_analysis: %d", code)
-			}
-			if st.Complete {
-				return st
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("standalone analysis not complete after 30s: %+v", st)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+		var st status
+		waitStandalone(t, base, id, &st)
+		return st
 	}
 	// No thresholds in the request: the config's decide.
 	st := wait(startRun(fmt.Sprintf(`{"scopes":[{"scopeName":"default","controlScope":"base","experimentScope":"bad","startTimeIso":%q,"step":60}],
@@ -422,5 +400,24 @@ func TestStandaloneFollowsVerdict(t *testing.T) {
 	}
 	if code := kayentaCall(t, "PUT", base+"/pipelines/nope/cancel", "", nil); code != 404 {
 		t.Errorf("cancel of an unknown id: %d, want 404", code)
+	}
+}
+
+// waitStandalone polls a standalone canary analysis until it is complete
+// and decodes its final status into out.
+func waitStandalone(t *testing.T, base, id string, out any) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		var st struct{ Complete bool }
+		if code := kayentaCall(t, "GET", base+"/standalone_canary_analysis/"+id, "", &st); code != 200 {
+			t.Fatalf("GET /standalone_canary_analysis/%s: %d", id, code)
+		}
+		if st.Complete {
+			kayentaCall(t, "GET", base+"/standalone_canary_analysis/"+id, "", out)
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("standalone analysis %s not complete after 30s", id)
+		}
 	}
 }
