@@ -3,8 +3,10 @@ package backtest
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 
@@ -76,8 +78,9 @@ func (o SyntheticOptions) withDefaults() (SyntheticOptions, error) {
 		o.Noises = []string{NoiseIndependent, NoiseShared, NoiseSkewed}
 	}
 	for _, n := range o.Noises {
-		if n != NoiseIndependent && n != NoiseShared && n != NoiseSkewed {
-			return o, fmt.Errorf("%w: noise %q: want independent, shared or skewed", ErrSynthetic, n)
+		if _, realistic := shapes[n]; !realistic && n != NoiseIndependent && n != NoiseShared && n != NoiseSkewed {
+			return o, fmt.Errorf("%w: noise %q: want independent, shared, skewed or one of the realistic shapes %s", ErrSynthetic, n,
+				strings.Join(slices.Sorted(maps.Keys(shapes)), ", "))
 		}
 	}
 	if len(o.Rhos) == 0 {
@@ -94,12 +97,12 @@ func (o SyntheticOptions) withDefaults() (SyntheticOptions, error) {
 	for _, r := range o.Regressions {
 		ok := r.Size > 0 && !math.IsInf(r.Size, 0)
 		switch r.Kind {
-		case KindLevelShift, KindVariance, KindTail, KindRamp, KindStep, KindErrors:
+		case KindLevelShift, KindVariance, KindTail, KindRamp, KindStep, KindErrors, KindBurst:
 		default:
 			ok = false
 		}
 		if !ok {
-			return o, fmt.Errorf("%w: regression %s:%v: want level-shift, variance, tail, errors, ramp or step with a positive size", ErrSynthetic, r.Kind, r.Size)
+			return o, fmt.Errorf("%w: regression %s:%v: want level-shift, variance, tail, errors, ramp, step or burst with a positive size", ErrSynthetic, r.Kind, r.Size)
 		}
 	}
 	if o.Points == 0 {
@@ -181,14 +184,11 @@ func Synthetic(seed uint64, n int, opts SyntheticOptions) ([]Case, error) {
 		}
 		scope := verdict.PairScope{StartTimeMillis: syntheticStart.UnixMilli(), StartTimeIso: syntheticStart.Format(time.RFC3339), StepMillis: 60_000}
 		for m := range SyntheticMetrics {
-			history, control, canary := noisePair(rng, noise, rho, opts)
+			metricReg := Regression{KindAA, 0}
 			if m == 0 {
-				if reg.Kind == KindErrors {
-					history, control, canary = counter(rng, opts.History, 0), counter(rng, opts.Points, 0), counter(rng, opts.Points, reg.Size)
-				} else {
-					regress(rng, canary, reg.Kind, reg.Size)
-				}
+				metricReg = reg
 			}
+			history, control, canary := drawMetric(rng, noise, rho, opts, metricReg)
 			c.Pairs = append(c.Pairs, verdict.MetricSetPair{Name: fmt.Sprintf("m%02d", m),
 				Values: verdict.PairValues{Control: control, Experiment: canary, ControlHistory: history},
 				Scopes: map[string]verdict.PairScope{"control": scope, "experiment": scope}})
@@ -196,6 +196,29 @@ func Synthetic(seed uint64, n int, opts SyntheticOptions) ([]Case, error) {
 		cases[i] = c
 	}
 	return cases, nil
+}
+
+// drawMetric draws one metric's history, baseline window and canary
+// window under a noise model, with reg applied to the canary (where a
+// realistic shape applies it itself, to the requests or the rate behind
+// the series).
+func drawMetric(rng *rand.Rand, noise string, rho float64, o SyntheticOptions, reg Regression) (history, control, canary []float64) {
+	if gen, realistic := shapes[noise]; realistic {
+		history, control, canary, applied := gen(rng, o, rho, reg)
+		if reg.Kind != KindAA && !applied {
+			regress(rng, canary, reg.Kind, reg.Size)
+		}
+		return history, control, canary
+	}
+	history, control, canary = noisePair(rng, noise, rho, o)
+	switch reg.Kind {
+	case KindAA:
+	case KindErrors:
+		history, control, canary = counter(rng, o.History, 0), counter(rng, o.Points, 0), counter(rng, o.Points, reg.Size)
+	default:
+		regress(rng, canary, reg.Kind, reg.Size)
+	}
+	return history, control, canary
 }
 
 // noisePair draws the baseline's history and window and the canary's
@@ -290,6 +313,10 @@ func regress(rng *rand.Rand, x []float64, kind string, size float64) {
 			x[i] *= 1 + (size-1)*float64(i)/float64(len(x)-1)
 		case KindStep:
 			if i >= len(x)/2 {
+				x[i] *= size
+			}
+		case KindBurst:
+			if i >= len(x)*4/5 {
 				x[i] *= size
 			}
 		}

@@ -1,0 +1,251 @@
+package backtest
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+)
+
+// Realistic noise models: series shaped the way Prometheus, Datadog and New
+// Relic queries return them, for the synthetic corpus. Each generates the
+// baseline's history and window and the canary's window of one metric at
+// a one-minute step.
+const (
+	// NoiseRateWindow is rate(requests_total[5m]) at a 1 m step: Poisson
+	// request counts per minute under AR(1) traffic, averaged over five
+	// overlapping minutes (a moving average, as Prometheus' rate window
+	// makes it).
+	NoiseRateWindow = "rate-window"
+	// NoiseHistogram is histogram_quantile(0.99, rate(latency_bucket[5m]))
+	// at a 1 m step: log-normal request latencies counted into Prometheus'
+	// default buckets, summed over five overlapping minutes, the 0.99
+	// quantile interpolated inside its bucket, and the largest finite
+	// bound when it falls in the +Inf bucket. Level shifts and tails are
+	// applied to the requests, not the series.
+	NoiseHistogram = "p99-histogram"
+	// NoisePoisson is a low-rate error counter: Poisson counts with 0.5
+	// events a minute, mostly zeros; regressions change the rate.
+	NoisePoisson = "poisson"
+	// NoiseDaily is CPU on separate hosts with a daily cycle (±30% over
+	// 1,440 minutes, same phase for both) and AR(1) noise: the history
+	// holds part of the cycle's slope.
+	NoiseDaily = "daily"
+	// NoiseSawtooth is memory behind one load balancer: a GC sawtooth per
+	// pod (a rise of 0.5% a minute, a drop of about 10% every 10 to 20
+	// minutes) on a slow random wander the two share (time-aligned).
+	NoiseSawtooth = "sawtooth"
+	// NoiseFleetHistory is mean latency of a canary and baseline taking
+	// 5% of the traffic each (about 30 requests a minute), while the
+	// history comes from the whole fleet (600 a minute), so it is smoother
+	// than the windows it is compared with.
+	NoiseFleetHistory = "fleet-history"
+)
+
+// KindBurst is a regression of the last fifth of the canary's window: Size
+// times its level (or, for counters, its rate).
+const KindBurst = "burst"
+
+// shape draws one metric's history, baseline window and canary window;
+// reg, unless A/A, is applied where the shape knows how (the requests or
+// the rate behind the series), and applied says so; otherwise the caller
+// applies it to the canary's series.
+type shape func(rng *rand.Rand, o SyntheticOptions, rho float64, reg Regression) (history, control, canary []float64, applied bool)
+
+// shapes are the realistic noise models by name.
+var shapes = map[string]shape{
+	NoiseRateWindow:   rateWindow,
+	NoiseHistogram:    histogramP99,
+	NoisePoisson:      poissonCounter,
+	NoiseDaily:        daily,
+	NoiseSawtooth:     sawtooth,
+	NoiseFleetHistory: fleetHistory,
+}
+
+// rangeSteps is how many steps a 5 m range window ([5m]) spans at a 1 m
+// step.
+const rangeSteps = 5
+
+func rateWindow(rng *rand.Rand, o SyntheticOptions, rho float64, _ Regression) (history, control, canary []float64, applied bool) {
+	side := func(n int) []float64 {
+		traffic := logNormal(ar1(rng, n+rangeSteps-1, rho), 0.2, nil, 0)
+		counts := make([]float64, len(traffic))
+		for i, t := range traffic {
+			counts[i] = float64(poisson(rng, 1.2*t)) // about 120 requests a minute
+		}
+		return movingMean(counts, rangeSteps, 60)
+	}
+	base := side(o.History + o.Points)
+	return base[:o.History], base[o.History:], side(o.Points), false
+}
+
+// movingMean is the mean of each run of w values, divided by per.
+func movingMean(x []float64, w int, per float64) []float64 {
+	out := make([]float64, len(x)-w+1)
+	for i := range out {
+		s := 0.0
+		for _, v := range x[i : i+w] {
+			s += v
+		}
+		out[i] = s / float64(w) / per
+	}
+	return out
+}
+
+// promBuckets are client_golang's default histogram buckets (seconds).
+var promBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
+
+func histogramP99(rng *rand.Rand, o SyntheticOptions, rho float64, reg Regression) (history, control, canary []float64, applied bool) {
+	side := func(n int, scale, slowShare, slow float64) []float64 {
+		traffic := logNormal(ar1(rng, n+rangeSteps-1, rho), 0.2, nil, 0)
+		latency := ar1(rng, n+rangeSteps-1, rho)
+		perMinute := make([][]float64, len(traffic))
+		for i := range traffic {
+			counts := make([]float64, len(promBuckets)+1)
+			for range poisson(rng, 0.6*traffic[i]) { // about 60 requests a minute
+				l := scale * 0.1 * math.Exp(0.6*rng.NormFloat64()+0.1*latency[i])
+				if slowShare > 0 && rng.Float64() < slowShare {
+					l *= slow
+				}
+				b, _ := slices.BinarySearch(promBuckets, l)
+				counts[b]++
+			}
+			perMinute[i] = counts
+		}
+		out := make([]float64, n)
+		for i := range out {
+			window := make([]float64, len(promBuckets)+1)
+			for _, c := range perMinute[i : i+rangeSteps] {
+				for b, v := range c {
+					window[b] += v
+				}
+			}
+			out[i] = bucketQuantile(0.99, window)
+		}
+		return out
+	}
+	base := side(o.History+o.Points, 1, 0, 1)
+	scale, share, slow := 1.0, 0.0, 1.0
+	switch reg.Kind {
+	case KindLevelShift:
+		scale, applied = reg.Size, true
+	case KindTail:
+		share, slow, applied = 0.05, reg.Size, true
+	}
+	return base[:o.History], base[o.History:], side(o.Points, scale, share, slow), applied
+}
+
+// bucketQuantile is Prometheus' histogram_quantile over one set of bucket
+// counts (not cumulative; the last is +Inf): linear interpolation inside
+// the bucket holding the rank, the largest finite bound when that is the
+// +Inf bucket, NaN without observations.
+func bucketQuantile(q float64, counts []float64) float64 {
+	total := 0.0
+	for _, c := range counts {
+		total += c
+	}
+	if total == 0 {
+		return math.NaN()
+	}
+	rank, cum := q*total, 0.0
+	for b, c := range counts {
+		if cum+c >= rank && c > 0 {
+			if b == len(promBuckets) {
+				return promBuckets[len(promBuckets)-1]
+			}
+			lo := 0.0
+			if b > 0 {
+				lo = promBuckets[b-1]
+			}
+			return lo + (promBuckets[b]-lo)*(rank-cum)/c
+		}
+		cum += c
+	}
+	return promBuckets[len(promBuckets)-1]
+}
+
+func poissonCounter(rng *rand.Rand, o SyntheticOptions, _ float64, reg Regression) (history, control, canary []float64, applied bool) {
+	counts := func(n int, rate func(i int) float64) []float64 {
+		out := make([]float64, n)
+		for i := range out {
+			out[i] = float64(poisson(rng, rate(i)))
+		}
+		return out
+	}
+	flat := func(int) float64 { return 0.5 }
+	base := counts(o.History+o.Points, flat)
+	rate := flat
+	switch reg.Kind {
+	case KindLevelShift, KindErrors:
+		rate, applied = func(int) float64 { return 0.5 * reg.Size }, true
+	case KindBurst:
+		rate, applied = func(i int) float64 {
+			if i >= o.Points*4/5 {
+				return 0.5 * reg.Size
+			}
+			return 0.5
+		}, true
+	case KindStep:
+		rate, applied = func(i int) float64 {
+			if i >= o.Points/2 {
+				return 0.5 * reg.Size
+			}
+			return 0.5
+		}, true
+	}
+	return base[:o.History], base[o.History:], counts(o.Points, rate), applied
+}
+
+func daily(rng *rand.Rand, o SyntheticOptions, rho float64, _ Regression) (history, control, canary []float64, applied bool) {
+	phase := rng.Float64() * 1440
+	cycle := func(from, n int) []float64 {
+		z := ar1(rng, n, rho)
+		out := make([]float64, n)
+		for i := range out {
+			out[i] = 100 * (1 + 0.3*math.Sin(2*math.Pi*(phase+float64(from+i))/1440)) * math.Exp(0.1*z[i]-0.005)
+		}
+		return out
+	}
+	base := cycle(0, o.History+o.Points)
+	return base[:o.History], base[o.History:], cycle(o.History, o.Points), false
+}
+
+func sawtooth(rng *rand.Rand, o SyntheticOptions, _ float64, _ Regression) (history, control, canary []float64, applied bool) {
+	total := o.History + o.Points
+	wander := make([]float64, total)
+	w := 0.0
+	for i := range wander {
+		w += 0.002 * rng.NormFloat64()
+		wander[i] = w
+	}
+	pod := func(from, n int) []float64 {
+		out := make([]float64, n)
+		level, next := 1.0, 10+rng.IntN(11)
+		for i := range out {
+			level *= 1.005
+			if next--; next == 0 {
+				level *= 0.9 + 0.02*rng.NormFloat64()
+				next = 10 + rng.IntN(11)
+			}
+			out[i] = 1000 * level * math.Exp(wander[from+i]) * (1 + 0.005*rng.NormFloat64())
+		}
+		return out
+	}
+	base := pod(0, total)
+	return base[:o.History], base[o.History:], pod(o.History, o.Points), false
+}
+
+func fleetHistory(rng *rand.Rand, o SyntheticOptions, _ float64, _ Regression) (history, control, canary []float64, applied bool) {
+	meanLatency := func(n int, perMinute float64) []float64 {
+		out := make([]float64, n)
+		for i := range out {
+			k := max(poisson(rng, perMinute), 1)
+			s := 0.0
+			for range k {
+				s += 100 * math.Exp(0.5*rng.NormFloat64()-0.125)
+			}
+			out[i] = s / float64(k)
+		}
+		return out
+	}
+	return meanLatency(o.History, 600), meanLatency(o.Points, 30), meanLatency(o.Points, 30), false
+}
