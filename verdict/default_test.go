@@ -250,3 +250,54 @@ func TestSeasonalBaseline(t *testing.T) {
 		}
 	}
 }
+
+// TestSmootherHistoryLeftOut checks that a history whose jumps are smaller
+// than the baseline window's (the whole fleet's mean latency against a 5%
+// share's) is left out of the shape test, which otherwise reads the
+// canary's ordinary jumps as exceedances, and that the reason says so; a
+// history of the window's own noise stays in.
+func TestSmootherHistoryLeftOut(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(21, 22))
+	share := func(n int, perMinute float64) []float64 { // mean latency of about perMinute requests
+		out := make([]float64, n)
+		for i := range out {
+			s := 0.0
+			for range int(perMinute) {
+				s += 100 * math.Exp(0.5*r.NormFloat64()-0.125)
+			}
+			out[i] = s / perMinute
+		}
+		return out
+	}
+	inc := Metric{Direction: DirectionIncrease}
+	const draws = 100
+	fleetFails, leftOut, sameFails, sameLeftOut := 0, 0, 0, 0
+	for range draws {
+		fleet := MetricSetPair{Values: PairValues{Control: share(60, 30), Experiment: share(60, 30), ControlHistory: share(180, 600)}}
+		m := judgeOne(t, inc, fleet)
+		if m.Classification != Pass {
+			fleetFails++
+		}
+		if strings.Contains(m.Reason, "history was left out of the jump test") {
+			leftOut++
+		}
+		same := MetricSetPair{Values: PairValues{Control: share(60, 30), Experiment: share(60, 30), ControlHistory: share(180, 30)}}
+		m = judgeOne(t, inc, same)
+		if strings.Contains(m.Reason, "left out") {
+			sameLeftOut++
+		}
+		if m.Classification != Pass {
+			sameFails++
+		}
+	}
+	if leftOut < draws*9/10 {
+		t.Errorf("the fleet's smoother history was left out in %d of %d draws", leftOut, draws)
+	}
+	if sameLeftOut > 5 { // level 1%: 1 expected, P(> 5) < 0.1%
+		t.Errorf("a history of the window's own noise was left out in %d of %d draws", sameLeftOut, draws)
+	}
+	if fleetFails > 12 || sameFails > 12 { // level 5%: 5 expected, P(> 12) < 0.2%
+		t.Errorf("unchanged canaries failed %d (fleet history) and %d (own history) of %d times", fleetFails, sameFails, draws)
+	}
+}

@@ -600,6 +600,40 @@ type evidence struct {
 	tail   *stats.ExceedanceResult
 	tailUp bool
 	tailP  float64
+	// historyLeftOutP, when positive, is the p-value by which the
+	// history's jumps were found smaller than the window's, which left it
+	// out of the shape test's reference.
+	historyLeftOutP float64
+}
+
+// smootherLevel is the level at which a history is found smoother than
+// the baseline's window (smootherHistory).
+const smootherLevel = 0.01
+
+// smootherHistory tests whether the history's jumps (absolute first
+// differences) are smaller than the baseline window's: the one-sided
+// Mann-Whitney test of the window's jumps against the history's, at level
+// smootherLevel. Under exchangeable noise the two sets of jumps have one
+// distribution, so a history is left out by mistake at most that often,
+// and leaving it out only shortens the shape test's reference.
+func smootherHistory(window, history []float64) (float64, bool) {
+	jumps := func(x []float64) []float64 {
+		d := make([]float64, 0, max(len(x)-1, 0))
+		for i := 1; i < len(x); i++ {
+			d = append(d, math.Abs(x[i]-x[i-1]))
+		}
+		slices.Sort(d)
+		return d
+	}
+	w, h := jumps(window), jumps(history)
+	if len(w) < 5 || len(h) < 5 {
+		return 0, false
+	}
+	mw, err := stats.MannWhitney(w, h, stats.MannWhitneyOptions{Alternative: stats.Greater, Asymptotic: true})
+	if err != nil || !(mw.PValue < smootherLevel) {
+		return 0, false
+	}
+	return mw.PValue, true
 }
 
 // combined is the metric's p-value before the adjustment across metrics.
@@ -667,6 +701,15 @@ func defaultTest(r *MetricResult, alpha float64) {
 	shapeReference := history
 	if slices.ContainsFunc(r.history, func(v float64) bool { return math.IsInf(v, 0) }) {
 		shapeReference = nil
+	}
+	// A history whose jumps are smaller than the window's (the whole
+	// fleet's smoother series against a small share's window) is not the
+	// window's noise: against it, the canary's ordinary jumps would read as
+	// exceedances. It is left out of the shape test, and the reason says so.
+	if shapeReference != nil {
+		if p, smoother := smootherHistory(controlT, shapeReference); smoother {
+			shapeReference, e.historyLeftOutP = nil, p
+		}
 	}
 	shapeTest(e, canaryT, controlT, shapeReference, m.Direction)
 	r.infinite = infinite
@@ -967,6 +1010,9 @@ func describeEvidence(r *MetricResult, e *evidence, adjP float64) string {
 			of = "jumps of the baseline and its history"
 		}
 		desc += fmt.Sprintf("; %d of %d canary jumps %s of %d %s (%.4g), p=%.3g", e.tail.Count, e.tail.Canary, side, e.tail.Baseline, of, e.tail.Bound, e.tailP)
+	}
+	if e.historyLeftOutP > 0 {
+		desc += fmt.Sprintf("; the history was left out of the jump test: its jumps are smaller than the baseline window's (p=%.2g), so it is not the window's noise", e.historyLeftOutP)
 	}
 	desc += fmt.Sprintf(", adjusted p=%.3g", adjP)
 	desc += infiniteNote(r.infinite)
