@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"gonum.org/v1/gonum/stat/distuv"
 )
 
 // sharedTraffic returns baseline and canary series behind one load
@@ -299,5 +301,59 @@ func TestSmootherHistoryLeftOut(t *testing.T) {
 	}
 	if fleetFails > 12 || sameFails > 12 { // level 5%: 5 expected, P(> 12) < 0.2%
 		t.Errorf("unchanged canaries failed %d (fleet history) and %d (own history) of %d times", fleetFails, sameFails, draws)
+	}
+}
+
+// TestSparseCountsByTotals checks that a sparse near-Poisson counter is
+// compared by its event totals (the reason says so): errors at 0.5 a
+// minute bursting to 10× in the last fifth of the window are caught far
+// more often than by ranks, unchanged counters rarely fail, and a bursty
+// counter (wandering rate) keeps the rank test.
+func TestSparseCountsByTotals(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(31, 32))
+	counts := func(n int, rate func(i int) float64) []float64 {
+		out := make([]float64, n)
+		for i := range out {
+			out[i] = distuv.Poisson{Lambda: rate(i), Src: r}.Rand()
+		}
+		return out
+	}
+	flat := func(int) float64 { return 0.5 }
+	burst := func(i int) float64 {
+		if i >= 48 {
+			return 5
+		}
+		return 0.5
+	}
+	inc := Metric{Direction: DirectionIncrease}
+	const draws = 100
+	caught, quietFails, byTotals := 0, 0, 0
+	for range draws {
+		pair := MetricSetPair{Values: PairValues{ControlHistory: counts(180, flat), Control: counts(60, flat), Experiment: counts(60, burst)}}
+		m := judgeOne(t, inc, pair)
+		if strings.Contains(m.Reason, "counts compared by their totals") {
+			byTotals++
+		}
+		if m.Classification == High {
+			caught++
+		}
+		pair.Values.Experiment = counts(60, flat)
+		if m := judgeOne(t, inc, pair); m.Classification != Pass {
+			quietFails++
+		}
+	}
+	// Most Poisson baselines read as near-Poisson (about 95%, by
+	// stats.TestCountTestLevel).
+	if byTotals < 85 || caught < 90 || quietFails > 12 { // level 5%: 5 expected, P(> 12) < 0.2%
+		t.Errorf("compared by totals %d of %d, bursts caught %d, unchanged counters failed %d", byTotals, draws, caught, quietFails)
+	}
+	// A counter whose rate wanders is not near-Poisson: the rank test,
+	// with its dependence allowance, stays.
+	z := 0.0
+	wander := func(int) float64 { z = 0.9*z + 0.44*r.NormFloat64(); return 2 * math.Exp(0.8*z) }
+	pair := MetricSetPair{Values: PairValues{ControlHistory: counts(180, wander), Control: counts(60, wander), Experiment: counts(60, wander)}}
+	if m := judgeOne(t, inc, pair); strings.Contains(m.Reason, "by their totals") {
+		t.Errorf("a bursty counter was compared by its totals: %s", m.Reason)
 	}
 }

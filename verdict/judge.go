@@ -600,6 +600,8 @@ type evidence struct {
 	tail   *stats.ExceedanceResult
 	tailUp bool
 	tailP  float64
+	// counts, when set, is the count test that replaced the rank test.
+	counts *stats.CountTestResult
 	// historyLeftOutP, when positive, is the p-value by which the
 	// history's jumps were found smaller than the window's, which left it
 	// out of the shape test's reference.
@@ -694,6 +696,9 @@ func defaultTest(r *MetricResult, alpha float64) {
 		e.n, e.nb, e.p, e.estimate, e.ciLow, e.ciHigh = mw.NCanary, mw.NBaseline, mw.PValue, mw.Estimate, mw.CILow, mw.CIHigh
 		e.up = mw.W > float64(mw.NCanary*mw.NBaseline)/2
 		e.cles = stats.CommonLanguage(mw.W, mw.NCanary, mw.NBaseline)
+		if sparseCounts(r) {
+			countTest(e, r, alt, alpha)
+		}
 	}
 	// A history with an infinite point is left out of the shape test: the
 	// stand-in that ranks it (infinityStandIn) lies far beyond every point,
@@ -729,6 +734,69 @@ func defaultTest(r *MetricResult, alpha float64) {
 	}
 	r.EffectSize, r.MeanRatio = finite(e.effect), finite(stats.MeanRatio(r.canary, r.control))
 	r.test = e
+}
+
+// maxCountMean is the highest mean count per step of the baseline for
+// which the default judge compares event counts by their totals
+// (countTest): sparse counters, where most points tie (at zero) and a rank
+// test sees little.
+const maxCountMean = 10
+
+// minBaselineEvents is the fewest events in the baseline's window for the
+// totals test: with fewer, the baseline rate is all but unknown, and the
+// rank test, which weighs every step that saw an event against a quiet
+// baseline, is the safer one (kayenta#426: 4 errors against none).
+const minBaselineEvents = 5
+
+// sparseCounts reports whether a metric is a sparse counter: every canary,
+// baseline and history point a non-negative integer, the baseline's mean
+// at most maxCountMean, and at least minBaselineEvents events in its
+// window.
+func sparseCounts(r *MetricResult) bool {
+	isCount := func(v float64) bool { return v >= 0 && v == math.Trunc(v) && !math.IsInf(v, 0) }
+	for _, s := range [][]float64{r.canary, r.control, r.history} {
+		if !slices.ContainsFunc(s, func(v float64) bool { return !isCount(v) }) {
+			continue
+		}
+		return false
+	}
+	m := mean(r.control)
+	return len(r.control) > 0 && m <= maxCountMean && m*float64(len(r.control)) >= minBaselineEvents
+}
+
+// maxCountInflation is the largest variance inflation of a counter's
+// total (stats.CountInflation) for which its counts are compared by their
+// totals: near-Poisson counters. Burstier ones (rates that wander, errors
+// in clusters) keep the rank test, whose dependence allowance holds for
+// them; the inflation of their totals is underestimated from a few hundred
+// tied counts.
+const maxCountInflation = 1.5
+
+// countTest replaces the location test of a sparse, near-Poisson counter
+// by the conditional test of event totals (stats.CountTest), allowing for
+// the variance inflation estimated from the baseline's window and history
+// (stats.CountInflation); the shift and its interval become the change of
+// the mean count per step.
+func countTest(e *evidence, r *MetricResult, alt stats.Alternative, alpha float64) {
+	f := stats.CountInflation(append(slices.Clone(r.history), r.control...))
+	if f > maxCountInflation {
+		return
+	}
+	ct, err := stats.CountTest(r.canary, r.control, alt, 1-alpha, f)
+	if err != nil {
+		return // not counts after all: the rank test stands
+	}
+	base := mean(r.control)
+	e.counts = &ct
+	e.p, e.up = ct.PValue, ct.Canary/float64(ct.NCanary) > ct.Baseline/float64(ct.NBaseline)
+	e.estimate = mean(r.canary) - base
+	e.ciLow, e.ciHigh = base*(ct.RatioLow-1), base*(ct.RatioHigh-1)
+	if base == 0 {
+		e.ciLow, e.ciHigh = math.Inf(-1), math.Inf(1)
+		if alt != stats.Less {
+			e.ciLow = 0
+		}
+	}
 }
 
 // baselineDependence is the serial dependence the unpaired test allows
@@ -996,6 +1064,9 @@ func describeEvidence(r *MetricResult, e *evidence, adjP float64) string {
 	if e.paired {
 		desc = fmt.Sprintf("canary median %.4g vs baseline %.4g, paired by timestamp at %d instants (the series move together, correlation %.2f): canary − baseline %.4g [%s, %s], p=%.3g",
 			r.Canary.Median, r.Baseline.Median, e.n, e.comovement, e.estimate, fmtFloat(e.ciLow), fmtFloat(e.ciHigh), e.p)
+	} else if c := e.counts; c != nil {
+		desc = fmt.Sprintf("%g canary events in %d steps vs %g baseline events in %d (counts compared by their totals, variance allowance %.2g×): mean per step %+.4g [%s, %s], p=%.3g",
+			c.Canary, c.NCanary, c.Baseline, c.NBaseline, c.Inflation, e.estimate, fmtFloat(e.ciLow), fmtFloat(e.ciHigh), e.p)
 	} else {
 		desc = fmt.Sprintf("canary median %.4g vs baseline %.4g (n=%d/%d, unpaired), shift %.4g [%s, %s], p=%.3g",
 			r.Canary.Median, r.Baseline.Median, e.n, e.nb, e.estimate, fmtFloat(e.ciLow), fmtFloat(e.ciHigh), e.p)
