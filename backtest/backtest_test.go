@@ -287,3 +287,40 @@ func TestNABQuality(t *testing.T) {
 	}
 	t.Logf("default %d/%d detected, %d/%d false fails; kayenta %d, %d", def.Detected, def.Incidents, def.FalseFails, def.Controls, kay.Detected, kay.FalseFails)
 }
+
+// TestSplitNAB checks that the two halves of the NAB corpus are disjoint
+// by file, together hold every case, and alternate over the files in name
+// order.
+func TestSplitNAB(t *testing.T) {
+	cases, err := LoadNAB("../fixtures/nab", "../fixtures/nab/combined_windows.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tune, err := SplitNAB(cases, HalfTune)
+	if err != nil {
+		t.Fatal(err)
+	}
+	holdout, err := SplitNAB(cases, HalfHoldout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := func(cs []Case) map[string]bool {
+		m := map[string]bool{}
+		for _, c := range cs {
+			m[c.Source] = true
+		}
+		return m
+	}
+	ft, fh := files(tune), files(holdout)
+	for f := range ft {
+		if fh[f] {
+			t.Errorf("%s is in both halves", f)
+		}
+	}
+	if len(tune)+len(holdout) != len(cases) || len(ft)+len(fh) != len(files(cases)) || len(ft)-len(fh) > 1 || len(fh) > len(ft) {
+		t.Errorf("halves of %d and %d cases (%d and %d files) from %d cases", len(tune), len(holdout), len(ft), len(fh), len(cases))
+	}
+	if _, err := SplitNAB(cases, "all"); err == nil {
+		t.Error("an unknown half was accepted")
+	}
+}

@@ -215,3 +215,35 @@ func medianStep(times []time.Time) time.Duration {
 	slices.Sort(d)
 	return d[len(d)/2]
 }
+
+// NAB halves, for choosing settings on one half of the real series and
+// reporting the other (SplitNAB).
+const (
+	HalfTune    = "tune"
+	HalfHoldout = "holdout"
+)
+
+// SplitNAB keeps the cases of one half of the NAB files: the files (case
+// sources) in name order go alternately to the tuning half (first, third,
+// …) and the held-out half, so each half holds every second series of each
+// directory and no series is in both.
+func SplitNAB(cases []Case, half string) ([]Case, error) {
+	if half != HalfTune && half != HalfHoldout {
+		return nil, fmt.Errorf("%w: half %q: want %s or %s", ErrInput, half, HalfTune, HalfHoldout)
+	}
+	var files []string
+	for _, c := range cases {
+		if !slices.Contains(files, c.Source) {
+			files = append(files, c.Source)
+		}
+	}
+	slices.Sort(files)
+	var out []Case
+	for _, c := range cases {
+		i := slices.Index(files, c.Source)
+		if (i%2 == 0) == (half == HalfTune) {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}

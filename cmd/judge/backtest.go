@@ -41,6 +41,7 @@ and size on 20 metrics of AR(1) noise (--seed, --cases).`,
 	f := cmd.Flags()
 	f.String("nab-data", "", "directory of NAB-format series (dir/file.csv with timestamp,value)")
 	f.String("nab-labels", "", "NAB combined_windows.json: incident windows per series")
+	f.String("nab-half", "", "only one half of the NAB files: tune (every other file, in name order, from the first) or holdout (the rest): choose settings on one, report the other")
 	f.Bool("synthetic", false, "generate synthetic cases instead")
 	f.Uint64("seed", 1, "seed of the synthetic cases")
 	f.Int("cases", 200, "number of synthetic cases")
@@ -93,8 +94,8 @@ func runBacktest(cmd *cobra.Command, v *viper.Viper) error {
 		err   error
 	)
 	switch nabData, nabLabels := v.GetString("nab-data"), v.GetString("nab-labels"); {
-	case v.GetBool("synthetic") && (nabData != "" || nabLabels != ""):
-		return usageError("--synthetic and --nab-data/--nab-labels exclude each other")
+	case v.GetBool("synthetic") && (nabData != "" || nabLabels != "" || v.GetString("nab-half") != ""):
+		return usageError("--synthetic and --nab-data/--nab-labels/--nab-half exclude each other")
 	case v.GetBool("synthetic"):
 		if v.GetInt("cases") < 1 || v.GetInt("cases") > 100_000 {
 			return usageError("--cases %d: want 1–100000", v.GetInt("cases"))
@@ -110,6 +111,11 @@ func runBacktest(cmd *cobra.Command, v *viper.Viper) error {
 	case nabData != "" && nabLabels != "":
 		if cases, err = backtest.LoadNAB(nabData, nabLabels); err != nil {
 			return dataError(err)
+		}
+		if half := v.GetString("nab-half"); half != "" {
+			if cases, err = backtest.SplitNAB(cases, half); err != nil {
+				return usageError("--nab-half: %v", err)
+			}
 		}
 		cfg = backtest.DefaultConfig()
 	default:
