@@ -31,8 +31,10 @@ const (
 	// holds part of the cycle's slope.
 	NoiseDaily = "daily"
 	// NoiseSawtooth is memory behind one load balancer: a GC sawtooth per
-	// pod (a rise of 0.5% a minute, a drop of about 10% every 10 to 20
-	// minutes) on a slow random wander the two share (time-aligned).
+	// pod (the heap grows 3% of the live set a minute and returns to it at
+	// each collection, every 10 to 20 minutes, at its own phase) on
+	// a slow random wander of the live set that the two share
+	// (time-aligned).
 	NoiseSawtooth = "sawtooth"
 	// NoiseFleetHistory is mean latency of a canary and baseline taking
 	// 5% of the traffic each (about 30 requests a minute), while the
@@ -214,19 +216,18 @@ func sawtooth(rng *rand.Rand, o SyntheticOptions, _ float64, _ Regression) (hist
 	wander := make([]float64, total)
 	w := 0.0
 	for i := range wander {
-		w += 0.002 * rng.NormFloat64()
+		w += 0.004 * rng.NormFloat64()
 		wander[i] = w
 	}
 	pod := func(from, n int) []float64 {
 		out := make([]float64, n)
-		level, next := 1.0, 10+rng.IntN(11)
+		since, next := rng.IntN(20), 10+rng.IntN(11)
 		for i := range out {
-			level *= 1.005
-			if next--; next == 0 {
-				level *= 0.9 + 0.02*rng.NormFloat64()
-				next = 10 + rng.IntN(11)
+			if since++; since >= next {
+				since, next = 0, 10+rng.IntN(11)
 			}
-			out[i] = 1000 * level * math.Exp(wander[from+i]) * (1 + 0.005*rng.NormFloat64())
+			heap := 1 + 0.03*float64(since)
+			out[i] = 1000 * heap * math.Exp(wander[from+i]) * (1 + 0.005*rng.NormFloat64())
 		}
 		return out
 	}
