@@ -94,3 +94,27 @@ func TestCountTestLevel(t *testing.T) {
 		t.Errorf("near-Poisson: %d of %d Poisson baselines, %d of %d bursty ones", nearPoisson, draws, burstyNear, draws)
 	}
 }
+
+// TestRankSumPValue checks that the p-value alone equals MannWhitney's
+// asymptotic one, ties included.
+func TestRankSumPValue(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := range 200 {
+		x, y := make([]float64, 5+r.IntN(60)), make([]float64, 5+r.IntN(60))
+		for j := range x {
+			x[j] = math.Round(10 * r.NormFloat64())
+		}
+		for j := range y {
+			y[j] = math.Round(10*r.NormFloat64()) + float64(i%3)
+		}
+		for _, alt := range []Alternative{TwoSided, Greater, Less} {
+			mw, err := MannWhitney(x, y, MannWhitneyOptions{Alternative: alt, Asymptotic: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := RankSumPValue(sorted(x), sorted(y), alt); math.Abs(got-mw.PValue) > 1e-12 {
+				t.Fatalf("draw %d, %v: %v, MannWhitney %v", i, alt, got, mw.PValue)
+			}
+		}
+	}
+}

@@ -389,18 +389,7 @@ func asymptoticTest(res *MannWhitneyResult, diffs *pairwiseDiffs, conf, tieSum, 
 	n, m := float64(res.NCanary), float64(res.NBaseline)
 	mn := n * m
 	N := n + m
-	sigma := math.Sqrt(inflation * (mn / 12) * ((N + 1) - tieSum/(N*(N-1))))
-
-	z := res.W - mn/2
-	z = (z - continuity(res.Alternative, z)) / sigma
-	switch res.Alternative {
-	case TwoSided:
-		res.PValue = 2 * math.Min(normalCDF(z), normalSurvival(z))
-	case Greater:
-		res.PValue = normalSurvival(z)
-	case Less:
-		res.PValue = normalCDF(z)
-	}
+	res.PValue = asymptoticP(res.W, n, m, tieSum, inflation, res.Alternative)
 
 	// Between consecutive pairwise differences no new tie arises, so the
 	// inverted statistic has the variance of the within-sample ties only.
@@ -423,6 +412,37 @@ func asymptoticTest(res *MannWhitneyResult, diffs *pairwiseDiffs, conf, tieSum, 
 		res.CILow, res.CIHigh = math.Inf(-1), diffs.kth(crossingRank(nm, ciSigma, zq, res.Alternative)).value
 	}
 	res.Estimate = diffs.median()
+}
+
+// asymptoticP is the normal-approximation p-value of W = w for samples of
+// n and m with the tie sum Σ(t³ − t), the variance inflated by inflation,
+// with R's continuity correction.
+func asymptoticP(w, n, m, tieSum, inflation float64, alt Alternative) float64 {
+	mn, N := n*m, n+m
+	sigma := math.Sqrt(inflation * (mn / 12) * ((N + 1) - tieSum/(N*(N-1))))
+	z := w - mn/2
+	z = (z - continuity(alt, z)) / sigma
+	switch alt {
+	case Greater:
+		return normalSurvival(z)
+	case Less:
+		return normalCDF(z)
+	}
+	return 2 * math.Min(normalCDF(z), normalSurvival(z))
+}
+
+// RankSumPValue is the Mann-Whitney test's p-value alone, by the normal
+// approximation with ties and continuity corrected (R's
+// wilcox.test(x, y, exact = FALSE, correct = TRUE)$p.value), for samples
+// already sorted ascending; 1 when every value is tied. It skips the
+// estimate and interval that MannWhitney computes, for checks that need
+// only the p-value.
+func RankSumPValue(x, y []float64, alt Alternative) float64 {
+	if len(x) == 0 || len(y) == 0 || x[0] == x[len(x)-1] && y[0] == y[len(y)-1] && x[0] == y[0] {
+		return 1
+	}
+	rs := rankSum(x, y)
+	return asymptoticP(rs.u, float64(len(x)), float64(len(y)), rs.tieSum, 1, alt)
 }
 
 // serialTest fills the p-value, interval and estimate for serially dependent

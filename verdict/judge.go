@@ -631,11 +631,10 @@ func smootherHistory(window, history []float64) (float64, bool) {
 	if len(w) < 5 || len(h) < 5 {
 		return 0, false
 	}
-	mw, err := stats.MannWhitney(w, h, stats.MannWhitneyOptions{Alternative: stats.Greater, Asymptotic: true})
-	if err != nil || !(mw.PValue < smootherLevel) {
-		return 0, false
+	if p := stats.RankSumPValue(w, h, stats.Greater); p < smootherLevel {
+		return p, true
 	}
-	return mw.PValue, true
+	return 0, false
 }
 
 // combined is the metric's p-value before the adjustment across metrics.
