@@ -25,9 +25,10 @@ type Limits struct {
 var DefaultLimits = Limits{MaxRequestBytes: 16 << 20, MaxMetrics: 500, MaxPoints: 100_000}
 
 // MaxSeriesPoints is the most points any series may have, whatever the
-// configured limit: what is read back (a stored analysis, a data file)
-// is held to it, and a configured MaxPoints may not exceed it, so every
-// series judge stores can be read back.
+// configured limit: what is read back (a stored analysis) is held to it,
+// and a configured MaxPoints may not exceed it, so every series judge
+// stores can be read back. Input (ParseMetricSetPairList: a data file, the
+// remote judge) is held to DefaultLimits.MaxPoints.
 const MaxSeriesPoints = 1_000_000
 
 // PairValues holds the two series of a MetricSetPair.
@@ -64,9 +65,10 @@ type PairScope struct {
 // Series is a metric's values in time order; NaN marks a missing point.
 type Series []float64
 
-// UnmarshalJSON reads a series as ParseMetricSetPairList does.
+// UnmarshalJSON reads a series as ParseMetricSetPairList does, up to
+// MaxSeriesPoints points (what judge itself stored).
 func (s *Series) UnmarshalJSON(b []byte) error {
-	v, err := parseSeries(b)
+	v, err := parseSeries(b, MaxSeriesPoints)
 	if err != nil {
 		return err
 	}
@@ -100,8 +102,8 @@ func (s Series) MarshalJSON() ([]byte, error) {
 // parseSeries decodes a JSON array of numbers, where "NaN" and null mark
 // missing points and "Infinity", "+Inf", "-Infinity", "-Inf" are infinite
 // points (data, such as histogram_quantile above the largest bucket); other
-// values are an error naming their index.
-func parseSeries(b json.RawMessage) (Series, error) {
+// values are an error naming their index, and so is more than limit points.
+func parseSeries(b json.RawMessage, limit int) (Series, error) {
 	if len(b) == 0 || string(b) == "null" {
 		return nil, nil
 	}
@@ -109,8 +111,8 @@ func parseSeries(b json.RawMessage) (Series, error) {
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return nil, fmt.Errorf("want an array of numbers")
 	}
-	if len(raw) > MaxSeriesPoints {
-		return nil, fmt.Errorf("%d points, more than the limit of %d", len(raw), MaxSeriesPoints)
+	if len(raw) > limit {
+		return nil, fmt.Errorf("%d points, more than the limit of %d", len(raw), limit)
 	}
 	out := make(Series, len(raw))
 	for i, r := range raw {
@@ -168,13 +170,13 @@ func ParseMetricSetPairList(data []byte, source string) ([]MetricSetPair, error)
 		}
 		pairs[i] = wire.MetricSetPair
 		var err error
-		if pairs[i].Values.Control, err = parseSeries(wire.Values.Control); err != nil {
+		if pairs[i].Values.Control, err = parseSeries(wire.Values.Control, DefaultLimits.MaxPoints); err != nil {
 			return nil, fmt.Errorf("%s%s.values.control%s: %w", source, at, seriesErrorText(err), ErrInvalidData)
 		}
-		if pairs[i].Values.Experiment, err = parseSeries(wire.Values.Experiment); err != nil {
+		if pairs[i].Values.Experiment, err = parseSeries(wire.Values.Experiment, DefaultLimits.MaxPoints); err != nil {
 			return nil, fmt.Errorf("%s%s.values.experiment%s: %w", source, at, seriesErrorText(err), ErrInvalidData)
 		}
-		if pairs[i].Values.ControlHistory, err = parseSeries(wire.Values.ControlHistory); err != nil {
+		if pairs[i].Values.ControlHistory, err = parseSeries(wire.Values.ControlHistory, DefaultLimits.MaxPoints); err != nil {
 			return nil, fmt.Errorf("%s%s.values.controlHistory%s: %w", source, at, seriesErrorText(err), ErrInvalidData)
 		}
 		if pairs[i].Name == "" {
