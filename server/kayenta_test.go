@@ -266,25 +266,12 @@ func TestStandaloneCanaryAnalysis(t *testing.T) {
 		return fmt.Sprintf(`{"scopes":[{"scopeName":"default","controlScope":"base","experimentScope":%q,"startTimeIso":%q,"step":60}],
 			"thresholds":{"pass":95,"marginal":75},"lifetimeDurationMins":39,"analysisIntervalMins":13}`, canary, start.Format(time.RFC3339))
 	}
-	type status struct {
-		Complete        bool
-		ExecutionStatus string
-		Result          *struct {
-			DidPassThresholds      bool
-			CanaryScoreMessage     string
-			CanaryScores           []float64
-			CanaryExecutionResults []struct {
-				ExecutionID, ExecutionStatus string
-				JudgementEndTimeIso          string
-			}
-		} `json:"canaryAnalysisExecutionResult"`
-	}
-	run := func(canary string) status {
+	run := func(canary string) standaloneStatus {
 		var started struct{ CanaryAnalysisExecutionID string }
 		if code := kayentaCall(t, "POST", base+"/standalone_canary_analysis/"+created.CanaryConfigID+"?metricsAccountName=prom", request(canary), &started); code != 200 {
 			t.Fatalf("POST /standalone_canary_analysis: %d", code)
 		}
-		var st status
+		var st standaloneStatus
 		waitStandalone(t, base, started.CanaryAnalysisExecutionID, &st)
 		return st
 	}
@@ -350,15 +337,6 @@ func TestStandaloneFollowsVerdict(t *testing.T) {
 	if code := kayentaCall(t, "POST", base+"/canaryConfig", config, &created); code != 200 {
 		t.Fatalf("POST /canaryConfig: %d", code)
 	}
-	type status struct {
-		Complete        bool
-		ExecutionStatus string
-		Result          *struct {
-			DidPassThresholds  bool
-			CanaryScoreMessage string
-			CanaryScores       []float64
-		} `json:"canaryAnalysisExecutionResult"`
-	}
 	startRun := func(body string) string {
 		var started struct{ CanaryAnalysisExecutionID string }
 		if code := kayentaCall(t, "POST", base+"/standalone_canary_analysis/"+created.CanaryConfigID+"?metricsAccountName=prom", body, &started); code != 200 {
@@ -366,8 +344,8 @@ func TestStandaloneFollowsVerdict(t *testing.T) {
 		}
 		return started.CanaryAnalysisExecutionID
 	}
-	wait := func(id string) status {
-		var st status
+	wait := func(id string) standaloneStatus {
+		var st standaloneStatus
 		waitStandalone(t, base, id, &st)
 		return st
 	}
@@ -403,9 +381,25 @@ func TestStandaloneFollowsVerdict(t *testing.T) {
 	}
 }
 
+// standaloneStatus is the part of a CanaryAnalysisExecutionStatusResponse
+// the tests read.
+type standaloneStatus struct {
+	Complete        bool
+	ExecutionStatus string
+	Result          *struct {
+		DidPassThresholds      bool
+		CanaryScoreMessage     string
+		CanaryScores           []float64
+		CanaryExecutionResults []struct {
+			ExecutionID, ExecutionStatus string
+			JudgementEndTimeIso          string
+		}
+	} `json:"canaryAnalysisExecutionResult"`
+}
+
 // waitStandalone polls a standalone canary analysis until it is complete
 // and decodes its final status into out.
-func waitStandalone(t *testing.T, base, id string, out any) {
+func waitStandalone(t *testing.T, base, id string, out *standaloneStatus) {
 	t.Helper()
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		var st struct{ Complete bool }
