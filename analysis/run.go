@@ -346,13 +346,12 @@ func (r *Runner) plan(cfg *verdict.Config, req *Request, opts Options) ([]fetch,
 			if err != nil {
 				return nil, fmt.Errorf("%w: metric %q, scopes.%s.%s: %w", ErrInvalidRequest, m.Name, name, side.name, err)
 			}
-			q := metrics.Query{Text: text, Start: side.scope.Start, End: side.scope.End, Step: time.Duration(side.scope.Step) * time.Second,
-				MaxPoints: limits.MaxPoints}
+			q := metrics.Query{Text: text, Start: side.scope.Start, End: side.scope.End, Step: time.Duration(side.scope.Step) * time.Second}
 			if n := q.Points(); n > limits.MaxPoints {
 				return nil, fmt.Errorf("%w: scopes.%s.%s: %d points per series, more than the limit of %d", ErrInvalidRequest, name, side.name, n, limits.MaxPoints)
 			}
 			jobs = append(jobs, fetch{metric: i, control: side.control, account: account, query: q})
-			if h := historyQuery(cfg, m, opts, side.control, q); h != nil {
+			if h := historyQuery(cfg, m, opts, side.control, q, limits.MaxPoints); h != nil {
 				jobs = append(jobs, fetch{metric: i, control: true, history: true, account: account, query: *h})
 			}
 		}
@@ -365,14 +364,14 @@ func (r *Runner) plan(cfg *verdict.Config, req *Request, opts Options) ([]fetch,
 // the default judge's rank test only. The history is one series, held to
 // the same points limit as the windows: fewer windows are fetched when
 // all of them would exceed it, and none when not even one fits.
-func historyQuery(cfg *verdict.Config, m *verdict.Metric, opts Options, control bool, q metrics.Query) *metrics.Query {
+func historyQuery(cfg *verdict.Config, m *verdict.Metric, opts Options, control bool, q metrics.Query, maxPoints int) *metrics.Query {
 	judge := cmp.Or(opts.Judge, cfg.Judge, verdict.JudgeDefault)
 	if !control || judge != verdict.JudgeDefault || cfg.HistoryWindows == nil || *cfg.HistoryWindows == 0 ||
 		!slices.Contains(m.Tests, verdict.TestMannWhitney) || q.Step <= 0 {
 		return nil
 	}
 	window := q.End.Sub(q.Start)
-	windows := min(*cfg.HistoryWindows, q.MaxPoints/max(q.Points(), 1))
+	windows := min(*cfg.HistoryWindows, maxPoints/max(q.Points(), 1))
 	if windows <= 0 {
 		return nil
 	}

@@ -191,7 +191,7 @@ func (t *instrumented) RoundTrip(r *http.Request) (*http.Response, error) {
 			release()
 			return nil, fmt.Errorf("%w: the answer's Content-Length %d is larger than max_response_bytes %d", ErrTooLarge, resp.ContentLength, limit)
 		}
-		resp.Body = &releasingBody{ReadCloser: resp.Body, release: release, left: limit}
+		resp.Body = &releasingBody{ReadCloser: resp.Body, release: release, left: limit, limit: limit}
 	}
 	if t.in != nil {
 		status := "error"
@@ -224,9 +224,6 @@ type releasingBody struct {
 }
 
 func (b *releasingBody) Read(p []byte) (int, error) {
-	if b.limit == 0 {
-		b.limit = b.left
-	}
 	if b.left <= 0 {
 		// One byte more tells a body of exactly the limit from a larger one.
 		var one [1]byte

@@ -49,9 +49,6 @@ type Query struct {
 	// of the points wanted.
 	Start, End time.Time
 	Step       time.Duration
-	// MaxPoints, when positive, bounds the points a source may answer
-	// for the query; more is an error, never a truncated series.
-	MaxPoints int
 }
 
 // Points returns the number of grid points from Start to End at Step.

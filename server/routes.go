@@ -66,15 +66,15 @@ func gatewayRoutes() []gatewayRoute {
 	return out
 }
 
-// capture matches a gateway pattern's variable, {id=*}.
-var capture = regexp.MustCompile(`\{([A-Za-z0-9_.]+)=\*\}`)
+// variable matches a path variable of an HTTP rule, {id}.
+var variable = regexp.MustCompile(`\{([A-Za-z0-9_.]+)\}`)
 
-// gatewayMethods maps "METHOD /v1/path/{var}" (a matched gateway
-// pattern, as runtime.Pattern prints it, without "=*") to its RPC.
+// gatewayMethods maps "METHOD /v1/path/{var=*}" (a matched gateway
+// pattern as runtime.Pattern prints it) to its RPC.
 func gatewayMethods() map[string]string {
 	out := map[string]string{}
 	for _, r := range gatewayRoutes() {
-		out[r.Method+" "+r.Path] = r.FullMethod
+		out[r.Method+" "+variable.ReplaceAllString(r.Path, "{$1=*}")] = r.FullMethod
 	}
 	return out
 }

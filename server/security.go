@@ -143,7 +143,7 @@ func (a *authenticator) authorizeGateway(methods map[string]string) runtime.Midd
 			if a.tokens.Enabled() {
 				key := r.Method
 				if p, ok := runtime.HTTPPattern(r.Context()); ok {
-					key += " " + capture.ReplaceAllString(p.String(), "{$1}")
+					key += " " + p.String()
 				}
 				need := roleOf(methods[key])
 				if role, _ := r.Context().Value(roleKey{}).(auth.Role); !role.Allows(need) {

@@ -752,12 +752,11 @@ const minBaselineEvents = 5
 // at most maxCountMean, and at least minBaselineEvents events in its
 // window.
 func sparseCounts(r *MetricResult) bool {
-	isCount := func(v float64) bool { return v >= 0 && v == math.Trunc(v) && !math.IsInf(v, 0) }
+	notCount := func(v float64) bool { return !(v >= 0) || v != math.Trunc(v) || math.IsInf(v, 0) }
 	for _, s := range [][]float64{r.canary, r.control, r.history} {
-		if !slices.ContainsFunc(s, func(v float64) bool { return !isCount(v) }) {
-			continue
+		if slices.ContainsFunc(s, notCount) {
+			return false
 		}
-		return false
 	}
 	m := mean(r.control)
 	return len(r.control) > 0 && m <= maxCountMean && m*float64(len(r.control)) >= minBaselineEvents
@@ -783,19 +782,15 @@ func countTest(e *evidence, r *MetricResult, alt stats.Alternative, alpha float6
 	}
 	ct, err := stats.CountTest(r.canary, r.control, alt, 1-alpha, f)
 	if err != nil {
-		return // not counts after all: the rank test stands
+		return // sparseCounts checked the counts: the rank test stands
 	}
+	// The baseline has at least minBaselineEvents events: its mean is
+	// positive, and the rate ratio's interval scales to a shift.
 	base := mean(r.control)
 	e.counts = &ct
 	e.p, e.up = ct.PValue, ct.Canary/float64(ct.NCanary) > ct.Baseline/float64(ct.NBaseline)
 	e.estimate = mean(r.canary) - base
 	e.ciLow, e.ciHigh = base*(ct.RatioLow-1), base*(ct.RatioHigh-1)
-	if base == 0 {
-		e.ciLow, e.ciHigh = math.Inf(-1), math.Inf(1)
-		if alt != stats.Less {
-			e.ciLow = 0
-		}
-	}
 }
 
 // baselineDependence is the serial dependence the unpaired test allows
