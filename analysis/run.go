@@ -157,8 +157,10 @@ type fetch struct {
 	history bool
 	account metrics.Account
 	query   metrics.Query
-	series  metrics.Series
-	err     error
+	// window is the span each point of the query reads (queryWindow).
+	window time.Duration
+	series metrics.Series
+	err    error
 }
 
 // Run renders, fetches and judges. Template and scope errors (including a
@@ -265,7 +267,8 @@ func (r *Runner) run(ctx context.Context, cfg *verdict.Config, req *Request, opt
 		if j.control {
 			side, label = "control", "baseline"
 		}
-		p.Scopes[side] = verdict.PairScope{StartTimeMillis: j.query.Start.UnixMilli(), StartTimeIso: j.query.Start.UTC().Format(time.RFC3339), StepMillis: j.query.Step.Milliseconds()}
+		p.Scopes[side] = verdict.PairScope{StartTimeMillis: j.query.Start.UnixMilli(), StartTimeIso: j.query.Start.UTC().Format(time.RFC3339),
+			StepMillis: j.query.Step.Milliseconds(), WindowMillis: j.window.Milliseconds()}
 		p.Tags[side+"Account"] = j.account.Name
 		switch {
 		case j.err == nil:
@@ -350,7 +353,7 @@ func (r *Runner) plan(cfg *verdict.Config, req *Request, opts Options) ([]fetch,
 			if n := q.Points(); n > limits.MaxPoints {
 				return nil, fmt.Errorf("%w: scopes.%s.%s: %d points per series, more than the limit of %d", ErrInvalidRequest, name, side.name, n, limits.MaxPoints)
 			}
-			jobs = append(jobs, fetch{metric: i, control: side.control, account: account, query: q})
+			jobs = append(jobs, fetch{metric: i, control: side.control, account: account, query: q, window: queryWindow(typ, text)})
 			if h := historyQuery(cfg, m, opts, side.control, q, limits.MaxPoints); h != nil {
 				jobs = append(jobs, fetch{metric: i, control: true, history: true, account: account, query: *h})
 			}
@@ -460,6 +463,19 @@ func render(m *verdict.Metric, typ string, templates, vars map[string]string) (s
 	default:
 		return newrelic.Render(tmpl, vars)
 	}
+}
+
+// queryWindow is the span each point of a rendered query reads (a PromQL
+// range, a Datadog moving rollup): the judge thins series whose points
+// overlap.
+func queryWindow(typ, text string) time.Duration {
+	switch typ {
+	case metrics.TypePrometheus:
+		return prometheus.Window(text)
+	case metrics.TypeDatadog:
+		return datadog.Window(text)
+	}
+	return newrelic.Window(text)
 }
 
 // Check renders every query of a run without fetching anything: the

@@ -67,6 +67,10 @@ var shapes = map[string]shape{
 // step.
 const rangeSteps = 5
 
+// shapeWindows are the range windows (ms) of the shapes' queries, which
+// the runner would pass in the scopes.
+var shapeWindows = map[string]int64{NoiseRateWindow: rangeSteps * 60_000, NoiseHistogram: rangeSteps * 60_000}
+
 func rateWindow(rng *rand.Rand, o SyntheticOptions, rho float64, _ Regression) (history, control, canary []float64, applied bool) {
 	side := func(n int) []float64 {
 		traffic := logNormal(ar1(rng, n+rangeSteps-1, rho), 0.2, nil, 0)

@@ -65,6 +65,9 @@ type SyntheticOptions struct {
 	// (NoHistory: none).
 	Points, History int
 	NoHistory       bool
+	// NoWindow leaves the queries' range windows out of the scopes (data
+	// that does not say how long a window each point spans).
+	NoWindow bool
 	// CV is the coefficient of variation of independent noise.
 	CV float64
 }
@@ -183,6 +186,9 @@ func Synthetic(seed uint64, n int, opts SyntheticOptions) ([]Case, error) {
 			c.Expected = verdict.ResultFail
 		}
 		scope := verdict.PairScope{StartTimeMillis: syntheticStart.UnixMilli(), StartTimeIso: syntheticStart.Format(time.RFC3339), StepMillis: 60_000}
+		if !opts.NoWindow {
+			scope.WindowMillis = shapeWindows[noise]
+		}
 		for m := range SyntheticMetrics {
 			metricReg := Regression{KindAA, 0}
 			if m == 0 {

@@ -34,13 +34,23 @@ type Dependence struct {
 	// inflation by a model-free one (KernelInflation, for seasonal
 	// series); Rho and SE are then reported only.
 	Inflation float64 `json:"inflation,omitempty"`
+	// Window, when positive, is the length of the series the test
+	// compares, for the finite-window allowance (smallSampleConstant),
+	// when the estimate pooled pieces of other lengths.
+	Window int `json:"window,omitempty"`
 }
 
 // Estimated reports whether the dependence was estimated from data.
 func (d Dependence) Estimated() bool { return d.Points > 0 }
 
-// meanLength is the mean length of the series behind the estimate.
-func (d Dependence) meanLength() float64 { return float64(d.Points) / float64(max(d.Series, 1)) }
+// meanLength is the length of the windows compared (Window), else the
+// mean length of the series behind the estimate.
+func (d Dependence) meanLength() float64 {
+	if d.Window > 0 {
+		return float64(d.Window)
+	}
+	return float64(d.Points) / float64(max(d.Series, 1))
+}
 
 // EstimateDependence estimates the Gaussian-copula AR(1) correlation shared
 // by the given series. Each series is replaced by the normal scores of its

@@ -60,6 +60,43 @@ type PairScope struct {
 	StartTimeMillis int64  `json:"startTimeMillis,omitempty"`
 	StartTimeIso    string `json:"startTimeIso,omitempty"`
 	StepMillis      int64  `json:"stepMillis"`
+	// WindowMillis, when set, is the span each point summarises (a PromQL
+	// range such as rate(x[5m]), a moving rollup): points closer than it
+	// share data. A judge extension; the runner sets it from the query.
+	WindowMillis int64 `json:"windowMillis,omitempty"`
+}
+
+// overlap returns how many steps each point of the pair's series spans:
+// its window (the longer of the two sides) over its step, rounded up, or 1
+// when the window is unknown or not longer than a step.
+func (p *MetricSetPair) overlap() int {
+	k := 1
+	for _, s := range p.Scopes {
+		if s.StepMillis > 0 && s.WindowMillis > s.StepMillis {
+			k = max(k, int(min((s.WindowMillis+s.StepMillis-1)/s.StepMillis, maxOverlap)))
+		}
+	}
+	return k
+}
+
+// maxOverlap bounds the steps a window may span for thinning: a window of
+// a day at a minute's step leaves a series its day-long points.
+const maxOverlap = 1440
+
+// thin keeps every k-th point of x counted back from its last point
+// (offset points before it), so that points k steps apart summarise
+// windows that do not overlap.
+func thin(x []float64, k, offset int) []float64 {
+	if k <= 1 || len(x) == 0 {
+		return x
+	}
+	out := make([]float64, 0, len(x)/k+1)
+	for i := range x {
+		if (len(x)-1-i+offset)%k == 0 {
+			out = append(out, x[i])
+		}
+	}
+	return out
 }
 
 // Series is a metric's values in time order; NaN marks a missing point.

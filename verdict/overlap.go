@@ -1,0 +1,47 @@
+package verdict
+
+// thinned is one metric's series cut to points whose windows do not
+// overlap, for the default judge's rank test: a rate(x[5m]) at a 60 s step
+// is a moving average of 5 steps, and every 5th point holds all of its
+// information without the dependence the overlap makes (which an AR(1)
+// model reads as a near-random walk and allows for until the test is
+// blind).
+type thinned struct {
+	// every is the number of steps one point's window spans.
+	every                  int
+	canary, control        series
+	history                []float64
+	canarySorted, baseline []float64
+}
+
+// thinPair returns the pair's series thinned to non-overlapping windows,
+// or nil when its points do not overlap (no window known, or a window of
+// one step) or thinning would leave fewer than the metric's minimum
+// points on a side (the series are then judged whole).
+func thinPair(p *MetricSetPair, m *Metric) *thinned {
+	k := p.overlap()
+	if k <= 1 {
+		return nil
+	}
+	c := prepare(thin(p.Values.Experiment, k, 0), m)
+	b := prepare(thin(p.Values.Control, k, 0), m)
+	if len(c.values) < max(m.MinSamples, 1) || len(b.values) < max(m.MinSamples, 1) {
+		return nil
+	}
+	return &thinned{
+		every: k, canary: c, control: b,
+		history:      prepare(thin(p.Values.ControlHistory, k, len(p.Values.Control)), m).values,
+		canarySorted: sortedClone(c.values), baseline: sortedClone(b.values),
+	}
+}
+
+// apply puts the thinned series into r for its test; r's summaries keep
+// describing every point.
+func (t *thinned) apply(r *MetricResult) {
+	r.canary, r.control = t.canary.values, t.control.values
+	r.canarySorted, r.controlSorted = t.canarySorted, t.baseline
+	r.canarySeries, r.controlSeries = &t.canary, &t.control
+	r.canaryMeasured, r.controlMeasured = t.canary.measured, t.control.measured
+	r.history = t.history
+	r.every = t.every
+}
