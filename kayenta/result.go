@@ -52,6 +52,9 @@ type Score struct {
 var classes = map[string]string{
 	verdict.Pass: "Pass", verdict.High: "High", verdict.Low: "Low", verdict.Nodata: "Nodata",
 	verdict.NodataFail: "NodataFailMetric", verdict.Error: "Error",
+	// Kayenta has no inconclusive class; like NodataFailMetric it fails
+	// the metric for want of evidence.
+	verdict.Inconclusive: "NodataFailMetric",
 }
 
 // FromResult converts a verdict to Kayenta's CanaryJudgeResult.

@@ -108,7 +108,7 @@ func Analysis(w io.Writer, title string, res *verdict.Result, pairs []verdict.Me
 
 // severity orders classifications, worst first.
 func severity(m verdict.MetricResult) int {
-	s := map[string]int{verdict.Error: 5, verdict.NodataFail: 5, verdict.High: 4, verdict.Low: 4, verdict.Nodata: 2, verdict.Pass: 1}[m.Classification]
+	s := map[string]int{verdict.Error: 5, verdict.NodataFail: 5, verdict.High: 4, verdict.Low: 4, verdict.Inconclusive: 4, verdict.Nodata: 2, verdict.Pass: 1}[m.Classification]
 	if m.Critical && s >= 4 {
 		s++
 	}

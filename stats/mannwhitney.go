@@ -451,7 +451,9 @@ func RankSumPValue(x, y []float64, alt Alternative) float64 {
 // test. The interval inverts the same tail: its bounds are the pairwise
 // differences at the smallest count c₀ whose upper tail is at most the
 // interval's α (α/2 for two-sided): D_(nm−c₀+1) below and, by symmetry,
-// D_(c₀) above.
+// D_(c₀) above. When no count reaches the level (too few points for the
+// dependence allowed for) the interval is the whole line, so that it
+// agrees with the p-value: it excludes zero only when p is below α.
 func serialTest(res *MannWhitneyResult, diffs *pairwiseDiffs, conf, tieSum float64, dep Dependence) {
 	n, m := float64(res.NCanary), float64(res.NBaseline)
 	mn := n * m
@@ -471,6 +473,13 @@ func serialTest(res *MannWhitneyResult, diffs *pairwiseDiffs, conf, tieSum float
 	}
 	ciRef := dep.reference(mn, ciVar)
 	c0 := criticalCount(nm, side, func(c int) float64 { return ciRef(float64(c) - 0.5) })
+	if c0 > nm {
+		// No count, not even complete separation, is significant at the
+		// interval's level: no shift is excluded, however large.
+		res.CILow, res.CIHigh = math.Inf(-1), math.Inf(1)
+		res.Estimate = diffs.median()
+		return
+	}
 	lowRank, highRank := min(max(nm-c0+1, 1), nm), min(max(c0, 1), nm)
 	switch res.Alternative {
 	case TwoSided:

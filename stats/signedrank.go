@@ -149,6 +149,12 @@ func SignedRank(d []float64, opts SignedRankOptions) (SignedRankResult, error) {
 	c0 := criticalCount(m, side, func(c int) float64 { return upper(float64(c)) })
 	lowRank, highRank := min(max(m-c0+1, 1), m), min(max(c0, 1), m)
 	res.CILow, res.CIHigh = w.kth(lowRank), w.kth(highRank)
+	if c0 > m && res.Method == Serial {
+		// Not even every difference on one side is significant at the
+		// interval's level: no shift is excluded (the interval agrees
+		// with the p-value).
+		res.CILow, res.CIHigh = math.Inf(-1), math.Inf(1)
+	}
 	switch opts.Alternative {
 	case Greater:
 		res.CIHigh = math.Inf(1)

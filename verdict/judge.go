@@ -22,6 +22,10 @@ const (
 	Nodata     = "NODATA"
 	NodataFail = "NODATA_FAIL"
 	Error      = "ERROR"
+	// Inconclusive is the default judge's metric that looks like a
+	// regression its test cannot confirm with the points it has: it
+	// counts as not passing (inconclusive).
+	Inconclusive = "INCONCLUSIVE"
 )
 
 // Analysis results.
@@ -1020,6 +1024,21 @@ func decideDefault(r *MetricResult, adjP, alpha float64) {
 	}
 	effect := e.effect
 	desc := describeEvidence(r, e, adjP)
+	if !(adjP <= alpha) && inconclusive(r, e) {
+		r.Classification = Inconclusive
+		r.Critical = m.Critical
+		side := "above every"
+		if !e.up {
+			side = "below every"
+		}
+		r.Reason = fmt.Sprintf("inconclusive: the canary's median %.4g lies %s baseline point (effect size %s), but with %d canary and %d baseline points "+
+			"and the dependence allowed for no shift, however large, would be significant: the minimum detectable effect is unbounded; more points or a baseline history would decide: %s",
+			r.Canary.Median, side, fmtFloat(effect), e.n, e.nb, desc)
+		if r.Critical {
+			r.Reason += "; critical metric"
+		}
+		return
+	}
 	if !(adjP <= alpha) {
 		r.Classification = Pass
 		r.Reason = "no significant change: " + desc
@@ -1067,6 +1086,51 @@ func decideDefault(r *MetricResult, adjP, alpha float64) {
 	if r.Critical {
 		r.Reason += "; critical metric"
 	}
+}
+
+// inconclusive reports whether a metric the default judge did not find
+// significant still cannot pass: its location test could not have been
+// significant with the points it has (its interval at the judge's level
+// is the whole line, so no shift however large is excluded), while the
+// canary's median lies far beyond the baseline in a regressing direction:
+// beyond every point of its window and history by twice their range, past
+// the allowed effect and the minimum effect. A few strongly dependent
+// points cannot tell such a canary from noise, and silence is then not a
+// pass. The baseline's range says how far is far only when a history at
+// least as long as the window shows it: a short window of strongly
+// dependent noise is a single wander whose range says little (at ρ 0.9 a
+// 10-point window is narrow, and one canary window in three would be
+// "far" beyond it), so without such a history the rule does not apply.
+func inconclusive(r *MetricResult, e *evidence) bool {
+	m := r.metric
+	if e.counts != nil || !math.IsInf(e.ciLow, -1) || !math.IsInf(e.ciHigh, 1) || math.Abs(r.Canary.Median-r.Baseline.Median) < m.MinEffect {
+		return false
+	}
+	if len(r.history) < len(r.control) {
+		return false
+	}
+	lo, hi := r.Baseline.Min, r.Baseline.Max
+	for _, v := range r.history {
+		lo, hi = math.Min(lo, v), math.Max(hi, v)
+	}
+	spread := hi - lo
+	es := m.EffectSize
+	switch {
+	case e.up && m.Direction != DirectionDecrease:
+		return r.Canary.Median > hi+2*spread && e.effect >= *es.AllowedIncrease && e.effect > neutralOf(m)
+	case !e.up && m.Direction != DirectionIncrease:
+		return r.Canary.Median < lo-2*spread && e.effect <= *es.AllowedDecrease && e.effect < neutralOf(m)
+	}
+	return false
+}
+
+// neutralOf is the effect size of no change: 0.5 for CLES, 1 for the mean
+// ratio.
+func neutralOf(m *Metric) float64 {
+	if m.EffectSize.Measure == MeasureCLES {
+		return 0.5
+	}
+	return 1
 }
 
 // describeEvidence is the one-sentence account of a default-judge metric:

@@ -11,7 +11,7 @@ import (
 // changes that keep a failure from ever reading as PASS:
 //
 //   - muted metrics are reported but not scored;
-//   - group score = 100 · #PASS / #(PASS, HIGH, LOW, NODATA_FAIL, ERROR):
+//   - group score = 100 · #PASS / #(PASS, HIGH, LOW, INCONCLUSIVE, NODATA_FAIL, ERROR):
 //     ERROR counts as not passing (Kayenta aborts the run instead); NODATA
 //     is not counted, and a group with nothing counted counts as 100;
 //   - final score = Σ group score · weight / 100, where groups without a
@@ -56,7 +56,7 @@ func score(res *Result, cfg *Config) {
 			case Pass:
 				c.pass++
 				c.counted++
-			case High, Low, NodataFail, Error:
+			case High, Low, NodataFail, Error, Inconclusive:
 				c.counted++
 			}
 		}
@@ -134,7 +134,7 @@ func score(res *Result, cfg *Config) {
 
 // severity orders classifications from worst to best for reports.
 func severity(r *MetricResult) int {
-	s := map[string]int{High: 1, Low: 1, NodataFail: 2, Error: 3, Nodata: 4, Pass: 5}[r.Classification]
+	s := map[string]int{High: 1, Low: 1, Inconclusive: 1, NodataFail: 2, Error: 3, Nodata: 4, Pass: 5}[r.Classification]
 	if r.Critical && r.Classification != Pass {
 		s = 0
 	}

@@ -857,7 +857,7 @@ type MetricResult struct {
 	Test string `protobuf:"bytes,2,opt,name=test,proto3" json:"test,omitempty"`
 	// groups are the metric's groups.
 	Groups []string `protobuf:"bytes,3,rep,name=groups,proto3" json:"groups,omitempty"`
-	// classification is PASS, HIGH, LOW, NODATA, NODATA_FAIL or ERROR.
+	// classification is PASS, HIGH, LOW, INCONCLUSIVE, NODATA, NODATA_FAIL or ERROR.
 	Classification string `protobuf:"bytes,4,opt,name=classification,proto3" json:"classification,omitempty"`
 	// critical is set when this result fails the whole canary.
 	Critical bool `protobuf:"varint,5,opt,name=critical,proto3" json:"critical,omitempty"`
