@@ -169,6 +169,10 @@ func judgeCase(c Case, cfg *verdict.Config, judge string, thresholds *verdict.Th
 	if c.Config != nil {
 		cfg = c.Config
 	}
+	if judge == JudgeReference {
+		o.Result = referenceCase(c, cfg)
+		return o
+	}
 	res, err := verdict.Analyze(cfg, c.Pairs, verdict.Options{Judge: judge, Thresholds: thresholds})
 	if err != nil {
 		o.Result, o.Error = "ERROR", err.Error()

@@ -51,7 +51,7 @@ and size on 20 metrics of AR(1) noise (--seed, --cases).`,
 	f.Int("points", 0, "synthetic points per side (default 60)")
 	f.Int("history", 0, "synthetic points of baseline history before its window (default 180; 0 keeps the default, -1 none)")
 	f.Float64("cv", 0, "coefficient of variation of synthetic independent noise (default 0.2)")
-	f.String("judge", "both", "judge: default, kayenta or both")
+	f.String("judge", "both", "judge: default, kayenta, reference (a plain t-test or binomial test of totals, for comparison), both (default and kayenta) or all")
 	f.Float64("pass", 0, "pass score threshold (default: the config's)")
 	f.Float64("marginal", 0, "marginal score threshold (default: the config's)")
 	f.String("canary-config", "", "canary config to replay the cases with (native or Kayenta); NAB cases have one metric, \"value\"")
@@ -69,10 +69,12 @@ func runBacktest(cmd *cobra.Command, v *viper.Viper) error {
 	switch j := v.GetString("judge"); j {
 	case "both":
 		judges = []string{verdict.JudgeDefault, verdict.JudgeKayenta}
-	case verdict.JudgeDefault, verdict.JudgeKayenta:
+	case "all":
+		judges = []string{verdict.JudgeDefault, verdict.JudgeKayenta, backtest.JudgeReference}
+	case verdict.JudgeDefault, verdict.JudgeKayenta, backtest.JudgeReference:
 		judges = []string{j}
 	default:
-		return usageError("--judge %q: want default, kayenta or both", j)
+		return usageError("--judge %q: want default, kayenta, reference, both or all", j)
 	}
 	var thresholds *verdict.Thresholds
 	if v.IsSet("pass") || v.IsSet("marginal") {
