@@ -23,6 +23,10 @@ const (
 	// bound when it falls in the +Inf bucket. Level shifts and tails are
 	// applied to the requests, not the series.
 	NoiseHistogram = "p99-histogram"
+	// NoiseHistogramBusy is the same p99 at ten times the traffic (about
+	// 600 requests a minute), where the quantile is estimated well enough
+	// that a shift of the latencies moves it more than its noise.
+	NoiseHistogramBusy = "p99-histogram-busy"
 	// NoisePoisson is a low-rate error counter: Poisson counts with 0.5
 	// events a minute, mostly zeros; regressions change the rate.
 	NoisePoisson = "poisson"
@@ -55,8 +59,13 @@ type shape func(rng *rand.Rand, o SyntheticOptions, rho float64, reg Regression)
 
 // shapes are the realistic noise models by name.
 var shapes = map[string]shape{
-	NoiseRateWindow:   rateWindow,
-	NoiseHistogram:    histogramP99,
+	NoiseRateWindow: rateWindow,
+	NoiseHistogram: func(rng *rand.Rand, o SyntheticOptions, rho float64, reg Regression) ([]float64, []float64, []float64, bool) {
+		return histogramP99(rng, o, rho, reg, 0.6)
+	},
+	NoiseHistogramBusy: func(rng *rand.Rand, o SyntheticOptions, rho float64, reg Regression) ([]float64, []float64, []float64, bool) {
+		return histogramP99(rng, o, rho, reg, 6)
+	},
 	NoisePoisson:      poissonCounter,
 	NoiseDaily:        daily,
 	NoiseSawtooth:     sawtooth,
@@ -69,7 +78,7 @@ const rangeSteps = 5
 
 // shapeWindows are the range windows (ms) of the shapes' queries, which
 // the runner would pass in the scopes.
-var shapeWindows = map[string]int64{NoiseRateWindow: rangeSteps * 60_000, NoiseHistogram: rangeSteps * 60_000}
+var shapeWindows = map[string]int64{NoiseRateWindow: rangeSteps * 60_000, NoiseHistogram: rangeSteps * 60_000, NoiseHistogramBusy: rangeSteps * 60_000}
 
 func rateWindow(rng *rand.Rand, o SyntheticOptions, rho float64, _ Regression) (history, control, canary []float64, applied bool) {
 	side := func(n int) []float64 {
@@ -100,14 +109,16 @@ func movingMean(x []float64, w int, per float64) []float64 {
 // promBuckets are client_golang's default histogram buckets (seconds).
 var promBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
 
-func histogramP99(rng *rand.Rand, o SyntheticOptions, rho float64, reg Regression) (history, control, canary []float64, applied bool) {
+// histogramP99 draws the p99 shapes: perTraffic requests a minute per
+// unit of traffic, which wanders around 100.
+func histogramP99(rng *rand.Rand, o SyntheticOptions, rho float64, reg Regression, perTraffic float64) (history, control, canary []float64, applied bool) {
 	side := func(n int, scale, slowShare, slow float64) []float64 {
 		traffic := logNormal(ar1(rng, n+rangeSteps-1, rho), 0.2, nil, 0)
 		latency := ar1(rng, n+rangeSteps-1, rho)
 		perMinute := make([][]float64, len(traffic))
 		for i := range traffic {
 			counts := make([]float64, len(promBuckets)+1)
-			for range poisson(rng, 0.6*traffic[i]) { // about 60 requests a minute
+			for range poisson(rng, perTraffic*traffic[i]) {
 				l := scale * 0.1 * math.Exp(0.6*rng.NormFloat64()+0.1*latency[i])
 				if slowShare > 0 && rng.Float64() < slowShare {
 					l *= slow
