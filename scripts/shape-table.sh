@@ -8,6 +8,7 @@ judge=${JUDGE:-bin/judge}
 rows=(
   "p99-histogram level-shift:1.2 0.5"
   "p99-histogram tail:10 0.5"
+  "p99-histogram-busy level-shift:1.2 0.5"
   "rate-window level-shift:1.2 0.5"
   "shared level-shift:1.25 0.5"
   "daily level-shift:1.25 0.5"
