@@ -40,6 +40,11 @@ const (
 	// a slow random wander of the live set that the two share
 	// (time-aligned).
 	NoiseSawtooth = "sawtooth"
+	// NoiseAlignedCPU is CPU of pods behind one load balancer
+	// (time-aligned): the load they share (AR(1) at ρ, sd 0.3 on the log
+	// scale) times each pod's own slow noise (AR(1) at 0.8, sd 0.1), so
+	// that the paired differences are themselves strongly dependent.
+	NoiseAlignedCPU = "aligned-cpu"
 	// NoiseFleetHistory is mean latency of a canary and baseline taking
 	// 5% of the traffic each (about 30 requests a minute), while the
 	// history comes from the whole fleet (600 a minute), so it is smoother
@@ -68,6 +73,7 @@ var shapes = map[string]shape{
 	},
 	NoisePoisson:      poissonCounter,
 	NoiseDaily:        daily,
+	NoiseAlignedCPU:   alignedCPU,
 	NoiseSawtooth:     sawtooth,
 	NoiseFleetHistory: fleetHistory,
 }
@@ -224,6 +230,21 @@ func daily(rng *rand.Rand, o SyntheticOptions, rho float64, _ Regression) (histo
 	}
 	base := cycle(0, o.History+o.Points)
 	return base[:o.History], base[o.History:], cycle(o.History, o.Points), false
+}
+
+func alignedCPU(rng *rand.Rand, o SyntheticOptions, rho float64, _ Regression) (history, control, canary []float64, applied bool) {
+	total := o.History + o.Points
+	load := ar1(rng, total, rho)
+	pod := func(load []float64) []float64 {
+		own := ar1(rng, len(load), 0.8)
+		out := make([]float64, len(load))
+		for i := range out {
+			out[i] = 50 * math.Exp(0.3*load[i]+0.1*own[i]-0.05)
+		}
+		return out
+	}
+	base := pod(load)
+	return base[:o.History], base[o.History:], pod(load[o.History:]), false
 }
 
 func sawtooth(rng *rand.Rand, o SyntheticOptions, _ float64, _ Regression) (history, control, canary []float64, applied bool) {

@@ -106,6 +106,16 @@ func TestRealisticShapes(t *testing.T) {
 	if r := meanOf(rs); r < 0.3 {
 		t.Errorf("sawtooth: hourly means of baseline and canary correlate %.2f (mean of 10 draws), want them to move together", r)
 	}
+	// CPU behind one load balancer: the pods move together, and what sets
+	// them apart (their own slow noise) is itself strongly dependent.
+	_, b, c = draw(alignedCPU, 0.5, aa)
+	ratio := make([]float64, len(b))
+	for i := range b {
+		ratio[i] = math.Log(c[i] / b[i])
+	}
+	if r, r1 := corr(b, c), lagCorr(ratio, 1); r < 0.7 || r1 < 0.5 {
+		t.Errorf("aligned-cpu: pods correlate %.2f (want > 0.7), their log ratio at lag 1 %.2f (want > 0.5)", r, r1)
+	}
 	// A daily cycle (±30% of 100) over 1,200 minutes swings the hourly
 	// level by far more than the noise.
 	h, b, _ = draw(daily, 0.5, aa)

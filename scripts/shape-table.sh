@@ -11,6 +11,7 @@ rows=(
   "p99-histogram-busy level-shift:1.2 0.5"
   "rate-window level-shift:1.2 0.5"
   "shared level-shift:1.25 0.5"
+  "aligned-cpu level-shift:1.25 0.5"
   "daily level-shift:1.25 0.5"
   "poisson burst:10 0"
   "sawtooth ramp:1.15 0"
