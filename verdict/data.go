@@ -73,7 +73,11 @@ func (p *MetricSetPair) overlap() int {
 	k := 1
 	for _, s := range p.Scopes {
 		if s.StepMillis > 0 && s.WindowMillis > s.StepMillis {
-			k = max(k, int(min((s.WindowMillis+s.StepMillis-1)/s.StepMillis, maxOverlap)))
+			steps := s.WindowMillis / s.StepMillis // no overflow, unlike rounding up by adding
+			if s.WindowMillis%s.StepMillis != 0 {
+				steps++
+			}
+			k = max(k, int(min(steps, maxOverlap)))
 		}
 	}
 	return k

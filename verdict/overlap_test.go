@@ -1,6 +1,7 @@
 package verdict
 
 import (
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -29,6 +30,12 @@ func TestThin(t *testing.T) {
 	p.Scopes["control"] = PairScope{StepMillis: 60_000, WindowMillis: 60_000}
 	if k := p.overlap(); k != 1 {
 		t.Errorf("overlap of a one-step window = %d, want 1", k)
+	}
+	for _, hostile := range []PairScope{{StepMillis: 1, WindowMillis: math.MaxInt64}, {StepMillis: 60_000, WindowMillis: -5}, {StepMillis: -1, WindowMillis: 300_000}} {
+		p.Scopes["control"] = hostile
+		if k := p.overlap(); k < 1 || k > maxOverlap {
+			t.Errorf("overlap of %+v = %d, want 1 to %d", hostile, k, maxOverlap)
+		}
 	}
 }
 
