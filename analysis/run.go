@@ -249,7 +249,8 @@ func (r *Runner) run(ctx context.Context, cfg *verdict.Config, req *Request, opt
 	out := &Outcome{Pairs: make([]verdict.MetricSetPair, len(cfg.Metrics))}
 	unavailable, failed := 0, 0
 	for i, m := range cfg.Metrics {
-		out.Pairs[i] = verdict.MetricSetPair{Name: m.Name, Tags: map[string]string{}, Scopes: map[string]verdict.PairScope{}}
+		out.Pairs[i] = verdict.MetricSetPair{Name: m.Name, Tags: map[string]string{}, Scopes: map[string]verdict.PairScope{},
+			Attributes: map[string]map[string]string{}}
 	}
 	for _, j := range jobs {
 		p := &out.Pairs[j.metric]
@@ -270,6 +271,7 @@ func (r *Runner) run(ctx context.Context, cfg *verdict.Config, req *Request, opt
 		p.Scopes[side] = verdict.PairScope{StartTimeMillis: j.query.Start.UnixMilli(), StartTimeIso: j.query.Start.UTC().Format(time.RFC3339),
 			StepMillis: j.query.Step.Milliseconds(), WindowMillis: j.window.Milliseconds()}
 		p.Tags[side+"Account"] = j.account.Name
+		p.Attributes[side] = map[string]string{"query": j.query.Text}
 		switch {
 		case j.err == nil:
 			if j.control {
@@ -434,6 +436,9 @@ func sourceType(m *verdict.Metric, account string, s *Sources) (string, error) {
 	case 1:
 		return types[0], nil
 	}
+	if s == nil {
+		return "", fmt.Errorf("%w: the metric has queries for %s", ErrConfig, strings.Join(types, ", "))
+	}
 	for _, a := range s.accounts {
 		if a.Name == account && slices.Contains(types, a.Type) {
 			return a.Type, nil
@@ -462,6 +467,37 @@ func render(m *verdict.Metric, typ string, templates, vars map[string]string) (s
 		return datadog.Render(tmpl, vars)
 	default:
 		return newrelic.Render(tmpl, vars)
+	}
+}
+
+// FillWindows sets the window of every pair scope that has none from the
+// rendered query in the pair's attributes (Kayenta's attributes.control.query
+// and attributes.experiment.query), read in the language of the metric's
+// source, so that series judge did not fetch itself (a Kayenta remote
+// judge request, a data file) are thinned as the runner's are. A metric
+// whose source is not known from its config alone (a native query for
+// several sources) is left as it is.
+func FillWindows(cfg *verdict.Config, pairs []verdict.MetricSetPair) {
+	types := map[string]string{}
+	for i := range cfg.Metrics {
+		if typ, err := sourceType(&cfg.Metrics[i], "", nil); err == nil {
+			types[cfg.Metrics[i].Name] = typ
+		}
+	}
+	for i := range pairs {
+		p := &pairs[i]
+		typ, ok := types[p.Name]
+		if !ok {
+			continue
+		}
+		for side, sc := range p.Scopes {
+			query := p.Attributes[side]["query"]
+			if sc.WindowMillis != 0 || sc.StepMillis <= 0 || query == "" {
+				continue
+			}
+			sc.WindowMillis = queryWindow(typ, query).Milliseconds()
+			p.Scopes[side] = sc
+		}
 	}
 }
 

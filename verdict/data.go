@@ -50,6 +50,9 @@ type MetricSetPair struct {
 	Tags   map[string]string    `json:"tags,omitempty"`
 	Values PairValues           `json:"values"`
 	Scopes map[string]PairScope `json:"scopes,omitempty"`
+	// Attributes are Kayenta's per-side attributes ("control",
+	// "experiment"): the rendered "query" among them.
+	Attributes map[string]map[string]string `json:"attributes,omitempty"`
 	// Error, when set, says why the series could not be fetched: every
 	// test of the metric is then ERROR with this reason.
 	Error string `json:"error,omitempty"`

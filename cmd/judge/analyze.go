@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
 
+	"github.com/canaryjudge/judge/analysis"
 	"github.com/canaryjudge/judge/kayenta"
 	"github.com/canaryjudge/judge/report"
 	"github.com/canaryjudge/judge/verdict"
@@ -118,6 +119,7 @@ func runAnalyze(cmd *cobra.Command, v *viper.Viper) error {
 	if err != nil {
 		return dataError(err)
 	}
+	analysis.FillWindows(cfg, pairs)
 	if addr := v.GetString("server"); addr != "" {
 		conn, err := clientSettings(v)
 		if err != nil {

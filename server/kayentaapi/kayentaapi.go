@@ -523,6 +523,7 @@ func (h *handler) remoteJudge(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, "%v", err)
 		return
 	}
+	analysis.FillWindows(cfg, pairs)
 	opts := verdict.Options{}
 	if t := req.ScoreThresholds; t != nil && *t != (verdict.Thresholds{}) {
 		if err := t.Check(); err != nil {
