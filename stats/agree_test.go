@@ -1,7 +1,6 @@
 package stats
 
 import (
-	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -16,11 +15,9 @@ func TestIntervalAgreesWithPValue(t *testing.T) {
 	t.Parallel()
 	r := rand.New(rand.NewPCG(21, 22))
 	ar := func(n int, rho, shift float64) []float64 {
-		out := make([]float64, n)
-		e := r.NormFloat64()
+		out := ar1Series(r, n, rho)
 		for i := range out {
-			e = rho*e + math.Sqrt(1-rho*rho)*r.NormFloat64()
-			out[i] = e + shift
+			out[i] += shift
 		}
 		return out
 	}

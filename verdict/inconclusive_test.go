@@ -1,7 +1,6 @@
 package verdict
 
 import (
-	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -17,15 +16,7 @@ import (
 func TestFewPointsNeverPass(t *testing.T) {
 	t.Parallel()
 	r := rand.New(rand.NewPCG(31, 32))
-	noise := func(n int, level float64) []float64 {
-		out := make([]float64, n)
-		e := r.NormFloat64()
-		for i := range out {
-			e = 0.6*e + 0.8*r.NormFloat64()
-			out[i] = level * math.Exp(0.1*e)
-		}
-		return out
-	}
+	noise := func(n int, level float64) []float64 { return ar1(r, n, level, 0.1, 0.6) }
 	history, control := noise(18, 100), noise(6, 100)
 	canary := noise(6, 200)
 	cfg := &Config{Name: "six", Metrics: []Metric{{Name: "latency", Groups: []string{"g"}, Direction: DirectionIncrease, Critical: true}}}

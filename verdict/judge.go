@@ -1032,11 +1032,11 @@ func decideDefault(r *MetricResult, adjP, alpha float64) {
 	if !(adjP <= alpha) && inconclusive(r, e) {
 		r.Classification = Inconclusive
 		r.Critical = m.Critical
-		side := "above every"
+		side := "above"
 		if !e.up {
-			side = "below every"
+			side = "below"
 		}
-		r.Reason = fmt.Sprintf("inconclusive: the canary's median %.4g lies %s baseline point (effect size %s), but with %d canary and %d baseline points "+
+		r.Reason = fmt.Sprintf("inconclusive: the canary's median %.4g lies %s every point of the baseline and its history by more than twice their range (effect size %s), but with %d canary and %d baseline points "+
 			"and the dependence allowed for no shift, however large, would be significant: the minimum detectable effect is unbounded; more points or a baseline history would decide: %s",
 			r.Canary.Median, side, fmtFloat(effect), e.n, e.nb, desc)
 		if r.Critical {
