@@ -66,6 +66,7 @@ func pairsToProto(pairs []verdict.MetricSetPair) []*judgev1.MetricPair {
 		if sc, ok := p.Scopes["experiment"]; ok && sc.StepMillis > 0 {
 			mp.StepSeconds = float64(sc.StepMillis) / 1000
 			mp.ExperimentStartMillis = sc.StartTimeMillis
+			mp.WindowSeconds = float64(sc.WindowMillis) / 1000
 		}
 		if sc, ok := p.Scopes["control"]; ok {
 			mp.ControlStartMillis = sc.StartTimeMillis
@@ -90,10 +91,10 @@ func pairFromProto(p *judgev1.MetricPair) verdict.MetricSetPair {
 	out := verdict.MetricSetPair{Name: p.GetName(), ID: p.GetId(), Tags: p.GetTags(), Error: p.GetError(),
 		Values: verdict.PairValues{Control: p.GetControl(), Experiment: p.GetExperiment(), ControlHistory: p.GetControlHistory()}}
 	if st := p.GetStepSeconds(); st > 0 {
-		step := int64(st * 1000)
-		out.Scopes = map[string]verdict.PairScope{"experiment": {StepMillis: step, StartTimeMillis: p.GetExperimentStartMillis()}}
+		step, window := int64(st*1000), int64(p.GetWindowSeconds()*1000)
+		out.Scopes = map[string]verdict.PairScope{"experiment": {StepMillis: step, StartTimeMillis: p.GetExperimentStartMillis(), WindowMillis: window}}
 		if p.GetControlStartMillis() != 0 {
-			out.Scopes["control"] = verdict.PairScope{StepMillis: step, StartTimeMillis: p.GetControlStartMillis()}
+			out.Scopes["control"] = verdict.PairScope{StepMillis: step, StartTimeMillis: p.GetControlStartMillis(), WindowMillis: window}
 		}
 	}
 	return out

@@ -229,6 +229,9 @@ func (s *Service) resolve(ctx context.Context, spec *judgev1.AnalysisSpec) (*jud
 		if st := m.GetStepSeconds(); st < 0 || st > analysis.MaxStepSeconds || math.IsNaN(st) || math.IsInf(st, 0) {
 			return nil, nil, fmt.Errorf("spec.metrics[%d] (%s).step_seconds: %v is not a number of seconds from 0 to %d: %w", i, m.GetName(), st, analysis.MaxStepSeconds, errInvalid)
 		}
+		if ws := m.GetWindowSeconds(); ws < 0 || ws > analysis.MaxStepSeconds || math.IsNaN(ws) || math.IsInf(ws, 0) {
+			return nil, nil, fmt.Errorf("spec.metrics[%d] (%s).window_seconds: %v is not a number of seconds from 0 to %d: %w", i, m.GetName(), ws, analysis.MaxStepSeconds, errInvalid)
+		}
 	}
 	thresholds := spec.GetThresholds()
 	if t := thresholds; t != nil {

@@ -50,3 +50,31 @@ func TestRemoteJudgeReadsQueryWindow(t *testing.T) {
 		}
 	}
 }
+
+// TestInlineSeriesWindow checks that series sent inline over the API
+// carry their window (window_seconds) to the judge, the data path that
+// custom deployers and `judge analyze --server` use.
+func TestInlineSeriesWindow(t *testing.T) {
+	s := startServer(t, Config{})
+	var values strings.Builder
+	for i := range 180 {
+		if i > 0 {
+			values.WriteByte(',')
+		}
+		fmt.Fprintf(&values, "%.4f", 100*(1+0.05*math.Sin(float64(i)*1.3)))
+	}
+	for _, tc := range []struct {
+		window string
+		spans  bool
+	}{{"300", true}, {"0", false}} {
+		body := fmt.Sprintf(`{"spec":{"canary_config":{"metrics":[{"name":"a","groups":["g"]}]},
+			"metrics":[{"name":"a","control":[%s],"experiment":[%s],"step_seconds":60,"window_seconds":%s}]}}`, values.String(), values.String(), tc.window)
+		var out map[string]any
+		if code := call(t, "POST", "http://"+s.Addr()+"/v1/analyze", body, &out); code != 200 {
+			t.Fatalf("window %s: %d %v", tc.window, code, out)
+		}
+		if got := strings.Contains(fmt.Sprint(out), "each point spans 5 steps"); got != tc.spans {
+			t.Errorf("window_seconds %s: thinned %v, want %v: %v", tc.window, got, tc.spans, out)
+		}
+	}
+}

@@ -45,6 +45,7 @@ func analyzeRemote(ctx context.Context, addr string, conn clientConn, rawConfig 
 			ControlHistory: p.Values.ControlHistory, Tags: p.Tags}
 		if s, ok := p.Scopes["experiment"]; ok && s.StepMillis > 0 {
 			mp.StepSeconds = float64(s.StepMillis) / 1000
+			mp.WindowSeconds = float64(s.WindowMillis) / 1000
 			mp.ExperimentStartMillis = startMillis(s)
 		}
 		if s, ok := p.Scopes["control"]; ok {

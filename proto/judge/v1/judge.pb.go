@@ -258,8 +258,12 @@ type MetricPair struct {
 	// point.
 	ControlStartMillis    int64 `protobuf:"varint,9,opt,name=control_start_millis,json=controlStartMillis,proto3" json:"control_start_millis,omitempty"`
 	ExperimentStartMillis int64 `protobuf:"varint,10,opt,name=experiment_start_millis,json=experimentStartMillis,proto3" json:"experiment_start_millis,omitempty"`
-	unknownFields         protoimpl.UnknownFields
-	sizeCache             protoimpl.SizeCache
+	// window_seconds, optional, is the span each point summarises (the range
+	// of rate(x[5m]), a moving rollup; 0 to 86,400): points closer than it
+	// share data, and the default judge then tests one point per window.
+	WindowSeconds float64 `protobuf:"fixed64,11,opt,name=window_seconds,json=windowSeconds,proto3" json:"window_seconds,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *MetricPair) Reset() {
@@ -358,6 +362,13 @@ func (x *MetricPair) GetControlStartMillis() int64 {
 func (x *MetricPair) GetExperimentStartMillis() int64 {
 	if x != nil {
 		return x.ExperimentStartMillis
+	}
+	return 0
+}
+
+func (x *MetricPair) GetWindowSeconds() float64 {
+	if x != nil {
+		return x.WindowSeconds
 	}
 	return 0
 }
@@ -2404,7 +2415,7 @@ const file_judge_v1_judge_proto_rawDesc = "" +
 	"\vScopesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12)\n" +
 	"\x05value\x18\x02 \x01(\v2\x13.judge.v1.ScopePairR\x05value:\x028\x01B\b\n" +
-	"\x06config\"\xa3\x03\n" +
+	"\x06config\"\xca\x03\n" +
 	"\n" +
 	"MetricPair\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
@@ -2419,7 +2430,8 @@ const file_judge_v1_judge_proto_rawDesc = "" +
 	"\x0fcontrol_history\x18\b \x03(\x01R\x0econtrolHistory\x120\n" +
 	"\x14control_start_millis\x18\t \x01(\x03R\x12controlStartMillis\x126\n" +
 	"\x17experiment_start_millis\x18\n" +
-	" \x01(\x03R\x15experimentStartMillis\x1a7\n" +
+	" \x01(\x03R\x15experimentStartMillis\x12%\n" +
+	"\x0ewindow_seconds\x18\v \x01(\x01R\rwindowSeconds\x1a7\n" +
 	"\tTagsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"}\n" +
