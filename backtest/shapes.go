@@ -1,6 +1,7 @@
 package backtest
 
 import (
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -61,6 +62,9 @@ const KindBurst = "burst"
 // the rate behind the series), and applied says so; otherwise the caller
 // applies it to the canary's series.
 type shape func(rng *rand.Rand, o SyntheticOptions, rho float64, reg Regression) (history, control, canary []float64, applied bool)
+
+// Shapes returns the names of the realistic noise models, sorted.
+func Shapes() []string { return slices.Sorted(maps.Keys(shapes)) }
 
 // shapes are the realistic noise models by name.
 var shapes = map[string]shape{

@@ -3,10 +3,8 @@ package backtest
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"math"
 	"math/rand/v2"
-	"slices"
 	"strings"
 	"time"
 
@@ -85,7 +83,7 @@ func (o SyntheticOptions) withDefaults() (SyntheticOptions, error) {
 	for _, n := range o.Noises {
 		if _, realistic := shapes[n]; !realistic && n != NoiseIndependent && n != NoiseShared && n != NoiseSkewed {
 			return o, fmt.Errorf("%w: noise %q: want independent, shared, skewed or one of the realistic shapes %s", ErrSynthetic, n,
-				strings.Join(slices.Sorted(maps.Keys(shapes)), ", "))
+				strings.Join(Shapes(), ", "))
 		}
 	}
 	if len(o.Rhos) == 0 {

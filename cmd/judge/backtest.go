@@ -45,7 +45,7 @@ and size on 20 metrics of AR(1) noise (--seed, --cases).`,
 	f.Bool("synthetic", false, "generate synthetic cases instead")
 	f.Uint64("seed", 1, "seed of the synthetic cases")
 	f.Int("cases", 200, "number of synthetic cases")
-	f.StringSlice("noise", nil, "synthetic noise models to cycle through: independent, shared, skewed (default all three), or the realistic shapes rate-window, p99-histogram, poisson, daily, sawtooth, fleet-history")
+	f.StringSlice("noise", nil, "synthetic noise models to cycle through: independent, shared, skewed (default all three), or the realistic shapes "+strings.Join(backtest.Shapes(), ", "))
 	f.StringSlice("rho", nil, "synthetic AR(1) coefficients to cycle through (default 0,0.3,0.5,0.8)")
 	f.StringSlice("regression", nil, "synthetic regressions KIND:SIZE to cycle through (level-shift, variance, tail, errors, ramp, step, burst), e.g. level-shift:1.35,tail:3 (default all kinds and sizes but burst)")
 	f.Int("points", 0, "synthetic points per side (default 60)")
