@@ -461,17 +461,24 @@ func (t Thresholds) Check() error {
 	return nil
 }
 
+// neutral is the effect size of no change: 0.5 for CLES, 1 for the mean
+// ratio.
+func (e *EffectSize) neutral() float64 {
+	if e.Measure == MeasureCLES {
+		return 0.5
+	}
+	return 1
+}
+
 func (e *EffectSize) fill(at string, bad func(string, ...any)) {
-	neutral := 1.0
 	switch e.Measure {
 	case "":
 		e.Measure = MeasureMeanRatio
-	case MeasureMeanRatio:
-	case MeasureCLES:
-		neutral = 0.5
+	case MeasureMeanRatio, MeasureCLES:
 	default:
 		bad("%s.effectSize.measure: %q is not one of meanRatio, cles", at, e.Measure)
 	}
+	neutral := e.neutral()
 	for _, f := range []struct {
 		name string
 		v    **float64

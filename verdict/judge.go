@@ -1122,20 +1122,11 @@ func inconclusive(r *MetricResult, e *evidence) bool {
 	es := m.EffectSize
 	switch {
 	case e.up && m.Direction != DirectionDecrease:
-		return r.Canary.Median > hi+2*spread && e.effect >= *es.AllowedIncrease && e.effect > neutralOf(m)
+		return r.Canary.Median > hi+2*spread && e.effect >= *es.AllowedIncrease && e.effect > es.neutral()
 	case !e.up && m.Direction != DirectionIncrease:
-		return r.Canary.Median < lo-2*spread && e.effect <= *es.AllowedDecrease && e.effect < neutralOf(m)
+		return r.Canary.Median < lo-2*spread && e.effect <= *es.AllowedDecrease && e.effect < es.neutral()
 	}
 	return false
-}
-
-// neutralOf is the effect size of no change: 0.5 for CLES, 1 for the mean
-// ratio.
-func neutralOf(m *Metric) float64 {
-	if m.EffectSize.Measure == MeasureCLES {
-		return 0.5
-	}
-	return 1
 }
 
 // describeEvidence is the one-sentence account of a default-judge metric:
