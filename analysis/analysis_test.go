@@ -440,3 +440,37 @@ metrics:
 		t.Errorf("slow source: %s (%s)", c, reason)
 	}
 }
+
+// TestAccountSelection checks how the metrics account is chosen: a name no
+// account has is refused, naming the accounts there are (never another
+// account fetched from); the only account of a type serves an unnamed
+// request; several of a type need a name.
+func TestAccountSelection(t *testing.T) {
+	t.Setenv("K", "key-0123456789")
+	sources, err := NewSources([]metrics.Account{
+		{Name: "prom-a", Type: metrics.TypePrometheus, URL: "http://127.0.0.1:1"},
+		{Name: "prom-b", Type: metrics.TypePrometheus, URL: "http://127.0.0.1:1"},
+		{Name: "dd", Type: metrics.TypeDatadog, URL: "http://127.0.0.1:1", APIKeyEnv: "K", AppKeyEnv: "K"},
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		typ, named, want, err string
+	}{
+		{metrics.TypePrometheus, "prom-b", "prom-b", ""},
+		{metrics.TypeDatadog, "", "dd", ""},
+		{metrics.TypeDatadog, "prom-a", "dd", ""}, // a mixed config names one account
+		{metrics.TypePrometheus, "", "", "several prometheus accounts (prom-a, prom-b)"},
+		{metrics.TypePrometheus, "prod", "", `metrics account "prod" is not configured; the accounts are: prom-a (prometheus), prom-b (prometheus), dd (datadog)`},
+		{metrics.TypeNewRelic, "", "", "no newrelic account is configured"},
+	} {
+		a, err := sources.pick(tc.typ, tc.named)
+		switch {
+		case tc.err == "" && (err != nil || a.Name != tc.want):
+			t.Errorf("pick(%s, %q) = %q, %v; want %q", tc.typ, tc.named, a.Name, err, tc.want)
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err) || !errors.Is(err, ErrConfig)):
+			t.Errorf("pick(%s, %q) error %v; want one saying %q", tc.typ, tc.named, err, tc.err)
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
@@ -79,8 +80,19 @@ func (s *Sources) WithSource(a metrics.Account, src metrics.Source) *Sources {
 func (s *Sources) Accounts() []metrics.Account { return slices.Clone(s.accounts) }
 
 // pick chooses the account for a source type: the one named, if it is of
-// that type; else the only one of that type.
+// that type; else the only one of that type. A name that no account has is
+// an error naming the accounts there are, as Kayenta refuses an account it
+// cannot resolve: falling back to another account would fetch from a
+// store the caller did not ask for. (A name of an account of another type
+// is kept for the metrics of that type: a config may mix sources.)
 func (s *Sources) pick(typ, named string) (metrics.Account, error) {
+	if named != "" && !slices.ContainsFunc(s.accounts, func(a metrics.Account) bool { return a.Name == named }) {
+		known := make([]string, len(s.accounts))
+		for i, a := range s.accounts {
+			known[i] = fmt.Sprintf("%s (%s)", a.Name, a.Type)
+		}
+		return metrics.Account{}, fmt.Errorf("%w: metrics account %.80q is not configured; the accounts are: %s", ErrConfig, named, cmp.Or(strings.Join(known, ", "), "none"))
+	}
 	var of []metrics.Account
 	for _, a := range s.accounts {
 		if a.Type == typ {
@@ -249,7 +261,10 @@ func (r *Runner) run(ctx context.Context, cfg *verdict.Config, req *Request, opt
 	out := &Outcome{Pairs: make([]verdict.MetricSetPair, len(cfg.Metrics))}
 	unavailable, failed := 0, 0
 	for i, m := range cfg.Metrics {
-		out.Pairs[i] = verdict.MetricSetPair{Name: m.Name, Tags: map[string]string{}, Scopes: map[string]verdict.PairScope{},
+		// Each pair has its own id, as Kayenta's MetricSetPair: the metric's
+		// result carries it, and Deck's canary report finds the series of
+		// a result by it.
+		out.Pairs[i] = verdict.MetricSetPair{Name: m.Name, ID: uuid.NewString(), Tags: map[string]string{}, Scopes: map[string]verdict.PairScope{},
 			Attributes: map[string]map[string]string{}}
 	}
 	for _, j := range jobs {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -36,6 +37,7 @@ var policy = map[string]auth.Role{
 	"POST /canary/{configId}":                     auth.RoleWrite,
 	"POST /canary":                                auth.RoleWrite,
 	"GET /canary/{id}":                            auth.RoleRead,
+	"GET /canary/executions":                      auth.RoleRead,
 	"GET /metricSetPairList/{id}":                 auth.RoleRead,
 	"GET /judges":                                 auth.RoleRead,
 	"GET /credentials":                            auth.RoleRead,
@@ -82,6 +84,45 @@ func serverEndpoints(t *testing.T) []endpoint {
 		out = append(out, endpoint{r.Method, r.Path, roleOf(r.FullMethod), r.FullMethod})
 	}
 	return out
+}
+
+// matchSegments reports whether path matches pattern segment by segment (a
+// {variable} matches any text within one segment: {id}:cancel) and how
+// many of the pattern's segments are wholly literal.
+func matchSegments(pattern, path string) (literals int, ok bool) {
+	ps, xs := strings.Split(pattern, "/"), strings.Split(path, "/")
+	if len(ps) != len(xs) {
+		return 0, false
+	}
+	for i, p := range ps {
+		if !strings.Contains(p, "{") {
+			if p != xs[i] {
+				return 0, false
+			}
+			literals++
+			continue
+		}
+		var re strings.Builder
+		re.WriteString("^")
+		for rest := p; rest != ""; {
+			open := strings.Index(rest, "{")
+			if open < 0 {
+				re.WriteString(regexp.QuoteMeta(rest))
+				break
+			}
+			re.WriteString(regexp.QuoteMeta(rest[:open]) + "[^/]+")
+			end := strings.Index(rest[open:], "}")
+			if end < 0 {
+				return 0, false
+			}
+			rest = rest[open+end+1:]
+		}
+		re.WriteString("$")
+		if !regexp.MustCompile(re.String()).MatchString(xs[i]) {
+			return 0, false
+		}
+	}
+	return literals, true
 }
 
 // concrete fills a pattern's variables: /canary/{id} → /canary/x.
@@ -139,14 +180,21 @@ func TestAuthorizationMatrix(t *testing.T) {
 	for _, e := range endpoints {
 		paths[concrete(e.pattern)] = true
 	}
-	// route finds the endpoint serving method on path, if any.
+	// route finds the endpoint serving method on path, if any: as the
+	// server's mux does, the pattern with the most literal segments among
+	// those that match (POST /canary/executions starts config
+	// "executions", as on Kayenta).
 	route := func(method, path string) (endpoint, bool) {
+		best, literals := endpoint{}, -1
 		for _, e := range endpoints {
-			if concrete(e.pattern) == path && (e.method == method || method == http.MethodHead && e.method == http.MethodGet) {
-				return e, true
+			if e.method != method && (method != http.MethodHead || e.method != http.MethodGet) {
+				continue
+			}
+			if n, ok := matchSegments(e.pattern, path); ok && n > literals {
+				best, literals = e, n
 			}
 		}
-		return endpoint{}, false
+		return best, literals >= 0
 	}
 	methods := []string{"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"}
 	tokens := map[auth.Role]string{"": "", auth.RoleRead: readToken, auth.RoleWrite: writeToken, auth.RoleAdmin: adminToken}

@@ -71,6 +71,7 @@ func pairsToProto(pairs []verdict.MetricSetPair) []*judgev1.MetricPair {
 		if sc, ok := p.Scopes["control"]; ok {
 			mp.ControlStartMillis = sc.StartTimeMillis
 		}
+		mp.ControlQuery, mp.ExperimentQuery = p.Attributes["control"]["query"], p.Attributes["experiment"]["query"]
 		out[i] = mp
 	}
 	return out
@@ -95,6 +96,14 @@ func pairFromProto(p *judgev1.MetricPair) verdict.MetricSetPair {
 		out.Scopes = map[string]verdict.PairScope{"experiment": {StepMillis: step, StartTimeMillis: p.GetExperimentStartMillis(), WindowMillis: window}}
 		if p.GetControlStartMillis() != 0 {
 			out.Scopes["control"] = verdict.PairScope{StepMillis: step, StartTimeMillis: p.GetControlStartMillis(), WindowMillis: window}
+		}
+	}
+	for side, q := range map[string]string{"control": p.GetControlQuery(), "experiment": p.GetExperimentQuery()} {
+		if q != "" {
+			if out.Attributes == nil {
+				out.Attributes = map[string]map[string]string{}
+			}
+			out.Attributes[side] = map[string]string{"query": q}
 		}
 	}
 	return out

@@ -232,6 +232,14 @@ func (s *Service) resolve(ctx context.Context, spec *judgev1.AnalysisSpec) (*jud
 		if ws := m.GetWindowSeconds(); ws < 0 || ws > analysis.MaxStepSeconds || math.IsNaN(ws) || math.IsInf(ws, 0) {
 			return nil, nil, fmt.Errorf("spec.metrics[%d] (%s).window_seconds: %v is not a number of seconds from 0 to %d: %w", i, m.GetName(), ws, analysis.MaxStepSeconds, errInvalid)
 		}
+		for field, q := range map[string]string{"control_query": m.GetControlQuery(), "experiment_query": m.GetExperimentQuery()} {
+			if len(q) > maxQueryBytes {
+				return nil, nil, fmt.Errorf("spec.metrics[%d] (%s).%s: %d bytes, more than the limit of %d: %w", i, m.GetName(), field, len(q), maxQueryBytes, errInvalid)
+			}
+		}
+	}
+	if err := checkLabels(spec); err != nil {
+		return nil, nil, err
 	}
 	thresholds := spec.GetThresholds()
 	if t := thresholds; t != nil {
@@ -295,6 +303,8 @@ func (s *Service) resolve(ctx context.Context, spec *judgev1.AnalysisSpec) (*jud
 		Thresholds:     thresholds,
 		Judge:          spec.GetJudge(),
 		MetricsAccount: spec.GetMetricsAccount(),
+		Application:    spec.GetApplication(),
+		Annotations:    spec.GetAnnotations(),
 	}
 	if len(resolved.GetScopes()) > 0 {
 		// Render every query now, so a bad scope (or one that cannot be
@@ -357,6 +367,7 @@ func (s *Service) judge(ctx context.Context, spec *judgev1.AnalysisSpec, cfg *ve
 		pairs[i] = pairFromProto(m)
 		pairs[i].Error = ""
 	}
+	analysis.FillWindows(cfg, pairs)
 	_, span := tracing.Tracer().Start(ctx, "analysis", trace.WithAttributes(
 		attribute.String("judge.config", cfg.Name), attribute.Int("judge.metrics", len(cfg.Metrics))))
 	res, err := verdict.Analyze(cfg, pairs, opts)
@@ -427,7 +438,7 @@ func (s *Service) CreateAnalysis(ctx context.Context, req *judgev1.CreateAnalysi
 	if n, ok := req.GetSpec().GetConfig().(*judgev1.AnalysisSpec_CanaryConfigName); ok {
 		name = n.CanaryConfigName
 	}
-	a, err := s.store.CreateAnalysis(ctx, name, raw)
+	a, err := s.store.CreateAnalysis(ctx, name, spec.GetApplication(), raw)
 	if err != nil {
 		return nil, s.grpcError(err)
 	}
@@ -457,7 +468,7 @@ func (s *Service) ListAnalyses(ctx context.Context, req *judgev1.ListAnalysesReq
 	if err != nil {
 		return nil, s.grpcError(err)
 	}
-	f := store.AnalysisFilter{ConfigName: req.GetCanaryConfigName()}
+	f := store.AnalysisFilter{ConfigName: req.GetCanaryConfigName(), Application: req.GetApplication()}
 	if st := req.GetStatus(); st != judgev1.AnalysisStatus_ANALYSIS_STATUS_UNSPECIFIED {
 		f.Status = statusFromProto[st]
 		if f.Status == "" {

@@ -74,8 +74,9 @@ type Analysis struct {
 
 // AnalysisFilter restricts ListAnalyses; zero fields match everything.
 type AnalysisFilter struct {
-	Status     Status
-	ConfigName string
+	Status      Status
+	ConfigName  string
+	Application string
 }
 
 // Store is a database of configs and analyses. All methods are safe for
@@ -202,6 +203,9 @@ var migrations = []string{
 		lease_until BIGINT NOT NULL DEFAULT 0
 	);
 	CREATE INDEX standalone_due ON standalone_analyses (status, next_at);`,
+	// The application an analysis is for (Spinnaker lists executions by it).
+	`ALTER TABLE analyses ADD COLUMN application TEXT NOT NULL DEFAULT '';
+	CREATE INDEX analyses_application ON analyses (application, created_at);`,
 }
 
 // migrate applies the migrations not yet recorded in schema_migrations, each
@@ -414,15 +418,15 @@ func scanAnalysis(row interface{ Scan(...any) error }) (Analysis, error) {
 }
 
 // CreateAnalysis stores a pending analysis and returns it with its id.
-func (s *Store) CreateAnalysis(ctx context.Context, configName string, spec []byte) (Analysis, error) {
+func (s *Store) CreateAnalysis(ctx context.Context, configName, application string, spec []byte) (Analysis, error) {
 	id, err := newID()
 	if err != nil {
 		return Analysis{}, err
 	}
 	now := s.now()
 	a := Analysis{ID: id, Status: StatusPending, ConfigName: configName, Spec: spec, CreatedAt: now, UpdatedAt: now}
-	if _, err := s.exec(ctx, `INSERT INTO analyses (id, status, config_name, spec, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		id, string(StatusPending), configName, string(spec), now.UnixNano(), now.UnixNano()); err != nil {
+	if _, err := s.exec(ctx, `INSERT INTO analyses (id, status, config_name, application, spec, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		id, string(StatusPending), configName, application, string(spec), now.UnixNano(), now.UnixNano()); err != nil {
 		return Analysis{}, fmt.Errorf("create analysis: %w", err)
 	}
 	return a, nil
@@ -478,6 +482,10 @@ func (s *Store) ListAnalyses(ctx context.Context, f AnalysisFilter, limit int, t
 	if f.ConfigName != "" {
 		q += ` AND config_name = ?`
 		args = append(args, f.ConfigName)
+	}
+	if f.Application != "" {
+		q += ` AND application = ?`
+		args = append(args, f.Application)
 	}
 	if token != "" {
 		at, id, err := decodeAnalysisToken(token)

@@ -111,7 +111,7 @@ func TestAnalysesLifecycle(t *testing.T) {
 			s := open()
 			var ids []string
 			for i := range 5 {
-				a, err := s.CreateAnalysis(ctx, fmt.Sprintf("cfg%d", i%2), []byte(`{}`))
+				a, err := s.CreateAnalysis(ctx, fmt.Sprintf("cfg%d", i%2), fmt.Sprintf("app%d", i%3), []byte(`{}`))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -125,6 +125,13 @@ func TestAnalysesLifecycle(t *testing.T) {
 			page, next, err = s.ListAnalyses(ctx, AnalysisFilter{ConfigName: "cfg0"}, 2, next)
 			if err != nil || len(page) != 1 || next != "" || page[0].ID != ids[0] {
 				t.Fatalf("second page %v next %q err %v", page, next, err)
+			}
+			// Analyses 1 and 4 are for app1; 4 alone also of cfg0.
+			if page, _, err = s.ListAnalyses(ctx, AnalysisFilter{Application: "app1"}, 10, ""); err != nil || len(page) != 2 || page[0].ID != ids[4] || page[1].ID != ids[1] {
+				t.Fatalf("by application: %v %v", page, err)
+			}
+			if page, _, err = s.ListAnalyses(ctx, AnalysisFilter{Application: "app1", ConfigName: "cfg1"}, 10, ""); err != nil || len(page) != 1 || page[0].ID != ids[1] {
+				t.Fatalf("by application and config: %v %v", page, err)
 			}
 
 			// The oldest pending analysis is claimed first.
@@ -182,7 +189,7 @@ func TestLeaseExpiry(t *testing.T) {
 	for name, open := range backends(t) {
 		t.Run(name, func(t *testing.T) {
 			s := open()
-			a, _ := s.CreateAnalysis(ctx, "c", []byte(`{}`))
+			a, _ := s.CreateAnalysis(ctx, "c", "", []byte(`{}`))
 			if _, err := s.Claim(ctx, "dead", 50*time.Millisecond, 3); err != nil {
 				t.Fatal(err)
 			}
@@ -220,7 +227,7 @@ func TestConcurrentClaimsPostgres(t *testing.T) {
 	}
 	const total = 200
 	for range total {
-		if _, err := replicas[0].CreateAnalysis(ctx, "c", []byte(`{}`)); err != nil {
+		if _, err := replicas[0].CreateAnalysis(ctx, "c", "", []byte(`{}`)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -272,7 +279,7 @@ func TestAttemptsCap(t *testing.T) {
 	for name, open := range backends(t) {
 		t.Run(name, func(t *testing.T) {
 			s := open()
-			a, _ := s.CreateAnalysis(ctx, "c", []byte(`{}`))
+			a, _ := s.CreateAnalysis(ctx, "c", "", []byte(`{}`))
 			for i := range 3 {
 				b, err := s.Claim(ctx, fmt.Sprintf("dies-%d", i), 20*time.Millisecond, 3)
 				if err != nil || b.ID != a.ID || b.Attempts != i+1 {
@@ -360,7 +367,7 @@ func TestRetentionAndLists(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			s := open()
 			for i := range 7 {
-				a, _ := s.CreateAnalysis(ctx, "c", []byte(`{"big":"spec"}`))
+				a, _ := s.CreateAnalysis(ctx, "c", "", []byte(`{"big":"spec"}`))
 				if i < 5 {
 					c, err := s.Claim(ctx, "w", time.Minute, 3)
 					if err != nil {
@@ -400,7 +407,7 @@ func TestRetentionAndLists(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if _, err := s.CreateAnalysis(ctx, "c", []byte(`{}`)); err != nil {
+	if _, err := s.CreateAnalysis(ctx, "c", "", []byte(`{}`)); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range []string{"judge.db", "judge.db-wal"} {
@@ -426,7 +433,7 @@ func TestQueueState(t *testing.T) {
 			}
 			var first Analysis
 			for i := range 3 {
-				a, err := s.CreateAnalysis(ctx, "cfg", []byte(`{}`))
+				a, err := s.CreateAnalysis(ctx, "cfg", "", []byte(`{}`))
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -76,6 +76,7 @@ func Routes(d Deps) []auth.Route {
 		route("POST /canary/{configId}", auth.RoleWrite, false, h.startStored),
 		route("POST /canary", auth.RoleWrite, true, h.startAdhoc),
 		route("GET /canary/{id}", auth.RoleRead, false, h.execution),
+		route("GET /canary/executions", auth.RoleRead, false, h.listExecutions),
 		route("GET /metricSetPairList/{id}", auth.RoleRead, false, h.metricSetPairList),
 		route("GET /judges", auth.RoleRead, false, h.judges),
 		route("GET /credentials", auth.RoleRead, false, h.credentials),
@@ -330,7 +331,15 @@ func spec(req *executionRequest, r *http.Request) (*judgev1.AnalysisSpec, error)
 	if req == nil || len(req.Scopes) == 0 {
 		return nil, errors.New("the execution request has no scopes")
 	}
-	s := &judgev1.AnalysisSpec{Scopes: map[string]*judgev1.ScopePair{}, MetricsAccount: r.URL.Query().Get("metricsAccountName")}
+	q := r.URL.Query()
+	s := &judgev1.AnalysisSpec{Scopes: map[string]*judgev1.ScopePair{}, MetricsAccount: q.Get("metricsAccountName"),
+		Application: q.Get("application"), Annotations: map[string]string{}}
+	for key, param := range map[string]string{annotationParent: "parentPipelineExecutionId", annotationStorage: "storageAccountName",
+		annotationConfiguration: "configurationAccountName"} {
+		if v := q.Get(param); v != "" {
+			s.Annotations[key] = v
+		}
+	}
 	for name, pair := range req.Scopes {
 		if pair.Control == nil || pair.Experiment == nil {
 			return nil, fmt.Errorf("canary scope for named scope %s is missing experimentScope or controlScope keys", name)
@@ -369,6 +378,10 @@ func (h *handler) startStored(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.Config = &judgev1.AnalysisSpec_CanaryConfigName{CanaryConfigName: r.PathValue("configId")}
+	s.Annotations[annotationConfigID] = r.PathValue("configId")
+	if s.Application == "" {
+		s.Application = defaultApplication
+	}
 	h.create(w, r, s)
 }
 
@@ -401,6 +414,10 @@ func (h *handler) startAdhoc(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.Config = &judgev1.AnalysisSpec_CanaryConfig{CanaryConfig: cfg}
+	s.Annotations[annotationConfigID] = adHoc
+	if s.Application == "" {
+		s.Application = adHoc
+	}
 	h.create(w, r, s)
 }
 
@@ -411,66 +428,6 @@ func (h *handler) create(w http.ResponseWriter, r *http.Request, s *judgev1.Anal
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"canaryExecutionId": resp.GetAnalysis().GetId()})
-}
-
-// execution reports an execution as Kayenta's CanaryExecutionStatusResponse.
-func (h *handler) execution(w http.ResponseWriter, r *http.Request) {
-	resp, err := h.Service.GetAnalysis(r.Context(), &judgev1.GetAnalysisRequest{Id: r.PathValue("id")})
-	if err != nil {
-		failStatus(w, err)
-		return
-	}
-	a := resp.GetAnalysis()
-	created, updated := a.GetCreateTime().AsTime(), a.GetUpdateTime().AsTime()
-	out := kayenta.ExecutionStatus{
-		CanaryConfigID:     a.GetSpec().GetCanaryConfigName(),
-		MetricsAccountName: a.GetSpec().GetMetricsAccount(),
-		BuildTimeMillis:    created.UnixMilli(),
-		BuildTimeIso:       created.UTC().Format(time.RFC3339Nano),
-	}
-	switch a.GetStatus() {
-	case judgev1.AnalysisStatus_ANALYSIS_STATUS_PENDING:
-		out.Status = kayenta.StatusNotStarted
-	case judgev1.AnalysisStatus_ANALYSIS_STATUS_RUNNING:
-		out.Status = kayenta.StatusRunning
-		out.StartTimeMillis, out.StartTimeIso = updated.UnixMilli(), updated.UTC().Format(time.RFC3339Nano)
-	case judgev1.AnalysisStatus_ANALYSIS_STATUS_SUCCEEDED:
-		out.Status, out.Complete = kayenta.StatusSucceeded, true
-		res := h.VerdictResult(a.GetVerdict())
-		out.Result = &kayenta.ExecutionResult{JudgeResult: kayenta.FromResult(res)}
-	case judgev1.AnalysisStatus_ANALYSIS_STATUS_FAILED:
-		out.Status, out.Complete = kayenta.StatusTerminal, true
-		out.Exception = map[string]any{"details": map[string]any{"errors": []string{a.GetError()}}}
-	case judgev1.AnalysisStatus_ANALYSIS_STATUS_CANCELED:
-		out.Status, out.Complete = kayenta.StatusCanceled, true
-	}
-	if out.Complete {
-		out.EndTimeMillis, out.EndTimeIso = updated.UnixMilli(), updated.UTC().Format(time.RFC3339Nano)
-	}
-	if len(a.GetSeries()) > 0 {
-		out.MetricSetPairListID = a.GetId()
-	}
-	writeJSON(w, http.StatusOK, out)
-}
-
-// metricSetPairList returns the series an execution judged.
-func (h *handler) metricSetPairList(w http.ResponseWriter, r *http.Request) {
-	resp, err := h.Service.GetAnalysis(r.Context(), &judgev1.GetAnalysisRequest{Id: r.PathValue("id")})
-	if err != nil {
-		failStatus(w, err)
-		return
-	}
-	series := resp.GetAnalysis().GetSeries()
-	if len(series) == 0 {
-		fail(w, http.StatusNotFound, "no metric set pair list for %s", r.PathValue("id"))
-		return
-	}
-	pairs := make([]verdict.MetricSetPair, len(series))
-	for i, p := range series {
-		pairs[i] = verdict.MetricSetPair{Name: p.GetName(), ID: p.GetId(), Tags: p.GetTags(), Error: p.GetError(),
-			Values: verdict.PairValues{Control: p.GetControl(), Experiment: p.GetExperiment(), ControlHistory: p.GetControlHistory()}}
-	}
-	writeJSON(w, http.StatusOK, pairs)
 }
 
 func (h *handler) judges(w http.ResponseWriter, _ *http.Request) {

@@ -116,8 +116,17 @@ type AnalysisSpec struct {
 	// ones) where several of a query's source type exist, as Kayenta's
 	// metricsAccountName.
 	MetricsAccount string `protobuf:"bytes,7,opt,name=metrics_account,json=metricsAccount,proto3" json:"metrics_account,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// application, optional, is the application the analysis is for
+	// (Spinnaker's application; at most 256 characters): ListAnalyses
+	// filters by it.
+	Application string `protobuf:"bytes,8,opt,name=application,proto3" json:"application,omitempty"`
+	// annotations, optional, are the caller's own key/value pairs, stored
+	// with the analysis and returned as given (at most 16, keys up to 63
+	// characters, values up to 1,024): Kayenta's execution keeps the
+	// parentPipelineExecutionId, canaryConfigId and account names there.
+	Annotations   map[string]string `protobuf:"bytes,9,rep,name=annotations,proto3" json:"annotations,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AnalysisSpec) Reset() {
@@ -210,6 +219,20 @@ func (x *AnalysisSpec) GetMetricsAccount() string {
 	return ""
 }
 
+func (x *AnalysisSpec) GetApplication() string {
+	if x != nil {
+		return x.Application
+	}
+	return ""
+}
+
+func (x *AnalysisSpec) GetAnnotations() map[string]string {
+	if x != nil {
+		return x.Annotations
+	}
+	return nil
+}
+
 type isAnalysisSpec_Config interface {
 	isAnalysisSpec_Config()
 }
@@ -262,8 +285,15 @@ type MetricPair struct {
 	// of rate(x[5m]), a moving rollup; 0 to 86,400): points closer than it
 	// share data, and the default judge then tests one point per window.
 	WindowSeconds float64 `protobuf:"fixed64,11,opt,name=window_seconds,json=windowSeconds,proto3" json:"window_seconds,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// control_query and experiment_query, optional, are the queries the
+	// series came from, as rendered for each side (at most 16 KiB each):
+	// returned with the series (Kayenta's attributes.control.query), and the
+	// default judge reads a query's range window from them when
+	// window_seconds is not given.
+	ControlQuery    string `protobuf:"bytes,12,opt,name=control_query,json=controlQuery,proto3" json:"control_query,omitempty"`
+	ExperimentQuery string `protobuf:"bytes,13,opt,name=experiment_query,json=experimentQuery,proto3" json:"experiment_query,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *MetricPair) Reset() {
@@ -371,6 +401,20 @@ func (x *MetricPair) GetWindowSeconds() float64 {
 		return x.WindowSeconds
 	}
 	return 0
+}
+
+func (x *MetricPair) GetControlQuery() string {
+	if x != nil {
+		return x.ControlQuery
+	}
+	return ""
+}
+
+func (x *MetricPair) GetExperimentQuery() string {
+	if x != nil {
+		return x.ExperimentQuery
+	}
+	return ""
 }
 
 // ScopePair is the baseline (control) and canary (experiment) scope of one
@@ -1635,7 +1679,9 @@ type ListAnalysesRequest struct {
 	// page_size is the most analyses returned (default 50, at most 1000).
 	PageSize int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// page_token continues a listing from next_page_token.
-	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageToken string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// application filters by the spec's application; empty lists all.
+	Application   string `protobuf:"bytes,5,opt,name=application,proto3" json:"application,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1694,6 +1740,13 @@ func (x *ListAnalysesRequest) GetPageSize() int32 {
 func (x *ListAnalysesRequest) GetPageToken() string {
 	if x != nil {
 		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListAnalysesRequest) GetApplication() string {
+	if x != nil {
+		return x.Application
 	}
 	return ""
 }
@@ -2401,7 +2454,7 @@ var File_judge_v1_judge_proto protoreflect.FileDescriptor
 
 const file_judge_v1_judge_proto_rawDesc = "" +
 	"\n" +
-	"\x14judge/v1/judge.proto\x12\bjudge.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb9\x03\n" +
+	"\x14judge/v1/judge.proto\x12\bjudge.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe6\x04\n" +
 	"\fAnalysisSpec\x12>\n" +
 	"\rcanary_config\x18\x01 \x01(\v2\x17.google.protobuf.StructH\x00R\fcanaryConfig\x12.\n" +
 	"\x12canary_config_name\x18\x02 \x01(\tH\x00R\x10canaryConfigName\x12.\n" +
@@ -2411,11 +2464,16 @@ const file_judge_v1_judge_proto_rawDesc = "" +
 	"thresholds\x18\x05 \x01(\v2\x14.judge.v1.ThresholdsR\n" +
 	"thresholds\x12\x14\n" +
 	"\x05judge\x18\x06 \x01(\tR\x05judge\x12'\n" +
-	"\x0fmetrics_account\x18\a \x01(\tR\x0emetricsAccount\x1aN\n" +
+	"\x0fmetrics_account\x18\a \x01(\tR\x0emetricsAccount\x12 \n" +
+	"\vapplication\x18\b \x01(\tR\vapplication\x12I\n" +
+	"\vannotations\x18\t \x03(\v2'.judge.v1.AnalysisSpec.AnnotationsEntryR\vannotations\x1aN\n" +
 	"\vScopesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12)\n" +
-	"\x05value\x18\x02 \x01(\v2\x13.judge.v1.ScopePairR\x05value:\x028\x01B\b\n" +
-	"\x06config\"\xca\x03\n" +
+	"\x05value\x18\x02 \x01(\v2\x13.judge.v1.ScopePairR\x05value:\x028\x01\x1a>\n" +
+	"\x10AnnotationsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\b\n" +
+	"\x06config\"\x9a\x04\n" +
 	"\n" +
 	"MetricPair\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
@@ -2431,7 +2489,9 @@ const file_judge_v1_judge_proto_rawDesc = "" +
 	"\x14control_start_millis\x18\t \x01(\x03R\x12controlStartMillis\x126\n" +
 	"\x17experiment_start_millis\x18\n" +
 	" \x01(\x03R\x15experimentStartMillis\x12%\n" +
-	"\x0ewindow_seconds\x18\v \x01(\x01R\rwindowSeconds\x1a7\n" +
+	"\x0ewindow_seconds\x18\v \x01(\x01R\rwindowSeconds\x12#\n" +
+	"\rcontrol_query\x18\f \x01(\tR\fcontrolQuery\x12)\n" +
+	"\x10experiment_query\x18\r \x01(\tR\x0fexperimentQuery\x1a7\n" +
 	"\tTagsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"}\n" +
@@ -2566,13 +2626,14 @@ const file_judge_v1_judge_proto_rawDesc = "" +
 	"\x12GetAnalysisRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"E\n" +
 	"\x13GetAnalysisResponse\x12.\n" +
-	"\banalysis\x18\x01 \x01(\v2\x12.judge.v1.AnalysisR\banalysis\"\xb1\x01\n" +
+	"\banalysis\x18\x01 \x01(\v2\x12.judge.v1.AnalysisR\banalysis\"\xd3\x01\n" +
 	"\x13ListAnalysesRequest\x120\n" +
 	"\x06status\x18\x01 \x01(\x0e2\x18.judge.v1.AnalysisStatusR\x06status\x12,\n" +
 	"\x12canary_config_name\x18\x02 \x01(\tR\x10canaryConfigName\x12\x1b\n" +
 	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x04 \x01(\tR\tpageToken\"n\n" +
+	"page_token\x18\x04 \x01(\tR\tpageToken\x12 \n" +
+	"\vapplication\x18\x05 \x01(\tR\vapplication\"n\n" +
 	"\x14ListAnalysesResponse\x12.\n" +
 	"\banalyses\x18\x01 \x03(\v2\x12.judge.v1.AnalysisR\banalyses\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"'\n" +
@@ -2643,7 +2704,7 @@ func file_judge_v1_judge_proto_rawDescGZIP() []byte {
 }
 
 var file_judge_v1_judge_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_judge_v1_judge_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
+var file_judge_v1_judge_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
 var file_judge_v1_judge_proto_goTypes = []any{
 	(AnalysisStatus)(0),                // 0: judge.v1.AnalysisStatus
 	(*AnalysisSpec)(nil),               // 1: judge.v1.AnalysisSpec
@@ -2679,78 +2740,80 @@ var file_judge_v1_judge_proto_goTypes = []any{
 	(*DeleteCanaryConfigRequest)(nil),  // 31: judge.v1.DeleteCanaryConfigRequest
 	(*DeleteCanaryConfigResponse)(nil), // 32: judge.v1.DeleteCanaryConfigResponse
 	nil,                                // 33: judge.v1.AnalysisSpec.ScopesEntry
-	nil,                                // 34: judge.v1.MetricPair.TagsEntry
-	nil,                                // 35: judge.v1.Scope.ExtendedScopeParamsEntry
-	nil,                                // 36: judge.v1.MetricResult.TagsEntry
-	(*structpb.Struct)(nil),            // 37: google.protobuf.Struct
-	(*timestamppb.Timestamp)(nil),      // 38: google.protobuf.Timestamp
+	nil,                                // 34: judge.v1.AnalysisSpec.AnnotationsEntry
+	nil,                                // 35: judge.v1.MetricPair.TagsEntry
+	nil,                                // 36: judge.v1.Scope.ExtendedScopeParamsEntry
+	nil,                                // 37: judge.v1.MetricResult.TagsEntry
+	(*structpb.Struct)(nil),            // 38: google.protobuf.Struct
+	(*timestamppb.Timestamp)(nil),      // 39: google.protobuf.Timestamp
 }
 var file_judge_v1_judge_proto_depIdxs = []int32{
-	37, // 0: judge.v1.AnalysisSpec.canary_config:type_name -> google.protobuf.Struct
+	38, // 0: judge.v1.AnalysisSpec.canary_config:type_name -> google.protobuf.Struct
 	2,  // 1: judge.v1.AnalysisSpec.metrics:type_name -> judge.v1.MetricPair
 	33, // 2: judge.v1.AnalysisSpec.scopes:type_name -> judge.v1.AnalysisSpec.ScopesEntry
 	5,  // 3: judge.v1.AnalysisSpec.thresholds:type_name -> judge.v1.Thresholds
-	34, // 4: judge.v1.MetricPair.tags:type_name -> judge.v1.MetricPair.TagsEntry
-	4,  // 5: judge.v1.ScopePair.control_scope:type_name -> judge.v1.Scope
-	4,  // 6: judge.v1.ScopePair.experiment_scope:type_name -> judge.v1.Scope
-	38, // 7: judge.v1.Scope.start:type_name -> google.protobuf.Timestamp
-	38, // 8: judge.v1.Scope.end:type_name -> google.protobuf.Timestamp
-	35, // 9: judge.v1.Scope.extended_scope_params:type_name -> judge.v1.Scope.ExtendedScopeParamsEntry
-	1,  // 10: judge.v1.AnalyzeRequest.spec:type_name -> judge.v1.AnalysisSpec
-	8,  // 11: judge.v1.AnalyzeResponse.verdict:type_name -> judge.v1.Verdict
-	2,  // 12: judge.v1.AnalyzeResponse.series:type_name -> judge.v1.MetricPair
-	5,  // 13: judge.v1.Verdict.thresholds:type_name -> judge.v1.Thresholds
-	9,  // 14: judge.v1.Verdict.groups:type_name -> judge.v1.GroupScore
-	10, // 15: judge.v1.Verdict.metrics:type_name -> judge.v1.MetricResult
-	12, // 16: judge.v1.MetricResult.baseline:type_name -> judge.v1.SampleSummary
-	12, // 17: judge.v1.MetricResult.canary:type_name -> judge.v1.SampleSummary
-	36, // 18: judge.v1.MetricResult.tags:type_name -> judge.v1.MetricResult.TagsEntry
-	11, // 19: judge.v1.MetricResult.bounds:type_name -> judge.v1.Bounds
-	0,  // 20: judge.v1.Analysis.status:type_name -> judge.v1.AnalysisStatus
-	1,  // 21: judge.v1.Analysis.spec:type_name -> judge.v1.AnalysisSpec
-	8,  // 22: judge.v1.Analysis.verdict:type_name -> judge.v1.Verdict
-	38, // 23: judge.v1.Analysis.create_time:type_name -> google.protobuf.Timestamp
-	38, // 24: judge.v1.Analysis.update_time:type_name -> google.protobuf.Timestamp
-	2,  // 25: judge.v1.Analysis.series:type_name -> judge.v1.MetricPair
-	1,  // 26: judge.v1.CreateAnalysisRequest.spec:type_name -> judge.v1.AnalysisSpec
-	13, // 27: judge.v1.CreateAnalysisResponse.analysis:type_name -> judge.v1.Analysis
-	13, // 28: judge.v1.GetAnalysisResponse.analysis:type_name -> judge.v1.Analysis
-	0,  // 29: judge.v1.ListAnalysesRequest.status:type_name -> judge.v1.AnalysisStatus
-	13, // 30: judge.v1.ListAnalysesResponse.analyses:type_name -> judge.v1.Analysis
-	13, // 31: judge.v1.CancelAnalysisResponse.analysis:type_name -> judge.v1.Analysis
-	13, // 32: judge.v1.WatchAnalysisResponse.analysis:type_name -> judge.v1.Analysis
-	37, // 33: judge.v1.CanaryConfig.config:type_name -> google.protobuf.Struct
-	38, // 34: judge.v1.CanaryConfig.update_time:type_name -> google.protobuf.Timestamp
-	37, // 35: judge.v1.PutCanaryConfigRequest.config:type_name -> google.protobuf.Struct
-	24, // 36: judge.v1.PutCanaryConfigResponse.canary_config:type_name -> judge.v1.CanaryConfig
-	24, // 37: judge.v1.GetCanaryConfigResponse.canary_config:type_name -> judge.v1.CanaryConfig
-	24, // 38: judge.v1.ListCanaryConfigsResponse.canary_configs:type_name -> judge.v1.CanaryConfig
-	3,  // 39: judge.v1.AnalysisSpec.ScopesEntry.value:type_name -> judge.v1.ScopePair
-	6,  // 40: judge.v1.JudgeService.Analyze:input_type -> judge.v1.AnalyzeRequest
-	14, // 41: judge.v1.JudgeService.CreateAnalysis:input_type -> judge.v1.CreateAnalysisRequest
-	16, // 42: judge.v1.JudgeService.GetAnalysis:input_type -> judge.v1.GetAnalysisRequest
-	18, // 43: judge.v1.JudgeService.ListAnalyses:input_type -> judge.v1.ListAnalysesRequest
-	20, // 44: judge.v1.JudgeService.CancelAnalysis:input_type -> judge.v1.CancelAnalysisRequest
-	22, // 45: judge.v1.JudgeService.WatchAnalysis:input_type -> judge.v1.WatchAnalysisRequest
-	25, // 46: judge.v1.JudgeService.PutCanaryConfig:input_type -> judge.v1.PutCanaryConfigRequest
-	27, // 47: judge.v1.JudgeService.GetCanaryConfig:input_type -> judge.v1.GetCanaryConfigRequest
-	29, // 48: judge.v1.JudgeService.ListCanaryConfigs:input_type -> judge.v1.ListCanaryConfigsRequest
-	31, // 49: judge.v1.JudgeService.DeleteCanaryConfig:input_type -> judge.v1.DeleteCanaryConfigRequest
-	7,  // 50: judge.v1.JudgeService.Analyze:output_type -> judge.v1.AnalyzeResponse
-	15, // 51: judge.v1.JudgeService.CreateAnalysis:output_type -> judge.v1.CreateAnalysisResponse
-	17, // 52: judge.v1.JudgeService.GetAnalysis:output_type -> judge.v1.GetAnalysisResponse
-	19, // 53: judge.v1.JudgeService.ListAnalyses:output_type -> judge.v1.ListAnalysesResponse
-	21, // 54: judge.v1.JudgeService.CancelAnalysis:output_type -> judge.v1.CancelAnalysisResponse
-	23, // 55: judge.v1.JudgeService.WatchAnalysis:output_type -> judge.v1.WatchAnalysisResponse
-	26, // 56: judge.v1.JudgeService.PutCanaryConfig:output_type -> judge.v1.PutCanaryConfigResponse
-	28, // 57: judge.v1.JudgeService.GetCanaryConfig:output_type -> judge.v1.GetCanaryConfigResponse
-	30, // 58: judge.v1.JudgeService.ListCanaryConfigs:output_type -> judge.v1.ListCanaryConfigsResponse
-	32, // 59: judge.v1.JudgeService.DeleteCanaryConfig:output_type -> judge.v1.DeleteCanaryConfigResponse
-	50, // [50:60] is the sub-list for method output_type
-	40, // [40:50] is the sub-list for method input_type
-	40, // [40:40] is the sub-list for extension type_name
-	40, // [40:40] is the sub-list for extension extendee
-	0,  // [0:40] is the sub-list for field type_name
+	34, // 4: judge.v1.AnalysisSpec.annotations:type_name -> judge.v1.AnalysisSpec.AnnotationsEntry
+	35, // 5: judge.v1.MetricPair.tags:type_name -> judge.v1.MetricPair.TagsEntry
+	4,  // 6: judge.v1.ScopePair.control_scope:type_name -> judge.v1.Scope
+	4,  // 7: judge.v1.ScopePair.experiment_scope:type_name -> judge.v1.Scope
+	39, // 8: judge.v1.Scope.start:type_name -> google.protobuf.Timestamp
+	39, // 9: judge.v1.Scope.end:type_name -> google.protobuf.Timestamp
+	36, // 10: judge.v1.Scope.extended_scope_params:type_name -> judge.v1.Scope.ExtendedScopeParamsEntry
+	1,  // 11: judge.v1.AnalyzeRequest.spec:type_name -> judge.v1.AnalysisSpec
+	8,  // 12: judge.v1.AnalyzeResponse.verdict:type_name -> judge.v1.Verdict
+	2,  // 13: judge.v1.AnalyzeResponse.series:type_name -> judge.v1.MetricPair
+	5,  // 14: judge.v1.Verdict.thresholds:type_name -> judge.v1.Thresholds
+	9,  // 15: judge.v1.Verdict.groups:type_name -> judge.v1.GroupScore
+	10, // 16: judge.v1.Verdict.metrics:type_name -> judge.v1.MetricResult
+	12, // 17: judge.v1.MetricResult.baseline:type_name -> judge.v1.SampleSummary
+	12, // 18: judge.v1.MetricResult.canary:type_name -> judge.v1.SampleSummary
+	37, // 19: judge.v1.MetricResult.tags:type_name -> judge.v1.MetricResult.TagsEntry
+	11, // 20: judge.v1.MetricResult.bounds:type_name -> judge.v1.Bounds
+	0,  // 21: judge.v1.Analysis.status:type_name -> judge.v1.AnalysisStatus
+	1,  // 22: judge.v1.Analysis.spec:type_name -> judge.v1.AnalysisSpec
+	8,  // 23: judge.v1.Analysis.verdict:type_name -> judge.v1.Verdict
+	39, // 24: judge.v1.Analysis.create_time:type_name -> google.protobuf.Timestamp
+	39, // 25: judge.v1.Analysis.update_time:type_name -> google.protobuf.Timestamp
+	2,  // 26: judge.v1.Analysis.series:type_name -> judge.v1.MetricPair
+	1,  // 27: judge.v1.CreateAnalysisRequest.spec:type_name -> judge.v1.AnalysisSpec
+	13, // 28: judge.v1.CreateAnalysisResponse.analysis:type_name -> judge.v1.Analysis
+	13, // 29: judge.v1.GetAnalysisResponse.analysis:type_name -> judge.v1.Analysis
+	0,  // 30: judge.v1.ListAnalysesRequest.status:type_name -> judge.v1.AnalysisStatus
+	13, // 31: judge.v1.ListAnalysesResponse.analyses:type_name -> judge.v1.Analysis
+	13, // 32: judge.v1.CancelAnalysisResponse.analysis:type_name -> judge.v1.Analysis
+	13, // 33: judge.v1.WatchAnalysisResponse.analysis:type_name -> judge.v1.Analysis
+	38, // 34: judge.v1.CanaryConfig.config:type_name -> google.protobuf.Struct
+	39, // 35: judge.v1.CanaryConfig.update_time:type_name -> google.protobuf.Timestamp
+	38, // 36: judge.v1.PutCanaryConfigRequest.config:type_name -> google.protobuf.Struct
+	24, // 37: judge.v1.PutCanaryConfigResponse.canary_config:type_name -> judge.v1.CanaryConfig
+	24, // 38: judge.v1.GetCanaryConfigResponse.canary_config:type_name -> judge.v1.CanaryConfig
+	24, // 39: judge.v1.ListCanaryConfigsResponse.canary_configs:type_name -> judge.v1.CanaryConfig
+	3,  // 40: judge.v1.AnalysisSpec.ScopesEntry.value:type_name -> judge.v1.ScopePair
+	6,  // 41: judge.v1.JudgeService.Analyze:input_type -> judge.v1.AnalyzeRequest
+	14, // 42: judge.v1.JudgeService.CreateAnalysis:input_type -> judge.v1.CreateAnalysisRequest
+	16, // 43: judge.v1.JudgeService.GetAnalysis:input_type -> judge.v1.GetAnalysisRequest
+	18, // 44: judge.v1.JudgeService.ListAnalyses:input_type -> judge.v1.ListAnalysesRequest
+	20, // 45: judge.v1.JudgeService.CancelAnalysis:input_type -> judge.v1.CancelAnalysisRequest
+	22, // 46: judge.v1.JudgeService.WatchAnalysis:input_type -> judge.v1.WatchAnalysisRequest
+	25, // 47: judge.v1.JudgeService.PutCanaryConfig:input_type -> judge.v1.PutCanaryConfigRequest
+	27, // 48: judge.v1.JudgeService.GetCanaryConfig:input_type -> judge.v1.GetCanaryConfigRequest
+	29, // 49: judge.v1.JudgeService.ListCanaryConfigs:input_type -> judge.v1.ListCanaryConfigsRequest
+	31, // 50: judge.v1.JudgeService.DeleteCanaryConfig:input_type -> judge.v1.DeleteCanaryConfigRequest
+	7,  // 51: judge.v1.JudgeService.Analyze:output_type -> judge.v1.AnalyzeResponse
+	15, // 52: judge.v1.JudgeService.CreateAnalysis:output_type -> judge.v1.CreateAnalysisResponse
+	17, // 53: judge.v1.JudgeService.GetAnalysis:output_type -> judge.v1.GetAnalysisResponse
+	19, // 54: judge.v1.JudgeService.ListAnalyses:output_type -> judge.v1.ListAnalysesResponse
+	21, // 55: judge.v1.JudgeService.CancelAnalysis:output_type -> judge.v1.CancelAnalysisResponse
+	23, // 56: judge.v1.JudgeService.WatchAnalysis:output_type -> judge.v1.WatchAnalysisResponse
+	26, // 57: judge.v1.JudgeService.PutCanaryConfig:output_type -> judge.v1.PutCanaryConfigResponse
+	28, // 58: judge.v1.JudgeService.GetCanaryConfig:output_type -> judge.v1.GetCanaryConfigResponse
+	30, // 59: judge.v1.JudgeService.ListCanaryConfigs:output_type -> judge.v1.ListCanaryConfigsResponse
+	32, // 60: judge.v1.JudgeService.DeleteCanaryConfig:output_type -> judge.v1.DeleteCanaryConfigResponse
+	51, // [51:61] is the sub-list for method output_type
+	41, // [41:51] is the sub-list for method input_type
+	41, // [41:41] is the sub-list for extension type_name
+	41, // [41:41] is the sub-list for extension extendee
+	0,  // [0:41] is the sub-list for field type_name
 }
 
 func init() { file_judge_v1_judge_proto_init() }
@@ -2770,7 +2833,7 @@ func file_judge_v1_judge_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_judge_v1_judge_proto_rawDesc), len(file_judge_v1_judge_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   36,
+			NumMessages:   37,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
