@@ -76,6 +76,51 @@ func (s *Sources) WithSource(a metrics.Account, src metrics.Source) *Sources {
 	return out
 }
 
+// metricNamer is a source that lists the names of its metrics.
+type metricNamer interface {
+	MetricNames(ctx context.Context) ([]string, error)
+}
+
+// MaxMetricNames bounds the names MetricNames returns.
+const MaxMetricNames = 10_000
+
+// MetricNames lists the metric names of an account whose name contains
+// filter (case-insensitively), sorted, at most MaxMetricNames, as Kayenta's
+// metrics service metadata: the account named (an unknown name is an
+// error naming the accounts), else the first account configured. A source
+// that cannot list its metrics (Datadog, New Relic) lists none.
+func (s *Sources) MetricNames(ctx context.Context, account, filter string) ([]string, error) {
+	if len(s.accounts) == 0 {
+		return nil, fmt.Errorf("%w: no metrics account is configured (metrics.accounts)", ErrConfig)
+	}
+	a := s.accounts[0]
+	if account != "" {
+		i := slices.IndexFunc(s.accounts, func(x metrics.Account) bool { return x.Name == account })
+		if i < 0 {
+			_, err := s.pick("", account) // the error naming the accounts there are
+			return nil, err
+		}
+		a = s.accounts[i]
+	}
+	namer, ok := s.sources[a.Name].(metricNamer)
+	if !ok {
+		return []string{}, nil
+	}
+	names, err := namer.MetricNames(ctx)
+	if err != nil {
+		return nil, err
+	}
+	filter = strings.ToLower(filter)
+	out := []string{}
+	for _, n := range names {
+		if strings.Contains(strings.ToLower(n), filter) {
+			out = append(out, n)
+		}
+	}
+	slices.Sort(out)
+	return out[:min(len(out), MaxMetricNames)], nil
+}
+
 // Accounts lists the configured accounts (no secrets are in them).
 func (s *Sources) Accounts() []metrics.Account { return slices.Clone(s.accounts) }
 

@@ -22,7 +22,7 @@ type JudgeResult struct {
 // MetricResult is Kayenta's CanaryAnalysisResult.
 type MetricResult struct {
 	Name                 string            `json:"name"`
-	ID                   string            `json:"id,omitempty"`
+	ID                   string            `json:"id"`
 	Tags                 map[string]string `json:"tags"`
 	Classification       string            `json:"classification"`
 	ClassificationReason string            `json:"classificationReason"`
@@ -59,8 +59,14 @@ var classes = map[string]string{
 
 // FromResult converts a verdict to Kayenta's CanaryJudgeResult.
 func FromResult(res *verdict.Result) JudgeResult {
+	// The judge that ran: Kayenta's own judge, reproduced, is named as
+	// Kayenta names it; judge's default judge by its name in configs.
+	name := verdict.KayentaJudgeName
+	if res.Judge != verdict.JudgeKayenta {
+		name = verdict.JudgeDefault
+	}
 	out := JudgeResult{
-		JudgeName: verdict.KayentaJudgeName,
+		JudgeName: name,
 		Score: Score{
 			Score:                res.Score,
 			Classification:       strings.ToUpper(res.Result[:1]) + strings.ToLower(res.Result[1:]),

@@ -38,6 +38,7 @@ var policy = map[string]auth.Role{
 	"POST /canary":                                auth.RoleWrite,
 	"GET /canary/{id}":                            auth.RoleRead,
 	"GET /canary/executions":                      auth.RoleRead,
+	"GET /metadata/metricsService":                auth.RoleWrite,
 	"GET /metricSetPairList/{id}":                 auth.RoleRead,
 	"GET /judges":                                 auth.RoleRead,
 	"GET /credentials":                            auth.RoleRead,

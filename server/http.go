@@ -50,7 +50,7 @@ func newHTTPHandler(ctx context.Context, svc *Service, grpcServer *grpc.Server, 
 	mux.Handle("/v1/", svc.observeHTTP(authn.authenticated(svc.limitBody(gw))))
 	routes := routeTable(kayentaapi.Deps{
 		Service: svc, Accounts: svc.accounts, VerdictResult: VerdictFromProto, MaxBodyBytes: int64(svc.limits.MaxRequestBytes), MaxMetrics: svc.limits.MaxMetrics,
-		Standalone: svc.store, Validate: svc.validate,
+		Standalone: svc.store, Validate: svc.validate, MetricNames: svc.metricNames,
 	}, webhook.Deps{Service: svc, MaxBodyBytes: int64(svc.limits.MaxRequestBytes)})
 	for _, rt := range routes {
 		_, path, _ := strings.Cut(rt.Pattern, " ")

@@ -192,7 +192,10 @@ func TestKayentaSurface(t *testing.T) {
 		t.Fatal("scenario config names no judge")
 	}
 	body := fmt.Sprintf(`{"canaryConfig":%s,"scoreThresholds":{"pass":95,"marginal":75},"metricSetPairList":%s}`, remoteCfg, dataRaw)
-	if code := kayentaCall(t, "POST", base+"/judge", body, &judged); code != 200 || judged.Score.Classification != "Fail" || len(judged.Results) != 2 {
+	// judgeName names the judge that ran: the default judge, whatever
+	// judge the config names.
+	if code := kayentaCall(t, "POST", base+"/judge", body, &judged); code != 200 || judged.Score.Classification != "Fail" || len(judged.Results) != 2 ||
+		judged.JudgeName != "default" {
 		t.Errorf("POST /judge: %d %+v", code, judged)
 	}
 
@@ -262,8 +265,9 @@ func TestStandaloneCanaryAnalysis(t *testing.T) {
 	if code := kayentaCall(t, "POST", base+"/canaryConfig", config, &created); code != 200 {
 		t.Fatalf("POST /canaryConfig: %d", code)
 	}
+	// No step: Kayenta's default of 60 s.
 	request := func(canary string) string {
-		return fmt.Sprintf(`{"scopes":[{"scopeName":"default","controlScope":"base","experimentScope":%q,"startTimeIso":%q,"step":60}],
+		return fmt.Sprintf(`{"scopes":[{"scopeName":"default","controlScope":"base","experimentScope":%q,"startTimeIso":%q}],
 			"thresholds":{"pass":95,"marginal":75},"lifetimeDurationMins":39,"analysisIntervalMins":13}`, canary, start.Format(time.RFC3339))
 	}
 	run := func(canary string) standaloneStatus {

@@ -178,6 +178,15 @@ func (s *Service) accounts() []metrics.Account {
 	return s.runner.Sources.Accounts()
 }
 
+// metricNames lists a metrics account's metric names (Kayenta's metrics
+// service metadata).
+func (s *Service) metricNames(ctx context.Context, account, filter string) ([]string, error) {
+	if s.runner == nil {
+		return nil, fmt.Errorf("%w: %w", analysis.ErrConfig, errNoSource)
+	}
+	return s.runner.Sources.MetricNames(ctx, account, filter)
+}
+
 // Analyze judges a canary synchronously.
 func (s *Service) Analyze(ctx context.Context, req *judgev1.AnalyzeRequest) (*judgev1.AnalyzeResponse, error) {
 	spec, cfg, err := s.resolve(ctx, req.GetSpec())

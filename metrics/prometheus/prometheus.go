@@ -104,6 +104,23 @@ func (s *Source) fetchRange(ctx context.Context, q metrics.Query) ([]metrics.Poi
 	return points, nil
 }
 
+// MetricNames lists the names of the metrics the server holds (the values
+// of its __name__ label), as Kayenta's metrics service metadata lists them
+// for Deck's metric picker.
+func (s *Source) MetricNames(ctx context.Context) ([]string, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	values, _, _, err := s.api.LabelValues(ctx, model.MetricNameLabel, nil, time.Time{}, time.Time{})
+	if err != nil {
+		return nil, s.classify(err)
+	}
+	out := make([]string, len(values))
+	for i, v := range values {
+		out[i] = string(v)
+	}
+	return out, nil
+}
+
 // classify maps a client error to the package's sentinels with
 // Prometheus' own message.
 func (s *Source) classify(err error) error {

@@ -55,6 +55,9 @@ type Deps struct {
 	// Validate checks an analysis spec as CreateAnalysis would, without
 	// storing it.
 	Validate func(context.Context, *judgev1.AnalysisSpec) error
+	// MetricNames lists the metric names of a metrics account (the first
+	// one when account is empty) that contain filter.
+	MetricNames func(ctx context.Context, account, filter string) ([]string, error)
 }
 
 // Routes are the surface's routes, each with the role its operation
@@ -80,6 +83,9 @@ func Routes(d Deps) []auth.Route {
 		route("GET /metricSetPairList/{id}", auth.RoleRead, false, h.metricSetPairList),
 		route("GET /judges", auth.RoleRead, false, h.judges),
 		route("GET /credentials", auth.RoleRead, false, h.credentials),
+		// Listing a source's metrics queries the source: write, as any
+		// fetch from a source.
+		route("GET /metadata/metricsService", auth.RoleWrite, false, h.metricsMetadata),
 		route("POST /judge", auth.RoleWrite, false, h.remoteJudge),
 		route("POST /standalone_canary_analysis/{configId}", auth.RoleWrite, false, h.startStandalone),
 		route("POST /standalone_canary_analysis", auth.RoleWrite, true, h.startStandalone),
@@ -433,6 +439,7 @@ func (h *handler) create(w http.ResponseWriter, r *http.Request, s *judgev1.Anal
 func (h *handler) judges(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, []kayenta.Judge{
 		{Name: verdict.KayentaJudgeName, Visible: true},
+		{Name: verdict.JudgeDefault, Visible: true},
 		{Name: verdict.JudgeKayenta, Visible: true},
 		{Name: verdict.RemoteJudgeName, Visible: false},
 	})
@@ -446,6 +453,32 @@ func (h *handler) credentials(w http.ResponseWriter, _ *http.Request) {
 			out = append(out, kayenta.Credential{Name: a.Name, Type: a.Type, SupportedTypes: []string{"METRICS_STORE"},
 				Locations: []string{}, RecommendedLocations: []string{}})
 		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// metricsMetadata lists a metrics account's metrics as Kayenta's GET
+// /metadata/metricsService (Deck's metric picker, through Gate):
+// [{"name": …}] for a Prometheus account, whose names contain filter; an
+// account that cannot list its metrics lists none.
+func (h *handler) metricsMetadata(w http.ResponseWriter, r *http.Request) {
+	if h.MetricNames == nil {
+		fail(w, http.StatusBadRequest, "no metrics account is configured on this server")
+		return
+	}
+	q := r.URL.Query()
+	names, err := h.MetricNames(r.Context(), q.Get("metricsAccountName"), q.Get("filter"))
+	switch {
+	case errors.Is(err, analysis.ErrConfig):
+		fail(w, http.StatusBadRequest, "%v", err)
+		return
+	case err != nil:
+		fail(w, http.StatusBadGateway, "the metrics account could not list its metrics: %v", err)
+		return
+	}
+	out := make([]map[string]string, len(names))
+	for i, n := range names {
+		out[i] = map[string]string{"name": n}
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -84,6 +84,10 @@ type standaloneResult struct {
 	CanaryExecutionResults []standaloneRun `json:"canaryExecutionResults"`
 }
 
+// defaultStep is the step (seconds) of a standalone scope that names none,
+// as Kayenta's CanaryAnalysisExecutionRequestScope defaults it.
+const defaultStep = 60
+
 // maxStandaloneRuns bounds the analyses of one standalone analysis.
 const maxStandaloneRuns = 200
 
@@ -97,9 +101,13 @@ func (r *standaloneRequest) plan(now time.Time) error {
 	if len(r.Scopes) == 0 {
 		return errors.New("scopes: at least one scope is required")
 	}
-	for i, s := range r.Scopes {
+	for i := range r.Scopes {
+		s := &r.Scopes[i]
 		if s.ControlScope == "" || s.ExperimentScope == "" {
 			return fmt.Errorf("scopes[%d]: controlScope and experimentScope are required", i)
+		}
+		if s.Step == 0 {
+			s.Step = defaultStep // Kayenta's default
 		}
 		if s.Step <= 0 || s.Step > analysis.MaxStepSeconds {
 			return fmt.Errorf("scopes[%d].step: %d; want a number of seconds from 1 to %d", i, s.Step, analysis.MaxStepSeconds)
