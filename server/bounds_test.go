@@ -34,7 +34,7 @@ func TestNumericInputsBounded(t *testing.T) {
 	}{
 		{"POST", "/v1/analyze", `{"spec":{"canary_config_name":"c","scopes":{"default":{"control_scope":` + scope(huge) + `,"experiment_scope":` + scope(huge) + `}}}}`, "step"},
 		{"POST", "/v1/analyses", `{"spec":{"canary_config_name":"c","scopes":{"default":{"control_scope":` + scope("-5") + `,"experiment_scope":` + scope("-5") + `}}}}`, "step"},
-		{"POST", "/canary/c?metricsAccountName=prom", `{"scopes":{"default":{"controlScope":` + kscope(huge) + `,"experimentScope":` + kscope(huge) + `}}}`, "step"},
+		{"POST", "/canary/c?metricsAccountName=prom", `{"scopes":{"default":{"controlScope":` + kscope(huge) + `,"experimentScope":` + kscope(huge) + `}},"thresholds":{"pass":95,"marginal":75}}`, "step"},
 		{"GET", "/webhooks/argo?config=c&baseline=a&canary=b&step=" + huge, "", "step"},
 		{"GET", "/webhooks/argo?config=c&baseline=a&canary=b&window=2562047h", "", "window"},
 		{"POST", "/webhooks/argo", `{"config":"c","baseline":"a","canary":"b","window":"-5m"}`, "window"},

@@ -212,7 +212,7 @@ func TestKayentaSurface(t *testing.T) {
 	}
 
 	// Bad input: Kayenta-style 400 / 404 with a message, never 500.
-	scopes := fmt.Sprintf(`{"scopes":{"default":{"controlScope":{"scope":"base","step":60,"start":%q,"end":%q},"experimentScope":{"scope":"good","step":60,"start":%q,"end":%q}}}}`,
+	scopes := fmt.Sprintf(`{"scopes":{"default":{"controlScope":{"scope":"base","step":60,"start":%q,"end":%q},"experimentScope":{"scope":"good","step":60,"start":%q,"end":%q}}},"thresholds":{"pass":95,"marginal":75}}`,
 		start.Format(time.RFC3339), start.Add(time.Hour).Format(time.RFC3339), start.Format(time.RFC3339), start.Add(time.Hour).Format(time.RFC3339))
 	for _, tc := range []struct {
 		method, path, body string
@@ -225,6 +225,10 @@ func TestKayentaSurface(t *testing.T) {
 		{"POST", "/canary/" + created.CanaryConfigID, `{"scopes":{"default":{"controlScope":{"scope":"a"}}}}`, 400, "missing experimentScope or controlScope"},
 		{"POST", "/canary/" + created.CanaryConfigID, `{"scopes":{"other":` + scopes[len(`{"scopes":{"default":`):], 400, `scope "default"`},
 		{"POST", "/canary", `{"canaryConfig":{"name":"x"}}`, 400, "both required"},
+		// Spinnaker and Argo compare the score with the thresholds
+		// themselves: none, or both 0, would promote any canary.
+		{"POST", "/canary/" + created.CanaryConfigID, strings.Replace(scopes, `"thresholds":{"pass":95,"marginal":75}`, `"thresholds":{"pass":0,"marginal":0}`, 1), 400, "promote every canary"},
+		{"POST", "/canary/" + created.CanaryConfigID, strings.Replace(scopes, `,"thresholds":{"pass":95,"marginal":75}`, ``, 1), 400, "thresholds: required"},
 		{"GET", "/canary/no-such-execution", "", 404, "no-such-execution"},
 		{"GET", "/metricSetPairList/no-such-execution", "", 404, "no-such-execution"},
 		{"POST", "/canaryConfig", config, 400, "already exists"},

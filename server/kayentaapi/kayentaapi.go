@@ -352,7 +352,15 @@ func spec(req *executionRequest, r *http.Request) (*judgev1.AnalysisSpec, error)
 		}
 		s.Scopes[name] = &judgev1.ScopePair{ControlScope: scopeToProto(pair.Control), ExperimentScope: scopeToProto(pair.Experiment)}
 	}
-	if t := req.Thresholds; t != nil {
+	// Spinnaker's stage (and Argo Rollouts' kayenta provider) compare the
+	// score with these thresholds themselves: without them, or with both
+	// 0, they would promote any canary whatever judge's verdict.
+	switch t := req.Thresholds; {
+	case t == nil:
+		return nil, errors.New(`thresholds: required (as Kayenta requires them): the caller compares the score with them, e.g. {"pass": 95, "marginal": 75}`)
+	case t.Pass == 0 && t.Marginal == 0:
+		return nil, errors.New(`thresholds: pass 0 and marginal 0 would let the caller, which compares the score with them, promote every canary; give the stage's thresholds, e.g. {"pass": 95, "marginal": 75}`)
+	default:
 		s.Thresholds = &judgev1.Thresholds{Pass: t.Pass, Marginal: t.Marginal}
 	}
 	return s, nil
