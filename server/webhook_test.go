@@ -62,17 +62,32 @@ func TestDeployerWebhooks(t *testing.T) {
 			t.Errorf("argo %s: %d %v, want %s", canary, code, out, want)
 		}
 	}
-	// The same as a POST with Argo's jsonBody.
-	var posted map[string]any
-	body := fmt.Sprintf(`{"config":"podinfo","baseline":"podinfo-primary","canary":"podinfo","end":%q,"window":"39m"}`, end.Format(time.RFC3339))
-	if code := call(t, "POST", base+"/webhooks/argo", body, &posted); code != 200 || posted["score"] != 100.0 {
-		t.Errorf("argo POST: %d %v", code, posted)
+	// The same as a POST with Argo's jsonBody, which keeps the template's
+	// types: step and timeout as numbers or strings.
+	for _, extra := range []string{``, `,"step":60,"timeout":30`, `,"step":"60","timeout":"30s"`} {
+		var posted map[string]any
+		body := fmt.Sprintf(`{"config":"podinfo","baseline":"podinfo-primary","canary":"podinfo","end":%q,"window":"39m"%s}`, end.Format(time.RFC3339), extra)
+		if code := call(t, "POST", base+"/webhooks/argo", body, &posted); code != 200 || posted["score"] != 100.0 || posted["result"] != "PASS" {
+			t.Errorf("argo POST %s: %d %v", extra, code, posted)
+		}
+	}
+	for _, extra := range []string{`,"step":-1`, `,"step":true`, `,"timeout":1`, `,"timeout":"1h"`, `,"timeout":"soon"`, `,"timeout":1e308`} {
+		var out map[string]any
+		body := fmt.Sprintf(`{"config":"podinfo","baseline":"podinfo-primary","canary":"podinfo","end":%q,"window":"39m"%s}`, end.Format(time.RFC3339), extra)
+		field := "step"
+		if strings.Contains(extra, "timeout") {
+			field = "timeout"
+		}
+		if code := call(t, "POST", base+"/webhooks/argo", body, &out); code != 400 || !strings.Contains(fmt.Sprint(out["error"]), field) {
+			t.Errorf("argo POST %s: %d %v, want 400 naming %s", extra, code, out, field)
+		}
 	}
 	for q, want := range map[string]int{
 		"config=podinfo&baseline=a":                                                      400,
 		"config=nope&baseline=a&canary=b":                                                404,
 		"config=podinfo&baseline=a&canary=b&window=soon":                                 400,
 		"config=podinfo&baseline=a&canary=b&step=-1":                                     400,
+		"config=podinfo&baseline=a&canary=b&timeout=0.5":                                 400,
 		"config=podinfo&baseline=a&canary=b&end=yesterday":                               400,
 		"config=podinfo&baseline=a&canary=" + url.QueryEscape("b\"}) or vector(1) or ("): 200,
 	} {

@@ -9,11 +9,14 @@
 package webhook
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -28,6 +31,7 @@ import (
 	"github.com/canaryjudge/judge/auth"
 	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
 	"github.com/canaryjudge/judge/server/kayentaapi"
+	"github.com/canaryjudge/judge/verdict"
 )
 
 // maxWindow bounds the window of one analysis.
@@ -95,9 +99,59 @@ type request struct {
 	Window         string            `json:"window"`
 	Start          string            `json:"start"`
 	End            string            `json:"end"`
-	Step           string            `json:"step"`
+	Step           jsonScalar        `json:"step"`
 	MetricsAccount string            `json:"metricsAccount"`
 	Params         map[string]string `json:"extendedScopeParams"`
+	// Timeout is the caller's own timeout (Argo Rollouts' web provider:
+	// the template's timeoutSeconds, 10 s by default), as a duration
+	// ("30s") or seconds: judge answers before it (timeoutDeadline).
+	Timeout jsonScalar `json:"timeout"`
+}
+
+// jsonScalar is a parameter that a JSON body may give as a string or a
+// number (Argo Rollouts' jsonBody keeps the template's types: "step": 60),
+// held as its text.
+type jsonScalar string
+
+// UnmarshalJSON reads a JSON string or number.
+func (j *jsonScalar) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		*j = jsonScalar(s)
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		kind := map[byte]string{'t': "bool", 'f': "bool", '{': "object", '[': "array"}[b[0]]
+		// A type error, so that the decoder names the field.
+		return &json.UnmarshalTypeError{Value: cmp.Or(kind, "value"), Type: reflect.TypeFor[string]()}
+	}
+	*j = jsonScalar(n)
+	return nil
+}
+
+// maxTimeout bounds the timeout a caller may give.
+const maxTimeout = 5 * time.Minute
+
+// timeoutDeadline is how long an analysis may take for a caller that gives
+// up after timeout ("30s", or seconds: "30"): a tenth of it, at most a
+// second, is left for the answer to travel. Without one, Deadline.
+func timeoutDeadline(timeout jsonScalar) (time.Duration, error) {
+	if timeout == "" {
+		return Deadline, nil
+	}
+	d, err := time.ParseDuration(string(timeout))
+	if err != nil {
+		secs, nerr := strconv.ParseFloat(string(timeout), 64)
+		if nerr != nil || math.IsNaN(secs) || secs > maxTimeout.Seconds() {
+			return 0, fmt.Errorf("timeout: %.40q is not a duration from 2s to %s, such as 30s", timeout, maxTimeout)
+		}
+		d = time.Duration(secs * float64(time.Second))
+	}
+	if d < 2*time.Second || d > maxTimeout {
+		return 0, fmt.Errorf("timeout: %.40q is not a duration from 2s to %s, such as 30s", timeout, maxTimeout)
+	}
+	return d - min(time.Second, d/10), nil
 }
 
 // spec turns a request into an analysis spec, naming the bad field.
@@ -107,7 +161,7 @@ func (r request) spec(now time.Time) (*judgev1.AnalysisSpec, error) {
 	}
 	step := int64(60)
 	if r.Step != "" {
-		s, err := strconv.ParseInt(strings.TrimSuffix(r.Step, "s"), 10, 64)
+		s, err := strconv.ParseInt(strings.TrimSuffix(string(r.Step), "s"), 10, 64)
 		if err != nil || s <= 0 || s > analysis.MaxStepSeconds {
 			return nil, fmt.Errorf("step: %q is not a number of seconds from 1 to %d", r.Step, analysis.MaxStepSeconds)
 		}
@@ -196,16 +250,16 @@ func statusOf(err error) (int, string) {
 	case codes.Unavailable:
 		return http.StatusServiceUnavailable, st.Message()
 	case codes.DeadlineExceeded, codes.Canceled:
-		return http.StatusGatewayTimeout, "the analysis did not finish within " + Deadline.String()
+		return http.StatusGatewayTimeout, "the analysis did not finish in time (give a longer timeout)"
 	}
 	return http.StatusInternalServerError, "internal error"
 }
 
-// analyze runs one synchronous analysis within Deadline. The config is
+// analyze runs one synchronous analysis within deadline. The config is
 // named by its stored name or, for configs stored through the Kayenta
 // surface (under an id), by the name in the config.
-func (h *handler) analyze(ctx context.Context, spec *judgev1.AnalysisSpec) (*judgev1.Verdict, error) {
-	ctx, cancel := context.WithTimeout(ctx, Deadline)
+func (h *handler) analyze(ctx context.Context, spec *judgev1.AnalysisSpec, deadline time.Duration) (*judgev1.Verdict, error) {
+	ctx, cancel := context.WithTimeout(ctx, deadline)
 	defer cancel()
 	name := spec.GetCanaryConfigName()
 	if _, err := h.Service.GetCanaryConfig(ctx, &judgev1.GetCanaryConfigRequest{Name: name}); status.Code(err) == codes.NotFound {
@@ -233,20 +287,26 @@ func (h *handler) argo(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if err := json.Unmarshal(body, &req); err != nil {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "the body must be a JSON object with config, baseline, canary"})
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "the body must be a JSON object with config, baseline, canary: " + verdict.JSONErrorText(err)})
 			return
 		}
 	} else {
 		q := r.URL.Query()
 		req = request{Config: q.Get("config"), Baseline: q.Get("baseline"), Canary: q.Get("canary"), Location: q.Get("location"),
-			Window: q.Get("window"), Start: q.Get("start"), End: q.Get("end"), Step: q.Get("step"), MetricsAccount: q.Get("metricsAccount")}
+			Window: q.Get("window"), Start: q.Get("start"), End: q.Get("end"), Step: jsonScalar(q.Get("step")), MetricsAccount: q.Get("metricsAccount"),
+			Timeout: jsonScalar(q.Get("timeout"))}
 	}
 	spec, err := req.spec(h.Now())
 	if err != nil {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 		return
 	}
-	v, err := h.analyze(r.Context(), spec)
+	deadline, err := timeoutDeadline(req.Timeout)
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
+	v, err := h.analyze(r.Context(), spec, deadline)
 	if err != nil {
 		code, msg := statusOf(err)
 		writeJSON(w, code, map[string]string{"error": msg})
@@ -283,7 +343,7 @@ func (h *handler) flagger(w http.ResponseWriter, r *http.Request) {
 	}
 	md := p.Metadata
 	req := request{Config: md["config"], Baseline: md["baseline"], Canary: md["canary"], Location: md["location"],
-		Window: md["window"], End: md["end"], Step: md["step"], MetricsAccount: md["metricsAccount"]}
+		Window: md["window"], End: md["end"], Step: jsonScalar(md["step"]), MetricsAccount: md["metricsAccount"]}
 	if req.Baseline == "" {
 		req.Baseline = p.Name + "-primary"
 	}
@@ -304,7 +364,7 @@ func (h *handler) flagger(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "judge: metadata: "+err.Error(), http.StatusBadRequest)
 		return
 	}
-	v, err := h.analyze(r.Context(), spec)
+	v, err := h.analyze(r.Context(), spec, Deadline)
 	if err != nil {
 		code, msg := statusOf(err)
 		http.Error(w, "judge: "+msg, code)
