@@ -138,11 +138,59 @@ func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.oldest, prometheus.GaugeValue, age)
 }
 
+// canaryCollector exports Flagger canaries' latest verdicts from the
+// database, so that every replica exports the same values and a restart
+// loses none: judge_canary_verdict (1 when the webhook passed the canary,
+// else 0) and judge_canary_score (for charts), for canaries judged within
+// the score's maximum age. Flagger's own Prometheus can scrape them.
+type canaryCollector struct {
+	list    func(ctx context.Context, since time.Time, limit int) ([]store.FlaggerVerdict, error)
+	now     func() time.Time
+	maxAge  time.Duration
+	verdict *prometheus.Desc
+	score   *prometheus.Desc
+}
+
+// maxExportedCanaries bounds the canaries exported.
+const maxExportedCanaries = 10_000
+
+func newCanaryCollector(list func(context.Context, time.Time, int) ([]store.FlaggerVerdict, error), maxAge time.Duration) *canaryCollector {
+	return &canaryCollector{
+		list: list, now: time.Now, maxAge: maxAge,
+		verdict: prometheus.NewDesc("judge_canary_verdict", "Latest verdict of a Flagger canary's webhook: 1 when it passed the canary, 0 when not (what to decide on).",
+			[]string{"namespace", "name"}, nil),
+		score: prometheus.NewDesc("judge_canary_score", "Score of a Flagger canary's latest verdict (for charts: a FAIL can score high).",
+			[]string{"namespace", "name"}, nil),
+	}
+}
+
+func (c *canaryCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.verdict
+	ch <- c.score
+}
+
+func (c *canaryCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	list, err := c.list(ctx, c.now().Add(-c.maxAge), maxExportedCanaries)
+	if err != nil {
+		return
+	}
+	for _, v := range list {
+		passed := 0.0
+		if v.Passed {
+			passed = 1
+		}
+		ch <- prometheus.NewMetricWithTimestamp(v.JudgedAt, prometheus.MustNewConstMetric(c.verdict, prometheus.GaugeValue, passed, v.Namespace, v.Name))
+		ch <- prometheus.NewMetricWithTimestamp(v.JudgedAt, prometheus.MustNewConstMetric(c.score, prometheus.GaugeValue, v.Score, v.Namespace, v.Name))
+	}
+}
+
 // MetricNames lists the names of every metric the service exports (its
 // own, the metrics sources' and the queue's; not the Go and process
 // collectors'), for dashboards and alerts to be checked against.
 func MetricNames() []string {
-	cs := []prometheus.Collector{newQueueCollector(nil)}
+	cs := []prometheus.Collector{newQueueCollector(nil), newCanaryCollector(nil, 0)}
 	m := NewMetrics()
 	cs = append(cs, m.requests, m.duration, m.analysisDuration, m.verdicts, m.asyncAnalyses, m.panics)
 	cs = append(cs, jmetrics.NewInstruments().Collectors()...)

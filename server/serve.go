@@ -24,6 +24,7 @@ import (
 	jmetrics "github.com/canaryjudge/judge/metrics"
 	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
 	"github.com/canaryjudge/judge/server/kayentaapi"
+	"github.com/canaryjudge/judge/server/webhook"
 	"github.com/canaryjudge/judge/store"
 	"github.com/canaryjudge/judge/verdict"
 )
@@ -78,6 +79,10 @@ type Config struct {
 	// Accounts are the metrics accounts analyses given scopes fetch from.
 	Accounts []jmetrics.Account
 
+	// FlaggerScoreMaxAge is how old a Flagger webhook's verdict may be and
+	// still be answered by the score query and exported (default 5m).
+	FlaggerScoreMaxAge time.Duration
+
 	// beforeJudge, when set (by tests), runs before each analysis is judged.
 	beforeJudge func(context.Context, *judgev1.AnalysisSpec)
 }
@@ -130,6 +135,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Retention < 0 {
 		problems = append(problems, "retention: must not be negative (0 keeps analyses)")
+	}
+	if c.FlaggerScoreMaxAge == 0 {
+		c.FlaggerScoreMaxAge = webhook.DefaultScoreMaxAge
+	}
+	if c.FlaggerScoreMaxAge < 0 {
+		problems = append(problems, "flagger-score-max-age: must be positive")
 	}
 	if c.RetentionInterval == 0 {
 		c.RetentionInterval = time.Hour
@@ -194,8 +205,9 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		}
 	}
 	metrics := NewMetrics()
-	metrics.Registry.MustRegister(newQueueCollector(st.QueueState))
+	metrics.Registry.MustRegister(newQueueCollector(st.QueueState), newCanaryCollector(st.FlaggerVerdicts, cfg.FlaggerScoreMaxAge))
 	svc := NewService(st, cfg.Limits, metrics, log)
+	svc.scoreMaxAge = cfg.FlaggerScoreMaxAge
 	svc.beforeJudge = cfg.beforeJudge
 	if len(cfg.Accounts) > 0 {
 		instruments := jmetrics.NewInstruments()

@@ -58,7 +58,9 @@ type Service struct {
 	store   *store.Store
 	limits  Limits
 	metrics *Metrics
-	log     *slog.Logger
+	// scoreMaxAge is how old a Flagger verdict may be and still count.
+	scoreMaxAge time.Duration
+	log         *slog.Logger
 	// watchPoll is how often WatchAnalysis looks for a change made by
 	// another replica; changes made here wake watchers at once.
 	watchPoll time.Duration

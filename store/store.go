@@ -206,6 +206,19 @@ var migrations = []string{
 	// The application an analysis is for (Spinnaker lists executions by it).
 	`ALTER TABLE analyses ADD COLUMN application TEXT NOT NULL DEFAULT '';
 	CREATE INDEX analyses_application ON analyses (application, created_at);`,
+	// Flagger's verdicts, per canary revision, shared by every replica.
+	`CREATE TABLE flagger_verdicts (
+		namespace TEXT NOT NULL,
+		name TEXT NOT NULL,
+		checksum TEXT NOT NULL,
+		first_seen BIGINT NOT NULL,
+		judged_at BIGINT NOT NULL DEFAULT 0,
+		result TEXT NOT NULL DEFAULT '',
+		passed INTEGER NOT NULL DEFAULT 0,
+		score DOUBLE PRECISION NOT NULL DEFAULT 0,
+		PRIMARY KEY (namespace, name, checksum)
+	);
+	CREATE INDEX flagger_verdicts_judged ON flagger_verdicts (judged_at);`,
 }
 
 // migrate applies the migrations not yet recorded in schema_migrations, each

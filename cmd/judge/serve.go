@@ -78,6 +78,7 @@ SIGINT or SIGTERM drains in-flight requests; stored analyses survive restarts.`,
 	f.Duration("lease", 0, "how long a claimed analysis stays with a silent replica (default 15s)")
 	f.Int("max-attempts", 3, "claims of one analysis before it is failed (its replica stopped while running it each time)")
 	f.Duration("retention", 30*24*time.Hour, "how long finished analyses are kept (0 keeps them)")
+	f.Duration("flagger-score-max-age", 5*time.Minute, "how old a Flagger webhook's verdict may be and still be answered by the score query (/api/v1/query) and exported on /metrics")
 	f.Duration("shutdown-timeout", 20*time.Second, "how long SIGTERM waits for in-flight requests and analyses")
 	f.String("auth-tokens-file", "", "file of role:token lines (roles read, write, admin); turns authentication on (or set JUDGE_AUTH_TOKENS)")
 	f.Bool("auth-protect-metrics", false, "require a read token for /metrics")
@@ -103,16 +104,17 @@ func serverConfig(v *viper.Viper) (server.Config, error) {
 			MaxMetrics:      v.GetInt("max-metrics"),
 			MaxPoints:       v.GetInt("max-points"),
 		},
-		Workers:         v.GetInt("workers"),
-		Lease:           v.GetDuration("lease"),
-		MaxAttempts:     v.GetInt("max-attempts"),
-		Retention:       v.GetDuration("retention"),
-		ShutdownTimeout: v.GetDuration("shutdown-timeout"),
-		ProtectMetrics:  v.GetBool("auth-protect-metrics"),
-		OpenRoutes:      v.GetStringSlice("auth-open-routes"),
-		TLSCert:         v.GetString("tls-cert"),
-		TLSKey:          v.GetString("tls-key"),
-		TLSClientCA:     v.GetString("tls-client-ca"),
+		Workers:            v.GetInt("workers"),
+		Lease:              v.GetDuration("lease"),
+		MaxAttempts:        v.GetInt("max-attempts"),
+		Retention:          v.GetDuration("retention"),
+		FlaggerScoreMaxAge: v.GetDuration("flagger-score-max-age"),
+		ShutdownTimeout:    v.GetDuration("shutdown-timeout"),
+		ProtectMetrics:     v.GetBool("auth-protect-metrics"),
+		OpenRoutes:         v.GetStringSlice("auth-open-routes"),
+		TLSCert:            v.GetString("tls-cert"),
+		TLSKey:             v.GetString("tls-key"),
+		TLSClientCA:        v.GetString("tls-client-ca"),
 	}
 	if old := v.GetStringSlice("auth-open-paths"); len(old) > 0 {
 		return cfg, usageError("auth-open-paths: %q opened every method under a path prefix (config writes and ad-hoc analyses included) and is no longer read; "+

@@ -12,6 +12,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -20,7 +21,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -31,6 +31,7 @@ import (
 	"github.com/canaryjudge/judge/auth"
 	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
 	"github.com/canaryjudge/judge/server/kayentaapi"
+	"github.com/canaryjudge/judge/store"
 	"github.com/canaryjudge/judge/verdict"
 )
 
@@ -49,7 +50,27 @@ type Deps struct {
 	Now func() time.Time
 	// MaxBodyBytes bounds a request body.
 	MaxBodyBytes int64
+	// Verdicts keeps Flagger's verdicts in the database, so that every
+	// replica, and a restarted one, answers the same score query.
+	Verdicts Verdicts
+	// ScoreMaxAge is how old a Flagger verdict may be and still be
+	// answered by the score query (default 5m): a stale verdict is no
+	// verdict.
+	ScoreMaxAge time.Duration
 }
+
+// Verdicts stores Flagger's verdicts per canary revision; *store.Store
+// implements it.
+type Verdicts interface {
+	SeeFlaggerRevision(ctx context.Context, namespace, name, checksum string) (time.Time, error)
+	RecordFlaggerVerdict(ctx context.Context, v store.FlaggerVerdict) error
+	LatestFlaggerVerdict(ctx context.Context, namespace, name string, since time.Time) (store.FlaggerVerdict, error)
+}
+
+var _ Verdicts = (*store.Store)(nil)
+
+// DefaultScoreMaxAge is the default of Deps.ScoreMaxAge.
+const DefaultScoreMaxAge = 5 * time.Minute
 
 // Routes are the endpoints, each with the role its operation needs: the
 // Argo Rollouts and Flagger webhooks fetch from the metrics accounts and
@@ -59,7 +80,10 @@ func Routes(d Deps) []auth.Route {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	h := &handler{Deps: d, scores: map[string]latest{}}
+	if d.ScoreMaxAge <= 0 {
+		d.ScoreMaxAge = DefaultScoreMaxAge
+	}
+	h := &handler{Deps: d}
 	route := func(pattern string, role auth.Role, f http.HandlerFunc) auth.Route {
 		return auth.Route{Pattern: pattern, Role: role, Handler: f}
 	}
@@ -74,20 +98,7 @@ func Routes(d Deps) []auth.Route {
 
 type handler struct {
 	Deps
-	mu     sync.Mutex
-	scores map[string]latest
 }
-
-// latest is the last judgement of a Flagger canary: its score (for
-// charts) and whether the webhook passed it (the verdict, which decides).
-type latest struct {
-	score  float64
-	passed bool
-	at     time.Time
-}
-
-// maxScores bounds the remembered Flagger canaries.
-const maxScores = 10_000
 
 // request says what to judge: a stored canary config, the baseline and
 // canary scopes and a window ending now (or start/end).
@@ -324,12 +335,32 @@ type flaggerPayload struct {
 	Metadata  map[string]string `json:"metadata"`
 }
 
+// Bounds of the names Flagger's payload keys a verdict by.
+const (
+	maxNameBytes     = 253 // a Kubernetes object name
+	maxChecksumBytes = 256
+)
+
+// minWindowSteps is the fewest steps of a revision's own data a Flagger
+// window needs before judge judges it.
+const minWindowSteps = 3
+
 // flagger serves Flagger's webhooks. The webhook's metadata says what to
 // judge: config (required), baseline (default <name>-primary), canary
 // (default <name>), location, window (default 10m) ending now (or at end,
-// RFC 3339), step (default 60), metricsAccount, and marginal ("fail", the default, or "pass"). PASS is
-// 200; FAIL (and MARGINAL unless marginal is pass) is 409 with the
-// explanation as the body, which Flagger shows in its events.
+// RFC 3339), step (default 60), metricsAccount, marginal ("fail", the
+// default, or "pass"), and hook: "rollout" (the default), where PASS is
+// 200 and FAIL (and MARGINAL unless marginal is pass) is 409 with the
+// explanation as the body, which Flagger shows in its events; or
+// "rollback", answered inverted, since Flagger rolls back on any 2xx from
+// a rollback hook: 200 (roll back) unless the verdict passes.
+//
+// The window starts no earlier than the first call for the canary's
+// revision (Flagger's checksum): points before it are the previous
+// revision's. Until the revision has minWindowSteps steps of its own, the
+// webhook answers that it is waiting (409 for a rollout hook: a failed
+// check, never a pass; no rollback for a rollback hook). Each verdict is
+// stored per revision for the score query, on every replica.
 func (h *handler) flagger(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, h.MaxBodyBytes+1))
 	if err != nil || int64(len(body)) > h.MaxBodyBytes {
@@ -338,10 +369,46 @@ func (h *handler) flagger(w http.ResponseWriter, r *http.Request) {
 	}
 	var p flaggerPayload
 	if err := json.Unmarshal(body, &p); err != nil || p.Name == "" {
-		http.Error(w, "judge: the body must be Flagger's webhook payload (name, namespace, phase, metadata)", http.StatusBadRequest)
+		http.Error(w, "judge: the body must be Flagger's webhook payload (name, namespace, phase, checksum, metadata)", http.StatusBadRequest)
+		return
+	}
+	if len(p.Name) > maxNameBytes || len(p.Namespace) > maxNameBytes || len(p.Checksum) > maxChecksumBytes {
+		http.Error(w, fmt.Sprintf("judge: name and namespace (up to %d bytes) or checksum (up to %d) too long", maxNameBytes, maxChecksumBytes), http.StatusBadRequest)
 		return
 	}
 	md := p.Metadata
+	rollback := false
+	switch md["hook"] {
+	case "", "rollout":
+	case "rollback":
+		rollback = true
+	case "pre-rollout":
+		http.Error(w, "judge: metadata.hook pre-rollout: a pre-rollout hook runs before the canary has traffic, so there is nothing to judge; use judge as a rollout hook", http.StatusBadRequest)
+		return
+	default:
+		http.Error(w, fmt.Sprintf("judge: metadata.hook %.40q: want rollout or rollback", md["hook"]), http.StatusBadRequest)
+		return
+	}
+	// answer writes the outcome: passed says whether the verdict passes
+	// the canary (a rollout hook answers 2xx only then, a rollback hook
+	// only otherwise).
+	answer := func(passed bool, code int, text string) {
+		if rollback {
+			if passed || code == http.StatusTooEarly {
+				http.Error(w, "judge: no rollback: "+text, http.StatusConflict)
+				return
+			}
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			_, _ = io.WriteString(w, "judge: roll back: "+text+"\n")
+			return
+		}
+		if passed {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			_, _ = io.WriteString(w, text+"\n")
+			return
+		}
+		http.Error(w, text, cmp.Or(code, http.StatusConflict))
+	}
 	req := request{Config: md["config"], Baseline: md["baseline"], Canary: md["canary"], Location: md["location"],
 		Window: md["window"], End: md["end"], Step: jsonScalar(md["step"]), MetricsAccount: md["metricsAccount"]}
 	if req.Baseline == "" {
@@ -356,39 +423,65 @@ func (h *handler) flagger(w http.ResponseWriter, r *http.Request) {
 	case "pass":
 		marginalPasses = true
 	default:
-		http.Error(w, fmt.Sprintf("judge: metadata.marginal %q: want fail or pass", md["marginal"]), http.StatusBadRequest)
+		answer(false, http.StatusBadRequest, fmt.Sprintf("judge: metadata.marginal %.40q: want fail or pass", md["marginal"]))
 		return
+	}
+	var first time.Time
+	if h.Verdicts != nil {
+		if first, err = h.Verdicts.SeeFlaggerRevision(r.Context(), p.Namespace, p.Name, p.Checksum); err != nil {
+			answer(false, http.StatusServiceUnavailable, "judge: database unavailable")
+			return
+		}
 	}
 	spec, err := req.spec(h.Now())
 	if err != nil {
-		http.Error(w, "judge: metadata: "+err.Error(), http.StatusBadRequest)
+		answer(false, http.StatusBadRequest, "judge: metadata: "+err.Error())
 		return
+	}
+	if h.Verdicts != nil {
+		if !clipToRevision(spec, first) {
+			answer(false, http.StatusTooEarly, fmt.Sprintf("judge: waiting for data: revision %.16s of %s/%s was first seen at %s; judged once %d steps of it are in the window",
+				p.Checksum, p.Namespace, p.Name, first.Format(time.RFC3339), minWindowSteps))
+			return
+		}
 	}
 	v, err := h.analyze(r.Context(), spec, Deadline)
 	if err != nil {
 		code, msg := statusOf(err)
-		http.Error(w, "judge: "+msg, code)
+		answer(false, code, "judge: "+msg)
 		return
 	}
 	passed := v.GetResult() == "PASS" || v.GetResult() == "MARGINAL" && marginalPasses
-	h.remember(p.Namespace, p.Name, latest{score: v.GetScore(), passed: passed, at: h.Now()})
-	text := fmt.Sprintf("judge: %s score %.2f: %s", v.GetResult(), v.GetScore(), v.GetReason())
-	switch {
-	case passed:
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = io.WriteString(w, text+"\n")
-	default:
-		http.Error(w, text, http.StatusConflict)
+	if h.Verdicts != nil {
+		if err := h.Verdicts.RecordFlaggerVerdict(r.Context(), store.FlaggerVerdict{Namespace: p.Namespace, Name: p.Name, Checksum: p.Checksum,
+			JudgedAt: h.Now(), Result: v.GetResult(), Passed: passed, Score: v.GetScore()}); err != nil {
+			// The score query would answer an older verdict: this check
+			// fails rather than pass on a verdict nobody can read back.
+			answer(false, http.StatusServiceUnavailable, "judge: the verdict could not be stored: database unavailable")
+			return
+		}
 	}
+	answer(passed, http.StatusConflict, fmt.Sprintf("judge: %s score %.2f: %s", v.GetResult(), v.GetScore(), v.GetReason()))
 }
 
-func (h *handler) remember(namespace, name string, l latest) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if len(h.scores) >= maxScores {
-		h.scores = map[string]latest{}
+// clipToRevision moves the start of every scope to first, the first call
+// for the revision, when that is inside the window, and reports whether
+// at least minWindowSteps steps remain. A window that ends before the
+// revision was seen (an explicit end) is left as it is.
+func clipToRevision(spec *judgev1.AnalysisSpec, first time.Time) bool {
+	for _, pair := range spec.GetScopes() {
+		for _, sc := range []*judgev1.Scope{pair.GetControlScope(), pair.GetExperimentScope()} {
+			start, end := sc.GetStart().AsTime(), sc.GetEnd().AsTime()
+			if !first.After(start) || first.After(end) {
+				continue
+			}
+			if end.Sub(first) < time.Duration(minWindowSteps*sc.GetStepSeconds())*time.Second {
+				return false
+			}
+			sc.Start = timestamppb.New(first)
+		}
 	}
-	h.scores[namespace+"/"+name] = l
+	return true
 }
 
 var selector = regexp.MustCompile(`^\s*(judge_verdict|judge_score)\s*\{\s*((?:\w+\s*=\s*"[^"]*"\s*,?\s*)*)\}\s*$`)
@@ -422,21 +515,26 @@ func (h *handler) promQuery(w http.ResponseWriter, r *http.Request) {
 		labels[kv[1]] = kv[2]
 	}
 	result := []any{}
-	h.mu.Lock()
-	l, ok := h.scores[labels["namespace"]+"/"+labels["name"]]
-	h.mu.Unlock()
-	if ok {
-		value := l.score
-		if m[1] == "judge_verdict" {
-			value = 0
-			if l.passed {
-				value = 1
+	if h.Verdicts != nil {
+		l, err := h.Verdicts.LatestFlaggerVerdict(r.Context(), labels["namespace"], labels["name"], h.Now().Add(-h.ScoreMaxAge))
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+		case err != nil:
+			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "error", "errorType": "unavailable", "error": "database unavailable"})
+			return
+		default:
+			value := l.Score
+			if m[1] == "judge_verdict" {
+				value = 0
+				if l.Passed {
+					value = 1
+				}
 			}
+			result = append(result, map[string]any{
+				"metric": map[string]string{"__name__": m[1], "name": labels["name"], "namespace": labels["namespace"]},
+				"value":  []any{float64(l.JudgedAt.UnixMilli()) / 1000, strconv.FormatFloat(value, 'f', -1, 64)},
+			})
 		}
-		result = append(result, map[string]any{
-			"metric": map[string]string{"__name__": m[1], "name": labels["name"], "namespace": labels["namespace"]},
-			"value":  []any{float64(l.at.UnixMilli()) / 1000, strconv.FormatFloat(value, 'f', -1, 64)},
-		})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": "success", "data": map[string]any{"resultType": "vector", "result": result}})
 }
