@@ -6,6 +6,7 @@ SHELL := bash
 
 GO ?= go
 BIN := bin/judge
+ARGO_PLUGIN := bin/judge-argo-plugin
 
 # Code generation tools, pinned; installed into bin/tools by `make tools`.
 TOOLS := $(CURDIR)/bin/tools
@@ -45,7 +46,13 @@ test: lint check-generated ## Run every test (installs what the tests need: Post
 	scripts/ensure-prometheus.sh
 	scripts/ensure-chromium.sh
 	$(GO) test -count=1 ./...
-	cd e2e && $(GO) vet ./... && $(GO) test -count=1 ./...
+	cd argoplugin && $(GO) vet ./... && $(GO) test -count=1 ./...
+	$(MAKE) argo-plugin
+	cd e2e && $(GO) vet ./... && JUDGE_ARGO_PLUGIN=$(CURDIR)/$(ARGO_PLUGIN) $(GO) test -count=1 -timeout 20m ./...
+
+.PHONY: argo-plugin
+argo-plugin: ## Build judge's Argo Rollouts metric provider plugin (module argoplugin/) into bin/judge-argo-plugin.
+	cd argoplugin && $(GO) build -o $(CURDIR)/$(ARGO_PLUGIN) .
 
 $(TOOLS_STAMP):
 	mkdir -p $(TOOLS) && rm -f $(TOOLS)/.versions-*

@@ -28,6 +28,9 @@ import (
 type fixture struct {
 	addr       string
 	start, end time.Time
+	// prom is the Prometheus' URL; nativeConfig the config as PUT
+	// /v1/canaryConfigs/checkout takes it.
+	prom, nativeConfig string
 }
 
 func newFixture(t *testing.T) fixture {
@@ -76,7 +79,7 @@ func newFixture(t *testing.T) fixture {
 		b, _ := io.ReadAll(resp.Body)
 		t.Fatalf("POST /canaryConfig: %d %s", resp.StatusCode, b)
 	}
-	return fixture{addr: srv.Addr(), start: start, end: start.Add(39 * time.Minute)}
+	return fixture{addr: srv.Addr(), start: start, end: start.Add(39 * time.Minute), prom: prom, nativeConfig: `{"config":` + config + `}`}
 }
 
 // TestArgoKayentaProvider runs Argo Rollouts' own kayenta provider against

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
 	flaggerv1 "github.com/fluxcd/flagger/pkg/apis/flagger/v1beta1"
@@ -18,6 +19,7 @@ import (
 
 	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
 	"github.com/canaryjudge/judge/server/webhook"
+	"github.com/canaryjudge/judge/store"
 )
 
 // verdictCase is an answer judge can give: the verdict decides; the score
@@ -51,8 +53,17 @@ func (f *fixedVerdict) Analyze(context.Context, *judgev1.AnalyzeRequest) (*judge
 // webhookServer serves judge's webhook routes over svc.
 func webhookServer(t *testing.T, svc judgev1.JudgeServiceServer) string {
 	t.Helper()
+	st, err := store.Open(context.Background(), "", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
 	mux := http.NewServeMux()
-	for _, r := range webhook.Routes(webhook.Deps{Service: svc, MaxBodyBytes: 1 << 20}) {
+	// The webhook's clock runs an hour ahead of the revision's first call
+	// (the store's clock), so that the whole window is the revision's own
+	// and the fixed verdict is answered at once.
+	ahead := func() time.Time { return time.Now().Add(time.Hour) }
+	for _, r := range webhook.Routes(webhook.Deps{Service: svc, MaxBodyBytes: 1 << 20, Verdicts: st, Now: ahead}) {
 		mux.Handle(r.Pattern, r.Handler)
 	}
 	srv := httptest.NewServer(mux)

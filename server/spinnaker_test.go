@@ -91,10 +91,17 @@ func TestSpinnakerContract(t *testing.T) {
 	}
 	url := promtest.Start(t, []promtest.Series{series("base", 0.2, 0), series("good", 0.2, 7), series("bad", 0.3, 0)})
 	// A peer that never answers keeps one execution running, to cancel it.
-	hung := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
+	release := make(chan struct{})
+	hung := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
 	t.Cleanup(hung.Close)
+	t.Cleanup(func() { close(release) }) // before hung.Close, which waits for its handlers
 	s := startServer(t, Config{Accounts: []metrics.Account{{Name: "prom", Type: metrics.TypePrometheus, URL: url},
-		{Name: "slow", Type: metrics.TypePrometheus, URL: hung.URL, Timeout: time.Minute, Retries: 1}}})
+		{Name: "slow", Type: metrics.TypePrometheus, URL: hung.URL, Timeout: 30 * time.Second, Retries: 1}}})
 	base := "http://" + s.Addr()
 
 	// Deck creates the config (through Gate's POST /v2/canaryConfig).
