@@ -3,12 +3,15 @@ package metrics
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -47,6 +50,21 @@ type Account struct {
 	// BearerTokenEnv / BearerTokenFile name a token sent to Prometheus.
 	BearerTokenEnv  string `mapstructure:"bearer_token_env"`
 	BearerTokenFile string `mapstructure:"bearer_token_file"`
+	// BasicAuthUsername, with the password in BasicAuthPasswordEnv or
+	// BasicAuthPasswordFile, authenticates to Prometheus with HTTP basic
+	// auth (a Prometheus --web.config.file, a proxy in front of it).
+	BasicAuthUsername     string `mapstructure:"basic_auth_username"`
+	BasicAuthPasswordEnv  string `mapstructure:"basic_auth_password_env"`
+	BasicAuthPasswordFile string `mapstructure:"basic_auth_password_file"`
+	// Headers are sent with every request to the store, such as the tenant
+	// of a multi-tenant Mimir, Cortex or Thanos (X-Scope-OrgID). They are
+	// not secrets: credentials go in the settings above.
+	Headers map[string]string `mapstructure:"headers"`
+	// CAFile verifies the store's certificate (instead of the system's
+	// roots); CertFile and KeyFile are a client certificate (mutual TLS).
+	CAFile   string `mapstructure:"ca_file"`
+	CertFile string `mapstructure:"cert_file"`
+	KeyFile  string `mapstructure:"key_file"`
 	// RateLimit bounds requests per second to the store (default 20), with
 	// bursts of up to RateBurst (default 10).
 	// MaxConcurrency bounds the requests in flight to the store across all
@@ -101,7 +119,77 @@ func (a *Account) Defaults() error {
 	if a.RateLimit < 0 || a.RateBurst < 0 || a.Timeout < 0 || a.Retries < 0 || a.MaxConcurrency < 0 || a.MaxResponseBytes < 0 {
 		return fmt.Errorf("%w: account %q: rate_limit, rate_burst, max_concurrency, timeout, retries and max_response_bytes must not be negative", ErrConfig, a.Name)
 	}
+	for name, value := range a.Headers {
+		switch {
+		case !headerName.MatchString(name):
+			return fmt.Errorf("%w: account %q: headers: %.60q is not a header name", ErrConfig, a.Name, name)
+		case strings.EqualFold(name, "Authorization") || strings.EqualFold(name, "Proxy-Authorization"):
+			return fmt.Errorf("%w: account %q: headers: %s would put a credential in the config; use bearer_token_* or basic_auth_*", ErrConfig, a.Name, name)
+		case strings.ContainsAny(value, "\r\n\x00"):
+			return fmt.Errorf("%w: account %q: headers[%s]: a line break or NUL is not allowed", ErrConfig, a.Name, name)
+		}
+	}
+	if (a.CertFile == "") != (a.KeyFile == "") {
+		return fmt.Errorf("%w: account %q: cert_file and key_file go together (a client certificate and its key)", ErrConfig, a.Name)
+	}
+	if a.BasicAuthUsername != "" && (a.BearerTokenEnv != "" || a.BearerTokenFile != "") {
+		return fmt.Errorf("%w: account %q: basic_auth_username and bearer_token_*: choose one way to authenticate", ErrConfig, a.Name)
+	}
 	return nil
+}
+
+// headerName is an HTTP header field name (RFC 9110's token).
+var headerName = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+// transport is the account's base HTTP transport: enough idle connections
+// for an analysis' concurrent fetches, and its TLS settings. Errors name the
+// setting, never a file's content.
+func (a *Account) transport() (*http.Transport, error) {
+	// One analysis fetches every metric of both scopes at once: keep enough
+	// idle connections to the store for that (the default keeps two).
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 64
+	if a.CAFile == "" && a.CertFile == "" {
+		return t, nil
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if a.CAFile != "" {
+		pem, err := os.ReadFile(a.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("%w: account %q: ca_file cannot be read", ErrConfig, a.Name)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("%w: account %q: ca_file holds no PEM certificate", ErrConfig, a.Name)
+		}
+		cfg.RootCAs = pool
+	}
+	if a.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(a.CertFile, a.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("%w: account %q: cert_file and key_file are not a readable certificate and key pair", ErrConfig, a.Name)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	t.TLSClientConfig = cfg
+	return t, nil
+}
+
+// headers adds an account's headers to every request.
+type headers struct {
+	next http.RoundTripper
+	set  map[string]string
+}
+
+func (h headers) RoundTrip(r *http.Request) (*http.Response, error) {
+	if len(h.set) == 0 {
+		return h.next.RoundTrip(r)
+	}
+	r = r.Clone(r.Context())
+	for k, v := range h.set {
+		r.Header.Set(k, v)
+	}
+	return h.next.RoundTrip(r)
 }
 
 // Secret reads a secret from the named environment variable or file; what
@@ -248,18 +336,18 @@ func (b *releasingBody) Close() error {
 // RateLimited returns an HTTP client that waits for the account's rate
 // limit before every request and records it in the instruments, without
 // retries (for clients that retry themselves).
-func RateLimited(a Account, in *Instruments) *http.Client {
-	// One analysis fetches every metric of both scopes at once: keep enough
-	// idle connections to the store for that (the default keeps two).
-	transport := http.DefaultTransport.(*http.Transport).Clone()
-	transport.MaxIdleConnsPerHost = 64
+func RateLimited(a Account, in *Instruments) (*http.Client, error) {
+	transport, err := a.transport()
+	if err != nil {
+		return nil, err
+	}
 	return &http.Client{Transport: &instrumented{
-		next:    transport,
+		next:    headers{next: transport, set: a.Headers},
 		limiter: rate.NewLimiter(rate.Limit(a.RateLimit), a.RateBurst),
 		slots:   make(chan struct{}, max(a.MaxConcurrency, 1)),
 		in:      in,
 		account: a,
-	}}
+	}}, nil
 }
 
 // RetryingClient returns an HTTP client for the account: rate limited,
@@ -267,9 +355,13 @@ func RateLimited(a Account, in *Instruments) *http.Client {
 // exponential backoff and jitter, honouring Retry-After; other 4xx are
 // answered at once. The last response is returned when retries run out, so
 // callers see the source's own status and message.
-func RetryingClient(a Account, in *Instruments) *http.Client {
+func RetryingClient(a Account, in *Instruments) (*http.Client, error) {
+	limited, err := RateLimited(a, in)
+	if err != nil {
+		return nil, err
+	}
 	rc := retryablehttp.NewClient()
-	rc.HTTPClient = RateLimited(a, in)
+	rc.HTTPClient = limited
 	rc.Logger = nil
 	rc.RetryMax = a.Retries
 	rc.RetryWaitMin = 200 * time.Millisecond
@@ -287,7 +379,7 @@ func RetryingClient(a Account, in *Instruments) *http.Client {
 			in.Retries.WithLabelValues(a.Name, a.Type).Inc()
 		}
 	}
-	return rc.StandardClient()
+	return rc.StandardClient(), nil
 }
 
 // jitteredBackoff honours Retry-After (429, 503) and otherwise backs off

@@ -58,7 +58,9 @@ func New(a metrics.Account, in *metrics.Instruments) (*Source, error) {
 		return nil, fmt.Errorf("%w: account %q: datadog needs api_key_env (or _file) and app_key_env (or _file)", metrics.ErrConfig, a.Name)
 	}
 	cfg := datadog.NewConfiguration()
-	cfg.HTTPClient = metrics.RateLimited(a, in)
+	if cfg.HTTPClient, err = metrics.RateLimited(a, in); err != nil {
+		return nil, err
+	}
 	cfg.RetryConfiguration.EnableRetry = true
 	cfg.RetryConfiguration.MaxRetries = a.Retries
 	cfg.RetryConfiguration.HTTPRetryTimeout = a.Timeout

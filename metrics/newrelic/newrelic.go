@@ -71,7 +71,11 @@ func New(a metrics.Account, in *metrics.Instruments) (*Source, error) {
 	if u == "" {
 		u = DefaultURL
 	}
-	return &Source{client: metrics.RetryingClient(a, in), url: u, key: key, accountID: a.AccountID, account: a.Name, timeout: a.Timeout}, nil
+	client, err := metrics.RetryingClient(a, in)
+	if err != nil {
+		return nil, err
+	}
+	return &Source{client: client, url: u, key: key, accountID: a.AccountID, account: a.Name, timeout: a.Timeout}, nil
 }
 
 const nrqlQuery = `query($query: Nrql!, $accountId: Int!) { actor { account(id: $accountId) { nrql(query: $query) { results } } } }`

@@ -48,9 +48,22 @@ func New(a metrics.Account, in *metrics.Instruments) (*Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	client := metrics.RetryingClient(a, in)
-	if token != "" {
+	password, err := a.Secret("basic_auth_password", a.BasicAuthPasswordEnv, a.BasicAuthPasswordFile)
+	if err != nil {
+		return nil, err
+	}
+	if a.BasicAuthUsername == "" && password != "" {
+		return nil, fmt.Errorf("%w: account %q: basic_auth_password_* without basic_auth_username", metrics.ErrConfig, a.Name)
+	}
+	client, err := metrics.RetryingClient(a, in)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case token != "":
 		client.Transport = bearer{next: client.Transport, token: token}
+	case a.BasicAuthUsername != "":
+		client.Transport = basicAuth{next: client.Transport, user: a.BasicAuthUsername, password: password}
 	}
 	c, err := api.NewClient(api.Config{Address: a.URL, Client: client})
 	if err != nil {
@@ -67,6 +80,17 @@ type bearer struct {
 func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 	r = r.Clone(r.Context())
 	r.Header.Set("Authorization", "Bearer "+b.token)
+	return b.next.RoundTrip(r)
+}
+
+type basicAuth struct {
+	next           http.RoundTripper
+	user, password string
+}
+
+func (b basicAuth) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.SetBasicAuth(b.user, b.password)
 	return b.next.RoundTrip(r)
 }
 

@@ -83,7 +83,24 @@ func binary(name string) (string, error) {
 // ends; any failure fails the test.
 func Start(t testing.TB, series []Series) string {
 	t.Helper()
-	url, stop, err := Run(series)
+	return StartWith(t, series, Options{})
+}
+
+// Options configure a Prometheus beyond its series.
+type Options struct {
+	// WebConfig, when set, is Prometheus' --web.config.file: TLS (then the
+	// URL is https) and basic auth users.
+	WebConfig string
+	// Client checks readiness; it must meet what WebConfig asks (a CA, a
+	// client certificate). Readiness is checked with BasicAuth when set.
+	Client    *http.Client
+	BasicAuth [2]string
+}
+
+// StartWith is Start with options.
+func StartWith(t testing.TB, series []Series, opts Options) string {
+	t.Helper()
+	url, stop, err := RunWith(series, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +112,10 @@ func Start(t testing.TB, series []Series) string {
 // prometheus on it and returns its URL and a function that stops it and
 // removes the directory. Fixture samples must be older than three hours
 // (promtool cannot backfill the head block).
-func Run(series []Series) (url string, stop func(), err error) {
+func Run(series []Series) (url string, stop func(), err error) { return RunWith(series, Options{}) }
+
+// RunWith is Run with options.
+func RunWith(series []Series, opts Options) (url string, stop func(), err error) {
 	promtool, err := binary("promtool")
 	if err != nil {
 		return "", nil, err
@@ -135,8 +155,22 @@ func Run(series []Series) (url string, stop func(), err error) {
 	if err != nil {
 		return fail(err)
 	}
-	cmd := exec.Command(prometheus, "--config.file="+cfg, "--storage.tsdb.path="+data, //nolint:gosec // prometheus from its package
-		"--storage.tsdb.retention.time=100y", "--web.listen-address="+addr)
+	args := []string{"--config.file=" + cfg, "--storage.tsdb.path=" + data, "--storage.tsdb.retention.time=100y", "--web.listen-address=" + addr}
+	scheme, client := "http", http.DefaultClient
+	if opts.WebConfig != "" {
+		web := filepath.Join(dir, "web.yml")
+		if err := os.WriteFile(web, []byte(opts.WebConfig), 0o600); err != nil {
+			return fail(err)
+		}
+		args = append(args, "--web.config.file="+web)
+		if strings.Contains(opts.WebConfig, "tls_server_config") {
+			scheme = "https"
+		}
+	}
+	if opts.Client != nil {
+		client = opts.Client
+	}
+	cmd := exec.Command(prometheus, args...) //nolint:gosec // prometheus from its package
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		_ = logFile.Close()
@@ -148,10 +182,14 @@ func Run(series []Series) (url string, stop func(), err error) {
 		_ = logFile.Close()
 		_ = os.RemoveAll(dir)
 	}
-	url = "http://" + addr
+	url = scheme + "://" + addr
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		resp, err := http.Get(url + "/-/ready") //nolint:gosec // a loopback test server
+		req, _ := http.NewRequest(http.MethodGet, url+"/-/ready", nil)
+		if opts.BasicAuth[0] != "" {
+			req.SetBasicAuth(opts.BasicAuth[0], opts.BasicAuth[1])
+		}
+		resp, err := client.Do(req)
 		if err == nil {
 			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
