@@ -276,7 +276,7 @@ func TestStandaloneCanaryAnalysis(t *testing.T) {
 	}
 	run := func(canary string) standaloneStatus {
 		var started struct{ CanaryAnalysisExecutionID string }
-		if code := kayentaCall(t, "POST", base+"/standalone_canary_analysis/"+created.CanaryConfigID+"?metricsAccountName=prom", request(canary), &started); code != 200 {
+		if code := kayentaCall(t, "POST", base+"/standalone_canary_analysis/"+created.CanaryConfigID+"?metricsAccountName=prom&application=shop&user=ci&parentPipelineExecutionId=01P", request(canary), &started); code != 200 {
 			t.Fatalf("POST /standalone_canary_analysis: %d", code)
 		}
 		var st standaloneStatus
@@ -289,6 +289,20 @@ func TestStandaloneCanaryAnalysis(t *testing.T) {
 		t.Errorf("good canary: %+v %+v", good, good.Result)
 	} else if ends := good.Result.CanaryExecutionResults; ends[0].JudgementEndTimeIso >= ends[1].JudgementEndTimeIso || ends[1].JudgementEndTimeIso >= ends[2].JudgementEndTimeIso {
 		t.Errorf("windows do not grow: %+v", ends)
+	}
+	// Each run as Kayenta's CanaryExecutionResult: its judge result, pair
+	// list, warnings and times; the whole with Kayenta's status fields.
+	if good.Result != nil && len(good.Result.CanaryExecutionResults) == 3 {
+		for i, r := range good.Result.CanaryExecutionResults {
+			if r.Result == nil || r.Result.JudgeResult.Score.Score != good.Result.CanaryScores[i] || r.MetricSetPairListID != r.ExecutionID ||
+				r.Warnings == nil || r.JudgementStartTimeMillis != start.UnixMilli() || r.Result.CanaryDuration != fmt.Sprintf("PT%dM", 13*(i+1)) {
+				t.Errorf("run %d: %+v %+v", i+1, r, r.Result)
+			}
+		}
+		if good.Application != "shop" || good.User != "ci" || good.ParentPipelineExecutionID != "01P" || good.PipelineID == "" ||
+			len(good.StageStatus) != 3 || good.StageStatus[2].Type != "runCanary" || good.StageStatus[2].Status != "SUCCEEDED" {
+			t.Errorf("status fields: %+v", good)
+		}
 	}
 	bad := run("bad")
 	if bad.ExecutionStatus != "TERMINAL" || bad.Result == nil || bad.Result.DidPassThresholds || len(bad.Result.CanaryExecutionResults) != 1 ||
@@ -392,15 +406,25 @@ func TestStandaloneFollowsVerdict(t *testing.T) {
 // standaloneStatus is the part of a CanaryAnalysisExecutionStatusResponse
 // the tests read.
 type standaloneStatus struct {
-	Complete        bool
-	ExecutionStatus string
-	Result          *struct {
+	Complete                                bool
+	ExecutionStatus                         string
+	Application, User, PipelineID           string
+	ParentPipelineExecutionID, CanaryConfig string
+	StageStatus                             []struct{ Type, Name, Status, ExecutionID string }
+	Result                                  *struct {
 		DidPassThresholds      bool
 		CanaryScoreMessage     string
 		CanaryScores           []float64
 		CanaryExecutionResults []struct {
 			ExecutionID, ExecutionStatus string
 			JudgementEndTimeIso          string
+			JudgementStartTimeMillis     int64
+			MetricSetPairListID          string
+			Warnings                     []string
+			Result                       *struct {
+				JudgeResult    struct{ Score struct{ Score float64 } }
+				CanaryDuration string
+			}
 		}
 	} `json:"canaryAnalysisExecutionResult"`
 }

@@ -1,6 +1,7 @@
 package kayentaapi
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/canaryjudge/judge/analysis"
+	"github.com/canaryjudge/judge/kayenta"
 	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
 	"github.com/canaryjudge/judge/store"
 	"github.com/canaryjudge/judge/verdict"
@@ -60,19 +62,43 @@ type standaloneRequest struct {
 	ConfigID       string          `json:"configId,omitempty"`
 	CanaryConfig   json.RawMessage `json:"canaryConfig,omitempty"`
 	MetricsAccount string          `json:"metricsAccount,omitempty"`
-	Start          time.Time       `json:"start"`
-	Interval       time.Duration   `json:"interval"`
-	Runs           int             `json:"runs"`
+	// What the query named, as Kayenta keeps it: the user (default
+	// "anonymous"), the application (default "ad-hoc"), the parent
+	// pipeline and the account names.
+	User                      string        `json:"user,omitempty"`
+	Application               string        `json:"application,omitempty"`
+	ParentPipelineExecutionID string        `json:"parentPipelineExecutionId,omitempty"`
+	StorageAccountName        string        `json:"storageAccountName,omitempty"`
+	ConfigurationAccountName  string        `json:"configurationAccountName,omitempty"`
+	Start                     time.Time     `json:"start"`
+	Interval                  time.Duration `json:"interval"`
+	Runs                      int           `json:"runs"`
 }
 
-// standaloneRun is one analysis of a standalone canary analysis.
+// standaloneRun is one analysis of a standalone canary analysis, as
+// Kayenta's CanaryExecutionResult. The run's result, pair list and times
+// are read from its analysis when reported (runDetails), not stored.
 type standaloneRun struct {
-	ExecutionID           string  `json:"executionId"`
-	ExecutionStatus       string  `json:"executionStatus"`
-	Score                 float64 `json:"score"`
-	Classification        string  `json:"classification"`
-	JudgementStartTimeIso string  `json:"judgementStartTimeIso"`
-	JudgementEndTimeIso   string  `json:"judgementEndTimeIso"`
+	ExecutionID              string  `json:"executionId"`
+	ExecutionStatus          string  `json:"executionStatus"`
+	Score                    float64 `json:"score"`
+	Classification           string  `json:"classification"`
+	JudgementStartTimeIso    string  `json:"judgementStartTimeIso"`
+	JudgementStartTimeMillis int64   `json:"judgementStartTimeMillis,omitempty"`
+	JudgementEndTimeIso      string  `json:"judgementEndTimeIso"`
+	JudgementEndTimeMillis   int64   `json:"judgementEndTimeMillis,omitempty"`
+
+	Warnings            []string                 `json:"warnings"`
+	Result              *kayenta.ExecutionResult `json:"result,omitempty"`
+	Exception           map[string]any           `json:"exception,omitempty"`
+	MetricSetPairListID string                   `json:"metricSetPairListId,omitempty"`
+	BuildTimeMillis     int64                    `json:"buildTimeMillis,omitempty"`
+	BuildTimeIso        string                   `json:"buildTimeIso,omitempty"`
+	StartTimeMillis     int64                    `json:"startTimeMillis,omitempty"`
+	StartTimeIso        string                   `json:"startTimeIso,omitempty"`
+	EndTimeMillis       int64                    `json:"endTimeMillis,omitempty"`
+	EndTimeIso          string                   `json:"endTimeIso,omitempty"`
+	StorageAccountName  string                   `json:"storageAccountName,omitempty"`
 }
 
 // standaloneResult is Kayenta's CanaryAnalysisExecutionResult.
@@ -82,6 +108,9 @@ type standaloneResult struct {
 	CanaryScoreMessage     string          `json:"canaryScoreMessage"`
 	CanaryScores           []float64       `json:"canaryScores"`
 	CanaryExecutionResults []standaloneRun `json:"canaryExecutionResults"`
+	BuildTimeIso           string          `json:"buildTimeIso,omitempty"`
+	StartTimeIso           string          `json:"startTimeIso,omitempty"`
+	EndTimeIso             string          `json:"endTimeIso,omitempty"`
 }
 
 // defaultStep is the step (seconds) of a standalone scope that names none,
@@ -178,7 +207,14 @@ func (r *standaloneRequest) window(k int) (start, end time.Time) {
 // spec is the k-th run's analysis.
 func (r *standaloneRequest) spec(k int) (*judgev1.AnalysisSpec, error) {
 	start, end := r.window(k)
-	s := &judgev1.AnalysisSpec{Scopes: map[string]*judgev1.ScopePair{}, MetricsAccount: r.MetricsAccount}
+	s := &judgev1.AnalysisSpec{Scopes: map[string]*judgev1.ScopePair{}, MetricsAccount: r.MetricsAccount, Application: r.Application,
+		Annotations: map[string]string{}}
+	if r.ConfigID != "" {
+		s.Annotations[annotationConfigID] = r.ConfigID
+	}
+	if r.StorageAccountName != "" {
+		s.Annotations[annotationStorage] = r.StorageAccountName
+	}
 	for _, sc := range r.Scopes {
 		name := sc.ScopeName
 		if name == "" {
@@ -242,7 +278,11 @@ func (h *handler) startStandalone(w http.ResponseWriter, r *http.Request) {
 		req = *body.ExecutionRequest
 		req.CanaryConfig = body.CanaryConfig
 	}
-	req.MetricsAccount = r.URL.Query().Get("metricsAccountName")
+	q := r.URL.Query()
+	req.MetricsAccount = q.Get("metricsAccountName")
+	req.User, req.Application = cmp.Or(q.Get("user"), "anonymous"), cmp.Or(q.Get("application"), adHoc)
+	req.ParentPipelineExecutionID = q.Get("parentPipelineExecutionId")
+	req.StorageAccountName, req.ConfigurationAccountName = q.Get("storageAccountName"), q.Get("configurationAccountName")
 	if err := req.plan(time.Now()); err != nil {
 		fail(w, http.StatusBadRequest, "%v", err)
 		return
@@ -295,24 +335,87 @@ func (h *handler) standaloneStatus(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusServiceUnavailable, "database unavailable")
 		return
 	}
-	var runs []standaloneRun
+	var (
+		runs []standaloneRun
+		req  standaloneRequest
+	)
 	_ = json.Unmarshal(a.Runs, &runs)
+	_ = json.Unmarshal(a.Request, &req)
+	runs = h.runDetails(r.Context(), runs)
+	stages := []map[string]any{}
+	for i, run := range runs {
+		stages = append(stages, map[string]any{"type": "runCanary", "name": fmt.Sprintf("Run Canary #%d", i+1),
+			"status": run.ExecutionStatus, "executionId": run.ExecutionID})
+	}
 	out := map[string]any{
 		"canaryAnalysisExecutionId": a.ID,
+		"pipelineId":                a.ID,
+		"application":               cmp.Or(req.Application, adHoc),
+		"user":                      cmp.Or(req.User, "anonymous"),
 		"complete":                  a.Status.Final(),
 		"executionStatus":           map[store.Status]string{store.StatusRunning: "RUNNING", store.StatusSucceeded: "SUCCEEDED", store.StatusFailed: "TERMINAL", store.StatusCanceled: "CANCELED"}[a.Status],
+		"stageStatus":               stages,
 		"buildTimeMillis":           a.CreatedAt.UnixMilli(),
-		"buildTimeIso":              a.CreatedAt.Format(time.RFC3339Nano),
+		"buildTimeIso":              isoMillis(a.CreatedAt),
+		"startTimeMillis":           a.CreatedAt.UnixMilli(),
+		"startTimeIso":              isoMillis(a.CreatedAt),
 		"canaryExecutionResults":    nonNilRuns(runs),
+		"metricsAccountName":        h.metricsAccount(req.MetricsAccount),
+		"storageAccountName":        req.StorageAccountName,
+		"canaryAnalysisExecutionRequest": map[string]any{"scopes": req.Scopes, "thresholds": req.Thresholds,
+			"lifetimeDurationMins": req.LifetimeDurationMins, "beginAfterMins": req.BeginAfterMins, "lookbackMins": req.LookbackMins,
+			"analysisIntervalMins": req.AnalysisIntervalMins},
+	}
+	if req.ConfigID != "" {
+		out["canaryConfigId"] = req.ConfigID
+	}
+	if req.ParentPipelineExecutionID != "" {
+		out["parentPipelineExecutionId"] = req.ParentPipelineExecutionID
 	}
 	out["status"] = map[store.Status]string{store.StatusRunning: "running", store.StatusSucceeded: "succeeded", store.StatusFailed: "terminal", store.StatusCanceled: "canceled"}[a.Status]
 	if a.Result != nil {
 		var res standaloneResult
 		_ = json.Unmarshal(a.Result, &res)
+		res.CanaryExecutionResults = nonNilRuns(runs)
+		res.BuildTimeIso, res.StartTimeIso, res.EndTimeIso = isoMillis(a.CreatedAt), isoMillis(a.CreatedAt), isoMillis(a.UpdatedAt)
 		out["canaryAnalysisExecutionResult"] = res
-		out["endTimeMillis"], out["endTimeIso"] = a.UpdatedAt.UnixMilli(), a.UpdatedAt.Format(time.RFC3339Nano)
+		out["endTimeMillis"], out["endTimeIso"] = a.UpdatedAt.UnixMilli(), isoMillis(a.UpdatedAt)
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// runDetails fills each run with what Kayenta's CanaryExecutionResult
+// reports, read from the run's analysis: the judge result and canary
+// duration, the metric set pair list, warnings and times. A run whose
+// analysis is gone (retention) keeps what was stored.
+func (h *handler) runDetails(ctx context.Context, runs []standaloneRun) []standaloneRun {
+	for i := range runs {
+		run := &runs[i]
+		run.Warnings = []string{}
+		if start, err := time.Parse(time.RFC3339, run.JudgementStartTimeIso); err == nil {
+			run.JudgementStartTimeMillis = start.UnixMilli()
+		}
+		if end, err := time.Parse(time.RFC3339, run.JudgementEndTimeIso); err == nil {
+			run.JudgementEndTimeMillis = end.UnixMilli()
+		}
+		if run.ExecutionID == "" {
+			continue
+		}
+		resp, err := h.Service.GetAnalysis(ctx, &judgev1.GetAnalysisRequest{Id: run.ExecutionID})
+		if err != nil {
+			continue
+		}
+		st := h.status(resp.GetAnalysis())
+		run.MetricSetPairListID, run.StorageAccountName = st.MetricSetPairListID, st.StorageAccountName
+		run.BuildTimeMillis, run.BuildTimeIso = st.BuildTimeMillis, st.BuildTimeIso
+		run.StartTimeMillis, run.StartTimeIso = st.StartTimeMillis, st.StartTimeIso
+		run.EndTimeMillis, run.EndTimeIso = st.EndTimeMillis, st.EndTimeIso
+		run.Result, run.Exception = st.Result, st.Exception
+		if st.Result != nil {
+			run.Warnings = append(run.Warnings, resp.GetAnalysis().GetVerdict().GetWarnings()...)
+		}
+	}
+	return runs
 }
 
 func nonNilRuns(r []standaloneRun) []standaloneRun {
