@@ -51,7 +51,8 @@ func newHTTPHandler(ctx context.Context, svc *Service, grpcServer *grpc.Server, 
 	routes := routeTable(kayentaapi.Deps{
 		Service: svc, Accounts: svc.accounts, VerdictResult: VerdictFromProto, MaxBodyBytes: int64(svc.limits.MaxRequestBytes), MaxMetrics: svc.limits.MaxMetrics,
 		Standalone: svc.store, Validate: svc.validate, MetricNames: svc.metricNames,
-	}, webhook.Deps{Service: svc, MaxBodyBytes: int64(svc.limits.MaxRequestBytes), Verdicts: svc.store, ScoreMaxAge: svc.scoreMaxAge})
+	}, webhook.Deps{Service: svc, MaxBodyBytes: int64(svc.limits.MaxRequestBytes), Verdicts: svc.store, ScoreMaxAge: svc.scoreMaxAge,
+		Record: svc.analyzeRecorded})
 	for _, rt := range routes {
 		_, path, _ := strings.Cut(rt.Pattern, " ")
 		mux.Handle(rt.Pattern, svc.observeHTTP(labelled(path, authn.route(rt))))

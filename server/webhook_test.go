@@ -61,6 +61,25 @@ func TestDeployerWebhooks(t *testing.T) {
 		if code != 200 || out["result"] != want {
 			t.Errorf("argo %s: %d %v, want %s", canary, code, out, want)
 		}
+		// The analysis is stored: its id and report come with the answer.
+		id, _ := out["analysisId"].(string)
+		var stored struct {
+			Analysis struct {
+				Status  string
+				Verdict struct{ Result string }
+			}
+		}
+		if code := call(t, "GET", base+"/v1/analyses/"+id, "", &stored); id == "" || code != 200 || stored.Analysis.Status != "ANALYSIS_STATUS_SUCCEEDED" ||
+			stored.Analysis.Verdict.Result != want {
+			t.Errorf("argo %s: stored analysis %q: %d %+v", canary, id, code, stored)
+		}
+		if out["reportUrl"] != base+"/ui/analyses/"+id {
+			t.Errorf("argo %s: reportUrl %v", canary, out["reportUrl"])
+		} else if resp, err := http.Get(base + "/ui/analyses/" + id); err != nil || resp.StatusCode != 200 {
+			t.Errorf("argo %s: report: %v %v", canary, err, resp)
+		} else {
+			resp.Body.Close()
+		}
 	}
 	// The same as a POST with Argo's jsonBody, which keeps the template's
 	// types: step and timeout as numbers or strings.
@@ -115,7 +134,7 @@ func TestDeployerWebhooks(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
-	if code, text := flagger("podinfo", ""); code != 200 || !strings.Contains(text, "PASS") {
+	if code, text := flagger("podinfo", ""); code != 200 || !strings.Contains(text, "PASS") || !strings.Contains(text, "(report: "+base+"/ui/analyses/") {
 		t.Errorf("flagger good: %d %s", code, text)
 	}
 	if code, text := flagger("podinfo-slow", ""); code != 409 || !strings.Contains(text, "MARGINAL") || !strings.Contains(text, "latency") {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 
@@ -42,6 +43,41 @@ func (s *Service) judgeStored(ctx context.Context, a store.Analysis) store.Outco
 		}
 	}
 	return o
+}
+
+// analyzeRecorded judges a spec synchronously, as Analyze does, and stores
+// the judged analysis, finished, so that a deployer's webhook can answer
+// with its id and report. A failure to store it is logged and leaves the
+// id empty: the verdict stands either way.
+func (s *Service) analyzeRecorded(ctx context.Context, spec *judgev1.AnalysisSpec) (string, *judgev1.Verdict, error) {
+	resolved, cfg, err := s.resolve(ctx, spec)
+	if err != nil {
+		return "", nil, s.grpcError(err)
+	}
+	v, series, err := s.judge(ctx, resolved, cfg)
+	if err != nil {
+		return "", nil, s.grpcError(err)
+	}
+	var o store.Outcome
+	raw, err1 := protojson.Marshal(resolved)
+	o.Verdict, err = protojson.Marshal(v)
+	if series != nil && err == nil {
+		o.Series, err = json.Marshal(pairsFromProto(series))
+	}
+	if err != nil || err1 != nil {
+		s.log.Error("encode a webhook analysis", "err", cmp.Or(err, err1))
+		return "", v, nil
+	}
+	name := cfg.Name
+	if n, ok := spec.GetConfig().(*judgev1.AnalysisSpec_CanaryConfigName); ok {
+		name = n.CanaryConfigName
+	}
+	a, err := s.store.RecordAnalysis(ctx, name, resolved.GetApplication(), raw, o)
+	if err != nil {
+		s.log.Warn("store a webhook analysis", "err", err)
+		return "", v, nil
+	}
+	return a.ID, v, nil
 }
 
 // failedOutcome is the outcome of an analysis that could not be judged.

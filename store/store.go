@@ -641,6 +641,27 @@ type Outcome struct {
 	Error   string
 }
 
+// RecordAnalysis stores an analysis judged synchronously (a deployer's
+// webhook), finished with its outcome, so that it can be read back and
+// reported like any other.
+func (s *Store) RecordAnalysis(ctx context.Context, configName, application string, spec []byte, o Outcome) (Analysis, error) {
+	id, err := newID()
+	if err != nil {
+		return Analysis{}, err
+	}
+	status := StatusSucceeded
+	if o.Verdict == nil {
+		status = StatusFailed
+	}
+	now := s.now()
+	if _, err := s.exec(ctx, `INSERT INTO analyses (id, status, config_name, application, spec, verdict, series, error, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, id, string(status), configName, application, string(spec), string(o.Verdict), string(o.Series), o.Error,
+		now.UnixNano(), now.UnixNano()); err != nil {
+		return Analysis{}, fmt.Errorf("record analysis: %w", err)
+	}
+	return Analysis{ID: id, Status: status, ConfigName: configName, Spec: spec, Verdict: o.Verdict, Series: o.Series, Error: o.Error, CreatedAt: now, UpdatedAt: now}, nil
+}
+
 // Finish records the outcome of a running analysis held by owner. It
 // returns ErrLeaseLost when owner no longer holds it, so a late worker
 // cannot overwrite another's result.

@@ -17,6 +17,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"net/url"
 	"reflect"
 	"regexp"
 	"strconv"
@@ -57,6 +58,10 @@ type Deps struct {
 	// answered by the score query (default 5m): a stale verdict is no
 	// verdict.
 	ScoreMaxAge time.Duration
+	// Record, when set, judges a spec as Analyze does and stores the
+	// analysis, returning its id (empty when it could not be stored), so
+	// that answers carry analysisId and reportUrl.
+	Record func(ctx context.Context, spec *judgev1.AnalysisSpec) (string, *judgev1.Verdict, error)
 }
 
 // Verdicts stores Flagger's verdicts per canary revision; *store.Store
@@ -219,11 +224,14 @@ func (r request) spec(now time.Time) (*judgev1.AnalysisSpec, error) {
 // charts, and can sit above the pass threshold on a FAIL (a critical
 // metric, the config's own thresholds).
 type verdictBody struct {
-	Result  string         `json:"result"`
-	Pass    bool           `json:"pass"`
-	Score   float64        `json:"score"`
-	Reason  string         `json:"reason"`
-	Metrics []metricResult `json:"metrics"`
+	// AnalysisID and ReportURL name the stored analysis and its report.
+	AnalysisID string         `json:"analysisId,omitempty"`
+	ReportURL  string         `json:"reportUrl,omitempty"`
+	Result     string         `json:"result"`
+	Pass       bool           `json:"pass"`
+	Score      float64        `json:"score"`
+	Reason     string         `json:"reason"`
+	Metrics    []metricResult `json:"metrics"`
 }
 
 type metricResult struct {
@@ -269,7 +277,7 @@ func statusOf(err error) (int, string) {
 // analyze runs one synchronous analysis within deadline. The config is
 // named by its stored name or, for configs stored through the Kayenta
 // surface (under an id), by the name in the config.
-func (h *handler) analyze(ctx context.Context, spec *judgev1.AnalysisSpec, deadline time.Duration) (*judgev1.Verdict, error) {
+func (h *handler) analyze(ctx context.Context, spec *judgev1.AnalysisSpec, deadline time.Duration) (string, *judgev1.Verdict, error) {
 	ctx, cancel := context.WithTimeout(ctx, deadline)
 	defer cancel()
 	name := spec.GetCanaryConfigName()
@@ -278,11 +286,27 @@ func (h *handler) analyze(ctx context.Context, spec *judgev1.AnalysisSpec, deadl
 			spec.Config = &judgev1.AnalysisSpec_CanaryConfigName{CanaryConfigName: id}
 		}
 	}
+	if h.Record != nil {
+		return h.Record(ctx, spec)
+	}
 	resp, err := h.Service.Analyze(ctx, &judgev1.AnalyzeRequest{Spec: spec})
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
-	return resp.GetVerdict(), nil
+	return "", resp.GetVerdict(), nil
+}
+
+// reportURL is the address of an analysis' report as the caller reached
+// judge (empty without an id or a usable Host).
+func reportURL(r *http.Request, id string) string {
+	if id == "" || r.Host == "" || strings.ContainsAny(r.Host, "/\\ @?#") {
+		return ""
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + "/ui/analyses/" + url.PathEscape(id)
 }
 
 // argo serves Argo Rollouts' web provider: the parameters come as query
@@ -317,13 +341,15 @@ func (h *handler) argo(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 		return
 	}
-	v, err := h.analyze(r.Context(), spec, deadline)
+	id, v, err := h.analyze(r.Context(), spec, deadline)
 	if err != nil {
 		code, msg := statusOf(err)
 		writeJSON(w, code, map[string]string{"error": msg})
 		return
 	}
-	writeJSON(w, http.StatusOK, toBody(v))
+	body := toBody(v)
+	body.AnalysisID, body.ReportURL = id, reportURL(r, id)
+	writeJSON(w, http.StatusOK, body)
 }
 
 // flaggerPayload is Flagger's CanaryWebhookPayload.
@@ -445,11 +471,15 @@ func (h *handler) flagger(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	v, err := h.analyze(r.Context(), spec, Deadline)
+	id, v, err := h.analyze(r.Context(), spec, Deadline)
 	if err != nil {
 		code, msg := statusOf(err)
 		answer(false, code, "judge: "+msg)
 		return
+	}
+	report := ""
+	if u := reportURL(r, id); u != "" {
+		report = " (report: " + u + ")"
 	}
 	passed := v.GetResult() == "PASS" || v.GetResult() == "MARGINAL" && marginalPasses
 	if h.Verdicts != nil {
@@ -461,7 +491,7 @@ func (h *handler) flagger(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	answer(passed, http.StatusConflict, fmt.Sprintf("judge: %s score %.2f: %s", v.GetResult(), v.GetScore(), v.GetReason()))
+	answer(passed, http.StatusConflict, fmt.Sprintf("judge: %s score %.2f: %s%s", v.GetResult(), v.GetScore(), v.GetReason(), report))
 }
 
 // clipToRevision moves the start of every scope to first, the first call
