@@ -13,8 +13,9 @@ import (
 // kayentaConfig is the part of Spinnaker Kayenta's CanaryConfig that judging
 // reads (kayenta-core CanaryConfig.java, CanaryMetricConfig.java).
 type kayentaConfig struct {
-	Name  string `json:"name"`
-	Judge *struct {
+	Name         string   `json:"name"`
+	Applications []string `json:"applications"`
+	Judge        *struct {
 		Name string `json:"name"`
 	} `json:"judge"`
 	Metrics []struct {
@@ -104,7 +105,7 @@ func convert(data []byte, source string) (*verdict.Config, error) {
 	// Every Kayenta config names NetflixACAJudge-v1.0 (the only judge Kayenta
 	// ships), so that name does not pick the algorithm: judge's default judge
 	// runs unless judge.name is "kayenta" or --judge kayenta is given.
-	cfg := &verdict.Config{Name: k.Name, Judge: verdict.JudgeDefault}
+	cfg := &verdict.Config{Name: k.Name, Judge: verdict.JudgeDefault, Applications: k.Applications}
 	if len(k.Templates) > 0 {
 		cfg.Templates = k.Templates
 	}

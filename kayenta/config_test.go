@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -116,7 +117,12 @@ func TestToCanaryConfigRoundTrip(t *testing.T) {
 		}
 		// The native config's queries come back as Kayenta queries that
 		// render the same text; everything else is equal.
-		// An unnamed scope is Kayenta's "default", written out.
+		// An unnamed scope is Kayenta's "default", written out; the
+		// applications written are the ones given.
+		if !slices.Equal(back.Applications, []string{"app"}) {
+			t.Errorf("%s: applications %v, want the ones written", name, back.Applications)
+		}
+		cfg.Applications = back.Applications
 		for i := range cfg.Metrics {
 			if _, native := cfg.Metrics[i].Query["kayenta"]; !native {
 				cfg.Metrics[i].Query = back.Metrics[i].Query

@@ -71,6 +71,9 @@ func ToCanaryConfig(cfg *verdict.Config, applications []string) (*CanaryConfig, 
 		Classifier: CanaryClassifier{GroupWeights: map[string]float64{}, ScoreThresholds: cfg.Thresholds},
 	}
 	if out.Applications == nil {
+		out.Applications = cfg.Applications
+	}
+	if out.Applications == nil {
 		out.Applications = []string{}
 	}
 	if out.Templates == nil {

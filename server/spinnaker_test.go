@@ -115,6 +115,14 @@ func TestSpinnakerContract(t *testing.T) {
 		t.Fatalf("POST /canaryConfig: %d %+v", code, created)
 	}
 
+	// A config in judge's native format, stored through /v1, names its
+	// applications too, and Orca finds it by name and application.
+	native := `{"config":{"name":"checkout-native","applications":["shop"],"metrics":[{"name":"latency","groups":["perf"],"direction":"increase",
+		"query":{"prometheus":"avg(checkout_latency_seconds{pod=\"${scope}\"})"}}]}}`
+	if code := call(t, "PUT", base+"/v1/canaryConfigs/checkout-native", native, nil); code != 200 {
+		t.Fatalf("PUT native config: %d", code)
+	}
+
 	// Orca's ResolveKayentaConfigIdTask: GET /canaryConfig, the one config
 	// of that name listing the pipeline's application.
 	code, raw := rawCall(t, "GET", base+"/canaryConfig", "")
@@ -129,6 +137,11 @@ func TestSpinnakerContract(t *testing.T) {
 	}
 	if code != 200 || len(ids) != 1 || ids[0] != created.CanaryConfigID {
 		t.Fatalf("Orca resolves config ids %v (%d), want [%s]", ids, code, created.CanaryConfigID)
+	}
+	if !slices.ContainsFunc(configs, func(c orcaCanaryConfig) bool {
+		return c.ID == "checkout-native" && c.Name == "checkout-native" && slices.Equal(c.Applications, []string{"shop"})
+	}) {
+		t.Errorf("the native config is not listed with its name and application: %+v", configs)
 	}
 
 	// Orca's RunKayentaCanaryTask: the request as OrcaObjectMapper writes

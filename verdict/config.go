@@ -116,6 +116,9 @@ type Config struct {
 	Metrics []Metric `json:"metrics"`
 	// Templates are named query templates (Kayenta's customFilterTemplate).
 	Templates map[string]string `json:"templates,omitempty"`
+	// Applications are the applications the config is for, as Kayenta's:
+	// Spinnaker's canary stage finds a config by its name and one of them.
+	Applications []string `json:"applications,omitempty"`
 }
 
 // Thresholds are score thresholds.

@@ -149,7 +149,7 @@ func configOf(spec *judgev1.AnalysisSpec) (*verdict.Config, any) {
 	if err != nil {
 		return nil, map[string]any{"name": "", "applications": []string{}, "metrics": []any{}}
 	}
-	kc, err := kayenta.ToCanaryConfig(cfg, []string{})
+	kc, err := kayenta.ToCanaryConfig(cfg, nil)
 	if err != nil {
 		return cfg, map[string]any{"name": cfg.Name, "applications": []string{}, "metrics": []any{}}
 	}
