@@ -327,8 +327,10 @@ metrics:
 			t.Errorf("%q: PASS", hostile)
 		}
 	}
-	// Datadog has no quoting: a value that would add a filter is refused.
-	for _, hostile := range []string{"canary,pod:baseline", "canary} by {host", "*", "a b"} {
+	// Datadog has no quoting: a value that would widen or end the filter is
+	// refused. (Comma-separated plain tags are AND: they only narrow it,
+	// and are allowed, as Kayenta scopes use them.)
+	for _, hostile := range []string{"canary,!pod:canary", "canary, OR pod:baseline", "canary,pod:*", "canary} by {host", "*", "a b"} {
 		_, err := s.runner.Run(context.Background(), parseConfig(t, mixedConfig), request(hostile, points), Options{})
 		if !errors.Is(err, ErrInvalidRequest) || !errors.Is(err, metrics.ErrUnsafeValue) || !strings.Contains(err.Error(), "experimentScope") {
 			t.Errorf("%q: %v, want an unsafe-value error naming the scope", hostile, err)

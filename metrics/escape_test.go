@@ -35,7 +35,19 @@ func TestRenderHostileScopes(t *testing.T) {
 		{"promql", prometheus.Render, `rate(x[${scope}])`, `5m`, `rate(x[5m])`},
 		{"promql", prometheus.Render, `up{pod="${scope}"}`, "a\x1bb", ""},
 		{"datadog", datadog.Render, `avg:lat{pod:${scope}}`, `canary-1.abc/x:y`, `avg:lat{pod:canary-1.abc/x:y}`},
-		{"datadog", datadog.Render, `avg:lat{pod:${scope}}`, `a,pod:b`, ""},
+		// Comma-separated tags (Kayenta scopes such as
+		// kube_deployment:x,env:prod) are AND in a Datadog filter: they
+		// only narrow it. An empty, spaced, negated or wildcard one is not
+		// a plain tag.
+		{"datadog", datadog.Render, `avg:lat{${scope}}`, `kube_deployment:x,env:prod`, `avg:lat{kube_deployment:x,env:prod}`},
+		{"datadog", datadog.Render, `avg:lat{pod:${scope}}`, `a,pod:b`, `avg:lat{pod:a,pod:b}`},
+		{"datadog", datadog.Render, `avg:lat{pod:${scope}}`, `a,,b`, ""},
+		{"datadog", datadog.Render, `avg:lat{pod:${scope}}`, `a,`, ""},
+		{"datadog", datadog.Render, `avg:lat{pod:${scope}}`, `a, env:b`, ""},
+		{"datadog", datadog.Render, `avg:lat{pod:${scope}}`, `a,!env:b`, ""},
+		{"datadog", datadog.Render, `avg:lat{pod:${scope}}`, `a,env:*`, ""},
+		{"datadog", datadog.Render, `avg:lat{pod:${scope}}`, `a,env:b OR c`, ""},
+		{"datadog", datadog.Render, `avg:${scope}{pod:a}`, `lat,x`, ""},
 		{"datadog", datadog.Render, `avg:lat{pod:${scope}}`, `a} by {host`, ""},
 		{"datadog", datadog.Render, `avg:lat{pod:${scope}}`, `*`, ""},
 		{"datadog", datadog.Render, `avg:lat{pod:${scope}}`, `a b`, ""},

@@ -201,8 +201,13 @@ var (
 // braces a plain word.
 func escape(v string, at metrics.Place) (string, error) {
 	if at.Braces {
-		if !tagValue.MatchString(v) {
-			return "", fmt.Errorf("%w: a Datadog tag value may only hold letters, digits and _ - : . /", metrics.ErrUnsafeValue)
+		// Several tags, comma-separated, each plain (a Kayenta scope such
+		// as kube_deployment:x,env:prod): in a Datadog filter a comma is
+		// AND, so they only narrow it.
+		for _, tag := range strings.Split(v, ",") {
+			if !tagValue.MatchString(tag) {
+				return "", fmt.Errorf("%w: a Datadog tag value may only hold letters, digits and _ - : . / (several tags: comma-separated, none empty)", metrics.ErrUnsafeValue)
+			}
 		}
 		return v, nil
 	}
