@@ -425,12 +425,14 @@ func (h *handler) flagger(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-			_, _ = io.WriteString(w, "judge: roll back: "+text+"\n")
+			w.Header().Set("X-Content-Type-Options", "nosniff")
+			_, _ = io.WriteString(w, "judge: roll back: "+text+"\n") //nolint:gosec // plain text, not sniffed, for Flagger's events
 			return
 		}
 		if passed {
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-			_, _ = io.WriteString(w, text+"\n")
+			w.Header().Set("X-Content-Type-Options", "nosniff")
+			_, _ = io.WriteString(w, text+"\n") //nolint:gosec // plain text, not sniffed, for Flagger's events
 			return
 		}
 		http.Error(w, text, cmp.Or(code, http.StatusConflict))
