@@ -3,9 +3,7 @@ package server
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"math"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,25 +18,13 @@ import (
 // Spinnaker do and decodes the JSON answer into out.
 func kayentaCall(t *testing.T, method, url, body string, out any) int {
 	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
+	code, raw := rawCall(t, method, url, body)
 	if out != nil && len(raw) > 0 {
 		if err := json.Unmarshal(raw, out); err != nil {
 			t.Fatalf("%s %s: answer is not JSON (%v): %s", method, url, err, raw)
 		}
 	}
-	return resp.StatusCode
+	return code
 }
 
 // TestKayentaSurface drives the Kayenta REST surface the way Argo Rollouts'
