@@ -476,3 +476,40 @@ func TestAccountSelection(t *testing.T) {
 		}
 	}
 }
+
+// TestKayentaRawScopes checks the opt-in raw substitution of an account:
+// a Kayenta-style regex scope inside =~ matches as Kayenta would make it
+// match, while the default escaping makes the same scope match only
+// itself (no series: NODATA).
+func TestKayentaRawScopes(t *testing.T) {
+	cfg := parseConfig(t, `
+metrics:
+  - name: latency_re
+    groups: [latency]
+    query: {prometheus: 'avg(http_request_duration_seconds_p99{pod=~"${scope}"})'}
+`)
+	for _, tc := range []struct {
+		raw  bool
+		want int // canary points fetched
+	}{{true, points}, {false, 0}} {
+		sources, err := NewSources([]metrics.Account{{Name: "prom", Type: metrics.TypePrometheus, URL: promURL, KayentaRawScopes: tc.raw}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := (&Runner{Sources: sources}).Run(context.Background(), cfg, request("canary-go.*", points), Options{})
+		if err != nil {
+			t.Fatalf("raw %v: %v", tc.raw, err)
+		}
+		if got := out.Result.Metrics[0].Canary.Count; got != tc.want {
+			t.Errorf("raw %v: %d canary points, want %d (query %q)", tc.raw, got, tc.want, out.Pairs[0].Attributes["experiment"]["query"])
+		}
+		if q := out.Pairs[0].Attributes["experiment"]["query"]; tc.raw != strings.Contains(q, `pod=~"canary-go.*"`) {
+			t.Errorf("raw %v: query %q", tc.raw, q)
+		}
+	}
+	// Even verbatim, a NUL is refused.
+	sources, _ := NewSources([]metrics.Account{{Name: "prom", Type: metrics.TypePrometheus, URL: promURL, KayentaRawScopes: true}}, nil)
+	if _, err := (&Runner{Sources: sources}).Run(context.Background(), cfg, request("canary\x00", points), Options{}); !errors.Is(err, metrics.ErrUnsafeValue) {
+		t.Errorf("a NUL in a raw scope: %v", err)
+	}
+}

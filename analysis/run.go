@@ -407,7 +407,7 @@ func (r *Runner) plan(cfg *verdict.Config, req *Request, opts Options) ([]fetch,
 			scope   *Scope
 			name    string
 		}{{true, pair.Control, "controlScope"}, {false, pair.Experiment, "experimentScope"}} {
-			text, err := render(m, typ, cfg.Templates, side.scope.vars())
+			text, err := render(m, typ, cfg.Templates, side.scope.vars(), account.KayentaRawScopes)
 			if err != nil {
 				return nil, fmt.Errorf("%w: metric %q, scopes.%s.%s: %w", ErrInvalidRequest, m.Name, name, side.name, err)
 			}
@@ -507,27 +507,24 @@ func sourceType(m *verdict.Metric, account string, s *Sources) (string, error) {
 	return "", fmt.Errorf("%w: the metric has queries for %s: choose the account with --metrics-account", ErrConfig, strings.Join(types, ", "))
 }
 
-// render expands a metric's query for one scope.
-func render(m *verdict.Metric, typ string, templates, vars map[string]string) (string, error) {
-	if raw, ok := m.Query["kayenta"]; ok {
+// render expands a metric's query for one scope: scope values escaped for
+// where they land, or, for an account with raw scopes, as they are.
+func render(m *verdict.Metric, typ string, templates, vars map[string]string, raw bool) (string, error) {
+	lang := map[string]metrics.Language{metrics.TypePrometheus: prometheus.Language, metrics.TypeDatadog: datadog.Language, metrics.TypeNewRelic: newrelic.Language}[typ]
+	if raw {
+		lang = map[string]metrics.Language{metrics.TypePrometheus: prometheus.Verbatim, metrics.TypeDatadog: datadog.Verbatim, metrics.TypeNewRelic: newrelic.Verbatim}[typ]
+	}
+	if q, ok := m.Query["kayenta"]; ok {
 		switch typ {
 		case metrics.TypePrometheus:
-			return prometheus.FromKayenta([]byte(raw), templates, vars)
+			return prometheus.FromKayentaWith(lang, []byte(q), templates, vars)
 		case metrics.TypeDatadog:
-			return datadog.FromKayenta([]byte(raw), templates, vars)
+			return datadog.FromKayentaWith(lang, []byte(q), templates, vars)
 		default:
-			return newrelic.FromKayenta([]byte(raw), templates, vars)
+			return newrelic.FromKayentaWith(lang, []byte(q), templates, vars)
 		}
 	}
-	tmpl := m.Query[typ]
-	switch typ {
-	case metrics.TypePrometheus:
-		return prometheus.Render(tmpl, vars)
-	case metrics.TypeDatadog:
-		return datadog.Render(tmpl, vars)
-	default:
-		return newrelic.Render(tmpl, vars)
-	}
+	return metrics.Expand(m.Query[typ], vars, lang)
 }
 
 // FillWindows sets the window of every pair scope that has none from the

@@ -60,6 +60,12 @@ type Account struct {
 	// of a multi-tenant Mimir, Cortex or Thanos (X-Scope-OrgID). They are
 	// not secrets: credentials go in the settings above.
 	Headers map[string]string `mapstructure:"headers"`
+	// KayentaRawScopes substitutes scope values into this account's queries
+	// as they are, as Kayenta does (a Prometheus regex scope inside =~, a
+	// Datadog filter of several tags, Argo's documented "app=x and
+	// hash=y"), instead of escaping them. A scope can then add query
+	// syntax: only for accounts whose callers are trusted.
+	KayentaRawScopes bool `mapstructure:"kayenta_raw_scopes"`
 	// CAFile verifies the store's certificate (instead of the system's
 	// roots); CertFile and KeyFile are a client certificate (mutual TLS).
 	CAFile   string `mapstructure:"ca_file"`

@@ -222,6 +222,21 @@ type Language struct {
 	BlockComments [][2]string
 }
 
+// Verbatim returns lang with scope values substituted as they are, as
+// Kayenta substitutes them (an account's kayenta_raw_scopes): a value may
+// then add query syntax, so only trusted callers' accounts use it. A NUL,
+// which no query language means, is still refused.
+func Verbatim(lang Language) Language {
+	lang.Name += " (verbatim)"
+	lang.Escape = func(v string, _ Place) (string, error) {
+		if strings.ContainsRune(v, 0) {
+			return "", fmt.Errorf("%w: a NUL character", ErrUnsafeValue)
+		}
+		return v, nil
+	}
+	return lang
+}
+
 // comment returns the end (exclusive) of the comment starting at runes[i],
 // if one does: a line comment ends before its newline, a block comment
 // after its end marker (or at the end of an unterminated one).

@@ -189,6 +189,10 @@ func Render(tmpl string, vars map[string]string) (string, error) {
 	return metrics.Expand(tmpl, vars, Language)
 }
 
+// Verbatim is Language substituting scope values as they are (Kayenta's
+// raw substitution, for an account's trusted callers only).
+var Verbatim = metrics.Verbatim(Language)
+
 var (
 	// tagValue is what Datadog keeps of a tag unchanged: letters, digits,
 	// '_', '-', ':', '.', '/'.
@@ -228,12 +232,18 @@ type kayentaQuery struct {
 // custom inline template, or metricName{<custom filter template or
 // ${scope}>}, as Kayenta does.
 func FromKayenta(raw []byte, templates, vars map[string]string) (string, error) {
+	return FromKayentaWith(Language, raw, templates, vars)
+}
+
+// FromKayentaWith is FromKayenta placing scope values with lang (Language,
+// or Verbatim for Kayenta's raw substitution).
+func FromKayentaWith(lang metrics.Language, raw []byte, templates, vars map[string]string) (string, error) {
 	var k kayentaQuery
 	if err := json.Unmarshal(raw, &k); err != nil {
 		return "", fmt.Errorf("%w: datadog query config: %w", metrics.ErrTemplate, err)
 	}
 	if k.CustomInlineTemplate != "" {
-		return Render(k.CustomInlineTemplate, vars)
+		return metrics.Expand(k.CustomInlineTemplate, vars, lang)
 	}
 	if k.MetricName == "" {
 		return "", fmt.Errorf("%w: datadog query config: metricName or customInlineTemplate is required", metrics.ErrTemplate)
@@ -246,5 +256,5 @@ func FromKayenta(raw []byte, templates, vars map[string]string) (string, error) 
 		}
 		filter = t
 	}
-	return Render(k.MetricName+"{"+filter+"}", vars)
+	return metrics.Expand(k.MetricName+"{"+filter+"}", vars, lang)
 }

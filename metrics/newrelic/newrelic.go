@@ -265,6 +265,10 @@ func Render(tmpl string, vars map[string]string) (string, error) {
 	return metrics.Expand(tmpl, vars, Language)
 }
 
+// Verbatim is Language substituting scope values as they are (Kayenta's
+// raw substitution, for an account's trusted callers only).
+var Verbatim = metrics.Verbatim(Language)
+
 var bareWord = regexp.MustCompile(`^[A-Za-z0-9_.]+$`)
 
 // escape places a value in NRQL: in a '…' string the backslash and quote
@@ -310,12 +314,18 @@ type kayentaQuery struct {
 // custom inline template, or "<select> WHERE <q or custom filter
 // template>" with the scope's values escaped.
 func FromKayenta(raw []byte, templates, vars map[string]string) (string, error) {
+	return FromKayentaWith(Language, raw, templates, vars)
+}
+
+// FromKayentaWith is FromKayenta placing scope values with lang (Language,
+// or Verbatim for Kayenta's raw substitution).
+func FromKayentaWith(lang metrics.Language, raw []byte, templates, vars map[string]string) (string, error) {
 	var k kayentaQuery
 	if err := json.Unmarshal(raw, &k); err != nil {
 		return "", fmt.Errorf("%w: newrelic query config: %w", metrics.ErrTemplate, err)
 	}
 	if k.CustomInlineTemplate != "" {
-		return Render(k.CustomInlineTemplate, vars)
+		return metrics.Expand(k.CustomInlineTemplate, vars, lang)
 	}
 	where := k.Q
 	if k.CustomFilterTemplate != "" {
@@ -331,5 +341,5 @@ func FromKayenta(raw []byte, templates, vars map[string]string) (string, error) 
 	if strings.TrimSpace(where) == "" {
 		return "", fmt.Errorf("%w: newrelic query config: q (or a custom filter template) must filter by the scope, or baseline and canary would be the same", metrics.ErrTemplate)
 	}
-	return Render(k.Select+" WHERE "+where, vars)
+	return metrics.Expand(k.Select+" WHERE "+where, vars, lang)
 }

@@ -179,6 +179,10 @@ func Render(tmpl string, vars map[string]string) (string, error) {
 	return metrics.Expand(tmpl, vars, Language)
 }
 
+// Verbatim is Language substituting scope values as they are (Kayenta's
+// raw substitution, for an account's trusted callers only).
+var Verbatim = metrics.Verbatim(Language)
+
 var (
 	plainName   = regexp.MustCompile(`^[A-Za-z_:][A-Za-z0-9_:]*$`)
 	plainNumber = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?(ms|[smhdwy])?$`)
@@ -246,6 +250,12 @@ type kayentaQuery struct {
 // one, the resource type's scope matchers) followed by the label bindings.
 // Every scope value is escaped where it lands.
 func FromKayenta(raw []byte, templates, vars map[string]string) (string, error) {
+	return FromKayentaWith(Language, raw, templates, vars)
+}
+
+// FromKayentaWith is FromKayenta placing scope values with lang (Language,
+// or Verbatim for Kayenta's raw substitution).
+func FromKayentaWith(lang metrics.Language, raw []byte, templates, vars map[string]string) (string, error) {
 	var k kayentaQuery
 	if err := json.Unmarshal(raw, &k); err != nil {
 		return "", fmt.Errorf("%w: prometheus query config: %w", metrics.ErrTemplate, err)
@@ -264,7 +274,7 @@ func FromKayenta(raw []byte, templates, vars map[string]string) (string, error) 
 	var filters []string
 	if tmpl != "" {
 		if strings.HasPrefix(strings.TrimSpace(tmpl), "PromQL:") {
-			q, err := Render(strings.TrimPrefix(strings.TrimSpace(tmpl), "PromQL:"), vars)
+			q, err := metrics.Expand(strings.TrimPrefix(strings.TrimSpace(tmpl), "PromQL:"), vars, lang)
 			if err != nil {
 				return "", err
 			}
@@ -273,7 +283,7 @@ func FromKayenta(raw []byte, templates, vars map[string]string) (string, error) 
 		// The filter's matchers are split before the scope values go in, so
 		// a comma in a value cannot make a matcher of its own.
 		for _, token := range splitMatchers(tmpl) {
-			m, err := Render(token, vars)
+			m, err := metrics.Expand(token, vars, lang)
 			if err != nil {
 				return "", err
 			}
@@ -287,7 +297,7 @@ func FromKayenta(raw []byte, templates, vars map[string]string) (string, error) 
 		return "", fmt.Errorf("%w: prometheus query config: metricName %q is not a metric name", metrics.ErrTemplate, k.MetricName)
 	}
 	if len(filters) == 0 {
-		scoped, err := scopeMatchers(k.ResourceType, vars)
+		scoped, err := scopeMatchers(k.ResourceType, vars, lang.Escape)
 		if err != nil {
 			return "", err
 		}
@@ -339,7 +349,7 @@ func splitMatchers(tmpl string) []string {
 // scopeMatchers are Kayenta's matchers for a resource type: the scope as
 // the auto-scaling group (EC2) or an instance name prefix (GCE), the
 // location as the zone's region.
-func scopeMatchers(resourceType string, vars map[string]string) ([]string, error) {
+func scopeMatchers(resourceType string, vars map[string]string, escape func(string, metrics.Place) (string, error)) ([]string, error) {
 	switch resourceType {
 	case "aws_ec2_instance", "gce_instance":
 	case "":
