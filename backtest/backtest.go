@@ -41,6 +41,10 @@ type Case struct {
 	// coefficient of variation of its independent noise.
 	Points int     `json:"points,omitempty"`
 	CV     float64 `json:"cv,omitempty"`
+	// Looks, when more than 1, judges the case as a deployer that looks
+	// again and again does: a sequence of analyses of growing windows
+	// (judgeSequence).
+	Looks int `json:"looks,omitempty"`
 	// Config judges the case; nil uses the run's config.
 	Config *verdict.Config         `json:"-"`
 	Pairs  []verdict.MetricSetPair `json:"-"`
@@ -60,6 +64,8 @@ type Outcome struct {
 	Result   string  `json:"result"`
 	Score    float64 `json:"score"`
 	Error    string  `json:"error,omitempty"`
+	// Look is the look a sequence ended at (1-based; 0 for one analysis).
+	Look int `json:"look,omitempty"`
 }
 
 // Summary counts one judge's outcomes: incidents (expected FAIL) and how
@@ -173,12 +179,43 @@ func judgeCase(c Case, cfg *verdict.Config, judge string, thresholds *verdict.Th
 		o.Result = referenceCase(c, cfg)
 		return o
 	}
+	if c.Looks > 1 {
+		return judgeSequence(o, c, cfg, judge, thresholds)
+	}
 	res, err := verdict.Analyze(cfg, c.Pairs, verdict.Options{Judge: judge, Thresholds: thresholds})
 	if err != nil {
 		o.Result, o.Error = "ERROR", err.Error()
 		return o
 	}
 	o.Result, o.Score = res.Result, res.Score
+	return o
+}
+
+// judgeSequence judges a case as Kayenta's standalone canary analysis
+// looks at a canary: c.Looks analyses of windows growing from the start
+// (the first k/c.Looks of each series at look k, the baseline's history
+// unchanged), each an independent test at the configured level. A FAIL at
+// any look ends the sequence FAIL at once; otherwise the last look's
+// verdict is the sequence's (only a PASS passes). This measures how the
+// chance of failing an unchanged canary grows with the looks.
+func judgeSequence(o Outcome, c Case, cfg *verdict.Config, judge string, thresholds *verdict.Thresholds) Outcome {
+	for k := 1; k <= c.Looks; k++ {
+		pairs := make([]verdict.MetricSetPair, len(c.Pairs))
+		for i, p := range c.Pairs {
+			cut := func(s verdict.Series) verdict.Series { return s[:max((len(s)*k+c.Looks-1)/c.Looks, 1)] }
+			p.Values.Control, p.Values.Experiment = cut(p.Values.Control), cut(p.Values.Experiment)
+			pairs[i] = p
+		}
+		res, err := verdict.Analyze(cfg, pairs, verdict.Options{Judge: judge, Thresholds: thresholds})
+		if err != nil {
+			o.Result, o.Error, o.Look = "ERROR", fmt.Sprintf("look %d: %v", k, err), k
+			return o
+		}
+		o.Result, o.Score, o.Look = res.Result, res.Score, k
+		if res.Result == verdict.ResultFail {
+			return o
+		}
+	}
 	return o
 }
 

@@ -324,3 +324,47 @@ func TestSplitNAB(t *testing.T) {
 		t.Error("an unknown half was accepted")
 	}
 }
+
+// TestLooks pins the sequence judgement: its last look is the whole
+// window, so every case a single analysis fails fails as a sequence too
+// (at that look or earlier), a sequence stops at its first FAIL, and a
+// sequence that passes has run every look.
+func TestLooks(t *testing.T) {
+	opts := SyntheticOptions{Noises: []string{NoiseIndependent}, Rhos: []float64{0.5}, Regressions: []Regression{{KindLevelShift, 1.2}}}
+	single, err := Synthetic(9, 60, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Looks = 6
+	seq, err := Synthetic(9, 60, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	one := Run(single, SyntheticConfig(), []string{"default"}, nil, nil).Judges[0].Cases
+	many := Run(seq, SyntheticConfig(), []string{"default"}, nil, nil).Judges[0].Cases
+	failsEarly := 0
+	for i := range one {
+		s, m := one[i], many[i]
+		if m.Look < 1 || m.Look > 6 {
+			t.Fatalf("%s: look %d", m.ID, m.Look)
+		}
+		if s.Result == "FAIL" && m.Result != "FAIL" {
+			t.Errorf("%s: FAIL alone, %s as a sequence", s.ID, m.Result)
+		}
+		if m.Result != "FAIL" && m.Look != 6 {
+			t.Errorf("%s: %s at look %d, want every look run", m.ID, m.Result, m.Look)
+		}
+		if m.Result != "FAIL" && m.Result != s.Result {
+			t.Errorf("%s: the last look (the whole window) says %s, alone %s", m.ID, m.Result, s.Result)
+		}
+		if m.Result == "FAIL" && m.Look < 6 {
+			failsEarly++
+		}
+	}
+	if failsEarly == 0 {
+		t.Error("no sequence stopped before its last look")
+	}
+	if _, err := Synthetic(9, 2, SyntheticOptions{Looks: 61}); !errors.Is(err, ErrSynthetic) {
+		t.Errorf("61 looks of 60 points: %v", err)
+	}
+}

@@ -70,6 +70,9 @@ type SyntheticOptions struct {
 	NoWindow bool
 	// CV is the coefficient of variation of independent noise.
 	CV float64
+	// Looks, when more than 1, judges each case as a sequence of that
+	// many analyses of growing windows (Case.Looks).
+	Looks int
 }
 
 // ErrSynthetic is returned for synthetic options that cannot be used.
@@ -116,6 +119,9 @@ func (o SyntheticOptions) withDefaults() (SyntheticOptions, error) {
 	}
 	if o.Points < 3 || o.Points > 10_000 || o.History < 0 || o.History > 100_000 {
 		return o, fmt.Errorf("%w: points %d, history %d: want 3–10000 points and 0–100000 of history", ErrSynthetic, o.Points, o.History)
+	}
+	if o.Looks < 0 || o.Looks > o.Points {
+		return o, fmt.Errorf("%w: looks %d: want 1 to the %d points (each look needs a point of its own)", ErrSynthetic, o.Looks, o.Points)
 	}
 	if o.CV == 0 {
 		o.CV = 0.2
@@ -181,7 +187,7 @@ func Synthetic(seed uint64, n int, opts SyntheticOptions) ([]Case, error) {
 			noise, rho = opts.Noises[(j/R)%N], opts.Rhos[(j/(N*R))%P]
 		}
 		c := Case{ID: fmt.Sprintf("synthetic-%05d", i), Source: "synthetic", Kind: reg.Kind, Size: reg.Size,
-			Noise: noise, Rho: rho, Points: opts.Points, CV: opts.CV, Expected: verdict.ResultPass}
+			Noise: noise, Rho: rho, Points: opts.Points, CV: opts.CV, Expected: verdict.ResultPass, Looks: opts.Looks}
 		if reg.Kind != KindAA {
 			c.Expected = verdict.ResultFail
 		}
