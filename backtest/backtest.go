@@ -16,6 +16,7 @@ import (
 
 	"gonum.org/v1/gonum/stat/distuv"
 
+	"github.com/canaryjudge/judge/stats"
 	"github.com/canaryjudge/judge/verdict"
 )
 
@@ -43,8 +44,10 @@ type Case struct {
 	CV     float64 `json:"cv,omitempty"`
 	// Looks, when more than 1, judges the case as a deployer that looks
 	// again and again does: a sequence of analyses of growing windows
-	// (judgeSequence).
-	Looks int `json:"looks,omitempty"`
+	// (judgeSequence). Spending, with looks, tests each look at its share
+	// of the family-wise level (stats.SpentLevel) instead of all of it.
+	Looks    int  `json:"looks,omitempty"`
+	Spending bool `json:"spending,omitempty"`
 	// Config judges the case; nil uses the run's config.
 	Config *verdict.Config         `json:"-"`
 	Pairs  []verdict.MetricSetPair `json:"-"`
@@ -197,7 +200,8 @@ func judgeCase(c Case, cfg *verdict.Config, judge string, thresholds *verdict.Th
 // unchanged), each an independent test at the configured level. A FAIL at
 // any look ends the sequence FAIL at once; otherwise the last look's
 // verdict is the sequence's (only a PASS passes). This measures how the
-// chance of failing an unchanged canary grows with the looks.
+// chance of failing an unchanged canary grows with the looks, unless each
+// look spends only its share of the level (c.Spending).
 func judgeSequence(o Outcome, c Case, cfg *verdict.Config, judge string, thresholds *verdict.Thresholds) Outcome {
 	for k := 1; k <= c.Looks; k++ {
 		pairs := make([]verdict.MetricSetPair, len(c.Pairs))
@@ -206,17 +210,37 @@ func judgeSequence(o Outcome, c Case, cfg *verdict.Config, judge string, thresho
 			p.Values.Control, p.Values.Experiment = cut(p.Values.Control), cut(p.Values.Experiment)
 			pairs[i] = p
 		}
-		res, err := verdict.Analyze(cfg, pairs, verdict.Options{Judge: judge, Thresholds: thresholds})
+		lookCfg := cfg
+		if c.Spending {
+			spent := *cfg
+			spent.FamilyWiseError = stats.SpentLevel(cmp.Or(cfg.FamilyWiseError, 0.05), float64(k-1)/float64(c.Looks), float64(k)/float64(c.Looks))
+			lookCfg = &spent
+		}
+		res, err := verdict.Analyze(lookCfg, pairs, verdict.Options{Judge: judge, Thresholds: thresholds})
 		if err != nil {
 			o.Result, o.Error, o.Look = "ERROR", fmt.Sprintf("look %d: %v", k, err), k
 			return o
 		}
 		o.Result, o.Score, o.Look = res.Result, res.Score, k
-		if res.Result == verdict.ResultFail {
+		if res.Result == verdict.ResultFail && (!c.Spending || k == c.Looks || regressed(res)) {
 			return o
 		}
 	}
 	return o
+}
+
+// regressed reports whether a verdict established a regression: a metric
+// significantly higher or lower. With spending, an early look whose small
+// share of the level cannot establish one (the metric is INCONCLUSIVE, or
+// has too few points yet) continues to the next look; only the last look
+// fails on what cannot be judged.
+func regressed(res *verdict.Result) bool {
+	for _, m := range res.Metrics {
+		if m.Classification == verdict.High || m.Classification == verdict.Low {
+			return true
+		}
+	}
+	return false
 }
 
 // Summarize counts outcomes. A case whose analysis could not run counts as

@@ -368,3 +368,39 @@ func TestLooks(t *testing.T) {
 		t.Errorf("61 looks of 60 points: %v", err)
 	}
 }
+
+// TestSpendingHoldsTheLevel measures the level over looks: 200 unchanged
+// canaries judged at 12 looks fail far more often when each look uses the
+// whole level than when each spends its share (stats.SpentLevel), which
+// stays near the 5% a single analysis has; an established regression is
+// still caught, and early.
+func TestSpendingHoldsTheLevel(t *testing.T) {
+	opts := SyntheticOptions{Noises: []string{NoiseIndependent}, Rhos: []float64{0.5}, Regressions: []Regression{{KindLevelShift, 1.5}}, Looks: 12}
+	rate := func(spending bool) (falseFails, detected float64, earlyLooks int) {
+		opts.Spending = spending
+		cases, err := Synthetic(11, 400, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := Run(cases, SyntheticConfig(), []string{"default"}, nil, nil).Judges[0]
+		for _, c := range out.Cases {
+			if c.Expected == "FAIL" && c.Result == "FAIL" && c.Look <= 6 {
+				earlyLooks++
+			}
+		}
+		return out.Summary.FalseFailRate, out.Summary.Recall, earlyLooks
+	}
+	plain, _, _ := rate(false)
+	spent, recall, early := rate(true)
+	t.Logf("12 looks: false fails %.1f%% without spending, %.1f%% with; recall %.1f%%, %d caught by look 6", 100*plain, 100*spent, 100*recall, early)
+	// 200 A/A sequences: the Monte Carlo error of a 5% rate is ±1.5%.
+	if spent > 0.08 {
+		t.Errorf("with spending, %.1f%% of unchanged canaries fail over 12 looks, want at most 8%%", 100*spent)
+	}
+	if plain < 2*spent || plain < 0.12 {
+		t.Errorf("without spending %.1f%%, with %.1f%%: looks without spending should fail unchanged canaries far more often", 100*plain, 100*spent)
+	}
+	if recall < 0.9 || early < 100 {
+		t.Errorf("with spending: recall %.1f%%, %d of 200 regressions caught by look 6", 100*recall, early)
+	}
+}

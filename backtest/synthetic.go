@@ -71,8 +71,10 @@ type SyntheticOptions struct {
 	// CV is the coefficient of variation of independent noise.
 	CV float64
 	// Looks, when more than 1, judges each case as a sequence of that
-	// many analyses of growing windows (Case.Looks).
-	Looks int
+	// many analyses of growing windows (Case.Looks); Spending tests each
+	// look at its share of the level (Case.Spending).
+	Looks    int
+	Spending bool
 }
 
 // ErrSynthetic is returned for synthetic options that cannot be used.
@@ -187,7 +189,7 @@ func Synthetic(seed uint64, n int, opts SyntheticOptions) ([]Case, error) {
 			noise, rho = opts.Noises[(j/R)%N], opts.Rhos[(j/(N*R))%P]
 		}
 		c := Case{ID: fmt.Sprintf("synthetic-%05d", i), Source: "synthetic", Kind: reg.Kind, Size: reg.Size,
-			Noise: noise, Rho: rho, Points: opts.Points, CV: opts.CV, Expected: verdict.ResultPass, Looks: opts.Looks}
+			Noise: noise, Rho: rho, Points: opts.Points, CV: opts.CV, Expected: verdict.ResultPass, Looks: opts.Looks, Spending: opts.Spending}
 		if reg.Kind != KindAA {
 			c.Expected = verdict.ResultFail
 		}
