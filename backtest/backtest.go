@@ -213,7 +213,7 @@ func judgeSequence(o Outcome, c Case, cfg *verdict.Config, judge string, thresho
 		lookCfg := cfg
 		if c.Spending {
 			spent := *cfg
-			spent.FamilyWiseError = stats.SpentLevel(cmp.Or(cfg.FamilyWiseError, 0.05), float64(k-1)/float64(c.Looks), float64(k)/float64(c.Looks))
+			spent.FamilyWiseError = stats.LookLevel(cmp.Or(cfg.FamilyWiseError, 0.05), k, c.Looks)
 			lookCfg = &spent
 		}
 		res, err := verdict.Analyze(lookCfg, pairs, verdict.Options{Judge: judge, Thresholds: thresholds})

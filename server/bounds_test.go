@@ -46,6 +46,10 @@ func TestNumericInputsBounded(t *testing.T) {
 		{"POST", "/standalone_canary_analysis/c", `{"scopes":[{"controlScope":"a","experimentScope":"b","step":60,"controlOffsetInMinutes":` + huge + `}],"lifetimeDurationMins":60}`, "controlOffsetInMinutes"},
 		{"POST", "/v1/analyze", `{"spec":{"canary_config_name":"c","metrics":[{"name":"a","control":[1,2],"experiment":[1,2],"step_seconds":60,"window_seconds":` + huge + `}]}}`, "window_seconds"},
 		{"POST", "/v1/analyze", `{"spec":{"canary_config_name":"c","metrics":[{"name":"a","control":[1,2],"experiment":[1,2],"step_seconds":60,"window_seconds":-300}]}}`, "window_seconds"},
+		{"POST", "/v1/analyze", `{"spec":{"canary_config_name":"c","look":3,"looks":2,"metrics":[{"name":"a","control":[1,2],"experiment":[1,2]}]}}`, "spec.look"},
+		{"POST", "/v1/analyze", `{"spec":{"canary_config_name":"c","looks":5,"metrics":[{"name":"a","control":[1,2],"experiment":[1,2]}]}}`, "spec.look"},
+		{"POST", "/v1/analyses", `{"spec":{"canary_config_name":"c","look":1,"looks":1001,"metrics":[{"name":"a","control":[1,2],"experiment":[1,2]}]}}`, "spec.look"},
+		{"POST", "/v1/analyze", `{"spec":{"canary_config_name":"c","look":-1,"looks":2,"metrics":[{"name":"a","control":[1,2],"experiment":[1,2]}]}}`, "spec.look"},
 	} {
 		req, _ := http.NewRequest(tc.method, base+tc.path, strings.NewReader(tc.body))
 		req.Header.Set("Content-Type", "application/json")

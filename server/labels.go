@@ -16,6 +16,7 @@ const (
 	maxAnnotationKey    = 63
 	maxAnnotationValue  = 1024
 	maxQueryBytes       = 16 << 10
+	maxLooks            = 1000
 )
 
 // checkLabels checks a spec's application and annotations against their

@@ -4,6 +4,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"database/sql/driver"
@@ -31,6 +32,7 @@ import (
 	"github.com/canaryjudge/judge/kayenta"
 	"github.com/canaryjudge/judge/metrics"
 	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
+	"github.com/canaryjudge/judge/stats"
 	"github.com/canaryjudge/judge/store"
 	"github.com/canaryjudge/judge/tracing"
 	"github.com/canaryjudge/judge/verdict"
@@ -252,6 +254,9 @@ func (s *Service) resolve(ctx context.Context, spec *judgev1.AnalysisSpec) (*jud
 	if err := checkLabels(spec); err != nil {
 		return nil, nil, err
 	}
+	if look, looks := spec.GetLook(), spec.GetLooks(); (look != 0 || looks != 0) && !(looks >= 1 && looks <= maxLooks && look >= 1 && look <= looks) {
+		return nil, nil, fmt.Errorf("spec.look %d of spec.looks %d: want a look from 1 to looks, and 1 to %d looks: %w", look, looks, maxLooks, errInvalid)
+	}
 	thresholds := spec.GetThresholds()
 	if t := thresholds; t != nil {
 		// An empty thresholds object means the config's thresholds (95/75
@@ -316,6 +321,8 @@ func (s *Service) resolve(ctx context.Context, spec *judgev1.AnalysisSpec) (*jud
 		MetricsAccount: spec.GetMetricsAccount(),
 		Application:    spec.GetApplication(),
 		Annotations:    spec.GetAnnotations(),
+		Look:           spec.GetLook(),
+		Looks:          spec.GetLooks(),
 	}
 	if len(resolved.GetScopes()) > 0 {
 		// Render every query now, so a bad scope (or one that cannot be
@@ -359,6 +366,12 @@ func (s *Service) judge(ctx context.Context, spec *judgev1.AnalysisSpec, cfg *ve
 		return nil, nil, err
 	}
 	start := time.Now()
+	if looks := spec.GetLooks(); looks > 1 {
+		// One look of a planned sequence: its share of the level.
+		spent := *cfg
+		spent.FamilyWiseError = stats.LookLevel(cmp.Or(cfg.FamilyWiseError, 0.05), int(spec.GetLook()), int(looks))
+		cfg = &spent
+	}
 	opts := verdict.Options{Judge: spec.GetJudge()}
 	if t := spec.GetThresholds(); t != nil {
 		opts.Thresholds = &verdict.Thresholds{Pass: t.GetPass(), Marginal: t.GetMarginal()}

@@ -5,17 +5,13 @@ import (
 	"testing"
 )
 
-// TestSpentLevel checks the O'Brien–Fleming-type spending: its closed form
-// at t = 0.5 (2 − 2Φ(1.959964/√0.5) = 2 − 2Φ(2.771808) = 0.005575, R:
-// 2*pnorm(qnorm(0.975)/sqrt(0.5), lower.tail=FALSE)) and near nothing at
-// t = 0.2, a total of exactly α over any partition, and nothing spent
-// backwards.
+// TestSpentLevel checks the Hwang–Shih–DeCani (γ = −4) spending: its
+// closed form at t = 1/2 (0.05·(1 − e²)/(1 − e⁴) = 0.005960, R:
+// 0.05*(1-exp(2))/(1-exp(4))), a total of exactly α over any partition,
+// and nothing spent backwards.
 func TestSpentLevel(t *testing.T) {
-	if got := SpentLevel(0.05, 0, 0.5); math.Abs(got-0.005575) > 1e-5 {
-		t.Errorf("A(0.5) = %.6f, want 0.005575", got)
-	}
-	if got := SpentLevel(0.05, 0, 0.2); got > 1e-4 {
-		t.Errorf("A(0.2) = %.6f, want under 0.0001", got)
+	if got := SpentLevel(0.05, 0, 0.5); math.Abs(got-0.005960) > 1e-6 {
+		t.Errorf("A(1/2) = %.6f, want 0.005960", got)
 	}
 	for _, looks := range []int{1, 2, 6, 24, 100} {
 		var sum float64
@@ -31,5 +27,19 @@ func TestSpentLevel(t *testing.T) {
 	}
 	if got := SpentLevel(0.05, -1, 2); math.Abs(got-0.05) > 1e-12 {
 		t.Errorf("clamped: %v", got)
+	}
+}
+
+// TestLookLevel checks the per-look level: all of alpha for one look, the
+// spent share otherwise, never 0 (which a config reads as the default).
+func TestLookLevel(t *testing.T) {
+	if got := LookLevel(0.05, 1, 1); got != 0.05 {
+		t.Errorf("one look: %v", got)
+	}
+	if got, want := LookLevel(0.05, 3, 6), SpentLevel(0.05, 2.0/6, 3.0/6); got != want {
+		t.Errorf("look 3 of 6: %v, want %v", got, want)
+	}
+	if got := LookLevel(0.05, 1, 1000); got <= 0 || got > 0.05/1000*2 {
+		t.Errorf("look 1 of 1000: %v, want a small positive share", got)
 	}
 }

@@ -231,6 +231,11 @@ func (r *standaloneRequest) spec(k int) (*judgev1.AnalysisSpec, error) {
 	if t := r.Thresholds; t != nil {
 		s.Thresholds = &judgev1.Thresholds{Pass: t.Pass, Marginal: t.Marginal}
 	}
+	if r.Runs > 1 {
+		// Run k of a planned sequence: its share of the level, so that an
+		// unchanged canary is failed at no run more often than the level.
+		s.Look, s.Looks = int32(k), int32(r.Runs) //nolint:gosec // at most maxStandaloneRuns
+	}
 	if r.ConfigID != "" {
 		s.Config = &judgev1.AnalysisSpec_CanaryConfigName{CanaryConfigName: r.ConfigID}
 	} else {
@@ -558,6 +563,11 @@ func judgeRun(v *judgev1.Verdict, n, runs int) (done, passed bool, message strin
 	t := v.GetThresholds()
 	describe := fmt.Sprintf("%s, canary score %.2f (pass %g, marginal %g): %s", v.GetResult(), v.GetScore(), t.GetPass(), t.GetMarginal(), v.GetReason())
 	switch result := v.GetResult(); {
+	case result == verdict.ResultFail && n < runs && !established(v):
+		// At its share of the level this run could not establish a
+		// regression (a metric it cannot judge yet): the next run, with
+		// more data and more of the level, decides.
+		return false, false, ""
 	case result != verdict.ResultPass && result != verdict.ResultMarginal:
 		return true, false, fmt.Sprintf("Run %d of %d is %s", n, runs, describe)
 	case n < runs:
@@ -567,6 +577,20 @@ func judgeRun(v *judgev1.Verdict, n, runs int) (done, passed bool, message strin
 	default:
 		return true, false, fmt.Sprintf("Final run %d is %s; only PASS passes", n, describe)
 	}
+}
+
+// established reports whether a verdict established what fails a canary
+// before its last run: a metric significantly higher or lower, or one that
+// could not be fetched or judged (ERROR). INCONCLUSIVE and NODATA metrics
+// wait for the next run.
+func established(v *judgev1.Verdict) bool {
+	for _, m := range v.GetMetrics() {
+		switch m.GetClassification() {
+		case verdict.High, verdict.Low, verdict.Error:
+			return true
+		}
+	}
+	return false
 }
 
 // finish records the final judgement: succeeded when the thresholds were

@@ -124,7 +124,14 @@ type AnalysisSpec struct {
 	// with the analysis and returned as given (at most 16, keys up to 63
 	// characters, values up to 1,024): Kayenta's execution keeps the
 	// parentPipelineExecutionId, canaryConfigId and account names there.
-	Annotations   map[string]string `protobuf:"bytes,9,rep,name=annotations,proto3" json:"annotations,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Annotations map[string]string `protobuf:"bytes,9,rep,name=annotations,proto3" json:"annotations,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// look and looks, optional, place the analysis in a planned sequence of
+	// looks at one canary (look 1 to looks, looks at most 1,000): the
+	// analysis then tests at its share of the config's family-wise level,
+	// spent over the looks by the Hwang–Shih–DeCani function (γ −4), so the
+	// level holds over the whole sequence. 0 is one analysis.
+	Look          int32 `protobuf:"varint,10,opt,name=look,proto3" json:"look,omitempty"`
+	Looks         int32 `protobuf:"varint,11,opt,name=looks,proto3" json:"looks,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -231,6 +238,20 @@ func (x *AnalysisSpec) GetAnnotations() map[string]string {
 		return x.Annotations
 	}
 	return nil
+}
+
+func (x *AnalysisSpec) GetLook() int32 {
+	if x != nil {
+		return x.Look
+	}
+	return 0
+}
+
+func (x *AnalysisSpec) GetLooks() int32 {
+	if x != nil {
+		return x.Looks
+	}
+	return 0
 }
 
 type isAnalysisSpec_Config interface {
@@ -2454,7 +2475,7 @@ var File_judge_v1_judge_proto protoreflect.FileDescriptor
 
 const file_judge_v1_judge_proto_rawDesc = "" +
 	"\n" +
-	"\x14judge/v1/judge.proto\x12\bjudge.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe6\x04\n" +
+	"\x14judge/v1/judge.proto\x12\bjudge.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x90\x05\n" +
 	"\fAnalysisSpec\x12>\n" +
 	"\rcanary_config\x18\x01 \x01(\v2\x17.google.protobuf.StructH\x00R\fcanaryConfig\x12.\n" +
 	"\x12canary_config_name\x18\x02 \x01(\tH\x00R\x10canaryConfigName\x12.\n" +
@@ -2466,7 +2487,10 @@ const file_judge_v1_judge_proto_rawDesc = "" +
 	"\x05judge\x18\x06 \x01(\tR\x05judge\x12'\n" +
 	"\x0fmetrics_account\x18\a \x01(\tR\x0emetricsAccount\x12 \n" +
 	"\vapplication\x18\b \x01(\tR\vapplication\x12I\n" +
-	"\vannotations\x18\t \x03(\v2'.judge.v1.AnalysisSpec.AnnotationsEntryR\vannotations\x1aN\n" +
+	"\vannotations\x18\t \x03(\v2'.judge.v1.AnalysisSpec.AnnotationsEntryR\vannotations\x12\x12\n" +
+	"\x04look\x18\n" +
+	" \x01(\x05R\x04look\x12\x14\n" +
+	"\x05looks\x18\v \x01(\x05R\x05looks\x1aN\n" +
 	"\vScopesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12)\n" +
 	"\x05value\x18\x02 \x01(\v2\x13.judge.v1.ScopePairR\x05value:\x028\x01\x1a>\n" +
