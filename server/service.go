@@ -254,7 +254,7 @@ func (s *Service) resolve(ctx context.Context, spec *judgev1.AnalysisSpec) (*jud
 	if err := checkLabels(spec); err != nil {
 		return nil, nil, err
 	}
-	if look, looks := spec.GetLook(), spec.GetLooks(); (look != 0 || looks != 0) && !(looks >= 1 && looks <= maxLooks && look >= 1 && look <= looks) {
+	if look, looks := spec.GetLook(), spec.GetLooks(); (look != 0 || looks != 0) && (looks < 1 || looks > maxLooks || look < 1 || look > looks) {
 		return nil, nil, fmt.Errorf("spec.look %d of spec.looks %d: want a look from 1 to looks, and 1 to %d looks: %w", look, looks, maxLooks, errInvalid)
 	}
 	thresholds := spec.GetThresholds()
