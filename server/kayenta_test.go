@@ -27,12 +27,13 @@ func kayentaCall(t *testing.T, method, url, body string, out any) int {
 	return code
 }
 
-// TestKayentaSurface drives the Kayenta REST surface the way Argo Rollouts'
-// kayenta provider does (list configs, start an execution, poll it, read
-// result.judgeResult.score.score) against a real Prometheus, and checks
-// the metric set pair list, the remote judge and bad input.
-func TestKayentaSurface(t *testing.T) {
-	start := time.Now().Add(-20 * time.Hour).Truncate(time.Hour).UTC()
+// checkoutPrometheus starts a real Prometheus holding 40 minutes of
+// checkout_latency_seconds for a baseline pod (base), a good canary (good)
+// and a regressed one (bad, +50%), and returns its URL and the window's
+// start.
+func checkoutPrometheus(t *testing.T) (url string, start time.Time) {
+	t.Helper()
+	start = time.Now().Add(-20 * time.Hour).Truncate(time.Hour).UTC()
 	series := func(pod string, level float64, phase int) promtest.Series {
 		s := promtest.Series{Name: "checkout_latency_seconds", Labels: map[string]string{"pod": pod}}
 		for i := range 40 {
@@ -40,15 +41,27 @@ func TestKayentaSurface(t *testing.T) {
 		}
 		return s
 	}
-	url := promtest.Start(t, []promtest.Series{series("base", 0.2, 0), series("good", 0.2, 7), series("bad", 0.3, 0)})
+	return promtest.Start(t, []promtest.Series{series("base", 0.2, 0), series("good", 0.2, 7), series("bad", 0.3, 0)}), start
+}
+
+// checkoutConfig is a Kayenta canary config of the checkout latency (a
+// critical metric) for the application shop, as Deck stores it.
+const checkoutConfig = `{"name":"checkout","applications":["shop"],"judge":{"name":"NetflixACAJudge-v1.0","judgeConfigurations":{}},
+	"metrics":[{"name":"latency","groups":["perf"],"scopeName":"default",
+	  "query":{"type":"prometheus","customInlineTemplate":"PromQL:avg(checkout_latency_seconds{pod=\"${scope}\"})"},
+	  "analysisConfigurations":{"canary":{"direction":"increase","critical":true}}}],
+	"templates":{},"classifier":{"groupWeights":{"perf":100},"scoreThresholds":{"pass":95,"marginal":75}}}`
+
+// TestKayentaSurface drives the Kayenta REST surface the way Argo Rollouts'
+// kayenta provider does (list configs, start an execution, poll it, read
+// result.judgeResult.score.score) against a real Prometheus, and checks
+// the metric set pair list, the remote judge and bad input.
+func TestKayentaSurface(t *testing.T) {
+	url, start := checkoutPrometheus(t)
 	s := startServer(t, Config{Accounts: []metrics.Account{{Name: "prom", Type: metrics.TypePrometheus, URL: url}}})
 	base := "http://" + s.Addr()
 
-	config := `{"name":"checkout","applications":["shop"],"judge":{"name":"NetflixACAJudge-v1.0","judgeConfigurations":{}},
-		"metrics":[{"name":"latency","groups":["perf"],"scopeName":"default",
-		  "query":{"type":"prometheus","customInlineTemplate":"PromQL:avg(checkout_latency_seconds{pod=\"${scope}\"})"},
-		  "analysisConfigurations":{"canary":{"direction":"increase","critical":true}}}],
-		"templates":{},"classifier":{"groupWeights":{"perf":100},"scoreThresholds":{"pass":95,"marginal":75}}}`
+	config := checkoutConfig
 	var created struct{ CanaryConfigID string }
 	if code := kayentaCall(t, "POST", base+"/canaryConfig", config, &created); code != 200 || created.CanaryConfigID == "" {
 		t.Fatalf("POST /canaryConfig: %d %+v", code, created)

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"github.com/canaryjudge/judge/metrics"
-	"github.com/canaryjudge/judge/metrics/prometheus/promtest"
 )
 
 // rawCall sends a request and returns the status and the raw answer.
@@ -81,15 +79,7 @@ func orcaPromotes(raw []byte, pass, marginal int) (done, promoted bool) {
 // Prometheus, and checks every answer strictly against the clients' own
 // types (contract_test.go). Orca's decision must follow judge's verdict.
 func TestSpinnakerContract(t *testing.T) {
-	start := time.Now().Add(-20 * time.Hour).Truncate(time.Hour).UTC()
-	series := func(pod string, level float64, phase int) promtest.Series {
-		s := promtest.Series{Name: "checkout_latency_seconds", Labels: map[string]string{"pod": pod}}
-		for i := range 40 {
-			s.Samples = append(s.Samples, promtest.Sample{T: start.Add(time.Duration(i) * time.Minute), V: level * (1 + 0.05*math.Sin(float64(i+phase)*1.9))})
-		}
-		return s
-	}
-	url := promtest.Start(t, []promtest.Series{series("base", 0.2, 0), series("good", 0.2, 7), series("bad", 0.3, 0)})
+	url, start := checkoutPrometheus(t)
 	// A peer that never answers keeps one execution running, to cancel it.
 	release := make(chan struct{})
 	hung := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
@@ -105,13 +95,8 @@ func TestSpinnakerContract(t *testing.T) {
 	base := "http://" + s.Addr()
 
 	// Deck creates the config (through Gate's POST /v2/canaryConfig).
-	config := `{"name":"checkout","applications":["shop"],"judge":{"name":"NetflixACAJudge-v1.0","judgeConfigurations":{}},
-		"metrics":[{"name":"latency","groups":["perf"],"scopeName":"default",
-		  "query":{"type":"prometheus","customInlineTemplate":"PromQL:avg(checkout_latency_seconds{pod=\"${scope}\"})"},
-		  "analysisConfigurations":{"canary":{"direction":"increase","critical":true}}}],
-		"templates":{},"classifier":{"groupWeights":{"perf":100},"scoreThresholds":{"pass":95,"marginal":75}}}`
 	var created struct{ CanaryConfigID string }
-	if code := kayentaCall(t, "POST", base+"/canaryConfig", config, &created); code != 200 || created.CanaryConfigID == "" {
+	if code := kayentaCall(t, "POST", base+"/canaryConfig", checkoutConfig, &created); code != 200 || created.CanaryConfigID == "" {
 		t.Fatalf("POST /canaryConfig: %d %+v", code, created)
 	}
 

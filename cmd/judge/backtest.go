@@ -49,7 +49,7 @@ and size on 20 metrics of AR(1) noise (--seed, --cases).`,
 	f.StringSlice("rho", nil, "synthetic AR(1) coefficients to cycle through (default 0,0.3,0.5,0.8)")
 	f.StringSlice("regression", nil, "synthetic regressions KIND:SIZE to cycle through (level-shift, variance, tail, errors, ramp, step, burst), e.g. level-shift:1.35,tail:3 (default all kinds and sizes but burst)")
 	f.Int("points", 0, "synthetic points per side (default 60)")
-	f.Bool("spending", false, "with --looks: test each look at its share of the family-wise level (Lan–DeMets, O'Brien–Fleming type), so the level holds over all looks")
+	f.Bool("spending", false, "with --looks: test each look at its share of the family-wise level (Hwang–Shih–DeCani spending, γ −4, as stats.SpentLevel), so the level holds over all looks")
 	f.Int("looks", 1, "judge each synthetic case as a sequence of this many analyses of growing windows, as a standalone canary analysis looks: a FAIL at any look fails it, the last look decides otherwise")
 	f.Int("history", 0, "synthetic points of baseline history before its window (default 180; 0 keeps the default, -1 none)")
 	f.Float64("cv", 0, "coefficient of variation of synthetic independent noise (default 0.2)")
