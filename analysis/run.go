@@ -193,6 +193,9 @@ type Options struct {
 	Judge   string
 	// Thresholds override the config's (and the request's).
 	Thresholds *verdict.Thresholds
+	// Equivalence asks for the intervals of an early PASS
+	// (verdict.Options.Equivalence).
+	Equivalence bool
 }
 
 // Outcome is a judged analysis with the series it judged.
@@ -362,7 +365,7 @@ func (r *Runner) run(ctx context.Context, cfg *verdict.Config, req *Request, opt
 	if failed > 0 && r.Log != nil {
 		r.Log.Warn("metric fetches failed", "failed", failed, "of", mainJobs(jobs), "unavailable", unavailable)
 	}
-	vopts := verdict.Options{Judge: opts.Judge, Thresholds: opts.Thresholds}
+	vopts := verdict.Options{Judge: opts.Judge, Thresholds: opts.Thresholds, Equivalence: opts.Equivalence}
 	if vopts.Thresholds == nil && req.Thresholds != nil && *req.Thresholds != (verdict.Thresholds{}) {
 		vopts.Thresholds = req.Thresholds
 	}

@@ -16,7 +16,7 @@ import (
 
 	"gonum.org/v1/gonum/stat/distuv"
 
-	"github.com/canaryjudge/judge/stats"
+	"github.com/canaryjudge/judge/sequence"
 	"github.com/canaryjudge/judge/verdict"
 )
 
@@ -46,8 +46,13 @@ type Case struct {
 	// again and again does: a sequence of analyses of growing windows
 	// (judgeSequence). Spending, with looks, tests each look at its share
 	// of the family-wise level (stats.SpentLevel) instead of all of it.
-	Looks    int  `json:"looks,omitempty"`
-	Spending bool `json:"spending,omitempty"`
+	// OpenEnded spends the level as a sequence whose number of looks is
+	// not known (sequence.Plan with no looks), PassEarly lets a look
+	// before the last pass on equivalence; both imply Spending.
+	Looks     int  `json:"looks,omitempty"`
+	Spending  bool `json:"spending,omitempty"`
+	OpenEnded bool `json:"open_ended,omitempty"`
+	PassEarly bool `json:"pass_early,omitempty"`
 	// Config judges the case; nil uses the run's config.
 	Config *verdict.Config         `json:"-"`
 	Pairs  []verdict.MetricSetPair `json:"-"`
@@ -194,15 +199,24 @@ func judgeCase(c Case, cfg *verdict.Config, judge string, thresholds *verdict.Th
 	return o
 }
 
-// judgeSequence judges a case as Kayenta's standalone canary analysis
-// looks at a canary: c.Looks analyses of windows growing from the start
-// (the first k/c.Looks of each series at look k, the baseline's history
-// unchanged), each an independent test at the configured level. A FAIL at
-// any look ends the sequence FAIL at once; otherwise the last look's
-// verdict is the sequence's (only a PASS passes). This measures how the
-// chance of failing an unchanged canary grows with the looks, unless each
-// look spends only its share of the level (c.Spending).
+// judgeSequence judges a case as a deployer looks at a canary: c.Looks
+// analyses of windows growing from the start (the first k/c.Looks of each
+// series at look k, the baseline's history unchanged). Without spending
+// each look is a test at the configured level, and a FAIL at any look ends
+// the sequence FAIL at once; otherwise the last look's verdict is the
+// sequence's (only a PASS passes). This measures how the chance of failing
+// an unchanged canary grows with the looks. With spending each look is
+// tested at its share of the level (sequence.Plan, planned or open-ended)
+// and decided as the server decides it: the sequence ends FAIL at any look
+// whose verdict is FAIL (a deployer's failed measurement, whether or not a
+// regression is established), PASS at an early equivalence (PassEarly) or
+// at the last look's PASS.
 func judgeSequence(o Outcome, c Case, cfg *verdict.Config, judge string, thresholds *verdict.Thresholds) Outcome {
+	spending := c.Spending || c.OpenEnded || c.PassEarly
+	plan := sequence.Plan{Alpha: cmp.Or(cfg.FamilyWiseError, 0.05), Looks: c.Looks, PassEarly: c.PassEarly}
+	if c.OpenEnded {
+		plan.Looks = 0
+	}
 	for k := 1; k <= c.Looks; k++ {
 		pairs := make([]verdict.MetricSetPair, len(c.Pairs))
 		for i, p := range c.Pairs {
@@ -211,36 +225,27 @@ func judgeSequence(o Outcome, c Case, cfg *verdict.Config, judge string, thresho
 			pairs[i] = p
 		}
 		lookCfg := cfg
-		if c.Spending {
+		if spending {
 			spent := *cfg
-			spent.FamilyWiseError = stats.LookLevel(cmp.Or(cfg.FamilyWiseError, 0.05), k, c.Looks)
+			spent.FamilyWiseError = plan.Level(k)
 			lookCfg = &spent
 		}
-		res, err := verdict.Analyze(lookCfg, pairs, verdict.Options{Judge: judge, Thresholds: thresholds})
+		res, err := verdict.Analyze(lookCfg, pairs, verdict.Options{Judge: judge, Thresholds: thresholds, Equivalence: c.PassEarly})
 		if err != nil {
 			o.Result, o.Error, o.Look = "ERROR", fmt.Sprintf("look %d: %v", k, err), k
 			return o
 		}
 		o.Result, o.Score, o.Look = res.Result, res.Score, k
-		if res.Result == verdict.ResultFail && (!c.Spending || k == c.Looks || regressed(res)) {
+		if res.Result == verdict.ResultFail || k == c.Looks {
 			return o
+		}
+		if spending {
+			if d, _ := plan.Decide(k, res); d == sequence.PassEarly {
+				return o
+			}
 		}
 	}
 	return o
-}
-
-// regressed reports whether a verdict established a regression: a metric
-// significantly higher or lower. With spending, an early look whose small
-// share of the level cannot establish one (the metric is INCONCLUSIVE, or
-// has too few points yet) continues to the next look; only the last look
-// fails on what cannot be judged.
-func regressed(res *verdict.Result) bool {
-	for _, m := range res.Metrics {
-		if m.Classification == verdict.High || m.Classification == verdict.Low {
-			return true
-		}
-	}
-	return false
 }
 
 // Summarize counts outcomes. A case whose analysis could not run counts as

@@ -72,9 +72,12 @@ type SyntheticOptions struct {
 	CV float64
 	// Looks, when more than 1, judges each case as a sequence of that
 	// many analyses of growing windows (Case.Looks); Spending tests each
-	// look at its share of the level (Case.Spending).
-	Looks    int
-	Spending bool
+	// look at its share of the level (Case.Spending), OpenEnded as a
+	// sequence of unknown length, PassEarly lets a look pass early.
+	Looks     int
+	Spending  bool
+	OpenEnded bool
+	PassEarly bool
 }
 
 // ErrSynthetic is returned for synthetic options that cannot be used.
@@ -189,7 +192,8 @@ func Synthetic(seed uint64, n int, opts SyntheticOptions) ([]Case, error) {
 			noise, rho = opts.Noises[(j/R)%N], opts.Rhos[(j/(N*R))%P]
 		}
 		c := Case{ID: fmt.Sprintf("synthetic-%05d", i), Source: "synthetic", Kind: reg.Kind, Size: reg.Size,
-			Noise: noise, Rho: rho, Points: opts.Points, CV: opts.CV, Expected: verdict.ResultPass, Looks: opts.Looks, Spending: opts.Spending}
+			Noise: noise, Rho: rho, Points: opts.Points, CV: opts.CV, Expected: verdict.ResultPass, Looks: opts.Looks, Spending: opts.Spending,
+			OpenEnded: opts.OpenEnded, PassEarly: opts.PassEarly}
 		if reg.Kind != KindAA {
 			c.Expected = verdict.ResultFail
 		}

@@ -27,6 +27,7 @@ var methodRoles = map[string]auth.Role{
 	judgev1.JudgeService_WatchAnalysis_FullMethodName:      auth.RoleRead,
 	judgev1.JudgeService_GetCanaryConfig_FullMethodName:    auth.RoleRead,
 	judgev1.JudgeService_ListCanaryConfigs_FullMethodName:  auth.RoleRead,
+	judgev1.JudgeService_GetSequence_FullMethodName:        auth.RoleRead,
 	judgev1.JudgeService_DeleteCanaryConfig_FullMethodName: auth.RoleAdmin,
 }
 

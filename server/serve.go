@@ -309,8 +309,8 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	return s, nil
 }
 
-// sweep deletes finished analyses older than the retention, every
-// RetentionInterval, in batches.
+// sweep deletes finished analyses older than the retention, in batches,
+// and sequences not looked at within it, every RetentionInterval.
 func (s *Server) sweep(ctx context.Context) {
 	t := time.NewTicker(s.cfg.RetentionInterval)
 	defer t.Stop()
@@ -321,6 +321,11 @@ func (s *Server) sweep(ctx context.Context) {
 			s.log.Warn("delete finished analyses past retention", "err", err)
 		case n > 0:
 			s.log.Info("deleted finished analyses past retention", "count", n, "retention", s.cfg.Retention)
+		}
+		if n, err := s.store.DeleteSequences(ctx, time.Now().Add(-s.cfg.Retention)); err != nil && ctx.Err() == nil {
+			s.log.Warn("delete sequences past retention", "err", err)
+		} else if n > 0 {
+			s.log.Info("deleted sequences not looked at within the retention", "count", n, "retention", s.cfg.Retention)
 		}
 		select {
 		case <-ctx.Done():

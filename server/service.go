@@ -32,7 +32,7 @@ import (
 	"github.com/canaryjudge/judge/kayenta"
 	"github.com/canaryjudge/judge/metrics"
 	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
-	"github.com/canaryjudge/judge/stats"
+	"github.com/canaryjudge/judge/sequence"
 	"github.com/canaryjudge/judge/store"
 	"github.com/canaryjudge/judge/tracing"
 	"github.com/canaryjudge/judge/verdict"
@@ -197,7 +197,7 @@ func (s *Service) Analyze(ctx context.Context, req *judgev1.AnalyzeRequest) (*ju
 	if err != nil {
 		return nil, s.grpcError(err)
 	}
-	v, series, err := s.judge(ctx, spec, cfg)
+	v, series, err := s.judge(ctx, spec, cfg, "")
 	if err != nil {
 		return nil, s.grpcError(err)
 	}
@@ -254,8 +254,11 @@ func (s *Service) resolve(ctx context.Context, spec *judgev1.AnalysisSpec) (*jud
 	if err := checkLabels(spec); err != nil {
 		return nil, nil, err
 	}
-	if look, looks := spec.GetLook(), spec.GetLooks(); (look != 0 || looks != 0) && (looks < 1 || looks > maxLooks || look < 1 || look > looks) {
+	if look, looks := spec.GetLook(), spec.GetLooks(); spec.GetSequence() == "" && (look != 0 || looks != 0) && (looks < 1 || looks > maxLooks || look < 1 || look > looks) {
 		return nil, nil, fmt.Errorf("spec.look %d of spec.looks %d: want a look from 1 to looks, and 1 to %d looks: %w", look, looks, maxLooks, errInvalid)
+	}
+	if err := checkSequence(spec); err != nil {
+		return nil, nil, err
 	}
 	thresholds := spec.GetThresholds()
 	if t := thresholds; t != nil {
@@ -323,6 +326,8 @@ func (s *Service) resolve(ctx context.Context, spec *judgev1.AnalysisSpec) (*jud
 		Annotations:    spec.GetAnnotations(),
 		Look:           spec.GetLook(),
 		Looks:          spec.GetLooks(),
+		Sequence:       spec.GetSequence(),
+		PassEarly:      spec.GetPassEarly(),
 	}
 	if len(resolved.GetScopes()) > 0 {
 		// Render every query now, so a bad scope (or one that cannot be
@@ -357,34 +362,58 @@ func scopesFromProto(scopes map[string]*judgev1.ScopePair) *analysis.Request {
 }
 
 // judge runs the verdict engine on a resolved spec: on its inline series,
-// or on the series fetched for its scopes (returned too).
-func (s *Service) judge(ctx context.Context, spec *judgev1.AnalysisSpec, cfg *verdict.Config) (*judgev1.Verdict, []*judgev1.MetricPair, error) {
+// or on the series fetched for its scopes (returned too). id, when known,
+// is the stored analysis the verdict is for. A spec in a named sequence is
+// that sequence's next look (judgeLook); one of a planned look/looks is
+// tested at its share of the level.
+func (s *Service) judge(ctx context.Context, spec *judgev1.AnalysisSpec, cfg *verdict.Config, id string) (*judgev1.Verdict, []*judgev1.MetricPair, error) {
 	if s.beforeJudge != nil {
 		s.beforeJudge(ctx, spec)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}
-	start := time.Now()
+	if spec.GetSequence() != "" {
+		return s.judgeLook(ctx, spec, cfg, id)
+	}
+	var look *judgev1.SequenceLook
 	if looks := spec.GetLooks(); looks > 1 {
 		// One look of a planned sequence: its share of the level.
+		plan := sequence.Plan{Alpha: cmp.Or(cfg.FamilyWiseError, 0.05), Looks: int(looks)}
+		k := int(spec.GetLook())
 		spent := *cfg
-		spent.FamilyWiseError = stats.LookLevel(cmp.Or(cfg.FamilyWiseError, 0.05), int(spec.GetLook()), int(looks))
+		spent.FamilyWiseError = plan.Level(k)
 		cfg = &spent
+		look = &judgev1.SequenceLook{Look: spec.GetLook(), Looks: looks, Level: plan.Level(k), Spent: plan.Spent(k)}
+		if !plan.Last(k) {
+			look.NextLevel = plan.Level(k + 1)
+		}
 	}
-	opts := verdict.Options{Judge: spec.GetJudge()}
+	res, series, err := s.evaluate(ctx, spec, cfg, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	v := verdictToProto(res)
+	v.Look = look
+	return v, series, nil
+}
+
+// evaluate judges a spec against cfg (whose level may be a look's share).
+func (s *Service) evaluate(ctx context.Context, spec *judgev1.AnalysisSpec, cfg *verdict.Config, equivalence bool) (*verdict.Result, []*judgev1.MetricPair, error) {
+	start := time.Now()
+	opts := verdict.Options{Judge: spec.GetJudge(), Equivalence: equivalence}
 	if t := spec.GetThresholds(); t != nil {
 		opts.Thresholds = &verdict.Thresholds{Pass: t.GetPass(), Marginal: t.GetMarginal()}
 	}
 	if len(spec.GetScopes()) > 0 {
 		out, err := s.runner.Run(ctx, cfg, scopesFromProto(spec.GetScopes()), analysis.Options{
-			Account: spec.GetMetricsAccount(), Judge: opts.Judge, Thresholds: opts.Thresholds,
+			Account: spec.GetMetricsAccount(), Judge: opts.Judge, Thresholds: opts.Thresholds, Equivalence: equivalence,
 		})
 		if err != nil {
 			return nil, nil, err
 		}
 		s.metrics.observeAnalysis(out.Result.Result, time.Since(start))
-		return verdictToProto(out.Result), pairsToProto(out.Pairs), nil
+		return out.Result, pairsToProto(out.Pairs), nil
 	}
 	pairs := make([]verdict.MetricSetPair, len(spec.GetMetrics()))
 	for i, m := range spec.GetMetrics() {
@@ -404,7 +433,7 @@ func (s *Service) judge(ctx context.Context, spec *judgev1.AnalysisSpec, cfg *ve
 	span.SetAttributes(attribute.String("judge.result", res.Result), attribute.Float64("judge.score", res.Score))
 	span.End()
 	s.metrics.observeAnalysis(res.Result, time.Since(start))
-	return verdictToProto(res), nil, nil
+	return res, nil, nil
 }
 
 // grpcError maps an error to a gRPC status at the edge of the service.

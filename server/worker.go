@@ -27,7 +27,7 @@ func (s *Service) judgeStored(ctx context.Context, a store.Analysis) store.Outco
 	if err != nil {
 		return s.failedOutcome(ctx, err)
 	}
-	v, series, err := s.judge(ctx, resolved, cfg)
+	v, series, err := s.judge(ctx, resolved, cfg, a.ID)
 	if err != nil {
 		return s.failedOutcome(ctx, err)
 	}
@@ -54,7 +54,7 @@ func (s *Service) analyzeRecorded(ctx context.Context, spec *judgev1.AnalysisSpe
 	if err != nil {
 		return "", nil, s.grpcError(err)
 	}
-	v, series, err := s.judge(ctx, resolved, cfg)
+	v, series, err := s.judge(ctx, resolved, cfg, "")
 	if err != nil {
 		return "", nil, s.grpcError(err)
 	}
@@ -76,6 +76,11 @@ func (s *Service) analyzeRecorded(ctx context.Context, spec *judgev1.AnalysisSpe
 	if err != nil {
 		s.log.Warn("store a webhook analysis", "err", err)
 		return "", v, nil
+	}
+	if l := v.GetLook(); l.GetSequence() != "" && l.GetLook() > 0 {
+		if err := s.store.LinkLook(ctx, l.GetSequence(), int(l.GetLook()), a.ID); err != nil {
+			s.log.Warn("link a look to its analysis", "sequence", l.GetSequence(), "err", err)
+		}
 	}
 	return a.ID, v, nil
 }

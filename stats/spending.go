@@ -49,3 +49,29 @@ func LookLevel(alpha float64, look, looks int) float64 {
 	}
 	return math.Max(SpentLevel(alpha, float64(look-1)/float64(looks), float64(look)/float64(looks)), minLookLevel)
 }
+
+// OpenHorizon is the nominal number of looks of an open-ended sequence:
+// OpenLookLevel has spent half of α by then.
+const OpenHorizon = 10
+
+// OpenLookLevel is the level of look k (1-based) of a sequence whose
+// number of looks is not known in advance (Argo Rollouts' background
+// analysis, Flagger's checks until promotion): the information fraction
+// t_k = k / (k + H), H = OpenHorizon, maps every look count into [0, 1),
+// and look k spends the linear share
+//
+//	α (t_k − t_{k−1}) = α H / ((k + H)(k − 1 + H)),
+//
+// which sums to α over infinitely many looks (a telescoping series), so by
+// the union bound the chance of any false rejection stays at most α
+// however many looks are taken and whenever the caller stops: an
+// anytime-valid, if conservative, sequential test. Look 1 has α/11, look
+// 10 α/38, look 24 α/115. The floor is 1e-12, as LookLevel's.
+//
+// Reference: Lan & DeMets (1983), Discrete sequential boundaries for
+// clinical trials, Biometrika 70:659–663 (spending over an information
+// time that need not be planned).
+func OpenLookLevel(alpha float64, look int) float64 {
+	k, h := float64(max(look, 1)), float64(OpenHorizon)
+	return math.Max(alpha*h/((k+h)*(k-1+h)), minLookLevel)
+}

@@ -43,3 +43,29 @@ func TestLookLevel(t *testing.T) {
 		t.Errorf("look 1 of 1000: %v, want a small positive share", got)
 	}
 }
+
+// TestOpenLookLevel checks the open-ended spending: α·10/((k+10)(k+9)),
+// R: 0.05*10/((1+10)*(1+9)) = 0.004545 for look 1, a total that stays
+// under α at any number of looks and tends to it, and shares that shrink.
+func TestOpenLookLevel(t *testing.T) {
+	if got := OpenLookLevel(0.05, 1); math.Abs(got-0.0045454545) > 1e-9 {
+		t.Errorf("look 1: %.10f, want 0.0045454545", got)
+	}
+	var sum float64
+	for k := 1; k <= 100000; k++ {
+		l := OpenLookLevel(0.05, k)
+		if k > 1 && l > OpenLookLevel(0.05, k-1) {
+			t.Fatalf("look %d gets more than look %d", k, k-1)
+		}
+		sum += l
+		if sum > 0.05+1e-12 {
+			t.Fatalf("after %d looks %.15f spent, more than 0.05", k, sum)
+		}
+		if k == 10 && math.Abs(sum-0.025) > 1e-12 {
+			t.Errorf("10 looks spend %.15f, want half of 0.05", sum)
+		}
+	}
+	if sum < 0.0499 {
+		t.Errorf("100000 looks spend %.6f, want nearly 0.05", sum)
+	}
+}

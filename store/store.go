@@ -219,6 +219,24 @@ var migrations = []string{
 		PRIMARY KEY (namespace, name, checksum)
 	);
 	CREATE INDEX flagger_verdicts_judged ON flagger_verdicts (judged_at);`,
+	// Sequences of looks at one canary, each look with its verdict.
+	`CREATE TABLE sequences (
+		name TEXT PRIMARY KEY,
+		looks INTEGER NOT NULL,
+		state TEXT NOT NULL,
+		reason TEXT NOT NULL DEFAULT '',
+		created_at BIGINT NOT NULL,
+		updated_at BIGINT NOT NULL
+	);
+	CREATE INDEX sequences_updated ON sequences (updated_at);
+	CREATE TABLE sequence_looks (
+		sequence TEXT NOT NULL,
+		look INTEGER NOT NULL,
+		at BIGINT NOT NULL,
+		analysis_id TEXT NOT NULL DEFAULT '',
+		verdict TEXT NOT NULL DEFAULT '',
+		PRIMARY KEY (sequence, look)
+	);`,
 }
 
 // migrate applies the migrations not yet recorded in schema_migrations, each

@@ -47,6 +47,11 @@ const (
 type Options struct {
 	Judge      string
 	Thresholds *Thresholds
+	// Equivalence, for the default judge, adds to every rank-tested metric
+	// the two-sided interval of its shift at 1 − 2α (MetricResult.
+	// EquivalenceLow/High), which Result.Equivalent compares with the
+	// metric's allowed bounds: a sequence's early PASS.
+	Equivalence bool
 }
 
 // Result is the verdict of one analysis.
@@ -92,6 +97,10 @@ type MetricResult struct {
 	Comparison string `json:"comparison,omitempty"`
 	// TailPValue is the default judge's shape test (stats.Exceedance).
 	TailPValue *float64 `json:"tail_p_value,omitempty"`
+	// EquivalenceLow and EquivalenceHigh are the two-sided 1 − 2α interval
+	// of the shift, with the dependence allowed for (Options.Equivalence).
+	EquivalenceLow  *float64 `json:"equivalence_low,omitempty"`
+	EquivalenceHigh *float64 `json:"equivalence_high,omitempty"`
 	// Bounds are the bounds the metric was judged against: the allowed
 	// effect sizes of a rank test, the absolute and ratio bounds of a
 	// threshold test.
@@ -173,11 +182,13 @@ func (r MetricResult) MarshalJSON() ([]byte, error) {
 		CIHigh         any `json:"ci_high"`
 		EffectSize     any `json:"effect_size"`
 		TailPValue     any `json:"tail_p_value,omitempty"`
+		EquivLow       any `json:"equivalence_low,omitempty"`
+		EquivHigh      any `json:"equivalence_high,omitempty"`
 		MeanRatio      any `json:"mean_ratio,omitempty"`
 		Aggregate      any `json:"aggregate,omitempty"`
 		Autocorr       any `json:"autocorrelation,omitempty"`
 	}{plain(r), num(r.PValue), num(r.AdjustedPValue), num(r.Estimate), num(r.CILow), num(r.CIHigh),
-		num(r.EffectSize), num(r.TailPValue), num(r.MeanRatio), num(r.Aggregate), num(r.Autocorr)})
+		num(r.EffectSize), num(r.TailPValue), num(r.EquivalenceLow), num(r.EquivalenceHigh), num(r.MeanRatio), num(r.Aggregate), num(r.Autocorr)})
 }
 
 // Analyze judges the metric pairs against cfg. Every metric of the config is
@@ -257,6 +268,9 @@ func Analyze(cfg *Config, pairs []MetricSetPair, opts Options) (*Result, error) 
 				kayentaTest(&r)
 			default:
 				defaultTest(&r, cfg.FamilyWiseError)
+				if opts.Equivalence {
+					equivalenceInterval(&r, cfg.FamilyWiseError)
+				}
 			}
 			res.Metrics = append(res.Metrics, r)
 		}
@@ -620,6 +634,9 @@ type evidence struct {
 	// history's jumps were found smaller than the window's, which left it
 	// out of the shape test's reference.
 	historyLeftOutP float64
+	// interval recomputes the location test's two-sided interval of the
+	// shift at a confidence level (for Options.Equivalence).
+	interval func(conf float64) (lo, hi float64, err error)
 }
 
 // smootherLevel is the level at which a history is found smoother than
@@ -714,6 +731,10 @@ func defaultTest(r *MetricResult, alpha float64) {
 		e.n, e.nb, e.p, e.estimate, e.ciLow, e.ciHigh = mw.NCanary, mw.NBaseline, mw.PValue, mw.Estimate, mw.CILow, mw.CIHigh
 		e.up = mw.W > float64(mw.NCanary*mw.NBaseline)/2
 		e.cles = stats.CommonLanguage(mw.W, mw.NCanary, mw.NBaseline)
+		e.interval = func(conf float64) (float64, float64, error) {
+			two, err := stats.MannWhitney(c, b, stats.MannWhitneyOptions{ConfLevel: conf, Dependence: e.dep})
+			return two.CILow, two.CIHigh, err
+		}
 		if sparseCounts(r) {
 			countTest(e, r, alt, alpha)
 		}
@@ -930,6 +951,10 @@ func pairedTest(e *evidence, d, rel []float64, alt stats.Alternative, alpha floa
 	}
 	e.cles = above / float64(len(d))
 	e.dep = dep
+	e.interval = func(conf float64) (float64, float64, error) {
+		two, err := stats.SignedRank(d, stats.SignedRankOptions{ConfLevel: conf, Dependence: dep})
+		return two.CILow, two.CIHigh, err
+	}
 	return nil
 }
 

@@ -50,6 +50,8 @@ and size on 20 metrics of AR(1) noise (--seed, --cases).`,
 	f.StringSlice("regression", nil, "synthetic regressions KIND:SIZE to cycle through (level-shift, variance, tail, errors, ramp, step, burst), e.g. level-shift:1.35,tail:3 (default all kinds and sizes but burst)")
 	f.Int("points", 0, "synthetic points per side (default 60)")
 	f.Bool("spending", false, "with --looks: test each look at its share of the family-wise level (Hwang–Shih–DeCani spending, γ −4, as stats.SpentLevel), so the level holds over all looks")
+	f.Bool("open-ended", false, "with --looks: spend the level as a sequence whose number of looks is not known (stats.OpenLookLevel: look k at α·10/((k+10)(k+9)), anytime-valid); implies --spending")
+	f.Bool("pass-early", false, "with --looks: a look before the last passes the sequence when every metric's interval lies inside its allowed bounds (equivalence); implies --spending")
 	f.Int("looks", 1, "judge each synthetic case as a sequence of this many analyses of growing windows, as a standalone canary analysis looks: a FAIL at any look fails it, the last look decides otherwise")
 	f.Int("history", 0, "synthetic points of baseline history before its window (default 180; 0 keeps the default, -1 none)")
 	f.Float64("cv", 0, "coefficient of variation of synthetic independent noise (default 0.2)")
@@ -169,6 +171,7 @@ func syntheticOptions(v *viper.Viper) (backtest.SyntheticOptions, error) {
 	opts := backtest.SyntheticOptions{
 		Noises: v.GetStringSlice("noise"), Points: v.GetInt("points"), History: v.GetInt("history"), CV: v.GetFloat64("cv"),
 		Looks: v.GetInt("looks"), Spending: v.GetBool("spending"),
+		OpenEnded: v.GetBool("open-ended"), PassEarly: v.GetBool("pass-early"),
 	}
 	if opts.History == -1 {
 		opts.History = 0

@@ -92,6 +92,212 @@ func (AnalysisStatus) EnumDescriptor() ([]byte, []int) {
 	return file_judge_v1_judge_proto_rawDescGZIP(), []int{0}
 }
 
+// GetSequenceRequest names a sequence (AnalysisSpec.sequence).
+type GetSequenceRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Sequence      string                 `protobuf:"bytes,1,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSequenceRequest) Reset() {
+	*x = GetSequenceRequest{}
+	mi := &file_judge_v1_judge_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSequenceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSequenceRequest) ProtoMessage() {}
+
+func (x *GetSequenceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_judge_v1_judge_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSequenceRequest.ProtoReflect.Descriptor instead.
+func (*GetSequenceRequest) Descriptor() ([]byte, []int) {
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *GetSequenceRequest) GetSequence() string {
+	if x != nil {
+		return x.Sequence
+	}
+	return ""
+}
+
+// GetSequenceResponse is a sequence and its looks.
+type GetSequenceResponse struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Sequence string                 `protobuf:"bytes,1,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	// looks is the planned number of looks (0: open-ended).
+	Looks int32 `protobuf:"varint,2,opt,name=looks,proto3" json:"looks,omitempty"`
+	// state is "open", "failed" (a regression was established: every later
+	// look fails) or "passed_early".
+	State string `protobuf:"bytes,3,opt,name=state,proto3" json:"state,omitempty"`
+	// reason says why the sequence was decided (empty while open).
+	Reason     string                 `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// history holds each look's verdict, first look first.
+	History       []*SequenceLookRecord `protobuf:"bytes,7,rep,name=history,proto3" json:"history,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSequenceResponse) Reset() {
+	*x = GetSequenceResponse{}
+	mi := &file_judge_v1_judge_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSequenceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSequenceResponse) ProtoMessage() {}
+
+func (x *GetSequenceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_judge_v1_judge_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSequenceResponse.ProtoReflect.Descriptor instead.
+func (*GetSequenceResponse) Descriptor() ([]byte, []int) {
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *GetSequenceResponse) GetSequence() string {
+	if x != nil {
+		return x.Sequence
+	}
+	return ""
+}
+
+func (x *GetSequenceResponse) GetLooks() int32 {
+	if x != nil {
+		return x.Looks
+	}
+	return 0
+}
+
+func (x *GetSequenceResponse) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *GetSequenceResponse) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *GetSequenceResponse) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *GetSequenceResponse) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+func (x *GetSequenceResponse) GetHistory() []*SequenceLookRecord {
+	if x != nil {
+		return x.History
+	}
+	return nil
+}
+
+// SequenceLookRecord is one stored look of a sequence.
+type SequenceLookRecord struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// analysis_id is the stored analysis of the look, when it has one.
+	AnalysisId string                 `protobuf:"bytes,1,opt,name=analysis_id,json=analysisId,proto3" json:"analysis_id,omitempty"`
+	Time       *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=time,proto3" json:"time,omitempty"`
+	// verdict is the look's verdict, with its look.
+	Verdict       *Verdict `protobuf:"bytes,3,opt,name=verdict,proto3" json:"verdict,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SequenceLookRecord) Reset() {
+	*x = SequenceLookRecord{}
+	mi := &file_judge_v1_judge_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SequenceLookRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SequenceLookRecord) ProtoMessage() {}
+
+func (x *SequenceLookRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_judge_v1_judge_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SequenceLookRecord.ProtoReflect.Descriptor instead.
+func (*SequenceLookRecord) Descriptor() ([]byte, []int) {
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *SequenceLookRecord) GetAnalysisId() string {
+	if x != nil {
+		return x.AnalysisId
+	}
+	return ""
+}
+
+func (x *SequenceLookRecord) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *SequenceLookRecord) GetVerdict() *Verdict {
+	if x != nil {
+		return x.Verdict
+	}
+	return nil
+}
+
 // AnalysisSpec says what to judge: a config and the data.
 type AnalysisSpec struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -130,15 +336,30 @@ type AnalysisSpec struct {
 	// analysis then tests at its share of the config's family-wise level,
 	// spent over the looks by the Hwang–Shih–DeCani function (γ −4), so the
 	// level holds over the whole sequence. 0 is one analysis.
-	Look          int32 `protobuf:"varint,10,opt,name=look,proto3" json:"look,omitempty"`
-	Looks         int32 `protobuf:"varint,11,opt,name=looks,proto3" json:"looks,omitempty"`
+	Look  int32 `protobuf:"varint,10,opt,name=look,proto3" json:"look,omitempty"`
+	Looks int32 `protobuf:"varint,11,opt,name=looks,proto3" json:"looks,omitempty"`
+	// sequence, optional, names a sequence of looks at one canary that judge
+	// stores (up to 256 printable characters, e.g. an Argo Rollouts
+	// AnalysisRun's uid and metric, a Flagger canary revision, a CI
+	// pipeline's id): each analysis with it is the sequence's next look,
+	// judged at that look's share of the config's family-wise level, so the
+	// level holds over all of the sequence's looks, across replicas and
+	// restarts. looks is then the planned number of looks (Hwang–Shih–DeCani
+	// spending; a look past it is FAIL), or 0 when it is not known (open-ended
+	// spending, stats.OpenLookLevel); look must be 0. A regression established
+	// at any look fails that look and every later one.
+	Sequence string `protobuf:"bytes,12,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	// pass_early, with sequence, lets a look before the last PASS the
+	// sequence when every metric's interval at the look's level lies inside
+	// its allowed effect bounds (equivalence); the verdict's look says so.
+	PassEarly     bool `protobuf:"varint,13,opt,name=pass_early,json=passEarly,proto3" json:"pass_early,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AnalysisSpec) Reset() {
 	*x = AnalysisSpec{}
-	mi := &file_judge_v1_judge_proto_msgTypes[0]
+	mi := &file_judge_v1_judge_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -150,7 +371,7 @@ func (x *AnalysisSpec) String() string {
 func (*AnalysisSpec) ProtoMessage() {}
 
 func (x *AnalysisSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[0]
+	mi := &file_judge_v1_judge_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -163,7 +384,7 @@ func (x *AnalysisSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnalysisSpec.ProtoReflect.Descriptor instead.
 func (*AnalysisSpec) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{0}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *AnalysisSpec) GetConfig() isAnalysisSpec_Config {
@@ -254,6 +475,20 @@ func (x *AnalysisSpec) GetLooks() int32 {
 	return 0
 }
 
+func (x *AnalysisSpec) GetSequence() string {
+	if x != nil {
+		return x.Sequence
+	}
+	return ""
+}
+
+func (x *AnalysisSpec) GetPassEarly() bool {
+	if x != nil {
+		return x.PassEarly
+	}
+	return false
+}
+
 type isAnalysisSpec_Config interface {
 	isAnalysisSpec_Config()
 }
@@ -319,7 +554,7 @@ type MetricPair struct {
 
 func (x *MetricPair) Reset() {
 	*x = MetricPair{}
-	mi := &file_judge_v1_judge_proto_msgTypes[1]
+	mi := &file_judge_v1_judge_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -331,7 +566,7 @@ func (x *MetricPair) String() string {
 func (*MetricPair) ProtoMessage() {}
 
 func (x *MetricPair) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[1]
+	mi := &file_judge_v1_judge_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -344,7 +579,7 @@ func (x *MetricPair) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetricPair.ProtoReflect.Descriptor instead.
 func (*MetricPair) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{1}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *MetricPair) GetName() string {
@@ -452,7 +687,7 @@ type ScopePair struct {
 
 func (x *ScopePair) Reset() {
 	*x = ScopePair{}
-	mi := &file_judge_v1_judge_proto_msgTypes[2]
+	mi := &file_judge_v1_judge_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -464,7 +699,7 @@ func (x *ScopePair) String() string {
 func (*ScopePair) ProtoMessage() {}
 
 func (x *ScopePair) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[2]
+	mi := &file_judge_v1_judge_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -477,7 +712,7 @@ func (x *ScopePair) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScopePair.ProtoReflect.Descriptor instead.
 func (*ScopePair) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{2}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ScopePair) GetControlScope() *Scope {
@@ -516,7 +751,7 @@ type Scope struct {
 
 func (x *Scope) Reset() {
 	*x = Scope{}
-	mi := &file_judge_v1_judge_proto_msgTypes[3]
+	mi := &file_judge_v1_judge_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -528,7 +763,7 @@ func (x *Scope) String() string {
 func (*Scope) ProtoMessage() {}
 
 func (x *Scope) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[3]
+	mi := &file_judge_v1_judge_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -541,7 +776,7 @@ func (x *Scope) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Scope.ProtoReflect.Descriptor instead.
 func (*Scope) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{3}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Scope) GetScope() string {
@@ -599,7 +834,7 @@ type Thresholds struct {
 
 func (x *Thresholds) Reset() {
 	*x = Thresholds{}
-	mi := &file_judge_v1_judge_proto_msgTypes[4]
+	mi := &file_judge_v1_judge_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -611,7 +846,7 @@ func (x *Thresholds) String() string {
 func (*Thresholds) ProtoMessage() {}
 
 func (x *Thresholds) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[4]
+	mi := &file_judge_v1_judge_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -624,7 +859,7 @@ func (x *Thresholds) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Thresholds.ProtoReflect.Descriptor instead.
 func (*Thresholds) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{4}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Thresholds) GetPass() float64 {
@@ -652,7 +887,7 @@ type AnalyzeRequest struct {
 
 func (x *AnalyzeRequest) Reset() {
 	*x = AnalyzeRequest{}
-	mi := &file_judge_v1_judge_proto_msgTypes[5]
+	mi := &file_judge_v1_judge_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -664,7 +899,7 @@ func (x *AnalyzeRequest) String() string {
 func (*AnalyzeRequest) ProtoMessage() {}
 
 func (x *AnalyzeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[5]
+	mi := &file_judge_v1_judge_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -677,7 +912,7 @@ func (x *AnalyzeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnalyzeRequest.ProtoReflect.Descriptor instead.
 func (*AnalyzeRequest) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{5}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *AnalyzeRequest) GetSpec() *AnalysisSpec {
@@ -700,7 +935,7 @@ type AnalyzeResponse struct {
 
 func (x *AnalyzeResponse) Reset() {
 	*x = AnalyzeResponse{}
-	mi := &file_judge_v1_judge_proto_msgTypes[6]
+	mi := &file_judge_v1_judge_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -712,7 +947,7 @@ func (x *AnalyzeResponse) String() string {
 func (*AnalyzeResponse) ProtoMessage() {}
 
 func (x *AnalyzeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[6]
+	mi := &file_judge_v1_judge_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -725,7 +960,7 @@ func (x *AnalyzeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnalyzeResponse.ProtoReflect.Descriptor instead.
 func (*AnalyzeResponse) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{6}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *AnalyzeResponse) GetVerdict() *Verdict {
@@ -760,14 +995,17 @@ type Verdict struct {
 	// metrics are the per-metric, per-test results.
 	Metrics []*MetricResult `protobuf:"bytes,7,rep,name=metrics,proto3" json:"metrics,omitempty"`
 	// warnings flag results to read with care, e.g. too little data.
-	Warnings      []string `protobuf:"bytes,8,rep,name=warnings,proto3" json:"warnings,omitempty"`
+	Warnings []string `protobuf:"bytes,8,rep,name=warnings,proto3" json:"warnings,omitempty"`
+	// look places the verdict in its sequence (AnalysisSpec.sequence or
+	// look/looks); unset for a single analysis.
+	Look          *SequenceLook `protobuf:"bytes,9,opt,name=look,proto3" json:"look,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Verdict) Reset() {
 	*x = Verdict{}
-	mi := &file_judge_v1_judge_proto_msgTypes[7]
+	mi := &file_judge_v1_judge_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -779,7 +1017,7 @@ func (x *Verdict) String() string {
 func (*Verdict) ProtoMessage() {}
 
 func (x *Verdict) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[7]
+	mi := &file_judge_v1_judge_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -792,7 +1030,7 @@ func (x *Verdict) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Verdict.ProtoReflect.Descriptor instead.
 func (*Verdict) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{7}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Verdict) GetJudge() string {
@@ -851,6 +1089,117 @@ func (x *Verdict) GetWarnings() []string {
 	return nil
 }
 
+func (x *Verdict) GetLook() *SequenceLook {
+	if x != nil {
+		return x.Look
+	}
+	return nil
+}
+
+// SequenceLook is one look of a sequence of looks at a canary.
+type SequenceLook struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// sequence is the sequence's name (empty for a planned look/looks).
+	Sequence string `protobuf:"bytes,1,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	// look is this look's number, from 1; looks the planned number of looks
+	// (0: open-ended).
+	Look  int32 `protobuf:"varint,2,opt,name=look,proto3" json:"look,omitempty"`
+	Looks int32 `protobuf:"varint,3,opt,name=looks,proto3" json:"looks,omitempty"`
+	// level is the family-wise level this look was tested at; spent the
+	// level spent by this look and all before it (at most the config's).
+	Level float64 `protobuf:"fixed64,4,opt,name=level,proto3" json:"level,omitempty"`
+	Spent float64 `protobuf:"fixed64,5,opt,name=spent,proto3" json:"spent,omitempty"`
+	// decision is what the sequence decided at this look: "continue" (no
+	// regression established, more looks to come), "fail" (a regression
+	// established, or the last look below PASS), "pass" (the last look
+	// passed) or "pass_early" (equivalence established before the last look).
+	Decision string `protobuf:"bytes,6,opt,name=decision,proto3" json:"decision,omitempty"`
+	// next_level is the level the next look will be tested at (0 after the
+	// last look or a decision).
+	NextLevel     float64 `protobuf:"fixed64,7,opt,name=next_level,json=nextLevel,proto3" json:"next_level,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SequenceLook) Reset() {
+	*x = SequenceLook{}
+	mi := &file_judge_v1_judge_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SequenceLook) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SequenceLook) ProtoMessage() {}
+
+func (x *SequenceLook) ProtoReflect() protoreflect.Message {
+	mi := &file_judge_v1_judge_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SequenceLook.ProtoReflect.Descriptor instead.
+func (*SequenceLook) Descriptor() ([]byte, []int) {
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *SequenceLook) GetSequence() string {
+	if x != nil {
+		return x.Sequence
+	}
+	return ""
+}
+
+func (x *SequenceLook) GetLook() int32 {
+	if x != nil {
+		return x.Look
+	}
+	return 0
+}
+
+func (x *SequenceLook) GetLooks() int32 {
+	if x != nil {
+		return x.Looks
+	}
+	return 0
+}
+
+func (x *SequenceLook) GetLevel() float64 {
+	if x != nil {
+		return x.Level
+	}
+	return 0
+}
+
+func (x *SequenceLook) GetSpent() float64 {
+	if x != nil {
+		return x.Spent
+	}
+	return 0
+}
+
+func (x *SequenceLook) GetDecision() string {
+	if x != nil {
+		return x.Decision
+	}
+	return ""
+}
+
+func (x *SequenceLook) GetNextLevel() float64 {
+	if x != nil {
+		return x.NextLevel
+	}
+	return 0
+}
+
 // GroupScore is the score of one metric group.
 type GroupScore struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -868,7 +1217,7 @@ type GroupScore struct {
 
 func (x *GroupScore) Reset() {
 	*x = GroupScore{}
-	mi := &file_judge_v1_judge_proto_msgTypes[8]
+	mi := &file_judge_v1_judge_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -880,7 +1229,7 @@ func (x *GroupScore) String() string {
 func (*GroupScore) ProtoMessage() {}
 
 func (x *GroupScore) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[8]
+	mi := &file_judge_v1_judge_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -893,7 +1242,7 @@ func (x *GroupScore) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupScore.ProtoReflect.Descriptor instead.
 func (*GroupScore) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{8}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GroupScore) GetName() string {
@@ -983,7 +1332,7 @@ type MetricResult struct {
 
 func (x *MetricResult) Reset() {
 	*x = MetricResult{}
-	mi := &file_judge_v1_judge_proto_msgTypes[9]
+	mi := &file_judge_v1_judge_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -995,7 +1344,7 @@ func (x *MetricResult) String() string {
 func (*MetricResult) ProtoMessage() {}
 
 func (x *MetricResult) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[9]
+	mi := &file_judge_v1_judge_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1008,7 +1357,7 @@ func (x *MetricResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetricResult.ProtoReflect.Descriptor instead.
 func (*MetricResult) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{9}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *MetricResult) GetName() string {
@@ -1196,7 +1545,7 @@ type Bounds struct {
 
 func (x *Bounds) Reset() {
 	*x = Bounds{}
-	mi := &file_judge_v1_judge_proto_msgTypes[10]
+	mi := &file_judge_v1_judge_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1208,7 +1557,7 @@ func (x *Bounds) String() string {
 func (*Bounds) ProtoMessage() {}
 
 func (x *Bounds) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[10]
+	mi := &file_judge_v1_judge_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1221,7 +1570,7 @@ func (x *Bounds) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Bounds.ProtoReflect.Descriptor instead.
 func (*Bounds) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{10}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Bounds) GetAllowedIncrease() float64 {
@@ -1291,7 +1640,7 @@ type SampleSummary struct {
 
 func (x *SampleSummary) Reset() {
 	*x = SampleSummary{}
-	mi := &file_judge_v1_judge_proto_msgTypes[11]
+	mi := &file_judge_v1_judge_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1303,7 +1652,7 @@ func (x *SampleSummary) String() string {
 func (*SampleSummary) ProtoMessage() {}
 
 func (x *SampleSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[11]
+	mi := &file_judge_v1_judge_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1316,7 +1665,7 @@ func (x *SampleSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SampleSummary.ProtoReflect.Descriptor instead.
 func (*SampleSummary) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{11}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *SampleSummary) GetCount() int32 {
@@ -1408,7 +1757,7 @@ type Analysis struct {
 
 func (x *Analysis) Reset() {
 	*x = Analysis{}
-	mi := &file_judge_v1_judge_proto_msgTypes[12]
+	mi := &file_judge_v1_judge_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1420,7 +1769,7 @@ func (x *Analysis) String() string {
 func (*Analysis) ProtoMessage() {}
 
 func (x *Analysis) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[12]
+	mi := &file_judge_v1_judge_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1433,7 +1782,7 @@ func (x *Analysis) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Analysis.ProtoReflect.Descriptor instead.
 func (*Analysis) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{12}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Analysis) GetId() string {
@@ -1517,7 +1866,7 @@ type CreateAnalysisRequest struct {
 
 func (x *CreateAnalysisRequest) Reset() {
 	*x = CreateAnalysisRequest{}
-	mi := &file_judge_v1_judge_proto_msgTypes[13]
+	mi := &file_judge_v1_judge_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1529,7 +1878,7 @@ func (x *CreateAnalysisRequest) String() string {
 func (*CreateAnalysisRequest) ProtoMessage() {}
 
 func (x *CreateAnalysisRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[13]
+	mi := &file_judge_v1_judge_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1542,7 +1891,7 @@ func (x *CreateAnalysisRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAnalysisRequest.ProtoReflect.Descriptor instead.
 func (*CreateAnalysisRequest) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{13}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *CreateAnalysisRequest) GetSpec() *AnalysisSpec {
@@ -1563,7 +1912,7 @@ type CreateAnalysisResponse struct {
 
 func (x *CreateAnalysisResponse) Reset() {
 	*x = CreateAnalysisResponse{}
-	mi := &file_judge_v1_judge_proto_msgTypes[14]
+	mi := &file_judge_v1_judge_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1575,7 +1924,7 @@ func (x *CreateAnalysisResponse) String() string {
 func (*CreateAnalysisResponse) ProtoMessage() {}
 
 func (x *CreateAnalysisResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[14]
+	mi := &file_judge_v1_judge_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1588,7 +1937,7 @@ func (x *CreateAnalysisResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAnalysisResponse.ProtoReflect.Descriptor instead.
 func (*CreateAnalysisResponse) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{14}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *CreateAnalysisResponse) GetAnalysis() *Analysis {
@@ -1609,7 +1958,7 @@ type GetAnalysisRequest struct {
 
 func (x *GetAnalysisRequest) Reset() {
 	*x = GetAnalysisRequest{}
-	mi := &file_judge_v1_judge_proto_msgTypes[15]
+	mi := &file_judge_v1_judge_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1621,7 +1970,7 @@ func (x *GetAnalysisRequest) String() string {
 func (*GetAnalysisRequest) ProtoMessage() {}
 
 func (x *GetAnalysisRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[15]
+	mi := &file_judge_v1_judge_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1634,7 +1983,7 @@ func (x *GetAnalysisRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAnalysisRequest.ProtoReflect.Descriptor instead.
 func (*GetAnalysisRequest) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{15}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *GetAnalysisRequest) GetId() string {
@@ -1655,7 +2004,7 @@ type GetAnalysisResponse struct {
 
 func (x *GetAnalysisResponse) Reset() {
 	*x = GetAnalysisResponse{}
-	mi := &file_judge_v1_judge_proto_msgTypes[16]
+	mi := &file_judge_v1_judge_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1667,7 +2016,7 @@ func (x *GetAnalysisResponse) String() string {
 func (*GetAnalysisResponse) ProtoMessage() {}
 
 func (x *GetAnalysisResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[16]
+	mi := &file_judge_v1_judge_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1680,7 +2029,7 @@ func (x *GetAnalysisResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAnalysisResponse.ProtoReflect.Descriptor instead.
 func (*GetAnalysisResponse) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{16}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GetAnalysisResponse) GetAnalysis() *Analysis {
@@ -1709,7 +2058,7 @@ type ListAnalysesRequest struct {
 
 func (x *ListAnalysesRequest) Reset() {
 	*x = ListAnalysesRequest{}
-	mi := &file_judge_v1_judge_proto_msgTypes[17]
+	mi := &file_judge_v1_judge_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1721,7 +2070,7 @@ func (x *ListAnalysesRequest) String() string {
 func (*ListAnalysesRequest) ProtoMessage() {}
 
 func (x *ListAnalysesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[17]
+	mi := &file_judge_v1_judge_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1734,7 +2083,7 @@ func (x *ListAnalysesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAnalysesRequest.ProtoReflect.Descriptor instead.
 func (*ListAnalysesRequest) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{17}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListAnalysesRequest) GetStatus() AnalysisStatus {
@@ -1785,7 +2134,7 @@ type ListAnalysesResponse struct {
 
 func (x *ListAnalysesResponse) Reset() {
 	*x = ListAnalysesResponse{}
-	mi := &file_judge_v1_judge_proto_msgTypes[18]
+	mi := &file_judge_v1_judge_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1797,7 +2146,7 @@ func (x *ListAnalysesResponse) String() string {
 func (*ListAnalysesResponse) ProtoMessage() {}
 
 func (x *ListAnalysesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[18]
+	mi := &file_judge_v1_judge_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1810,7 +2159,7 @@ func (x *ListAnalysesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAnalysesResponse.ProtoReflect.Descriptor instead.
 func (*ListAnalysesResponse) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{18}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListAnalysesResponse) GetAnalyses() []*Analysis {
@@ -1838,7 +2187,7 @@ type CancelAnalysisRequest struct {
 
 func (x *CancelAnalysisRequest) Reset() {
 	*x = CancelAnalysisRequest{}
-	mi := &file_judge_v1_judge_proto_msgTypes[19]
+	mi := &file_judge_v1_judge_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1850,7 +2199,7 @@ func (x *CancelAnalysisRequest) String() string {
 func (*CancelAnalysisRequest) ProtoMessage() {}
 
 func (x *CancelAnalysisRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[19]
+	mi := &file_judge_v1_judge_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1863,7 +2212,7 @@ func (x *CancelAnalysisRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelAnalysisRequest.ProtoReflect.Descriptor instead.
 func (*CancelAnalysisRequest) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{19}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *CancelAnalysisRequest) GetId() string {
@@ -1884,7 +2233,7 @@ type CancelAnalysisResponse struct {
 
 func (x *CancelAnalysisResponse) Reset() {
 	*x = CancelAnalysisResponse{}
-	mi := &file_judge_v1_judge_proto_msgTypes[20]
+	mi := &file_judge_v1_judge_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1896,7 +2245,7 @@ func (x *CancelAnalysisResponse) String() string {
 func (*CancelAnalysisResponse) ProtoMessage() {}
 
 func (x *CancelAnalysisResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[20]
+	mi := &file_judge_v1_judge_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1909,7 +2258,7 @@ func (x *CancelAnalysisResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelAnalysisResponse.ProtoReflect.Descriptor instead.
 func (*CancelAnalysisResponse) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{20}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *CancelAnalysisResponse) GetAnalysis() *Analysis {
@@ -1930,7 +2279,7 @@ type WatchAnalysisRequest struct {
 
 func (x *WatchAnalysisRequest) Reset() {
 	*x = WatchAnalysisRequest{}
-	mi := &file_judge_v1_judge_proto_msgTypes[21]
+	mi := &file_judge_v1_judge_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1942,7 +2291,7 @@ func (x *WatchAnalysisRequest) String() string {
 func (*WatchAnalysisRequest) ProtoMessage() {}
 
 func (x *WatchAnalysisRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[21]
+	mi := &file_judge_v1_judge_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1955,7 +2304,7 @@ func (x *WatchAnalysisRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchAnalysisRequest.ProtoReflect.Descriptor instead.
 func (*WatchAnalysisRequest) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{21}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *WatchAnalysisRequest) GetId() string {
@@ -1976,7 +2325,7 @@ type WatchAnalysisResponse struct {
 
 func (x *WatchAnalysisResponse) Reset() {
 	*x = WatchAnalysisResponse{}
-	mi := &file_judge_v1_judge_proto_msgTypes[22]
+	mi := &file_judge_v1_judge_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1988,7 +2337,7 @@ func (x *WatchAnalysisResponse) String() string {
 func (*WatchAnalysisResponse) ProtoMessage() {}
 
 func (x *WatchAnalysisResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[22]
+	mi := &file_judge_v1_judge_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2001,7 +2350,7 @@ func (x *WatchAnalysisResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchAnalysisResponse.ProtoReflect.Descriptor instead.
 func (*WatchAnalysisResponse) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{22}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *WatchAnalysisResponse) GetAnalysis() *Analysis {
@@ -2029,7 +2378,7 @@ type CanaryConfig struct {
 
 func (x *CanaryConfig) Reset() {
 	*x = CanaryConfig{}
-	mi := &file_judge_v1_judge_proto_msgTypes[23]
+	mi := &file_judge_v1_judge_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2041,7 +2390,7 @@ func (x *CanaryConfig) String() string {
 func (*CanaryConfig) ProtoMessage() {}
 
 func (x *CanaryConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[23]
+	mi := &file_judge_v1_judge_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2054,7 +2403,7 @@ func (x *CanaryConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CanaryConfig.ProtoReflect.Descriptor instead.
 func (*CanaryConfig) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{23}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *CanaryConfig) GetName() string {
@@ -2098,7 +2447,7 @@ type PutCanaryConfigRequest struct {
 
 func (x *PutCanaryConfigRequest) Reset() {
 	*x = PutCanaryConfigRequest{}
-	mi := &file_judge_v1_judge_proto_msgTypes[24]
+	mi := &file_judge_v1_judge_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2110,7 +2459,7 @@ func (x *PutCanaryConfigRequest) String() string {
 func (*PutCanaryConfigRequest) ProtoMessage() {}
 
 func (x *PutCanaryConfigRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[24]
+	mi := &file_judge_v1_judge_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2123,7 +2472,7 @@ func (x *PutCanaryConfigRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutCanaryConfigRequest.ProtoReflect.Descriptor instead.
 func (*PutCanaryConfigRequest) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{24}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *PutCanaryConfigRequest) GetName() string {
@@ -2151,7 +2500,7 @@ type PutCanaryConfigResponse struct {
 
 func (x *PutCanaryConfigResponse) Reset() {
 	*x = PutCanaryConfigResponse{}
-	mi := &file_judge_v1_judge_proto_msgTypes[25]
+	mi := &file_judge_v1_judge_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2163,7 +2512,7 @@ func (x *PutCanaryConfigResponse) String() string {
 func (*PutCanaryConfigResponse) ProtoMessage() {}
 
 func (x *PutCanaryConfigResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[25]
+	mi := &file_judge_v1_judge_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2176,7 +2525,7 @@ func (x *PutCanaryConfigResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutCanaryConfigResponse.ProtoReflect.Descriptor instead.
 func (*PutCanaryConfigResponse) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{25}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *PutCanaryConfigResponse) GetCanaryConfig() *CanaryConfig {
@@ -2197,7 +2546,7 @@ type GetCanaryConfigRequest struct {
 
 func (x *GetCanaryConfigRequest) Reset() {
 	*x = GetCanaryConfigRequest{}
-	mi := &file_judge_v1_judge_proto_msgTypes[26]
+	mi := &file_judge_v1_judge_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2209,7 +2558,7 @@ func (x *GetCanaryConfigRequest) String() string {
 func (*GetCanaryConfigRequest) ProtoMessage() {}
 
 func (x *GetCanaryConfigRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[26]
+	mi := &file_judge_v1_judge_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2222,7 +2571,7 @@ func (x *GetCanaryConfigRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCanaryConfigRequest.ProtoReflect.Descriptor instead.
 func (*GetCanaryConfigRequest) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{26}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *GetCanaryConfigRequest) GetName() string {
@@ -2243,7 +2592,7 @@ type GetCanaryConfigResponse struct {
 
 func (x *GetCanaryConfigResponse) Reset() {
 	*x = GetCanaryConfigResponse{}
-	mi := &file_judge_v1_judge_proto_msgTypes[27]
+	mi := &file_judge_v1_judge_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2255,7 +2604,7 @@ func (x *GetCanaryConfigResponse) String() string {
 func (*GetCanaryConfigResponse) ProtoMessage() {}
 
 func (x *GetCanaryConfigResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[27]
+	mi := &file_judge_v1_judge_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2268,7 +2617,7 @@ func (x *GetCanaryConfigResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCanaryConfigResponse.ProtoReflect.Descriptor instead.
 func (*GetCanaryConfigResponse) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{27}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *GetCanaryConfigResponse) GetCanaryConfig() *CanaryConfig {
@@ -2291,7 +2640,7 @@ type ListCanaryConfigsRequest struct {
 
 func (x *ListCanaryConfigsRequest) Reset() {
 	*x = ListCanaryConfigsRequest{}
-	mi := &file_judge_v1_judge_proto_msgTypes[28]
+	mi := &file_judge_v1_judge_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2303,7 +2652,7 @@ func (x *ListCanaryConfigsRequest) String() string {
 func (*ListCanaryConfigsRequest) ProtoMessage() {}
 
 func (x *ListCanaryConfigsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[28]
+	mi := &file_judge_v1_judge_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2316,7 +2665,7 @@ func (x *ListCanaryConfigsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCanaryConfigsRequest.ProtoReflect.Descriptor instead.
 func (*ListCanaryConfigsRequest) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{28}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ListCanaryConfigsRequest) GetPageSize() int32 {
@@ -2346,7 +2695,7 @@ type ListCanaryConfigsResponse struct {
 
 func (x *ListCanaryConfigsResponse) Reset() {
 	*x = ListCanaryConfigsResponse{}
-	mi := &file_judge_v1_judge_proto_msgTypes[29]
+	mi := &file_judge_v1_judge_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2358,7 +2707,7 @@ func (x *ListCanaryConfigsResponse) String() string {
 func (*ListCanaryConfigsResponse) ProtoMessage() {}
 
 func (x *ListCanaryConfigsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[29]
+	mi := &file_judge_v1_judge_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2371,7 +2720,7 @@ func (x *ListCanaryConfigsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCanaryConfigsResponse.ProtoReflect.Descriptor instead.
 func (*ListCanaryConfigsResponse) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{29}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ListCanaryConfigsResponse) GetCanaryConfigs() []*CanaryConfig {
@@ -2399,7 +2748,7 @@ type DeleteCanaryConfigRequest struct {
 
 func (x *DeleteCanaryConfigRequest) Reset() {
 	*x = DeleteCanaryConfigRequest{}
-	mi := &file_judge_v1_judge_proto_msgTypes[30]
+	mi := &file_judge_v1_judge_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2411,7 +2760,7 @@ func (x *DeleteCanaryConfigRequest) String() string {
 func (*DeleteCanaryConfigRequest) ProtoMessage() {}
 
 func (x *DeleteCanaryConfigRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[30]
+	mi := &file_judge_v1_judge_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2424,7 +2773,7 @@ func (x *DeleteCanaryConfigRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteCanaryConfigRequest.ProtoReflect.Descriptor instead.
 func (*DeleteCanaryConfigRequest) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{30}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *DeleteCanaryConfigRequest) GetName() string {
@@ -2443,7 +2792,7 @@ type DeleteCanaryConfigResponse struct {
 
 func (x *DeleteCanaryConfigResponse) Reset() {
 	*x = DeleteCanaryConfigResponse{}
-	mi := &file_judge_v1_judge_proto_msgTypes[31]
+	mi := &file_judge_v1_judge_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2455,7 +2804,7 @@ func (x *DeleteCanaryConfigResponse) String() string {
 func (*DeleteCanaryConfigResponse) ProtoMessage() {}
 
 func (x *DeleteCanaryConfigResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[31]
+	mi := &file_judge_v1_judge_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2468,14 +2817,31 @@ func (x *DeleteCanaryConfigResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteCanaryConfigResponse.ProtoReflect.Descriptor instead.
 func (*DeleteCanaryConfigResponse) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{31}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{35}
 }
 
 var File_judge_v1_judge_proto protoreflect.FileDescriptor
 
 const file_judge_v1_judge_proto_rawDesc = "" +
 	"\n" +
-	"\x14judge/v1/judge.proto\x12\bjudge.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x90\x05\n" +
+	"\x14judge/v1/judge.proto\x12\bjudge.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"0\n" +
+	"\x12GetSequenceRequest\x12\x1a\n" +
+	"\bsequence\x18\x01 \x01(\tR\bsequence\"\xa7\x02\n" +
+	"\x13GetSequenceResponse\x12\x1a\n" +
+	"\bsequence\x18\x01 \x01(\tR\bsequence\x12\x14\n" +
+	"\x05looks\x18\x02 \x01(\x05R\x05looks\x12\x14\n" +
+	"\x05state\x18\x03 \x01(\tR\x05state\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\x12;\n" +
+	"\vcreate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12;\n" +
+	"\vupdate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\x126\n" +
+	"\ahistory\x18\a \x03(\v2\x1c.judge.v1.SequenceLookRecordR\ahistory\"\x92\x01\n" +
+	"\x12SequenceLookRecord\x12\x1f\n" +
+	"\vanalysis_id\x18\x01 \x01(\tR\n" +
+	"analysisId\x12.\n" +
+	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12+\n" +
+	"\averdict\x18\x03 \x01(\v2\x11.judge.v1.VerdictR\averdict\"\xcb\x05\n" +
 	"\fAnalysisSpec\x12>\n" +
 	"\rcanary_config\x18\x01 \x01(\v2\x17.google.protobuf.StructH\x00R\fcanaryConfig\x12.\n" +
 	"\x12canary_config_name\x18\x02 \x01(\tH\x00R\x10canaryConfigName\x12.\n" +
@@ -2490,7 +2856,10 @@ const file_judge_v1_judge_proto_rawDesc = "" +
 	"\vannotations\x18\t \x03(\v2'.judge.v1.AnalysisSpec.AnnotationsEntryR\vannotations\x12\x12\n" +
 	"\x04look\x18\n" +
 	" \x01(\x05R\x04look\x12\x14\n" +
-	"\x05looks\x18\v \x01(\x05R\x05looks\x1aN\n" +
+	"\x05looks\x18\v \x01(\x05R\x05looks\x12\x1a\n" +
+	"\bsequence\x18\f \x01(\tR\bsequence\x12\x1d\n" +
+	"\n" +
+	"pass_early\x18\r \x01(\bR\tpassEarly\x1aN\n" +
 	"\vScopesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12)\n" +
 	"\x05value\x18\x02 \x01(\v2\x13.judge.v1.ScopePairR\x05value:\x028\x01\x1a>\n" +
@@ -2540,7 +2909,7 @@ const file_judge_v1_judge_proto_rawDesc = "" +
 	"\x04spec\x18\x01 \x01(\v2\x16.judge.v1.AnalysisSpecR\x04spec\"l\n" +
 	"\x0fAnalyzeResponse\x12+\n" +
 	"\averdict\x18\x01 \x01(\v2\x11.judge.v1.VerdictR\averdict\x12,\n" +
-	"\x06series\x18\x02 \x03(\v2\x14.judge.v1.MetricPairR\x06series\"\x97\x02\n" +
+	"\x06series\x18\x02 \x03(\v2\x14.judge.v1.MetricPairR\x06series\"\xc3\x02\n" +
 	"\aVerdict\x12\x14\n" +
 	"\x05judge\x18\x01 \x01(\tR\x05judge\x12\x16\n" +
 	"\x06result\x18\x02 \x01(\tR\x06result\x12\x14\n" +
@@ -2551,7 +2920,17 @@ const file_judge_v1_judge_proto_rawDesc = "" +
 	"thresholds\x12,\n" +
 	"\x06groups\x18\x06 \x03(\v2\x14.judge.v1.GroupScoreR\x06groups\x120\n" +
 	"\ametrics\x18\a \x03(\v2\x16.judge.v1.MetricResultR\ametrics\x12\x1a\n" +
-	"\bwarnings\x18\b \x03(\tR\bwarnings\"g\n" +
+	"\bwarnings\x18\b \x03(\tR\bwarnings\x12*\n" +
+	"\x04look\x18\t \x01(\v2\x16.judge.v1.SequenceLookR\x04look\"\xbb\x01\n" +
+	"\fSequenceLook\x12\x1a\n" +
+	"\bsequence\x18\x01 \x01(\tR\bsequence\x12\x12\n" +
+	"\x04look\x18\x02 \x01(\x05R\x04look\x12\x14\n" +
+	"\x05looks\x18\x03 \x01(\x05R\x05looks\x12\x14\n" +
+	"\x05level\x18\x04 \x01(\x01R\x05level\x12\x14\n" +
+	"\x05spent\x18\x05 \x01(\x01R\x05spent\x12\x1a\n" +
+	"\bdecision\x18\x06 \x01(\tR\bdecision\x12\x1d\n" +
+	"\n" +
+	"next_level\x18\a \x01(\x01R\tnextLevel\"g\n" +
 	"\n" +
 	"GroupScore\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
@@ -2700,7 +3079,7 @@ const file_judge_v1_judge_proto_rawDesc = "" +
 	"\x17ANALYSIS_STATUS_RUNNING\x10\x02\x12\x1d\n" +
 	"\x19ANALYSIS_STATUS_SUCCEEDED\x10\x03\x12\x1a\n" +
 	"\x16ANALYSIS_STATUS_FAILED\x10\x04\x12\x1c\n" +
-	"\x18ANALYSIS_STATUS_CANCELED\x10\x052\xd6\x06\n" +
+	"\x18ANALYSIS_STATUS_CANCELED\x10\x052\xa2\a\n" +
 	"\fJudgeService\x12>\n" +
 	"\aAnalyze\x12\x18.judge.v1.AnalyzeRequest\x1a\x19.judge.v1.AnalyzeResponse\x12S\n" +
 	"\x0eCreateAnalysis\x12\x1f.judge.v1.CreateAnalysisRequest\x1a .judge.v1.CreateAnalysisResponse\x12J\n" +
@@ -2711,7 +3090,8 @@ const file_judge_v1_judge_proto_rawDesc = "" +
 	"\x0fPutCanaryConfig\x12 .judge.v1.PutCanaryConfigRequest\x1a!.judge.v1.PutCanaryConfigResponse\x12V\n" +
 	"\x0fGetCanaryConfig\x12 .judge.v1.GetCanaryConfigRequest\x1a!.judge.v1.GetCanaryConfigResponse\x12\\\n" +
 	"\x11ListCanaryConfigs\x12\".judge.v1.ListCanaryConfigsRequest\x1a#.judge.v1.ListCanaryConfigsResponse\x12_\n" +
-	"\x12DeleteCanaryConfig\x12#.judge.v1.DeleteCanaryConfigRequest\x1a$.judge.v1.DeleteCanaryConfigResponseB\x90\x01\n" +
+	"\x12DeleteCanaryConfig\x12#.judge.v1.DeleteCanaryConfigRequest\x1a$.judge.v1.DeleteCanaryConfigResponse\x12J\n" +
+	"\vGetSequence\x12\x1c.judge.v1.GetSequenceRequest\x1a\x1d.judge.v1.GetSequenceResponseB\x90\x01\n" +
 	"\fcom.judge.v1B\n" +
 	"JudgeProtoP\x01Z3github.com/canaryjudge/judge/proto/judge/v1;judgev1\xa2\x02\x03JXX\xaa\x02\bJudge.V1\xca\x02\bJudge\\V1\xe2\x02\x14Judge\\V1\\GPBMetadata\xea\x02\tJudge::V1b\x06proto3"
 
@@ -2728,116 +3108,128 @@ func file_judge_v1_judge_proto_rawDescGZIP() []byte {
 }
 
 var file_judge_v1_judge_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_judge_v1_judge_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
+var file_judge_v1_judge_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
 var file_judge_v1_judge_proto_goTypes = []any{
 	(AnalysisStatus)(0),                // 0: judge.v1.AnalysisStatus
-	(*AnalysisSpec)(nil),               // 1: judge.v1.AnalysisSpec
-	(*MetricPair)(nil),                 // 2: judge.v1.MetricPair
-	(*ScopePair)(nil),                  // 3: judge.v1.ScopePair
-	(*Scope)(nil),                      // 4: judge.v1.Scope
-	(*Thresholds)(nil),                 // 5: judge.v1.Thresholds
-	(*AnalyzeRequest)(nil),             // 6: judge.v1.AnalyzeRequest
-	(*AnalyzeResponse)(nil),            // 7: judge.v1.AnalyzeResponse
-	(*Verdict)(nil),                    // 8: judge.v1.Verdict
-	(*GroupScore)(nil),                 // 9: judge.v1.GroupScore
-	(*MetricResult)(nil),               // 10: judge.v1.MetricResult
-	(*Bounds)(nil),                     // 11: judge.v1.Bounds
-	(*SampleSummary)(nil),              // 12: judge.v1.SampleSummary
-	(*Analysis)(nil),                   // 13: judge.v1.Analysis
-	(*CreateAnalysisRequest)(nil),      // 14: judge.v1.CreateAnalysisRequest
-	(*CreateAnalysisResponse)(nil),     // 15: judge.v1.CreateAnalysisResponse
-	(*GetAnalysisRequest)(nil),         // 16: judge.v1.GetAnalysisRequest
-	(*GetAnalysisResponse)(nil),        // 17: judge.v1.GetAnalysisResponse
-	(*ListAnalysesRequest)(nil),        // 18: judge.v1.ListAnalysesRequest
-	(*ListAnalysesResponse)(nil),       // 19: judge.v1.ListAnalysesResponse
-	(*CancelAnalysisRequest)(nil),      // 20: judge.v1.CancelAnalysisRequest
-	(*CancelAnalysisResponse)(nil),     // 21: judge.v1.CancelAnalysisResponse
-	(*WatchAnalysisRequest)(nil),       // 22: judge.v1.WatchAnalysisRequest
-	(*WatchAnalysisResponse)(nil),      // 23: judge.v1.WatchAnalysisResponse
-	(*CanaryConfig)(nil),               // 24: judge.v1.CanaryConfig
-	(*PutCanaryConfigRequest)(nil),     // 25: judge.v1.PutCanaryConfigRequest
-	(*PutCanaryConfigResponse)(nil),    // 26: judge.v1.PutCanaryConfigResponse
-	(*GetCanaryConfigRequest)(nil),     // 27: judge.v1.GetCanaryConfigRequest
-	(*GetCanaryConfigResponse)(nil),    // 28: judge.v1.GetCanaryConfigResponse
-	(*ListCanaryConfigsRequest)(nil),   // 29: judge.v1.ListCanaryConfigsRequest
-	(*ListCanaryConfigsResponse)(nil),  // 30: judge.v1.ListCanaryConfigsResponse
-	(*DeleteCanaryConfigRequest)(nil),  // 31: judge.v1.DeleteCanaryConfigRequest
-	(*DeleteCanaryConfigResponse)(nil), // 32: judge.v1.DeleteCanaryConfigResponse
-	nil,                                // 33: judge.v1.AnalysisSpec.ScopesEntry
-	nil,                                // 34: judge.v1.AnalysisSpec.AnnotationsEntry
-	nil,                                // 35: judge.v1.MetricPair.TagsEntry
-	nil,                                // 36: judge.v1.Scope.ExtendedScopeParamsEntry
-	nil,                                // 37: judge.v1.MetricResult.TagsEntry
-	(*structpb.Struct)(nil),            // 38: google.protobuf.Struct
-	(*timestamppb.Timestamp)(nil),      // 39: google.protobuf.Timestamp
+	(*GetSequenceRequest)(nil),         // 1: judge.v1.GetSequenceRequest
+	(*GetSequenceResponse)(nil),        // 2: judge.v1.GetSequenceResponse
+	(*SequenceLookRecord)(nil),         // 3: judge.v1.SequenceLookRecord
+	(*AnalysisSpec)(nil),               // 4: judge.v1.AnalysisSpec
+	(*MetricPair)(nil),                 // 5: judge.v1.MetricPair
+	(*ScopePair)(nil),                  // 6: judge.v1.ScopePair
+	(*Scope)(nil),                      // 7: judge.v1.Scope
+	(*Thresholds)(nil),                 // 8: judge.v1.Thresholds
+	(*AnalyzeRequest)(nil),             // 9: judge.v1.AnalyzeRequest
+	(*AnalyzeResponse)(nil),            // 10: judge.v1.AnalyzeResponse
+	(*Verdict)(nil),                    // 11: judge.v1.Verdict
+	(*SequenceLook)(nil),               // 12: judge.v1.SequenceLook
+	(*GroupScore)(nil),                 // 13: judge.v1.GroupScore
+	(*MetricResult)(nil),               // 14: judge.v1.MetricResult
+	(*Bounds)(nil),                     // 15: judge.v1.Bounds
+	(*SampleSummary)(nil),              // 16: judge.v1.SampleSummary
+	(*Analysis)(nil),                   // 17: judge.v1.Analysis
+	(*CreateAnalysisRequest)(nil),      // 18: judge.v1.CreateAnalysisRequest
+	(*CreateAnalysisResponse)(nil),     // 19: judge.v1.CreateAnalysisResponse
+	(*GetAnalysisRequest)(nil),         // 20: judge.v1.GetAnalysisRequest
+	(*GetAnalysisResponse)(nil),        // 21: judge.v1.GetAnalysisResponse
+	(*ListAnalysesRequest)(nil),        // 22: judge.v1.ListAnalysesRequest
+	(*ListAnalysesResponse)(nil),       // 23: judge.v1.ListAnalysesResponse
+	(*CancelAnalysisRequest)(nil),      // 24: judge.v1.CancelAnalysisRequest
+	(*CancelAnalysisResponse)(nil),     // 25: judge.v1.CancelAnalysisResponse
+	(*WatchAnalysisRequest)(nil),       // 26: judge.v1.WatchAnalysisRequest
+	(*WatchAnalysisResponse)(nil),      // 27: judge.v1.WatchAnalysisResponse
+	(*CanaryConfig)(nil),               // 28: judge.v1.CanaryConfig
+	(*PutCanaryConfigRequest)(nil),     // 29: judge.v1.PutCanaryConfigRequest
+	(*PutCanaryConfigResponse)(nil),    // 30: judge.v1.PutCanaryConfigResponse
+	(*GetCanaryConfigRequest)(nil),     // 31: judge.v1.GetCanaryConfigRequest
+	(*GetCanaryConfigResponse)(nil),    // 32: judge.v1.GetCanaryConfigResponse
+	(*ListCanaryConfigsRequest)(nil),   // 33: judge.v1.ListCanaryConfigsRequest
+	(*ListCanaryConfigsResponse)(nil),  // 34: judge.v1.ListCanaryConfigsResponse
+	(*DeleteCanaryConfigRequest)(nil),  // 35: judge.v1.DeleteCanaryConfigRequest
+	(*DeleteCanaryConfigResponse)(nil), // 36: judge.v1.DeleteCanaryConfigResponse
+	nil,                                // 37: judge.v1.AnalysisSpec.ScopesEntry
+	nil,                                // 38: judge.v1.AnalysisSpec.AnnotationsEntry
+	nil,                                // 39: judge.v1.MetricPair.TagsEntry
+	nil,                                // 40: judge.v1.Scope.ExtendedScopeParamsEntry
+	nil,                                // 41: judge.v1.MetricResult.TagsEntry
+	(*timestamppb.Timestamp)(nil),      // 42: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),            // 43: google.protobuf.Struct
 }
 var file_judge_v1_judge_proto_depIdxs = []int32{
-	38, // 0: judge.v1.AnalysisSpec.canary_config:type_name -> google.protobuf.Struct
-	2,  // 1: judge.v1.AnalysisSpec.metrics:type_name -> judge.v1.MetricPair
-	33, // 2: judge.v1.AnalysisSpec.scopes:type_name -> judge.v1.AnalysisSpec.ScopesEntry
-	5,  // 3: judge.v1.AnalysisSpec.thresholds:type_name -> judge.v1.Thresholds
-	34, // 4: judge.v1.AnalysisSpec.annotations:type_name -> judge.v1.AnalysisSpec.AnnotationsEntry
-	35, // 5: judge.v1.MetricPair.tags:type_name -> judge.v1.MetricPair.TagsEntry
-	4,  // 6: judge.v1.ScopePair.control_scope:type_name -> judge.v1.Scope
-	4,  // 7: judge.v1.ScopePair.experiment_scope:type_name -> judge.v1.Scope
-	39, // 8: judge.v1.Scope.start:type_name -> google.protobuf.Timestamp
-	39, // 9: judge.v1.Scope.end:type_name -> google.protobuf.Timestamp
-	36, // 10: judge.v1.Scope.extended_scope_params:type_name -> judge.v1.Scope.ExtendedScopeParamsEntry
-	1,  // 11: judge.v1.AnalyzeRequest.spec:type_name -> judge.v1.AnalysisSpec
-	8,  // 12: judge.v1.AnalyzeResponse.verdict:type_name -> judge.v1.Verdict
-	2,  // 13: judge.v1.AnalyzeResponse.series:type_name -> judge.v1.MetricPair
-	5,  // 14: judge.v1.Verdict.thresholds:type_name -> judge.v1.Thresholds
-	9,  // 15: judge.v1.Verdict.groups:type_name -> judge.v1.GroupScore
-	10, // 16: judge.v1.Verdict.metrics:type_name -> judge.v1.MetricResult
-	12, // 17: judge.v1.MetricResult.baseline:type_name -> judge.v1.SampleSummary
-	12, // 18: judge.v1.MetricResult.canary:type_name -> judge.v1.SampleSummary
-	37, // 19: judge.v1.MetricResult.tags:type_name -> judge.v1.MetricResult.TagsEntry
-	11, // 20: judge.v1.MetricResult.bounds:type_name -> judge.v1.Bounds
-	0,  // 21: judge.v1.Analysis.status:type_name -> judge.v1.AnalysisStatus
-	1,  // 22: judge.v1.Analysis.spec:type_name -> judge.v1.AnalysisSpec
-	8,  // 23: judge.v1.Analysis.verdict:type_name -> judge.v1.Verdict
-	39, // 24: judge.v1.Analysis.create_time:type_name -> google.protobuf.Timestamp
-	39, // 25: judge.v1.Analysis.update_time:type_name -> google.protobuf.Timestamp
-	2,  // 26: judge.v1.Analysis.series:type_name -> judge.v1.MetricPair
-	1,  // 27: judge.v1.CreateAnalysisRequest.spec:type_name -> judge.v1.AnalysisSpec
-	13, // 28: judge.v1.CreateAnalysisResponse.analysis:type_name -> judge.v1.Analysis
-	13, // 29: judge.v1.GetAnalysisResponse.analysis:type_name -> judge.v1.Analysis
-	0,  // 30: judge.v1.ListAnalysesRequest.status:type_name -> judge.v1.AnalysisStatus
-	13, // 31: judge.v1.ListAnalysesResponse.analyses:type_name -> judge.v1.Analysis
-	13, // 32: judge.v1.CancelAnalysisResponse.analysis:type_name -> judge.v1.Analysis
-	13, // 33: judge.v1.WatchAnalysisResponse.analysis:type_name -> judge.v1.Analysis
-	38, // 34: judge.v1.CanaryConfig.config:type_name -> google.protobuf.Struct
-	39, // 35: judge.v1.CanaryConfig.update_time:type_name -> google.protobuf.Timestamp
-	38, // 36: judge.v1.PutCanaryConfigRequest.config:type_name -> google.protobuf.Struct
-	24, // 37: judge.v1.PutCanaryConfigResponse.canary_config:type_name -> judge.v1.CanaryConfig
-	24, // 38: judge.v1.GetCanaryConfigResponse.canary_config:type_name -> judge.v1.CanaryConfig
-	24, // 39: judge.v1.ListCanaryConfigsResponse.canary_configs:type_name -> judge.v1.CanaryConfig
-	3,  // 40: judge.v1.AnalysisSpec.ScopesEntry.value:type_name -> judge.v1.ScopePair
-	6,  // 41: judge.v1.JudgeService.Analyze:input_type -> judge.v1.AnalyzeRequest
-	14, // 42: judge.v1.JudgeService.CreateAnalysis:input_type -> judge.v1.CreateAnalysisRequest
-	16, // 43: judge.v1.JudgeService.GetAnalysis:input_type -> judge.v1.GetAnalysisRequest
-	18, // 44: judge.v1.JudgeService.ListAnalyses:input_type -> judge.v1.ListAnalysesRequest
-	20, // 45: judge.v1.JudgeService.CancelAnalysis:input_type -> judge.v1.CancelAnalysisRequest
-	22, // 46: judge.v1.JudgeService.WatchAnalysis:input_type -> judge.v1.WatchAnalysisRequest
-	25, // 47: judge.v1.JudgeService.PutCanaryConfig:input_type -> judge.v1.PutCanaryConfigRequest
-	27, // 48: judge.v1.JudgeService.GetCanaryConfig:input_type -> judge.v1.GetCanaryConfigRequest
-	29, // 49: judge.v1.JudgeService.ListCanaryConfigs:input_type -> judge.v1.ListCanaryConfigsRequest
-	31, // 50: judge.v1.JudgeService.DeleteCanaryConfig:input_type -> judge.v1.DeleteCanaryConfigRequest
-	7,  // 51: judge.v1.JudgeService.Analyze:output_type -> judge.v1.AnalyzeResponse
-	15, // 52: judge.v1.JudgeService.CreateAnalysis:output_type -> judge.v1.CreateAnalysisResponse
-	17, // 53: judge.v1.JudgeService.GetAnalysis:output_type -> judge.v1.GetAnalysisResponse
-	19, // 54: judge.v1.JudgeService.ListAnalyses:output_type -> judge.v1.ListAnalysesResponse
-	21, // 55: judge.v1.JudgeService.CancelAnalysis:output_type -> judge.v1.CancelAnalysisResponse
-	23, // 56: judge.v1.JudgeService.WatchAnalysis:output_type -> judge.v1.WatchAnalysisResponse
-	26, // 57: judge.v1.JudgeService.PutCanaryConfig:output_type -> judge.v1.PutCanaryConfigResponse
-	28, // 58: judge.v1.JudgeService.GetCanaryConfig:output_type -> judge.v1.GetCanaryConfigResponse
-	30, // 59: judge.v1.JudgeService.ListCanaryConfigs:output_type -> judge.v1.ListCanaryConfigsResponse
-	32, // 60: judge.v1.JudgeService.DeleteCanaryConfig:output_type -> judge.v1.DeleteCanaryConfigResponse
-	51, // [51:61] is the sub-list for method output_type
-	41, // [41:51] is the sub-list for method input_type
-	41, // [41:41] is the sub-list for extension type_name
-	41, // [41:41] is the sub-list for extension extendee
-	0,  // [0:41] is the sub-list for field type_name
+	42, // 0: judge.v1.GetSequenceResponse.create_time:type_name -> google.protobuf.Timestamp
+	42, // 1: judge.v1.GetSequenceResponse.update_time:type_name -> google.protobuf.Timestamp
+	3,  // 2: judge.v1.GetSequenceResponse.history:type_name -> judge.v1.SequenceLookRecord
+	42, // 3: judge.v1.SequenceLookRecord.time:type_name -> google.protobuf.Timestamp
+	11, // 4: judge.v1.SequenceLookRecord.verdict:type_name -> judge.v1.Verdict
+	43, // 5: judge.v1.AnalysisSpec.canary_config:type_name -> google.protobuf.Struct
+	5,  // 6: judge.v1.AnalysisSpec.metrics:type_name -> judge.v1.MetricPair
+	37, // 7: judge.v1.AnalysisSpec.scopes:type_name -> judge.v1.AnalysisSpec.ScopesEntry
+	8,  // 8: judge.v1.AnalysisSpec.thresholds:type_name -> judge.v1.Thresholds
+	38, // 9: judge.v1.AnalysisSpec.annotations:type_name -> judge.v1.AnalysisSpec.AnnotationsEntry
+	39, // 10: judge.v1.MetricPair.tags:type_name -> judge.v1.MetricPair.TagsEntry
+	7,  // 11: judge.v1.ScopePair.control_scope:type_name -> judge.v1.Scope
+	7,  // 12: judge.v1.ScopePair.experiment_scope:type_name -> judge.v1.Scope
+	42, // 13: judge.v1.Scope.start:type_name -> google.protobuf.Timestamp
+	42, // 14: judge.v1.Scope.end:type_name -> google.protobuf.Timestamp
+	40, // 15: judge.v1.Scope.extended_scope_params:type_name -> judge.v1.Scope.ExtendedScopeParamsEntry
+	4,  // 16: judge.v1.AnalyzeRequest.spec:type_name -> judge.v1.AnalysisSpec
+	11, // 17: judge.v1.AnalyzeResponse.verdict:type_name -> judge.v1.Verdict
+	5,  // 18: judge.v1.AnalyzeResponse.series:type_name -> judge.v1.MetricPair
+	8,  // 19: judge.v1.Verdict.thresholds:type_name -> judge.v1.Thresholds
+	13, // 20: judge.v1.Verdict.groups:type_name -> judge.v1.GroupScore
+	14, // 21: judge.v1.Verdict.metrics:type_name -> judge.v1.MetricResult
+	12, // 22: judge.v1.Verdict.look:type_name -> judge.v1.SequenceLook
+	16, // 23: judge.v1.MetricResult.baseline:type_name -> judge.v1.SampleSummary
+	16, // 24: judge.v1.MetricResult.canary:type_name -> judge.v1.SampleSummary
+	41, // 25: judge.v1.MetricResult.tags:type_name -> judge.v1.MetricResult.TagsEntry
+	15, // 26: judge.v1.MetricResult.bounds:type_name -> judge.v1.Bounds
+	0,  // 27: judge.v1.Analysis.status:type_name -> judge.v1.AnalysisStatus
+	4,  // 28: judge.v1.Analysis.spec:type_name -> judge.v1.AnalysisSpec
+	11, // 29: judge.v1.Analysis.verdict:type_name -> judge.v1.Verdict
+	42, // 30: judge.v1.Analysis.create_time:type_name -> google.protobuf.Timestamp
+	42, // 31: judge.v1.Analysis.update_time:type_name -> google.protobuf.Timestamp
+	5,  // 32: judge.v1.Analysis.series:type_name -> judge.v1.MetricPair
+	4,  // 33: judge.v1.CreateAnalysisRequest.spec:type_name -> judge.v1.AnalysisSpec
+	17, // 34: judge.v1.CreateAnalysisResponse.analysis:type_name -> judge.v1.Analysis
+	17, // 35: judge.v1.GetAnalysisResponse.analysis:type_name -> judge.v1.Analysis
+	0,  // 36: judge.v1.ListAnalysesRequest.status:type_name -> judge.v1.AnalysisStatus
+	17, // 37: judge.v1.ListAnalysesResponse.analyses:type_name -> judge.v1.Analysis
+	17, // 38: judge.v1.CancelAnalysisResponse.analysis:type_name -> judge.v1.Analysis
+	17, // 39: judge.v1.WatchAnalysisResponse.analysis:type_name -> judge.v1.Analysis
+	43, // 40: judge.v1.CanaryConfig.config:type_name -> google.protobuf.Struct
+	42, // 41: judge.v1.CanaryConfig.update_time:type_name -> google.protobuf.Timestamp
+	43, // 42: judge.v1.PutCanaryConfigRequest.config:type_name -> google.protobuf.Struct
+	28, // 43: judge.v1.PutCanaryConfigResponse.canary_config:type_name -> judge.v1.CanaryConfig
+	28, // 44: judge.v1.GetCanaryConfigResponse.canary_config:type_name -> judge.v1.CanaryConfig
+	28, // 45: judge.v1.ListCanaryConfigsResponse.canary_configs:type_name -> judge.v1.CanaryConfig
+	6,  // 46: judge.v1.AnalysisSpec.ScopesEntry.value:type_name -> judge.v1.ScopePair
+	9,  // 47: judge.v1.JudgeService.Analyze:input_type -> judge.v1.AnalyzeRequest
+	18, // 48: judge.v1.JudgeService.CreateAnalysis:input_type -> judge.v1.CreateAnalysisRequest
+	20, // 49: judge.v1.JudgeService.GetAnalysis:input_type -> judge.v1.GetAnalysisRequest
+	22, // 50: judge.v1.JudgeService.ListAnalyses:input_type -> judge.v1.ListAnalysesRequest
+	24, // 51: judge.v1.JudgeService.CancelAnalysis:input_type -> judge.v1.CancelAnalysisRequest
+	26, // 52: judge.v1.JudgeService.WatchAnalysis:input_type -> judge.v1.WatchAnalysisRequest
+	29, // 53: judge.v1.JudgeService.PutCanaryConfig:input_type -> judge.v1.PutCanaryConfigRequest
+	31, // 54: judge.v1.JudgeService.GetCanaryConfig:input_type -> judge.v1.GetCanaryConfigRequest
+	33, // 55: judge.v1.JudgeService.ListCanaryConfigs:input_type -> judge.v1.ListCanaryConfigsRequest
+	35, // 56: judge.v1.JudgeService.DeleteCanaryConfig:input_type -> judge.v1.DeleteCanaryConfigRequest
+	1,  // 57: judge.v1.JudgeService.GetSequence:input_type -> judge.v1.GetSequenceRequest
+	10, // 58: judge.v1.JudgeService.Analyze:output_type -> judge.v1.AnalyzeResponse
+	19, // 59: judge.v1.JudgeService.CreateAnalysis:output_type -> judge.v1.CreateAnalysisResponse
+	21, // 60: judge.v1.JudgeService.GetAnalysis:output_type -> judge.v1.GetAnalysisResponse
+	23, // 61: judge.v1.JudgeService.ListAnalyses:output_type -> judge.v1.ListAnalysesResponse
+	25, // 62: judge.v1.JudgeService.CancelAnalysis:output_type -> judge.v1.CancelAnalysisResponse
+	27, // 63: judge.v1.JudgeService.WatchAnalysis:output_type -> judge.v1.WatchAnalysisResponse
+	30, // 64: judge.v1.JudgeService.PutCanaryConfig:output_type -> judge.v1.PutCanaryConfigResponse
+	32, // 65: judge.v1.JudgeService.GetCanaryConfig:output_type -> judge.v1.GetCanaryConfigResponse
+	34, // 66: judge.v1.JudgeService.ListCanaryConfigs:output_type -> judge.v1.ListCanaryConfigsResponse
+	36, // 67: judge.v1.JudgeService.DeleteCanaryConfig:output_type -> judge.v1.DeleteCanaryConfigResponse
+	2,  // 68: judge.v1.JudgeService.GetSequence:output_type -> judge.v1.GetSequenceResponse
+	58, // [58:69] is the sub-list for method output_type
+	47, // [47:58] is the sub-list for method input_type
+	47, // [47:47] is the sub-list for extension type_name
+	47, // [47:47] is the sub-list for extension extendee
+	0,  // [0:47] is the sub-list for field type_name
 }
 
 func init() { file_judge_v1_judge_proto_init() }
@@ -2845,19 +3237,19 @@ func file_judge_v1_judge_proto_init() {
 	if File_judge_v1_judge_proto != nil {
 		return
 	}
-	file_judge_v1_judge_proto_msgTypes[0].OneofWrappers = []any{
+	file_judge_v1_judge_proto_msgTypes[3].OneofWrappers = []any{
 		(*AnalysisSpec_CanaryConfig)(nil),
 		(*AnalysisSpec_CanaryConfigName)(nil),
 	}
-	file_judge_v1_judge_proto_msgTypes[9].OneofWrappers = []any{}
-	file_judge_v1_judge_proto_msgTypes[10].OneofWrappers = []any{}
+	file_judge_v1_judge_proto_msgTypes[13].OneofWrappers = []any{}
+	file_judge_v1_judge_proto_msgTypes[14].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_judge_v1_judge_proto_rawDesc), len(file_judge_v1_judge_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   37,
+			NumMessages:   41,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

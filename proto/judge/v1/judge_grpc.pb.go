@@ -33,6 +33,7 @@ const (
 	JudgeService_GetCanaryConfig_FullMethodName    = "/judge.v1.JudgeService/GetCanaryConfig"
 	JudgeService_ListCanaryConfigs_FullMethodName  = "/judge.v1.JudgeService/ListCanaryConfigs"
 	JudgeService_DeleteCanaryConfig_FullMethodName = "/judge.v1.JudgeService/DeleteCanaryConfig"
+	JudgeService_GetSequence_FullMethodName        = "/judge.v1.JudgeService/GetSequence"
 )
 
 // JudgeServiceClient is the client API for JudgeService service.
@@ -112,6 +113,12 @@ type JudgeServiceClient interface {
 	// Errors include:
 	//   - NOT_FOUND: no config has this name.
 	DeleteCanaryConfig(ctx context.Context, in *DeleteCanaryConfigRequest, opts ...grpc.CallOption) (*DeleteCanaryConfigResponse, error)
+	// GetSequence returns a sequence of looks at a canary with every look's
+	// verdict so far.
+	//
+	// Errors include:
+	//   - NOT_FOUND: no sequence has this name.
+	GetSequence(ctx context.Context, in *GetSequenceRequest, opts ...grpc.CallOption) (*GetSequenceResponse, error)
 }
 
 type judgeServiceClient struct {
@@ -231,6 +238,16 @@ func (c *judgeServiceClient) DeleteCanaryConfig(ctx context.Context, in *DeleteC
 	return out, nil
 }
 
+func (c *judgeServiceClient) GetSequence(ctx context.Context, in *GetSequenceRequest, opts ...grpc.CallOption) (*GetSequenceResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetSequenceResponse)
+	err := c.cc.Invoke(ctx, JudgeService_GetSequence_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // JudgeServiceServer is the server API for JudgeService service.
 // All implementations must embed UnimplementedJudgeServiceServer
 // for forward compatibility.
@@ -308,6 +325,12 @@ type JudgeServiceServer interface {
 	// Errors include:
 	//   - NOT_FOUND: no config has this name.
 	DeleteCanaryConfig(context.Context, *DeleteCanaryConfigRequest) (*DeleteCanaryConfigResponse, error)
+	// GetSequence returns a sequence of looks at a canary with every look's
+	// verdict so far.
+	//
+	// Errors include:
+	//   - NOT_FOUND: no sequence has this name.
+	GetSequence(context.Context, *GetSequenceRequest) (*GetSequenceResponse, error)
 	mustEmbedUnimplementedJudgeServiceServer()
 }
 
@@ -347,6 +370,9 @@ func (UnimplementedJudgeServiceServer) ListCanaryConfigs(context.Context, *ListC
 }
 func (UnimplementedJudgeServiceServer) DeleteCanaryConfig(context.Context, *DeleteCanaryConfigRequest) (*DeleteCanaryConfigResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteCanaryConfig not implemented")
+}
+func (UnimplementedJudgeServiceServer) GetSequence(context.Context, *GetSequenceRequest) (*GetSequenceResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetSequence not implemented")
 }
 func (UnimplementedJudgeServiceServer) mustEmbedUnimplementedJudgeServiceServer() {}
 func (UnimplementedJudgeServiceServer) testEmbeddedByValue()                      {}
@@ -542,6 +568,24 @@ func _JudgeService_DeleteCanaryConfig_Handler(srv interface{}, ctx context.Conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _JudgeService_GetSequence_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetSequenceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(JudgeServiceServer).GetSequence(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: JudgeService_GetSequence_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(JudgeServiceServer).GetSequence(ctx, req.(*GetSequenceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // JudgeService_ServiceDesc is the grpc.ServiceDesc for JudgeService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -584,6 +628,10 @@ var JudgeService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeleteCanaryConfig",
 			Handler:    _JudgeService_DeleteCanaryConfig_Handler,
+		},
+		{
+			MethodName: "GetSequence",
+			Handler:    _JudgeService_GetSequence_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -1,0 +1,146 @@
+package server
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"unicode"
+	"unicode/utf8"
+
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
+	"github.com/canaryjudge/judge/sequence"
+	"github.com/canaryjudge/judge/store"
+	"github.com/canaryjudge/judge/verdict"
+)
+
+// maxSequenceBytes bounds a sequence's name.
+const maxSequenceBytes = 256
+
+// checkSequence validates a spec's sequence fields.
+func checkSequence(spec *judgev1.AnalysisSpec) error {
+	name := spec.GetSequence()
+	if name == "" {
+		if spec.GetPassEarly() {
+			return fmt.Errorf("spec.pass_early: needs spec.sequence: %w", errInvalid)
+		}
+		return nil
+	}
+	if len(name) > maxSequenceBytes || !utf8.ValidString(name) || !isPrintable(name) {
+		return fmt.Errorf("spec.sequence: want up to %d bytes of printable UTF-8: %w", maxSequenceBytes, errInvalid)
+	}
+	if spec.GetLook() != 0 {
+		return fmt.Errorf("spec.look %d: a sequence numbers its own looks; leave look 0 with spec.sequence: %w", spec.GetLook(), errInvalid)
+	}
+	if looks := spec.GetLooks(); looks < 0 || looks > maxLooks {
+		return fmt.Errorf("spec.looks %d: want 0 (open-ended) to %d planned looks: %w", looks, maxLooks, errInvalid)
+	}
+	return nil
+}
+
+func isPrintable(s string) bool {
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// judgeLook judges the next look of the spec's sequence: the store numbers
+// it (on any replica, across restarts), the look is tested at its share of
+// the config's level (sequence.Plan), and its verdict and decision are
+// stored. A sequence that established a regression answers FAIL at once;
+// a look past the planned ones is FAIL; a look that reached no verdict is
+// dropped, spending nothing.
+func (s *Service) judgeLook(ctx context.Context, spec *judgev1.AnalysisSpec, cfg *verdict.Config, id string) (*judgev1.Verdict, []*judgev1.MetricPair, error) {
+	name := spec.GetSequence()
+	plan := sequence.Plan{Alpha: cmp.Or(cfg.FamilyWiseError, 0.05), Looks: int(spec.GetLooks()), PassEarly: spec.GetPassEarly()}
+	seq, k, err := s.store.BeginLook(ctx, name, plan.Looks)
+	if errors.Is(err, store.ErrSequencePlan) {
+		return nil, nil, fmt.Errorf("spec.looks: sequence %q: %w: %w", name, err, errInvalid)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	failed := func(reason string, look int32) *judgev1.Verdict {
+		return &judgev1.Verdict{Judge: cmp.Or(spec.GetJudge(), cfg.Judge), Result: verdict.ResultFail, Reason: reason,
+			Thresholds: &judgev1.Thresholds{Pass: cfg.Thresholds.Pass, Marginal: cfg.Thresholds.Marginal},
+			Look:       &judgev1.SequenceLook{Sequence: name, Look: look, Looks: int32(plan.Looks), Decision: string(sequence.Fail)}} //nolint:gosec // at most maxLooks
+	}
+	if seq.State == store.SequenceFailed {
+		return failed(fmt.Sprintf("sequence %q has failed: %s", name, seq.Reason), 0), nil, nil
+	}
+	if err := plan.Check(k); err != nil {
+		if dropErr := s.store.DropLook(context.WithoutCancel(ctx), name, k); dropErr != nil {
+			s.log.Warn("drop a look past the plan", "sequence", name, "look", k, "err", dropErr)
+		}
+		return failed(fmt.Sprintf("sequence %q: %v; start a new sequence to judge this canary again", name, err), int32(k)), nil, nil //nolint:gosec // at most sequence.MaxLooks
+	}
+	lookCfg := *cfg
+	lookCfg.FamilyWiseError = plan.Level(k)
+	res, series, err := s.evaluate(ctx, spec, &lookCfg, plan.PassEarly)
+	if err != nil {
+		if dropErr := s.store.DropLook(context.WithoutCancel(ctx), name, k); dropErr != nil {
+			s.log.Warn("drop a look that reached no verdict", "sequence", name, "look", k, "err", dropErr)
+		}
+		return nil, nil, err
+	}
+	decision, why := plan.Decide(k, res)
+	v := verdictToProto(res)
+	v.Reason = fmt.Sprintf("%s. Sequence %q, %s", res.Reason, name, why)
+	v.Look = &judgev1.SequenceLook{Sequence: name, Look: int32(k), Looks: int32(plan.Looks), Level: plan.Level(k), //nolint:gosec // at most sequence.MaxLooks
+		Spent: plan.Spent(k), Decision: string(decision)}
+	if decision == sequence.Continue {
+		v.Look.NextLevel = plan.Level(k + 1)
+	}
+	state := store.SequenceOpen
+	switch decision {
+	case sequence.Fail:
+		state = store.SequenceFailed
+	case sequence.PassEarly:
+		state = store.SequencePassedEarly
+	case sequence.Pass:
+		state = store.SequencePassed
+	}
+	raw, err := protojson.Marshal(v)
+	if err == nil {
+		err = s.store.FinishLook(ctx, name, k, id, raw, state, why)
+	}
+	if err != nil && v.GetResult() != verdict.ResultFail {
+		// What is not stored cannot be continued: no pass on it.
+		return nil, nil, fmt.Errorf("store look %d of sequence %q: %w", k, name, err)
+	}
+	if err != nil {
+		s.log.Warn("store a failing look", "sequence", name, "look", k, "err", err)
+	}
+	return v, series, nil
+}
+
+// GetSequence returns a stored sequence and its looks.
+func (s *Service) GetSequence(ctx context.Context, req *judgev1.GetSequenceRequest) (*judgev1.GetSequenceResponse, error) {
+	if req.GetSequence() == "" {
+		return nil, s.grpcError(fmt.Errorf("sequence: missing: %w", errInvalid))
+	}
+	seq, looks, err := s.store.GetSequence(ctx, req.GetSequence())
+	if err != nil {
+		return nil, s.grpcError(err)
+	}
+	out := &judgev1.GetSequenceResponse{Sequence: seq.Name, Looks: int32(seq.Looks), State: seq.State, Reason: seq.Reason, //nolint:gosec // at most maxLooks
+		CreateTime: timestamppb.New(seq.CreatedAt), UpdateTime: timestamppb.New(seq.UpdatedAt)}
+	for _, l := range looks {
+		rec := &judgev1.SequenceLookRecord{AnalysisId: l.AnalysisID, Time: timestamppb.New(l.At)}
+		if len(l.Verdict) > 0 {
+			rec.Verdict = &judgev1.Verdict{}
+			if err := protojson.Unmarshal(l.Verdict, rec.Verdict); err != nil {
+				s.log.Error("stored look unreadable", "sequence", seq.Name, "look", l.Look, "err", err)
+				rec.Verdict = nil
+			}
+		}
+		out.History = append(out.History, rec)
+	}
+	return out, nil
+}

@@ -1,0 +1,198 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ErrSequencePlan is returned when a look names a sequence stored with
+// another planned number of looks.
+var ErrSequencePlan = errors.New("the sequence was started with another number of looks")
+
+// Sequence states.
+const (
+	SequenceOpen        = "open"
+	SequenceFailed      = "failed"
+	SequencePassedEarly = "passed_early"
+	SequencePassed      = "passed"
+)
+
+// Sequence is a stored sequence of looks at one canary.
+type Sequence struct {
+	Name string
+	// Looks is the planned number of looks (0: open-ended).
+	Looks int
+	// State is SequenceOpen, SequenceFailed (a regression was established,
+	// or the last look did not pass: every later look fails),
+	// SequencePassedEarly or SequencePassed (the last planned look passed);
+	// Reason says why.
+	State, Reason        string
+	CreatedAt, UpdatedAt time.Time
+}
+
+// SequenceLook is one look of a sequence.
+type SequenceLook struct {
+	Look       int
+	AnalysisID string
+	At         time.Time
+	// Verdict is the look's verdict as JSON; empty while it is judged.
+	Verdict []byte
+}
+
+// BeginLook starts the next look of the named sequence, creating the
+// sequence at its first look, and returns the sequence and the look's
+// number. Looks of one sequence are numbered one after another on every
+// replica (a row lock, or SQLite's single writer). A failed sequence takes
+// no more looks: BeginLook returns it with look 0. A sequence stored with
+// another number of looks is ErrSequencePlan.
+func (s *Store) BeginLook(ctx context.Context, name string, looks int) (Sequence, int, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return Sequence{}, 0, fmt.Errorf("begin look of sequence: %w", err)
+	}
+	defer tx.Rollback()
+	now := s.now().UnixNano()
+	if _, err := tx.ExecContext(ctx, s.dialect.rebind(`INSERT INTO sequences (name, looks, state, reason, created_at, updated_at)
+		VALUES (?, ?, ?, '', ?, ?) ON CONFLICT (name) DO NOTHING`), name, looks, SequenceOpen, now, now); err != nil {
+		return Sequence{}, 0, fmt.Errorf("begin look of sequence: %w", err)
+	}
+	lock := ""
+	if s.dialect.skipLocked != "" {
+		lock = " FOR UPDATE"
+	}
+	seq := Sequence{Name: name}
+	var created, updated int64
+	if err := tx.QueryRowContext(ctx, s.dialect.rebind(`SELECT looks, state, reason, created_at, updated_at FROM sequences WHERE name = ?`+lock), name).
+		Scan(&seq.Looks, &seq.State, &seq.Reason, &created, &updated); err != nil {
+		return Sequence{}, 0, fmt.Errorf("begin look of sequence: %w", err)
+	}
+	seq.CreatedAt, seq.UpdatedAt = time.Unix(0, created).UTC(), time.Unix(0, updated).UTC()
+	if seq.Looks != looks {
+		return seq, 0, fmt.Errorf("%w: %d planned looks, not %d", ErrSequencePlan, seq.Looks, looks)
+	}
+	if seq.State == SequenceFailed {
+		return seq, 0, nil
+	}
+	var last int
+	if err := tx.QueryRowContext(ctx, s.dialect.rebind(`SELECT COALESCE(MAX(look), 0) FROM sequence_looks WHERE sequence = ?`), name).Scan(&last); err != nil {
+		return Sequence{}, 0, fmt.Errorf("begin look of sequence: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, s.dialect.rebind(`INSERT INTO sequence_looks (sequence, look, at) VALUES (?, ?, ?)`), name, last+1, now); err != nil {
+		return Sequence{}, 0, fmt.Errorf("begin look of sequence: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, s.dialect.rebind(`UPDATE sequences SET updated_at = ? WHERE name = ?`), now, name); err != nil {
+		return Sequence{}, 0, fmt.Errorf("begin look of sequence: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return Sequence{}, 0, fmt.Errorf("begin look of sequence: %w", err)
+	}
+	return seq, last + 1, nil
+}
+
+// FinishLook stores a look's verdict and, when state is not
+// SequenceOpen, decides the sequence with its reason. A failed sequence
+// stays failed: no later look changes it.
+func (s *Store) FinishLook(ctx context.Context, name string, look int, analysisID string, verdict []byte, state, reason string) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("finish look %d of sequence: %w", look, err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, s.dialect.rebind(`UPDATE sequence_looks SET analysis_id = ?, verdict = ? WHERE sequence = ? AND look = ?`),
+		analysisID, string(verdict), name, look); err != nil {
+		return fmt.Errorf("finish look %d of sequence: %w", look, err)
+	}
+	now := s.now().UnixNano()
+	if state != SequenceOpen {
+		if _, err := tx.ExecContext(ctx, s.dialect.rebind(`UPDATE sequences SET state = ?, reason = ?, updated_at = ? WHERE name = ? AND state <> ?`),
+			state, reason, now, name, SequenceFailed); err != nil {
+			return fmt.Errorf("finish look %d of sequence: %w", look, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("finish look %d of sequence: %w", look, err)
+	}
+	return nil
+}
+
+// LinkLook records the stored analysis of a look judged before it was
+// stored (a deployer's webhook).
+func (s *Store) LinkLook(ctx context.Context, name string, look int, analysisID string) error {
+	if _, err := s.exec(ctx, `UPDATE sequence_looks SET analysis_id = ? WHERE sequence = ? AND look = ?`, analysisID, name, look); err != nil {
+		return fmt.Errorf("link look %d of sequence: %w", look, err)
+	}
+	return nil
+}
+
+// DropLook removes a look that reached no verdict (the analysis could not
+// run), so that it spends none of the sequence's level and the caller's
+// retry takes its number.
+func (s *Store) DropLook(ctx context.Context, name string, look int) error {
+	if _, err := s.exec(ctx, `DELETE FROM sequence_looks WHERE sequence = ? AND look = ? AND verdict = ''`, name, look); err != nil {
+		return fmt.Errorf("drop look %d of sequence: %w", look, err)
+	}
+	return nil
+}
+
+// GetSequence returns a sequence and its looks, first look first.
+func (s *Store) GetSequence(ctx context.Context, name string) (Sequence, []SequenceLook, error) {
+	seq := Sequence{Name: name}
+	var created, updated int64
+	err := s.queryRow(ctx, `SELECT looks, state, reason, created_at, updated_at FROM sequences WHERE name = ?`, name).
+		Scan(&seq.Looks, &seq.State, &seq.Reason, &created, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Sequence{}, nil, fmt.Errorf("sequence %q: %w", name, ErrNotFound)
+	}
+	if err != nil {
+		return Sequence{}, nil, fmt.Errorf("get sequence: %w", err)
+	}
+	seq.CreatedAt, seq.UpdatedAt = time.Unix(0, created).UTC(), time.Unix(0, updated).UTC()
+	rows, err := s.db.QueryContext(ctx, s.dialect.rebind(`SELECT look, analysis_id, at, verdict FROM sequence_looks WHERE sequence = ? ORDER BY look`), name)
+	if err != nil {
+		return Sequence{}, nil, fmt.Errorf("get sequence looks: %w", err)
+	}
+	defer rows.Close()
+	var looks []SequenceLook
+	for rows.Next() {
+		var (
+			l  SequenceLook
+			at int64
+			v  string
+		)
+		if err := rows.Scan(&l.Look, &l.AnalysisID, &at, &v); err != nil {
+			return Sequence{}, nil, fmt.Errorf("get sequence looks: %w", err)
+		}
+		l.At, l.Verdict = time.Unix(0, at).UTC(), []byte(v)
+		looks = append(looks, l)
+	}
+	if err := rows.Err(); err != nil {
+		return Sequence{}, nil, fmt.Errorf("get sequence looks: %w", err)
+	}
+	return seq, looks, nil
+}
+
+// DeleteSequences deletes sequences not looked at since before, with
+// their looks, and returns how many.
+func (s *Store) DeleteSequences(ctx context.Context, before time.Time) (int, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("delete sequences: %w", err)
+	}
+	defer tx.Rollback()
+	cut := before.UnixNano()
+	if _, err := tx.ExecContext(ctx, s.dialect.rebind(`DELETE FROM sequence_looks WHERE sequence IN (SELECT name FROM sequences WHERE updated_at < ?)`), cut); err != nil {
+		return 0, fmt.Errorf("delete sequences: %w", err)
+	}
+	res, err := tx.ExecContext(ctx, s.dialect.rebind(`DELETE FROM sequences WHERE updated_at < ?`), cut)
+	if err != nil {
+		return 0, fmt.Errorf("delete sequences: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("delete sequences: %w", err)
+	}
+	return int(n), nil
+}
