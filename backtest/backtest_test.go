@@ -404,3 +404,25 @@ func TestSpendingHoldsTheLevel(t *testing.T) {
 		t.Errorf("with spending: recall %.1f%%, %d of 200 regressions caught by look 6", 100*recall, early)
 	}
 }
+
+// TestOpenEndedHoldsTheLevel judges 24 looks spent as a sequence whose
+// length is not known (open-ended, as Flagger's checks): unchanged
+// canaries fail at most at the level (plus Monte Carlo error), and a +50%
+// shift is still caught.
+func TestOpenEndedHoldsTheLevel(t *testing.T) {
+	opts := SyntheticOptions{Noises: []string{NoiseIndependent}, Rhos: []float64{0.5}, Regressions: []Regression{{KindLevelShift, 1.5}},
+		Points: 240, Looks: 24, OpenEnded: true}
+	cases, err := Synthetic(12, 400, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := Run(cases, SyntheticConfig(), []string{"default"}, nil, nil).Judges[0]
+	t.Logf("24 open-ended looks: false fails %.1f%%, recall %.1f%%", 100*out.Summary.FalseFailRate, 100*out.Summary.Recall)
+	// 200 A/A sequences: the Monte Carlo error of a 5% rate is ±1.5%.
+	if out.Summary.FalseFailRate > 0.08 {
+		t.Errorf("%.1f%% of unchanged canaries fail over 24 open-ended looks, want at most 8%%", 100*out.Summary.FalseFailRate)
+	}
+	if out.Summary.Recall < 0.9 {
+		t.Errorf("recall %.1f%% of +50%%, want at least 90%%", 100*out.Summary.Recall)
+	}
+}

@@ -39,21 +39,22 @@ func equivalenceInterval(r *MetricResult, alpha float64) {
 // Science 11:283–319). The reason names the first metric that did not
 // show it, or the bounds every one met.
 func (r *Result) Equivalent() (bool, string) {
-	counted := 0
+	var inside []string
 	for i := range r.Metrics {
 		m := &r.Metrics[i]
 		if m.Muted {
 			continue
 		}
-		counted++
-		if ok, why := m.equivalent(); !ok {
+		ok, why := m.equivalent()
+		if !ok {
 			return false, fmt.Sprintf("%s (%s): %s", m.Name, m.Test, why)
 		}
+		inside = append(inside, m.Name+": "+why)
 	}
-	if counted == 0 {
+	if len(inside) == 0 {
 		return false, "no metric counts toward the verdict"
 	}
-	return true, fmt.Sprintf("every one of the %d counted metrics has its interval inside its allowed bounds", counted)
+	return true, fmt.Sprintf("every one of the %d counted metrics has its interval inside its allowed bounds (%s)", len(inside), strings.Join(inside, "; "))
 }
 
 func (m *MetricResult) equivalent() (bool, string) {
