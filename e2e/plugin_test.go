@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +21,8 @@ import (
 	"github.com/argoproj/argo-rollouts/utils/defaults"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/canaryjudge/judge/auth"
@@ -106,8 +109,7 @@ func TestArgoMetricPlugin(t *testing.T) {
 			"baseline": "base", "canary": canary, "window": "39m", "end": f.end.Format(time.RFC3339), "step": 60, "metricsAccount": account})
 		return v1alpha1.Metric{Name: "judge", Provider: v1alpha1.MetricProvider{Plugin: map[string]json.RawMessage{"canaryjudge/judge": cfg}}}
 	}
-	run := &v1alpha1.AnalysisRun{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "checkout-7d9f-2"}}
-	for _, tc := range []struct {
+	for i, tc := range []struct {
 		canary, account string
 		want            v1alpha1.AnalysisPhase
 		result          string
@@ -117,6 +119,9 @@ func TestArgoMetricPlugin(t *testing.T) {
 		{"bad", "prod-prom", v1alpha1.AnalysisPhaseFailed, "FAIL"},
 		{"good", "no-such-account", v1alpha1.AnalysisPhaseError, ""},
 	} {
+		// Each case is its own AnalysisRun: one measurement, a sequence
+		// of one look.
+		run := &v1alpha1.AnalysisRun{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "checkout-7d9f-" + strconv.Itoa(i), UID: types.UID("uid-" + strconv.Itoa(i))}}
 		m := metric(tc.canary, tc.account)
 		provider, err := plugin.NewRpcPlugin(m)
 		if err != nil {
@@ -147,11 +152,50 @@ func TestArgoMetricPlugin(t *testing.T) {
 		if md := provider.GetMetadata(m); md["config"] != "checkout" {
 			t.Errorf("GetMetadata: %v", md)
 		}
+		if meas.Metadata["look"] != "1/1 "+map[string]string{"PASS": "pass", "MARGINAL": "fail", "FAIL": "fail"}[tc.result] {
+			t.Errorf("%s: look %q, want the only look of one", tc.canary, meas.Metadata["look"])
+		}
+	}
+
+	// Three measurements of one metric (count 3) are one sequence of three
+	// looks, numbered by judge: the first passes at its small share of the
+	// level, the second establishes the regression, and the third fails
+	// for it even on good data.
+	seqRun := &v1alpha1.AnalysisRun{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "checkout-seq", UID: "uid-seq"}}
+	count := intstr.FromInt32(3)
+	for k, tc := range []struct {
+		canary string
+		want   v1alpha1.AnalysisPhase
+		look   string
+	}{
+		{"good", v1alpha1.AnalysisPhaseSuccessful, "1/3 continue"},
+		{"bad", v1alpha1.AnalysisPhaseFailed, "2/3 fail"},
+		{"good", v1alpha1.AnalysisPhaseFailed, ""},
+	} {
+		m := metric(tc.canary, "prod-prom")
+		m.Count, m.Interval = &count, "1m"
+		provider, err := plugin.NewRpcPlugin(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		meas := provider.Run(seqRun, m)
+		deadline := time.Now().Add(30 * time.Second)
+		for meas.Phase == v1alpha1.AnalysisPhaseRunning && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+			meas = provider.Resume(seqRun, m, meas)
+		}
+		if meas.Phase != tc.want || meas.Metadata["look"] != tc.look && tc.look != "" {
+			t.Errorf("measurement %d (%s): %s, look %q (%s); want %s, look %q", k+1, tc.canary, meas.Phase, meas.Metadata["look"], meas.Message, tc.want, tc.look)
+		}
+		if k == 2 && !strings.Contains(meas.Message, "has failed") {
+			t.Errorf("measurement 3: %q, want the failed sequence named", meas.Message)
+		}
 	}
 
 	// Terminated: the analysis on the silent source is still running when
 	// Argo terminates the measurement; judge's analysis is cancelled (and
 	// never passes), the measurement ends as Argo's terminated ones do.
+	run := &v1alpha1.AnalysisRun{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "checkout-terminated", UID: "uid-terminated"}}
 	m := metric("good", "silent")
 	provider, err := plugin.NewRpcPlugin(m)
 	if err != nil {

@@ -38,6 +38,10 @@ const (
 	KeyReportURL     = "reportUrl"
 	KeyResult        = "result"
 	KeyFailedMetrics = "failedMetrics"
+	// KeyLook is the measurement's place in judge's sequence: "k/N" of N
+	// planned looks, "k" when open-ended, with judge's decision after a
+	// space (continue, fail, pass, pass_early).
+	KeyLook = "look"
 )
 
 // Config is the metric's provider.plugin["canaryjudge/judge"] object.
@@ -62,6 +66,10 @@ type Config struct {
 	Step   json.RawMessage `json:"step"`
 	// MetricsAccount picks one of judge's metrics accounts.
 	MetricsAccount string `json:"metricsAccount"`
+	// PassEarly lets a measurement before the last pass on equivalence
+	// (every metric's interval inside its allowed bounds): judge's
+	// sequence then says pass_early, and later measurements go on judging.
+	PassEarly bool `json:"passEarly"`
 	// Thresholds, when set, override the config's.
 	Thresholds *struct {
 		Pass     float64 `json:"pass"`
@@ -188,6 +196,23 @@ func (cfg Config) spec(now time.Time) (map[string]any, error) {
 	return spec, nil
 }
 
+// plannedLooks is the number of measurements Argo Rollouts will take of a
+// metric: its count; 1 without count or interval (one measurement); 0,
+// open-ended, for an interval without a count (measured until the
+// rollout ends) or a count judge cannot read.
+func plannedLooks(metric v1alpha1.Metric) int {
+	if metric.Count != nil {
+		if n := metric.Count.IntValue(); n > 0 && n <= 1000 {
+			return n
+		}
+		return 0
+	}
+	if metric.Interval == "" {
+		return 1
+	}
+	return 0
+}
+
 // token reads the write token.
 func (p *Plugin) token(ctx context.Context, cfg Config, run *v1alpha1.AnalysisRun) (string, error) {
 	switch t := cfg.Token; {
@@ -258,6 +283,11 @@ type analysis struct {
 				Name           string `json:"name"`
 				Classification string `json:"classification"`
 			} `json:"metrics"`
+			Look struct {
+				Look     int    `json:"look"`
+				Looks    int    `json:"looks"`
+				Decision string `json:"decision"`
+			} `json:"look"`
 		} `json:"verdict"`
 	} `json:"analysis"`
 }
@@ -282,6 +312,13 @@ func (p *Plugin) Run(run *v1alpha1.AnalysisRun, metric v1alpha1.Metric) v1alpha1
 		return p.errorMeasurement(m, fmt.Errorf("metric %s: %w", metric.Name, err))
 	}
 	spec["application"] = run.Namespace + "/" + run.Name
+	// Every measurement of this metric of this AnalysisRun is one look of
+	// a sequence judge numbers and stores, so that the level holds over
+	// all of them: count planned looks, or open-ended for a metric
+	// measured until the rollout ends (an interval without a count).
+	spec["sequence"] = fmt.Sprintf("argo:%s/%s/%s/%s", run.Namespace, run.Name, run.UID, metric.Name)
+	spec["looks"] = plannedLooks(metric)
+	spec["pass_early"] = cfg.PassEarly
 	ctx := context.Background()
 	token, err := p.token(ctx, cfg, run)
 	if err != nil {
@@ -343,6 +380,13 @@ func (p *Plugin) Resume(run *v1alpha1.AnalysisRun, metric v1alpha1.Metric, m v1a
 	}
 	slices.Sort(failed)
 	m.Metadata[KeyFailedMetrics] = strings.Join(failed, ",")
+	if l := v.Look; l.Decision != "" {
+		place := strconv.Itoa(l.Look)
+		if l.Looks > 0 {
+			place += "/" + strconv.Itoa(l.Looks)
+		}
+		m.Metadata[KeyLook] = place + " " + l.Decision
+	}
 	// The verdict decides, never the score.
 	switch v.Result {
 	case "PASS":
