@@ -194,3 +194,39 @@ func TestFlaggerHooks(t *testing.T) {
 		t.Errorf("rollback hook on a revision without data: %d %q, want 409 no rollback", code, text)
 	}
 }
+
+// TestFlaggerSequence: the checks of one revision are one sequence of
+// looks. A regression established at the second check fails the third on
+// good data; a new revision starts a new sequence; a bad looks is refused.
+func TestFlaggerSequence(t *testing.T) {
+	prom, end, config := flaggerSetup(t)
+	s := startServer(t, Config{Accounts: []metrics.Account{{Name: "prom", Type: metrics.TypePrometheus, URL: prom}}})
+	base := "http://" + s.Addr()
+	if code := call(t, "PUT", base+"/v1/canaryConfigs/podinfo", config, nil); code != 200 {
+		t.Fatalf("put config: %d", code)
+	}
+	md := func(extra map[string]string) map[string]string {
+		return mergeMetadata(map[string]string{"end": end.Format(time.RFC3339), "window": "39m"}, extra)
+	}
+	for i, tc := range []struct {
+		canary, checksum string
+		want             int
+		text             string
+	}{
+		{"podinfo", "rev-a", 200, `"flagger:test/podinfo/rev-a", look 1 (open-ended)`},
+		{"podinfo-slow", "rev-a", 409, "look 2 (open-ended) tested at level 0.00379"},
+		{"podinfo", "rev-a", 409, "has failed"},
+		{"podinfo", "rev-b", 200, "look 1 (open-ended)"},
+	} {
+		code, text := flaggerHook(t, base, tc.canary, tc.checksum, md(nil))
+		if code != tc.want || !strings.Contains(text, tc.text) {
+			t.Errorf("check %d (%s, %s): %d %q, want %d with %q", i+1, tc.canary, tc.checksum, code, text, tc.want, tc.text)
+		}
+	}
+	if code, text := flaggerHook(t, base, "podinfo", "rev-c", md(map[string]string{"looks": "5"})); code != 200 || !strings.Contains(text, "look 1 of 5") {
+		t.Errorf("planned looks: %d %q", code, text)
+	}
+	if code, text := flaggerHook(t, base, "podinfo", "rev-d", md(map[string]string{"looks": "many"})); code != 400 || !strings.Contains(text, "looks") {
+		t.Errorf("bad looks: %d %q, want 400 naming looks", code, text)
+	}
+}

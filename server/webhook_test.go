@@ -90,6 +90,40 @@ func TestDeployerWebhooks(t *testing.T) {
 			t.Errorf("argo POST %s: %d %v", extra, code, posted)
 		}
 	}
+	// A sequence named by the template (a canary's pod-template hash): the
+	// looks are numbered, the stored analysis linked to its look.
+	for k, want := range []string{"continue", "pass"} {
+		var posted struct {
+			AnalysisID string `json:"analysisId"`
+			Result     string `json:"result"`
+			Look       struct {
+				Sequence string `json:"sequence"`
+				Look     int    `json:"look"`
+				Looks    int    `json:"looks"`
+				Decision string `json:"decision"`
+			} `json:"look"`
+		}
+		body := fmt.Sprintf(`{"config":"podinfo","baseline":"podinfo-primary","canary":"podinfo","end":%q,"window":"39m","sequence":"7f9c","looks":"2"}`, end.Format(time.RFC3339))
+		if code := call(t, "POST", base+"/webhooks/argo", body, &posted); code != 200 || posted.Result != "PASS" || posted.Look.Look != k+1 || posted.Look.Looks != 2 ||
+			posted.Look.Decision != want || posted.Look.Sequence != "argo-web:7f9c" {
+			t.Errorf("argo look %d: %d %+v", k+1, code, posted)
+		}
+		var seq struct {
+			History []struct {
+				AnalysisID string `json:"analysis_id"`
+			} `json:"history"`
+		}
+		if code := call(t, "GET", base+"/v1/sequences/argo-web:7f9c", "", &seq); code != 200 || len(seq.History) != k+1 || seq.History[k].AnalysisID != posted.AnalysisID {
+			t.Errorf("argo look %d: the sequence %d %+v does not link analysis %s", k+1, code, seq, posted.AnalysisID)
+		}
+	}
+	for _, extra := range []string{`,"looks":2`, `,"sequence":"s","looks":"x"`, `,"sequence":"s","looks":-1`, `,"sequence":"s","passEarly":"maybe"`, `,"sequence":"a\u0000b"`} {
+		var out map[string]any
+		body := fmt.Sprintf(`{"config":"podinfo","baseline":"podinfo-primary","canary":"podinfo","end":%q,"window":"39m"%s}`, end.Format(time.RFC3339), extra)
+		if code := call(t, "POST", base+"/webhooks/argo", body, &out); code != 400 || !strings.Contains(fmt.Sprint(out["error"]), "sequence") && !strings.Contains(fmt.Sprint(out["error"]), "looks") && !strings.Contains(fmt.Sprint(out["error"]), "passEarly") {
+			t.Errorf("argo POST %s: %d %v, want 400 naming the field", extra, code, out)
+		}
+	}
 	for _, extra := range []string{`,"step":-1`, `,"step":true`, `,"timeout":1`, `,"timeout":"1h"`, `,"timeout":"soon"`, `,"timeout":1e308`} {
 		var out map[string]any
 		body := fmt.Sprintf(`{"config":"podinfo","baseline":"podinfo-primary","canary":"podinfo","end":%q,"window":"39m"%s}`, end.Format(time.RFC3339), extra)

@@ -118,6 +118,13 @@ type request struct {
 	Step           jsonScalar        `json:"step"`
 	MetricsAccount string            `json:"metricsAccount"`
 	Params         map[string]string `json:"extendedScopeParams"`
+	// Sequence, when set, makes the analysis the next look of the named
+	// sequence (AnalysisSpec.sequence) with Looks planned looks (0 or
+	// unset: open-ended); PassEarly lets a look before the last pass on
+	// equivalence.
+	Sequence  string     `json:"sequence"`
+	Looks     jsonScalar `json:"looks"`
+	PassEarly jsonScalar `json:"passEarly"`
 	// Timeout is the caller's own timeout (Argo Rollouts' web provider:
 	// the template's timeoutSeconds, 10 s by default), as a duration
 	// ("30s") or seconds: judge answers before it (timeoutDeadline).
@@ -211,12 +218,37 @@ func (r request) spec(now time.Time) (*judgev1.AnalysisSpec, error) {
 		return &judgev1.Scope{Scope: name, Location: r.Location, Start: timestamppb.New(start), End: timestamppb.New(end),
 			StepSeconds: step, ExtendedScopeParams: r.Params}
 	}
-	return &judgev1.AnalysisSpec{
+	spec := &judgev1.AnalysisSpec{
 		Config:         &judgev1.AnalysisSpec_CanaryConfigName{CanaryConfigName: r.Config},
 		Scopes:         map[string]*judgev1.ScopePair{"default": {ControlScope: scope(r.Baseline), ExperimentScope: scope(r.Canary)}},
 		MetricsAccount: r.MetricsAccount,
-	}, nil
+	}
+	if r.Sequence == "" {
+		if r.Looks != "" || r.PassEarly != "" {
+			return nil, fmt.Errorf("looks and passEarly need a sequence")
+		}
+		return spec, nil
+	}
+	spec.Sequence = r.Sequence
+	if r.Looks != "" {
+		n, err := strconv.ParseInt(string(r.Looks), 10, 32)
+		if err != nil || n < 0 || n > maxLooks {
+			return nil, fmt.Errorf("looks: %.40q is not a number of looks from 0 (open-ended) to %d", r.Looks, maxLooks)
+		}
+		spec.Looks = int32(n)
+	}
+	switch r.PassEarly {
+	case "", "false":
+	case "true":
+		spec.PassEarly = true
+	default:
+		return nil, fmt.Errorf("passEarly: %.40q: want true or false", r.PassEarly)
+	}
+	return spec, nil
 }
+
+// maxLooks bounds a sequence's planned looks, as the API does.
+const maxLooks = 1000
 
 // verdictBody is what the endpoints answer. Deployers decide on the
 // verdict, never on the score: Argo Rollouts reads {$.result} (PASS,
@@ -232,6 +264,17 @@ type verdictBody struct {
 	Score      float64        `json:"score"`
 	Reason     string         `json:"reason"`
 	Metrics    []metricResult `json:"metrics"`
+	// Look, for an analysis of a sequence, is its look.
+	Look *lookBody `json:"look,omitempty"`
+}
+
+// lookBody places an answer in its sequence: look k of looks (0:
+// open-ended) and what it decided (continue, fail, pass, pass_early).
+type lookBody struct {
+	Sequence string `json:"sequence"`
+	Look     int32  `json:"look"`
+	Looks    int32  `json:"looks"`
+	Decision string `json:"decision"`
 }
 
 type metricResult struct {
@@ -244,6 +287,9 @@ func toBody(v *judgev1.Verdict) verdictBody {
 	out := verdictBody{Result: v.GetResult(), Pass: v.GetResult() == "PASS", Score: v.GetScore(), Reason: v.GetReason(), Metrics: []metricResult{}}
 	for _, m := range v.GetMetrics() {
 		out.Metrics = append(out.Metrics, metricResult{Name: m.GetName(), Classification: m.GetClassification(), Reason: m.GetReason()})
+	}
+	if l := v.GetLook(); l != nil {
+		out.Look = &lookBody{Sequence: l.GetSequence(), Look: l.GetLook(), Looks: l.GetLooks(), Decision: l.GetDecision()}
 	}
 	return out
 }
@@ -329,7 +375,11 @@ func (h *handler) argo(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		req = request{Config: q.Get("config"), Baseline: q.Get("baseline"), Canary: q.Get("canary"), Location: q.Get("location"),
 			Window: q.Get("window"), Start: q.Get("start"), End: q.Get("end"), Step: jsonScalar(q.Get("step")), MetricsAccount: q.Get("metricsAccount"),
-			Timeout: jsonScalar(q.Get("timeout"))}
+			Timeout: jsonScalar(q.Get("timeout")), Sequence: q.Get("sequence"), Looks: jsonScalar(q.Get("looks")), PassEarly: jsonScalar(q.Get("passEarly"))}
+	}
+	if req.Sequence != "" {
+		// The caller's name, kept apart from the plugin's and Flagger's.
+		req.Sequence = "argo-web:" + req.Sequence
 	}
 	spec, err := req.spec(h.Now())
 	if err != nil {
@@ -375,7 +425,9 @@ const minWindowSteps = 3
 // judge: config (required), baseline (default <name>-primary), canary
 // (default <name>), location, window (default 10m) ending now (or at end,
 // RFC 3339), step (default 60), metricsAccount, marginal ("fail", the
-// default, or "pass"), and hook: "rollout" (the default), where PASS is
+// default, or "pass"), looks (the planned number of checks of a revision;
+// default 0, open-ended), passEarly ("true": a check may pass the revision
+// early on equivalence), and hook: "rollout" (the default), where PASS is
 // 200 and FAIL (and MARGINAL unless marginal is pass) is 409 with the
 // explanation as the body, which Flagger shows in its events; or
 // "rollback", answered inverted, since Flagger rolls back on any 2xx from
@@ -386,7 +438,10 @@ const minWindowSteps = 3
 // revision's. Until the revision has minWindowSteps steps of its own, the
 // webhook answers that it is waiting (409 for a rollout hook: a failed
 // check, never a pass; no rollback for a rollback hook). Each verdict is
-// stored per revision for the score query, on every replica.
+// stored per revision for the score query, on every replica. Every check of
+// a revision is one look of the sequence "flagger:<namespace>/<name>/
+// <checksum>", so the level holds over all of them; a regression
+// established at one check fails every later check of the revision.
 func (h *handler) flagger(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, h.MaxBodyBytes+1))
 	if err != nil || int64(len(body)) > h.MaxBodyBytes {
@@ -437,8 +492,12 @@ func (h *handler) flagger(w http.ResponseWriter, r *http.Request) {
 		}
 		http.Error(w, text, cmp.Or(code, http.StatusConflict))
 	}
+	// Every check of one revision is one look of its sequence: open-ended
+	// unless metadata.looks plans them (Flagger's iterations, or
+	// maxWeight/stepWeight), shared by the rollout and rollback hooks.
 	req := request{Config: md["config"], Baseline: md["baseline"], Canary: md["canary"], Location: md["location"],
-		Window: md["window"], End: md["end"], Step: jsonScalar(md["step"]), MetricsAccount: md["metricsAccount"]}
+		Window: md["window"], End: md["end"], Step: jsonScalar(md["step"]), MetricsAccount: md["metricsAccount"],
+		Sequence: fmt.Sprintf("flagger:%s/%s/%s", p.Namespace, p.Name, p.Checksum), Looks: jsonScalar(md["looks"]), PassEarly: jsonScalar(md["passEarly"])}
 	if req.Baseline == "" {
 		req.Baseline = p.Name + "-primary"
 	}
