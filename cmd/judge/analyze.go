@@ -36,6 +36,10 @@ and canary (experiment) samples in a Kayenta MetricSetPairList file, scores
 the metric groups and decides PASS, MARGINAL or FAIL.
 
 With --server, the same analysis runs on a shared judge server over gRPC.
+With --sequence ID as well, it is the next look of a sequence the server
+stores (a CI pipeline that checks a canary every few minutes): the server
+numbers the looks and tests each at its share of the level, so the level
+holds over all of them, and the reason says how much is spent.
 
 Exit codes: 0 PASS, 1 FAIL, 2 MARGINAL, 64 bad usage, 65 bad config or data,
 69 server unavailable.`,
@@ -60,6 +64,9 @@ Exit codes: 0 PASS, 1 FAIL, 2 MARGINAL, 64 bad usage, 65 bad config or data,
 	f.String("cert-file", "", "with --server: PEM client certificate for mutual TLS (implies --tls)")
 	f.String("key-file", "", "with --server: PEM key of --cert-file")
 	f.String("token-file", "", "with --server: file holding the bearer token (or set JUDGE_TOKEN)")
+	f.String("sequence", "", "with --server: this analysis is the next look of the named sequence (a CI pipeline's id), judged at its share of the level so that the level holds over all the sequence's looks; a regression established at one look fails every later one")
+	f.Int("looks", 0, "with --sequence: the planned number of looks (0: not known, open-ended spending)")
+	f.Bool("pass-early", false, "with --sequence: a look before the last may PASS when every metric's interval lies inside its allowed bounds")
 	return cmd
 }
 
@@ -74,6 +81,17 @@ func runAnalyze(cmd *cobra.Command, v *viper.Viper) error {
 	format := v.GetString("output")
 	if format != "text" && format != "json" && format != "kayenta" && format != "html" {
 		return usageError("--output %q: want text, json, kayenta or html", format)
+	}
+	looks := v.GetInt("looks")
+	if looks < 0 || looks > 1000 {
+		return usageError("--looks %d: want 0 (open-ended) to 1000", looks)
+	}
+	seq := lookOptions{Sequence: v.GetString("sequence"), Looks: int32(looks), PassEarly: v.GetBool("pass-early")} //nolint:gosec // bounded above
+	if seq.Sequence == "" && (seq.Looks != 0 || seq.PassEarly) {
+		return usageError("--looks and --pass-early need --sequence")
+	}
+	if seq.Sequence != "" && v.GetString("server") == "" {
+		return usageError("--sequence needs --server: the server stores the sequence's looks")
 	}
 	opts := verdict.Options{Judge: v.GetString("judge")}
 	if opts.Judge != "" && opts.Judge != verdict.JudgeDefault && opts.Judge != verdict.JudgeKayenta {
@@ -125,7 +143,7 @@ func runAnalyze(cmd *cobra.Command, v *viper.Viper) error {
 		if err != nil {
 			return err
 		}
-		res, err = analyzeRemote(cmd.Context(), addr, conn, rawConfig, pairs, opts)
+		res, err = analyzeRemote(cmd.Context(), addr, conn, rawConfig, pairs, opts, seq)
 		if err != nil {
 			return err
 		}

@@ -28,14 +28,19 @@ import (
 
 // analyzeRemote runs the analysis on a judge server over gRPC and returns the
 // verdict in the engine's form, so every output format matches a local run.
-func analyzeRemote(ctx context.Context, addr string, conn clientConn, rawConfig []byte, pairs []verdict.MetricSetPair, opts verdict.Options) (*verdict.Result, error) {
+// A look of a sequence (seq.Sequence set) is numbered and judged by the
+// server at its share of the level.
+func analyzeRemote(ctx context.Context, addr string, conn clientConn, rawConfig []byte, pairs []verdict.MetricSetPair, opts verdict.Options, seq lookOptions) (*verdict.Result, error) {
 	cfg, err := configStruct(rawConfig)
 	if err != nil {
 		return nil, dataError(err)
 	}
 	spec := &judgev1.AnalysisSpec{
-		Config: &judgev1.AnalysisSpec_CanaryConfig{CanaryConfig: cfg},
-		Judge:  opts.Judge,
+		Config:    &judgev1.AnalysisSpec_CanaryConfig{CanaryConfig: cfg},
+		Judge:     opts.Judge,
+		Sequence:  seq.Sequence,
+		Looks:     seq.Looks,
+		PassEarly: seq.PassEarly,
 	}
 	if t := opts.Thresholds; t != nil {
 		spec.Thresholds = &judgev1.Thresholds{Pass: t.Pass, Marginal: t.Marginal}
@@ -79,6 +84,13 @@ func analyzeRemote(ctx context.Context, addr string, conn clientConn, rawConfig 
 		return nil, &exitError{code: exitInternal, err: fmt.Errorf("judge server %s: %s: %s", addr, st.Code(), st.Message())}
 	}
 	return server.VerdictFromProto(resp.GetVerdict()), nil
+}
+
+// lookOptions place a remote analysis in a sequence of looks.
+type lookOptions struct {
+	Sequence  string
+	Looks     int32
+	PassEarly bool
 }
 
 // configStruct turns a config file (YAML or JSON) into a JSON object.

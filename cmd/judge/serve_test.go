@@ -165,3 +165,42 @@ func TestAnalyzeServerAuthTLS(t *testing.T) {
 		t.Errorf("plaintext to a TLS server: exit %d %s, want 69", code, errOut)
 	}
 }
+
+// TestAnalyzeSequence runs judge analyze --server --sequence as a CI
+// pipeline would, once per look: the server numbers the looks, an
+// unchanged canary passes both planned looks, a third look is past the
+// plan and fails; a regression fails its sequence for good.
+func TestAnalyzeSequence(t *testing.T) {
+	srv, err := server.Start(context.Background(), server.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir()},
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown(context.Background())
+	look := func(scenario, name string, extra ...string) (int, string, string) {
+		dir := filepath.Join(scenarios, scenario)
+		cfgs, _ := filepath.Glob(filepath.Join(dir, "config.*"))
+		return runJudge(t, "", append([]string{"analyze", "--canary-config", cfgs[0], "--data", filepath.Join(dir, "data.json"),
+			"--server", srv.Addr(), "--sequence", name}, extra...)...)
+	}
+	for k, want := range []struct {
+		code int
+		text string
+	}{{0, "look 1 of 2"}, {0, "look 2 of 2"}, {1, "spent"}} {
+		if code, out, errOut := look("aa-independent", "ci-7/canary", "--looks", "2"); code != want.code || !strings.Contains(out, want.text) {
+			t.Errorf("look %d: exit %d, want %d with %q:\n%s%s", k+1, code, want.code, want.text, out, errOut)
+		}
+	}
+	if code, out, _ := look("regression-high", "ci-8/canary"); code != 1 || !strings.Contains(out, "regression is established") {
+		t.Errorf("regression: exit %d:\n%s", code, out)
+	}
+	if code, out, _ := look("aa-independent", "ci-8/canary"); code != 1 || !strings.Contains(out, "has failed") {
+		t.Errorf("after the regression: exit %d:\n%s", code, out)
+	}
+	if code, _, errOut := runJudge(t, "", "analyze", "--canary-config", "x", "--data", "y", "--sequence", "s"); code != 64 || !strings.Contains(errOut, "--server") {
+		t.Errorf("--sequence without --server: exit %d %s", code, errOut)
+	}
+	if code, _, errOut := look("aa-independent", "ci-9", "--looks", "-2"); code != 64 || !strings.Contains(errOut, "--looks") {
+		t.Errorf("--looks -2: exit %d %s", code, errOut)
+	}
+}
