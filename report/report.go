@@ -29,7 +29,7 @@ import (
 // ErrRender is returned when a page cannot be rendered.
 var ErrRender = errors.New("report could not be rendered")
 
-//go:embed analysis.html.tmpl backtest.html.tmpl
+//go:embed analysis.html.tmpl backtest.html.tmpl sequence.html.tmpl
 var templates embed.FS
 
 var page = template.Must(template.New("analysis.html.tmpl").Funcs(template.FuncMap{

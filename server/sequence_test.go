@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -113,6 +115,19 @@ func TestSequenceSurvivesRestartsAndReplicas(t *testing.T) {
 			}
 			if seq.History[3].Verdict.Result != "FAIL" {
 				t.Errorf("look 4 stored as %s", seq.History[3].Verdict.Result)
+			}
+			// The web UI's page of the sequence: each look, and each
+			// metric's intervals over the looks as a chart.
+			resp, err := http.Get("http://" + a.Addr() + "/ui/sequences/" + url.PathEscape(name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			page, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			for _, want := range []string{"4 of 4 planned looks", `class="badge failed"`, "Intervals over the looks", "<svg", "latency: the shift", "regression is established"} {
+				if resp.StatusCode != 200 || !strings.Contains(string(page), want) {
+					t.Errorf("sequence page: %d lacks %q", resp.StatusCode, want)
+				}
 			}
 		})
 	}

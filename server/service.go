@@ -394,7 +394,10 @@ func (s *Service) judge(ctx context.Context, spec *judgev1.AnalysisSpec, cfg *ve
 		return nil, nil, err
 	}
 	v := verdictToProto(res)
-	v.Look = look
+	if look != nil {
+		v.Look = look
+		v.Reason += fmt.Sprintf(" (look %d of %d, tested at level %.3g: %.3g of %.3g spent)", look.GetLook(), look.GetLooks(), look.GetLevel(), look.GetSpent(), cmp.Or(cfg.FamilyWiseError, 0.05))
+	}
 	return v, series, nil
 }
 

@@ -53,7 +53,44 @@ func (s *Service) uiHandler() http.Handler {
 	mux.HandleFunc("GET /ui/analyses/{id}", s.uiAnalysis)
 	mux.HandleFunc("GET /ui/configs/{$}", s.uiConfigs)
 	mux.HandleFunc("GET /ui/configs/{name}", s.uiConfig)
+	mux.HandleFunc("GET /ui/sequences/{name...}", s.uiSequence)
 	return mux
+}
+
+// uiSequence shows a sequence of looks: each metric's intervals over the
+// looks and every look's verdict.
+func (s *Service) uiSequence(w http.ResponseWriter, r *http.Request) {
+	seq, looks, err := s.store.GetSequence(r.Context(), r.PathValue("name"))
+	if errors.Is(err, store.ErrNotFound) {
+		uiError(w, http.StatusNotFound, "no sequence "+r.PathValue("name"))
+		return
+	}
+	if err != nil {
+		s.log.Error("ui: get sequence", "err", err)
+		uiError(w, http.StatusInternalServerError, "internal error")
+		return
+	}
+	view := report.Sequence{Name: seq.Name, Looks: seq.Looks, State: seq.State, Reason: seq.Reason}
+	for _, l := range looks {
+		lv := report.Look{Look: l.Look, At: l.At}
+		if l.AnalysisID != "" {
+			lv.ReportURL = "/ui/analyses/" + url.PathEscape(l.AnalysisID)
+		}
+		v := &judgev1.Verdict{}
+		if len(l.Verdict) > 0 && protojson.Unmarshal(l.Verdict, v) == nil {
+			lv.Result = VerdictFromProto(v)
+			lv.Level, lv.Spent, lv.Decision = v.GetLook().GetLevel(), v.GetLook().GetSpent(), v.GetLook().GetDecision()
+		}
+		view.History = append(view.History, lv)
+	}
+	var buf bytes.Buffer
+	if err := report.SequencePage(&buf, "Sequence "+seq.Name, view, report.Link{Text: "← analyses", URL: "/ui/"}); err != nil {
+		s.log.Error("ui: render sequence", "sequence", seq.Name, "err", err)
+		uiError(w, http.StatusInternalServerError, "internal error")
+		return
+	}
+	uiHeaders(w)
+	_, _ = w.Write(buf.Bytes())
 }
 
 type uiRow struct {
@@ -147,6 +184,9 @@ func (s *Service) uiAnalysis(w http.ResponseWriter, r *http.Request) {
 	links := []report.Link{{Text: "← analyses", URL: "/ui/"}}
 	if a.ConfigName != "" {
 		links = append(links, report.Link{Text: "config " + a.ConfigName, URL: "/ui/configs/" + url.PathEscape(a.ConfigName)})
+	}
+	if name := v.GetLook().GetSequence(); name != "" {
+		links = append(links, report.Link{Text: fmt.Sprintf("sequence %s (look %d)", name, v.GetLook().GetLook()), URL: "/ui/sequences/" + url.PathEscape(name)})
 	}
 	if err := report.Analysis(&buf, "Analysis "+a.ID, VerdictFromProto(v), pairs, links...); err != nil {
 		s.log.Error("ui: render report", "id", a.ID, "err", err)
