@@ -61,6 +61,7 @@ var policy = map[string]auth.Role{
 	judgev1.JudgeService_ListAnalyses_FullMethodName:       auth.RoleRead,
 	judgev1.JudgeService_WatchAnalysis_FullMethodName:      auth.RoleRead,
 	judgev1.JudgeService_GetCanaryConfig_FullMethodName:    auth.RoleRead,
+	judgev1.JudgeService_GetSequence_FullMethodName:        auth.RoleRead,
 	judgev1.JudgeService_ListCanaryConfigs_FullMethodName:  auth.RoleRead,
 	judgev1.JudgeService_DeleteCanaryConfig_FullMethodName: auth.RoleAdmin,
 }

@@ -71,11 +71,18 @@ func gatewayRoutes() []gatewayRoute {
 var variable = regexp.MustCompile(`\{([A-Za-z0-9_.]+)\}`)
 
 // gatewayMethods maps "METHOD /v1/path/{var=*}" (a matched gateway
-// pattern as runtime.Pattern prints it) to its RPC.
+// pattern as runtime.Pattern prints it) to its RPC. A variable that ends
+// the path may match the rest of it ({name=**}, a sequence's name with
+// slashes): that form is mapped too.
 func gatewayMethods() map[string]string {
 	out := map[string]string{}
 	for _, r := range gatewayRoutes() {
 		out[r.Method+" "+variable.ReplaceAllString(r.Path, "{$1=*}")] = r.FullMethod
+		if loc := variable.FindAllStringIndex(r.Path, -1); len(loc) > 0 && loc[len(loc)-1][1] == len(r.Path) {
+			last := loc[len(loc)-1]
+			rest := variable.ReplaceAllString(r.Path[:last[0]], "{$1=*}") + variable.ReplaceAllString(r.Path[last[0]:], "{$1=**}")
+			out[r.Method+" "+rest] = r.FullMethod
+		}
 	}
 	return out
 }

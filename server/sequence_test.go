@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/canaryjudge/judge/auth"
 	"github.com/canaryjudge/judge/sequence"
 	"github.com/canaryjudge/judge/store/pgtest"
 )
@@ -204,5 +205,42 @@ func TestSequenceBadInput(t *testing.T) {
 	}
 	if code := call(t, "GET", base+"/v1/sequences/none", "", nil); code != http.StatusNotFound {
 		t.Errorf("unknown sequence: %d", code)
+	}
+}
+
+// TestSequenceRoles: reading a sequence whose name has slashes needs read
+// (not the strictest role a route without a mapping would get); a look,
+// which runs an analysis, needs write.
+func TestSequenceRoles(t *testing.T) {
+	tokens, err := auth.Parse("read:reader-token-0123456789\nwrite:writer-token-0123456789\n", "tokens")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, Config{Tokens: tokens})
+	base := "http://" + s.Addr()
+	do := func(method, path, token, body string) int {
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := do("POST", "/v1/analyze", "reader-token-0123456789", lookBody(0, "argo:shop/run/uid/judge", 3, "")); code != http.StatusForbidden {
+		t.Errorf("a look with a read token: %d, want 403", code)
+	}
+	if code := do("POST", "/v1/analyze", "writer-token-0123456789", lookBody(0, "argo:shop/run/uid/judge", 3, "")); code != 200 {
+		t.Errorf("a look with a write token: %d", code)
+	}
+	for _, path := range []string{"/v1/sequences/argo:shop/run/uid/judge", "/v1/sequences/" + url.PathEscape("argo:shop/run/uid/judge")} {
+		if code := do("GET", path, "reader-token-0123456789", ""); code != 200 {
+			t.Errorf("GET %s with a read token: %d, want 200", path, code)
+		}
+	}
+	if code := do("GET", "/v1/sequences/argo:shop/run/uid/judge", "", ""); code != http.StatusUnauthorized {
+		t.Errorf("GET without a token: %d, want 401", code)
 	}
 }

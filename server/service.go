@@ -377,9 +377,10 @@ func (s *Service) judge(ctx context.Context, spec *judgev1.AnalysisSpec, cfg *ve
 		return s.judgeLook(ctx, spec, cfg, id)
 	}
 	var look *judgev1.SequenceLook
+	alpha := cmp.Or(cfg.FamilyWiseError, 0.05)
 	if looks := spec.GetLooks(); looks > 1 {
 		// One look of a planned sequence: its share of the level.
-		plan := sequence.Plan{Alpha: cmp.Or(cfg.FamilyWiseError, 0.05), Looks: int(looks)}
+		plan := sequence.Plan{Alpha: alpha, Looks: int(looks)}
 		k := int(spec.GetLook())
 		spent := *cfg
 		spent.FamilyWiseError = plan.Level(k)
@@ -396,7 +397,7 @@ func (s *Service) judge(ctx context.Context, spec *judgev1.AnalysisSpec, cfg *ve
 	v := verdictToProto(res)
 	if look != nil {
 		v.Look = look
-		v.Reason += fmt.Sprintf(" (look %d of %d, tested at level %.3g: %.3g of %.3g spent)", look.GetLook(), look.GetLooks(), look.GetLevel(), look.GetSpent(), cmp.Or(cfg.FamilyWiseError, 0.05))
+		v.Reason += fmt.Sprintf(" (look %d of %d, tested at level %.3g: %.3g of %.3g spent)", look.GetLook(), look.GetLooks(), look.GetLevel(), look.GetSpent(), alpha)
 	}
 	return v, series, nil
 }
