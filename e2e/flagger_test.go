@@ -18,8 +18,12 @@ func TestFlagger(t *testing.T) {
 	f := newFixture(t)
 	// The config is stored through the Kayenta surface under an id; the
 	// webhook finds it by its name.
-	canary := flaggerv1.Canary{ObjectMeta: metav1.ObjectMeta{Name: "checkout", Namespace: "shop"}}
+	// Each case is its own revision (Flagger's checksum of the canary's
+	// last applied spec): the checks of one revision are one sequence of
+	// looks, which a regression fails for good.
 	hook := func(pod, marginal string) error {
+		canary := flaggerv1.Canary{ObjectMeta: metav1.ObjectMeta{Name: "checkout", Namespace: "shop"},
+			Status: flaggerv1.CanaryStatus{LastAppliedSpec: pod + "-" + marginal}}
 		md := map[string]string{"config": "checkout", "baseline": "base", "canary": pod,
 			"end": f.end.Format(time.RFC3339), "window": "39m", "step": "60"}
 		if marginal != "" {
@@ -40,6 +44,14 @@ func TestFlagger(t *testing.T) {
 	}
 	if err := hook("half", "pass"); err != nil {
 		t.Errorf("marginal canary with marginal: pass: %v", err)
+	}
+	// The next check of the bad revision fails at once: its sequence
+	// established the regression.
+	if err := hook("bad", ""); err == nil || !strings.Contains(err.Error(), "has failed") {
+		t.Errorf("bad canary's second check: %v, want its failed sequence named", err)
+	}
+	if err := hook("half", "pass"); err != nil {
+		t.Errorf("marginal canary with marginal: pass, second check: %v", err)
 	}
 
 	prom, err := providers.NewPrometheusProvider(flaggerv1.MetricTemplateProvider{Type: "prometheus", Address: "http://" + f.addr}, nil)
