@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"slices"
+	"strconv"
 	"time"
 
 	"gonum.org/v1/plot"
@@ -131,7 +132,21 @@ func intervalsChart(name string, looks []Look) (template.HTML, string, error) {
 	low, high = low-pad, high+pad
 	p := plot.New()
 	p.X.Label.Text = "look"
-	p.Y.Label.Text = "canary level / baseline"
+	p.Y.Label.Text = "canary / baseline"
+	var xticks []plot.Tick
+	for _, b := range bars {
+		xticks = append(xticks, plot.Tick{Value: b.x, Label: strconv.FormatFloat(b.x, 'f', 0, 64)})
+	}
+	p.X.Tick.Marker = plot.ConstantTicks(xticks)
+	p.Y.Tick.Marker = plot.TickerFunc(func(lo, hi float64) []plot.Tick {
+		ticks := plot.DefaultTicks{}.Ticks(lo, hi)
+		for i := range ticks {
+			if ticks[i].Label != "" {
+				ticks[i].Label = strconv.FormatFloat(ticks[i].Value, 'g', 4, 64)
+			}
+		}
+		return ticks
+	})
 	var points plotter.XYs
 	alt := fmt.Sprintf("%s: the shift's interval at each look's level, relative to the baseline:", name)
 	for _, b := range bars {

@@ -44,8 +44,15 @@ func TestUIInBrowser(t *testing.T) {
 	}
 	r := newReplica(t, t.TempDir(), "--data-dir", t.TempDir())
 	base := "http://" + r.addr
-	id := createAnalysis(t, base, uiAnalysisBody(hostileName))
+	id := createAnalysis(t, base, uiAnalysisBody(hostileName, 8))
 	waitSucceeded(t, base, id)
+	// Two looks of a sequence, for its page.
+	var lookIDs []string
+	for _, shift := range []float64{0, 8} {
+		body := strings.Replace(uiAnalysisBody("latency", shift), `{"spec":{`, `{"spec":{"sequence":"ci:browser/<b>run</b>","looks":3,`, 1)
+		lookIDs = append(lookIDs, createAnalysis(t, base, body))
+		waitSucceeded(t, base, lookIDs[len(lookIDs)-1])
+	}
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.NoSandbox,
 		chromedp.Headless, chromedp.WindowSize(1280, 1600))
@@ -112,6 +119,26 @@ func TestUIInBrowser(t *testing.T) {
 	reportShot, err = chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	step("screenshot the report", err)
 
+	// The sequence page, reached from a look's report.
+	step("open a look", chromedp.Do(ctx, chromedp.Navigate(base+"/ui/analyses/"+lookIDs[1]),
+		chromedp.Query(chromedp.CSS(`nav a[href^="/ui/sequences/"]`), chromedp.NodeVisible)))
+	step("follow the sequence link", chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`nav a[href^="/ui/sequences/"]`)),
+		chromedp.Query(chromedp.CSS("table"), chromedp.NodeVisible)))
+	seqText, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
+	step("read the sequence", err)
+	seqRows, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("table tr").length - 1`))
+	step("count looks", err)
+	seqCharts, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("figure svg").length`))
+	step("count interval charts", err)
+	seqLinks, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('table a[href^="/ui/analyses/"]').length`))
+	step("count look links", err)
+	seqShot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	step("screenshot the sequence", err)
+	if seqRows != 2 || seqCharts != 2 || seqLinks != 2 || !strings.Contains(seqText, "ci:browser/<b>run</b>") || !strings.Contains(seqText, "2 of 3 planned looks") ||
+		!strings.Contains(seqText, "continue") || !strings.Contains(seqText, "regression is established") {
+		t.Errorf("sequence page: %d looks, %d interval charts, %d report links; want 2 each, the name as text, 2 of 3 planned looks, a look that continued and one that failed:\n%s", seqRows, seqCharts, seqLinks, seqText)
+	}
+
 	// The backtest report, opened as the file a user would open.
 	cases, err := backtest.Synthetic(5, 24, backtest.SyntheticOptions{Noises: []string{backtest.NoiseIndependent}})
 	step("synthetic cases", err)
@@ -151,7 +178,8 @@ func TestUIInBrowser(t *testing.T) {
 			t.Errorf("a request left the server's origin: %s", r)
 		}
 	}
-	for name, shot := range map[string][]byte{"ui-analyses.png": listShot, "ui-analysis-report.png": reportShot, "backtest-report.png": backtestShot} {
+	for name, shot := range map[string][]byte{"ui-analyses.png": listShot, "ui-analysis-report.png": reportShot, "backtest-report.png": backtestShot,
+		"ui-sequence.png": seqShot} {
 		if err := os.WriteFile(filepath.Join(shots, name), shot, 0o644); err != nil { //nolint:gosec // screenshots are meant to be read
 			t.Error(err)
 		}
@@ -159,13 +187,13 @@ func TestUIInBrowser(t *testing.T) {
 }
 
 // uiAnalysisBody is an asynchronous analysis of two metrics, the first
-// (named name) regressed.
-func uiAnalysisBody(name string) string {
+// (named name) shifted by shift.
+func uiAnalysisBody(name string, shift float64) string {
 	var control, canary, flat []string
 	for i := range 40 {
 		v := 100 + float64((i*37)%23)
 		control = append(control, fmt.Sprint(v))
-		canary = append(canary, fmt.Sprint(v+8))
+		canary = append(canary, fmt.Sprint(v+shift))
 		flat = append(flat, fmt.Sprint(v))
 	}
 	quoted, _ := json.Marshal(name)
