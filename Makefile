@@ -29,9 +29,19 @@ build: ## Build bin/judge.
 	$(GO) build -o $(BIN) ./cmd/judge
 
 .PHONY: demo
-demo: build ## Run a full canary analysis on the shipped fixtures (exit 1 FAIL / 2 MARGINAL are verdicts, not errors).
-	@echo '$$ judge analyze --canary-config fixtures/analyze/canary-config.yaml --data fixtures/analyze/data.json'
-	@$(BIN) analyze --canary-config fixtures/analyze/canary-config.yaml --data fixtures/analyze/data.json || [ $$? -le 2 ]
+demo: build ## Judge a canary whose latency regressed (FAIL), the same config on a good canary (PASS), and compare two samples.
+	@echo '$$ judge analyze --canary-config fixtures/analyze/canary-config.yaml --data fixtures/analyze/regression.json'
+	@echo '# a canary whose p99 latency rose 3.5% (real production series, fixtures/analyze/README.md)'
+	@code=0; $(BIN) analyze --canary-config fixtures/analyze/canary-config.yaml --data fixtures/analyze/regression.json || code=$$?; \
+		echo "exit $$code"; [ $$code -eq 1 ]
+	@echo
+	@echo '$$ judge analyze --canary-config fixtures/analyze/canary-config.yaml --data fixtures/analyze/good.json'
+	@echo '# the same config on a good canary'
+	@code=0; $(BIN) analyze --canary-config fixtures/analyze/canary-config.yaml --data fixtures/analyze/good.json || code=$$?; \
+		echo "exit $$code"; [ $$code -eq 0 ]
+	@echo
+	@echo 'Exit codes gate a pipeline: 0 PASS (promote), 1 FAIL (roll back), 2 MARGINAL (hold for a person).'
+	@echo '64 and above are mistakes, never verdicts: 64 usage, 65 bad config or data, 69 server unavailable.'
 	@echo
 	@echo '$$ judge compare --canary fixtures/compare/canary.txt --baseline fixtures/compare/baseline.txt'
 	@$(BIN) compare --canary fixtures/compare/canary.txt --baseline fixtures/compare/baseline.txt

@@ -77,21 +77,26 @@ type GroupScore struct {
 
 // MetricResult is the classification of one metric by one test.
 type MetricResult struct {
-	Name           string        `json:"name"`
-	Test           string        `json:"test"`
-	Groups         []string      `json:"groups"`
-	Classification string        `json:"classification"`
-	Critical       bool          `json:"critical"`
-	Muted          bool          `json:"muted,omitempty"`
-	Reason         string        `json:"reason"`
-	Baseline       stats.Summary `json:"baseline"`
-	Canary         stats.Summary `json:"canary"`
-	PValue         *float64      `json:"p_value"`
-	AdjustedPValue *float64      `json:"adjusted_p_value"`
-	Estimate       *float64      `json:"estimate"`
-	CILow          *float64      `json:"ci_low"`
-	CIHigh         *float64      `json:"ci_high"`
-	EffectSize     *float64      `json:"effect_size"`
+	Name           string   `json:"name"`
+	Test           string   `json:"test"`
+	Groups         []string `json:"groups"`
+	Classification string   `json:"classification"`
+	// Critical is set when this result fails the whole analysis: the
+	// metric is configured critical and, when HIGH or LOW, its effect size
+	// reaches the critical increase or decrease (Kayenta's rule).
+	Critical bool `json:"critical"`
+	// ConfiguredCritical is the metric's configured critical flag.
+	ConfiguredCritical bool          `json:"configured_critical"`
+	Muted              bool          `json:"muted,omitempty"`
+	Reason             string        `json:"reason"`
+	Baseline           stats.Summary `json:"baseline"`
+	Canary             stats.Summary `json:"canary"`
+	PValue             *float64      `json:"p_value"`
+	AdjustedPValue     *float64      `json:"adjusted_p_value"`
+	Estimate           *float64      `json:"estimate"`
+	CILow              *float64      `json:"ci_low"`
+	CIHigh             *float64      `json:"ci_high"`
+	EffectSize         *float64      `json:"effect_size"`
 	// Comparison says how the default judge compared the series: "paired"
 	// (point by point at shared timestamps) or "unpaired".
 	Comparison string `json:"comparison,omitempty"`
@@ -247,7 +252,7 @@ func Analyze(cfg *Config, pairs []MetricSetPair, opts Options) (*Result, error) 
 		}
 		for _, test := range m.Tests {
 			r := MetricResult{
-				Name: m.Name, Test: test, Groups: slices.Clone(m.Groups), Muted: m.Muted,
+				Name: m.Name, Test: test, Groups: slices.Clone(m.Groups), Muted: m.Muted, ConfiguredCritical: m.Critical,
 				Baseline: describe(controlSorted), Canary: describe(canarySorted),
 				metric: m, canary: canary, control: control, canarySorted: canarySorted, controlSorted: controlSorted,
 				canarySeries: &cs, controlSeries: &bs, canaryMeasured: cs.measured, controlMeasured: bs.measured,
@@ -584,8 +589,26 @@ func kayentaTest(r *MetricResult) {
 		r.Classification = Pass
 		r.Reason = fmt.Sprintf("%s does not clear ±%.4g (0.25·|shift|) in a regressing direction within the effect-size bounds (effect size %s)", band, tol, fmtFloat(effect))
 	}
-	if r.Critical {
+	criticalNote(r, effect)
+}
+
+// criticalNote ends the reason of a HIGH or LOW metric configured critical
+// with what its criticality decided: "critical metric" when it fails the
+// analysis, or why it does not (its effect size within the critical
+// increase or decrease, Kayenta's rule: it then counts in its groups'
+// scores only).
+func criticalNote(r *MetricResult, effect float64) {
+	m := r.metric
+	switch {
+	case r.Critical:
 		r.Reason += "; critical metric"
+	case m.Critical && (r.Classification == High || r.Classification == Low):
+		bound, word := *m.EffectSize.CriticalIncrease, "increase"
+		if r.Classification == Low {
+			bound, word = *m.EffectSize.CriticalDecrease, "decrease"
+		}
+		r.Reason += fmt.Sprintf("; configured critical, but its effect size %s is within the critical %s %g (effectSize.critical%s), so it does not fail the analysis by itself: it counts in its groups' scores",
+			fmtFloat(effect), word, bound, strings.ToUpper(word[:1])+word[1:])
 	}
 }
 
@@ -1113,9 +1136,7 @@ func decideDefault(r *MetricResult, adjP, alpha float64) {
 		r.Classification = Pass
 		r.Reason = "significant change in the harmless direction: " + desc
 	}
-	if r.Critical {
-		r.Reason += "; critical metric"
-	}
+	criticalNote(r, effect)
 }
 
 // inconclusive reports whether a metric the default judge did not find

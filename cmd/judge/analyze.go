@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -239,10 +240,16 @@ func writeVerdictText(out io.Writer, res *verdict.Result) error {
 		res.Result, res.Score, res.Thresholds.Pass, res.Thresholds.Marginal, printable(res.Judge), printable(res.Reason))
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "CLASS\tMETRIC\tTEST\tCANARY MEDIAN\tBASELINE MEDIAN\tSHIFT\tADJ P\tREASON")
+	var marks []string
 	for _, m := range res.WorstFirst() {
 		class := m.Classification
-		if m.Critical && class != verdict.Pass {
+		switch {
+		case m.Critical && class != verdict.Pass:
 			class += "!"
+			marks = appendOnce(marks, "! critical: this result fails the analysis")
+		case m.ConfiguredCritical && (class == verdict.High || class == verdict.Low):
+			class += "*"
+			marks = appendOnce(marks, "* configured critical, but within its critical effect size: counts in its groups' scores only")
 		}
 		if m.Muted {
 			class += " (muted)"
@@ -253,6 +260,9 @@ func writeVerdictText(out io.Writer, res *verdict.Result) error {
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	for _, mark := range marks {
+		fmt.Fprintln(out, mark)
 	}
 	fmt.Fprintln(out)
 	tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
@@ -271,6 +281,13 @@ func writeVerdictText(out io.Writer, res *verdict.Result) error {
 		fmt.Fprintln(out, "warning:", printable(w))
 	}
 	return nil
+}
+
+func appendOnce(list []string, s string) []string {
+	if slices.Contains(list, s) {
+		return list
+	}
+	return append(list, s)
 }
 
 func median(n int, v float64) string {

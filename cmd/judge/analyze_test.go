@@ -2,7 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -275,5 +277,49 @@ func TestBacktest(t *testing.T) {
 	}
 	if code, _, errOut := runJudge(t, "", "backtest", "--nab-data", "../../fixtures/nab", "--nab-labels", "missing.json"); code != 65 || !strings.Contains(errOut, "missing.json") {
 		t.Errorf("missing labels: exit %d %s", code, errOut)
+	}
+}
+
+// TestDemoFixtures pins what make demo shows: the regressed canary FAILs
+// (exit 1) on its critical latency metric, marked and explained, and the
+// good canary PASSes (exit 0) under the same config.
+func TestDemoFixtures(t *testing.T) {
+	const cfg = "../../fixtures/analyze/canary-config.yaml"
+	code, out, errOut := runJudge(t, "", "analyze", "--canary-config", cfg, "--data", "../../fixtures/analyze/regression.json")
+	if code != 1 || !strings.HasPrefix(out, "FAIL") || !strings.Contains(out, "HIGH!  request_latency_ms") || !strings.Contains(out, "! critical: this result fails the analysis") {
+		t.Errorf("regression: exit %d (%s)\n%s", code, errOut, out)
+	}
+	code, out, errOut = runJudge(t, "", "analyze", "--canary-config", cfg, "--data", "../../fixtures/analyze/good.json")
+	if code != 0 || !strings.HasPrefix(out, "PASS") || strings.Contains(out, "critical:") {
+		t.Errorf("good canary: exit %d (%s)\n%s", code, errOut, out)
+	}
+}
+
+// TestCriticalNotAppliedInOutput: a metric configured critical whose HIGH
+// lies within its critical increase is marked * with its legend in text,
+// and reads configured_critical true, critical false in JSON.
+func TestCriticalNotAppliedInOutput(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "c.yaml")
+	data := filepath.Join(dir, "d.json")
+	if err := os.WriteFile(cfg, []byte("metrics:\n  - {name: p95, groups: [g], critical: true, direction: increase, effectSize: {allowedIncrease: 1.1, criticalIncrease: 1.5}}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var control, canary []string
+	for i := range 60 {
+		v := 100 + float64((i*37)%23)
+		control, canary = append(control, fmt.Sprint(v)), append(canary, fmt.Sprint(v*1.21))
+	}
+	body := fmt.Sprintf(`[{"name":"p95","values":{"control":[%s],"experiment":[%s]}}]`, strings.Join(control, ","), strings.Join(canary, ","))
+	if err := os.WriteFile(data, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, out, _ := runJudge(t, "", "analyze", "--canary-config", cfg, "--data", data)
+	if !strings.Contains(out, "HIGH*") || !strings.Contains(out, "* configured critical, but within its critical effect size") || strings.Contains(out, "HIGH!") {
+		t.Errorf("text output:\n%s", out)
+	}
+	_, out, _ = runJudge(t, "", "analyze", "--canary-config", cfg, "--data", data, "--output", "json")
+	if !strings.Contains(out, `"critical": false`) || !strings.Contains(out, `"configured_critical": true`) {
+		t.Errorf("JSON output:\n%s", out)
 	}
 }

@@ -1284,8 +1284,13 @@ type MetricResult struct {
 	Groups []string `protobuf:"bytes,3,rep,name=groups,proto3" json:"groups,omitempty"`
 	// classification is PASS, HIGH, LOW, INCONCLUSIVE, NODATA, NODATA_FAIL or ERROR.
 	Classification string `protobuf:"bytes,4,opt,name=classification,proto3" json:"classification,omitempty"`
-	// critical is set when this result fails the whole canary.
+	// critical is set when this result fails the whole canary: the metric
+	// is configured critical and, for HIGH or LOW, its effect size reaches
+	// the critical increase or decrease (Kayenta's rule).
 	Critical bool `protobuf:"varint,5,opt,name=critical,proto3" json:"critical,omitempty"`
+	// configured_critical is the metric's configured critical flag, whether
+	// or not this result applied it.
+	ConfiguredCritical bool `protobuf:"varint,25,opt,name=configured_critical,json=configuredCritical,proto3" json:"configured_critical,omitempty"`
 	// muted metrics are reported but not scored.
 	Muted bool `protobuf:"varint,6,opt,name=muted,proto3" json:"muted,omitempty"`
 	// reason explains the classification with its numbers.
@@ -1391,6 +1396,13 @@ func (x *MetricResult) GetClassification() string {
 func (x *MetricResult) GetCritical() bool {
 	if x != nil {
 		return x.Critical
+	}
+	return false
+}
+
+func (x *MetricResult) GetConfiguredCritical() bool {
+	if x != nil {
+		return x.ConfiguredCritical
 	}
 	return false
 }
@@ -2936,13 +2948,14 @@ const file_judge_v1_judge_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05score\x18\x02 \x01(\x01R\x05score\x12\x16\n" +
 	"\x06weight\x18\x03 \x01(\x01R\x06weight\x12\x17\n" +
-	"\ano_data\x18\x04 \x01(\bR\x06noData\"\x8d\b\n" +
+	"\ano_data\x18\x04 \x01(\bR\x06noData\"\xbe\b\n" +
 	"\fMetricResult\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04test\x18\x02 \x01(\tR\x04test\x12\x16\n" +
 	"\x06groups\x18\x03 \x03(\tR\x06groups\x12&\n" +
 	"\x0eclassification\x18\x04 \x01(\tR\x0eclassification\x12\x1a\n" +
-	"\bcritical\x18\x05 \x01(\bR\bcritical\x12\x14\n" +
+	"\bcritical\x18\x05 \x01(\bR\bcritical\x12/\n" +
+	"\x13configured_critical\x18\x19 \x01(\bR\x12configuredCritical\x12\x14\n" +
 	"\x05muted\x18\x06 \x01(\bR\x05muted\x12\x16\n" +
 	"\x06reason\x18\a \x01(\tR\x06reason\x123\n" +
 	"\bbaseline\x18\b \x01(\v2\x17.judge.v1.SampleSummaryR\bbaseline\x12/\n" +
