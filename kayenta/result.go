@@ -4,6 +4,7 @@
 package kayenta
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/canaryjudge/judge/stats"
@@ -57,6 +58,25 @@ var classes = map[string]string{
 	verdict.Inconclusive: "NodataFailMetric",
 }
 
+// reverse maps Kayenta's classes back to judge's (Inconclusive reads as
+// NODATA_FAIL, as Kayenta has no class of its own for it).
+var reverse = map[string]string{"Pass": verdict.Pass, "High": verdict.High, "Low": verdict.Low, "Nodata": verdict.Nodata,
+	"NodataFailMetric": verdict.NodataFail, "Error": verdict.Error}
+
+// rank orders classifications from the best (PASS) to the worst.
+func rank(class string) int {
+	return map[string]int{verdict.Pass: 0, verdict.Nodata: 1, verdict.Low: 2, verdict.High: 2, verdict.Inconclusive: 3, verdict.NodataFail: 3, verdict.Error: 4}[class]
+}
+
+// joinReasons is a metric's reason when several tests judged it.
+func joinReasons(tests []map[string]any) string {
+	parts := make([]string, len(tests))
+	for i, t := range tests {
+		parts[i] = fmt.Sprintf("%s %s: %s", t["test"], t["classification"], t["classificationReason"])
+	}
+	return strings.Join(parts, " | ")
+}
+
 // FromResult converts a verdict to Kayenta's CanaryJudgeResult.
 func FromResult(res *verdict.Result) JudgeResult {
 	// The judge that ran: Kayenta's own judge, reproduced, is named as
@@ -73,6 +93,11 @@ func FromResult(res *verdict.Result) JudgeResult {
 			ClassificationReason: res.Reason,
 		},
 	}
+	// One result per metric, as Kayenta has (its consumers look results up
+	// by metric name): a metric judged by several tests is classified by
+	// its worst, its reason names each test's, and resultMetadata.tests
+	// holds each test's classification and reason.
+	index := map[string]int{}
 	for _, r := range res.Metrics {
 		tags := r.Tags
 		if tags == nil {
@@ -82,6 +107,19 @@ func FromResult(res *verdict.Result) JudgeResult {
 		if r.MeanRatio != nil {
 			ratio = *r.MeanRatio
 		}
+		test := map[string]any{"test": r.Test, "classification": classes[r.Classification], "classificationReason": r.Reason}
+		if i, seen := index[r.Name]; seen {
+			m := &out.Results[i]
+			tests := m.ResultMetadata["tests"].([]map[string]any)
+			m.ResultMetadata["tests"] = append(tests, test)
+			if rank(r.Classification) > rank(reverse[m.Classification]) {
+				m.Classification = classes[r.Classification]
+			}
+			m.Critical = m.Critical || r.Critical
+			m.ClassificationReason = joinReasons(m.ResultMetadata["tests"].([]map[string]any))
+			continue
+		}
+		index[r.Name] = len(out.Results)
 		out.Results = append(out.Results, MetricResult{
 			Name:                 r.Name,
 			ID:                   r.ID,
@@ -91,7 +129,7 @@ func FromResult(res *verdict.Result) JudgeResult {
 			Groups:               r.Groups,
 			ExperimentMetadata:   map[string]any{"stats": kayentaStats(r.Canary.Count, r.Canary.Min, r.Canary.Max, r.Canary.Mean, r.Canary.Std)},
 			ControlMetadata:      map[string]any{"stats": kayentaStats(r.Baseline.Count, r.Baseline.Min, r.Baseline.Max, r.Baseline.Mean, r.Baseline.Std)},
-			ResultMetadata:       map[string]any{"ratio": ratio},
+			ResultMetadata:       map[string]any{"ratio": ratio, "tests": []map[string]any{test}},
 			Critical:             r.Critical,
 			Muted:                r.Muted,
 		})
