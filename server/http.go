@@ -20,7 +20,6 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/canaryjudge/judge/auth"
-	"github.com/canaryjudge/judge/proto"
 	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
 	"github.com/canaryjudge/judge/server/kayentaapi"
 	"github.com/canaryjudge/judge/server/webhook"
@@ -47,7 +46,9 @@ func newHTTPHandler(ctx context.Context, svc *Service, grpcServer *grpc.Server, 
 		return nil, fmt.Errorf("register gateway: %w", err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/v1/", svc.observeHTTP(authn.authenticated(svc.limitBody(gw))))
+	mux.Handle("/v1/", svc.observeHTTP(authn.authenticated(svc.limitBody(bareConfig(gw)))))
+	mux.Handle("GET /v1/{$}", apiIndex())
+	mux.Handle("GET /{$}", http.RedirectHandler("/ui/", http.StatusFound))
 	routes := routeTable(kayentaapi.Deps{
 		Service: svc, Accounts: svc.accounts, VerdictResult: VerdictFromProto, MaxBodyBytes: int64(svc.limits.MaxRequestBytes), MaxMetrics: svc.limits.MaxMetrics,
 		Standalone: svc.store, Validate: svc.validate, MetricNames: svc.metricNames,
@@ -76,9 +77,10 @@ func newHTTPHandler(ctx context.Context, svc *Service, grpcServer *grpc.Server, 
 		}
 		fmt.Fprintln(w, "ready")
 	})
+	openAPI := openAPIDocument()
 	mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(proto.OpenAPI)
+		_, _ = w.Write(openAPI)
 	})
 	root := recoverPanics(svc.log, svc.metrics, mux)
 	if grpcServer == nil {

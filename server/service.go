@@ -44,7 +44,7 @@ var (
 	errInvalid = errors.New("invalid argument")
 	// errNoSource is returned for scopes while no metrics source is
 	// configured; it becomes FAILED_PRECONDITION.
-	errNoSource = errors.New("no metrics account is configured on this server: send the samples inline in spec.metrics")
+	errNoSource = errors.New("judge has no metrics account configured (metrics.accounts in judge serve's config), so it cannot fetch the baseline's and canary's series for this request (an Argo Rollouts or Flagger webhook, a Kayenta canary, spec.scopes): add an account, or send the samples inline in spec.metrics")
 )
 
 // Limits bound what one request may ask: the verdict engine's limits, the

@@ -1,0 +1,94 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"runtime/debug"
+	"slices"
+	"strings"
+
+	"google.golang.org/grpc/codes"
+
+	"github.com/canaryjudge/judge/proto"
+)
+
+// bareConfig lets PUT /v1/canaryConfigs/{name} take the config itself as
+// its body, as users naturally send it, besides the API's wrapped form
+// {"config": {...}}: a JSON object without a "config" key is wrapped. The
+// body was read and bounded by limitBody before.
+func bareConfig(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPut || !strings.HasPrefix(r.URL.Path, "/v1/canaryConfigs/") || r.Body == nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			writeJSONError(w, http.StatusBadRequest, codes.InvalidArgument, "request body could not be read")
+			return
+		}
+		var fields map[string]json.RawMessage
+		if json.Unmarshal(body, &fields) == nil && fields != nil {
+			if _, wrapped := fields["config"]; !wrapped {
+				body = append(append([]byte(`{"config":`), body...), '}')
+			}
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+		next.ServeHTTP(w, r)
+	})
+}
+
+// version is the build's version: the module version Go stamped (a
+// tagged release, or a pseudo-version of the commit), "devel" otherwise.
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
+}
+
+// openAPIDocument is the embedded OpenAPI document with the build's
+// version in info.version (the generator leaves "version not set").
+func openAPIDocument() []byte {
+	var doc map[string]any
+	if err := json.Unmarshal(proto.OpenAPI, &doc); err != nil {
+		return proto.OpenAPI
+	}
+	info, _ := doc["info"].(map[string]any)
+	if info == nil {
+		info = map[string]any{}
+		doc["info"] = info
+	}
+	info["version"] = version()
+	out, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return proto.OpenAPI
+	}
+	return out
+}
+
+// apiIndex answers GET /v1/: every route of the API with the role it
+// needs, and where the full document is.
+func apiIndex() http.Handler {
+	type route struct {
+		Method string `json:"method"`
+		Path   string `json:"path"`
+		RPC    string `json:"rpc"`
+		Role   string `json:"role"`
+	}
+	var routes []route
+	for _, r := range gatewayRoutes() {
+		routes = append(routes, route{Method: r.Method, Path: r.Path, RPC: r.FullMethod, Role: string(roleOf(r.FullMethod))})
+	}
+	slices.SortFunc(routes, func(a, b route) int {
+		return strings.Compare(a.Path+" "+a.Method, b.Path+" "+b.Method)
+	})
+	body, _ := json.MarshalIndent(map[string]any{"version": version(), "openapi": "/openapi.json", "ui": "/ui/", "routes": routes}, "", "  ")
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(body)
+	})
+}
