@@ -52,7 +52,21 @@ cat > "$work/scopes.json" <<JSON
   "experimentScope": {"scope": "checkout-canary",   "start": "$(iso "$start")", "end": "$(iso "$end")", "step": 60}}}}
 JSON
 echo "\$ judge analyze --config judge.yaml --canary-config fixtures/prometheus/canary-config.yaml --scopes scopes.json"
-bin/judge analyze --config "$work/judge.yaml" --canary-config fixtures/prometheus/canary-config.yaml \
-	--scopes "$work/scopes.json" --save-data "$work/fetched.json" || [ $? -le 2 ]
+code=0
+"${JUDGE_BIN:-bin/judge}" analyze --config "$work/judge.yaml" --canary-config fixtures/prometheus/canary-config.yaml \
+	--scopes "$work/scopes.json" --save-data "$work/fetched.json" || code=$?
+echo "exit $code"
+[ "$code" -le 2 ]
+
+# What the user copies from: kept after the demo's Prometheus is gone.
+out=${DEMO_OUT:-demo-prometheus-out}
+mkdir -p "$out"
+cp "$work/judge.yaml" "$work/scopes.json" "$work/fetched.json" "$out/"
+cp fixtures/prometheus/canary-config.yaml "$out/canary-config.yaml"
 echo
-echo "(the fetched series were saved as a MetricSetPairList; judge analyze --data replays them)"
+echo "Kept in $out/ to copy from:"
+echo "  $out/judge.yaml          the metrics account (point url at your Prometheus)"
+echo "  $out/canary-config.yaml  the canary config with its PromQL queries"
+echo "  $out/scopes.json         the baseline and canary scopes and window (a Kayenta CanaryExecutionRequest)"
+echo "  $out/fetched.json        the series fetched, a MetricSetPairList; replay them offline:"
+echo "    bin/judge analyze --canary-config $out/canary-config.yaml --data $out/fetched.json"

@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -321,5 +323,43 @@ func TestCriticalNotAppliedInOutput(t *testing.T) {
 	_, out, _ = runJudge(t, "", "analyze", "--canary-config", cfg, "--data", data, "--output", "json")
 	if !strings.Contains(out, `"critical": false`) || !strings.Contains(out, `"configured_critical": true`) {
 		t.Errorf("JSON output:\n%s", out)
+	}
+}
+
+// TestDemoPrometheusScript runs make demo-prometheus's script against a
+// real Prometheus: the regressed canary FAILs, and the files a user copies
+// from are left where it says, the saved series replaying to the same
+// verdict.
+func TestDemoPrometheusScript(t *testing.T) {
+	if _, err := exec.LookPath("promtool"); err != nil {
+		t.Fatal("promtool not found: run scripts/ensure-prometheus.sh (make test does)")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "judge")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build judge: %v\n%s", err, out)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	out := filepath.Join(dir, "out")
+	cmd := exec.Command("bash", "scripts/demo-prometheus.sh")
+	cmd.Dir = "../.."
+	cmd.Env = append(os.Environ(), "JUDGE_BIN="+bin, "DEMO_OUT="+out, fmt.Sprintf("DEMO_PROMETHEUS_PORT=%d", port))
+	text, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(text), "exit 1") || !strings.Contains(string(text), "Kept in "+out) {
+		t.Fatalf("demo-prometheus: %v\n%s", err, text)
+	}
+	for _, f := range []string{"judge.yaml", "canary-config.yaml", "scopes.json", "fetched.json"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Errorf("%s not kept: %v", f, err)
+		}
+	}
+	code, replay, errOut := runJudge(t, "", "analyze", "--canary-config", filepath.Join(out, "canary-config.yaml"), "--data", filepath.Join(out, "fetched.json"))
+	if code != 1 || !strings.HasPrefix(replay, "FAIL") {
+		t.Errorf("replay of the saved series: exit %d (%s)\n%s", code, errOut, replay)
 	}
 }
