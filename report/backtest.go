@@ -26,6 +26,13 @@ const MaxBacktestCases = 60
 var backtestPage = template.Must(template.New("backtest.html.tmpl").Funcs(template.FuncMap{
 	"num":     num,
 	"percent": func(v float64) string { return fmt.Sprintf("%.1f", 100*v) },
+	// few flags a rate that rests on fewer than 20 cases.
+	"few": func(n int) string {
+		if n < 20 {
+			return "†"
+		}
+		return ""
+	},
 }).ParseFS(templates, "backtest.html.tmpl"))
 
 type caseView struct {

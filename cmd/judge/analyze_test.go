@@ -363,3 +363,28 @@ func TestDemoPrometheusScript(t *testing.T) {
 		t.Errorf("replay of the saved series: exit %d (%s)\n%s", code, errOut, replay)
 	}
 }
+
+// TestBacktestFlagsFewCases: rates from fewer than 20 cases are flagged
+// with their footnote, rates from more are not, and the parametric-limit
+// column is explained, in text and in the HTML report.
+func TestBacktestFlagsFewCases(t *testing.T) {
+	code, out, errOut := runJudge(t, "", "backtest", "--synthetic", "--cases", "60", "--judge", "default", "--regression", "level-shift:1.5", "--noise", "independent", "--rho", "0.5")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	aa := out[strings.Index(out, "A/A NOISE"):strings.Index(out, "KIND")]
+	if strings.Contains(aa, "†") {
+		t.Errorf("30 A/A cases flagged as few:\n%s", aa)
+	}
+	if !strings.Contains(out, "PARAMETRIC LIMIT: what a test that knew") {
+		t.Errorf("the parametric limit is not explained:\n%s", out)
+	}
+	_, out, _ = runJudge(t, "", "backtest", "--synthetic", "--cases", "10", "--judge", "default")
+	if !strings.Contains(out, "%†") || !strings.Contains(out, "† fewer than 20 cases") {
+		t.Errorf("5 A/A cases not flagged:\n%s", out)
+	}
+	_, html, _ := runJudge(t, "", "backtest", "--synthetic", "--cases", "10", "--judge", "default", "--output", "html")
+	if !strings.Contains(html, "%†") || !strings.Contains(html, "Parametric limit: what a test") {
+		t.Error("the HTML report flags no rate or does not explain the parametric limit")
+	}
+}

@@ -197,29 +197,55 @@ func syntheticOptions(v *viper.Viper) (backtest.SyntheticOptions, error) {
 
 // writeSyntheticTables prints the synthetic summaries: A/A false fails per
 // noise model and ρ, detection per regression, and the power curve.
+// fewCases is the number of cases below which a rate is flagged: with
+// fewer than 20, its 95% interval is ±20 points or wider.
+const fewCases = 20
+
+// rateText prints a rate, flagged with † when it rests on fewer than
+// fewCases cases (and *flagged set).
+func rateText(rate float64, cases int, format string, flagged *bool) string {
+	text := fmt.Sprintf(format, 100*rate)
+	if cases < fewCases {
+		*flagged = true
+		text += "†"
+	}
+	return text
+}
+
 func writeSyntheticTables(out io.Writer, s backtest.Summary) error {
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	flagged := false
 	if len(s.ByNoise) > 0 {
 		fmt.Fprintln(tw, "  A/A NOISE\tRHO\tCASES\tFALSE FAILS\tRATE")
 		for _, n := range s.ByNoise {
-			fmt.Fprintf(tw, "  %s\t%g\t%d\t%d\t%.1f%%\n", n.Noise, n.Rho, n.Controls, n.FalseFails, 100*n.FalseFailRate)
+			fmt.Fprintf(tw, "  %s\t%g\t%d\t%d\t%s\n", n.Noise, n.Rho, n.Controls, n.FalseFails, rateText(n.FalseFailRate, n.Controls, "%.1f%%", &flagged))
 		}
 		fmt.Fprintln(tw)
 	}
 	if len(s.ByKind) > 0 {
 		fmt.Fprintln(tw, "  KIND\tSIZE\tNOISE\tCASES\tDETECTED\tRATE")
 		for _, k := range s.ByKind {
-			fmt.Fprintf(tw, "  %s\t%g\t%s\t%d\t%d\t%.0f%%\n", k.Kind, k.Size, k.Noise, k.Cases, k.Detected, 100*k.Rate)
+			fmt.Fprintf(tw, "  %s\t%g\t%s\t%d\t%d\t%s\n", k.Kind, k.Size, k.Noise, k.Cases, k.Detected, rateText(k.Rate, k.Cases, "%.0f%%", &flagged))
 		}
 		fmt.Fprintln(tw)
 	}
 	if len(s.PowerCurve) > 0 {
 		fmt.Fprintln(tw, "  LEVEL SHIFT\tRHO\tCASES\tDETECTED\tRATE\tPARAMETRIC LIMIT")
 		for _, p := range s.PowerCurve {
-			fmt.Fprintf(tw, "  ×%g\t%g\t%d\t%d\t%.0f%%\t%.0f%%\n", p.Size, p.Rho, p.Cases, p.Detected, 100*p.Rate, 100*p.Parametric)
+			fmt.Fprintf(tw, "  ×%g\t%g\t%d\t%d\t%s\t%.0f%%\n", p.Size, p.Rho, p.Cases, p.Detected, rateText(p.Rate, p.Cases, "%.0f%%", &flagged), 100*p.Parametric)
 		}
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(s.PowerCurve) > 0 {
+		fmt.Fprintln(out, "  PARAMETRIC LIMIT: what a test that knew the noise's distribution, variance and autocorrelation would detect")
+		fmt.Fprintln(out, "  (a z-test of mean log levels at 0.05/20); no test that must estimate them reaches it.")
+	}
+	if flagged {
+		fmt.Fprintf(out, "  † fewer than %d cases: the rate is a rough guide (its 95%% interval is ±20 points or wider); add --cases.\n", fewCases)
+	}
+	return nil
 }
 
 func writeBacktestText(out io.Writer, report backtest.Report) error {
