@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"reflect"
 	"slices"
@@ -82,6 +83,10 @@ const (
 )
 
 // Aggregates for threshold tests.
+// QuerySources are the keys of a metric's query: judge's metrics sources,
+// and "kayenta" for the raw query of a converted Kayenta config.
+var QuerySources = []string{"prometheus", "datadog", "newrelic", "kayenta"}
+
 var aggregates = []string{"mean", "median", "p90", "p95", "p99", "min", "max", "last", "sum", "rate"}
 
 // Config is a canary config: metric groups with weights, the metrics and how
@@ -203,21 +208,75 @@ type Threshold struct {
 // source names the input in errors. All problems are reported together,
 // wrapped in ErrInvalidConfig.
 func ParseConfig(data []byte, source string) (*Config, error) {
-	raw := bytes.TrimSpace(data)
-	if len(raw) == 0 || raw[0] != '{' {
-		// YAML: decode generically, then apply the JSON schema below.
-		var doc any
-		if err := yaml.Unmarshal(data, &doc); err != nil {
-			return nil, fmt.Errorf("%s: %w: %w", source, ErrInvalidConfig, err)
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		raw := bytes.TrimSpace(data)
+		if len(raw) > 0 && raw[0] == '{' {
+			// JSON that YAML cannot read: decoded as JSON, which says where.
+			return parseJSONConfig(raw, source)
 		}
-		if _, ok := doc.(map[string]any); !ok {
-			return nil, fmt.Errorf("%s: %w: the config must be a mapping with a metrics list", source, ErrInvalidConfig)
-		}
-		var err error
-		if raw, err = json.Marshal(doc); err != nil {
-			return nil, fmt.Errorf("%s: %w: %w", source, ErrInvalidConfig, err)
+		return nil, fmt.Errorf("%s: %w: %s", source, ErrInvalidConfig, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	if len(root.Content) == 0 {
+		return nil, fmt.Errorf("%s: %w: the file is empty; a config is a mapping with a metrics list", source, ErrInvalidConfig)
+	}
+	shape := &shapeChecker{source: source, at: map[string]string{}}
+	if !shape.check(&root, reflect.TypeFor[Config](), "") {
+		return nil, fmt.Errorf("%s: %w:\n  %s", source, ErrInvalidConfig, strings.Join(shape.problems, "\n  "))
+	}
+	var doc any
+	if err := root.Decode(&doc); err != nil {
+		return nil, fmt.Errorf("%s: %w: %s", source, ErrInvalidConfig, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	raw, err := json.Marshal(doc)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w: %w", source, ErrInvalidConfig, err)
+	}
+	cfg, err := decodeConfig(raw, source)
+	if err != nil {
+		return nil, err
+	}
+	problems := shape.problems
+	for _, p := range append(cfg.problems(), cfg.emptyGroups()...) {
+		if located := shape.locate(p); located != "" {
+			problems = append(problems, located)
 		}
 	}
+	if len(problems) > 0 {
+		return cfg, fmt.Errorf("%s: %w:\n  %s", source, ErrInvalidConfig, strings.Join(problems, "\n  "))
+	}
+	return cfg, nil
+}
+
+// emptyGroups lists the weighted groups of a native config that no metric
+// is in (Kayenta configs may list such groups, and are taken as they are).
+func (c *Config) emptyGroups() []string {
+	used := map[string]bool{}
+	for _, m := range c.Metrics {
+		for _, g := range m.Groups {
+			used[g] = true
+		}
+	}
+	var out []string
+	for i, g := range c.Groups {
+		if g.Name != "" && !used[g.Name] && len(c.Metrics) > 0 && g.Weight != nil && *g.Weight > 0 {
+			out = append(out, fmt.Sprintf("groups[%d] (%s): weight %v but no metric is in the group, so it scores nothing and the other groups count for less", i, g.Name, *g.Weight))
+		}
+	}
+	return out
+}
+
+// parseJSONConfig decodes and validates a JSON config strictly.
+func parseJSONConfig(raw []byte, source string) (*Config, error) {
+	cfg, err := decodeConfig(raw, source)
+	if err != nil {
+		return nil, err
+	}
+	return cfg, cfg.Validate(source)
+}
+
+// decodeConfig decodes a JSON config, refusing unknown fields.
+func decodeConfig(raw []byte, source string) (*Config, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	var cfg Config
@@ -227,7 +286,7 @@ func ParseConfig(data []byte, source string) (*Config, error) {
 	if dec.More() {
 		return nil, fmt.Errorf("%s: %w: unexpected data after the config object", source, ErrInvalidConfig)
 	}
-	return &cfg, cfg.Validate(source)
+	return &cfg, nil
 }
 
 // JSONErrorText rewrites encoding/json's messages to name the field path
@@ -288,6 +347,15 @@ func jsonKind(t reflect.Type) string {
 // Validate fills defaults and checks the config, returning every problem,
 // each naming its field; source names the config.
 func (c *Config) Validate(source string) error {
+	if problems := c.problems(); len(problems) > 0 {
+		return fmt.Errorf("%s: %w:\n  %s", source, ErrInvalidConfig, strings.Join(problems, "\n  "))
+	}
+	return nil
+}
+
+// problems fills defaults and lists every problem of the config, each
+// naming its field.
+func (c *Config) problems() []string {
 	var problems []string
 	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 
@@ -368,6 +436,7 @@ func (c *Config) Validate(source string) error {
 	if len(c.Metrics) == 0 {
 		bad("metrics: the config has no metrics")
 	}
+
 	names := map[string]bool{}
 	for i := range c.Metrics {
 		m := &c.Metrics[i]
@@ -387,6 +456,15 @@ func (c *Config) Validate(source string) error {
 		for _, g := range m.Groups {
 			if len(c.Groups) > 0 && !groupSeen[g] {
 				bad("%s.groups: %q is not among the config's groups", at, g)
+			}
+		}
+		for _, source := range slices.Sorted(maps.Keys(m.Query)) {
+			if !slices.Contains(QuerySources, source) {
+				msg := fmt.Sprintf("%s.query.%s: not a metrics source (%s)", at, source, strings.Join(QuerySources, ", "))
+				if near := nearest(source, QuerySources); near != "" {
+					msg += fmt.Sprintf("; did you mean %s?", near)
+				}
+				bad("%s", msg)
 			}
 		}
 		if len(m.Tests) == 0 {
@@ -440,10 +518,7 @@ func (c *Config) Validate(source string) error {
 			bad("%s.minSamples: %d is below 1", at, m.MinSamples)
 		}
 	}
-	if len(problems) > 0 {
-		return fmt.Errorf("%s: %w:\n  %s", source, ErrInvalidConfig, strings.Join(problems, "\n  "))
-	}
-	return nil
+	return problems
 }
 
 // Check validates score thresholds: 0 ≤ marginal ≤ pass ≤ 100, both numbers.

@@ -2,6 +2,7 @@ package verdict
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -11,8 +12,8 @@ func TestParseNativeConfigErrors(t *testing.T) {
 	tests := map[string]struct{ in, want string }{
 		"not a mapping":  {"- a\n- b\n", "mapping"},
 		"bad YAML":       {"metrics: [\n", "invalid canary config"},
-		"wrong type":     {"metrics: [{name: a, groups: g}]\n", "metrics.groups"},
-		"unknown field":  {"metrics: [{name: a, groups: [g]}]\nthreshold: 3\n", `"threshold"`},
+		"wrong type":     {"metrics: [{name: a, groups: g}]\n", `c.yaml:1:29: metrics[0].groups: the text "g" where a list is expected`},
+		"unknown field":  {"metrics: [{name: a, groups: [g]}]\nthreshold: 3\n", "c.yaml:2:1: threshold: unknown field; did you mean thresholds?"},
 		"no metrics":     {"name: x\n", "metrics: the config has no metrics"},
 		"effect bounds":  {"metrics: [{name: a, groups: [g], effectSize: {allowedIncrease: 0.5}}]\n", "allowedIncrease"},
 		"threshold agg":  {"metrics: [{name: a, groups: [g], tests: [threshold], threshold: {aggregate: p42, max: 1}}]\n", "aggregate"},
@@ -87,5 +88,57 @@ func TestAutocorrelationInflatesVariance(t *testing.T) {
 	}
 	if r := res.Metrics[0].Reason; strings.Contains(r, "allowed for") {
 		t.Errorf("negative autocorrelation allowed for: %s", r)
+	}
+}
+
+// TestConfigProblemsAtOnce: one run reports every unknown field and value
+// of the wrong kind with file, line and column, YAML or JSON, suggests the
+// nearest known field, and still runs the checks after decoding on the
+// rest (each located, none repeating a reported field). YAML 1.1 booleans
+// and a number given for a name are read as YAML users mean them.
+func TestConfigProblemsAtOnce(t *testing.T) {
+	yamlDoc := `name: svc
+thresholds: {pass: 95, marginal: 75}
+groups:
+  - {name: perf, weight: 60}
+  - {name: unused, weight: 40}
+metrics:
+  - name: latency
+    groups: [perf]
+    critical: yes
+    direction: upwards
+    effectSize: {allowedIncrase: 1.1}
+    query: {promtheus: "up"}
+  - name: 500
+    groups: [perf]
+    minSamples: many
+    mustHaveData: "maybe"
+`
+	_, err := ParseConfig([]byte(yamlDoc), "c.yaml")
+	for _, want := range []string{
+		"c.yaml:11:18: metrics[0].effectSize.allowedIncrase: unknown field; did you mean allowedIncrease?",
+		"c.yaml:15:17: metrics[1].minSamples: the text \"many\" where an integer is expected",
+		"c.yaml:16:19: metrics[1].mustHaveData: the text \"maybe\" where a boolean (true or false) is expected",
+		"c.yaml:10:16: metrics[0] (latency).direction: \"upwards\" is not one of increase, decrease, either",
+		"metrics[0] (latency).query.promtheus: not a metrics source (prometheus, datadog, newrelic, kayenta); did you mean prometheus?",
+		"groups[1] (unused): weight 40 but no metric is in the group",
+	} {
+		if !strings.Contains(fmt.Sprint(err), want) {
+			t.Errorf("missing %q in:\n%v", want, err)
+		}
+	}
+	if strings.Contains(fmt.Sprint(err), "critical") || strings.Contains(fmt.Sprint(err), "metrics[1].name") {
+		t.Errorf("critical: yes and name: 500 are what YAML users mean:\n%v", err)
+	}
+	cfg, err := ParseConfig([]byte("metrics:\n  - {name: 500, groups: [g], critical: on}\n"), "ok.yaml")
+	if err != nil || cfg.Metrics[0].Name != "500" || !cfg.Metrics[0].Critical {
+		t.Errorf("YAML booleans and names: %+v %v", cfg, err)
+	}
+	jsonDoc := "{\n  \"metrics\": [\n    {\"name\": \"a\", \"groups\": [\"g\"], \"critcal\": true, \"minEffect\": \"big\"}\n  ]\n}\n"
+	_, err = ParseConfig([]byte(jsonDoc), "c.json")
+	for _, want := range []string{"c.json:3:36: metrics[0].critcal: unknown field; did you mean critical?", `c.json:3:66: metrics[0].minEffect: the text "big" where a number is expected`} {
+		if !strings.Contains(fmt.Sprint(err), want) {
+			t.Errorf("JSON: missing %q in:\n%v", want, err)
+		}
 	}
 }

@@ -155,8 +155,12 @@ metrics:
 		t.Errorf("valid config: exit %d, %s %s", code, out, errOut)
 	}
 	unknown := writeFile(t, dir, "unknown.yaml", "metrics: [{name: a, groups: [g], critcal: true}]\n")
-	if code, _, errOut := runJudge(t, "", "config", "validate", unknown); code != 65 || !strings.Contains(errOut, "critcal") {
+	if code, _, errOut := runJudge(t, "", "config", "validate", unknown); code != 65 || !strings.Contains(errOut, "unknown.yaml:1:34: metrics[0].critcal: unknown field; did you mean critical?") {
 		t.Errorf("misspelt field: exit %d, %s", code, errOut)
+	}
+	one := writeFile(t, dir, "one.yaml", "metrics: [{name: a, groups: [g], critical: yes}]\n")
+	if code, out, errOut := runJudge(t, "", "config", "validate", one); code != 0 || !strings.Contains(out, "(1 metric, judge default)") {
+		t.Errorf("one metric: exit %d, %q %s", code, out, errOut)
 	}
 }
 

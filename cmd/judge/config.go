@@ -13,14 +13,18 @@ func newConfigCmd() *cobra.Command {
 	}
 	cmd.AddCommand(&cobra.Command{
 		Use:   "validate FILE",
-		Short: "Check a canary config and print every problem found",
+		Short: "Check a canary config (YAML or JSON, native or Kayenta) and print every problem found, each with its line and column",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := loadCanaryConfig(args[0])
 			if err != nil {
 				return dataError(err)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: valid (%d metrics, judge %s)\n", args[0], len(cfg.Metrics), cfg.Judge)
+			metrics := fmt.Sprintf("%d metrics", len(cfg.Metrics))
+			if len(cfg.Metrics) == 1 {
+				metrics = "1 metric"
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: valid (%s, judge %s)\n", args[0], metrics, cfg.Judge)
 			return nil
 		},
 	})
