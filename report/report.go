@@ -36,6 +36,20 @@ var page = template.Must(template.New("analysis.html.tmpl").Funcs(template.FuncM
 	"num":     num,
 	"percent": func(v float64) string { return fmt.Sprintf("%.1f", v) },
 	"lower":   strings.ToLower,
+	"bounds": boundsText,
+	// An interval's missing end is unbounded, as text output prints it.
+	"lowEnd": func(v *float64) string {
+		if v == nil {
+			return "−∞"
+		}
+		return num(v)
+	},
+	"highEnd": func(v *float64) string {
+		if v == nil {
+			return "+∞"
+		}
+		return num(v)
+	},
 }).ParseFS(templates, "analysis.html.tmpl"))
 
 // metricView is one metric's section of the page.
@@ -360,19 +374,35 @@ func shiftChart(m verdict.MetricResult) (template.HTML, string, error) {
 	}
 	p.X.Min, p.X.Max = left, right
 	svg, err := svgOf(p, shiftHeight)
-	alt := fmt.Sprintf("Canary level relative to the baseline: %s, interval [%s, %s]; allowed effect bounds %s.",
-		num(est), num(lo), num(hi), boundsText(b))
+	loText, hiText := num(lo), num(hi)
+	if m.CILow == nil {
+		loText = "−∞"
+	}
+	if m.CIHigh == nil {
+		hiText = "+∞"
+	}
+	alt := fmt.Sprintf("Canary level relative to the baseline: %s, interval [%s, %s]; allowed effect: %s.",
+		num(est), loText, hiText, boundsText(b))
 	return svg, alt, err
+}
+
+// allowedText says what an allowed effect-size bound (a ratio to the
+// baseline) means: none at 1, else how far.
+func allowedText(side string, ratio float64) string {
+	if ratio == 1 {
+		return "no " + side
+	}
+	return fmt.Sprintf("%s to ×%s (%+.3g%%)", side, num(ratio), 100*(ratio-1))
 }
 
 // boundsText lists the allowed effect bounds in words.
 func boundsText(b *verdict.Bounds) string {
 	var parts []string
 	if b.AllowedDecrease != nil {
-		parts = append(parts, "decrease to "+num(b.AllowedDecrease))
+		parts = append(parts, allowedText("decrease", *b.AllowedDecrease))
 	}
 	if b.AllowedIncrease != nil {
-		parts = append(parts, "increase to "+num(b.AllowedIncrease))
+		parts = append(parts, allowedText("increase", *b.AllowedIncrease))
 	}
 	if len(parts) == 0 {
 		return "none"

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"html"
 	"math"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/canaryjudge/judge/backtest"
+	"github.com/canaryjudge/judge/stats"
 	"github.com/canaryjudge/judge/verdict"
 )
 
@@ -72,7 +74,7 @@ func TestAnalysisPage(t *testing.T) {
 	if n := strings.Count(page, "<figcaption>"); n != 6 {
 		t.Errorf("%d captions, want 6", n)
 	}
-	if !strings.Contains(page, "allowed effect bounds decrease to 1, increase to 1") {
+	if !strings.Contains(page, "allowed effect: no decrease, no increase.") {
 		t.Error("the shift chart's text alternative does not name the bounds")
 	}
 	if !strings.Contains(page, "canary (30 points, 1 missing)") {
@@ -167,5 +169,25 @@ func TestBacktestPage(t *testing.T) {
 	}
 	if !strings.Contains(page, "180 points of baseline history, 60 of baseline and 60 of canary; the canary over the same time as the baseline window.") {
 		t.Error("a case chart's text alternative is missing")
+	}
+}
+
+// TestOpenIntervalReadsAsText: an interval with an unbounded end (a
+// one-sided test) reads in the report as text output prints it, with ±∞,
+// and an allowed bound of 1 as no change allowed.
+func TestOpenIntervalReadsAsText(t *testing.T) {
+	est, low, one := 4.0, 1.5, 1.0
+	res := &verdict.Result{Judge: "default", Result: "FAIL", Metrics: []verdict.MetricResult{{
+		Name: "latency", Test: verdict.TestMannWhitney, Classification: verdict.High, Estimate: &est, CILow: &low,
+		Baseline: stats.Summary{Count: 10, Median: 100}, Canary: stats.Summary{Count: 10, Median: 104},
+		Bounds: &verdict.Bounds{AllowedIncrease: &one},
+	}}}
+	var buf bytes.Buffer
+	if err := Analysis(&buf, "open", res, nil); err != nil {
+		t.Fatal(err)
+	}
+	if page := html.UnescapeString(buf.String()); !strings.Contains(page, "4 [1.5, +∞]") || !strings.Contains(page, "allowed effect: no increase.") ||
+		!strings.Contains(page, "(allowed: no increase)") || !strings.Contains(page, "interval [1.015, +∞]") {
+		t.Errorf("the open interval or the bound does not read as text output does:\n%s", page)
 	}
 }

@@ -1095,6 +1095,9 @@ func decideDefault(r *MetricResult, adjP, alpha float64) {
 	if !(adjP <= alpha) {
 		r.Classification = Pass
 		r.Reason = "no significant change: " + desc
+		if e.ciLow > 0 || e.ciHigh < 0 {
+			r.Reason += "; the interval is at the unadjusted level, so it can exclude 0 while the adjusted p, which decides, is not significant"
+		}
 		if mde, ok := detectableShift(e, alpha); ok {
 			rel := stats.RelativeShift(mde, r.Baseline.Median)
 			if mde > m.MinEffect && (math.IsNaN(rel) || rel > 0.2) {
@@ -1209,7 +1212,14 @@ func describeEvidence(r *MetricResult, e *evidence, adjP float64) string {
 			r.every, r.every, len(r.canary), len(r.control))
 	}
 	desc += fmt.Sprintf(", adjusted p=%.3g", adjP)
+	if adjP > 1.01*e.p && e.p > 0 {
+		desc += fmt.Sprintf(" (the location test has %.0f%% of the level and the jump test %.0f%%, and the smaller share-weighted p is adjusted across the analysis' metrics)",
+			100*(1-tailShare), 100*tailShare)
+	}
 	desc += infiniteNote(r.infinite)
+	if dc, db := r.canarySeries.dropped, r.controlSeries.dropped; dc+db > 0 && r.metric.Outliers != nil {
+		desc += fmt.Sprintf(", %d canary and %d baseline points removed as outliers (beyond %g×IQR, outliers.factor)", dc, db, r.metric.Outliers.Factor)
+	}
 	if r.season > 0 {
 		desc += fmt.Sprintf(", the baseline and its history repeat every %d points: variance allowance %.2g× that of independent points, from their autocorrelation over a window",
 			r.season, e.dep.Inflation)

@@ -1,0 +1,49 @@
+package verdict
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// TestNumbersAgreeWithWords: a reason explains what would otherwise look
+// contradictory. An interval that excludes 0 beside "no significant
+// change" (unadjusted interval, adjusted p decides); an adjusted p above
+// the raw one (the level shared with the jump test, the adjustment across
+// metrics); points removed as outliers (the counts differ from the data's).
+func TestNumbersAgreeWithWords(t *testing.T) {
+	base := func(i int) float64 { return 100 + float64((i*37)%23) }
+	var config strings.Builder
+	config.WriteString("metrics:\n")
+	for i := range 20 {
+		fmt.Fprintf(&config, "  - {name: m%02d, groups: [g]}\n", i)
+	}
+	found := false
+	for d := 0.5; d < 10 && !found; d += 0.25 {
+		var pairs []MetricSetPair
+		for i := range 20 {
+			shift := 0.0
+			if i == 0 {
+				shift = d
+			}
+			pairs = append(pairs, pair(fmt.Sprintf("m%02d", i), seq(60, base), seq(60, func(j int) float64 { return base((j+i)%60) + shift })))
+		}
+		res := analyzeYAML(t, config.String(), pairs, Options{})
+		m := res.Metrics[0]
+		if m.Classification == Pass && m.CILow != nil && *m.CILow > 0 {
+			found = true
+			if !strings.Contains(m.Reason, "the interval is at the unadjusted level") || !strings.Contains(m.Reason, "adjusted across the analysis' metrics") {
+				t.Errorf("shift %g: PASS with interval [%v, …] excluding 0, unexplained: %s", d, *m.CILow, m.Reason)
+			}
+		}
+	}
+	if !found {
+		t.Fatal("no shift gave a PASS whose unadjusted interval excludes 0")
+	}
+	control, canary := seq(60, base), seq(60, base)
+	control[5], canary[9] = 10000, 10000
+	res := analyzeYAML(t, "metrics: [{name: a, groups: [g], outliers: {factor: 3}}]", []MetricSetPair{pair("a", control, canary)}, Options{})
+	if r := res.Metrics[0].Reason; !strings.Contains(r, "1 canary and 1 baseline points removed as outliers (beyond 3×IQR") || !strings.Contains(r, "n=59/59") {
+		t.Errorf("outliers: %s", r)
+	}
+}
