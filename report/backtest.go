@@ -10,7 +10,6 @@ import (
 	"math"
 	"slices"
 
-	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
@@ -129,10 +128,11 @@ func Backtest(w io.Writer, title string, rep backtest.Report, cases []backtest.C
 // powerChart draws detection against level-shift size, a line per ρ, with
 // the parametric limit dotted.
 func powerChart(points []backtest.PowerPoint) (template.HTML, error) {
-	p := plot.New()
+	p := newPlot()
 	p.X.Label.Text = "level shift (canary × size)"
 	p.Y.Label.Text = "share detected"
 	p.Y.Min, p.Y.Max = 0, 1
+	p.Y.Tick.Marker = upTo{1}
 	var rhos []float64
 	for _, pt := range points {
 		if !slices.Contains(rhos, pt.Rho) {
@@ -165,6 +165,8 @@ func powerChart(points []backtest.PowerPoint) (template.HTML, error) {
 		p.Add(l, pts, lim)
 		p.Legend.Add(fmt.Sprintf("ρ %g", rho), l, pts)
 	}
+	// The legend sits in headroom above 1, never on a curve.
+	p.Y.Max = 1 + 0.14*float64(len(rhos)+1)
 	p.Legend.Top, p.Legend.Left = true, true
 	return svgOf(p, chartHeight)
 }
@@ -182,7 +184,7 @@ func caseChart(pair verdict.MetricSetPair) (template.HTML, string, error) {
 	if concurrent {
 		canaryStart = h
 	}
-	p := plot.New()
+	p := newPlot()
 	p.X.Label.Text = "point"
 	p.Y.Label.Text = pair.Name
 	lo, hi := math.Inf(1), math.Inf(-1)
@@ -213,7 +215,7 @@ func caseChart(pair verdict.MetricSetPair) (template.HTML, string, error) {
 			return "", "", err
 		}
 	}
-	p.Legend.Top = true
+	headroom(p, 0.45)
 	chart, err := svgOf(p, chartHeight)
 	layout := "the canary window (shaded) right after the baseline window"
 	if concurrent {

@@ -176,9 +176,9 @@ func TestBacktestPage(t *testing.T) {
 // one-sided test) reads in the report as text output prints it, with ±∞,
 // and an allowed bound of 1 as no change allowed.
 func TestOpenIntervalReadsAsText(t *testing.T) {
-	est, low, one := 4.0, 1.5, 1.0
+	est, low, one, eff := 4.0, 1.5, 1.0, 1.04
 	res := &verdict.Result{Judge: "default", Result: "FAIL", Metrics: []verdict.MetricResult{{
-		Name: "latency", Test: verdict.TestMannWhitney, Classification: verdict.High, Estimate: &est, CILow: &low,
+		Name: "latency", Test: verdict.TestMannWhitney, Classification: verdict.High, Estimate: &est, CILow: &low, EffectSize: &eff,
 		Baseline: stats.Summary{Count: 10, Median: 100}, Canary: stats.Summary{Count: 10, Median: 104},
 		Bounds: &verdict.Bounds{AllowedIncrease: &one},
 	}}}
@@ -189,5 +189,29 @@ func TestOpenIntervalReadsAsText(t *testing.T) {
 	if page := html.UnescapeString(buf.String()); !strings.Contains(page, "4 [1.5, +∞]") || !strings.Contains(page, "allowed effect: no increase.") ||
 		!strings.Contains(page, "(allowed: no increase)") || !strings.Contains(page, "interval [1.015, +∞]") {
 		t.Errorf("the open interval or the bound does not read as text output does:\n%s", page)
+	}
+}
+
+// TestThresholdChart: a threshold test's report draws its absolute bound
+// on the series chart (with a legend entry) and shows no empty rank-test
+// rows ("— [—, —]").
+func TestThresholdChart(t *testing.T) {
+	limit, agg := 60.0, 72.0
+	res := &verdict.Result{Judge: "default", Result: "FAIL", Metrics: []verdict.MetricResult{{
+		Name: "latency", Test: verdict.TestThreshold, Classification: verdict.High, Aggregate: &agg,
+		Baseline: stats.Summary{Count: 3, Median: 50}, Canary: stats.Summary{Count: 3, Median: 70},
+		Bounds: &verdict.Bounds{Max: &limit},
+	}}}
+	pairs := []verdict.MetricSetPair{{Name: "latency", Values: verdict.PairValues{Control: []float64{50, 51, 49}, Experiment: []float64{70, 72, 69}}}}
+	var buf bytes.Buffer
+	if err := Analysis(&buf, "threshold", res, pairs); err != nil {
+		t.Fatal(err)
+	}
+	page := html.UnescapeString(buf.String())
+	if !strings.Contains(page, "threshold max 60") || !strings.Contains(page, "threshold dashed grey") {
+		t.Error("the threshold is not drawn on the series chart")
+	}
+	if strings.Contains(page, "— [") || strings.Contains(page, "p-value / adjusted") {
+		t.Error("a threshold test shows empty rank-test rows")
 	}
 }

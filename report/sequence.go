@@ -130,7 +130,7 @@ func intervalsChart(name string, looks []Look) (template.HTML, string, error) {
 	low, high := slices.Min(ends), slices.Max(ends)
 	pad := math.Max((high-low)*0.1, 0.02)
 	low, high = low-pad, high+pad
-	p := plot.New()
+	p := newPlot()
 	p.X.Label.Text = "look"
 	p.Y.Label.Text = "canary / baseline"
 	var xticks []plot.Tick
@@ -138,15 +138,6 @@ func intervalsChart(name string, looks []Look) (template.HTML, string, error) {
 		xticks = append(xticks, plot.Tick{Value: b.x, Label: strconv.FormatFloat(b.x, 'f', 0, 64)})
 	}
 	p.X.Tick.Marker = plot.ConstantTicks(xticks)
-	p.Y.Tick.Marker = plot.TickerFunc(func(lo, hi float64) []plot.Tick {
-		ticks := plot.DefaultTicks{}.Ticks(lo, hi)
-		for i := range ticks {
-			if ticks[i].Label != "" {
-				ticks[i].Label = strconv.FormatFloat(ticks[i].Value, 'g', 4, 64)
-			}
-		}
-		return ticks
-	})
 	var points plotter.XYs
 	alt := fmt.Sprintf("%s: the shift's interval at each look's level, relative to the baseline:", name)
 	for _, b := range bars {

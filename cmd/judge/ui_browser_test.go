@@ -118,6 +118,11 @@ func TestUIInBrowser(t *testing.T) {
 	step("count classifications", err)
 	reportShot, err = chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	step("screenshot the report", err)
+	layout, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](chartLayoutCheck))
+	step("measure the report's chart text", err)
+	for _, p := range layout {
+		t.Errorf("analysis report: %s", p)
+	}
 
 	// The sequence page, reached from a look's report.
 	step("open a look", chromedp.Do(ctx, chromedp.Navigate(base+"/ui/analyses/"+lookIDs[1]),
@@ -154,6 +159,11 @@ func TestUIInBrowser(t *testing.T) {
 	}
 	backtestShot, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 	step("screenshot the backtest report", err)
+	layout, err = chromedp.Run(ctx, chromedp.Evaluate[[]string](chartLayoutCheck))
+	step("measure the backtest report's chart text", err)
+	for _, p := range layout {
+		t.Errorf("backtest report: %s", p)
+	}
 	if !strings.Contains(list, id) || !strings.Contains(list, "succeeded") {
 		t.Errorf("the list does not show the analysis %s:\n%s", id, list)
 	}
@@ -185,6 +195,46 @@ func TestUIInBrowser(t *testing.T) {
 		}
 	}
 }
+
+// chartLayoutCheck measures every text element of every chart (SVG) on a
+// page as the browser laid it out: each must lie inside its chart, no two
+// may overlap, and no drawn line may pass through a legend's text (a legend
+// entry is a text beside a short line sample, so its text box must be clear
+// of every path). It returns the problems found.
+const chartLayoutCheck = `(() => {
+  const problems = [];
+  const inside = (r, b) => r.left >= b.left - 1 && r.right <= b.right + 1 && r.top >= b.top - 1 && r.bottom <= b.bottom + 1;
+  const overlap = (a, b) => a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1;
+  document.querySelectorAll("svg").forEach((svg, si) => {
+    const box = svg.getBoundingClientRect();
+    const texts = [...svg.querySelectorAll("text")].filter(t => t.textContent.trim() !== "");
+    const rects = texts.map(t => t.getBoundingClientRect());
+    rects.forEach((r, i) => {
+      const name = JSON.stringify(texts[i].textContent.trim());
+      if (!inside(r, box)) problems.push("chart " + si + ": " + name + " overflows its chart");
+      for (let j = i + 1; j < rects.length; j++) {
+        if (overlap(r, rects[j])) problems.push("chart " + si + ": " + name + " overlaps " + JSON.stringify(texts[j].textContent.trim()));
+      }
+    });
+    const legend = texts.map((t, i) => [t.textContent.trim(), rects[i]]).filter(([t]) => /^(baseline|canary|baseline history|ρ .*|threshold (min|max) .*)$/.test(t));
+    svg.querySelectorAll("path").forEach(path => {
+      const len = path.getTotalLength ? path.getTotalLength() : 0;
+      if (!len) return;
+      const m = path.getScreenCTM();
+      for (let k = 0; k <= 200; k++) {
+        const p = path.getPointAtLength(len * k / 200);
+        const x = m.a * p.x + m.c * p.y + m.e, y = m.b * p.x + m.d * p.y + m.f;
+        for (const [t, r] of legend) {
+          if (x > r.left + 1 && x < r.right - 1 && y > r.top + 1 && y < r.bottom - 1) {
+            problems.push("chart " + si + ": a line crosses the legend entry " + JSON.stringify(t));
+            return;
+          }
+        }
+      }
+    });
+  });
+  return [...new Set(problems)];
+})()`
 
 // uiAnalysisBody is an asynchronous analysis of two metrics, the first
 // (named name) shifted by shift.
