@@ -36,7 +36,7 @@ var page = template.Must(template.New("analysis.html.tmpl").Funcs(template.FuncM
 	"num":     num,
 	"percent": func(v float64) string { return fmt.Sprintf("%.1f", v) },
 	"lower":   strings.ToLower,
-	"bounds": boundsText,
+	"bounds":  boundsText,
 	// An interval's missing end is unbounded, as text output prints it.
 	"lowEnd": func(v *float64) string {
 		if v == nil {
