@@ -47,3 +47,29 @@ func TestNumbersAgreeWithWords(t *testing.T) {
 		t.Errorf("outliers: %s", r)
 	}
 }
+
+// TestTiedShiftExplained: a significant increase of mostly tied data, whose
+// median shift and interval end are 0, says why 0 stands beside it.
+func TestTiedShiftExplained(t *testing.T) {
+	control, canary := make([]float64, 80), make([]float64, 80)
+	for i := range 80 {
+		control[i], canary[i] = 200, 200
+		if i%10 == 0 {
+			control[i] = 201
+		}
+		if i%3 == 0 {
+			canary[i] = 201
+		}
+	}
+	res := analyzeYAML(t, "metrics: [{name: errors, groups: [g], direction: increase}]", []MetricSetPair{pair("errors", control, canary)}, Options{})
+	m := res.Metrics[0]
+	if m.Classification != High {
+		t.Fatalf("%s: %s", m.Classification, m.Reason)
+	}
+	if m.Estimate == nil || *m.Estimate != 0 {
+		t.Fatalf("the data should give a median shift of 0: %v", m.Reason)
+	}
+	if !strings.Contains(m.Reason, "reach 0 because most points tie") {
+		t.Errorf("a HIGH with shift 0, unexplained: %s", m.Reason)
+	}
+}

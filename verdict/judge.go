@@ -1139,6 +1139,10 @@ func decideDefault(r *MetricResult, adjP, alpha float64) {
 		r.Classification = Pass
 		r.Reason = "significant change in the harmless direction: " + desc
 	}
+	if (r.Classification == High || r.Classification == Low) && (e.estimate == 0 || e.ciLow == 0 && up || e.ciHigh == 0 && !up) {
+		r.Reason += fmt.Sprintf("; the shift and its interval reach 0 because most points tie (canary mean %.4g vs baseline %.4g), while the rank test still finds the canary's values %s",
+			r.Canary.Mean, r.Baseline.Mean, map[bool]string{true: "higher", false: "lower"}[up])
+	}
 	criticalNote(r, effect)
 }
 
