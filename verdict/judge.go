@@ -192,8 +192,21 @@ func (r MetricResult) MarshalJSON() ([]byte, error) {
 		MeanRatio      any `json:"mean_ratio,omitempty"`
 		Aggregate      any `json:"aggregate,omitempty"`
 		Autocorr       any `json:"autocorrelation,omitempty"`
-	}{plain(r), num(r.PValue), num(r.AdjustedPValue), num(r.Estimate), num(r.CILow), num(r.CIHigh),
+	}{plain(r), num(r.PValue), num(r.AdjustedPValue), num(r.Estimate), intervalEnd(r.Estimate, r.CILow, -1), intervalEnd(r.Estimate, r.CIHigh, 1),
 		num(r.EffectSize), num(r.TailPValue), num(r.EquivalenceLow), num(r.EquivalenceHigh), num(r.MeanRatio), num(r.Aggregate), num(r.Autocorr)})
+}
+
+// intervalEnd writes an end of the shift's interval: a missing end of an
+// interval that exists (an estimate was made) is unbounded, written as
+// text output prints it ("+Inf" or "-Inf"); without an estimate, null.
+func intervalEnd(estimate, end *float64, side float64) any {
+	if end == nil && estimate != nil {
+		return stats.JSONNumber(math.Inf(int(side)))
+	}
+	if end == nil {
+		return nil
+	}
+	return stats.JSONNumber(*end)
 }
 
 // Analyze judges the metric pairs against cfg. Every metric of the config is

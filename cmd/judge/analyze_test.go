@@ -392,3 +392,28 @@ func TestBacktestFlagsFewCases(t *testing.T) {
 		t.Error("the HTML report flags no rate or does not explain the parametric limit")
 	}
 }
+
+// TestOpenIntervalInJSON: a one-sided test's interval reads the same in
+// JSON as in text output, its open end "+Inf", not null.
+func TestOpenIntervalInJSON(t *testing.T) {
+	const cfg = "../../fixtures/analyze/canary-config.yaml"
+	_, text, _ := runJudge(t, "", "analyze", "--canary-config", cfg, "--data", "../../fixtures/analyze/good.json")
+	_, out, _ := runJudge(t, "", "analyze", "--canary-config", cfg, "--data", "../../fixtures/analyze/good.json", "--output", "json")
+	var res struct {
+		Metrics []struct {
+			Name   string `json:"name"`
+			CIHigh any    `json:"ci_high"`
+		} `json:"metrics"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range res.Metrics {
+		if m.Name == "cpu_utilization" && m.CIHigh != "+Inf" {
+			t.Errorf("cpu_utilization (direction increase) ci_high %v, want \"+Inf\"", m.CIHigh)
+		}
+	}
+	if !strings.Contains(text, "[-0.864, +∞]") {
+		t.Errorf("text output lost the open interval:\n%s", text)
+	}
+}
