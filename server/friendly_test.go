@@ -50,7 +50,7 @@ func TestFirstRequests(t *testing.T) {
 		t.Errorf("GET /: %d to %q, want a redirect to /ui/", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	var index struct {
-		Version string `json:"version"`
+		Version string                                     `json:"version"`
 		Routes  []struct{ Method, Path, RPC, Role string } `json:"routes"`
 	}
 	if code := call(t, "GET", base+"/v1/", "", &index); code != 200 || index.Version == "" || len(index.Routes) < 10 {
