@@ -82,11 +82,11 @@ const (
 	AdjustNone = "none"
 )
 
-// Aggregates for threshold tests.
 // QuerySources are the keys of a metric's query: judge's metrics sources,
 // and "kayenta" for the raw query of a converted Kayenta config.
 var QuerySources = []string{"prometheus", "datadog", "newrelic", "kayenta"}
 
+// Aggregates for threshold tests.
 var aggregates = []string{"mean", "median", "p90", "p95", "p99", "min", "max", "last", "sum", "rate"}
 
 // Config is a canary config: metric groups with weights, the metrics and how
