@@ -1,0 +1,53 @@
+package verdict
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+)
+
+// benchInput is 10 metrics × 60 points a side, on one time grid (as a
+// fetch gives them), with a baseline history of 180 points: the shape of
+// make bench-server's requests.
+func benchInput(b *testing.B) (*Config, []MetricSetPair) {
+	b.Helper()
+	var cfg strings.Builder
+	cfg.WriteString("metrics:\n")
+	var pairs []MetricSetPair
+	for i := range 10 {
+		fmt.Fprintf(&cfg, "  - {name: m%d, groups: [g], direction: increase}\n", i)
+		p := MetricSetPair{Name: fmt.Sprintf("m%d", i), Scopes: map[string]PairScope{
+			"control": {StartTimeMillis: 1_700_000_000_000, StepMillis: 60_000}, "experiment": {StartTimeMillis: 1_700_000_000_000, StepMillis: 60_000}}}
+		for j := range 60 {
+			p.Values.Control = append(p.Values.Control, 100+10*math.Sin(float64(j*(i+3))*0.7)+float64((j*37+i)%11))
+			p.Values.Experiment = append(p.Values.Experiment, 101+10*math.Sin(float64(j*(i+5))*0.9)+float64((j*41+i)%13))
+		}
+		for j := range 180 {
+			p.Values.ControlHistory = append(p.Values.ControlHistory, 100+10*math.Sin(float64(j*(i+2))*0.8)+float64((j*29+i)%11))
+		}
+		pairs = append(pairs, p)
+	}
+	c, err := ParseConfig([]byte(cfg.String()), "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return c, pairs
+}
+
+// BenchmarkAnalyze judges benchInput with each judge; the kayenta judge
+// (one asymptotic Mann-Whitney per metric) is the floor the default judge
+// is compared with.
+func BenchmarkAnalyze(b *testing.B) {
+	cfg, pairs := benchInput(b)
+	for _, judge := range []string{JudgeKayenta, JudgeDefault} {
+		b.Run(judge, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Analyze(cfg, pairs, Options{Judge: judge}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
