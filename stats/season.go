@@ -13,7 +13,8 @@ const (
 )
 
 // maxSeasonPoints bounds the points DetectSeason and KernelInflation read
-// (the most recent ones).
+// (the most recent ones); KernelInflation then sums at most a third of
+// them.
 const maxSeasonPoints = 4096
 
 // DetectSeason looks for a periodic pattern (a daily cycle, say) in a
@@ -34,13 +35,24 @@ func DetectSeason(x []float64) int {
 	if len(x) > maxSeasonPoints {
 		x = x[len(x)-maxSeasonPoints:]
 	}
-	acf := normalScoreACF(x, len(x)/2)
-	if acf == nil {
+	if len(x) < 16 {
 		return 0
 	}
+	q := normalScores(x)
+	if q == nil {
+		return 0
+	}
+	return seasonOf(q, len(x)/2)
+}
+
+// seasonOf is DetectSeason from the normal scores q of the series, with
+// the autocorrelations up to maxLag computed lag by lag as they are asked
+// for (mostly the first quarter).
+func seasonOf(q []float64, maxLag int) int {
+	acf := lazyACF(q, maxLag)
 	trough := -1
-	for k := 2; k < len(x)/4; k++ {
-		if acf[k] <= MinSeasonTrough {
+	for k := 2; k < len(q)/4; k++ {
+		if acf(k) <= MinSeasonTrough {
 			trough = k
 			break
 		}
@@ -48,15 +60,43 @@ func DetectSeason(x []float64) int {
 	if trough < 0 {
 		return 0
 	}
-	for k := trough + 1; k < len(x)/4 && 2*k+1 < len(acf); k++ {
-		if acf[k] >= MinSeasonPeak && acf[k] >= acf[k-1] && acf[k] >= acf[k+1] {
-			if k < 4 || max(acf[2*k-1], acf[2*k], acf[2*k+1]) < MinSeasonPeak {
+	for k := trough + 1; k < len(q)/4 && 2*k+1 <= min(maxLag, len(q)-1); k++ {
+		if a := acf(k); a >= MinSeasonPeak && a >= acf(k-1) && a >= acf(k+1) {
+			if k < 4 || max(acf(2*k-1), acf(2*k), acf(2*k+1)) < MinSeasonPeak {
 				return 0
 			}
 			return k
 		}
 	}
 	return 0
+}
+
+// lazyACF returns the autocorrelation at lag k (0 ≤ k ≤ maxLag) of the
+// normal scores q,
+//
+//	r_k = Σ_t q_t q_{t+k} / Σ_t q_t²,
+//
+// each lag computed once, when first asked for.
+func lazyACF(q []float64, maxLag int) func(k int) float64 {
+	var den float64
+	for _, v := range q {
+		den += v * v
+	}
+	memo := make([]float64, min(maxLag, len(q)-1)+1)
+	done := make([]bool, len(memo))
+	return func(k int) float64 {
+		if k == 0 {
+			return 1
+		}
+		if !done[k] {
+			var s float64
+			for t := 0; t+k < len(q); t++ {
+				s += q[t] * q[t+k]
+			}
+			memo[k], done[k] = s/den, true
+		}
+		return memo[k]
+	}
 }
 
 // KernelInflation is a model-free long-run variance factor of the ranks of
@@ -70,45 +110,30 @@ func DetectSeason(x []float64) int {
 // averages out over a window of several days, does not read as slow
 // wandering. Reference: Newey & West (1987), Econometrica 55:703–708.
 func KernelInflation(x []float64, k int) float64 {
-	acf := normalScoreACF(x, k)
-	if acf == nil {
-		return 1
-	}
-	f := 1.0
-	for lag := 1; lag < len(acf); lag++ {
-		f += 2 * (1 - float64(lag)/float64(len(acf))) * acf[lag]
-	}
-	return math.Max(f, 1)
-}
-
-// normalScoreACF returns the autocorrelations r_0..r_maxLag of the normal
-// scores of x (its last maxSeasonPoints points), or nil for fewer than 16
-// points or a constant series.
-func normalScoreACF(x []float64, maxLag int) []float64 {
 	if len(x) > maxSeasonPoints {
 		x = x[len(x)-maxSeasonPoints:]
-		maxLag = min(maxLag, len(x)/3)
+		k = min(k, len(x)/3)
 	}
-	if len(x) < 16 || maxLag < 1 {
-		return nil
+	if len(x) < 16 || k < 1 {
+		return 1
 	}
 	q := normalScores(x)
 	if q == nil {
-		return nil
+		return 1
 	}
-	maxLag = min(maxLag, len(q)-1)
-	var den float64
-	for _, v := range q {
-		den += v * v
+	return kernelOf(q, k)
+}
+
+// kernelOf is KernelInflation from the normal scores q of the series.
+func kernelOf(q []float64, k int) float64 {
+	if k < 1 {
+		return 1
 	}
-	acf := make([]float64, maxLag+1)
-	acf[0] = 1
-	for k := 1; k <= maxLag; k++ {
-		var s float64
-		for t := 0; t+k < len(q); t++ {
-			s += q[t] * q[t+k]
-		}
-		acf[k] = s / den
+	acf := lazyACF(q, k)
+	lags := min(k, len(q)-1) + 1
+	f := 1.0
+	for lag := 1; lag < lags; lag++ {
+		f += 2 * (1 - float64(lag)/float64(lags)) * acf(lag)
 	}
-	return acf
+	return math.Max(f, 1)
 }

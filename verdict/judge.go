@@ -891,11 +891,8 @@ func baselineDependence(r *MetricResult, history, control, canary []float64) sta
 		dep.Window = len(control)
 		return dep
 	}
-	dep := stats.EstimateDependence(baseline)
-	if p := stats.DetectSeason(baseline); p > 0 {
-		dep.Inflation = stats.KernelInflation(baseline, len(control))
-		r.season = p
-	}
+	dep, season := stats.BaselineDependence(baseline, len(control))
+	r.season = season
 	return dep
 }
 
