@@ -1,0 +1,250 @@
+package verdict
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/canaryjudge/judge/stats"
+	"gonum.org/v1/gonum/stat/distuv"
+)
+
+// classifyAdjusted adjusts the default judge's metric p-values (each the
+// combination of its location and shape tests, evidence.combined) across
+// the scored metrics of the analysis (Holm by default, so the chance that
+// an unchanged canary has any metric flagged stays at most
+// familyWiseError) and classifies each metric.
+func classifyAdjusted(res *Result, cfg *Config) {
+	var idx []int
+	var p []float64
+	for i, r := range res.Metrics {
+		if r.test != nil && !r.Muted {
+			idx = append(idx, i)
+			p = append(p, r.test.combined())
+		}
+	}
+	var adj []float64
+	switch cfg.Adjustment {
+	case AdjustBH:
+		adj = stats.AdjustBH(p)
+	case AdjustNone:
+		adj = p
+	default:
+		adj = stats.AdjustHolm(p)
+	}
+	adjusted := make(map[int]float64, len(idx))
+	for k, i := range idx {
+		adjusted[i] = adj[k]
+	}
+	for i := range res.Metrics {
+		r := &res.Metrics[i]
+		if r.test == nil {
+			continue
+		}
+		a, ok := adjusted[i]
+		if !ok { // muted: reported unadjusted
+			a = r.test.combined()
+		}
+		r.AdjustedPValue = ptr(a)
+		decideDefault(r, a, cfg.FamilyWiseError)
+		r.test = nil
+	}
+}
+
+// decideDefault classifies a default-judge metric from its adjusted p-value.
+// A significant change is a regression only in the configured direction and
+// only when it exceeds both the relative bound (effect size) and the
+// absolute minimum effect. A zero baseline mean does not make the effect
+// undefined: any rise from zero exceeds every ratio bound. When nothing is
+// significant, the smallest shift the test could have detected is reported,
+// and flagged when the data were too few to see a relevant change.
+func decideDefault(r *MetricResult, adjP, alpha float64) {
+	m, e := r.metric, r.test
+	es := m.EffectSize
+	// The side of the change: the location test's when it is significant on
+	// its own at the metric's adjusted level, else the shape test's.
+	byShape := e.tail != nil && !(adjP*(e.p/(1-tailShare))/e.combined() <= alpha)
+	up := e.up
+	if byShape {
+		up = e.tailUp
+	}
+	shift := e.estimate
+	if shift == 0 { // zero-inflated data: the median difference hides the change
+		shift = r.Canary.Mean - r.Baseline.Mean
+	}
+	effect := e.effect
+	desc := describeEvidence(r, e, adjP)
+	if !(adjP <= alpha) && inconclusive(r, e) {
+		r.Classification = Inconclusive
+		r.Critical = m.Critical
+		side := "above"
+		if !e.up {
+			side = "below"
+		}
+		r.Reason = fmt.Sprintf("inconclusive: the canary's median %.4g lies %s every point of the baseline and its history by more than twice their range (effect size %s), but with %d canary and %d baseline points "+
+			"and the dependence allowed for no shift, however large, would be significant: the minimum detectable effect is unbounded; more points or a baseline history would decide: %s",
+			r.Canary.Median, side, fmtFloat(effect), e.n, e.nb, desc)
+		if r.Critical {
+			r.Reason += "; critical metric"
+		}
+		return
+	}
+	if !(adjP <= alpha) {
+		r.Classification = Pass
+		r.Reason = "no significant change: " + desc
+		if e.ciLow > 0 || e.ciHigh < 0 {
+			r.Reason += "; the interval is at the unadjusted level, so it can exclude 0 while the adjusted p, which decides, is not significant"
+		}
+		if mde, ok := detectableShift(e, alpha); ok {
+			rel := stats.RelativeShift(mde, r.Baseline.Median)
+			if mde > m.MinEffect && (math.IsNaN(rel) || rel > 0.2) {
+				w := fmt.Sprintf("too little data for a confident pass: only shifts of about %.4g or more", mde)
+				if !math.IsNaN(rel) {
+					w += fmt.Sprintf(" (%.0f%% of the baseline median)", 100*rel)
+				}
+				r.Warnings = append(r.Warnings, w+" would be detected")
+			}
+		}
+		return
+	}
+	what := "shift"
+	if byShape {
+		what = "jumps"
+	}
+	switch {
+	case up && m.Direction != DirectionDecrease:
+		if effect < *es.AllowedIncrease || math.Abs(shift) < m.MinEffect && !byShape {
+			r.Classification = Pass
+			r.Reason = fmt.Sprintf("significant increase within the allowed bounds (effect size %s < %g or |shift| %.4g < minimum %g): %s",
+				fmtFloat(effect), *es.AllowedIncrease, math.Abs(shift), m.MinEffect, desc)
+			return
+		}
+		r.Classification = High
+		r.Critical = m.Critical && effect >= *es.CriticalIncrease
+		r.Reason = fmt.Sprintf("significant increase (%s), effect size %s ≥ allowed %g: %s", what, fmtFloat(effect), *es.AllowedIncrease, desc)
+	case !up && m.Direction != DirectionIncrease:
+		if effect > *es.AllowedDecrease || math.Abs(shift) < m.MinEffect && !byShape {
+			r.Classification = Pass
+			r.Reason = fmt.Sprintf("significant decrease within the allowed bounds (effect size %s > %g or |shift| %.4g < minimum %g): %s",
+				fmtFloat(effect), *es.AllowedDecrease, math.Abs(shift), m.MinEffect, desc)
+			return
+		}
+		r.Classification = Low
+		r.Critical = m.Critical && effect <= *es.CriticalDecrease
+		r.Reason = fmt.Sprintf("significant decrease (%s), effect size %s ≤ allowed %g: %s", what, fmtFloat(effect), *es.AllowedDecrease, desc)
+	default:
+		r.Classification = Pass
+		r.Reason = "significant change in the harmless direction: " + desc
+	}
+	if (r.Classification == High || r.Classification == Low) && (e.estimate == 0 || e.ciLow == 0 && up || e.ciHigh == 0 && !up) {
+		r.Reason += fmt.Sprintf("; the shift and its interval reach 0 because most points tie (canary mean %.4g vs baseline %.4g), while the rank test still finds the canary's values %s",
+			r.Canary.Mean, r.Baseline.Mean, map[bool]string{true: "higher", false: "lower"}[up])
+	}
+	criticalNote(r, effect)
+}
+
+// inconclusive reports whether a metric the default judge did not find
+// significant still cannot pass: its location test could not have been
+// significant with the points it has (its interval at the judge's level
+// is the whole line, so no shift however large is excluded), while the
+// canary's median lies far beyond the baseline in a regressing direction:
+// beyond every point of its window and history by twice their range, past
+// the allowed effect and the minimum effect. A few strongly dependent
+// points cannot tell such a canary from noise, and silence is then not a
+// pass. The baseline's range says how far is far only when a history at
+// least as long as the window shows it: a short window of strongly
+// dependent noise is a single wander whose range says little (at ρ 0.9 a
+// 10-point window is narrow, and one canary window in three would be
+// "far" beyond it), so without such a history the rule does not apply.
+func inconclusive(r *MetricResult, e *evidence) bool {
+	m := r.metric
+	if e.counts != nil || !math.IsInf(e.ciLow, -1) || !math.IsInf(e.ciHigh, 1) || math.Abs(r.Canary.Median-r.Baseline.Median) < m.MinEffect {
+		return false
+	}
+	if len(r.history) < len(r.control) {
+		return false
+	}
+	lo, hi := r.Baseline.Min, r.Baseline.Max
+	for _, v := range r.history {
+		lo, hi = math.Min(lo, v), math.Max(hi, v)
+	}
+	spread := hi - lo
+	es := m.EffectSize
+	switch {
+	case e.up && m.Direction != DirectionDecrease:
+		return r.Canary.Median > hi+2*spread && e.effect >= *es.AllowedIncrease && e.effect > es.neutral()
+	case !e.up && m.Direction != DirectionIncrease:
+		return r.Canary.Median < lo-2*spread && e.effect <= *es.AllowedDecrease && e.effect < es.neutral()
+	}
+	return false
+}
+
+// describeEvidence is the one-sentence account of a default-judge metric:
+// medians, which comparison ran, the shift and its interval, the p-values,
+// the serial dependence allowed for and, when it mattered, the shape test.
+func describeEvidence(r *MetricResult, e *evidence, adjP float64) string {
+	var desc string
+	if e.paired {
+		desc = fmt.Sprintf("canary median %.4g vs baseline %.4g, paired by timestamp at %d instants (the series move together, correlation %.2f): canary − baseline %.4g [%s, %s], p=%.3g",
+			r.Canary.Median, r.Baseline.Median, e.n, e.comovement, e.estimate, fmtFloat(e.ciLow), fmtFloat(e.ciHigh), e.p)
+	} else if c := e.counts; c != nil {
+		desc = fmt.Sprintf("%g canary events in %d steps vs %g baseline events in %d (counts compared by their totals, variance allowance %.2g×): mean per step %+.4g [%s, %s], p=%.3g",
+			c.Canary, c.NCanary, c.Baseline, c.NBaseline, c.Inflation, e.estimate, fmtFloat(e.ciLow), fmtFloat(e.ciHigh), e.p)
+	} else {
+		desc = fmt.Sprintf("canary median %.4g vs baseline %.4g (n=%d/%d, unpaired), shift %.4g [%s, %s], p=%.3g",
+			r.Canary.Median, r.Baseline.Median, e.n, e.nb, e.estimate, fmtFloat(e.ciLow), fmtFloat(e.ciHigh), e.p)
+	}
+	if e.tail != nil && (e.tail.Count > 0 && e.tailP/tailShare < e.p/(1-tailShare) || e.tailP < 0.05) {
+		side := "above the largest"
+		if !e.tailUp {
+			side = "below the smallest"
+		}
+		of := "baseline jumps"
+		if e.tail.Baseline > len(r.control) {
+			of = "jumps of the baseline and its history"
+		}
+		desc += fmt.Sprintf("; %d of %d canary jumps %s of %d %s (%.4g), p=%.3g", e.tail.Count, e.tail.Canary, side, e.tail.Baseline, of, e.tail.Bound, e.tailP)
+	}
+	if e.historyLeftOutP > 0 {
+		desc += fmt.Sprintf("; the history was left out of the jump test: its jumps are smaller than the baseline window's (p=%.2g), so it is not the window's noise", e.historyLeftOutP)
+	}
+	if r.every > 1 {
+		desc += fmt.Sprintf("; each point spans %d steps (the query's window), so the test took one point in %d: %d canary and %d baseline windows that do not overlap",
+			r.every, r.every, len(r.canary), len(r.control))
+	}
+	desc += fmt.Sprintf(", adjusted p=%.3g", adjP)
+	if adjP > 1.01*e.p && e.p > 0 {
+		desc += fmt.Sprintf(" (the location test has %.0f%% of the level and the jump test %.0f%%, and the smaller share-weighted p is adjusted across the analysis' metrics)",
+			100*(1-tailShare), 100*tailShare)
+	}
+	desc += infiniteNote(r.infinite)
+	if dc, db := r.canarySeries.dropped, r.controlSeries.dropped; dc+db > 0 && r.metric.Outliers != nil {
+		desc += fmt.Sprintf(", %d canary and %d baseline points removed as outliers (beyond %g×IQR, outliers.factor)", dc, db, r.metric.Outliers.Factor)
+	}
+	if r.season > 0 {
+		desc += fmt.Sprintf(", the baseline and its history repeat every %d points: variance allowance %.2g× that of independent points, from their autocorrelation over a window",
+			r.season, e.dep.Inflation)
+	} else if e.dep.Estimated() && e.dep.Rho > 0 {
+		desc += fmt.Sprintf(", autocorrelation %.2g allowed for (from %d points)", e.dep.Rho, e.dep.Points)
+	}
+	return desc
+}
+
+// detectableShift approximates the smallest shift the location test would
+// detect with 80% power at level alpha: (z_{1−α} + z_{0.8}) times the
+// standard error of the shift, read off the interval (computed at the
+// judge's level 1 − alpha).
+func detectableShift(e *evidence, alpha float64) (float64, bool) {
+	zAlpha := distuv.UnitNormal.Quantile(1 - alpha)
+	halfWidth := e.ciHigh - e.estimate
+	if e.alternative == stats.TwoSided {
+		zAlpha = distuv.UnitNormal.Quantile(1 - alpha/2)
+		halfWidth = (e.ciHigh - e.ciLow) / 2
+	} else if math.IsInf(halfWidth, 0) {
+		halfWidth = e.estimate - e.ciLow
+	}
+	if math.IsInf(halfWidth, 0) || math.IsNaN(halfWidth) || halfWidth <= 0 {
+		return 0, false
+	}
+	se := halfWidth / zAlpha
+	return (zAlpha + distuv.UnitNormal.Quantile(0.8)) * se, true
+}

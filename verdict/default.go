@@ -1,0 +1,388 @@
+package verdict
+
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/canaryjudge/judge/stats"
+)
+
+// tailShare is the share of the family-wise level the default judge gives
+// its shape test (stats.Exceedance); the location test gets the rest. A
+// metric's p-value is the weighted Bonferroni combination
+// min(1, p_location/(1 − tailShare), p_shape/tailShare), so the pair of
+// tests keeps the metric's level.
+const tailShare = 0.1
+
+// minPairs is the fewest time-aligned pairs for the paired comparison, and
+// minComovement the correlation of the two series above which they are
+// taken to share their traffic.
+const (
+	minPairs      = 10
+	minComovement = 0.5
+)
+
+// evidence is what the default judge's tests found for one metric.
+type evidence struct {
+	paired bool
+	// comovement is the correlation of the paired series.
+	comovement float64
+	// n and nb are the sample sizes (pairs twice when paired).
+	n, nb int
+	// p is the location test's p-value; estimate and the interval its
+	// shift (canary − baseline, a pseudo-median of paired differences).
+	p, estimate, ciLow, ciHigh float64
+	alternative                stats.Alternative
+	// up reports whether the location statistic lies above its null
+	// centre; cles is the common-language effect size (for paired data
+	// the share of instants where the canary is above the baseline).
+	up   bool
+	cles float64
+	// effect is the effect size compared with the configured bounds.
+	effect float64
+	dep    stats.Dependence
+	// tail is the shape test (nil when it did not run), tailUp its side
+	// and tailP its p-value over the sides tested.
+	tail   *stats.ExceedanceResult
+	tailUp bool
+	tailP  float64
+	// counts, when set, is the count test that replaced the rank test.
+	counts *stats.CountTestResult
+	// historyLeftOutP, when positive, is the p-value by which the
+	// history's jumps were found smaller than the window's, which left it
+	// out of the shape test's reference.
+	historyLeftOutP float64
+	// interval recomputes the location test's two-sided interval of the
+	// shift at a confidence level (for Options.Equivalence).
+	interval func(conf float64) (lo, hi float64, err error)
+}
+
+// smootherLevel is the level at which a history is found smoother than
+// the baseline's window (smootherHistory). The two mistakes cost unlike
+// amounts: a history of the window's own noise left out only shortens
+// the shape test's reference, while a smoother history kept makes
+// ordinary canary jumps read as exceedances. At 1%, a 10-point window's
+// nine jumps too often failed to show the fleet's history smoother (A/A
+// 16.5% on fleet-history at 10 points, 6–7.5% at 5%).
+const smootherLevel = 0.05
+
+// smootherHistory tests whether the history's jumps (absolute first
+// differences) are smaller than the baseline window's: the one-sided
+// Mann-Whitney test of the window's jumps against the history's, at level
+// smootherLevel. Under exchangeable noise the two sets of jumps have one
+// distribution, so a history is left out by mistake at most that often,
+// and leaving it out only shortens the shape test's reference.
+func smootherHistory(window, history []float64) (float64, bool) {
+	jumps := func(x []float64) []float64 {
+		d := make([]float64, 0, max(len(x)-1, 0))
+		for i := 1; i < len(x); i++ {
+			d = append(d, math.Abs(x[i]-x[i-1]))
+		}
+		slices.Sort(d)
+		return d
+	}
+	w, h := jumps(window), jumps(history)
+	if len(w) < 5 || len(h) < 5 {
+		return 0, false
+	}
+	if p := stats.RankSumPValue(w, h, stats.Greater); p < smootherLevel {
+		return p, true
+	}
+	return 0, false
+}
+
+// combined is the metric's p-value before the adjustment across metrics.
+func (e *evidence) combined() float64 {
+	p := e.p / (1 - tailShare)
+	if e.tail != nil {
+		p = math.Min(p, e.tailP/tailShare)
+	}
+	return math.Min(p, 1)
+}
+
+// defaultTest runs the default judge's tests on one metric; the decision
+// waits for the p-values of all metrics (classifyAdjusted).
+//
+// Location: when the two series share their time grid (timeAligned) the
+// canary is compared with the baseline point by point, by the signed-rank
+// test of the paired differences, which cancels the traffic both see;
+// otherwise by the Mann-Whitney test. Either test allows for the serial
+// dependence of the series (stats.Dependence): of the paired differences,
+// or of both series and the baseline's history. Shape: stats.Exceedance on
+// the side(s) of the configured direction, against the jumps of the
+// baseline's window and its history.
+func defaultTest(r *MetricResult, alpha float64) {
+	m := r.metric
+	if !r.canaryMeasured || !r.controlMeasured || len(r.canary) < max(m.MinSamples, 1) || len(r.control) < max(m.MinSamples, 1) {
+		noData(r, missingReason(r), false)
+		return
+	}
+	if singleValue(r.canary, r.control) {
+		r.Classification, r.Reason = Pass, fmt.Sprintf("every canary and baseline value is %g (n=%d/%d)", r.canary[0], len(r.canary), len(r.control))
+		return
+	}
+	alt := stats.TwoSided
+	switch m.Direction {
+	case DirectionIncrease:
+		alt = stats.Greater
+	case DirectionDecrease:
+		alt = stats.Less
+	}
+	beyond, infinite := infinityStandIn(r.canarySorted, r.controlSorted, r.history)
+	c, b := rankable(r.canarySorted, beyond), rankable(r.controlSorted, beyond)
+	canaryT, controlT := rankable(r.canary, beyond), rankable(r.control, beyond)
+	history := rankable(r.history, beyond)
+	e := &evidence{alternative: alt}
+	if d, rel, comovement := pairedDifferences(r, infinite); d != nil {
+		e.comovement = comovement
+		if err := pairedTest(e, d, rel, alt, alpha); err != nil {
+			fail(r, "metric classification failed: "+err.Error())
+			return
+		}
+	} else {
+		e.dep = baselineDependence(r, history, controlT, canaryT)
+		mw, err := stats.MannWhitney(c, b, stats.MannWhitneyOptions{Alternative: alt, ConfLevel: 1 - alpha, Dependence: e.dep})
+		if err != nil {
+			fail(r, "metric classification failed: "+err.Error())
+			return
+		}
+		e.n, e.nb, e.p, e.estimate, e.ciLow, e.ciHigh = mw.NCanary, mw.NBaseline, mw.PValue, mw.Estimate, mw.CILow, mw.CIHigh
+		e.up = mw.W > float64(mw.NCanary*mw.NBaseline)/2
+		e.cles = stats.CommonLanguage(mw.W, mw.NCanary, mw.NBaseline)
+		e.interval = func(conf float64) (float64, float64, error) {
+			two, err := stats.MannWhitney(c, b, stats.MannWhitneyOptions{ConfLevel: conf, Dependence: e.dep})
+			return two.CILow, two.CIHigh, err
+		}
+		if sparseCounts(r) {
+			countTest(e, r, alt, alpha)
+		}
+	}
+	// A history with an infinite point is left out of the shape test: the
+	// stand-in that ranks it (infinityStandIn) lies far beyond every point,
+	// and as a reference jump it would hide every canary jump.
+	shapeReference := history
+	if slices.ContainsFunc(r.history, func(v float64) bool { return math.IsInf(v, 0) }) {
+		shapeReference = nil
+	}
+	// A history whose jumps are smaller than the window's (the whole
+	// fleet's smoother series against a small share's window) is not the
+	// window's noise: against it, the canary's ordinary jumps would read as
+	// exceedances. It is left out of the shape test, and the reason says so.
+	if shapeReference != nil {
+		if p, smoother := smootherHistory(controlT, shapeReference); smoother {
+			shapeReference, e.historyLeftOutP = nil, p
+		}
+	}
+	shapeTest(e, canaryT, controlT, shapeReference, m.Direction)
+	r.infinite = infinite
+	r.Autocorr = ptr(e.dep.Rho)
+	r.PValue, r.Estimate = ptr(e.p), ptr(e.estimate)
+	r.CILow, r.CIHigh = finite(e.ciLow), finite(e.ciHigh)
+	if e.tail != nil {
+		r.TailPValue = ptr(e.tailP)
+	}
+	r.Comparison = "unpaired"
+	if e.paired {
+		r.Comparison = "paired"
+	}
+	e.effect = relativeLevel(r.Canary.Mean, r.Baseline.Mean)
+	if m.EffectSize.Measure == MeasureCLES {
+		e.effect = e.cles
+	}
+	r.EffectSize, r.MeanRatio = finite(e.effect), finite(stats.MeanRatio(r.canary, r.control))
+	r.test = e
+}
+
+// maxCountMean is the highest mean count per step of the baseline for
+// which the default judge compares event counts by their totals
+// (countTest): sparse counters, where most points tie (at zero) and a rank
+// test sees little.
+const maxCountMean = 10
+
+// minBaselineEvents is the fewest events in the baseline's window for the
+// totals test: with fewer, the baseline rate is all but unknown, and the
+// rank test, which weighs every step that saw an event against a quiet
+// baseline, is the safer one (kayenta#426: 4 errors against none).
+const minBaselineEvents = 5
+
+// sparseCounts reports whether a metric is a sparse counter: every canary,
+// baseline and history point a non-negative integer, the baseline's mean
+// at most maxCountMean, and at least minBaselineEvents events in its
+// window.
+func sparseCounts(r *MetricResult) bool {
+	notCount := func(v float64) bool { return !(v >= 0) || v != math.Trunc(v) || math.IsInf(v, 0) }
+	for _, s := range [][]float64{r.canary, r.control, r.history} {
+		if slices.ContainsFunc(s, notCount) {
+			return false
+		}
+	}
+	m := mean(r.control)
+	return len(r.control) > 0 && m <= maxCountMean && m*float64(len(r.control)) >= minBaselineEvents
+}
+
+// maxCountInflation is the largest variance inflation of a counter's
+// total (stats.CountInflation) for which its counts are compared by their
+// totals: near-Poisson counters. Burstier ones (rates that wander, errors
+// in clusters) keep the rank test, whose dependence allowance holds for
+// them; the inflation of their totals is underestimated from a few hundred
+// tied counts.
+const maxCountInflation = 1.5
+
+// countTest replaces the location test of a sparse, near-Poisson counter
+// by the conditional test of event totals (stats.CountTest), allowing for
+// the variance inflation estimated from the baseline's window and history
+// (stats.CountInflation); the shift and its interval become the change of
+// the mean count per step.
+func countTest(e *evidence, r *MetricResult, alt stats.Alternative, alpha float64) {
+	f := stats.CountInflation(append(slices.Clone(r.history), r.control...))
+	if f > maxCountInflation {
+		return
+	}
+	ct, err := stats.CountTest(r.canary, r.control, alt, 1-alpha, f)
+	if err != nil {
+		return // sparseCounts checked the counts: the rank test stands
+	}
+	// The baseline has at least minBaselineEvents events: its mean is
+	// positive, and the rate ratio's interval scales to a shift.
+	base := mean(r.control)
+	e.counts = &ct
+	e.p, e.up = ct.PValue, ct.Canary/float64(ct.NCanary) > ct.Baseline/float64(ct.NBaseline)
+	e.estimate = mean(r.canary) - base
+	e.ciLow, e.ciHigh = base*(ct.RatioLow-1), base*(ct.RatioHigh-1)
+}
+
+// baselineDependence is the serial dependence the unpaired test allows
+// for. It comes from the baseline: its history joined to its window. A
+// baseline without history is a short series whose estimate is poor and
+// must be hedged until the test is weak (75% of +35% shifts at ρ 0.5 over
+// 60 points); the canary's two halves, each centred on its own level, then
+// join it. Under the null hypothesis the canary has the same noise; a
+// regression that steps up between the halves does not read as
+// dependence, while a ramp or late burst can inflate the estimate, which
+// only makes the test cautious. With history the baseline alone is used,
+// so a regression can never mask itself. A baseline too short or too flat
+// to estimate from leaves the test one of independent data. A baseline
+// that repeats (a daily cycle, which an AR(1) fit reads as slow wandering
+// and which would hide every change) gets a model-free allowance from its
+// own autocorrelation over a window.
+func baselineDependence(r *MetricResult, history, control, canary []float64) stats.Dependence {
+	baseline := append(slices.Clone(history), control...)
+	if len(history) == 0 {
+		half := len(canary) / 2
+		dep := stats.EstimateDependence(baseline, canary[:half], canary[half:])
+		dep.Window = len(control)
+		return dep
+	}
+	dep, season := stats.BaselineDependence(baseline, len(control))
+	r.season = season
+	return dep
+}
+
+// pairedDifferences returns canary − baseline at every instant both sides
+// kept (after the NaN strategy and outlier removal), in time order, and the
+// same differences relative to the instant's scale, (c − b)/(|c| + |b|), when
+// the two series share their traffic: they are time-aligned, share at least
+// minPairs instants, hold no infinite point, and move together (the
+// correlation of their normal scores at those instants, stats.Comovement,
+// is at least minComovement). Otherwise it returns nil and the comparison
+// is unpaired: pairing independent series would only halve the data the
+// noise is estimated from. Which comparison runs depends on how the series
+// move, never on which of them is higher.
+func pairedDifferences(r *MetricResult, infinite int) (d, rel []float64, comovement float64) {
+	if !r.aligned || infinite > 0 {
+		return nil, nil, 0
+	}
+	at := make(map[int]float64, len(r.controlSeries.at))
+	for i, pos := range r.controlSeries.at {
+		at[pos] = r.controlSeries.values[i]
+	}
+	var c, b []float64
+	for i, pos := range r.canarySeries.at {
+		if v, ok := at[pos]; ok {
+			c, b = append(c, r.canarySeries.values[i]), append(b, v)
+		}
+	}
+	if len(c) < max(minPairs, r.metric.MinSamples) {
+		return nil, nil, 0
+	}
+	comovement = stats.Comovement(c, b)
+	if !(comovement >= minComovement) {
+		return nil, nil, comovement
+	}
+	d, rel = make([]float64, len(c)), make([]float64, len(c))
+	for i := range c {
+		d[i] = c[i] - b[i]
+		if scale := math.Abs(c[i]) + math.Abs(b[i]); scale > 0 {
+			rel[i] = d[i] / scale
+		}
+	}
+	return d, rel, comovement
+}
+
+// pairedTest compares the canary with the baseline point by point: the
+// signed-rank test of the differences d, allowing for their serial
+// dependence. The dependence is estimated from the relative differences
+// rel: the load both sides share scales the raw differences, so a
+// multiplicative regression would make d follow the load, look correlated
+// and mask itself, while rel stays level. Each half of the window is
+// centred on its own level, so that a regression starting halfway (or a
+// ramp) does not look like correlation either.
+func pairedTest(e *evidence, d, rel []float64, alt stats.Alternative, alpha float64) error {
+	half := len(rel) / 2
+	dep := stats.EstimateDependence(rel[:half], rel[half:])
+	sr, err := stats.SignedRank(d, stats.SignedRankOptions{Alternative: alt, ConfLevel: 1 - alpha, Dependence: dep})
+	if err != nil {
+		return err
+	}
+	e.paired, e.n, e.nb = true, len(d), len(d)
+	e.p, e.estimate, e.ciLow, e.ciHigh = sr.PValue, sr.Estimate, sr.CILow, sr.CIHigh
+	e.up = sr.V > float64(sr.N*(sr.N+1))/4
+	var above float64
+	for _, v := range d {
+		switch {
+		case v > 0:
+			above++
+		case v == 0:
+			above += 0.5
+		}
+	}
+	e.cles = above / float64(len(d))
+	e.dep = dep
+	e.interval = func(conf float64) (float64, float64, error) {
+		two, err := stats.SignedRank(d, stats.SignedRankOptions{ConfLevel: conf, Dependence: dep})
+		return two.CILow, two.CIHigh, err
+	}
+	return nil
+}
+
+// shapeTest runs stats.Exceedance on the side a regression would take (both
+// sides, Bonferroni-combined, for direction either), prewhitening with the
+// dependence of the two series. The reference is the baseline's window and
+// its history: under the null hypothesis the history's jumps are the
+// unchanged service's as much as the window's, and the longer reference
+// makes a burst of canary jumps beyond all of them stand out (a latency
+// spike in one window of a long-quiet metric).
+func shapeTest(e *evidence, canary, control, history []float64, direction string) {
+	rho := stats.EstimateDependence(canary, control).Rho
+	up := stats.Exceedance(canary, rho, true, control, history)
+	down := stats.Exceedance(canary, rho, false, control, history)
+	switch direction {
+	case DirectionIncrease:
+		e.tail, e.tailUp, e.tailP = &up, true, up.PValue
+	case DirectionDecrease:
+		e.tail, e.tailUp, e.tailP = &down, false, down.PValue
+	default:
+		e.tail, e.tailUp = &up, true
+		if down.PValue < up.PValue {
+			e.tail, e.tailUp = &down, false
+		}
+		e.tailP = math.Min(1, 2*e.tail.PValue)
+	}
+}
+
+func setTestFields(r *MetricResult, mw stats.MannWhitneyResult) {
+	r.PValue = ptr(mw.PValue)
+	r.Estimate = ptr(mw.Estimate)
+	r.CILow, r.CIHigh = finite(mw.CILow), finite(mw.CIHigh)
+}
