@@ -4,8 +4,9 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/canaryjudge/judge/stats"
 	"gonum.org/v1/gonum/stat/distuv"
+
+	"github.com/canaryjudge/judge/stats"
 )
 
 // classifyAdjusted adjusts the default judge's metric p-values (each the

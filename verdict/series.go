@@ -5,9 +5,10 @@ import (
 	"math"
 	"slices"
 
-	"github.com/canaryjudge/judge/stats"
 	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/stat"
+
+	"github.com/canaryjudge/judge/stats"
 )
 
 // series is one side of a metric after the NaN strategy and outlier

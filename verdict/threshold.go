@@ -5,8 +5,9 @@ import (
 	"math"
 	"strings"
 
-	"github.com/canaryjudge/judge/stats"
 	"gonum.org/v1/gonum/floats"
+
+	"github.com/canaryjudge/judge/stats"
 )
 
 // thresholdTest checks an aggregate of the canary against absolute bounds and

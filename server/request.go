@@ -1,0 +1,271 @@
+package server
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	otelcodes "go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/canaryjudge/judge/analysis"
+	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
+	"github.com/canaryjudge/judge/sequence"
+	"github.com/canaryjudge/judge/tracing"
+	"github.com/canaryjudge/judge/verdict"
+)
+
+// Analyze judges a canary synchronously.
+func (s *Service) Analyze(ctx context.Context, req *judgev1.AnalyzeRequest) (*judgev1.AnalyzeResponse, error) {
+	spec, cfg, err := s.resolve(ctx, req.GetSpec())
+	if err != nil {
+		return nil, s.grpcError(err)
+	}
+	v, series, err := s.judge(ctx, spec, cfg, "")
+	if err != nil {
+		return nil, s.grpcError(err)
+	}
+	return &judgev1.AnalyzeResponse{Verdict: v, Series: series}, nil
+}
+
+// resolve validates a spec and returns it with the config inlined (a stored
+// config is copied into the spec, so an analysis keeps judging against the
+// config it was created with).
+func (s *Service) resolve(ctx context.Context, spec *judgev1.AnalysisSpec) (*judgev1.AnalysisSpec, *verdict.Config, error) {
+	if spec == nil {
+		return nil, nil, fmt.Errorf("spec: missing: %w", errInvalid)
+	}
+	if len(spec.GetScopes()) > 0 {
+		if s.runner == nil {
+			return nil, nil, errNoSource
+		}
+		if len(spec.GetMetrics()) > 0 {
+			return nil, nil, fmt.Errorf("spec: set metrics or scopes, not both: %w", errInvalid)
+		}
+	} else if len(spec.GetMetrics()) == 0 {
+		return nil, nil, fmt.Errorf("spec.metrics: no metrics given (or scopes to fetch them): %w", errInvalid)
+	}
+	if n := len(spec.GetMetrics()); n > s.limits.MaxMetrics {
+		return nil, nil, fmt.Errorf("spec.metrics: %d metrics, more than the limit of %d: %w", n, s.limits.MaxMetrics, errInvalid)
+	}
+	seen := make(map[string]int, len(spec.GetMetrics()))
+	for i, m := range spec.GetMetrics() {
+		if m.GetName() == "" {
+			return nil, nil, fmt.Errorf("spec.metrics[%d].name: missing: %w", i, errInvalid)
+		}
+		if j, dup := seen[m.GetName()]; dup {
+			return nil, nil, fmt.Errorf("spec.metrics[%d].name: %q also names spec.metrics[%d]: %w", i, m.GetName(), j, errInvalid)
+		}
+		seen[m.GetName()] = i
+		for field, series := range map[string][]float64{"control": m.GetControl(), "experiment": m.GetExperiment(), "control_history": m.GetControlHistory()} {
+			if len(series) > s.limits.MaxPoints {
+				return nil, nil, fmt.Errorf("spec.metrics[%d] (%s).%s: %d points, more than the limit of %d: %w",
+					i, m.GetName(), field, len(series), s.limits.MaxPoints, errInvalid)
+			}
+		}
+		if st := m.GetStepSeconds(); st < 0 || st > analysis.MaxStepSeconds || math.IsNaN(st) || math.IsInf(st, 0) {
+			return nil, nil, fmt.Errorf("spec.metrics[%d] (%s).step_seconds: %v is not a number of seconds from 0 to %d: %w", i, m.GetName(), st, analysis.MaxStepSeconds, errInvalid)
+		}
+		if ws := m.GetWindowSeconds(); ws < 0 || ws > analysis.MaxStepSeconds || math.IsNaN(ws) || math.IsInf(ws, 0) {
+			return nil, nil, fmt.Errorf("spec.metrics[%d] (%s).window_seconds: %v is not a number of seconds from 0 to %d: %w", i, m.GetName(), ws, analysis.MaxStepSeconds, errInvalid)
+		}
+		for field, q := range map[string]string{"control_query": m.GetControlQuery(), "experiment_query": m.GetExperimentQuery()} {
+			if len(q) > maxQueryBytes {
+				return nil, nil, fmt.Errorf("spec.metrics[%d] (%s).%s: %d bytes, more than the limit of %d: %w", i, m.GetName(), field, len(q), maxQueryBytes, errInvalid)
+			}
+		}
+	}
+	if err := checkLabels(spec); err != nil {
+		return nil, nil, err
+	}
+	if look, looks := spec.GetLook(), spec.GetLooks(); spec.GetSequence() == "" && (look != 0 || looks != 0) && (looks < 1 || looks > maxLooks || look < 1 || look > looks) {
+		return nil, nil, fmt.Errorf("spec.look %d of spec.looks %d: want a look from 1 to looks, and 1 to %d looks: %w", look, looks, maxLooks, errInvalid)
+	}
+	if err := checkSequence(spec); err != nil {
+		return nil, nil, err
+	}
+	thresholds := spec.GetThresholds()
+	if t := thresholds; t != nil {
+		// An empty thresholds object means the config's thresholds (95/75
+		// unless the config says otherwise), as an absent one does.
+		if t.GetPass() == 0 && t.GetMarginal() == 0 {
+			thresholds = nil
+		} else if err := (verdict.Thresholds{Pass: t.GetPass(), Marginal: t.GetMarginal()}).Check(); err != nil {
+			return nil, nil, fmt.Errorf("spec.thresholds.%w: %w", err, errInvalid)
+		}
+	}
+	if j := spec.GetJudge(); j != "" && j != verdict.JudgeDefault && j != verdict.JudgeKayenta {
+		return nil, nil, fmt.Errorf("spec.judge: %q is not one of default, kayenta: %w", j, errInvalid)
+	}
+
+	var body *structpb.Struct
+	source := "spec.canary_config"
+	switch c := spec.GetConfig().(type) {
+	case *judgev1.AnalysisSpec_CanaryConfig:
+		body = c.CanaryConfig
+	case *judgev1.AnalysisSpec_CanaryConfigName:
+		stored, err := s.store.GetConfig(ctx, c.CanaryConfigName)
+		if err != nil {
+			return nil, nil, err
+		}
+		body = &structpb.Struct{}
+		if err := protojson.Unmarshal(stored.Body, body); err != nil {
+			return nil, nil, fmt.Errorf("stored config %q: %w", c.CanaryConfigName, err)
+		}
+		source = fmt.Sprintf("stored config %q", c.CanaryConfigName)
+	default:
+		return nil, nil, fmt.Errorf("spec: set canary_config or canary_config_name: %w", errInvalid)
+	}
+	// protojson also rejects what could not be stored with an asynchronous
+	// analysis (a NaN number, a value with no kind), so Analyze and
+	// CreateAnalysis accept the same configs.
+	raw, err := protojson.Marshal(body)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %s: %w", source, strings.TrimPrefix(err.Error(), "proto: "), errInvalid)
+	}
+	cfg, err := s.configs.parse(raw, source)
+	if err != nil {
+		return nil, nil, err
+	}
+	if n := len(cfg.Metrics); n > s.limits.MaxMetrics {
+		return nil, nil, fmt.Errorf("%s: %d metrics, more than the limit of %d: %w", source, n, s.limits.MaxMetrics, errInvalid)
+	}
+	known := make(map[string]bool, len(cfg.Metrics))
+	for _, m := range cfg.Metrics {
+		known[m.Name] = true
+	}
+	for i, m := range spec.GetMetrics() {
+		if !known[m.GetName()] {
+			return nil, nil, fmt.Errorf("spec.metrics[%d].name: %q is not a metric of canary config %q: %w", i, m.GetName(), cfg.Name, errInvalid)
+		}
+	}
+	resolved := &judgev1.AnalysisSpec{
+		Config:         &judgev1.AnalysisSpec_CanaryConfig{CanaryConfig: body},
+		Metrics:        spec.GetMetrics(),
+		Scopes:         spec.GetScopes(),
+		Thresholds:     thresholds,
+		Judge:          spec.GetJudge(),
+		MetricsAccount: spec.GetMetricsAccount(),
+		Application:    spec.GetApplication(),
+		Annotations:    spec.GetAnnotations(),
+		Look:           spec.GetLook(),
+		Looks:          spec.GetLooks(),
+		Sequence:       spec.GetSequence(),
+		PassEarly:      spec.GetPassEarly(),
+	}
+	if len(resolved.GetScopes()) > 0 {
+		// Render every query now, so a bad scope (or one that cannot be
+		// placed in a query safely) is refused at submission.
+		if err := s.runner.Check(cfg, scopesFromProto(resolved.GetScopes()), analysis.Options{Account: resolved.GetMetricsAccount()}); err != nil {
+			return nil, nil, err
+		}
+	}
+	return resolved, cfg, nil
+}
+
+// scopesFromProto converts the API's scopes to an analysis request.
+func scopesFromProto(scopes map[string]*judgev1.ScopePair) *analysis.Request {
+	req := &analysis.Request{Scopes: make(map[string]analysis.ScopePair, len(scopes))}
+	side := func(s *judgev1.Scope) *analysis.Scope {
+		if s == nil {
+			return nil
+		}
+		out := &analysis.Scope{Scope: s.GetScope(), Location: s.GetLocation(), Step: s.GetStepSeconds(), ExtendedScopeParams: s.GetExtendedScopeParams()}
+		if s.GetStart() != nil {
+			out.Start = s.GetStart().AsTime()
+		}
+		if s.GetEnd() != nil {
+			out.End = s.GetEnd().AsTime()
+		}
+		return out
+	}
+	for name, p := range scopes {
+		req.Scopes[name] = analysis.ScopePair{Control: side(p.GetControlScope()), Experiment: side(p.GetExperimentScope())}
+	}
+	return req
+}
+
+// judge runs the verdict engine on a resolved spec: on its inline series,
+// or on the series fetched for its scopes (returned too). id, when known,
+// is the stored analysis the verdict is for. A spec in a named sequence is
+// that sequence's next look (judgeLook); one of a planned look/looks is
+// tested at its share of the level.
+func (s *Service) judge(ctx context.Context, spec *judgev1.AnalysisSpec, cfg *verdict.Config, id string) (*judgev1.Verdict, []*judgev1.MetricPair, error) {
+	if s.beforeJudge != nil {
+		s.beforeJudge(ctx, spec)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	if spec.GetSequence() != "" {
+		return s.judgeLook(ctx, spec, cfg, id)
+	}
+	var look *judgev1.SequenceLook
+	alpha := cmp.Or(cfg.FamilyWiseError, 0.05)
+	if looks := spec.GetLooks(); looks > 1 {
+		// One look of a planned sequence: its share of the level.
+		plan := sequence.Plan{Alpha: alpha, Looks: int(looks)}
+		k := int(spec.GetLook())
+		spent := *cfg
+		spent.FamilyWiseError = plan.Level(k)
+		cfg = &spent
+		look = &judgev1.SequenceLook{Look: spec.GetLook(), Looks: looks, Level: plan.Level(k), Spent: plan.Spent(k)}
+		if !plan.Last(k) {
+			look.NextLevel = plan.Level(k + 1)
+		}
+	}
+	res, series, err := s.evaluate(ctx, spec, cfg, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	v := verdictToProto(res)
+	if look != nil {
+		v.Look = look
+		v.Reason += fmt.Sprintf(" (look %d of %d, tested at level %.3g: %.3g of %.3g spent)", look.GetLook(), look.GetLooks(), look.GetLevel(), look.GetSpent(), alpha)
+	}
+	return v, series, nil
+}
+
+// evaluate judges a spec against cfg (whose level may be a look's share).
+func (s *Service) evaluate(ctx context.Context, spec *judgev1.AnalysisSpec, cfg *verdict.Config, equivalence bool) (*verdict.Result, []*judgev1.MetricPair, error) {
+	start := time.Now()
+	opts := verdict.Options{Judge: spec.GetJudge(), Equivalence: equivalence}
+	if t := spec.GetThresholds(); t != nil {
+		opts.Thresholds = &verdict.Thresholds{Pass: t.GetPass(), Marginal: t.GetMarginal()}
+	}
+	if len(spec.GetScopes()) > 0 {
+		out, err := s.runner.Run(ctx, cfg, scopesFromProto(spec.GetScopes()), analysis.Options{
+			Account: spec.GetMetricsAccount(), Judge: opts.Judge, Thresholds: opts.Thresholds, Equivalence: equivalence,
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		s.metrics.observeAnalysis(out.Result.Result, time.Since(start))
+		return out.Result, pairsToProto(out.Pairs), nil
+	}
+	pairs := make([]verdict.MetricSetPair, len(spec.GetMetrics()))
+	for i, m := range spec.GetMetrics() {
+		pairs[i] = pairFromProto(m)
+		pairs[i].Error = ""
+	}
+	analysis.FillWindows(cfg, pairs)
+	_, span := tracing.Tracer().Start(ctx, "analysis", trace.WithAttributes(
+		attribute.String("judge.config", cfg.Name), attribute.Int("judge.metrics", len(cfg.Metrics))))
+	res, err := verdict.Analyze(cfg, pairs, opts)
+	if err != nil {
+		span.RecordError(err)
+		span.SetStatus(otelcodes.Error, "invalid analysis")
+		span.End()
+		return nil, nil, fmt.Errorf("%w: %w", errInvalid, err)
+	}
+	span.SetAttributes(attribute.String("judge.result", res.Result), attribute.Float64("judge.score", res.Score))
+	span.End()
+	s.metrics.observeAnalysis(res.Result, time.Since(start))
+	return res, nil, nil
+}
