@@ -110,13 +110,13 @@ func convert(data []byte, source string) (*verdict.Config, error) {
 		cfg.Templates = k.Templates
 	}
 	if k.Judge != nil {
-		switch k.Judge.Name {
-		case verdict.KayentaJudgeName, verdict.RemoteJudgeName, "", verdict.JudgeDefault:
-		case verdict.JudgeKayenta:
-			cfg.Judge = verdict.JudgeKayenta
+		switch _, registered := verdict.LookupJudge(k.Judge.Name); {
+		case k.Judge.Name == verdict.KayentaJudgeName, k.Judge.Name == verdict.RemoteJudgeName, k.Judge.Name == "":
+		case registered:
+			cfg.Judge = k.Judge.Name
 		default:
-			return nil, fmt.Errorf("%s: %w: judge.name: unable to resolve canary judge %q (want %s, %s, default or kayenta)",
-				source, verdict.ErrInvalidConfig, k.Judge.Name, verdict.KayentaJudgeName, verdict.RemoteJudgeName)
+			return nil, fmt.Errorf("%s: %w: judge.name: unable to resolve canary judge %q (want %s, %s or one of judge's: %s)",
+				source, verdict.ErrInvalidConfig, k.Judge.Name, verdict.KayentaJudgeName, verdict.RemoteJudgeName, strings.Join(verdict.JudgeNames(), ", "))
 		}
 	}
 	if t := k.Classifier.ScoreThresholds; t != nil {

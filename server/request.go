@@ -100,8 +100,8 @@ func (s *Service) resolve(ctx context.Context, spec *judgev1.AnalysisSpec) (*jud
 			return nil, nil, fmt.Errorf("spec.thresholds.%w: %w", err, errInvalid)
 		}
 	}
-	if j := spec.GetJudge(); j != "" && j != verdict.JudgeDefault && j != verdict.JudgeKayenta {
-		return nil, nil, fmt.Errorf("spec.judge: %q is not one of default, kayenta: %w", j, errInvalid)
+	if err := verdict.CheckJudge(spec.GetJudge()); err != nil {
+		return nil, nil, fmt.Errorf("spec.judge: %w: %w", err, errInvalid)
 	}
 
 	var body *structpb.Struct

@@ -8,6 +8,25 @@ import (
 	"github.com/canaryjudge/judge/stats"
 )
 
+func init() { Register(JudgeDefault, defaultJudge{}) }
+
+// defaultJudge is judge's own judge: rank tests that allow for the
+// series' dependence (paired when the series share their traffic), a jump
+// test, count tests for sparse counters, and one adjustment of every
+// metric's p-value (decide.go).
+type defaultJudge struct{}
+
+func (defaultJudge) Thins() bool { return true }
+
+func (defaultJudge) Test(r *MetricResult, alpha float64, opts Options) {
+	defaultTest(r, alpha)
+	if opts.Equivalence {
+		equivalenceInterval(r, alpha)
+	}
+}
+
+func (defaultJudge) Decide(res *Result, cfg *Config) { classifyAdjusted(res, cfg) }
+
 // tailShare is the share of the family-wise level the default judge gives
 // its shape test (stats.Exceedance); the location test gets the rest. A
 // metric's p-value is the weighted Bonferroni combination

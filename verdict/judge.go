@@ -213,8 +213,9 @@ func Analyze(cfg *Config, pairs []MetricSetPair, opts Options) (*Result, error) 
 	if opts.Judge != "" {
 		judge = opts.Judge
 	}
-	if judge != JudgeDefault && judge != JudgeKayenta {
-		return nil, fmt.Errorf("judge %q: want default or kayenta", judge)
+	judgeImpl, ok := LookupJudge(judge)
+	if !ok {
+		return nil, fmt.Errorf("judge: %w", CheckJudge(judge))
 	}
 	thresholds := cfg.Thresholds
 	if opts.Thresholds != nil {
@@ -255,7 +256,7 @@ func Analyze(cfg *Config, pairs []MetricSetPair, opts Options) (*Result, error) 
 		}
 		canarySorted, controlSorted := sortedClone(canary), sortedClone(control)
 		var sparse *thinned
-		if pair != nil && judge == JudgeDefault {
+		if pair != nil && judgeImpl.Thins() {
 			sparse = thinPair(pair, m)
 		}
 		for _, test := range m.Tests {
@@ -277,20 +278,13 @@ func Analyze(cfg *Config, pairs []MetricSetPair, opts Options) (*Result, error) 
 				fail(&r, "the series could not be fetched: "+pair.Error)
 			case test == TestThreshold:
 				thresholdTest(&r, step)
-			case judge == JudgeKayenta:
-				kayentaTest(&r)
 			default:
-				defaultTest(&r, cfg.FamilyWiseError)
-				if opts.Equivalence {
-					equivalenceInterval(&r, cfg.FamilyWiseError)
-				}
+				judgeImpl.Test(&r, cfg.FamilyWiseError, opts)
 			}
 			res.Metrics = append(res.Metrics, r)
 		}
 	}
-	if judge == JudgeDefault {
-		classifyAdjusted(res, cfg)
-	}
+	judgeImpl.Decide(res, cfg)
 	score(res, cfg)
 	for _, m := range res.Metrics {
 		for _, w := range m.Warnings {

@@ -9,6 +9,18 @@ import (
 	"github.com/canaryjudge/judge/stats"
 )
 
+func init() { Register(JudgeKayenta, kayentaJudge{}) }
+
+// kayentaJudge reproduces Kayenta's NetflixACAJudge-v1.0: one asymptotic
+// Mann-Whitney test per metric at a fixed 98% interval, unadjusted.
+type kayentaJudge struct{}
+
+func (kayentaJudge) Thins() bool { return false }
+
+func (kayentaJudge) Test(r *MetricResult, _ float64, _ Options) { kayentaTest(r) }
+
+func (kayentaJudge) Decide(*Result, *Config) {}
+
 // kayentaTest classifies like NetflixACAJudge-v1.0's MannWhitneyClassifier:
 // a 98% interval from the normal approximation must clear ±0.25·|estimate|
 // and the effect size must reach the allowed bound. Constant series are not

@@ -23,12 +23,10 @@ func (c *Config) problems() []string {
 	var problems []string
 	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 
-	switch c.Judge {
-	case "":
+	if c.Judge == "" {
 		c.Judge = JudgeDefault
-	case JudgeDefault, JudgeKayenta:
-	default:
-		bad("judge: %q is not one of default, kayenta", c.Judge)
+	} else if err := CheckJudge(c.Judge); err != nil {
+		bad("judge: %v", err)
 	}
 	if c.Thresholds == (Thresholds{}) {
 		c.Thresholds = Thresholds{Pass: 95, Marginal: 75}

@@ -95,8 +95,8 @@ func runAnalyze(cmd *cobra.Command, v *viper.Viper) error {
 		return usageError("--sequence needs --server: the server stores the sequence's looks")
 	}
 	opts := verdict.Options{Judge: v.GetString("judge")}
-	if opts.Judge != "" && opts.Judge != verdict.JudgeDefault && opts.Judge != verdict.JudgeKayenta {
-		return usageError("--judge %q: want default or kayenta", opts.Judge)
+	if err := verdict.CheckJudge(opts.Judge); err != nil {
+		return usageError("--judge: %w", err)
 	}
 	rawConfig, err := readBounded(cfgPath)
 	if err != nil {

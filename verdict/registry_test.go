@@ -1,0 +1,52 @@
+package verdict
+
+import (
+	"strings"
+	"testing"
+)
+
+// highJudge classifies every rank-tested metric HIGH: a judge added by
+// registration alone, for the registry test.
+type highJudge struct{}
+
+func (highJudge) Thins() bool { return false }
+
+func (highJudge) Test(r *MetricResult, _ float64, _ Options) {
+	r.Classification, r.Reason = High, "the test judge flags every metric"
+}
+
+func (highJudge) Decide(*Result, *Config) {}
+
+// TestJudgeRegistry: a judge registered under a name is selected by a
+// config's judge and by Options.Judge, with no other change; an unknown
+// name is refused everywhere naming the registered ones; a name cannot be
+// registered twice.
+func TestJudgeRegistry(t *testing.T) {
+	Register("test-high", highJudge{})
+	cfg, err := ParseConfig([]byte("judge: test-high\nmetrics: [{name: a, groups: [g]}]\n"), "c.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pairs := []MetricSetPair{pair("a", seq(30, func(i int) float64 { return float64(i) }), seq(30, func(i int) float64 { return float64(i) }))}
+	res, err := Analyze(cfg, pairs, Options{})
+	if err != nil || res.Result != ResultFail || res.Metrics[0].Classification != High || res.Judge != "test-high" {
+		t.Errorf("config judge test-high: %+v %v", res, err)
+	}
+	res, _ = Analyze(cfg, pairs, Options{Judge: JudgeKayenta})
+	if res.Result != ResultPass {
+		t.Errorf("Options.Judge kayenta on identical data: %s", res.Result)
+	}
+	_, err = ParseConfig([]byte("judge: nope\nmetrics: [{name: a, groups: [g]}]\n"), "c.yaml")
+	if err == nil || !strings.Contains(err.Error(), `"nope" is not one of default, kayenta, test-high`) {
+		t.Errorf("unknown judge: %v", err)
+	}
+	if _, err := Analyze(cfg, pairs, Options{Judge: "nope"}); err == nil || !strings.Contains(err.Error(), "default, kayenta, test-high") {
+		t.Errorf("Options.Judge nope: %v", err)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("a second registration of a name did not panic")
+		}
+	}()
+	Register(JudgeDefault, highJudge{})
+}
