@@ -14,10 +14,10 @@ import (
 // the scored metrics of the analysis (Holm by default, so the chance that
 // an unchanged canary has any metric flagged stays at most
 // familyWiseError) and classifies each metric.
-func classifyAdjusted(res *Result, cfg *Config) {
+func classifyAdjusted(cases []*metricCase, cfg *Config) {
 	var idx []int
 	var p []float64
-	for i, r := range res.Metrics {
+	for i, r := range cases {
 		if r.test != nil && !r.Muted {
 			idx = append(idx, i)
 			p = append(p, r.test.combined())
@@ -36,8 +36,7 @@ func classifyAdjusted(res *Result, cfg *Config) {
 	for k, i := range idx {
 		adjusted[i] = adj[k]
 	}
-	for i := range res.Metrics {
-		r := &res.Metrics[i]
+	for i, r := range cases {
 		if r.test == nil {
 			continue
 		}
@@ -58,7 +57,7 @@ func classifyAdjusted(res *Result, cfg *Config) {
 // undefined: any rise from zero exceeds every ratio bound. When nothing is
 // significant, the smallest shift the test could have detected is reported,
 // and flagged when the data were too few to see a relevant change.
-func decideDefault(r *MetricResult, adjP, alpha float64) {
+func decideDefault(r *metricCase, adjP, alpha float64) {
 	m, e := r.metric, r.test
 	es := m.EffectSize
 	// The side of the change: the location test's when it is significant on
@@ -156,7 +155,7 @@ func decideDefault(r *MetricResult, adjP, alpha float64) {
 // dependent noise is a single wander whose range says little (at ρ 0.9 a
 // 10-point window is narrow, and one canary window in three would be
 // "far" beyond it), so without such a history the rule does not apply.
-func inconclusive(r *MetricResult, e *evidence) bool {
+func inconclusive(r *metricCase, e *evidence) bool {
 	m := r.metric
 	if e.counts != nil || !math.IsInf(e.ciLow, -1) || !math.IsInf(e.ciHigh, 1) || math.Abs(r.Canary.Median-r.Baseline.Median) < m.MinEffect {
 		return false
@@ -182,7 +181,7 @@ func inconclusive(r *MetricResult, e *evidence) bool {
 // describeEvidence is the one-sentence account of a default-judge metric:
 // medians, which comparison ran, the shift and its interval, the p-values,
 // the serial dependence allowed for and, when it mattered, the shape test.
-func describeEvidence(r *MetricResult, e *evidence, adjP float64) string {
+func describeEvidence(r *metricCase, e *evidence, adjP float64) string {
 	var desc string
 	if e.paired {
 		desc = fmt.Sprintf("canary median %.4g vs baseline %.4g, paired by timestamp at %d instants (the series move together, correlation %.2f): canary − baseline %.4g [%s, %s], p=%.3g",

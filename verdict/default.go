@@ -18,14 +18,14 @@ type defaultJudge struct{}
 
 func (defaultJudge) Thins() bool { return true }
 
-func (defaultJudge) Test(r *MetricResult, alpha float64, opts Options) {
+func (defaultJudge) Test(r *metricCase, alpha float64, opts Options) {
 	defaultTest(r, alpha)
 	if opts.Equivalence {
 		equivalenceInterval(r, alpha)
 	}
 }
 
-func (defaultJudge) Decide(res *Result, cfg *Config) { classifyAdjusted(res, cfg) }
+func (defaultJudge) Decide(cases []*metricCase, cfg *Config) { classifyAdjusted(cases, cfg) }
 
 // tailShare is the share of the family-wise level the default judge gives
 // its shape test (stats.Exceedance); the location test gets the rest. A
@@ -131,7 +131,7 @@ func (e *evidence) combined() float64 {
 // or of both series and the baseline's history. Shape: stats.Exceedance on
 // the side(s) of the configured direction, against the jumps of the
 // baseline's window and its history.
-func defaultTest(r *MetricResult, alpha float64) {
+func defaultTest(r *metricCase, alpha float64) {
 	m := r.metric
 	if !r.canaryMeasured || !r.controlMeasured || len(r.canary) < max(m.MinSamples, 1) || len(r.control) < max(m.MinSamples, 1) {
 		noData(r, missingReason(r), false)
@@ -229,7 +229,7 @@ const minBaselineEvents = 5
 // baseline and history point a non-negative integer, the baseline's mean
 // at most maxCountMean, and at least minBaselineEvents events in its
 // window.
-func sparseCounts(r *MetricResult) bool {
+func sparseCounts(r *metricCase) bool {
 	notCount := func(v float64) bool { return !(v >= 0) || v != math.Trunc(v) || math.IsInf(v, 0) }
 	for _, s := range [][]float64{r.canary, r.control, r.history} {
 		if slices.ContainsFunc(s, notCount) {
@@ -253,7 +253,7 @@ const maxCountInflation = 1.5
 // the variance inflation estimated from the baseline's window and history
 // (stats.CountInflation); the shift and its interval become the change of
 // the mean count per step.
-func countTest(e *evidence, r *MetricResult, alt stats.Alternative, alpha float64) {
+func countTest(e *evidence, r *metricCase, alt stats.Alternative, alpha float64) {
 	f := stats.CountInflation(append(slices.Clone(r.history), r.control...))
 	if f > maxCountInflation {
 		return
@@ -285,7 +285,7 @@ func countTest(e *evidence, r *MetricResult, alt stats.Alternative, alpha float6
 // that repeats (a daily cycle, which an AR(1) fit reads as slow wandering
 // and which would hide every change) gets a model-free allowance from its
 // own autocorrelation over a window.
-func baselineDependence(r *MetricResult, history, control, canary []float64) stats.Dependence {
+func baselineDependence(r *metricCase, history, control, canary []float64) stats.Dependence {
 	baseline := append(slices.Clone(history), control...)
 	if len(history) == 0 {
 		half := len(canary) / 2
@@ -308,7 +308,7 @@ func baselineDependence(r *MetricResult, history, control, canary []float64) sta
 // is unpaired: pairing independent series would only halve the data the
 // noise is estimated from. Which comparison runs depends on how the series
 // move, never on which of them is higher.
-func pairedDifferences(r *MetricResult, infinite int) (d, rel []float64, comovement float64) {
+func pairedDifferences(r *metricCase, infinite int) (d, rel []float64, comovement float64) {
 	if !r.aligned || infinite > 0 {
 		return nil, nil, 0
 	}
@@ -400,7 +400,7 @@ func shapeTest(e *evidence, canary, control, history []float64, direction string
 	}
 }
 
-func setTestFields(r *MetricResult, mw stats.MannWhitneyResult) {
+func setTestFields(r *metricCase, mw stats.MannWhitneyResult) {
 	r.PValue = ptr(mw.PValue)
 	r.Estimate = ptr(mw.Estimate)
 	r.CILow, r.CIHigh = finite(mw.CILow), finite(mw.CIHigh)

@@ -10,7 +10,7 @@ import (
 // shift (each side a one-sided α bound) when its location test was a rank
 // test that can give one: a count test, a test that could not run, or
 // α ≥ 1/2 leave it unset, and the metric then cannot show equivalence.
-func equivalenceInterval(r *MetricResult, alpha float64) {
+func equivalenceInterval(r *metricCase, alpha float64) {
 	e := r.test
 	if e == nil || e.interval == nil || e.counts != nil || !(alpha > 0 && alpha < 0.5) {
 		return
@@ -20,6 +20,15 @@ func equivalenceInterval(r *MetricResult, alpha float64) {
 		return
 	}
 	r.EquivalenceLow, r.EquivalenceHigh = finite(lo), finite(hi)
+}
+
+// decideEquivalence records on each result whether its metric shows
+// equivalence (after classification, for Result.Equivalent).
+func decideEquivalence(cases []*metricCase) {
+	for _, c := range cases {
+		ok, why := c.equivalent()
+		c.Equivalent, c.EquivalenceReason = &ok, why
+	}
 }
 
 // Equivalent reports whether an analysis run with Options.Equivalence
@@ -45,7 +54,10 @@ func (r *Result) Equivalent() (bool, string) {
 		if m.Muted {
 			continue
 		}
-		ok, why := m.equivalent()
+		if m.Equivalent == nil {
+			return false, fmt.Sprintf("%s (%s): analysed without Options.Equivalence", m.Name, m.Test)
+		}
+		ok, why := *m.Equivalent, m.EquivalenceReason
 		if !ok {
 			return false, fmt.Sprintf("%s (%s): %s", m.Name, m.Test, why)
 		}
@@ -57,7 +69,7 @@ func (r *Result) Equivalent() (bool, string) {
 	return true, fmt.Sprintf("every one of the %d counted metrics has its interval inside its allowed bounds (%s)", len(inside), strings.Join(inside, "; "))
 }
 
-func (m *MetricResult) equivalent() (bool, string) {
+func (m *metricCase) equivalent() (bool, string) {
 	cfg := m.metric
 	switch {
 	case m.Classification != Pass:

@@ -34,7 +34,7 @@ func TestEquivalent(t *testing.T) {
 		reason       string
 	}{
 		{"unchanged, both sides inside", "metrics: [{name: a, groups: [g], " + bounds + "}]", 0, false, true, "upper"},
-		{"without the option", "metrics: [{name: a, groups: [g], " + bounds + "}]", 0, true, false, "no finite interval"},
+		{"without the option", "metrics: [{name: a, groups: [g], " + bounds + "}]", 0, true, false, "without Options.Equivalence"},
 		{"a +10% shift inside +20%", "metrics: [{name: a, groups: [g], direction: increase, " + bounds + "}]", 0.1, false, true, "upper"},
 		{"a +15% shift with the default bounds", "metrics: [{name: a, groups: [g], direction: increase}]", 0.15, false, false, "classified HIGH"},
 		{"a −10% shift, direction increase: only the upper side counts", "metrics: [{name: a, groups: [g], direction: increase, " + bounds + "}]", -0.1, false, true, "upper"},

@@ -98,9 +98,13 @@ type MetricResult struct {
 	// TailPValue is the default judge's shape test (stats.Exceedance).
 	TailPValue *float64 `json:"tail_p_value,omitempty"`
 	// EquivalenceLow and EquivalenceHigh are the two-sided 1 − 2α interval
-	// of the shift, with the dependence allowed for (Options.Equivalence).
-	EquivalenceLow  *float64 `json:"equivalence_low,omitempty"`
-	EquivalenceHigh *float64 `json:"equivalence_high,omitempty"`
+	// of the shift, with the dependence allowed for (Options.Equivalence);
+	// Equivalent says whether the metric showed equivalence, and
+	// EquivalenceReason why (Result.Equivalent).
+	EquivalenceLow    *float64 `json:"equivalence_low,omitempty"`
+	EquivalenceHigh   *float64 `json:"equivalence_high,omitempty"`
+	Equivalent        *bool    `json:"equivalent,omitempty"`
+	EquivalenceReason string   `json:"equivalence_reason,omitempty"`
 	// Bounds are the bounds the metric was judged against: the allowed
 	// effect sizes of a rank test, the absolute and ratio bounds of a
 	// threshold test.
@@ -111,7 +115,14 @@ type MetricResult struct {
 	Warnings  []string          `json:"warnings,omitempty"`
 	ID        string            `json:"id,omitempty"`
 	Tags      map[string]string `json:"tags,omitempty"`
+}
 
+// metricCase is one metric × test while it is judged: the prepared input
+// (the config's metric, the series in time order and sorted, the history,
+// alignment) and the result being built, which Analyze returns without
+// the input.
+type metricCase struct {
+	MetricResult
 	metric  *Metric
 	canary  []float64 // in time order
 	control []float64
@@ -235,6 +246,7 @@ func Analyze(cfg *Config, pairs []MetricSetPair, opts Options) (*Result, error) 
 	}
 
 	res := &Result{Judge: judge, Thresholds: thresholds}
+	var cases []*metricCase
 	for i := range cfg.Metrics {
 		m := &cfg.Metrics[i]
 		pair := byName[m.Name]
@@ -260,31 +272,39 @@ func Analyze(cfg *Config, pairs []MetricSetPair, opts Options) (*Result, error) 
 			sparse = thinPair(pair, m)
 		}
 		for _, test := range m.Tests {
-			r := MetricResult{
-				Name: m.Name, Test: test, Groups: slices.Clone(m.Groups), Muted: m.Muted, ConfiguredCritical: m.Critical,
-				Baseline: describe(controlSorted), Canary: describe(canarySorted),
+			r := &metricCase{
+				MetricResult: MetricResult{
+					Name: m.Name, Test: test, Groups: slices.Clone(m.Groups), Muted: m.Muted, ConfiguredCritical: m.Critical,
+					Baseline: describe(controlSorted), Canary: describe(canarySorted), Bounds: boundsOf(m, test),
+				},
 				metric: m, canary: canary, control: control, canarySorted: canarySorted, controlSorted: controlSorted,
 				canarySeries: &cs, controlSeries: &bs, canaryMeasured: cs.measured, controlMeasured: bs.measured,
-				history: history, aligned: aligned, Bounds: boundsOf(m, test),
+				history: history, aligned: aligned,
 			}
 			if sparse != nil && test != TestThreshold {
-				sparse.apply(&r)
+				sparse.apply(r)
 			}
 			if pair != nil {
 				r.ID, r.Tags = pair.ID, pair.Tags
 			}
 			switch {
 			case pair != nil && pair.Error != "":
-				fail(&r, "the series could not be fetched: "+pair.Error)
+				fail(r, "the series could not be fetched: "+pair.Error)
 			case test == TestThreshold:
-				thresholdTest(&r, step)
+				thresholdTest(r, step)
 			default:
-				judgeImpl.Test(&r, cfg.FamilyWiseError, opts)
+				judgeImpl.Test(r, cfg.FamilyWiseError, opts)
 			}
-			res.Metrics = append(res.Metrics, r)
+			cases = append(cases, r)
 		}
 	}
-	judgeImpl.Decide(res, cfg)
+	judgeImpl.Decide(cases, cfg)
+	if opts.Equivalence {
+		decideEquivalence(cases)
+	}
+	for _, c := range cases {
+		res.Metrics = append(res.Metrics, c.MetricResult)
+	}
 	score(res, cfg)
 	for _, m := range res.Metrics {
 		for _, w := range m.Warnings {

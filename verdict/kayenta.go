@@ -17,15 +17,15 @@ type kayentaJudge struct{}
 
 func (kayentaJudge) Thins() bool { return false }
 
-func (kayentaJudge) Test(r *MetricResult, _ float64, _ Options) { kayentaTest(r) }
+func (kayentaJudge) Test(r *metricCase, _ float64, _ Options) { kayentaTest(r) }
 
-func (kayentaJudge) Decide(*Result, *Config) {}
+func (kayentaJudge) Decide([]*metricCase, *Config) {}
 
 // kayentaTest classifies like NetflixACAJudge-v1.0's MannWhitneyClassifier:
 // a 98% interval from the normal approximation must clear ±0.25·|estimate|
 // and the effect size must reach the allowed bound. Constant series are not
 // jittered (Kayenta adds random noise), so the verdict is deterministic.
-func kayentaTest(r *MetricResult) {
+func kayentaTest(r *metricCase) {
 	m := r.metric
 	if len(r.canary) == 0 || len(r.control) == 0 || (m.Critical && !r.canaryMeasured && r.controlMeasured) {
 		if m.NaNStrategy == NaNReplace && (!m.Critical || r.canaryMeasured || !r.controlMeasured) {
@@ -86,7 +86,7 @@ func kayentaTest(r *MetricResult) {
 // analysis, or why it does not (its effect size within the critical
 // increase or decrease, Kayenta's rule: it then counts in its groups'
 // scores only).
-func criticalNote(r *MetricResult, effect float64) {
+func criticalNote(r *metricCase, effect float64) {
 	m := r.metric
 	switch {
 	case r.Critical:

@@ -45,7 +45,7 @@ func thinPair(p *MetricSetPair, m *Metric) *thinned {
 
 // apply puts the thinned series into r for its test; r's summaries keep
 // describing every point.
-func (t *thinned) apply(r *MetricResult) {
+func (t *thinned) apply(r *metricCase) {
 	r.canary, r.control = t.canary.values, t.control.values
 	r.canarySorted, r.controlSorted = t.canarySorted, t.baseline
 	r.canarySeries, r.controlSeries = &t.canary, &t.control

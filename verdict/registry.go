@@ -10,17 +10,18 @@ import (
 // A Judge decides a metric's rank test (threshold tests, the NODATA and
 // ERROR rules and scoring are shared by every judge). Judges register by
 // name, as Kayenta's CanaryJudge beans do, and a config's judge or
-// Options.Judge selects one.
+// Options.Judge selects one. A judge works on a metricCase (the prepared
+// input and the result being built), so judges live in this package.
 type Judge interface {
 	// Thins reports whether the judge compares sparse counters by their
 	// totals (the series are thinned before they are tested).
 	Thins() bool
 	// Test classifies one metric's rank test, or leaves the decision to
 	// Decide; alpha is the analysis' family-wise level.
-	Test(r *MetricResult, alpha float64, opts Options)
+	Test(r *metricCase, alpha float64, opts Options)
 	// Decide classifies what Test left once every metric is tested (the
 	// default judge adjusts the metrics' p-values together).
-	Decide(res *Result, cfg *Config)
+	Decide(cases []*metricCase, cfg *Config)
 }
 
 // The judges this package registers.

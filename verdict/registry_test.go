@@ -11,11 +11,11 @@ type highJudge struct{}
 
 func (highJudge) Thins() bool { return false }
 
-func (highJudge) Test(r *MetricResult, _ float64, _ Options) {
+func (highJudge) Test(r *metricCase, _ float64, _ Options) {
 	r.Classification, r.Reason = High, "the test judge flags every metric"
 }
 
-func (highJudge) Decide(*Result, *Config) {}
+func (highJudge) Decide([]*metricCase, *Config) {}
 
 // TestJudgeRegistry: a judge registered under a name is selected by a
 // config's judge and by Options.Judge, with no other change; an unknown

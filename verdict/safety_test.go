@@ -275,7 +275,7 @@ func TestOutliersLeaveTooFew(t *testing.T) {
 			s := prepare([]float64{5, 500}, &m)
 			// Simulate outlier removal that removed everything.
 			s.values, s.at, s.replaced = nil, nil, nil
-			r := MetricResult{metric: &Metric{Name: "a", Threshold: &Threshold{Aggregate: agg, Max: ptr(1.0)}}, canarySeries: &s, controlSeries: &s, canaryMeasured: true}
+			r := metricCase{metric: &Metric{Name: "a", Threshold: &Threshold{Aggregate: agg, Max: ptr(1.0)}}, canarySeries: &s, controlSeries: &s, canaryMeasured: true}
 			thresholdTest(&r, 1)
 			if r.Classification != Nodata {
 				t.Errorf("class %s (%s), want NODATA", r.Classification, r.Reason)

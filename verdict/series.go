@@ -148,7 +148,7 @@ func infiniteNote(n int) string {
 // turns missing data into a failure; a critical metric without data fails
 // the canary only then (default judge) or always (Kayenta, which keeps the
 // critical flag).
-func noData(r *MetricResult, reason string, kayenta bool) {
+func noData(r *metricCase, reason string, kayenta bool) {
 	m := r.metric
 	canaryGone := (!r.canaryMeasured || len(r.canary) == 0) && r.controlMeasured && len(r.control) > 0
 	switch {
@@ -172,7 +172,7 @@ func noData(r *MetricResult, reason string, kayenta bool) {
 
 // fail classifies a metric whose test could not run as ERROR; it counts as
 // not passing, and fails the analysis when the metric is critical.
-func fail(r *MetricResult, reason string) {
+func fail(r *metricCase, reason string) {
 	r.Classification, r.Reason = Error, reason
 	r.Critical = r.metric.Critical
 	if r.Critical {
@@ -180,7 +180,7 @@ func fail(r *MetricResult, reason string) {
 	}
 }
 
-func missingReason(r *MetricResult) string {
+func missingReason(r *metricCase) string {
 	switch {
 	case (!r.canaryMeasured || !r.controlMeasured) && len(r.canary) > 0 && len(r.control) > 0:
 		return "every canary or baseline point is NaN (replaced by 0, but nothing was measured)"

@@ -14,7 +14,7 @@ import (
 // against the same aggregate of the baseline. Ratio bounds compare the
 // sign-safe relative level of the two aggregates (relativeLevel: the plain
 // ratio canary/baseline when the baseline aggregate is positive).
-func thresholdTest(r *MetricResult, step float64) {
+func thresholdTest(r *metricCase, step float64) {
 	m, t := r.metric, r.metric.Threshold
 	needsBaseline := t.MinRatio != nil || t.MaxRatio != nil
 	if !r.canaryMeasured || len(r.canary) == 0 || (needsBaseline && (!r.controlMeasured || len(r.control) == 0)) {
