@@ -6,7 +6,6 @@ package report
 
 import (
 	"bytes"
-	"cmp"
 	"embed"
 	"errors"
 	"fmt"
@@ -55,7 +54,6 @@ var page = template.Must(template.New("analysis.html.tmpl").Funcs(template.FuncM
 // metricView is one metric's section of the page.
 type metricView struct {
 	verdict.MetricResult
-	Severity    int
 	SeriesChart template.HTML
 	SeriesAlt   string
 	ECDFChart   template.HTML
@@ -82,8 +80,8 @@ func Analysis(w io.Writer, title string, res *verdict.Result, pairs []verdict.Me
 		byName[pairs[i].Name] = &pairs[i]
 	}
 	var metrics []metricView
-	for _, m := range res.Metrics {
-		v := metricView{MetricResult: m, Severity: severity(m)}
+	for _, m := range res.WorstFirst() {
+		v := metricView{MetricResult: m}
 		if p := byName[m.Name]; p != nil {
 			var err error
 			if v.SeriesChart, err = seriesChart(p.Values.Control, p.Values.Experiment, m.Bounds); err != nil {
@@ -101,12 +99,6 @@ func Analysis(w io.Writer, title string, res *verdict.Result, pairs []verdict.Me
 		}
 		metrics = append(metrics, v)
 	}
-	slices.SortStableFunc(metrics, func(a, b metricView) int {
-		if c := cmp.Compare(b.Severity, a.Severity); c != 0 {
-			return c
-		}
-		return cmp.Compare(pOrOne(a.AdjustedPValue), pOrOne(b.AdjustedPValue))
-	})
 	var buf bytes.Buffer
 	if err := page.Execute(&buf, struct {
 		Title   string
@@ -118,22 +110,6 @@ func Analysis(w io.Writer, title string, res *verdict.Result, pairs []verdict.Me
 	}
 	_, err := w.Write(buf.Bytes())
 	return err
-}
-
-// severity orders classifications, worst first.
-func severity(m verdict.MetricResult) int {
-	s := map[string]int{verdict.Error: 5, verdict.NodataFail: 5, verdict.High: 4, verdict.Low: 4, verdict.Inconclusive: 4, verdict.Nodata: 2, verdict.Pass: 1}[m.Classification]
-	if m.Critical && s >= 4 {
-		s++
-	}
-	return s
-}
-
-func pOrOne(p *float64) float64 {
-	if p == nil || math.IsNaN(*p) {
-		return 1
-	}
-	return *p
 }
 
 // num formats an optional or plain number for the page: 4 significant

@@ -215,3 +215,37 @@ func TestThresholdChart(t *testing.T) {
 		t.Error("a threshold test shows empty rank-test rows")
 	}
 }
+
+// TestWorstFirstOrder: the report lists metrics in the order text output
+// does (verdict.Result.WorstFirst): critical failures, then HIGH/LOW, …,
+// PASS last, ties by adjusted p.
+func TestWorstFirstOrder(t *testing.T) {
+	p := func(v float64) *float64 { return &v }
+	res := &verdict.Result{Judge: "default", Result: "FAIL", Metrics: []verdict.MetricResult{
+		{Name: "ok", Test: verdict.TestMannWhitney, Classification: verdict.Pass, AdjustedPValue: p(0.9)},
+		{Name: "broken", Test: verdict.TestMannWhitney, Classification: verdict.Error},
+		{Name: "slower", Test: verdict.TestMannWhitney, Classification: verdict.High, AdjustedPValue: p(0.01)},
+		{Name: "critical", Test: verdict.TestMannWhitney, Classification: verdict.High, Critical: true, AdjustedPValue: p(0.04)},
+		{Name: "faster", Test: verdict.TestMannWhitney, Classification: verdict.Low, AdjustedPValue: p(0.001)},
+	}}
+	var buf bytes.Buffer
+	if err := Analysis(&buf, "order", res, nil); err != nil {
+		t.Fatal(err)
+	}
+	page := buf.String()
+	var want []string
+	for _, m := range res.WorstFirst() {
+		want = append(want, m.Name)
+	}
+	last := -1
+	for _, name := range want {
+		i := strings.Index(page, "<h3>"+name+" ")
+		if i < last {
+			t.Errorf("the report lists %s out of WorstFirst's order %v", name, want)
+		}
+		last = i
+	}
+	if strings.Join(want, ",") != "critical,faster,slower,broken,ok" {
+		t.Errorf("WorstFirst: %v", want)
+	}
+}

@@ -168,9 +168,19 @@ func boundsOf(m *Metric, test string) *Bounds {
 			return nil
 		}
 		t := m.Threshold
-		return &Bounds{Min: t.Min, Max: t.Max, MinRatio: t.MinRatio, MaxRatio: t.MaxRatio}
+		return &Bounds{Min: clonePtr(t.Min), Max: clonePtr(t.Max), MinRatio: clonePtr(t.MinRatio), MaxRatio: clonePtr(t.MaxRatio)}
 	}
-	return &Bounds{AllowedIncrease: m.EffectSize.AllowedIncrease, AllowedDecrease: m.EffectSize.AllowedDecrease}
+	return &Bounds{AllowedIncrease: clonePtr(m.EffectSize.AllowedIncrease), AllowedDecrease: clonePtr(m.EffectSize.AllowedDecrease)}
+}
+
+// clonePtr copies a number, so that a result never aliases its config
+// (configs are cached and shared by every analysis that uses them).
+func clonePtr(p *float64) *float64 {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
 }
 
 // MarshalJSON writes the result's optional statistics with non-finite

@@ -50,3 +50,26 @@ func TestJudgeRegistry(t *testing.T) {
 	}()
 	Register(JudgeDefault, highJudge{})
 }
+
+// TestResultsDoNotAliasTheConfig: a result's bounds are copies: changing
+// them leaves the (cached, shared) config as it was.
+func TestResultsDoNotAliasTheConfig(t *testing.T) {
+	cfg, err := ParseConfig([]byte("metrics: [{name: a, groups: [g], effectSize: {allowedIncrease: 1.2}, tests: [mann_whitney, threshold], threshold: {aggregate: max, max: 100}}]\n"), "c.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Analyze(cfg, []MetricSetPair{pair("a", seq(30, func(i int) float64 { return float64(i) }), seq(30, func(i int) float64 { return float64(i) }))}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range res.Metrics {
+		for _, p := range []*float64{m.Bounds.AllowedIncrease, m.Bounds.Max} {
+			if p != nil {
+				*p = -1
+			}
+		}
+	}
+	if *cfg.Metrics[0].EffectSize.AllowedIncrease != 1.2 || *cfg.Metrics[0].Threshold.Max != 100 {
+		t.Errorf("changing a result changed the config: %v %v", *cfg.Metrics[0].EffectSize.AllowedIncrease, *cfg.Metrics[0].Threshold.Max)
+	}
+}

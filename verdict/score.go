@@ -1,6 +1,7 @@
 package verdict
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -159,6 +160,19 @@ func worstMetric(res *Result) *MetricResult {
 // in config order.
 func (res *Result) WorstFirst() []MetricResult {
 	out := slices.Clone(res.Metrics)
-	slices.SortStableFunc(out, func(a, b MetricResult) int { return severity(&a) - severity(&b) })
+	slices.SortStableFunc(out, func(a, b MetricResult) int {
+		if c := severity(&a) - severity(&b); c != 0 {
+			return c
+		}
+		return cmp.Compare(pOrOne(a.AdjustedPValue), pOrOne(b.AdjustedPValue))
+	})
 	return out
+}
+
+// pOrOne is a p-value, 1 when there is none.
+func pOrOne(p *float64) float64 {
+	if p == nil {
+		return 1
+	}
+	return *p
 }
