@@ -22,6 +22,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgsvg"
 
+	"github.com/canaryjudge/judge/stats"
 	"github.com/canaryjudge/judge/verdict"
 )
 
@@ -115,27 +116,16 @@ func Analysis(w io.Writer, title string, res *verdict.Result, pairs []verdict.Me
 // num formats an optional or plain number for the page: 4 significant
 // digits, "—" when absent, ±∞ and NaN written out.
 func num(v any) string {
-	var f float64
 	switch x := v.(type) {
 	case *float64:
 		if x == nil {
 			return "—"
 		}
-		f = *x
+		return stats.FormatNumber(*x)
 	case float64:
-		f = x
-	default:
-		return "—"
+		return stats.FormatNumber(x)
 	}
-	switch {
-	case math.IsNaN(f):
-		return "NaN"
-	case math.IsInf(f, 1):
-		return "+∞"
-	case math.IsInf(f, -1):
-		return "−∞"
-	}
-	return fmt.Sprintf("%.4g", f)
+	return "—"
 }
 
 // seriesAlt describes the time-series chart in words.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strconv"
 
 	"gonum.org/v1/gonum/stat"
 )
@@ -114,4 +115,19 @@ func JSONNumber(v float64) any {
 		return "-Inf"
 	}
 	return v
+}
+
+// FormatNumber writes a number for people, the same in every text judge
+// writes (reasons, text output, reports): four significant digits, "+∞",
+// "−∞" and "NaN". Data formats write non-finite numbers as JSONNumber does.
+func FormatNumber(v float64) string {
+	switch {
+	case math.IsNaN(v):
+		return "NaN"
+	case math.IsInf(v, 1):
+		return "+∞"
+	case math.IsInf(v, -1):
+		return "−∞"
+	}
+	return strconv.FormatFloat(v, 'g', 4, 64)
 }

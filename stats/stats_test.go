@@ -298,3 +298,12 @@ func TestRanks(t *testing.T) {
 		t.Errorf("ranks = %v, want [4 1 4 2 4]", got)
 	}
 }
+
+// TestFormatNumber pins how numbers read in every text judge writes.
+func TestFormatNumber(t *testing.T) {
+	for v, want := range map[float64]string{1.0: "1", 0.00012345: "0.0001234", 123456: "1.235e+05", math.Inf(1): "+∞", math.Inf(-1): "−∞", math.NaN(): "NaN", -2.5: "-2.5"} {
+		if got := FormatNumber(v); got != want {
+			t.Errorf("FormatNumber(%v) = %q, want %q", v, got, want)
+		}
+	}
+}

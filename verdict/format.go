@@ -1,10 +1,13 @@
 package verdict
 
 import (
-	"fmt"
 	"math"
+
+	"github.com/canaryjudge/judge/stats"
 )
 
+// finite is v, or nil when it is not a finite number (for optional
+// statistics).
 func finite(v float64) *float64 {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return nil
@@ -12,14 +15,6 @@ func finite(v float64) *float64 {
 	return &v
 }
 
-func fmtFloat(v float64) string {
-	switch {
-	case math.IsNaN(v):
-		return "undefined"
-	case math.IsInf(v, 1):
-		return "+∞"
-	case math.IsInf(v, -1):
-		return "-∞"
-	}
-	return fmt.Sprintf("%.4g", v)
-}
+// fmtFloat writes a number in a reason (stats.FormatNumber: the same
+// everywhere judge writes for people).
+func fmtFloat(v float64) string { return stats.FormatNumber(v) }
