@@ -429,7 +429,9 @@ func (r *Runner) plan(cfg *verdict.Config, req *Request, opts Options) ([]fetch,
 
 // historyQuery is the query of the baseline's history before its window:
 // cfg.HistoryWindows windows ending one step before the window starts, for
-// the default judge's rank test only. The history is one series, held to
+// the default judge's rank-tested metrics (its noise model, the jump
+// test's reference and the INCONCLUSIVE rule; the kayenta judge and
+// threshold tests do not read it). The history is one series, held to
 // the same points limit as the windows: fewer windows are fetched when
 // all of them would exceed it, and none when not even one fits.
 func historyQuery(cfg *verdict.Config, m *verdict.Metric, opts Options, control bool, q metrics.Query, maxPoints int) *metrics.Query {

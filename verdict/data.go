@@ -37,8 +37,12 @@ type PairValues struct {
 	Experiment Series `json:"experiment"`
 	// ControlHistory, optional, is the baseline's series right before its
 	// window on the same step (a judge extension; Kayenta sends none). The
-	// default judge estimates the noise's serial dependence from it too,
-	// which sharpens the test; it is never compared with the canary.
+	// default judge estimates the noise's serial dependence and any cycle
+	// from it with the baseline's window, uses its jumps as well as the
+	// window's as the reference of the jump test, and reads it when
+	// deciding that a canary far beyond every baseline point is
+	// INCONCLUSIVE rather than a pass; its level is never compared with the
+	// canary's (the location test compares the windows).
 	ControlHistory Series `json:"controlHistory,omitempty"`
 }
 

@@ -201,9 +201,9 @@ func defaultTest(r *metricCase, alpha float64) {
 	if e.tail != nil {
 		r.TailPValue = ptr(e.tailP)
 	}
-	r.Comparison = "unpaired"
+	r.Comparison = ComparisonUnpaired
 	if e.paired {
-		r.Comparison = "paired"
+		r.Comparison = ComparisonPaired
 	}
 	e.effect = relativeLevel(r.Canary.Mean, r.Baseline.Mean)
 	if m.EffectSize.Measure == MeasureCLES {

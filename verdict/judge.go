@@ -23,6 +23,16 @@ const (
 	Inconclusive = "INCONCLUSIVE"
 )
 
+// How the default judge compared a metric's series (MetricResult.Comparison).
+const (
+	// ComparisonPaired: point by point at shared timestamps, by the
+	// signed-rank test of the paired differences (reported under the
+	// test mann_whitney, the rank test it takes the place of).
+	ComparisonPaired = "paired"
+	// ComparisonUnpaired: the two samples by the Mann-Whitney test.
+	ComparisonUnpaired = "unpaired"
+)
+
 // Analysis results.
 const (
 	ResultPass     = "PASS"

@@ -254,7 +254,13 @@ func writeVerdictText(out io.Writer, res *verdict.Result) error {
 		if m.Muted {
 			class += " (muted)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", class, printable(m.Name), printable(m.Test),
+		test := m.Test
+		if m.Comparison == verdict.ComparisonPaired {
+			// The default judge's rank test of time-aligned series is the
+			// signed-rank test of their paired differences.
+			test += " (paired signed-rank)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", class, printable(m.Name), printable(test),
 			median(m.Canary.Count, m.Canary.Median), median(m.Baseline.Count, m.Baseline.Median),
 			optional(m.Estimate), optional(m.AdjustedPValue), printable(m.Reason))
 	}

@@ -417,3 +417,30 @@ func TestOpenIntervalInJSON(t *testing.T) {
 		t.Errorf("text output lost the open interval:\n%s", text)
 	}
 }
+
+// TestPairedComparisonNamed: a metric the default judge compared point by
+// point says so in text output's TEST column, not just mann_whitney.
+func TestPairedComparisonNamed(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "c.yaml")
+	data := filepath.Join(dir, "d.json")
+	if err := os.WriteFile(cfg, []byte("metrics:\n  - {name: rps, groups: [g]}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var control, canary []string
+	for i := range 60 {
+		traffic := 100 + 40*math.Sin(float64(i)/5)
+		control = append(control, fmt.Sprint(traffic+float64((i*37)%7)))
+		canary = append(canary, fmt.Sprint(traffic+float64((i*53)%7)))
+	}
+	scope := `{"startTimeMillis": 1700000000000, "stepMillis": 60000}`
+	body := fmt.Sprintf(`[{"name":"rps","values":{"control":[%s],"experiment":[%s]},"scopes":{"control":%s,"experiment":%s}}]`,
+		strings.Join(control, ","), strings.Join(canary, ","), scope, scope)
+	if err := os.WriteFile(data, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, out, errOut := runJudge(t, "", "analyze", "--canary-config", cfg, "--data", data)
+	if !strings.Contains(out, "mann_whitney (paired signed-rank)") || !strings.Contains(out, "paired by timestamp") {
+		t.Errorf("paired comparison not named:\n%s%s", out, errOut)
+	}
+}
