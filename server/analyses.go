@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
+	"github.com/canaryjudge/judge/protoconv"
 	"github.com/canaryjudge/judge/store"
 	"github.com/canaryjudge/judge/verdict"
 )
@@ -234,7 +235,7 @@ func analysisToProto(a store.Analysis, withSpec bool) (*judgev1.Analysis, error)
 		if err := json.Unmarshal(a.Series, &pairs); err != nil {
 			return nil, fmt.Errorf("stored series of analysis %s: %w", a.ID, err)
 		}
-		pa.Series = pairsToProto(pairs)
+		pa.Series = protoconv.PairsToProto(pairs)
 	}
 	if a.Verdict != nil {
 		pa.Verdict = &judgev1.Verdict{}

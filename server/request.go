@@ -16,6 +16,7 @@ import (
 
 	"github.com/canaryjudge/judge/analysis"
 	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
+	"github.com/canaryjudge/judge/protoconv"
 	"github.com/canaryjudge/judge/sequence"
 	"github.com/canaryjudge/judge/tracing"
 	"github.com/canaryjudge/judge/verdict"
@@ -224,7 +225,7 @@ func (s *Service) judge(ctx context.Context, spec *judgev1.AnalysisSpec, cfg *ve
 	if err != nil {
 		return nil, nil, err
 	}
-	v := verdictToProto(res)
+	v := protoconv.VerdictToProto(res)
 	if look != nil {
 		v.Look = look
 		v.Reason += fmt.Sprintf(" (look %d of %d, tested at level %.3g: %.3g of %.3g spent)", look.GetLook(), look.GetLooks(), look.GetLevel(), look.GetSpent(), alpha)
@@ -247,11 +248,11 @@ func (s *Service) evaluate(ctx context.Context, spec *judgev1.AnalysisSpec, cfg 
 			return nil, nil, err
 		}
 		s.metrics.observeAnalysis(out.Result.Result, time.Since(start))
-		return out.Result, pairsToProto(out.Pairs), nil
+		return out.Result, protoconv.PairsToProto(out.Pairs), nil
 	}
 	pairs := make([]verdict.MetricSetPair, len(spec.GetMetrics()))
 	for i, m := range spec.GetMetrics() {
-		pairs[i] = pairFromProto(m)
+		pairs[i] = protoconv.PairFromProto(m)
 		pairs[i].Error = ""
 	}
 	analysis.FillWindows(cfg, pairs)

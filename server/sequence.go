@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
+	"github.com/canaryjudge/judge/protoconv"
 	"github.com/canaryjudge/judge/sequence"
 	"github.com/canaryjudge/judge/store"
 	"github.com/canaryjudge/judge/verdict"
@@ -90,7 +91,7 @@ func (s *Service) judgeLook(ctx context.Context, spec *judgev1.AnalysisSpec, cfg
 		return nil, nil, err
 	}
 	decision, why := plan.Decide(k, res)
-	v := verdictToProto(res)
+	v := protoconv.VerdictToProto(res)
 	v.Reason = fmt.Sprintf("%s. Sequence %q, %s", res.Reason, name, why)
 	v.Look = &judgev1.SequenceLook{Sequence: name, Look: int32(k), Looks: int32(plan.Looks), Level: plan.Level(k), //nolint:gosec // at most sequence.MaxLooks
 		Spent: plan.Spent(k), Decision: string(decision)}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/canaryjudge/judge/auth"
 	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
+	"github.com/canaryjudge/judge/protoconv"
 	"github.com/canaryjudge/judge/report"
 	"github.com/canaryjudge/judge/store"
 	"github.com/canaryjudge/judge/verdict"
@@ -78,7 +79,7 @@ func (s *Service) uiSequence(w http.ResponseWriter, r *http.Request) {
 		}
 		v := &judgev1.Verdict{}
 		if len(l.Verdict) > 0 && protojson.Unmarshal(l.Verdict, v) == nil {
-			lv.Result = VerdictFromProto(v)
+			lv.Result = protoconv.VerdictFromProto(v)
 			lv.Level, lv.Spent, lv.Decision = v.GetLook().GetLevel(), v.GetLook().GetSpent(), v.GetLook().GetDecision()
 		}
 		view.History = append(view.History, lv)
@@ -177,7 +178,7 @@ func (s *Service) uiAnalysis(w http.ResponseWriter, r *http.Request) {
 	} else {
 		spec := &judgev1.AnalysisSpec{}
 		if protojson.Unmarshal(a.Spec, spec) == nil {
-			pairs = pairsFromProto(spec.GetMetrics())
+			pairs = protoconv.PairsFromProto(spec.GetMetrics())
 		}
 	}
 	var buf bytes.Buffer
@@ -188,7 +189,7 @@ func (s *Service) uiAnalysis(w http.ResponseWriter, r *http.Request) {
 	if name := v.GetLook().GetSequence(); name != "" {
 		links = append(links, report.Link{Text: fmt.Sprintf("sequence %s (look %d)", name, v.GetLook().GetLook()), URL: "/ui/sequences/" + url.PathEscape(name)})
 	}
-	if err := report.Analysis(&buf, "Analysis "+a.ID, VerdictFromProto(v), pairs, links...); err != nil {
+	if err := report.Analysis(&buf, "Analysis "+a.ID, protoconv.VerdictFromProto(v), pairs, links...); err != nil {
 		s.log.Error("ui: render report", "id", a.ID, "err", err)
 		uiError(w, http.StatusInternalServerError, "internal error")
 		return

@@ -10,6 +10,7 @@ import (
 
 	"github.com/canaryjudge/judge/analysis"
 	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
+	"github.com/canaryjudge/judge/protoconv"
 	"github.com/canaryjudge/judge/store"
 )
 
@@ -37,7 +38,7 @@ func (s *Service) judgeStored(ctx context.Context, a store.Analysis) store.Outco
 		return store.Outcome{Error: analysis.ErrInternal.Error()}
 	}
 	if series != nil {
-		if o.Series, err = json.Marshal(pairsFromProto(series)); err != nil {
+		if o.Series, err = json.Marshal(protoconv.PairsFromProto(series)); err != nil {
 			s.log.Error("encode series", "id", a.ID, "err", err)
 			o.Series = nil
 		}
@@ -62,7 +63,7 @@ func (s *Service) analyzeRecorded(ctx context.Context, spec *judgev1.AnalysisSpe
 	raw, err1 := protojson.Marshal(resolved)
 	o.Verdict, err = protojson.Marshal(v)
 	if series != nil && err == nil {
-		o.Series, err = json.Marshal(pairsFromProto(series))
+		o.Series, err = json.Marshal(protoconv.PairsFromProto(series))
 	}
 	if err != nil || err1 != nil {
 		s.log.Error("encode a webhook analysis", "err", cmp.Or(err, err1))

@@ -22,7 +22,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
-	"github.com/canaryjudge/judge/server"
+	"github.com/canaryjudge/judge/protoconv"
 	"github.com/canaryjudge/judge/verdict"
 )
 
@@ -45,19 +45,7 @@ func analyzeRemote(ctx context.Context, addr string, conn clientConn, rawConfig 
 	if t := opts.Thresholds; t != nil {
 		spec.Thresholds = &judgev1.Thresholds{Pass: t.Pass, Marginal: t.Marginal}
 	}
-	for _, p := range pairs {
-		mp := &judgev1.MetricPair{Name: p.Name, Id: p.ID, Control: p.Values.Control, Experiment: p.Values.Experiment,
-			ControlHistory: p.Values.ControlHistory, Tags: p.Tags}
-		if s, ok := p.Scopes["experiment"]; ok && s.StepMillis > 0 {
-			mp.StepSeconds = float64(s.StepMillis) / 1000
-			mp.WindowSeconds = float64(s.WindowMillis) / 1000
-			mp.ExperimentStartMillis = startMillis(s)
-		}
-		if s, ok := p.Scopes["control"]; ok {
-			mp.ControlStartMillis = startMillis(s)
-		}
-		spec.Metrics = append(spec.Metrics, mp)
-	}
+	spec.Metrics = protoconv.PairsToProto(pairs)
 	dialOpts := []grpc.DialOption{grpc.WithTransportCredentials(conn.creds),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20), grpc.MaxCallSendMsgSize(64<<20))}
 	if conn.token != "" {
@@ -83,7 +71,7 @@ func analyzeRemote(ctx context.Context, addr string, conn clientConn, rawConfig 
 		}
 		return nil, &exitError{code: exitInternal, err: fmt.Errorf("judge server %s: %s: %s", addr, st.Code(), st.Message())}
 	}
-	return server.VerdictFromProto(resp.GetVerdict()), nil
+	return protoconv.VerdictFromProto(resp.GetVerdict()), nil
 }
 
 // lookOptions place a remote analysis in a sequence of looks.
@@ -173,15 +161,3 @@ func (b bearer) GetRequestMetadata(context.Context, ...string) (map[string]strin
 // RequireTransportSecurity is false so that a token also works over
 // plaintext to a loopback server; use --tls for anything else.
 func (b bearer) RequireTransportSecurity() bool { return false }
-
-// startMillis is a scope's start in Unix milliseconds, from its
-// startTimeMillis or else its startTimeIso (0 when neither is usable).
-func startMillis(s verdict.PairScope) int64 {
-	if s.StartTimeMillis != 0 {
-		return s.StartTimeMillis
-	}
-	if t, err := time.Parse(time.RFC3339Nano, s.StartTimeIso); err == nil {
-		return t.UnixMilli()
-	}
-	return 0
-}

@@ -1,13 +1,19 @@
-package server
+// Package protoconv converts between the engine's forms (verdict.Result,
+// verdict.MetricSetPair) and the API's (judge.v1 Verdict, MetricPair), in
+// one place for the server, the CLI's --server client and the Kayenta
+// surface.
+package protoconv
 
 import (
+	"time"
+
 	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
 	"github.com/canaryjudge/judge/stats"
 	"github.com/canaryjudge/judge/verdict"
 )
 
-// verdictToProto converts the verdict engine's result to the API message.
-func verdictToProto(r *verdict.Result) *judgev1.Verdict {
+// VerdictToProto converts the verdict engine's result to the API message.
+func VerdictToProto(r *verdict.Result) *judgev1.Verdict {
 	v := &judgev1.Verdict{
 		Judge:      r.Judge,
 		Result:     r.Result,
@@ -58,19 +64,19 @@ func summaryToProto(s stats.Summary) *judgev1.SampleSummary {
 	}
 }
 
-// pairsToProto converts fetched series to the API's metric pairs.
-func pairsToProto(pairs []verdict.MetricSetPair) []*judgev1.MetricPair {
+// PairsToProto converts fetched series to the API's metric pairs.
+func PairsToProto(pairs []verdict.MetricSetPair) []*judgev1.MetricPair {
 	out := make([]*judgev1.MetricPair, len(pairs))
 	for i, p := range pairs {
 		mp := &judgev1.MetricPair{Name: p.Name, Id: p.ID, Tags: p.Tags, Control: p.Values.Control, Experiment: p.Values.Experiment,
 			ControlHistory: p.Values.ControlHistory, Error: p.Error}
 		if sc, ok := p.Scopes["experiment"]; ok && sc.StepMillis > 0 {
 			mp.StepSeconds = float64(sc.StepMillis) / 1000
-			mp.ExperimentStartMillis = sc.StartTimeMillis
+			mp.ExperimentStartMillis = startMillis(sc)
 			mp.WindowSeconds = float64(sc.WindowMillis) / 1000
 		}
 		if sc, ok := p.Scopes["control"]; ok {
-			mp.ControlStartMillis = sc.StartTimeMillis
+			mp.ControlStartMillis = startMillis(sc)
 		}
 		mp.ControlQuery, mp.ExperimentQuery = p.Attributes["control"]["query"], p.Attributes["experiment"]["query"]
 		out[i] = mp
@@ -78,18 +84,18 @@ func pairsToProto(pairs []verdict.MetricSetPair) []*judgev1.MetricPair {
 	return out
 }
 
-// pairsFromProto converts the API's metric pairs to a MetricSetPairList.
-func pairsFromProto(pairs []*judgev1.MetricPair) []verdict.MetricSetPair {
+// PairsFromProto converts the API's metric pairs to a MetricSetPairList.
+func PairsFromProto(pairs []*judgev1.MetricPair) []verdict.MetricSetPair {
 	out := make([]verdict.MetricSetPair, len(pairs))
 	for i, p := range pairs {
-		out[i] = pairFromProto(p)
+		out[i] = PairFromProto(p)
 	}
 	return out
 }
 
-// pairFromProto converts one metric pair: its scopes carry the step and,
+// PairFromProto converts one metric pair: its scopes carry the step and,
 // when sent, the start times that tell whether the series are time-aligned.
-func pairFromProto(p *judgev1.MetricPair) verdict.MetricSetPair {
+func PairFromProto(p *judgev1.MetricPair) verdict.MetricSetPair {
 	out := verdict.MetricSetPair{Name: p.GetName(), ID: p.GetId(), Tags: p.GetTags(), Error: p.GetError(),
 		Values: verdict.PairValues{Control: p.GetControl(), Experiment: p.GetExperiment(), ControlHistory: p.GetControlHistory()}}
 	if st := p.GetStepSeconds(); st > 0 {
@@ -173,4 +179,16 @@ func boundsFromProto(b *judgev1.Bounds) *verdict.Bounds {
 	}
 	return &verdict.Bounds{AllowedIncrease: b.AllowedIncrease, AllowedDecrease: b.AllowedDecrease, Min: b.Min, Max: b.Max,
 		MinRatio: b.MinRatio, MaxRatio: b.MaxRatio}
+}
+
+// startMillis is a scope's start in Unix milliseconds, from its
+// startTimeMillis or else its startTimeIso (0 when neither is set).
+func startMillis(s verdict.PairScope) int64 {
+	if s.StartTimeMillis != 0 {
+		return s.StartTimeMillis
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s.StartTimeIso); err == nil {
+		return t.UnixMilli()
+	}
+	return 0
 }
