@@ -228,16 +228,16 @@ type fetch struct {
 // ErrInvalidRequest or ErrConfig before anything is fetched; fetch failures
 // become the metric's ERROR, empty results its NODATA.
 func (r *Runner) Run(ctx context.Context, cfg *verdict.Config, req *Request, opts Options) (*Outcome, error) {
-	ctx, span := tracing.Tracer().Start(ctx, "analysis", trace.WithAttributes(
-		attribute.String("judge.config", cfg.Name), attribute.Int("judge.metrics", len(cfg.Metrics))))
-	defer span.End()
+	ctx, span := startAnalysis(ctx, cfg)
 	out, err := r.run(ctx, cfg, req, opts)
+	var res *verdict.Result
+	if out != nil {
+		res = out.Result
+	}
+	endAnalysis(span, res, err)
 	if err != nil {
-		span.RecordError(err)
-		span.SetStatus(codes.Error, "analysis failed")
 		return nil, err
 	}
-	span.SetAttributes(attribute.String("judge.result", out.Result.Result), attribute.Float64("judge.score", out.Result.Score))
 	return out, nil
 }
 
@@ -369,9 +369,7 @@ func (r *Runner) run(ctx context.Context, cfg *verdict.Config, req *Request, opt
 	if vopts.Thresholds == nil && req.Thresholds != nil && *req.Thresholds != (verdict.Thresholds{}) {
 		vopts.Thresholds = req.Thresholds
 	}
-	_, span := tracing.Tracer().Start(ctx, "judge")
-	res, err := verdict.Analyze(cfg, out.Pairs, vopts)
-	span.End()
+	res, err := Judge(ctx, cfg, out.Pairs, vopts)
 	if err != nil {
 		return nil, err
 	}

@@ -51,7 +51,7 @@ func newHTTPHandler(ctx context.Context, svc *Service, grpcServer *grpc.Server, 
 	mux.Handle("GET /v1/{$}", apiIndex())
 	mux.Handle("GET /{$}", http.RedirectHandler("/ui/", http.StatusFound))
 	routes := routeTable(kayentaapi.Deps{
-		Service: svc, Accounts: svc.accounts, VerdictResult: protoconv.VerdictFromProto, MaxBodyBytes: int64(svc.limits.MaxRequestBytes), MaxMetrics: svc.limits.MaxMetrics,
+		Service: svc, Observe: svc.metrics.observeAnalysis, Accounts: svc.accounts, VerdictResult: protoconv.VerdictFromProto, MaxBodyBytes: int64(svc.limits.MaxRequestBytes), MaxMetrics: svc.limits.MaxMetrics,
 		Standalone: svc.store, Validate: svc.validate, MetricNames: svc.metricNames,
 	}, webhook.Deps{Service: svc, MaxBodyBytes: int64(svc.limits.MaxRequestBytes), Verdicts: svc.store, ScoreMaxAge: svc.scoreMaxAge,
 		Record: svc.analyzeRecorded})

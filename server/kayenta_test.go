@@ -3,9 +3,12 @@ package server
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -193,9 +196,14 @@ func TestKayentaSurface(t *testing.T) {
 	body := fmt.Sprintf(`{"canaryConfig":%s,"scoreThresholds":{"pass":95,"marginal":75},"metricSetPairList":%s}`, remoteCfg, dataRaw)
 	// judgeName names the judge that ran: the default judge, whatever
 	// judge the config names.
+	before := failVerdicts(t, base)
 	if code := kayentaCall(t, "POST", base+"/judge", body, &judged); code != 200 || judged.Score.Classification != "Fail" || len(judged.Results) != 2 ||
 		judged.JudgeName != "default" {
 		t.Errorf("POST /judge: %d %+v", code, judged)
+	}
+	// The remote judge's analysis is counted with the service's own.
+	if after := failVerdicts(t, base); after != before+1 {
+		t.Errorf("judge_verdicts_total{result=\"FAIL\"} went from %v to %v over one remote judgement, want +1", before, after)
 	}
 
 	var judges []struct{ Name string }
@@ -448,4 +456,23 @@ func waitStandalone(t *testing.T, base, id string, out *standaloneStatus) {
 			t.Fatalf("standalone analysis %s not complete after 30s", id)
 		}
 	}
+}
+
+// failVerdicts reads judge_verdicts_total{result="FAIL"} from /metrics (0
+// before the first).
+func failVerdicts(t *testing.T, base string) float64 {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	exported, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(exported), "\n") {
+		if v, ok := strings.CutPrefix(line, `judge_verdicts_total{result="FAIL"} `); ok {
+			f, _ := strconv.ParseFloat(v, 64)
+			return f
+		}
+	}
+	return 0
 }

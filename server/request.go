@@ -8,9 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"go.opentelemetry.io/otel/attribute"
-	otelcodes "go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/structpb"
 
@@ -18,7 +15,6 @@ import (
 	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
 	"github.com/canaryjudge/judge/protoconv"
 	"github.com/canaryjudge/judge/sequence"
-	"github.com/canaryjudge/judge/tracing"
 	"github.com/canaryjudge/judge/verdict"
 )
 
@@ -256,17 +252,10 @@ func (s *Service) evaluate(ctx context.Context, spec *judgev1.AnalysisSpec, cfg 
 		pairs[i].Error = ""
 	}
 	analysis.FillWindows(cfg, pairs)
-	_, span := tracing.Tracer().Start(ctx, "analysis", trace.WithAttributes(
-		attribute.String("judge.config", cfg.Name), attribute.Int("judge.metrics", len(cfg.Metrics))))
-	res, err := verdict.Analyze(cfg, pairs, opts)
+	res, err := analysis.JudgeInline(ctx, cfg, pairs, opts)
 	if err != nil {
-		span.RecordError(err)
-		span.SetStatus(otelcodes.Error, "invalid analysis")
-		span.End()
 		return nil, nil, fmt.Errorf("%w: %w", errInvalid, err)
 	}
-	span.SetAttributes(attribute.String("judge.result", res.Result), attribute.Float64("judge.score", res.Score))
-	span.End()
 	s.metrics.observeAnalysis(res.Result, time.Since(start))
 	return res, nil, nil
 }

@@ -148,7 +148,7 @@ func runAnalyze(cmd *cobra.Command, v *viper.Viper) error {
 		if err != nil {
 			return err
 		}
-	} else if res, err = verdict.Analyze(cfg, pairs, opts); err != nil {
+	} else if res, err = analysis.JudgeInline(cmd.Context(), cfg, pairs, opts); err != nil {
 		if errors.Is(err, verdict.ErrInvalidData) {
 			return dataError(err)
 		}

@@ -41,6 +41,9 @@ type Deps struct {
 	// Service is judge's service, called in-process (the HTTP middleware
 	// in front of this surface authenticates and bounds requests).
 	Service judgev1.JudgeServiceServer
+	// Observe, when set, counts an analysis judged here (the remote
+	// judge), as the service counts its own.
+	Observe func(result string, elapsed time.Duration)
 	// Accounts lists the metrics accounts (no secrets in them).
 	Accounts func() []metrics.Account
 	// VerdictResult converts a stored verdict back to the engine's form.
@@ -530,10 +533,14 @@ func (h *handler) remoteJudge(w http.ResponseWriter, r *http.Request) {
 		}
 		opts.Thresholds = t
 	}
-	res, err := verdict.Analyze(cfg, pairs, opts)
+	start := time.Now()
+	res, err := analysis.JudgeInline(r.Context(), cfg, pairs, opts)
 	if err != nil {
 		fail(w, http.StatusBadRequest, "%v", err)
 		return
+	}
+	if h.Observe != nil {
+		h.Observe(res.Result, time.Since(start))
 	}
 	writeJSON(w, http.StatusOK, kayenta.FromResult(res))
 }
