@@ -513,3 +513,21 @@ metrics:
 		t.Errorf("a NUL in a raw scope: %v", err)
 	}
 }
+
+// TestBackendTable: every account type metrics knows has a backend with
+// every function set, and the table is the one list errors quote.
+func TestBackendTable(t *testing.T) {
+	for _, typ := range []string{metrics.TypePrometheus, metrics.TypeDatadog, metrics.TypeNewRelic} {
+		b, ok := backends[typ]
+		if !ok || b.New == nil || b.FromKayenta == nil || b.Window == nil || b.Language.Escape == nil || b.Verbatim.Name == "" {
+			t.Errorf("backend %s: %+v", typ, b)
+		}
+	}
+	if got := strings.Join(backendTypes(), ", "); got != "datadog, newrelic, prometheus" {
+		t.Errorf("backend types %q", got)
+	}
+	m := &verdict.Metric{Name: "x", Query: map[string]string{"graphite": "a.b"}}
+	if _, err := sourceType(m, "", nil); err == nil || !strings.Contains(err.Error(), "not one of datadog, newrelic, prometheus") {
+		t.Errorf("unknown query source: %v", err)
+	}
+}

@@ -19,9 +19,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/canaryjudge/judge/metrics"
-	"github.com/canaryjudge/judge/metrics/datadog"
-	"github.com/canaryjudge/judge/metrics/newrelic"
-	"github.com/canaryjudge/judge/metrics/prometheus"
 	"github.com/canaryjudge/judge/tracing"
 	"github.com/canaryjudge/judge/verdict"
 )
@@ -43,18 +40,11 @@ func NewSources(accounts []metrics.Account, in *metrics.Instruments) (*Sources, 
 		if _, dup := s.sources[a.Name]; dup {
 			return nil, fmt.Errorf("metrics.accounts[%d]: %w: account name %q is used twice", i, metrics.ErrConfig, a.Name)
 		}
-		var (
-			src metrics.Source
-			err error
-		)
-		switch a.Type {
-		case metrics.TypePrometheus:
-			src, err = prometheus.New(a, in)
-		case metrics.TypeDatadog:
-			src, err = datadog.New(a, in)
-		case metrics.TypeNewRelic:
-			src, err = newrelic.New(a, in)
+		b, ok := backends[a.Type]
+		if !ok {
+			return nil, fmt.Errorf("metrics.accounts[%d]: %w: type %q is not one of %s", i, metrics.ErrConfig, a.Type, strings.Join(backendTypes(), ", "))
 		}
+		src, err := b.New(a, in)
 		if err != nil {
 			return nil, fmt.Errorf("metrics.accounts[%d]: %w", i, err)
 		}
@@ -474,23 +464,21 @@ func sourceType(m *verdict.Metric, account string, s *Sources) (string, error) {
 		if err := json.Unmarshal([]byte(raw), &probe); err != nil {
 			return "", fmt.Errorf("%w: query: %w", ErrConfig, err)
 		}
-		switch t := strings.ToLower(probe.Type); t {
-		case metrics.TypePrometheus, metrics.TypeDatadog, metrics.TypeNewRelic:
+		t := strings.ToLower(probe.Type)
+		if _, ok := backends[t]; ok {
 			return t, nil
-		case "":
-			return "", fmt.Errorf("%w: query.type is missing", ErrConfig)
-		default:
-			return "", fmt.Errorf("%w: query.type %q is not one of prometheus, datadog, newrelic", ErrConfig, probe.Type)
 		}
+		if t == "" {
+			return "", fmt.Errorf("%w: query.type is missing", ErrConfig)
+		}
+		return "", fmt.Errorf("%w: query.type %q is not one of %s", ErrConfig, probe.Type, strings.Join(backendTypes(), ", "))
 	}
 	var types []string
 	for t := range m.Query {
-		switch t {
-		case metrics.TypePrometheus, metrics.TypeDatadog, metrics.TypeNewRelic:
-			types = append(types, t)
-		default:
-			return "", fmt.Errorf("%w: query.%s: not one of prometheus, datadog, newrelic", ErrConfig, t)
+		if _, ok := backends[t]; !ok {
+			return "", fmt.Errorf("%w: query.%s: not one of %s", ErrConfig, t, strings.Join(backendTypes(), ", "))
 		}
+		types = append(types, t)
 	}
 	slices.Sort(types)
 	switch len(types) {
@@ -513,19 +501,16 @@ func sourceType(m *verdict.Metric, account string, s *Sources) (string, error) {
 // render expands a metric's query for one scope: scope values escaped for
 // where they land, or, for an account with raw scopes, as they are.
 func render(m *verdict.Metric, typ string, templates, vars map[string]string, raw bool) (string, error) {
-	lang := map[string]metrics.Language{metrics.TypePrometheus: prometheus.Language, metrics.TypeDatadog: datadog.Language, metrics.TypeNewRelic: newrelic.Language}[typ]
+	b, ok := backends[typ]
+	if !ok {
+		return "", fmt.Errorf("%w: no metrics source of type %q", ErrConfig, typ)
+	}
+	lang := b.Language
 	if raw {
-		lang = map[string]metrics.Language{metrics.TypePrometheus: prometheus.Verbatim, metrics.TypeDatadog: datadog.Verbatim, metrics.TypeNewRelic: newrelic.Verbatim}[typ]
+		lang = b.Verbatim
 	}
 	if q, ok := m.Query["kayenta"]; ok {
-		switch typ {
-		case metrics.TypePrometheus:
-			return prometheus.FromKayentaWith(lang, []byte(q), templates, vars)
-		case metrics.TypeDatadog:
-			return datadog.FromKayentaWith(lang, []byte(q), templates, vars)
-		default:
-			return newrelic.FromKayentaWith(lang, []byte(q), templates, vars)
-		}
+		return b.FromKayenta(lang, []byte(q), templates, vars)
 	}
 	return metrics.Expand(m.Query[typ], vars, lang)
 }
@@ -565,13 +550,10 @@ func FillWindows(cfg *verdict.Config, pairs []verdict.MetricSetPair) {
 // range, a Datadog moving rollup): the judge thins series whose points
 // overlap.
 func queryWindow(typ, text string) time.Duration {
-	switch typ {
-	case metrics.TypePrometheus:
-		return prometheus.Window(text)
-	case metrics.TypeDatadog:
-		return datadog.Window(text)
+	if b, ok := backends[typ]; ok {
+		return b.Window(text)
 	}
-	return newrelic.Window(text)
+	return 0
 }
 
 // Check renders every query of a run without fetching anything: the
