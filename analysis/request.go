@@ -108,10 +108,8 @@ func (r *Request) Validate() error {
 			}
 		}
 	}
-	if t := r.Thresholds; t != nil && *t != (verdict.Thresholds{}) {
-		if err := t.Check(); err != nil {
-			return fmt.Errorf("%w: thresholds.%w", ErrInvalidRequest, err)
-		}
+	if _, err := verdict.RequestThresholds(r.Thresholds); err != nil {
+		return fmt.Errorf("%w: thresholds.%w", ErrInvalidRequest, err)
 	}
 	return nil
 }

@@ -356,8 +356,9 @@ func (r *Runner) run(ctx context.Context, cfg *verdict.Config, req *Request, opt
 		r.Log.Warn("metric fetches failed", "failed", failed, "of", mainJobs(jobs), "unavailable", unavailable)
 	}
 	vopts := verdict.Options{Judge: opts.Judge, Thresholds: opts.Thresholds, Equivalence: opts.Equivalence}
-	if vopts.Thresholds == nil && req.Thresholds != nil && *req.Thresholds != (verdict.Thresholds{}) {
-		vopts.Thresholds = req.Thresholds
+	if vopts.Thresholds == nil {
+		// Checked by Request.Validate before anything was fetched.
+		vopts.Thresholds, _ = verdict.RequestThresholds(req.Thresholds)
 	}
 	res, err := Judge(ctx, cfg, out.Pairs, vopts)
 	if err != nil {

@@ -91,10 +91,12 @@ func (s *Service) resolve(ctx context.Context, spec *judgev1.AnalysisSpec) (*jud
 	if t := thresholds; t != nil {
 		// An empty thresholds object means the config's thresholds (95/75
 		// unless the config says otherwise), as an absent one does.
-		if t.GetPass() == 0 && t.GetMarginal() == 0 {
-			thresholds = nil
-		} else if err := (verdict.Thresholds{Pass: t.GetPass(), Marginal: t.GetMarginal()}).Check(); err != nil {
+		checked, err := verdict.RequestThresholds(&verdict.Thresholds{Pass: t.GetPass(), Marginal: t.GetMarginal()})
+		if err != nil {
 			return nil, nil, fmt.Errorf("spec.thresholds.%w: %w", err, errInvalid)
+		}
+		if checked == nil {
+			thresholds = nil
 		}
 	}
 	if err := verdict.CheckJudge(spec.GetJudge()); err != nil {

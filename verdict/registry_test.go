@@ -73,3 +73,20 @@ func TestResultsDoNotAliasTheConfig(t *testing.T) {
 		t.Errorf("changing a result changed the config: %v %v", *cfg.Metrics[0].EffectSize.AllowedIncrease, *cfg.Metrics[0].Threshold.Max)
 	}
 }
+
+// TestRequestThresholds: an absent or empty override means the config's
+// thresholds; a bad one is refused naming its field; a good one stands.
+func TestRequestThresholds(t *testing.T) {
+	if got, err := RequestThresholds(nil); got != nil || err != nil {
+		t.Errorf("nil: %v %v", got, err)
+	}
+	if got, err := RequestThresholds(&Thresholds{}); got != nil || err != nil {
+		t.Errorf("empty: %v %v", got, err)
+	}
+	if _, err := RequestThresholds(&Thresholds{Pass: 70, Marginal: 90}); err == nil || !strings.Contains(err.Error(), "marginal") {
+		t.Errorf("marginal above pass: %v", err)
+	}
+	if got, err := RequestThresholds(&Thresholds{Pass: 90, Marginal: 50}); err != nil || got.Pass != 90 {
+		t.Errorf("good: %v %v", got, err)
+	}
+}

@@ -259,3 +259,17 @@ func (t *Threshold) check(at string, bad func(string, ...any)) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// RequestThresholds are the thresholds a request's own override sets: nil,
+// meaning the config's, when it is absent or empty (pass and marginal both
+// 0, as an empty JSON object decodes), else the override once checked. Every
+// entry point that takes thresholds reads them through it.
+func RequestThresholds(t *Thresholds) (*Thresholds, error) {
+	if t == nil || *t == (Thresholds{}) {
+		return nil, nil
+	}
+	if err := t.Check(); err != nil {
+		return nil, err
+	}
+	return t, nil
+}

@@ -525,14 +525,12 @@ func (h *handler) remoteJudge(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	analysis.FillWindows(cfg, pairs)
-	opts := verdict.Options{}
-	if t := req.ScoreThresholds; t != nil && *t != (verdict.Thresholds{}) {
-		if err := t.Check(); err != nil {
-			fail(w, http.StatusBadRequest, "scoreThresholds.%v", err)
-			return
-		}
-		opts.Thresholds = t
+	thresholds, err := verdict.RequestThresholds(req.ScoreThresholds)
+	if err != nil {
+		fail(w, http.StatusBadRequest, "scoreThresholds.%v", err)
+		return
 	}
+	opts := verdict.Options{Thresholds: thresholds}
 	start := time.Now()
 	res, err := analysis.JudgeInline(r.Context(), cfg, pairs, opts)
 	if err != nil {

@@ -185,10 +185,8 @@ func (r *standaloneRequest) plan(now time.Time) error {
 	if r.Runs > maxStandaloneRuns {
 		return fmt.Errorf("lifetimeDurationMins / analysisIntervalMins = %d runs, more than %d", r.Runs, maxStandaloneRuns)
 	}
-	if t := r.Thresholds; t != nil && *t != (verdict.Thresholds{}) {
-		if err := t.Check(); err != nil {
-			return fmt.Errorf("thresholds.%w", err)
-		}
+	if _, err := verdict.RequestThresholds(r.Thresholds); err != nil {
+		return fmt.Errorf("thresholds.%w", err)
 	}
 	return nil
 }
