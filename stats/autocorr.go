@@ -2,7 +2,6 @@ package stats
 
 import (
 	"math"
-	"slices"
 	"sync"
 
 	"gonum.org/v1/gonum/integrate/quad"
@@ -342,23 +341,11 @@ func Comovement(x, y []float64) float64 {
 // search and evaluating Φ⁻¹ for every point, at a fraction of the cost.
 func normalScores(x []float64) []float64 {
 	n := len(x)
-	type point struct {
-		v float64
-		i int32
-	}
 	order := make([]point, n)
 	for i, v := range x {
 		order[i] = point{v, int32(i)} //nolint:gosec // series are far shorter than 2³¹
 	}
-	slices.SortFunc(order, func(a, b point) int {
-		switch {
-		case a.v < b.v:
-			return -1
-		case a.v > b.v:
-			return 1
-		}
-		return 0
-	})
+	sortPoints(order)
 	if order[0].v == order[n-1].v {
 		return nil
 	}
@@ -386,6 +373,51 @@ func normalScores(x []float64) []float64 {
 		q[t] -= mean
 	}
 	return q
+}
+
+// point is a value and its position in its series.
+type point struct {
+	v float64
+	i int32
+}
+
+// sortPoints sorts points by value: a three-way quicksort (ties, common in
+// metrics, are grouped in one pass) with a median-of-three pivot and
+// insertion sort for short runs, comparing values directly rather than
+// through a function, which ranking every series spends most of its time
+// on. The order within ties is unspecified: ties share their mid-rank.
+func sortPoints(p []point) {
+	for len(p) > 12 {
+		a, b, c := p[0].v, p[len(p)/2].v, p[len(p)-1].v
+		pivot := max(min(a, b), min(max(a, b), c))
+		lt, gt := 0, len(p)
+		for i := 0; i < gt; {
+			switch v := p[i].v; {
+			case v < pivot:
+				p[lt], p[i] = p[i], p[lt]
+				lt++
+				i++
+			case v > pivot:
+				gt--
+				p[gt], p[i] = p[i], p[gt]
+			default:
+				i++
+			}
+		}
+		// Recurse into the shorter side, loop on the longer: depth log n.
+		if lt < len(p)-gt {
+			sortPoints(p[:lt])
+			p = p[gt:]
+		} else {
+			sortPoints(p[gt:])
+			p = p[:lt]
+		}
+	}
+	for i := 1; i < len(p); i++ {
+		for j := i; j > 0 && p[j].v < p[j-1].v; j-- {
+			p[j], p[j-1] = p[j-1], p[j]
+		}
+	}
 }
 
 // scoreTables caches, per series length n, Φ⁻¹(h/2/(n+1)) for every
