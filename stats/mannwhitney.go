@@ -472,7 +472,7 @@ func serialTest(res *MannWhitneyResult, diffs *pairwiseDiffs, conf, tieSum float
 		side = alpha / 2
 	}
 	ciRef := dep.reference(mn, ciVar)
-	c0 := criticalCount(nm, side, func(c int) float64 { return ciRef(float64(c) - 0.5) })
+	c0 := criticalCount(nm, side, func(c int) float64 { return ciRef(float64(c) - 0.5) }, dep.guessCount(mn, ciVar, side))
 	if c0 > nm {
 		// No count, not even complete separation, is significant at the
 		// interval's level: no shift is excluded, however large.
@@ -498,9 +498,58 @@ func serialTest(res *MannWhitneyResult, diffs *pairwiseDiffs, conf, tieSum float
 
 // criticalCount returns the smallest count c in (total/2, total] whose
 // upper tail tail(c) is at most alpha, or total+1 when there is none; tail
-// is non-increasing in c.
-func criticalCount(total int, alpha float64, tail func(c int) float64) int {
-	lo, hi := total/2, total+1 // tail(hi) counts as ≤ alpha
+// is non-increasing in c. guess, where the caller expects the answer (a
+// normal approximation), only saves evaluations of tail, each costly for
+// the dependence-aware reference: a secant step on the normal-score scale
+// of the tail from the guess and a point beside it predicts the answer,
+// the search gallops from there until it brackets it, and bisects. With
+// tail non-increasing the answer is the same from any guess.
+func criticalCount(total int, alpha float64, tail func(c int) float64, guess int) int {
+	lo, hi := total/2, total+1 // tail(lo) counts as > alpha, tail(hi) as ≤ alpha
+	// probe evaluates tail at c, strictly inside the bracket, and narrows it.
+	probe := func(c int) (float64, bool) {
+		if c <= lo || c >= hi {
+			return 0, false
+		}
+		t := tail(c)
+		if t <= alpha {
+			hi = c
+		} else {
+			lo = c
+		}
+		return t, true
+	}
+	z := func(t float64) float64 { return distuv.UnitNormal.Quantile(1 - t) }
+	g := min(max(guess, lo+1), total)
+	if t1, ok := probe(g); ok {
+		g2 := g + 8
+		if t1 <= alpha {
+			g2 = g - 8
+		}
+		if t2, ok := probe(g2); ok && t1 > 0 && t1 < 1 && t2 > 0 && t2 < 1 && t1 != t2 {
+			c := float64(g) + (z(alpha)-z(t1))*float64(g2-g)/(z(t2)-z(t1))
+			if !math.IsNaN(c) && !math.IsInf(c, 0) {
+				c = math.Min(math.Max(c, float64(lo)), float64(hi))
+				probe(int(math.Ceil(c)))
+			}
+		}
+		// Gallop from the last probe away from it, doubling the step,
+		// until the answer is bracketed tightly.
+		for step := 1; hi-lo > 1; step *= 2 {
+			if hi-lo <= 2*step {
+				break
+			}
+			if _, ok := probe(hi - step); !ok {
+				break
+			}
+			if hi-lo <= 1 {
+				break
+			}
+			if _, ok := probe(lo + step); !ok {
+				break
+			}
+		}
+	}
 	for hi-lo > 1 {
 		mid := int(uint(lo+hi) >> 1)
 		if tail(mid) <= alpha {
@@ -510,6 +559,18 @@ func criticalCount(total int, alpha float64, tail func(c int) float64) int {
 		}
 	}
 	return hi
+}
+
+// guessCount is where a count of total pairs is significant at one-sided
+// level alpha by the normal approximation with the dependence's variance
+// allowance: a starting point for criticalCount.
+func (d Dependence) guessCount(total, iidVar, alpha float64) int {
+	f := RankInflation(d.Rho)
+	if d.Inflation > 0 {
+		f = math.Max(d.Inflation, 1)
+	}
+	z := distuv.UnitNormal.Quantile(1 - alpha)
+	return int(total/2 + z*math.Sqrt(f*iidVar) + 0.5)
 }
 
 // continuity returns R's continuity correction for the centred statistic dz.

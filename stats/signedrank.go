@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+
+	"gonum.org/v1/gonum/stat/distuv"
 )
 
 // SignedRankOptions configures SignedRank. The zero value is a two-sided
@@ -146,7 +148,7 @@ func SignedRank(d []float64, opts SignedRankOptions) (SignedRankResult, error) {
 	if opts.Alternative == TwoSided {
 		side = alpha / 2
 	}
-	c0 := criticalCount(m, side, func(c int) float64 { return upper(float64(c)) })
+	c0 := criticalCount(m, side, func(c int) float64 { return upper(float64(c)) }, m/2+int(distuv.UnitNormal.Quantile(1-side)*math.Sqrt(iidVar)))
 	lowRank, highRank := min(max(m-c0+1, 1), m), min(max(c0, 1), m)
 	res.CILow, res.CIHigh = w.kth(lowRank), w.kth(highRank)
 	if c0 > m && res.Method == Serial {

@@ -332,3 +332,34 @@ func TestSortPoints(t *testing.T) {
 		}
 	}
 }
+
+// TestCriticalCountAnyGuess: the count criticalCount finds is the one a
+// plain bisection finds, from any guess (a good one only saves work),
+// including no count at all and the first count.
+func TestCriticalCountAnyGuess(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	bisect := func(total int, alpha float64, tail func(int) float64) int {
+		lo, hi := total/2, total+1
+		for hi-lo > 1 {
+			mid := (lo + hi) / 2
+			if tail(mid) <= alpha {
+				hi = mid
+			} else {
+				lo = mid
+			}
+		}
+		return hi
+	}
+	for range 300 {
+		total := 2 + r.IntN(5000)
+		sd := math.Sqrt(float64(total)) * (0.05 + 3*r.Float64())
+		alpha := math.Pow(10, -1-5*r.Float64())
+		tail := func(c int) float64 { return normalSurvival((float64(c) - float64(total)/2) / sd) }
+		want := bisect(total, alpha, tail)
+		for _, guess := range []int{-5, 0, total / 2, want - 1, want, want + 3, r.IntN(2 * total), total + 10} {
+			if got := criticalCount(total, alpha, tail, guess); got != want {
+				t.Fatalf("total %d, sd %.3g, alpha %.3g, guess %d: %d, want %d", total, sd, alpha, guess, got, want)
+			}
+		}
+	}
+}

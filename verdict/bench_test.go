@@ -50,4 +50,17 @@ func BenchmarkAnalyze(b *testing.B) {
 			}
 		})
 	}
+	// make bench-server's requests: no history, no time grid.
+	bare := make([]MetricSetPair, len(pairs))
+	for i, p := range pairs {
+		bare[i] = MetricSetPair{Name: p.Name, Values: PairValues{Control: p.Values.Control, Experiment: p.Values.Experiment}}
+	}
+	b.Run("default-bare", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := Analyze(cfg, bare, Options{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
