@@ -18,8 +18,10 @@ import (
 	"github.com/canaryjudge/judge/verdict"
 )
 
-// maxSequenceBytes bounds a sequence's name.
-const maxSequenceBytes = 256
+// maxSequenceBytes bounds a sequence's name: room for the names judge
+// builds from a deployer's (argo:<namespace>/<AnalysisRun>/<uid>/<metric>,
+// flagger:<namespace>/<name>/<checksum>) at Kubernetes' longest names.
+const maxSequenceBytes = 1024
 
 // checkSequence validates a spec's sequence fields.
 func checkSequence(spec *judgev1.AnalysisSpec) error {

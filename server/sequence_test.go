@@ -178,7 +178,7 @@ func TestSequenceBadInput(t *testing.T) {
 	}
 	for _, tc := range []struct{ name, body, field string }{
 		{"control characters", lookBody(0, "a\nb", 3, ""), "spec.sequence"},
-		{"too long", lookBody(0, strings.Repeat("x", 257), 3, ""), "spec.sequence"},
+		{"too long", lookBody(0, strings.Repeat("x", 1025), 3, ""), "spec.sequence"},
 		{"a look number with a sequence", lookBody(0, "s", 3, `"look":2,`), "spec.look"},
 		{"too many looks", lookBody(0, "s", 1001, ""), "spec.looks"},
 		{"negative looks", lookBody(0, "s", -1, ""), "spec.look"},

@@ -339,7 +339,7 @@ type AnalysisSpec struct {
 	Look  int32 `protobuf:"varint,10,opt,name=look,proto3" json:"look,omitempty"`
 	Looks int32 `protobuf:"varint,11,opt,name=looks,proto3" json:"looks,omitempty"`
 	// sequence, optional, names a sequence of looks at one canary that judge
-	// stores (up to 256 printable characters, e.g. an Argo Rollouts
+	// stores (up to 1,024 bytes of printable text, e.g. an Argo Rollouts
 	// AnalysisRun's uid and metric, a Flagger canary revision, a CI
 	// pipeline's id): each analysis with it is the sequence's next look,
 	// judged at that look's share of the config's family-wise level, so the
