@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 
@@ -32,7 +33,7 @@ func checkSequence(spec *judgev1.AnalysisSpec) error {
 		}
 		return nil
 	}
-	if len(name) > maxSequenceBytes || !utf8.ValidString(name) || !isPrintable(name) {
+	if len(name) > maxSequenceBytes || !utf8.ValidString(name) || strings.ContainsFunc(name, func(r rune) bool { return !unicode.IsPrint(r) }) {
 		return fmt.Errorf("spec.sequence: want up to %d bytes of printable UTF-8: %w", maxSequenceBytes, errInvalid)
 	}
 	if spec.GetLook() != 0 {
@@ -42,15 +43,6 @@ func checkSequence(spec *judgev1.AnalysisSpec) error {
 		return fmt.Errorf("spec.looks %d: want 0 (open-ended) to %d planned looks: %w", looks, maxLooks, errInvalid)
 	}
 	return nil
-}
-
-func isPrintable(s string) bool {
-	for _, r := range s {
-		if !unicode.IsPrint(r) {
-			return false
-		}
-	}
-	return true
 }
 
 // judgeLook judges the next look of the spec's sequence: the store numbers
