@@ -2,6 +2,7 @@ package stats
 
 import (
 	"math"
+	"slices"
 	"sync"
 
 	"gonum.org/v1/gonum/integrate/quad"
@@ -341,7 +342,10 @@ func Comovement(x, y []float64) float64 {
 // search and evaluating Φ⁻¹ for every point, at a fraction of the cost.
 func normalScores(x []float64) []float64 {
 	n := len(x)
-	order := make([]point, n)
+	buf := pointBufs.Get().(*[]point)
+	defer pointBufs.Put(buf)
+	order := slices.Grow((*buf)[:0], n)[:n]
+	*buf = order
 	for i, v := range x {
 		order[i] = point{v, int32(i)} //nolint:gosec // series are far shorter than 2³¹
 	}
@@ -374,6 +378,10 @@ func normalScores(x []float64) []float64 {
 	}
 	return q
 }
+
+// pointBufs recycles normalScores' sort buffers: ranking is done for
+// every series of every analysis.
+var pointBufs = sync.Pool{New: func() any { return new([]point) }}
 
 // point is a value and its position in its series.
 type point struct {

@@ -74,7 +74,12 @@ func QuantileSorted(p float64, sorted []float64) float64 {
 	if i >= n-1 {
 		return sorted[n-1]
 	}
-	a, b, frac := sorted[i], sorted[i+1], h-lo
+	return interpolate(sorted[i], sorted[i+1], h-lo)
+}
+
+// interpolate is the point frac of the way from a to b (a ≤ b), with
+// infinite ends kept (NaN from −Inf to +Inf).
+func interpolate(a, b, frac float64) float64 {
 	switch {
 	case frac == 0 || a == b:
 		return a

@@ -5,7 +5,7 @@ import (
 	"slices"
 )
 
-// ExceedanceResult is the outcome of Exceedance.
+// ExceedanceResult is the outcome of Exceedances on one side.
 type ExceedanceResult struct {
 	// Count is the number of canary innovations beyond every reference
 	// innovation; Canary and Baseline the numbers of canary and reference
@@ -18,7 +18,7 @@ type ExceedanceResult struct {
 	PValue float64
 }
 
-// Exceedance tests whether the canary's point-to-point jumps reach beyond
+// Exceedances tests whether the canary's point-to-point jumps reach beyond
 // anything the baseline did: a shape test for regressions that hit some
 // points hard (a third of the requests three times slower, a burst of
 // errors, a latency spike) and move the median little, which a location
@@ -38,12 +38,13 @@ type ExceedanceResult struct {
 // cannot produce many exceedances while isolated jumps stand out, and a
 // reference series at another level than the canary's does not shift the
 // bound. The statistic is Rosenbaum's count K of canary innovations above
-// the largest reference innovation (below the smallest when upper is
-// false); for exchangeable innovations, with n_c canary and n_b reference
+// the largest reference innovation (or below the smallest); for exchangeable innovations, with n_c canary and n_b reference
 // innovations,
 //
 //	P(K ≥ k) = C(n_c, k) / C(n_c + n_b, k) = Π_{i<k} (n_c − i)/(n_c + n_b − i).
 //
+// Both sides are tested at once: up counts the canary innovations above
+// the largest reference innovation, down those below the smallest.
 // Series need at least 3 points (shorter ones are left out); with no
 // canary or reference innovation, or no canary innovation beyond the
 // bound, the p-value is 1. Values must be finite.
@@ -51,45 +52,74 @@ type ExceedanceResult struct {
 // Reference: Rosenbaum (1954) "Tables for a nonparametric test of location",
 // Ann. Math. Statist. 25:146–150; Box, Jenkins & Reinsel, Time Series
 // Analysis, on prewhitening.
-func Exceedance(canary []float64, rho float64, upper bool, reference ...[]float64) ExceedanceResult {
+func Exceedances(canary []float64, rho float64, reference ...[]float64) (up, down ExceedanceResult) {
 	g := math.Min(math.Max(rho, 0), 0.98)
-	ec := innovations(canary, g)
-	var eb []float64
+	longest := len(canary)
 	for _, b := range reference {
-		eb = append(eb, innovations(b, g)...)
+		longest = max(longest, len(b))
 	}
-	res := ExceedanceResult{Canary: len(ec), Baseline: len(eb), PValue: 1}
-	if len(ec) == 0 || len(eb) == 0 {
-		return res
-	}
-	if upper {
-		res.Bound = slices.Max(eb)
-	} else {
-		res.Bound = slices.Min(eb)
-	}
-	for _, v := range ec {
-		if (upper && v > res.Bound) || (!upper && v < res.Bound) {
-			res.Count++
+	buf := make([]float64, longest)
+	nb, hi, lo := 0, math.Inf(-1), math.Inf(1)
+	for _, b := range reference {
+		for _, e := range innovations(b, g, buf) {
+			nb++
+			hi, lo = math.Max(hi, e), math.Min(lo, e)
 		}
 	}
-	nc, total := float64(len(ec)), float64(len(ec)+len(eb))
-	logP := 0.0
-	for i := range res.Count {
-		logP += math.Log((nc - float64(i)) / (total - float64(i)))
+	ec := innovations(canary, g, buf)
+	up = ExceedanceResult{Canary: len(ec), Baseline: nb, PValue: 1}
+	down = up
+	if len(ec) == 0 || nb == 0 {
+		return up, down
 	}
-	res.PValue = math.Exp(logP)
-	return res
+	up.Bound, down.Bound = hi, lo
+	for _, v := range ec {
+		if v > hi {
+			up.Count++
+		}
+		if v < lo {
+			down.Count++
+		}
+	}
+	up.PValue, down.PValue = exceedanceP(up.Count, len(ec), nb), exceedanceP(down.Count, len(ec), nb)
+	return up, down
 }
 
-// innovations returns the AR(1) innovations of x around its median.
-func innovations(x []float64, rho float64) []float64 {
+// exceedanceP is P(K ≥ k) for nc canary and nb reference innovations.
+func exceedanceP(k, nc, nb int) float64 {
+	c, total := float64(nc), float64(nc+nb)
+	logP := 0.0
+	for i := range k {
+		logP += math.Log((c - float64(i)) / (total - float64(i)))
+	}
+	return math.Exp(logP)
+}
+
+// innovations returns the AR(1) innovations of x around its median,
+// written over buf (at least len(x) long), which also holds the median's
+// selection.
+func innovations(x []float64, rho float64, buf []float64) []float64 {
 	if len(x) < 3 {
 		return nil
 	}
-	m := QuantileSorted(0.5, sorted(x))
-	out := make([]float64, len(x)-1)
+	m := medianInto(x, buf)
+	out := buf[:len(x)-1]
 	for t := 1; t < len(x); t++ {
 		out[t-1] = (x[t] - m) - rho*(x[t-1]-m)
 	}
 	return out
+}
+
+// medianInto is QuantileSorted(0.5, x sorted), found by selection in buf
+// (at least len(x) long) instead of a sort.
+func medianInto(x, buf []float64) float64 {
+	n := len(x)
+	a := buf[:n]
+	copy(a, x)
+	i := (n - 1) / 2
+	lo := selectNth(a, i)
+	if n%2 == 1 {
+		return lo
+	}
+	return interpolate(lo, slices.Min(a[i+1:]), 0.5)
 }

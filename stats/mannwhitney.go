@@ -500,63 +500,69 @@ func serialTest(res *MannWhitneyResult, diffs *pairwiseDiffs, conf, tieSum float
 // upper tail tail(c) is at most alpha, or total+1 when there is none; tail
 // is non-increasing in c. guess, where the caller expects the answer (a
 // normal approximation), only saves evaluations of tail, each costly for
-// the dependence-aware reference: a secant step on the normal-score scale
-// of the tail from the guess and a point beside it predicts the answer,
-// the search gallops from there until it brackets it, and bisects. With
-// tail non-increasing the answer is the same from any guess.
+// the dependence-aware reference. The search keeps the bracket (lo, hi]
+// around the answer and probes, in turn: the guess and its neighbour on
+// the answer's side; the secant through the last two probes on the
+// normal-score scale of the tail, which is nearly linear in c there, and
+// that point's neighbour on the answer's side, which closes the bracket
+// when the secant was right; bisection once the secant stops helping.
+// Typically 2 to 4 evaluations. With tail non-increasing the answer is
+// the same from any guess.
 func criticalCount(total int, alpha float64, tail func(c int) float64, guess int) int {
 	lo, hi := total/2, total+1 // tail(lo) counts as > alpha, tail(hi) as ≤ alpha
-	// probe evaluates tail at c, strictly inside the bracket, and narrows it.
-	probe := func(c int) (float64, bool) {
-		if c <= lo || c >= hi {
-			return 0, false
-		}
+	// The last two probes, for the secant.
+	var last [2]struct {
+		c int
+		t float64
+	}
+	probes := 0
+	// probe evaluates tail at c, strictly inside the bracket, narrows the
+	// bracket, and reports whether c is the new upper end.
+	probe := func(c int) bool {
 		t := tail(c)
+		last[0], last[1] = last[1], last[0]
+		last[1].c, last[1].t = c, t
+		probes++
 		if t <= alpha {
 			hi = c
-		} else {
-			lo = c
+			return true
 		}
-		return t, true
+		lo = c
+		return false
 	}
-	z := func(t float64) float64 { return distuv.UnitNormal.Quantile(1 - t) }
-	g := min(max(guess, lo+1), total)
-	if t1, ok := probe(g); ok {
-		g2 := g + 8
-		if t1 <= alpha {
-			g2 = g - 8
-		}
-		if t2, ok := probe(g2); ok && t1 > 0 && t1 < 1 && t2 > 0 && t2 < 1 && t1 != t2 {
-			c := float64(g) + (z(alpha)-z(t1))*float64(g2-g)/(z(t2)-z(t1))
-			if !math.IsNaN(c) && !math.IsInf(c, 0) {
-				c = math.Min(math.Max(c, float64(lo)), float64(hi))
-				probe(int(math.Ceil(c)))
-			}
-		}
-		// Gallop from the last probe away from it, doubling the step,
-		// until the answer is bracketed tightly.
-		for step := 1; hi-lo > 1; step *= 2 {
-			if hi-lo <= 2*step {
-				break
-			}
-			if _, ok := probe(hi - step); !ok {
-				break
-			}
-			if hi-lo <= 1 {
-				break
-			}
-			if _, ok := probe(lo + step); !ok {
-				break
-			}
+	// neighbour probes beside c, the end of the bracket it became, towards
+	// the other end: when the answer is c (or c+1) the bracket closes.
+	neighbour := func(upper bool) {
+		switch {
+		case hi-lo <= 1:
+		case upper:
+			probe(hi - 1)
+		default:
+			probe(lo + 1)
 		}
 	}
-	for hi-lo > 1 {
-		mid := int(uint(lo+hi) >> 1)
-		if tail(mid) <= alpha {
-			hi = mid
-		} else {
-			lo = mid
+	za := distuv.UnitNormal.Quantile(1 - alpha)
+	secant := func() (int, bool) {
+		a, b := last[0], last[1]
+		if probes < 2 || !(a.t > 0 && a.t < 1 && b.t > 0 && b.t < 1) || a.t == b.t {
+			return 0, false
 		}
+		za1, zb := distuv.UnitNormal.Quantile(1-a.t), distuv.UnitNormal.Quantile(1-b.t)
+		c := float64(a.c) + (za-za1)*float64(b.c-a.c)/(zb-za1)
+		if math.IsNaN(c) || c <= float64(lo) || c >= float64(hi) {
+			return 0, false
+		}
+		return int(math.Ceil(c)), true
+	}
+	if g := min(max(guess, lo+1), total); g > lo && g < hi {
+		neighbour(probe(g))
+	}
+	for round := 0; hi-lo > 1; round++ {
+		c, ok := secant()
+		if !ok || round >= 3 || c <= lo || c >= hi {
+			c = int(uint(lo+hi) >> 1)
+		}
+		neighbour(probe(c))
 	}
 	return hi
 }

@@ -216,7 +216,7 @@ func TestExceedance(t *testing.T) {
 	for i := 0; i < 60; i += 3 { // a third of the points jump by 6 sd
 		canary[i] += 6
 	}
-	up := Exceedance(canary, 0.5, true, baseline)
+	up, _ := Exceedances(canary, 0.5, baseline)
 	if up.Count < 10 || up.Canary != 59 || up.Baseline != 59 {
 		t.Errorf("upward jumps: %+v", up)
 	}
@@ -229,13 +229,13 @@ func TestExceedance(t *testing.T) {
 	}
 	// The same series hold no downward jump beyond the baseline's, and a
 	// series compared with itself exceeds nothing.
-	if down := Exceedance(baseline, 0.5, false, baseline); down.Count != 0 || down.PValue != 1 {
+	if _, down := Exceedances(baseline, 0.5, baseline); down.Count != 0 || down.PValue != 1 {
 		t.Errorf("self: %+v", down)
 	}
-	if short := Exceedance([]float64{1, 2}, 0.5, true, baseline); short.PValue != 1 {
+	if short, _ := Exceedances([]float64{1, 2}, 0.5, baseline); short.PValue != 1 {
 		t.Errorf("two points: %+v", short)
 	}
-	if none := Exceedance(canary, 0.5, true); none.PValue != 1 || none.Baseline != 0 {
+	if none, _ := Exceedances(canary, 0.5); none.PValue != 1 || none.Baseline != 0 {
 		t.Errorf("no reference: %+v", none)
 	}
 }
@@ -256,8 +256,8 @@ func TestExceedanceHistory(t *testing.T) {
 	for _, i := range []int{10, 25, 40, 55} {
 		canary[i] += 8
 	}
-	short := Exceedance(canary, 0.5, true, baseline)
-	long := Exceedance(canary, 0.5, true, baseline, history, []float64{1, 2})
+	short, _ := Exceedances(canary, 0.5, baseline)
+	long, _ := Exceedances(canary, 0.5, baseline, history, []float64{1, 2})
 	if long.Baseline != 59+179 || long.Canary != 59 {
 		t.Fatalf("reference sizes: %+v", long)
 	}
@@ -273,5 +273,76 @@ func TestExceedanceHistory(t *testing.T) {
 	}
 	if !(short.PValue > 0.05) || !(long.PValue < 0.005) {
 		t.Errorf("four spikes: p %v against the window, %v against window and history", short.PValue, long.PValue)
+	}
+}
+
+// TestExceedancesMatchDefinition compares Exceedances with the test
+// written out from its definition (medians from sorted copies, every
+// innovation stored, one side at a time): the counts, bounds and p-values
+// must be identical, ties and odd and even lengths included.
+func TestExceedancesMatchDefinition(t *testing.T) {
+	t.Parallel()
+	definition := func(canary []float64, rho float64, upper bool, reference ...[]float64) ExceedanceResult {
+		rho = math.Min(math.Max(rho, 0), 0.98)
+		innov := func(x []float64) []float64 {
+			if len(x) < 3 {
+				return nil
+			}
+			m := QuantileSorted(0.5, sorted(x))
+			var out []float64
+			for i := 1; i < len(x); i++ {
+				out = append(out, (x[i]-m)-rho*(x[i-1]-m))
+			}
+			return out
+		}
+		ec := innov(canary)
+		var eb []float64
+		for _, b := range reference {
+			eb = append(eb, innov(b)...)
+		}
+		res := ExceedanceResult{Canary: len(ec), Baseline: len(eb), PValue: 1}
+		if len(ec) == 0 || len(eb) == 0 {
+			return res
+		}
+		res.Bound = slices.Max(eb)
+		if !upper {
+			res.Bound = slices.Min(eb)
+		}
+		p := 1.0
+		for _, v := range ec {
+			if (upper && v > res.Bound) || (!upper && v < res.Bound) {
+				res.Count++
+			}
+		}
+		logP := 0.0
+		for i := range res.Count {
+			logP += math.Log(float64(len(ec)-i) / float64(len(ec)+len(eb)-i))
+		}
+		if res.Count > 0 {
+			p = math.Exp(logP)
+		}
+		res.PValue = p
+		return res
+	}
+	rng := rand.New(rand.NewPCG(11, 12))
+	for trial := range 300 {
+		series := func() []float64 {
+			x := ar1Series(rng, 2+rng.IntN(90), 0.6)
+			if trial%3 == 0 { // heavy ties, as in counters
+				for i := range x {
+					x[i] = math.Round(x[i])
+				}
+			}
+			return x
+		}
+		canary, window, history := series(), series(), series()
+		rho := 1.2*rng.Float64() - 0.1
+		up, down := Exceedances(canary, rho, window, history)
+		if want := definition(canary, rho, true, window, history); up != want {
+			t.Fatalf("trial %d up: %+v, want %+v", trial, up, want)
+		}
+		if want := definition(canary, rho, false, window, history); down != want {
+			t.Fatalf("trial %d down: %+v, want %+v", trial, down, want)
+		}
 	}
 }

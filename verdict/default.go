@@ -93,11 +93,13 @@ const smootherLevel = 0.05
 // distribution, so a history is left out by mistake at most that often,
 // and leaving it out only shortens the shape test's reference.
 func smootherHistory(window, history []float64) (float64, bool) {
+	buf := make([]float64, 0, len(window)+len(history))
 	jumps := func(x []float64) []float64 {
-		d := make([]float64, 0, max(len(x)-1, 0))
+		start := len(buf)
 		for i := 1; i < len(x); i++ {
-			d = append(d, math.Abs(x[i]-x[i-1]))
+			buf = append(buf, math.Abs(x[i]-x[i-1]))
 		}
+		d := buf[start:]
 		slices.Sort(d)
 		return d
 	}
@@ -286,7 +288,7 @@ func countTest(e *evidence, r *metricCase, alt stats.Alternative, alpha float64)
 // and which would hide every change) gets a model-free allowance from its
 // own autocorrelation over a window.
 func baselineDependence(r *metricCase, history, control, canary []float64) stats.Dependence {
-	baseline := append(slices.Clone(history), control...)
+	baseline := slices.Concat(history, control)
 	if len(history) == 0 {
 		half := len(canary) / 2
 		dep := stats.EstimateDependence(baseline, canary[:half], canary[half:])
@@ -312,14 +314,21 @@ func pairedDifferences(r *metricCase, infinite int) (d, rel []float64, comovemen
 	if !r.aligned || infinite > 0 {
 		return nil, nil, 0
 	}
-	at := make(map[int]float64, len(r.controlSeries.at))
-	for i, pos := range r.controlSeries.at {
-		at[pos] = r.controlSeries.values[i]
-	}
-	var c, b []float64
-	for i, pos := range r.canarySeries.at {
-		if v, ok := at[pos]; ok {
-			c, b = append(c, r.canarySeries.values[i]), append(b, v)
+	// Both series hold their points in time order (prepare): the
+	// instants both kept are found by one merge.
+	cs, bs := r.canarySeries, r.controlSeries
+	n := min(len(cs.at), len(bs.at))
+	c, b := make([]float64, 0, n), make([]float64, 0, n)
+	for i, j := 0, 0; i < len(cs.at) && j < len(bs.at); {
+		switch {
+		case cs.at[i] < bs.at[j]:
+			i++
+		case cs.at[i] > bs.at[j]:
+			j++
+		default:
+			c, b = append(c, cs.values[i]), append(b, bs.values[j])
+			i++
+			j++
 		}
 	}
 	if len(c) < max(minPairs, r.metric.MinSamples) {
@@ -384,8 +393,7 @@ func pairedTest(e *evidence, d, rel []float64, alt stats.Alternative, alpha floa
 // spike in one window of a long-quiet metric).
 func shapeTest(e *evidence, canary, control, history []float64, direction string) {
 	rho := stats.EstimateDependence(canary, control).Rho
-	up := stats.Exceedance(canary, rho, true, control, history)
-	down := stats.Exceedance(canary, rho, false, control, history)
+	up, down := stats.Exceedances(canary, rho, control, history)
 	switch direction {
 	case DirectionIncrease:
 		e.tail, e.tailUp, e.tailP = &up, true, up.PValue

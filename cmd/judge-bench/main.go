@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -40,10 +41,12 @@ func main() {
 	concurrency := flag.Int("concurrency", 8, "concurrent requests in the closed-loop phase")
 	soak := flag.Int("soak", 100_000, "requests of the soak phase, after which the server's resident memory is compared with before (0 skips it)")
 	role := flag.String("role", "client", "client, or server (internal: the child process)")
+	judge := flag.String("judge", "default", "the judge the analyze requests ask for (kayenta measures the service with the cheapest judge)")
+	profile := flag.String("server-profile", "", "write the server process's CPU profile over the whole run to this file (go tool pprof)")
 	flag.Parse()
-	run := func(d time.Duration, c int) error { return runClient(d, c, *soak) }
+	run := func(d time.Duration, c int) error { return runClient(d, c, *soak, *judge, *profile) }
 	if *role == "server" {
-		run = func(time.Duration, int) error { return runServers() }
+		run = func(time.Duration, int) error { return runServers(*profile) }
 	}
 	if err := run(*duration, *concurrency); err != nil {
 		fmt.Fprintln(os.Stderr, "judge-bench:", err)
@@ -52,8 +55,8 @@ func main() {
 }
 
 // requestBody is an analysis of 10 metrics with 60 baseline and 60 canary
-// points each.
-func requestBody() []byte {
+// points each, for the given judge.
+func requestBody(judge string) []byte {
 	r := rand.New(rand.NewPCG(1, 2)) //nolint:gosec // reproducible benchmark data
 	var metrics, cfg []string
 	for m := range 10 {
@@ -66,8 +69,8 @@ func requestBody() []byte {
 		}
 		metrics = append(metrics, fmt.Sprintf(`{"name":%q,"control":[%s],"experiment":[%s]}`, name, strings.Join(c, ","), strings.Join(e, ",")))
 	}
-	return []byte(fmt.Sprintf(`{"spec":{"canary_config":{"name":"bench","metrics":[%s]},"metrics":[%s]}}`,
-		strings.Join(cfg, ","), strings.Join(metrics, ",")))
+	return []byte(fmt.Sprintf(`{"spec":{"judge":%q,"canary_config":{"name":"bench","metrics":[%s]},"metrics":[%s]}}`,
+		judge, strings.Join(cfg, ","), strings.Join(metrics, ",")))
 }
 
 // floorService answers Analyze without judging: gRPC has decoded the message.
@@ -126,8 +129,19 @@ type result struct {
 
 // runServers starts the judge server and the floor server, prints their
 // addresses and serves until standard input closes.
-func runServers() error {
+func runServers(profile string) error {
 	server.TuneGC()
+	if profile != "" {
+		f, err := os.Create(profile) //nolint:gosec // the operator's file
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	dir, err := os.MkdirTemp("", "judge-bench-")
 	if err != nil {
 		return err
@@ -150,12 +164,12 @@ func runServers() error {
 }
 
 // startChild runs the servers in a child process and returns their addresses.
-func startChild() (judgeAddr, floorAddr string, pid int, stop func(), err error) {
+func startChild(profile string) (judgeAddr, floorAddr string, pid int, stop func(), err error) {
 	self, err := os.Executable()
 	if err != nil {
 		return "", "", 0, nil, err
 	}
-	cmd := exec.Command(self, "-role=server") //nolint:gosec // this very program
+	cmd := exec.Command(self, "-role=server", "-server-profile="+profile) //nolint:gosec // this very program
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -175,14 +189,14 @@ func startChild() (judgeAddr, floorAddr string, pid int, stop func(), err error)
 	return judgeAddr, floorAddr, cmd.Process.Pid, func() { _ = stdin.Close(); _ = cmd.Wait() }, nil
 }
 
-func runClient(duration time.Duration, concurrency, soak int) error {
-	judgeAddr, floorAddr, pid, stop, err := startChild()
+func runClient(duration time.Duration, concurrency, soak int, judge, profile string) error {
+	judgeAddr, floorAddr, pid, stop, err := startChild(profile)
 	if err != nil {
 		return err
 	}
 	defer stop()
 
-	body := requestBody()
+	body := requestBody(judge)
 	var req judgev1.AnalyzeRequest
 	if err := protojson.Unmarshal(body, &req); err != nil {
 		return err
