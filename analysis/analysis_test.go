@@ -118,7 +118,7 @@ func parseConfig(t *testing.T, text string) *verdict.Config {
 	return cfg
 }
 
-func classOf(res *verdict.Result, name string) (string, string) {
+func classOf(res *verdict.Result, name string) (verdict.Classification, string) {
 	for _, m := range res.Metrics {
 		if m.Name == name {
 			return m.Classification, m.Reason
@@ -135,7 +135,9 @@ func TestMixedSourcesEndToEnd(t *testing.T) {
 	s := newSetup(t)
 	cfg := parseConfig(t, mixedConfig)
 	for _, tc := range []struct {
-		canary, result, latency string
+		canary  string
+		result  verdict.Outcome
+		latency verdict.Classification
 	}{{"canary-good", verdict.ResultPass, verdict.Pass}, {"canary-bad", verdict.ResultFail, verdict.High}} {
 		out, err := s.runner.Run(context.Background(), cfg, request(tc.canary, points), Options{})
 		if err != nil {

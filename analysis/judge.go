@@ -48,5 +48,5 @@ func endAnalysis(span trace.Span, res *verdict.Result, err error) {
 		span.SetStatus(codes.Error, "analysis failed")
 		return
 	}
-	span.SetAttributes(attribute.String("judge.result", res.Result), attribute.Float64("judge.score", res.Score))
+	span.SetAttributes(attribute.String("judge.result", string(res.Result)), attribute.Float64("judge.score", res.Score))
 }

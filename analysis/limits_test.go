@@ -35,7 +35,7 @@ func TestLimitsHoldForHistoryAndConfigs(t *testing.T) {
 		Limits: verdict.Limits{MaxMetrics: 3, MaxPoints: 1000}}
 	ten := 10
 	cfg := &verdict.Config{Name: "c", HistoryWindows: &ten, Metrics: []verdict.Metric{{Name: "m", Groups: []string{"g"},
-		Tests: []string{verdict.TestMannWhitney}, Query: map[string]string{"prometheus": `up{pod="${scope}"}`}}}}
+		Tests: []verdict.Test{verdict.TestMannWhitney}, Query: map[string]string{"prometheus": `up{pod="${scope}"}`}}}}
 	if err := cfg.Validate("test"); err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestLimitsHoldForHistoryAndConfigs(t *testing.T) {
 	}
 	// A config with more metrics than the limit is refused.
 	for i := range 3 {
-		cfg.Metrics = append(cfg.Metrics, verdict.Metric{Name: fmt.Sprint("n", i), Groups: []string{"g"}, Tests: []string{verdict.TestMannWhitney},
+		cfg.Metrics = append(cfg.Metrics, verdict.Metric{Name: fmt.Sprint("n", i), Groups: []string{"g"}, Tests: []verdict.Test{verdict.TestMannWhitney},
 			Query: map[string]string{"prometheus": `up{pod="${scope}"}`}})
 	}
 	req = &Request{Scopes: map[string]ScopePair{"default": {Control: scope("a", 60), Experiment: scope("b", 60)}}}

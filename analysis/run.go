@@ -180,7 +180,7 @@ func (r *Runner) limits() verdict.Limits {
 type Options struct {
 	// Account picks the account when several of a source type exist.
 	Account string
-	Judge   string
+	Judge   verdict.JudgeName
 	// Thresholds override the config's (and the request's).
 	Thresholds *verdict.Thresholds
 	// Equivalence asks for the intervals of an early PASS

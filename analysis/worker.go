@@ -27,6 +27,21 @@ type Queue interface {
 
 var _ Queue = (*store.Store)(nil)
 
+// WorkerOutcome is how a worker's analysis ended (Worker.Finished).
+type WorkerOutcome string
+
+// Worker outcomes.
+const (
+	// Succeeded: judged, and the verdict stored.
+	Succeeded WorkerOutcome = "succeeded"
+	// Failed: stored as failed, with the reason it could not be judged.
+	Failed WorkerOutcome = "failed"
+	// Lost: not recorded by this worker (its lease was lost, the analysis
+	// cancelled, or the store unreachable); it is claimed again or was
+	// finished elsewhere.
+	Lost WorkerOutcome = "lost"
+)
+
 // Worker claims stored analyses from a queue and runs them. It holds a
 // lease on the analysis it runs and renews it; if the replica dies, the
 // lease expires and a worker of any replica (or this one, restarted) claims
@@ -41,9 +56,8 @@ type Worker struct {
 	Lease, Poll time.Duration
 	MaxAttempts int
 	Log         *slog.Logger
-	// Finished, when set, is told how each analysis ended: "succeeded",
-	// "failed" or "lost" (not recorded by this worker).
-	Finished func(id, outcome string)
+	// Finished, when set, is told how each analysis ended.
+	Finished func(id string, outcome WorkerOutcome)
 	// Panicked, when set, is told of each recovered panic.
 	Panicked func()
 }
@@ -90,7 +104,7 @@ func (w *Worker) process(abort context.Context, a store.Analysis) {
 	cancel(errJudged)
 	<-renewed
 	if lost != nil {
-		w.finished(a.ID, "lost")
+		w.finished(a.ID, Lost)
 		w.Log.Info("analysis not recorded", "id", a.ID, "reason", lost)
 		return
 	}
@@ -102,22 +116,22 @@ func (w *Worker) process(abort context.Context, a store.Analysis) {
 		// it is not claimed again and again and never reads as judged.
 		failed := store.Outcome{Error: "the outcome could not be stored; the analysis is failed rather than retried"}
 		if errors.Is(err, store.ErrLeaseLost) || o.Verdict == nil || w.Queue.Finish(finishCtx, a.ID, w.Owner, failed) != nil {
-			w.finished(a.ID, "lost")
+			w.finished(a.ID, Lost)
 			w.Log.Warn("record analysis outcome", "id", a.ID, "err", err)
 			return
 		}
 		w.Log.Warn("analysis outcome refused by the store; recorded as failed", "id", a.ID, "err", err)
 		o = failed
 	}
-	outcome := "succeeded"
+	outcome := Succeeded
 	if o.Verdict == nil {
-		outcome = "failed"
+		outcome = Failed
 	}
 	w.finished(a.ID, outcome)
 	w.Log.Info("analysis finished", "id", a.ID, "outcome", outcome, "attempt", a.Attempts)
 }
 
-func (w *Worker) finished(id, outcome string) {
+func (w *Worker) finished(id string, outcome WorkerOutcome) {
 	if w.Finished != nil {
 		w.Finished(id, outcome)
 	}

@@ -53,7 +53,7 @@ func Advise(cases []Case, cfg *verdict.Config, target float64) Advice {
 		}
 		// Scores with every threshold at zero: a case then fails only when
 		// forced (critical metric, no data), and its score decides the rest.
-		report := Run(leveled, withLevel(cfg), []string{verdict.JudgeDefault}, &verdict.Thresholds{}, nil)
+		report := Run(leveled, withLevel(cfg), []verdict.JudgeName{verdict.JudgeDefault}, &verdict.Thresholds{}, nil)
 		for _, marginal := range sweepMarginals {
 			var incidents, detected, controls, falseFails int
 			for _, o := range report.Judges[0].Cases {

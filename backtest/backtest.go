@@ -29,7 +29,7 @@ type Case struct {
 	// Source says where the case came from ("nab:<file>", "synthetic").
 	Source string `json:"source"`
 	// Expected is FAIL for an incident or regression, PASS for a control.
-	Expected string `json:"expected"`
+	Expected verdict.Outcome `json:"expected"`
 	// Kind and Size describe a synthetic case ("aa", "level-shift", …; the
 	// regression's size, 0 for A/A).
 	Kind string  `json:"kind,omitempty"`
@@ -60,18 +60,18 @@ type Case struct {
 
 // Outcome is one judge's result on one case.
 type Outcome struct {
-	ID       string  `json:"id"`
-	Source   string  `json:"source"`
-	Kind     string  `json:"kind,omitempty"`
-	Size     float64 `json:"size,omitempty"`
-	Noise    string  `json:"noise,omitempty"`
-	Rho      float64 `json:"rho,omitempty"`
-	Points   int     `json:"points,omitempty"`
-	CV       float64 `json:"cv,omitempty"`
-	Expected string  `json:"expected"`
-	Result   string  `json:"result"`
-	Score    float64 `json:"score"`
-	Error    string  `json:"error,omitempty"`
+	ID       string          `json:"id"`
+	Source   string          `json:"source"`
+	Kind     string          `json:"kind,omitempty"`
+	Size     float64         `json:"size,omitempty"`
+	Noise    string          `json:"noise,omitempty"`
+	Rho      float64         `json:"rho,omitempty"`
+	Points   int             `json:"points,omitempty"`
+	CV       float64         `json:"cv,omitempty"`
+	Expected verdict.Outcome `json:"expected"`
+	Result   verdict.Outcome `json:"result"`
+	Score    float64         `json:"score"`
+	Error    string          `json:"error,omitempty"`
 	// Look is the look a sequence ended at (1-based; 0 for one analysis).
 	Look int `json:"look,omitempty"`
 }
@@ -135,9 +135,9 @@ type PowerPoint struct {
 
 // JudgeReport is one judge's outcomes and summary.
 type JudgeReport struct {
-	Judge   string    `json:"judge"`
-	Cases   []Outcome `json:"cases"`
-	Summary Summary   `json:"summary"`
+	Judge   verdict.JudgeName `json:"judge"`
+	Cases   []Outcome         `json:"cases"`
+	Summary Summary           `json:"summary"`
 }
 
 // Report is a backtest's result, one report per judge, and the threshold
@@ -150,7 +150,7 @@ type Report struct {
 // Run judges every case with each judge, in parallel across the cores,
 // calling progress (when not nil) after each case. cfg judges cases that
 // carry no config of their own.
-func Run(cases []Case, cfg *verdict.Config, judges []string, thresholds *verdict.Thresholds, progress func()) Report {
+func Run(cases []Case, cfg *verdict.Config, judges []verdict.JudgeName, thresholds *verdict.Thresholds, progress func()) Report {
 	var report Report
 	for _, judge := range judges {
 		outcomes := make([]Outcome, len(cases))
@@ -178,7 +178,7 @@ func Run(cases []Case, cfg *verdict.Config, judges []string, thresholds *verdict
 	return report
 }
 
-func judgeCase(c Case, cfg *verdict.Config, judge string, thresholds *verdict.Thresholds) Outcome {
+func judgeCase(c Case, cfg *verdict.Config, judge verdict.JudgeName, thresholds *verdict.Thresholds) Outcome {
 	o := Outcome{ID: c.ID, Source: c.Source, Kind: c.Kind, Size: c.Size, Noise: c.Noise, Rho: c.Rho, Points: c.Points, CV: c.CV, Expected: c.Expected}
 	if c.Config != nil {
 		cfg = c.Config
@@ -211,7 +211,7 @@ func judgeCase(c Case, cfg *verdict.Config, judge string, thresholds *verdict.Th
 // whose verdict is FAIL (a deployer's failed measurement, whether or not a
 // regression is established), PASS at an early equivalence (PassEarly) or
 // at the last look's PASS.
-func judgeSequence(o Outcome, c Case, cfg *verdict.Config, judge string, thresholds *verdict.Thresholds) Outcome {
+func judgeSequence(o Outcome, c Case, cfg *verdict.Config, judge verdict.JudgeName, thresholds *verdict.Thresholds) Outcome {
 	spending := c.Spending || c.OpenEnded || c.PassEarly
 	plan := sequence.Plan{Alpha: cmp.Or(cfg.FamilyWiseError, 0.05), Looks: c.Looks, PassEarly: c.PassEarly}
 	if c.OpenEnded {

@@ -214,7 +214,7 @@ func TestSyntheticCases(t *testing.T) {
 			t.Errorf("options %+v: error %v, want ErrSynthetic", bad, err)
 		}
 	}
-	report := Run(a, SyntheticConfig(), []string{verdict.JudgeDefault}, nil, nil)
+	report := Run(a, SyntheticConfig(), []verdict.JudgeName{verdict.JudgeDefault}, nil, nil)
 	if s := report.Judges[0].Summary; s.Incidents != 20 || s.Controls != 20 || s.Errors != 0 {
 		t.Errorf("summary %+v", s)
 	}
@@ -276,7 +276,7 @@ func TestNABQuality(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	report := Run(cases, DefaultConfig(), []string{verdict.JudgeDefault, verdict.JudgeKayenta}, nil, nil)
+	report := Run(cases, DefaultConfig(), []verdict.JudgeName{verdict.JudgeDefault, verdict.JudgeKayenta}, nil, nil)
 	def, kay := report.Judges[0].Summary, report.Judges[1].Summary
 	if def.Errors != 0 || kay.Errors != 0 || def.Incidents != 32 || def.Controls != 66 {
 		t.Fatalf("corpus: default %+v, kayenta %+v", def, kay)
@@ -340,8 +340,8 @@ func TestLooks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	one := Run(single, SyntheticConfig(), []string{"default"}, nil, nil).Judges[0].Cases
-	many := Run(seq, SyntheticConfig(), []string{"default"}, nil, nil).Judges[0].Cases
+	one := Run(single, SyntheticConfig(), []verdict.JudgeName{verdict.JudgeDefault}, nil, nil).Judges[0].Cases
+	many := Run(seq, SyntheticConfig(), []verdict.JudgeName{verdict.JudgeDefault}, nil, nil).Judges[0].Cases
 	failsEarly := 0
 	for i := range one {
 		s, m := one[i], many[i]
@@ -382,7 +382,7 @@ func TestSpendingHoldsTheLevel(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		out := Run(cases, SyntheticConfig(), []string{"default"}, nil, nil).Judges[0]
+		out := Run(cases, SyntheticConfig(), []verdict.JudgeName{verdict.JudgeDefault}, nil, nil).Judges[0]
 		for _, c := range out.Cases {
 			if c.Expected == "FAIL" && c.Result == "FAIL" && c.Look <= 6 {
 				earlyLooks++
@@ -416,7 +416,7 @@ func TestOpenEndedHoldsTheLevel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := Run(cases, SyntheticConfig(), []string{"default"}, nil, nil).Judges[0]
+	out := Run(cases, SyntheticConfig(), []verdict.JudgeName{verdict.JudgeDefault}, nil, nil).Judges[0]
 	t.Logf("24 open-ended looks: false fails %.1f%%, recall %.1f%%", 100*out.Summary.FalseFailRate, 100*out.Summary.Recall)
 	// 200 A/A sequences: the Monte Carlo error of a 5% rate is ±1.5%.
 	if out.Summary.FalseFailRate > 0.08 {

@@ -21,18 +21,18 @@ var updateCorpus = flag.Bool("update-corpus", false, "rewrite testdata/corpus-ve
 // result and score, and per metric its classification and every number
 // the engine computed (reasons are left out: their numbers are these).
 type corpusVerdict struct {
-	Case    string         `json:"case"`
-	Judge   string         `json:"judge"`
-	Result  string         `json:"result"`
-	Score   float64        `json:"score"`
-	Metrics []corpusMetric `json:"metrics"`
+	Case    string            `json:"case"`
+	Judge   verdict.JudgeName `json:"judge"`
+	Result  verdict.Outcome   `json:"result"`
+	Score   float64           `json:"score"`
+	Metrics []corpusMetric    `json:"metrics"`
 }
 
 type corpusMetric struct {
-	Name           string `json:"name"`
-	Classification string `json:"classification"`
-	Critical       bool   `json:"critical"`
-	Numbers        []any  `json:"numbers"`
+	Name           string                 `json:"name"`
+	Classification verdict.Classification `json:"classification"`
+	Critical       bool                   `json:"critical"`
+	Numbers        []any                  `json:"numbers"`
 }
 
 // corpusVerdicts judges 120 synthetic cases (seed 1, every noise model and
@@ -46,7 +46,7 @@ func corpusVerdicts(t *testing.T) []corpusVerdict {
 	cfg := SyntheticConfig()
 	var out []corpusVerdict
 	for _, c := range cases {
-		for _, judge := range []string{verdict.JudgeDefault, verdict.JudgeKayenta} {
+		for _, judge := range []verdict.JudgeName{verdict.JudgeDefault, verdict.JudgeKayenta} {
 			res, err := verdict.Analyze(cfg, c.Pairs, verdict.Options{Judge: judge})
 			if err != nil {
 				t.Fatalf("%s %s: %v", c.ID, judge, err)

@@ -23,10 +23,10 @@ import (
 // FAIL when a critical metric is significant in a regressing direction.
 // It allows for no serial dependence, so its A/A rate shows where that
 // matters.
-const JudgeReference = "reference"
+const JudgeReference verdict.JudgeName = "reference"
 
 // referenceCase judges one case with the reference test.
-func referenceCase(c Case, cfg *verdict.Config) string {
+func referenceCase(c Case, cfg *verdict.Config) verdict.Outcome {
 	byName := map[string]*verdict.MetricSetPair{}
 	for i := range c.Pairs {
 		byName[c.Pairs[i].Name] = &c.Pairs[i]
@@ -50,7 +50,7 @@ func referenceCase(c Case, cfg *verdict.Config) string {
 }
 
 // referenceP is one metric's p-value by the reference test.
-func referenceP(pair *verdict.MetricSetPair, direction string) float64 {
+func referenceP(pair *verdict.MetricSetPair, direction verdict.Direction) float64 {
 	k := 1
 	if s := pair.Scopes["control"]; s.StepMillis > 0 && s.WindowMillis > s.StepMillis {
 		k = int((s.WindowMillis + s.StepMillis - 1) / s.StepMillis)

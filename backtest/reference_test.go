@@ -44,7 +44,7 @@ func TestReference(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := Run(cases, SyntheticConfig(), []string{JudgeReference}, nil, nil).Judges[0].Summary
+	s := Run(cases, SyntheticConfig(), []verdict.JudgeName{JudgeReference}, nil, nil).Judges[0].Summary
 	if aa, d := float64(s.FalseFails)/float64(s.Controls), float64(s.Detected)/float64(s.Incidents); aa > 0.09 || d < 0.9 {
 		t.Errorf("independent noise: A/A %.3f (want ≤ 0.09), +20%% detected %.3f (want ≥ 0.9)", aa, d)
 	}

@@ -110,10 +110,10 @@ func convert(data []byte, source string) (*verdict.Config, error) {
 		cfg.Templates = k.Templates
 	}
 	if k.Judge != nil {
-		switch _, registered := verdict.LookupJudge(k.Judge.Name); {
+		switch _, registered := verdict.LookupJudge(verdict.JudgeName(k.Judge.Name)); {
 		case k.Judge.Name == verdict.KayentaJudgeName, k.Judge.Name == verdict.RemoteJudgeName, k.Judge.Name == "":
 		case registered:
-			cfg.Judge = k.Judge.Name
+			cfg.Judge = verdict.JudgeName(k.Judge.Name)
 		default:
 			return nil, fmt.Errorf("%s: %w: judge.name: unable to resolve canary judge %q (want %s, %s or one of judge's: %s)",
 				source, verdict.ErrInvalidConfig, k.Judge.Name, verdict.KayentaJudgeName, verdict.RemoteJudgeName, strings.Join(verdict.JudgeNames(), ", "))
@@ -148,8 +148,8 @@ func convert(data []byte, source string) (*verdict.Config, error) {
 			Name:         km.Name,
 			Groups:       km.Groups,
 			Scope:        km.ScopeName,
-			Tests:        []string{verdict.TestMannWhitney},
-			Direction:    strings.ToLower(c.Direction),
+			Tests:        []verdict.Test{verdict.TestMannWhitney},
+			Direction:    verdict.Direction(strings.ToLower(c.Direction)),
 			Critical:     c.Critical,
 			MustHaveData: c.MustHaveData,
 			Muted:        c.Muted,

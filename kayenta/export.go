@@ -80,7 +80,7 @@ func ToCanaryConfig(cfg *verdict.Config, applications []string) (*CanaryConfig, 
 		out.Templates = map[string]string{}
 	}
 	if cfg.Judge == verdict.JudgeKayenta {
-		out.Judge.Name = verdict.JudgeKayenta
+		out.Judge.Name = string(verdict.JudgeKayenta)
 	}
 	for _, g := range cfg.Groups {
 		if g.Weight != nil {
@@ -100,7 +100,7 @@ func ToCanaryConfig(cfg *verdict.Config, applications []string) (*CanaryConfig, 
 			km.ScopeName = "default"
 		}
 		km.AnalysisConfigurations.Canary = CanaryAnalysis{
-			Direction: m.Direction, NaNStrategy: m.NaNStrategy, Critical: m.Critical, MustHaveData: m.MustHaveData,
+			Direction: string(m.Direction), NaNStrategy: m.NaNStrategy, Critical: m.Critical, MustHaveData: m.MustHaveData,
 			Muted: m.Muted, EffectSize: m.EffectSize,
 		}
 		if m.Outliers != nil {

@@ -50,7 +50,7 @@ type Score struct {
 	ClassificationReason string  `json:"classificationReason"`
 }
 
-var classes = map[string]string{
+var classes = map[verdict.Classification]string{
 	verdict.Pass: "Pass", verdict.High: "High", verdict.Low: "Low", verdict.Nodata: "Nodata",
 	verdict.NodataFail: "NodataFailMetric", verdict.Error: "Error",
 	// Kayenta has no inconclusive class; like NodataFailMetric it fails
@@ -60,12 +60,12 @@ var classes = map[string]string{
 
 // reverse maps Kayenta's classes back to judge's (Inconclusive reads as
 // NODATA_FAIL, as Kayenta has no class of its own for it).
-var reverse = map[string]string{"Pass": verdict.Pass, "High": verdict.High, "Low": verdict.Low, "Nodata": verdict.Nodata,
+var reverse = map[string]verdict.Classification{"Pass": verdict.Pass, "High": verdict.High, "Low": verdict.Low, "Nodata": verdict.Nodata,
 	"NodataFailMetric": verdict.NodataFail, "Error": verdict.Error}
 
 // rank orders classifications from the best (PASS) to the worst.
-func rank(class string) int {
-	return map[string]int{verdict.Pass: 0, verdict.Nodata: 1, verdict.Low: 2, verdict.High: 2, verdict.Inconclusive: 3, verdict.NodataFail: 3, verdict.Error: 4}[class]
+func rank(class verdict.Classification) int {
+	return map[verdict.Classification]int{verdict.Pass: 0, verdict.Nodata: 1, verdict.Low: 2, verdict.High: 2, verdict.Inconclusive: 3, verdict.NodataFail: 3, verdict.Error: 4}[class]
 }
 
 // joinReasons is a metric's reason when several tests judged it.
@@ -83,13 +83,13 @@ func FromResult(res *verdict.Result) JudgeResult {
 	// Kayenta names it; judge's default judge by its name in configs.
 	name := verdict.KayentaJudgeName
 	if res.Judge != verdict.JudgeKayenta {
-		name = verdict.JudgeDefault
+		name = string(verdict.JudgeDefault)
 	}
 	out := JudgeResult{
 		JudgeName: name,
 		Score: Score{
 			Score:                res.Score,
-			Classification:       strings.ToUpper(res.Result[:1]) + strings.ToLower(res.Result[1:]),
+			Classification:       strings.ToUpper(string(res.Result[:1])) + strings.ToLower(string(res.Result[1:])),
 			ClassificationReason: res.Reason,
 		},
 	}

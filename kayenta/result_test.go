@@ -18,7 +18,7 @@ func TestFromResultOneEntryPerMetric(t *testing.T) {
 		{Name: "cpu", Test: verdict.TestMannWhitney, Classification: verdict.Nodata, Reason: "no data"},
 	}}
 	out := FromResult(res)
-	if out.JudgeName != verdict.JudgeDefault || len(out.Results) != 2 {
+	if out.JudgeName != string(verdict.JudgeDefault) || len(out.Results) != 2 {
 		t.Fatalf("judge %q, %d results; want default and one per metric", out.JudgeName, len(out.Results))
 	}
 	l := out.Results[0]

@@ -15,8 +15,8 @@ import (
 // VerdictToProto converts the verdict engine's result to the API message.
 func VerdictToProto(r *verdict.Result) *judgev1.Verdict {
 	v := &judgev1.Verdict{
-		Judge:      r.Judge,
-		Result:     r.Result,
+		Judge:      string(r.Judge),
+		Result:     string(r.Result),
 		Score:      r.Score,
 		Reason:     r.Reason,
 		Thresholds: &judgev1.Thresholds{Pass: r.Thresholds.Pass, Marginal: r.Thresholds.Marginal},
@@ -28,9 +28,9 @@ func VerdictToProto(r *verdict.Result) *judgev1.Verdict {
 	for _, m := range r.Metrics {
 		v.Metrics = append(v.Metrics, &judgev1.MetricResult{
 			Name:               m.Name,
-			Test:               m.Test,
+			Test:               string(m.Test),
 			Groups:             m.Groups,
-			Classification:     m.Classification,
+			Classification:     string(m.Classification),
 			Critical:           m.Critical,
 			ConfiguredCritical: m.ConfiguredCritical,
 			Muted:              m.Muted,
@@ -46,7 +46,7 @@ func VerdictToProto(r *verdict.Result) *judgev1.Verdict {
 			Warnings:           m.Warnings,
 			MeanRatio:          m.MeanRatio,
 			Autocorrelation:    m.Autocorr,
-			Comparison:         m.Comparison,
+			Comparison:         string(m.Comparison),
 			TailPValue:         m.TailPValue,
 			Bounds:             boundsToProto(m.Bounds),
 			Aggregate:          m.Aggregate,
@@ -119,8 +119,8 @@ func PairFromProto(p *judgev1.MetricPair) verdict.MetricSetPair {
 // VerdictFromProto converts the API's verdict back to the engine's form.
 func VerdictFromProto(v *judgev1.Verdict) *verdict.Result {
 	r := &verdict.Result{
-		Judge:      v.GetJudge(),
-		Result:     v.GetResult(),
+		Judge:      verdict.JudgeName(v.GetJudge()),
+		Result:     verdict.Outcome(v.GetResult()),
 		Score:      v.GetScore(),
 		Reason:     v.GetReason(),
 		Thresholds: verdict.Thresholds{Pass: v.GetThresholds().GetPass(), Marginal: v.GetThresholds().GetMarginal()},
@@ -132,9 +132,9 @@ func VerdictFromProto(v *judgev1.Verdict) *verdict.Result {
 	for _, m := range v.GetMetrics() {
 		r.Metrics = append(r.Metrics, verdict.MetricResult{
 			Name:               m.GetName(),
-			Test:               m.GetTest(),
+			Test:               verdict.Test(m.GetTest()),
 			Groups:             m.GetGroups(),
-			Classification:     m.GetClassification(),
+			Classification:     verdict.Classification(m.GetClassification()),
 			Critical:           m.GetCritical(),
 			ConfiguredCritical: m.GetConfiguredCritical(),
 			Muted:              m.GetMuted(),
@@ -147,7 +147,7 @@ func VerdictFromProto(v *judgev1.Verdict) *verdict.Result {
 			CILow:              m.CiLow,
 			CIHigh:             m.CiHigh,
 			EffectSize:         m.EffectSize,
-			Comparison:         m.GetComparison(),
+			Comparison:         verdict.Comparison(m.GetComparison()),
 			TailPValue:         m.TailPValue,
 			Bounds:             boundsFromProto(m.GetBounds()),
 			Warnings:           m.GetWarnings(),

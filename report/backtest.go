@@ -78,7 +78,7 @@ func Backtest(w io.Writer, title string, rep backtest.Report, cases []backtest.C
 	}
 	var views []caseView
 	for _, c := range cases {
-		v := caseView{ID: c.ID, Source: c.Source, Kind: c.Kind, Noise: c.Noise, Size: c.Size, Rho: c.Rho, Expected: c.Expected}
+		v := caseView{ID: c.ID, Source: c.Source, Kind: c.Kind, Noise: c.Noise, Size: c.Size, Rho: c.Rho, Expected: string(c.Expected)}
 		for i, o := range outcomes[c.ID] {
 			v.Results = append(v.Results, fmt.Sprintf("%s: %s (%.0f)", rep.Judges[i].Judge, o.Result, o.Score))
 			if (o.Result == verdict.ResultFail) != (c.Expected == verdict.ResultFail) {

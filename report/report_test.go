@@ -89,7 +89,7 @@ func TestAnalysisPage(t *testing.T) {
 		t.Errorf("the failing metric is not first (%d, %d)", high, pass)
 	}
 	for _, m := range res.Metrics {
-		if !strings.Contains(page, ">"+m.Classification+"</span>") {
+		if !strings.Contains(page, ">"+string(m.Classification)+"</span>") {
 			t.Errorf("classification %s of %s not written out", m.Classification, m.Name)
 		}
 	}
@@ -133,7 +133,7 @@ func TestBacktestPage(t *testing.T) {
 		t.Fatal(err)
 	}
 	cases[0].ID = `<img src=x onerror=alert(1)>`
-	rep := backtest.Run(cases, backtest.SyntheticConfig(), []string{verdict.JudgeDefault}, nil, nil)
+	rep := backtest.Run(cases, backtest.SyntheticConfig(), []verdict.JudgeName{verdict.JudgeDefault}, nil, nil)
 	var buf bytes.Buffer
 	if err := Backtest(&buf, "Backtest", rep, cases); err != nil {
 		t.Fatal(err)

@@ -122,7 +122,7 @@ func (p Plan) Decide(look int, res *verdict.Result) (Decision, string) {
 	case p.Last(look) && res.Result == verdict.ResultPass:
 		return Pass, spent + ": the last look passes"
 	case p.Last(look):
-		return Fail, spent + ": the last look is " + res.Result + "; only PASS passes"
+		return Fail, spent + ": the last look is " + string(res.Result) + "; only PASS passes"
 	}
 	if p.PassEarly && res.Result == verdict.ResultPass {
 		if ok, why := res.Equivalent(); ok {

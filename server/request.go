@@ -99,7 +99,7 @@ func (s *Service) resolve(ctx context.Context, spec *judgev1.AnalysisSpec) (*jud
 			thresholds = nil
 		}
 	}
-	if err := verdict.CheckJudge(spec.GetJudge()); err != nil {
+	if err := verdict.CheckJudge(verdict.JudgeName(spec.GetJudge())); err != nil {
 		return nil, nil, fmt.Errorf("spec.judge: %w: %w", err, errInvalid)
 	}
 
@@ -234,7 +234,7 @@ func (s *Service) judge(ctx context.Context, spec *judgev1.AnalysisSpec, cfg *ve
 // evaluate judges a spec against cfg (whose level may be a look's share).
 func (s *Service) evaluate(ctx context.Context, spec *judgev1.AnalysisSpec, cfg *verdict.Config, equivalence bool) (*verdict.Result, []*judgev1.MetricPair, error) {
 	start := time.Now()
-	opts := verdict.Options{Judge: spec.GetJudge(), Equivalence: equivalence}
+	opts := verdict.Options{Judge: verdict.JudgeName(spec.GetJudge()), Equivalence: equivalence}
 	if t := spec.GetThresholds(); t != nil {
 		opts.Thresholds = &verdict.Thresholds{Pass: t.GetPass(), Marginal: t.GetMarginal()}
 	}
@@ -245,7 +245,7 @@ func (s *Service) evaluate(ctx context.Context, spec *judgev1.AnalysisSpec, cfg 
 		if err != nil {
 			return nil, nil, err
 		}
-		s.metrics.observeAnalysis(out.Result.Result, time.Since(start))
+		s.metrics.observeAnalysis(string(out.Result.Result), time.Since(start))
 		return out.Result, protoconv.PairsToProto(out.Pairs), nil
 	}
 	pairs := make([]verdict.MetricSetPair, len(spec.GetMetrics()))
@@ -258,6 +258,6 @@ func (s *Service) evaluate(ctx context.Context, spec *judgev1.AnalysisSpec, cfg 
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", errInvalid, err)
 	}
-	s.metrics.observeAnalysis(res.Result, time.Since(start))
+	s.metrics.observeAnalysis(string(res.Result), time.Since(start))
 	return res, nil, nil
 }

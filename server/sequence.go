@@ -62,7 +62,7 @@ func (s *Service) judgeLook(ctx context.Context, spec *judgev1.AnalysisSpec, cfg
 		return nil, nil, err
 	}
 	failed := func(reason string, look int32) *judgev1.Verdict {
-		return &judgev1.Verdict{Judge: cmp.Or(spec.GetJudge(), cfg.Judge), Result: verdict.ResultFail, Reason: reason,
+		return &judgev1.Verdict{Judge: cmp.Or(spec.GetJudge(), string(cfg.Judge)), Result: string(verdict.ResultFail), Reason: reason,
 			Thresholds: &judgev1.Thresholds{Pass: cfg.Thresholds.Pass, Marginal: cfg.Thresholds.Marginal},
 			Look:       &judgev1.SequenceLook{Sequence: name, Look: look, Looks: int32(plan.Looks), Decision: string(sequence.Fail)}} //nolint:gosec // at most maxLooks
 	}
@@ -105,7 +105,7 @@ func (s *Service) judgeLook(ctx context.Context, spec *judgev1.AnalysisSpec, cfg
 	if err == nil {
 		err = s.store.FinishLook(ctx, name, k, id, raw, state, why)
 	}
-	if err != nil && v.GetResult() != verdict.ResultFail {
+	if err != nil && verdict.Outcome(v.GetResult()) != verdict.ResultFail {
 		// What is not stored cannot be continued: no pass on it.
 		return nil, nil, fmt.Errorf("store look %d of sequence %q: %w", k, name, err)
 	}

@@ -508,7 +508,7 @@ func TestVerdictMatchesEngine(t *testing.T) {
 	if code := call(t, "POST", "http://"+s.Addr()+"/v1/analyze", body, &got); code != 200 {
 		t.Fatalf("status %d", code)
 	}
-	if got.Verdict.Result != want.Result || got.Verdict.Score != want.Score {
+	if verdict.Outcome(got.Verdict.Result) != want.Result || got.Verdict.Score != want.Score {
 		t.Errorf("service says %s %.2f, engine %s %.2f", got.Verdict.Result, got.Verdict.Score, want.Result, want.Score)
 	}
 }

@@ -109,7 +109,7 @@ func (s *Service) uiAnalyses(w http.ResponseWriter, r *http.Request) {
 		uiError(w, http.StatusBadRequest, fmt.Sprintf("status %q: want pending, running, succeeded, failed or canceled", status))
 		return
 	}
-	switch result {
+	switch verdict.Outcome(result) {
 	case "", verdict.ResultPass, verdict.ResultMarginal, verdict.ResultFail:
 	default:
 		uiError(w, http.StatusBadRequest, fmt.Sprintf("result %q: want PASS, MARGINAL or FAIL", result))

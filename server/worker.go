@@ -105,9 +105,9 @@ func (s *Service) clientMessage(err error) string {
 
 // finished records an asynchronous analysis' outcome in the metrics and
 // wakes its watchers.
-func (s *Service) finished(id, outcome string) {
-	s.metrics.asyncAnalyses.WithLabelValues(outcome).Inc()
-	if outcome != "lost" {
+func (s *Service) finished(id string, outcome analysis.WorkerOutcome) {
+	s.metrics.asyncAnalyses.WithLabelValues(string(outcome)).Inc()
+	if outcome != analysis.Lost {
 		s.watchers.notify(id)
 	}
 }

@@ -40,8 +40,8 @@ func benchInput(b *testing.B) (*Config, []MetricSetPair) {
 // is compared with.
 func BenchmarkAnalyze(b *testing.B) {
 	cfg, pairs := benchInput(b)
-	for _, judge := range []string{JudgeKayenta, JudgeDefault} {
-		b.Run(judge, func(b *testing.B) {
+	for _, judge := range []JudgeName{JudgeKayenta, JudgeDefault} {
+		b.Run(string(judge), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				if _, err := Analyze(cfg, pairs, Options{Judge: judge}); err != nil {

@@ -16,13 +16,20 @@ var (
 	ErrInvalidThresholds = errors.New("invalid score thresholds")
 )
 
+// JudgeName names a registered judge (Register, LookupJudge).
+type JudgeName string
+
 // Judge names.
 const (
 	// JudgeDefault is judge's own judge: Kayenta's config model with its
 	// known blind spots fixed.
-	JudgeDefault = "default"
+	JudgeDefault JudgeName = "default"
 	// JudgeKayenta reproduces Kayenta's NetflixACAJudge-v1.0, deterministically.
-	JudgeKayenta = "kayenta"
+	JudgeKayenta JudgeName = "kayenta"
+)
+
+// Judge names in Kayenta canary configs.
+const (
 	// KayentaJudgeName is the judge name in Kayenta canary configs.
 	KayentaJudgeName = "NetflixACAJudge-v1.0"
 	// RemoteJudgeName is the judge name of a Kayenta config judged by a
@@ -30,17 +37,23 @@ const (
 	RemoteJudgeName = "RemoteJudge-v1.0"
 )
 
-// Test names.
+// Test names a metric's test (MetricResult.Test).
+type Test string
+
+// Tests.
 const (
-	TestMannWhitney = "mann_whitney"
-	TestThreshold   = "threshold"
+	TestMannWhitney Test = "mann_whitney"
+	TestThreshold   Test = "threshold"
 )
 
-// Directions in which a change is a regression.
+// Direction is the direction in which a change is a regression.
+type Direction string
+
+// Directions.
 const (
-	DirectionIncrease = "increase"
-	DirectionDecrease = "decrease"
-	DirectionEither   = "either"
+	DirectionIncrease Direction = "increase"
+	DirectionDecrease Direction = "decrease"
+	DirectionEither   Direction = "either"
 )
 
 // NaN strategies.
@@ -49,10 +62,13 @@ const (
 	NaNReplace = "replace"
 )
 
+// Measure is an effect-size measure.
+type Measure string
+
 // Effect-size measures.
 const (
-	MeasureMeanRatio = "meanRatio"
-	MeasureCLES      = "cles"
+	MeasureMeanRatio Measure = "meanRatio"
+	MeasureCLES      Measure = "cles"
 )
 
 // DefaultHistoryWindows and MaxHistoryWindows bound Config.HistoryWindows:
@@ -85,7 +101,7 @@ type Config struct {
 	Name string `json:"name"`
 	// Judge is "default" or "kayenta"; empty means default, also for Kayenta
 	// configs naming NetflixACAJudge-v1.0.
-	Judge string `json:"judge,omitempty"`
+	Judge JudgeName `json:"judge,omitempty"`
 	// Thresholds are the pass and marginal score thresholds (0–100).
 	Thresholds Thresholds `json:"thresholds"`
 	// FamilyWiseError is the chance, across all metrics of one analysis,
@@ -139,10 +155,10 @@ type Metric struct {
 	// (Kayenta's scopeName, default "default").
 	Scope string `json:"scope,omitempty"`
 	// Tests are mann_whitney (default) and/or threshold.
-	Tests []string `json:"tests,omitempty"`
+	Tests []Test `json:"tests,omitempty"`
 	// Direction is the direction of a regression: increase, decrease or
 	// either (default).
-	Direction string `json:"direction,omitempty"`
+	Direction Direction `json:"direction,omitempty"`
 	// Critical metrics fail the whole canary when they regress.
 	Critical bool `json:"critical,omitempty"`
 	// MustHaveData makes missing data a failure (NODATA_FAIL).
@@ -173,7 +189,7 @@ type Outliers struct {
 // EffectSize bounds the tolerated effect, as ratios canary/baseline for
 // meanRatio or as probabilities for cles.
 type EffectSize struct {
-	Measure          string   `json:"measure,omitempty"`
+	Measure          Measure  `json:"measure,omitempty"`
 	AllowedIncrease  *float64 `json:"allowedIncrease,omitempty"`
 	AllowedDecrease  *float64 `json:"allowedDecrease,omitempty"`
 	CriticalIncrease *float64 `json:"criticalIncrease,omitempty"`

@@ -15,7 +15,7 @@ func TestCriticalConfiguredAndApplied(t *testing.T) {
   - {name: cpu, groups: [resources]}
 `
 	base := func(i int) float64 { return 100 + float64((i*37)%23) }
-	for _, judge := range []string{JudgeDefault, JudgeKayenta} {
+	for _, judge := range []JudgeName{JudgeDefault, JudgeKayenta} {
 		for _, tc := range []struct {
 			ratio    float64
 			critical bool

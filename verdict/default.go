@@ -391,7 +391,7 @@ func pairedTest(e *evidence, d, rel []float64, alt stats.Alternative, alpha floa
 // unchanged service's as much as the window's, and the longer reference
 // makes a burst of canary jumps beyond all of them stand out (a latency
 // spike in one window of a long-quiet metric).
-func shapeTest(e *evidence, canary, control, history []float64, direction string) {
+func shapeTest(e *evidence, canary, control, history []float64, direction Direction) {
 	rho := stats.EstimateDependence(canary, control).Rho
 	up, down := stats.Exceedances(canary, rho, control, history)
 	switch direction {

@@ -251,7 +251,7 @@ func TestSeasonalBaseline(t *testing.T) {
 	scopes := map[string]PairScope{"control": at(3 * window), "experiment": at(4 * window)}
 	for _, tc := range []struct {
 		level float64
-		want  string
+		want  Classification
 	}{{100, Pass}, {70, Low}} {
 		canary := series(4*window, window, tc.level)
 		m := judgeOne(t, Metric{}, MetricSetPair{Values: PairValues{Control: control, Experiment: canary, ControlHistory: history}, Scopes: scopes})

@@ -73,7 +73,7 @@ func (m *metricCase) equivalent() (bool, string) {
 	cfg := m.metric
 	switch {
 	case m.Classification != Pass:
-		return false, "classified " + m.Classification
+		return false, "classified " + string(m.Classification)
 	case m.Test == TestThreshold:
 		return false, "a threshold test gives no interval to compare with bounds"
 	case cfg == nil || cfg.EffectSize.Measure == MeasureCLES:

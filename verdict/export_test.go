@@ -16,16 +16,16 @@ var (
 
 // classes maps "name" (or "name/test" for metrics with several tests) to
 // the classification.
-func classes(res *Result) map[string]string {
+func classes(res *Result) map[string]Classification {
 	count := map[string]int{}
 	for _, m := range res.Metrics {
 		count[m.Name]++
 	}
-	out := map[string]string{}
+	out := map[string]Classification{}
 	for _, m := range res.Metrics {
 		key := m.Name
 		if count[m.Name] > 1 {
-			key += "/" + m.Test
+			key += "/" + string(m.Test)
 		}
 		out[key] = m.Classification
 	}

@@ -43,7 +43,7 @@ func FuzzParseAndAnalyze(f *testing.F) {
 			}
 			return
 		}
-		for _, judge := range []string{verdict.JudgeDefault, verdict.JudgeKayenta} {
+		for _, judge := range []verdict.JudgeName{verdict.JudgeDefault, verdict.JudgeKayenta} {
 			res, err := verdict.Analyze(cfg, pairs, verdict.Options{Judge: judge})
 			if err != nil {
 				continue // e.g. a pair whose metric is not in the config

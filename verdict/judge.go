@@ -9,35 +9,45 @@ import (
 	"github.com/canaryjudge/judge/stats"
 )
 
+// Classification is a metric's outcome (MetricResult.Classification).
+type Classification string
+
 // Metric classifications.
 const (
-	Pass       = "PASS"
-	High       = "HIGH"
-	Low        = "LOW"
-	Nodata     = "NODATA"
-	NodataFail = "NODATA_FAIL"
-	Error      = "ERROR"
+	Pass       Classification = "PASS"
+	High       Classification = "HIGH"
+	Low        Classification = "LOW"
+	Nodata     Classification = "NODATA"
+	NodataFail Classification = "NODATA_FAIL"
+	Error      Classification = "ERROR"
 	// Inconclusive is the default judge's metric that looks like a
 	// regression its test cannot confirm with the points it has: it
 	// counts as not passing (inconclusive).
-	Inconclusive = "INCONCLUSIVE"
+	Inconclusive Classification = "INCONCLUSIVE"
 )
 
-// How the default judge compared a metric's series (MetricResult.Comparison).
+// Comparison is how the default judge compared a metric's series
+// (MetricResult.Comparison).
+type Comparison string
+
+// Comparisons.
 const (
 	// ComparisonPaired: point by point at shared timestamps, by the
 	// signed-rank test of the paired differences (reported under the
 	// test mann_whitney, the rank test it takes the place of).
-	ComparisonPaired = "paired"
+	ComparisonPaired Comparison = "paired"
 	// ComparisonUnpaired: the two samples by the Mann-Whitney test.
-	ComparisonUnpaired = "unpaired"
+	ComparisonUnpaired Comparison = "unpaired"
 )
+
+// Outcome is an analysis' result (Result.Result): what a deployer acts on.
+type Outcome string
 
 // Analysis results.
 const (
-	ResultPass     = "PASS"
-	ResultMarginal = "MARGINAL"
-	ResultFail     = "FAIL"
+	ResultPass     Outcome = "PASS"
+	ResultMarginal Outcome = "MARGINAL"
+	ResultFail     Outcome = "FAIL"
 )
 
 // kayentaConfLevel and kayentaTolerance are NetflixACAJudge-v1.0's fixed
@@ -50,7 +60,7 @@ const (
 // Options selects the judge and thresholds of one analysis; zero values
 // keep the config's.
 type Options struct {
-	Judge      string
+	Judge      JudgeName
 	Thresholds *Thresholds
 	// Equivalence, for the default judge, adds to every rank-tested metric
 	// the two-sided interval of its shift at 1 − 2α (MetricResult.
@@ -61,8 +71,8 @@ type Options struct {
 
 // Result is the verdict of one analysis.
 type Result struct {
-	Judge      string         `json:"judge"`
-	Result     string         `json:"result"`
+	Judge      JudgeName      `json:"judge"`
+	Result     Outcome        `json:"result"`
 	Score      float64        `json:"score"`
 	Reason     string         `json:"reason"`
 	Thresholds Thresholds     `json:"thresholds"`
@@ -82,10 +92,10 @@ type GroupScore struct {
 
 // MetricResult is the classification of one metric by one test.
 type MetricResult struct {
-	Name           string   `json:"name"`
-	Test           string   `json:"test"`
-	Groups         []string `json:"groups"`
-	Classification string   `json:"classification"`
+	Name           string         `json:"name"`
+	Test           Test           `json:"test"`
+	Groups         []string       `json:"groups"`
+	Classification Classification `json:"classification"`
 	// Critical is set when this result fails the whole analysis: the
 	// metric is configured critical and, when HIGH or LOW, its effect size
 	// reaches the critical increase or decrease (Kayenta's rule).
@@ -104,7 +114,7 @@ type MetricResult struct {
 	EffectSize         *float64      `json:"effect_size"`
 	// Comparison says how the default judge compared the series: "paired"
 	// (point by point at shared timestamps) or "unpaired".
-	Comparison string `json:"comparison,omitempty"`
+	Comparison Comparison `json:"comparison,omitempty"`
 	// TailPValue is the default judge's shape test (stats.Exceedance).
 	TailPValue *float64 `json:"tail_p_value,omitempty"`
 	// EquivalenceLow and EquivalenceHigh are the two-sided 1 − 2α interval
@@ -172,7 +182,7 @@ type Bounds struct {
 }
 
 // boundsOf returns the bounds a test of m is judged against.
-func boundsOf(m *Metric, test string) *Bounds {
+func boundsOf(m *Metric, test Test) *Bounds {
 	if test == TestThreshold {
 		if m.Threshold == nil {
 			return nil

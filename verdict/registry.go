@@ -32,35 +32,36 @@ var (
 
 var (
 	judgesMu sync.RWMutex
-	judges   = map[string]Judge{}
+	judges   = map[JudgeName]Judge{}
 )
 
 // Register makes a judge available under name; a second registration of
 // a name is a programming error and panics.
-func Register(name string, j Judge) {
+func Register(name JudgeName, j Judge) {
 	judgesMu.Lock()
 	defer judgesMu.Unlock()
 	if _, dup := judges[name]; dup {
-		panic("verdict: judge " + name + " registered twice")
+		panic("verdict: judge " + string(name) + " registered twice")
 	}
 	judges[name] = j
 }
 
 // LookupJudge returns the judge registered under name.
-func LookupJudge(name string) (Judge, bool) {
+func LookupJudge(name JudgeName) (Judge, bool) {
 	judgesMu.RLock()
 	defer judgesMu.RUnlock()
 	j, ok := judges[name]
 	return j, ok
 }
 
-// JudgeNames lists the registered judges' names, sorted.
+// JudgeNames lists the registered judges' names, sorted, as text (for
+// flags' help and error messages).
 func JudgeNames() []string {
 	judgesMu.RLock()
 	defer judgesMu.RUnlock()
 	names := make([]string, 0, len(judges))
 	for n := range judges {
-		names = append(names, n)
+		names = append(names, string(n))
 	}
 	slices.Sort(names)
 	return names
@@ -68,7 +69,7 @@ func JudgeNames() []string {
 
 // CheckJudge says what is wrong with a judge name, naming the known ones,
 // or nil (an empty name keeps the config's).
-func CheckJudge(name string) error {
+func CheckJudge(name JudgeName) error {
 	if _, ok := LookupJudge(name); ok || name == "" {
 		return nil
 	}

@@ -52,111 +52,111 @@ func TestNeverPassByAccident(t *testing.T) {
 		config     string
 		pairs      []MetricSetPair
 		opts       Options
-		judges     []string
-		wantResult string
-		wantClass  map[string]string
+		judges     []JudgeName
+		wantResult Outcome
+		wantClass  map[string]Classification
 	}{
 		{
 			name:       "critical regression with zero thresholds",
 			config:     "metrics: [{name: a, groups: [g], critical: true, direction: increase}, {name: b, groups: [g]}]",
 			pairs:      []MetricSetPair{pair("a", noisy(30, 100), noisy(30, 300)), pair("b", noisy(30, 5), noisy(30, 5))},
 			opts:       Options{Thresholds: &Thresholds{Pass: 0, Marginal: 0}},
-			judges:     []string{JudgeDefault, JudgeKayenta},
+			judges:     []JudgeName{JudgeDefault, JudgeKayenta},
 			wantResult: ResultFail,
-			wantClass:  map[string]string{"a": High},
+			wantClass:  map[string]Classification{"a": High},
 		},
 		{
 			name:       "every metric ERROR",
 			config:     "metrics: [{name: a, groups: [g]}]",
 			pairs:      []MetricSetPair{overflow},
-			judges:     []string{JudgeDefault, JudgeKayenta},
+			judges:     []JudgeName{JudgeDefault, JudgeKayenta},
 			wantResult: ResultFail,
-			wantClass:  map[string]string{"a": Error},
+			wantClass:  map[string]Classification{"a": Error},
 		},
 		{
 			name:       "critical ERROR among passing metrics",
 			config:     "metrics: [{name: a, groups: [g], critical: true}, {name: b, groups: [g]}, {name: c, groups: [h]}]",
 			pairs:      []MetricSetPair{overflow, pair("b", noisy(30, 5), noisy(30, 5)), pair("c", noisy(30, 5), noisy(30, 5))},
-			judges:     []string{JudgeDefault, JudgeKayenta},
+			judges:     []JudgeName{JudgeDefault, JudgeKayenta},
 			wantResult: ResultFail,
-			wantClass:  map[string]string{"a": Error, "b": Pass},
+			wantClass:  map[string]Classification{"a": Error, "b": Pass},
 		},
 		{
 			name:       "ERROR counts as not passing in its group",
 			config:     "metrics: [{name: a, groups: [g]}, {name: b, groups: [g]}]",
 			pairs:      []MetricSetPair{overflow, pair("b", noisy(30, 5), noisy(30, 5))},
 			opts:       Options{Thresholds: &Thresholds{Pass: 60, Marginal: 40}},
-			judges:     []string{JudgeDefault, JudgeKayenta},
+			judges:     []JudgeName{JudgeDefault, JudgeKayenta},
 			wantResult: ResultFail, // half ERROR: at maxNodataFraction
-			wantClass:  map[string]string{"a": Error, "b": Pass},
+			wantClass:  map[string]Classification{"a": Error, "b": Pass},
 		},
 		{
 			name:       "infinite p99 points are data",
 			config:     "metrics: [{name: p99, groups: [g], critical: true, direction: increase}]",
 			pairs:      []MetricSetPair{pair("p99", noisy(30, 200), p99Canary)},
-			judges:     []string{JudgeDefault, JudgeKayenta},
+			judges:     []JudgeName{JudgeDefault, JudgeKayenta},
 			wantResult: ResultFail,
-			wantClass:  map[string]string{"p99": High},
+			wantClass:  map[string]Classification{"p99": High},
 		},
 		{
 			name:       "infinite max fails a threshold",
 			config:     "metrics: [{name: p99, groups: [g], critical: true, threshold: {aggregate: max, max: 500}}]",
 			pairs:      []MetricSetPair{pair("p99", noisy(30, 200), p99Canary)},
-			judges:     []string{JudgeDefault},
+			judges:     []JudgeName{JudgeDefault},
 			wantResult: ResultFail,
-			wantClass:  map[string]string{"p99": High},
+			wantClass:  map[string]Classification{"p99": High},
 		},
 		{
 			name:       "canary stops reporting a critical metric",
 			config:     "metrics: [{name: a, groups: [g], critical: true}, {name: b, groups: [g]}, {name: c, groups: [g]}]",
 			pairs:      []MetricSetPair{pair("a", noisy(30, 100), seq(30, func(int) float64 { return nan })), pair("b", noisy(30, 5), noisy(30, 5)), pair("c", noisy(30, 5), noisy(30, 5))},
-			judges:     []string{JudgeDefault},
+			judges:     []JudgeName{JudgeDefault},
 			wantResult: ResultFail,
-			wantClass:  map[string]string{"a": NodataFail},
+			wantClass:  map[string]Classification{"a": NodataFail},
 		},
 		{
 			name:       "canary stops reporting with nanStrategy replace",
 			config:     "metrics: [{name: a, groups: [g], critical: true, nanStrategy: replace}, {name: b, groups: [g]}, {name: c, groups: [g]}]",
 			pairs:      []MetricSetPair{pair("a", noisy(30, 100), seq(30, func(int) float64 { return nan })), pair("b", noisy(30, 5), noisy(30, 5)), pair("c", noisy(30, 5), noisy(30, 5))},
-			judges:     []string{JudgeDefault, JudgeKayenta},
+			judges:     []JudgeName{JudgeDefault, JudgeKayenta},
 			wantResult: ResultFail,
 		},
 		{
 			name:       "neither side reports: NODATA",
 			config:     "metrics: [{name: a, groups: [g], critical: true}, {name: b, groups: [g]}, {name: c, groups: [g]}]",
 			pairs:      []MetricSetPair{pair("a", nil, nil), pair("b", noisy(30, 5), noisy(30, 5)), pair("c", noisy(30, 5), noisy(30, 5))},
-			judges:     []string{JudgeDefault},
+			judges:     []JudgeName{JudgeDefault},
 			wantResult: ResultPass,
-			wantClass:  map[string]string{"a": Nodata},
+			wantClass:  map[string]Classification{"a": Nodata},
 		},
 		{
 			name:       "rise of a negative metric",
 			config:     "metrics: [{name: a, groups: [g], direction: increase, effectSize: {allowedIncrease: 1.1}}]",
 			pairs:      []MetricSetPair{pair("a", noisy(30, -100), noisy(30, -10))},
-			judges:     []string{JudgeDefault, JudgeKayenta},
+			judges:     []JudgeName{JudgeDefault, JudgeKayenta},
 			wantResult: ResultFail,
-			wantClass:  map[string]string{"a": High},
+			wantClass:  map[string]Classification{"a": High},
 		},
 		{
 			name:       "ratio bound on a negative aggregate",
 			config:     "metrics: [{name: a, groups: [g], threshold: {aggregate: mean, maxRatio: 1.2}}]",
 			pairs:      []MetricSetPair{pair("a", noisy(30, -100), noisy(30, -10))},
-			judges:     []string{JudgeDefault},
+			judges:     []JudgeName{JudgeDefault},
 			wantResult: ResultFail,
-			wantClass:  map[string]string{"a": High},
+			wantClass:  map[string]Classification{"a": High},
 		},
 		{
 			name:       "every metric muted",
 			config:     "metrics: [{name: a, groups: [g], muted: true}]",
 			pairs:      []MetricSetPair{pair("a", noisy(30, 5), noisy(30, 5))},
 			opts:       Options{Thresholds: &Thresholds{}},
-			judges:     []string{JudgeDefault, JudgeKayenta},
+			judges:     []JudgeName{JudgeDefault, JudgeKayenta},
 			wantResult: ResultFail,
 		},
 	}
 	for _, tc := range tests {
 		for _, judge := range tc.judges {
-			t.Run(tc.name+"/"+judge, func(t *testing.T) {
+			t.Run(tc.name+"/"+string(judge), func(t *testing.T) {
 				t.Parallel()
 				opts := tc.opts
 				opts.Judge = judge
@@ -201,7 +201,7 @@ func TestThresholdAggregates(t *testing.T) {
 		control   []float64
 		canary    []float64
 		step      int64
-		wantClass string
+		wantClass Classification
 		wantAgg   float64 // checked when wantClass is not NODATA/ERROR
 		wantText  string
 	}{
@@ -221,7 +221,7 @@ func TestThresholdAggregates(t *testing.T) {
 			control   []float64
 			canary    []float64
 			step      int64
-			wantClass string
+			wantClass Classification
 			wantAgg   float64
 			wantText  string
 		}{name: "outliers leave nothing/" + agg, metric: "outliers: {factor: 0.1}, threshold: {aggregate: " + agg + ", max: 1000}",

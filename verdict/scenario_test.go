@@ -15,12 +15,12 @@ import (
 // result, the score and the class of every metric (keyed "name", or
 // "name/test" when a metric carries several tests). A "note" key, when
 // present, says that the expectation rests on one random draw.
-type scenarioExpectation map[string]json.RawMessage
+type scenarioExpectation map[verdict.JudgeName]json.RawMessage
 
 type judgeExpectation struct {
-	Result  string            `json:"result"`
-	Score   *float64          `json:"score"`
-	Metrics map[string]string `json:"metrics"`
+	Result  verdict.Outcome                   `json:"result"`
+	Score   *float64                          `json:"score"`
+	Metrics map[string]verdict.Classification `json:"metrics"`
 }
 
 func TestScenarios(t *testing.T) {
@@ -40,7 +40,7 @@ func TestScenarios(t *testing.T) {
 			t.Fatal(err)
 		}
 		delete(want, "note")
-		for _, judge := range []string{verdict.JudgeDefault, verdict.JudgeKayenta} {
+		for _, judge := range []verdict.JudgeName{verdict.JudgeDefault, verdict.JudgeKayenta} {
 			if _, ok := want[judge]; !ok {
 				t.Errorf("%s: no expectation for the %s judge", dir, judge)
 			}
@@ -54,7 +54,7 @@ func TestScenarios(t *testing.T) {
 				t.Errorf("%s: %s: no score", dir, judge)
 				continue
 			}
-			t.Run(filepath.Base(dir)+"/"+judge, func(t *testing.T) {
+			t.Run(filepath.Base(dir)+"/"+string(judge), func(t *testing.T) {
 				cfgRaw, err := os.ReadFile(cfgFiles[0])
 				if err != nil {
 					t.Fatal(err)

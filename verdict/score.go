@@ -135,7 +135,7 @@ func score(res *Result, cfg *Config) {
 
 // severity orders classifications from worst to best for reports.
 func severity(r *MetricResult) int {
-	s := map[string]int{High: 1, Low: 1, Inconclusive: 1, NodataFail: 2, Error: 3, Nodata: 4, Pass: 5}[r.Classification]
+	s := map[Classification]int{High: 1, Low: 1, Inconclusive: 1, NodataFail: 2, Error: 3, Nodata: 4, Pass: 5}[r.Classification]
 	if r.Critical && r.Classification != Pass {
 		s = 0
 	}

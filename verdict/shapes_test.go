@@ -41,7 +41,7 @@ func TestErrorRatesRealisticShapes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			s := backtest.Run(cases, backtest.SyntheticConfig(), []string{verdict.JudgeDefault}, nil, nil).Judges[0].Summary
+			s := backtest.Run(cases, backtest.SyntheticConfig(), []verdict.JudgeName{verdict.JudgeDefault}, nil, nil).Judges[0].Summary
 			t.Logf("%s %s: detected %d/%d, A/A false fails %d/%d", tc.noise, tc.reg.Kind, s.Detected, s.Incidents, s.FalseFails, s.Controls)
 			if aa := float64(s.FalseFails) / float64(s.Controls); aa > 0.08 {
 				t.Errorf("A/A false fails %.3f, want ≤ 0.08", aa)

@@ -22,7 +22,7 @@ func ar1(r *rand.Rand, n int, level, cv, rho float64) []float64 {
 // simulate runs analyses of 20 critical metrics with AR(1) noise (60 points
 // per side, and history points of the baseline before its window) and
 // returns the share that FAIL. shift multiplies the canary level of metric 0.
-func simulate(t *testing.T, judge string, runs int, rho, cv, shift float64, history int, seed uint64) (failShare float64) {
+func simulate(t *testing.T, judge JudgeName, runs int, rho, cv, shift float64, history int, seed uint64) (failShare float64) {
 	t.Helper()
 	cfg := &Config{Name: "sim", Judge: judge}
 	for i := range 20 {

@@ -130,9 +130,9 @@ func (c *Config) problems() []string {
 			}
 		}
 		if len(m.Tests) == 0 {
-			m.Tests = []string{TestMannWhitney}
+			m.Tests = []Test{TestMannWhitney}
 			if m.Threshold != nil {
-				m.Tests = []string{TestThreshold}
+				m.Tests = []Test{TestThreshold}
 			}
 		}
 		for _, t := range m.Tests {

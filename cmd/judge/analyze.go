@@ -94,7 +94,7 @@ func runAnalyze(cmd *cobra.Command, v *viper.Viper) error {
 	if seq.Sequence != "" && v.GetString("server") == "" {
 		return usageError("--sequence needs --server: the server stores the sequence's looks")
 	}
-	opts := verdict.Options{Judge: v.GetString("judge")}
+	opts := verdict.Options{Judge: verdict.JudgeName(v.GetString("judge"))}
 	if err := verdict.CheckJudge(opts.Judge); err != nil {
 		return usageError("--judge: %w", err)
 	}
@@ -237,7 +237,7 @@ func printable(s string) string {
 
 func writeVerdictText(out io.Writer, res *verdict.Result) error {
 	fmt.Fprintf(out, "%s  score %.2f  (pass ≥ %g, marginal ≥ %g, judge %s)\n%s\n\n",
-		res.Result, res.Score, res.Thresholds.Pass, res.Thresholds.Marginal, printable(res.Judge), printable(res.Reason))
+		res.Result, res.Score, res.Thresholds.Pass, res.Thresholds.Marginal, printable(string(res.Judge)), printable(res.Reason))
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "CLASS\tMETRIC\tTEST\tCANARY MEDIAN\tBASELINE MEDIAN\tSHIFT\tADJ P\tREASON")
 	var marks []string
@@ -260,7 +260,7 @@ func writeVerdictText(out io.Writer, res *verdict.Result) error {
 			// signed-rank test of their paired differences.
 			test += " (paired signed-rank)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", class, printable(m.Name), printable(test),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", class, printable(m.Name), printable(string(test)),
 			median(m.Canary.Count, m.Canary.Median), median(m.Baseline.Count, m.Baseline.Median),
 			optional(m.Estimate), optional(m.AdjustedPValue), printable(m.Reason))
 	}

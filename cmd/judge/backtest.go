@@ -69,14 +69,14 @@ func runBacktest(cmd *cobra.Command, v *viper.Viper) error {
 	if format != "text" && format != "json" && format != "html" {
 		return usageError("--output %q: want text, json or html", format)
 	}
-	var judges []string
-	switch j := v.GetString("judge"); j {
+	var judges []verdict.JudgeName
+	switch j := verdict.JudgeName(v.GetString("judge")); j {
 	case "both":
-		judges = []string{verdict.JudgeDefault, verdict.JudgeKayenta}
+		judges = []verdict.JudgeName{verdict.JudgeDefault, verdict.JudgeKayenta}
 	case "all":
-		judges = []string{verdict.JudgeDefault, verdict.JudgeKayenta, backtest.JudgeReference}
+		judges = []verdict.JudgeName{verdict.JudgeDefault, verdict.JudgeKayenta, backtest.JudgeReference}
 	case verdict.JudgeDefault, verdict.JudgeKayenta, backtest.JudgeReference:
-		judges = []string{j}
+		judges = []verdict.JudgeName{j}
 	default:
 		return usageError("--judge %q: want default, kayenta, reference, both or all", j)
 	}

@@ -242,7 +242,7 @@ func TestChaosSQLite(t *testing.T) {
 func chaos(t *testing.T, db *sql.DB, replicas []*replica, bothDie bool) {
 	const total = 200
 	type expected struct {
-		result string
+		result verdict.Outcome
 		score  float64
 	}
 	want := map[string]expected{}
@@ -359,8 +359,8 @@ func chaos(t *testing.T, db *sql.DB, replicas []*replica, bothDie bool) {
 			continue
 		}
 		var got struct {
-			Result string  `json:"result"`
-			Score  float64 `json:"score"`
+			Result verdict.Outcome `json:"result"`
+			Score  float64         `json:"score"`
 		}
 		if err := json.Unmarshal([]byte(a.verdict), &got); err != nil || got.Result != w.result || math.Abs(got.Score-w.score) > 1e-9 {
 			t.Errorf("analysis %s: verdict %s %v, want %s %v", id, got.Result, got.Score, w.result, w.score)

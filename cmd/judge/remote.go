@@ -37,7 +37,7 @@ func analyzeRemote(ctx context.Context, addr string, conn clientConn, rawConfig 
 	}
 	spec := &judgev1.AnalysisSpec{
 		Config:    &judgev1.AnalysisSpec_CanaryConfig{CanaryConfig: cfg},
-		Judge:     opts.Judge,
+		Judge:     string(opts.Judge),
 		Sequence:  seq.Sequence,
 		Looks:     seq.Looks,
 		PassEarly: seq.PassEarly,

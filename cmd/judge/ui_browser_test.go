@@ -148,7 +148,7 @@ func TestUIInBrowser(t *testing.T) {
 	cases, err := backtest.Synthetic(5, 24, backtest.SyntheticOptions{Noises: []string{backtest.NoiseIndependent}})
 	step("synthetic cases", err)
 	var page bytes.Buffer
-	step("render the backtest report", report.Backtest(&page, "Backtest", backtest.Run(cases, backtest.SyntheticConfig(), []string{verdict.JudgeDefault}, nil, nil), cases))
+	step("render the backtest report", report.Backtest(&page, "Backtest", backtest.Run(cases, backtest.SyntheticConfig(), []verdict.JudgeName{verdict.JudgeDefault}, nil, nil), cases))
 	file := filepath.Join(t.TempDir(), "backtest.html")
 	step("write the backtest report", os.WriteFile(file, page.Bytes(), 0o600))
 	step("open the backtest report", chromedp.Do(ctx, chromedp.Navigate("file://"+file), chromedp.Query(chromedp.CSS("section.case"), chromedp.NodeVisible)))

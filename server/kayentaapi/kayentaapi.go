@@ -450,8 +450,8 @@ func (h *handler) create(w http.ResponseWriter, r *http.Request, s *judgev1.Anal
 func (h *handler) judges(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, []kayenta.Judge{
 		{Name: verdict.KayentaJudgeName, Visible: true},
-		{Name: verdict.JudgeDefault, Visible: true},
-		{Name: verdict.JudgeKayenta, Visible: true},
+		{Name: string(verdict.JudgeDefault), Visible: true},
+		{Name: string(verdict.JudgeKayenta), Visible: true},
 		{Name: verdict.RemoteJudgeName, Visible: false},
 	})
 }
@@ -538,7 +538,7 @@ func (h *handler) remoteJudge(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if h.Observe != nil {
-		h.Observe(res.Result, time.Since(start))
+		h.Observe(string(res.Result), time.Since(start))
 	}
 	writeJSON(w, http.StatusOK, kayenta.FromResult(res))
 }

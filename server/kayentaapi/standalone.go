@@ -560,7 +560,7 @@ const kayentaStatusRunning = "RUNNING"
 func judgeRun(v *judgev1.Verdict, n, runs int) (done, passed bool, message string) {
 	t := v.GetThresholds()
 	describe := fmt.Sprintf("%s, canary score %.2f (pass %g, marginal %g): %s", v.GetResult(), v.GetScore(), t.GetPass(), t.GetMarginal(), v.GetReason())
-	switch result := v.GetResult(); {
+	switch result := verdict.Outcome(v.GetResult()); {
 	case result == verdict.ResultFail && n < runs && !established(v):
 		// At its share of the level this run could not establish a
 		// regression (a metric it cannot judge yet): the next run, with
@@ -583,7 +583,7 @@ func judgeRun(v *judgev1.Verdict, n, runs int) (done, passed bool, message strin
 // wait for the next run.
 func established(v *judgev1.Verdict) bool {
 	for _, m := range v.GetMetrics() {
-		switch m.GetClassification() {
+		switch verdict.Classification(m.GetClassification()) {
 		case verdict.High, verdict.Low, verdict.Error:
 			return true
 		}
