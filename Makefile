@@ -7,6 +7,17 @@ SHELL := bash
 GO ?= go
 BIN := bin/judge
 ARGO_PLUGIN := bin/judge-argo-plugin
+IMAGE := bin/judge-image.tar
+
+# Build information (judge version, /metrics' judge_build_info, the UI
+# footer): the nearest v* tag, the commit and the commit's date, which
+# keeps builds and the image reproducible.
+VERSION ?= $(shell git describe --tags --match 'v*' --dirty 2>/dev/null || echo v0.1.0-dev)
+COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)
+COMMIT_DATE ?= $(shell git log -1 --format=%cI 2>/dev/null | sed 's/+00:00$$/Z/')
+LDFLAGS := -X github.com/canaryjudge/judge/version.version=$(VERSION) \
+	-X github.com/canaryjudge/judge/version.commit=$(COMMIT) \
+	-X github.com/canaryjudge/judge/version.date=$(COMMIT_DATE)
 
 # Code generation tools, pinned; installed into bin/tools by `make tools`.
 TOOLS := $(CURDIR)/bin/tools
@@ -26,7 +37,12 @@ help: ## List the targets.
 
 .PHONY: build
 build: ## Build bin/judge.
-	$(GO) build -o $(BIN) ./cmd/judge
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/judge
+
+.PHONY: image
+image: ## Build the container image offline into the OCI archive bin/judge-image.tar (podman load -i, skopeo copy oci-archive:).
+	CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -ldflags "$(LDFLAGS) -s -w" -o bin/judge-linux ./cmd/judge
+	$(GO) run ./cmd/judge-image -binary bin/judge-linux -out $(IMAGE) -version $(VERSION) -commit $(COMMIT) -date $(COMMIT_DATE)
 
 .PHONY: demo
 demo: build ## Judge a canary whose latency regressed (FAIL), the same config on a good canary (PASS), and compare two samples.
@@ -55,7 +71,8 @@ test: lint check-generated ## Run every test (installs what the tests need: Post
 	scripts/ensure-postgres.sh
 	scripts/ensure-prometheus.sh
 	scripts/ensure-chromium.sh
-	$(GO) test -count=1 ./...
+	$(MAKE) image
+	JUDGE_IMAGE=$(CURDIR)/$(IMAGE) $(GO) test -count=1 ./...
 	cd argoplugin && $(GO) vet ./... && $(GO) test -count=1 ./...
 	$(MAKE) argo-plugin
 	cd e2e && $(GO) vet ./... && JUDGE_ARGO_PLUGIN=$(CURDIR)/$(ARGO_PLUGIN) $(GO) test -count=1 -timeout 20m ./...

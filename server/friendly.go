@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"runtime/debug"
 	"slices"
 	"strings"
 
 	"google.golang.org/grpc/codes"
 
 	"github.com/canaryjudge/judge/proto"
+	"github.com/canaryjudge/judge/version"
 )
 
 // bareConfig lets PUT /v1/canaryConfigs/{name} take the config itself as
@@ -41,15 +41,6 @@ func bareConfig(next http.Handler) http.Handler {
 	})
 }
 
-// version is the build's version: the module version Go stamped (a
-// tagged release, or a pseudo-version of the commit), "devel" otherwise.
-func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "devel"
-}
-
 // openAPIDocument is the embedded OpenAPI document with the build's
 // version in info.version (the generator leaves "version not set").
 func openAPIDocument() []byte {
@@ -62,7 +53,7 @@ func openAPIDocument() []byte {
 		info = map[string]any{}
 		doc["info"] = info
 	}
-	info["version"] = version()
+	info["version"] = version.Get().Version
 	out, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
 		return proto.OpenAPI
@@ -86,7 +77,7 @@ func apiIndex() http.Handler {
 	slices.SortFunc(routes, func(a, b route) int {
 		return strings.Compare(a.Path+" "+a.Method, b.Path+" "+b.Method)
 	})
-	body, _ := json.MarshalIndent(map[string]any{"version": version(), "openapi": "/openapi.json", "ui": "/ui/", "routes": routes}, "", "  ")
+	body, _ := json.MarshalIndent(map[string]any{"version": version.Get().Version, "openapi": "/openapi.json", "ui": "/ui/", "routes": routes}, "", "  ")
 	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(body)

@@ -16,6 +16,7 @@ import (
 
 	jmetrics "github.com/canaryjudge/judge/metrics"
 	"github.com/canaryjudge/judge/store"
+	"github.com/canaryjudge/judge/version"
 )
 
 // Metrics are the service's Prometheus metrics, in their own registry.
@@ -61,7 +62,15 @@ func NewMetrics() *Metrics {
 			Help: "Panics recovered in request handlers and workers (each a bug; the stack is logged).",
 		}),
 	}
-	m.Registry.MustRegister(m.requests, m.duration, m.analysisDuration, m.verdicts, m.asyncAnalyses, m.panics,
+	build := version.Get()
+	info := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "judge_build_info",
+		Help: "Always 1; the labels say which build of judge is running.",
+		ConstLabels: prometheus.Labels{"version": build.Version, "commit": build.Commit, "commit_date": build.Date,
+			"goversion": build.GoVersion},
+	})
+	info.Set(1)
+	m.Registry.MustRegister(m.requests, m.duration, m.analysisDuration, m.verdicts, m.asyncAnalyses, m.panics, info,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

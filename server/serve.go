@@ -27,6 +27,7 @@ import (
 	"github.com/canaryjudge/judge/server/webhook"
 	"github.com/canaryjudge/judge/store"
 	"github.com/canaryjudge/judge/verdict"
+	"github.com/canaryjudge/judge/version"
 )
 
 // Config configures a judge server. The zero value of every field but Addr
@@ -304,7 +305,8 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 			log.Warn("listening on a non-loopback address without authentication: anyone who can reach it can run and delete analyses and configs; set auth tokens", "addr", addr)
 		}
 	}
-	log.Info("judge serving", "addr", s.Addr(), "grpc_addr", s.GRPCAddr(), "database", st.Dialect(), "workers", cfg.Workers,
+	build := version.Get()
+	log.Info("judge serving", "version", build.Version, "commit", build.Commit, "commit_date", build.Date, "go", build.GoVersion, "addr", s.Addr(), "grpc_addr", s.GRPCAddr(), "database", st.Dialect(), "workers", cfg.Workers,
 		"tls", reloader != nil, "mutual_tls", cfg.TLSClientCA != "", "auth_tokens", cfg.Tokens.Len())
 	return s, nil
 }

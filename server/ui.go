@@ -21,6 +21,7 @@ import (
 	"github.com/canaryjudge/judge/report"
 	"github.com/canaryjudge/judge/store"
 	"github.com/canaryjudge/judge/verdict"
+	"github.com/canaryjudge/judge/version"
 )
 
 //go:embed ui/*.html.tmpl
@@ -30,6 +31,7 @@ var uiPages = template.Must(template.New("ui").Funcs(template.FuncMap{
 	"time":    func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") },
 	"percent": func(v float64) string { return fmt.Sprintf("%.1f", v) },
 	"sub":     func(a, b int64) int64 { return a - b },
+	"build":   func() string { return version.Get().String() },
 	"page": func(title string, refresh bool) any {
 		return struct {
 			Title   string
