@@ -28,6 +28,9 @@ GRPC_GATEWAY_VERSION := v2.33.0
 TOOLS_STAMP := $(TOOLS)/.versions-$(BUF_VERSION)-$(PROTOC_GEN_GO_VERSION)-$(PROTOC_GEN_GO_GRPC_VERSION)-$(GRPC_GATEWAY_VERSION)
 GOLANGCI_LINT_VERSION := v2.15.0
 GOLANGCI_LINT := $(TOOLS)/golangci-lint-$(GOLANGCI_LINT_VERSION)
+# Helm, for the chart's tests (deploy/helm/judge).
+HELM_VERSION := v4.3.2
+HELM := $(TOOLS)/helm-$(HELM_VERSION)
 # How long `make fuzz` runs each fuzz target.
 FUZZTIME ?= 30s
 
@@ -67,12 +70,12 @@ demo-prometheus: build ## Run a live analysis against a local Prometheus backfil
 	scripts/demo-prometheus.sh
 
 .PHONY: test
-test: lint check-generated ## Run every test (installs what the tests need: PostgreSQL server binaries).
+test: lint check-generated $(HELM) ## Run every test (installs what the tests need: PostgreSQL, Prometheus, Chromium, Helm; builds the image).
 	scripts/ensure-postgres.sh
 	scripts/ensure-prometheus.sh
 	scripts/ensure-chromium.sh
 	$(MAKE) image
-	JUDGE_IMAGE=$(CURDIR)/$(IMAGE) $(GO) test -count=1 ./...
+	JUDGE_IMAGE=$(CURDIR)/$(IMAGE) HELM=$(HELM) $(GO) test -count=1 ./...
 	cd argoplugin && $(GO) vet ./... && $(GO) test -count=1 ./...
 	$(MAKE) argo-plugin
 	cd e2e && $(GO) vet ./... && JUDGE_ARGO_PLUGIN=$(CURDIR)/$(ARGO_PLUGIN) $(GO) test -count=1 -timeout 20m ./...
@@ -102,6 +105,16 @@ generate: tools ## Lint the protos and regenerate Go code and the OpenAPI docume
 check-generated: generate ## Fail when the committed generated code is stale.
 	@if ! git diff --quiet -- proto || [ -n "$$(git ls-files --others --exclude-standard -- proto)" ]; then \
 		git status --short -- proto; echo "generated code is stale: run make generate and commit"; exit 1; fi
+
+$(HELM):
+	mkdir -p $(TOOLS)
+	GOBIN=$(TOOLS)/helm.tmp $(GO) install helm.sh/helm/v4/cmd/helm@$(HELM_VERSION)
+	mv $(TOOLS)/helm.tmp/helm $@ && rm -rf $(TOOLS)/helm.tmp
+
+.PHONY: chart
+chart: $(HELM) ## Lint the Helm chart and render it with its CI values (deploy/helm/judge).
+	$(HELM) lint --strict deploy/helm/judge
+	$(HELM) template judge deploy/helm/judge --namespace judge -f deploy/helm/judge/ci/default-values.yaml
 
 $(GOLANGCI_LINT):
 	mkdir -p $(TOOLS)

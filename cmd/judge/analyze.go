@@ -59,6 +59,8 @@ Exit codes: 0 PASS, 1 FAIL, 2 MARGINAL, 64 bad usage, 65 bad config or data,
 	f.Float64("pass", 0, "pass score threshold (default: the config's, else 95)")
 	f.Float64("marginal", 0, "marginal score threshold (default: the config's, else 75)")
 	f.String("output", "text", "output format: text, json, kayenta (a Kayenta CanaryJudgeResult) or html (a self-contained report with charts)")
+	f.String("report", "", "also write the HTML report of the same analysis to this file (CI keeps it as an artifact)")
+	f.String("summary", "", "also append a Markdown summary of the verdict to this file (a CI job summary: $GITHUB_STEP_SUMMARY)")
 	f.String("server", "", "run the analysis on a judge server at this gRPC address (host:port)")
 	f.Bool("tls", false, "with --server: connect over TLS (system CAs unless --ca-file)")
 	f.String("ca-file", "", "with --server: PEM CA bundle that signed the server's certificate (implies --tls)")
@@ -154,7 +156,27 @@ func runAnalyze(cmd *cobra.Command, v *viper.Viper) error {
 		}
 		return usageError("%w", err)
 	}
+	if path := v.GetString("report"); path != "" {
+		if err := writeReport(path, res, cfg.Name, pairs); err != nil {
+			return &exitError{code: exitInternal, err: err}
+		}
+	}
+	if path := v.GetString("summary"); path != "" {
+		if err := writeSummary(path, res); err != nil {
+			return &exitError{code: exitInternal, err: err}
+		}
+	}
 	return writeVerdict(cmd.OutOrStdout(), res, format, cfg.Name, pairs)
+}
+
+// writeReport writes the HTML report of an analysis to path.
+func writeReport(path string, res *verdict.Result, name string, pairs []verdict.MetricSetPair) error {
+	f, err := os.Create(path) //nolint:gosec // the user's output file
+	if err != nil {
+		return fmt.Errorf("--report: %w", err)
+	}
+	err = report.Analysis(f, "Canary analysis: "+cmp.Or(name, "canary config"), res, pairs)
+	return errors.Join(err, f.Close())
 }
 
 // writeVerdict prints the verdict (an HTML report shows the series too)

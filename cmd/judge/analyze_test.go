@@ -444,3 +444,54 @@ func TestPairedComparisonNamed(t *testing.T) {
 		t.Errorf("paired comparison not named:\n%s%s", out, errOut)
 	}
 }
+
+// TestAnalyzeReportFile: --report writes the HTML report of the same
+// analysis beside the main output, and the exit code is still the verdict.
+func TestAnalyzeReportFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "report.html")
+	code, out, errOut := runJudge(t, "", "analyze", "--canary-config", "../../fixtures/analyze/canary-config.yaml",
+		"--data", "../../fixtures/analyze/regression.json", "--output", "json", "--report", path)
+	if code != exitFail || !strings.Contains(out, `"result": "FAIL"`) {
+		t.Fatalf("exit %d, %s %s", code, out, errOut)
+	}
+	page, err := os.ReadFile(path) //nolint:gosec // the test's file
+	if err != nil || !strings.Contains(string(page), "<html") || !strings.Contains(string(page), "FAIL") {
+		t.Fatalf("report: %v\n%.300s", err, page)
+	}
+	code, _, errOut = runJudge(t, "", "analyze", "--canary-config", "../../fixtures/analyze/canary-config.yaml",
+		"--data", "../../fixtures/analyze/good.json", "--report", filepath.Join(dir, "missing", "r.html"))
+	if code != exitInternal || !strings.Contains(errOut, "--report") {
+		t.Errorf("unwritable report: exit %d, %q", code, errOut)
+	}
+}
+
+// TestAnalyzeSummary: --summary appends a Markdown table, worst metric
+// first, in which a hostile metric name cannot break the table or inject
+// HTML.
+func TestAnalyzeSummary(t *testing.T) {
+	dir := t.TempDir()
+	path := writeFile(t, dir, "summary.md", "earlier step\n")
+	code, _, errOut := runJudge(t, "", "analyze", "--canary-config", "../../fixtures/analyze/canary-config.yaml",
+		"--data", "../../fixtures/analyze/regression.json", "--summary", path)
+	if code != exitFail {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	raw, _ := os.ReadFile(path) //nolint:gosec // the test's file
+	md := string(raw)
+	if !strings.HasPrefix(md, "earlier step\n### judge: FAIL, score 0") || !strings.Contains(md, "| HIGH | request_latency_ms | mann_whitney | 5.873e-06 |") {
+		t.Fatalf("summary:\n%s", md)
+	}
+	if strings.Index(md, "| HIGH |") > strings.Index(md, "| PASS |") {
+		t.Errorf("worst metric not first:\n%s", md)
+	}
+	for _, tc := range []struct{ in, want string }{
+		{"a|b", `a\|b`},
+		{"x\n| forged | row |", `x\n\| forged \| row \|`},
+		{"<img src=x onerror=alert(1)>", "&lt;img src=x onerror=alert(1)&gt;"},
+	} {
+		if got := cell(tc.in); got != tc.want {
+			t.Errorf("cell(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
