@@ -27,7 +27,7 @@ func WriteArchive(img v1.Image, ref, out string) error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
+	defer func() { _ = os.RemoveAll(dir) }()
 	p, err := layout.Write(dir, empty.Index)
 	if err != nil {
 		return err
@@ -82,7 +82,7 @@ func ReadArchive(archive, dir string) (v1.Image, string, error) {
 	tr := tar.NewReader(f)
 	for {
 		h, err := tr.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
@@ -94,11 +94,11 @@ func ReadArchive(archive, dir string) (v1.Image, string, error) {
 		}
 		switch h.Typeflag {
 		case tar.TypeDir:
-			if err := os.MkdirAll(name, 0o755); err != nil {
+			if err := os.MkdirAll(name, 0o750); err != nil {
 				return nil, "", err
 			}
 		case tar.TypeReg:
-			if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+			if err := os.MkdirAll(filepath.Dir(name), 0o750); err != nil {
 				return nil, "", err
 			}
 			out, err := os.Create(name) //nolint:gosec // checked by securePath

@@ -32,7 +32,11 @@ const (
 // Account is one configured metrics store. Secrets are never in it: only
 // the names of the environment variables or files that hold them.
 type Account struct {
+	// Name names the account: a config's metric finds its store by the
+	// query source's type, and a request picks among accounts of one type
+	// by name.
 	Name string `mapstructure:"name"`
+	// Type is prometheus, datadog or newrelic.
 	Type string `mapstructure:"type"`
 	// URL is the store's address (Prometheus; a proxy or test server for
 	// Datadog; the NerdGraph endpoint for New Relic).

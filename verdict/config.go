@@ -132,13 +132,19 @@ type Config struct {
 
 // Thresholds are score thresholds.
 type Thresholds struct {
-	Pass     float64 `json:"pass"`
+	// Pass is the lowest score that passes (default 95).
+	Pass float64 `json:"pass"`
+	// Marginal is the lowest score that is MARGINAL rather than FAIL
+	// (default 75); 0 ≤ marginal ≤ pass ≤ 100.
 	Marginal float64 `json:"marginal"`
 }
 
 // Group is a weighted metric group.
 type Group struct {
-	Name   string   `json:"name"`
+	// Name is the group the metrics' groups name.
+	Name string `json:"name"`
+	// Weight is the group's share of the score, in percent; groups without
+	// one share what the weighted groups leave.
 	Weight *float64 `json:"weight,omitempty"`
 }
 
@@ -189,9 +195,18 @@ type Outliers struct {
 // EffectSize bounds the tolerated effect, as ratios canary/baseline for
 // meanRatio or as probabilities for cles.
 type EffectSize struct {
-	Measure          Measure  `json:"measure,omitempty"`
-	AllowedIncrease  *float64 `json:"allowedIncrease,omitempty"`
-	AllowedDecrease  *float64 `json:"allowedDecrease,omitempty"`
+	// Measure is meanRatio (default: canary mean / baseline mean) or cles
+	// (the common-language effect size, the probability that a canary
+	// point exceeds a baseline point).
+	Measure Measure `json:"measure,omitempty"`
+	// AllowedIncrease and AllowedDecrease are the effect sizes up to which
+	// a significant change still passes (default 1: no change allowed;
+	// 1.1 tolerates a 10% higher mean).
+	AllowedIncrease *float64 `json:"allowedIncrease,omitempty"`
+	AllowedDecrease *float64 `json:"allowedDecrease,omitempty"`
+	// CriticalIncrease and CriticalDecrease are the effect sizes from which
+	// a critical metric's regression fails the whole analysis (default 1:
+	// every regression of a critical metric does).
 	CriticalIncrease *float64 `json:"criticalIncrease,omitempty"`
 	CriticalDecrease *float64 `json:"criticalDecrease,omitempty"`
 }
@@ -200,9 +215,14 @@ type EffectSize struct {
 // bounds (Min, Max) and bounds on the ratio canary/baseline (MinRatio,
 // MaxRatio) of the same aggregate.
 type Threshold struct {
-	Aggregate string   `json:"aggregate"`
-	Min       *float64 `json:"min,omitempty"`
-	Max       *float64 `json:"max,omitempty"`
-	MinRatio  *float64 `json:"minRatio,omitempty"`
-	MaxRatio  *float64 `json:"maxRatio,omitempty"`
+	// Aggregate is what is compared: mean, median, p90, p95, p99, min,
+	// max, last, sum or rate (per second, from the series' step).
+	Aggregate string `json:"aggregate"`
+	// Min and Max bound the canary's aggregate, in the metric's unit.
+	Min *float64 `json:"min,omitempty"`
+	Max *float64 `json:"max,omitempty"`
+	// MinRatio and MaxRatio bound the ratio of the canary's aggregate to
+	// the baseline's.
+	MinRatio *float64 `json:"minRatio,omitempty"`
+	MaxRatio *float64 `json:"maxRatio,omitempty"`
 }

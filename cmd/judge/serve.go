@@ -82,7 +82,7 @@ SIGINT or SIGTERM drains in-flight requests; stored analyses survive restarts.`,
 	f.Duration("shutdown-timeout", 20*time.Second, "how long SIGTERM waits for in-flight requests and analyses")
 	f.String("auth-tokens-file", "", "file of role:token lines (roles read, write, admin); turns authentication on (or set JUDGE_AUTH_TOKENS)")
 	f.Bool("auth-protect-metrics", false, "require a read token for /metrics")
-	f.StringSlice("auth-open-routes", nil, `routes served without a token, for deployers that send none: "METHOD /path" as listed in the README, or a preset (argo-kayenta, flagger, metrics)`)
+	f.StringSlice("auth-open-routes", nil, `routes served without a token, for deployers that send none: "METHOD /path" as listed in docs/operations.md, or a preset (argo-kayenta, flagger, metrics)`)
 	f.StringSlice("auth-open-paths", nil, "removed: opened every method under a prefix; use --auth-open-routes")
 	_ = f.MarkHidden("auth-open-paths")
 	f.String("tls-cert", "", "PEM certificate for TLS on gRPC and HTTP (re-read when it changes)")
