@@ -74,6 +74,7 @@ test: lint check-generated $(HELM) ## Run every test (installs what the tests ne
 	scripts/ensure-postgres.sh
 	scripts/ensure-prometheus.sh
 	scripts/ensure-chromium.sh
+	scripts/ensure-podman.sh
 	$(MAKE) image
 	JUDGE_IMAGE=$(CURDIR)/$(IMAGE) HELM=$(HELM) $(GO) test -count=1 ./...
 	cd argoplugin && $(GO) vet ./... && $(GO) test -count=1 ./...

@@ -200,8 +200,8 @@ func TestArchiveRefusesEscapes(t *testing.T) {
 // bin/judge-image.tar; make test builds it first): its configuration, and
 // its judge binary run from the image's files — judge version reports the
 // image's labels, judge serve answers /healthz and judges one analysis,
-// and judge healthcheck (the image's HEALTHCHECK) passes. Where podman is
-// installed the image is also loaded and run in a container.
+// and judge healthcheck (the image's HEALTHCHECK) passes; then podman
+// loads and inspects the image, and runs it where the machine allows.
 func TestMadeImage(t *testing.T) {
 	archive := os.Getenv("JUDGE_IMAGE")
 	if archive == "" {
@@ -289,26 +289,37 @@ func TestMadeImage(t *testing.T) {
 		t.Errorf("judge healthcheck of nothing passed: %s", out)
 	}
 
-	if _, err := exec.LookPath("podman"); err == nil {
-		runInPodman(t, archive, ref)
-	} else {
-		t.Log("podman is not installed: the image was checked and its binary run, not run in a container")
+	if _, err := exec.LookPath("podman"); err != nil {
+		t.Fatalf("podman: %v (make test installs it: scripts/ensure-podman.sh)", err)
 	}
+	runInPodman(t, archive, ref)
 }
 
-// runInPodman loads the archive into podman and runs the image, checking
-// /healthz from inside (the image's own health check).
+// runInPodman loads the archive into podman, checks the image podman
+// sees, and runs it, checking /healthz from inside (the image's own health
+// check). A machine whose sandbox forbids containers their resource limits
+// (crun: "OCI permission denied") can load but not run images: the run is
+// then reported, not failed; any other failure fails.
 func runInPodman(t *testing.T, archive, ref string) {
 	t.Helper()
 	if out, err := exec.Command("podman", "load", "-i", archive).CombinedOutput(); err != nil {
 		t.Fatalf("podman load: %v %s", err, out)
 	}
+	out, err := exec.Command("podman", "image", "inspect", "--format", "{{.Config.User}} {{index .Config.Entrypoint 0}}", "localhost/"+ref).CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "65532:65532 "+Binary {
+		t.Fatalf("podman image inspect: %v %q", err, out)
+	}
 	name := fmt.Sprintf("judge-image-test-%d", os.Getpid())
-	if out, err := exec.Command("podman", "run", "-d", "--name", name, "--network", "host", "localhost/"+ref,
-		"serve", "--addr", "127.0.0.1:18089", "--data-dir", "/data").CombinedOutput(); err != nil {
+	out, err = exec.Command("podman", "run", "-d", "--name", name, "--network", "host", "localhost/"+ref,
+		"serve", "--addr", "127.0.0.1:18089", "--data-dir", "/data").CombinedOutput()
+	t.Cleanup(func() { _ = exec.Command("podman", "rm", "-f", name).Run() })
+	if err != nil && strings.Contains(string(out), "OCI permission denied") {
+		t.Logf("podman loaded the image but this machine does not let it run containers: %s", bytes.TrimSpace(out))
+		return
+	}
+	if err != nil {
 		t.Fatalf("podman run: %v %s", err, out)
 	}
-	t.Cleanup(func() { _ = exec.Command("podman", "rm", "-f", name).Run() })
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		out, err := exec.Command("podman", "exec", name, Binary, "healthcheck", "--url", "http://127.0.0.1:18089/healthz").CombinedOutput()

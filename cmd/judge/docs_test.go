@@ -131,9 +131,15 @@ func docFiles(t *testing.T) []string {
 }
 
 // TestDocsLinks: every relative link of the README and docs/ reaches a
-// file, and so does every repository path they quote (`deploy/flagger/`).
+// file, and so does every repository path they quote (`deploy/flagger/`);
+// every make target they quote exists.
 func TestDocsLinks(t *testing.T) {
 	link := regexp.MustCompile(`\]\(([^)\s]+)\)`)
+	makefile, err := os.ReadFile("../../Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := regexp.MustCompile("`make ([a-z-]+)")
 	quoted := regexp.MustCompile("`((?:cmd|deploy|docs|examples|fixtures|verdict|stats|server|store|metrics|analysis|backtest|report|sequence|scripts|proto|kayenta|e2e|ci|container|version|protoconv|tracing|auth|sample|argoplugin)/[A-Za-z0-9_./-]*)`")
 	for _, file := range docFiles(t) {
 		raw, err := os.ReadFile(file) //nolint:gosec // the repository's docs
@@ -148,6 +154,11 @@ func TestDocsLinks(t *testing.T) {
 			}
 			if _, err := os.Stat(filepath.Join(dir, target)); err != nil {
 				t.Errorf("%s: link %s: %v", file, m[1], err)
+			}
+		}
+		for _, m := range target.FindAllStringSubmatch(string(raw), -1) {
+			if !regexp.MustCompile(`(?m)^` + m[1] + `:`).Match(makefile) {
+				t.Errorf("%s: make %s: no such target", file, m[1])
 			}
 		}
 		for _, m := range quoted.FindAllStringSubmatch(string(raw), -1) {
