@@ -1,7 +1,8 @@
-// Package deploy holds judge's Helm chart (helm/judge) and the deployer
-// examples; its tests render the chart and check the examples point at
-// the Service it creates.
-package deploy
+// Package helm tests judge's Helm chart (judge/): it renders the chart
+// and checks the deployer examples point at the Service it creates. It is
+// a module of its own, so that the main module does not take on
+// k8s.io/api (the e2e module pins an older one for Argo Rollouts).
+package helm
 
 import (
 	"bytes"
@@ -25,14 +26,14 @@ import (
 	"github.com/canaryjudge/judge/metrics"
 )
 
-const chart = "helm/judge"
+const chart = "judge"
 
 // helm is the pinned Helm make tools builds (HELM, or bin/tools/helm).
 func helm(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	bin := os.Getenv("HELM")
 	if bin == "" {
-		bin = filepath.Join("..", "bin", "tools", "helm-v4.3.2")
+		bin = filepath.Join("..", "..", "bin", "tools", "helm-v4.3.2")
 	}
 	if _, err := os.Stat(bin); err != nil {
 		t.Fatalf("helm: %v (make test builds it into bin/tools; or set HELM)", err)
@@ -95,7 +96,7 @@ func strict(t *testing.T, o rendered, into any) {
 }
 
 // TestChart lints the chart and renders it with each values file in
-// helm/judge/ci: every object decodes strictly into its k8s.io/api type,
+// judge/ci: every object decodes strictly into its k8s.io/api type,
 // and the Deployment keeps the policies an operator's admission control
 // checks (non-root, read-only root filesystem, no capabilities, seccomp,
 // probes, resources, a versioned image).
@@ -236,7 +237,7 @@ func TestChartRefuses(t *testing.T) {
 // TestExamplesPointAtTheChart: every deployer example calls the Service
 // the chart creates as release judge in namespace judge.
 func TestExamplesPointAtTheChart(t *testing.T) {
-	files, _ := filepath.Glob("*/*.yaml")
+	files, _ := filepath.Glob("../*/*.yaml")
 	found := 0
 	for _, f := range files {
 		raw, err := os.ReadFile(f) //nolint:gosec // the repository's examples
