@@ -10,8 +10,13 @@ import (
 // benchInput is 10 metrics × 60 points a side, on one time grid (as a
 // fetch gives them), with a baseline history of 180 points: the shape of
 // make bench-server's requests.
-func benchInput(b *testing.B) (*Config, []MetricSetPair) {
-	b.Helper()
+func benchInput(tb testing.TB) (*Config, []MetricSetPair) {
+	return sizedInput(tb, 60)
+}
+
+// sizedInput is benchInput with n points a side and 3n of history.
+func sizedInput(tb testing.TB, n int) (*Config, []MetricSetPair) {
+	tb.Helper()
 	var cfg strings.Builder
 	cfg.WriteString("metrics:\n")
 	var pairs []MetricSetPair
@@ -19,20 +24,39 @@ func benchInput(b *testing.B) (*Config, []MetricSetPair) {
 		fmt.Fprintf(&cfg, "  - {name: m%d, groups: [g], direction: increase}\n", i)
 		p := MetricSetPair{Name: fmt.Sprintf("m%d", i), Scopes: map[string]PairScope{
 			"control": {StartTimeMillis: 1_700_000_000_000, StepMillis: 60_000}, "experiment": {StartTimeMillis: 1_700_000_000_000, StepMillis: 60_000}}}
-		for j := range 60 {
+		for j := range n {
 			p.Values.Control = append(p.Values.Control, 100+10*math.Sin(float64(j*(i+3))*0.7)+float64((j*37+i)%11))
 			p.Values.Experiment = append(p.Values.Experiment, 101+10*math.Sin(float64(j*(i+5))*0.9)+float64((j*41+i)%13))
 		}
-		for j := range 180 {
+		for j := range 3 * n {
 			p.Values.ControlHistory = append(p.Values.ControlHistory, 100+10*math.Sin(float64(j*(i+2))*0.8)+float64((j*29+i)%11))
 		}
 		pairs = append(pairs, p)
 	}
 	c, err := ParseConfig([]byte(cfg.String()), "bench")
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	return c, pairs
+}
+
+// TestAllocationsPerMetric: the default judge's allocations are a number
+// per metric, not per point: 16 times the points allocate barely more
+// (slices that grow by appending add a few), and no metric takes more than
+// 120.
+func TestAllocationsPerMetric(t *testing.T) {
+	allocs := func(n int) float64 {
+		cfg, pairs := sizedInput(t, n)
+		return testing.AllocsPerRun(5, func() {
+			if _, err := Analyze(cfg, pairs, Options{}); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	small, large := allocs(60), allocs(960)
+	if large > 1.3*small || large/10 > 120 {
+		t.Errorf("allocations for 10 metrics: %.0f at 60 points, %.0f at 960", small, large)
+	}
 }
 
 // BenchmarkAnalyze judges benchInput with each judge; the kayenta judge
