@@ -73,8 +73,13 @@ func certs(t *testing.T, dir string) (ca, serverCert, serverKey, clientCert, cli
 	return
 }
 
+// fixtureStart is when the fixture's samples start: one instant for the
+// fixture and its queries, which computed it apart would put in different
+// hours when a test runs across an hour's turn.
+var fixtureStart = time.Now().Add(-10 * time.Hour).Truncate(time.Hour).UTC()
+
 func fixture() []promtest.Series {
-	start := time.Now().Add(-10 * time.Hour).Truncate(time.Hour).UTC()
+	start := fixtureStart
 	s := promtest.Series{Name: "secured_latency_seconds", Labels: map[string]string{"pod": "a"}}
 	for i := range 10 {
 		s.Samples = append(s.Samples, promtest.Sample{T: start.Add(time.Duration(i) * time.Minute), V: 0.2})
@@ -83,7 +88,7 @@ func fixture() []promtest.Series {
 }
 
 func query() metrics.Query {
-	start := time.Now().Add(-10 * time.Hour).Truncate(time.Hour).UTC()
+	start := fixtureStart
 	return metrics.Query{Text: `avg(secured_latency_seconds{pod="a"})`, Start: start, End: start.Add(9 * time.Minute), Step: time.Minute}
 }
 
