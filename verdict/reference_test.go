@@ -1,17 +1,15 @@
 package verdict
 
 import (
-	"bytes"
 	"flag"
 	"fmt"
-	"go/ast"
-	"go/parser"
-	"go/token"
-	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/canaryjudge/judge/internal/docgen"
 )
 
 var updateDocs = flag.Bool("update-docs", false, "rewrite docs/configuration.md's generated reference from the config structs")
@@ -73,24 +71,8 @@ func TestConfigReference(t *testing.T) {
 	walk(reflect.TypeFor[Config](), "")
 	generated := strings.Replace(b.String(), "### `` (Config)", "### top level (Config)", 1)
 
-	raw, err := os.ReadFile(configDocs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc := string(raw)
-	start, end := strings.Index(doc, beginMarker), strings.Index(doc, endMarker)
-	if start < 0 || end < start {
-		t.Fatalf("%s: no generated section (%s … %s)", configDocs, beginMarker, endMarker)
-	}
-	want := doc[:start+len(beginMarker)] + "\n" + generated + "\n" + doc[end:]
-	if *updateDocs {
-		if err := os.WriteFile(configDocs, []byte(want), 0o644); err != nil { //nolint:gosec // documentation
-			t.Fatal(err)
-		}
-		return
-	}
-	if doc != want {
-		t.Errorf("%s is stale: run go test ./verdict -run TestConfigReference -update-docs", configDocs)
+	if err := docgen.Check(configDocs, beginMarker, endMarker, generated, *updateDocs); err != nil {
+		t.Error(err)
 	}
 }
 
@@ -115,54 +97,14 @@ func typeName(t reflect.Type) string {
 	return "string"
 }
 
-// fieldComments reads the package's source: "Type.Field" → the field's
-// comment, on one line.
+// fieldComments reads the package's doc comments: "Type.Field" → comment.
 func fieldComments(t *testing.T) map[string]string {
 	t.Helper()
 	files, _ := filepath.Glob("*.go")
-	fset := token.NewFileSet()
-	out := map[string]string{}
-	for _, name := range files {
-		if strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(fset, name, nil, parser.ParseComments)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ast.Inspect(f, func(n ast.Node) bool {
-			ts, ok := n.(*ast.TypeSpec)
-			if !ok {
-				return true
-			}
-			st, ok := ts.Type.(*ast.StructType)
-			if !ok {
-				return false
-			}
-			prev := ""
-			for _, field := range st.Fields.List {
-				text := field.Doc.Text()
-				if text == "" {
-					text = field.Comment.Text()
-				}
-				// "Min and Max bound …" documents the next field too.
-				if text == "" && len(field.Names) == 1 && strings.Contains(prev, field.Names[0].Name) {
-					text = prev
-				}
-				prev = text
-				var line bytes.Buffer
-				for i, w := range strings.Fields(text) {
-					if i > 0 {
-						line.WriteByte(' ')
-					}
-					line.WriteString(w)
-				}
-				for _, id := range field.Names {
-					out[ts.Name.Name+"."+id.Name] = line.String()
-				}
-			}
-			return false
-		})
+	files = slices.DeleteFunc(files, func(f string) bool { return strings.HasSuffix(f, "_test.go") })
+	out, err := docgen.FieldComments(files...)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return out
 }

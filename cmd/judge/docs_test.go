@@ -3,9 +3,6 @@ package main
 import (
 	"flag"
 	"fmt"
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -18,6 +15,7 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
+	"github.com/canaryjudge/judge/internal/docgen"
 	"github.com/canaryjudge/judge/metrics"
 )
 
@@ -47,71 +45,23 @@ func TestServerConfigReference(t *testing.T) {
 		fmt.Fprintf(&b, "| `%s` | `%s` | `%s` | %s |\n", f.Name, env, def, strings.ReplaceAll(f.Usage, "|", `\|`))
 	})
 	b.WriteString("\n### `metrics.accounts[]`\n\nIn the `--config` file only (a list).\n\n| key | type | meaning |\n|---|---|---|\n")
-	docs := fieldDocs(t, "../../metrics/account.go", "Account")
+	docs, err := docgen.FieldComments("../../metrics/account.go")
+	if err != nil {
+		t.Fatal(err)
+	}
 	typ := reflect.TypeFor[metrics.Account]()
 	for i := range typ.NumField() {
 		f := typ.Field(i)
 		key := f.Tag.Get("mapstructure")
-		doc := docs[f.Name]
+		doc := docs["Account."+f.Name]
 		if doc == "" {
 			t.Errorf("metrics.Account.%s has no comment to document it with", f.Name)
 		}
 		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", key, f.Type.String(), strings.ReplaceAll(doc, "|", `\|`))
 	}
-	raw, err := os.ReadFile(serverDocs)
-	if err != nil {
-		t.Fatal(err)
+	if err := docgen.Check(serverDocs, beginMarker, endMarker, b.String(), *updateDocs); err != nil {
+		t.Error(err)
 	}
-	doc := string(raw)
-	start, end := strings.Index(doc, beginMarker), strings.Index(doc, endMarker)
-	if start < 0 || end < start {
-		t.Fatalf("%s: no generated section", serverDocs)
-	}
-	want := doc[:start+len(beginMarker)] + "\n" + b.String() + "\n" + doc[end:]
-	if *updateDocs {
-		if err := os.WriteFile(serverDocs, []byte(want), 0o644); err != nil { //nolint:gosec // documentation
-			t.Fatal(err)
-		}
-		return
-	}
-	if doc != want {
-		t.Errorf("%s is stale: run go test ./cmd/judge -run TestServerConfigReference -update-docs", serverDocs)
-	}
-}
-
-// fieldDocs reads a Go file's struct field comments: field → comment on
-// one line; a field without one takes the previous field's when that
-// names it ("Min and Max bound …").
-func fieldDocs(t *testing.T, path, typeName string) map[string]string {
-	t.Helper()
-	f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.ParseComments)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]string{}
-	ast.Inspect(f, func(n ast.Node) bool {
-		ts, ok := n.(*ast.TypeSpec)
-		if !ok || ts.Name.Name != typeName {
-			return true
-		}
-		st, ok := ts.Type.(*ast.StructType)
-		if !ok {
-			return false
-		}
-		prev := ""
-		for _, field := range st.Fields.List {
-			text := strings.Join(strings.Fields(field.Doc.Text()), " ")
-			if text == "" && len(field.Names) == 1 && strings.Contains(prev, field.Names[0].Name) {
-				text = prev
-			}
-			prev = text
-			for _, id := range field.Names {
-				out[id.Name] = text
-			}
-		}
-		return false
-	})
-	return out
 }
 
 // docFiles are the README and every page under docs/.
