@@ -130,7 +130,7 @@ func runAnalyze(cmd *cobra.Command, v *viper.Viper) error {
 		if err != nil {
 			return err
 		}
-		return writeVerdict(cmd.OutOrStdout(), res, format, cfg.Name, pairs)
+		return writeOutputs(cmd.OutOrStdout(), v, res, format, cfg.Name, pairs)
 	}
 	raw, err := readBounded(dataPath)
 	if err != nil {
@@ -156,8 +156,15 @@ func runAnalyze(cmd *cobra.Command, v *viper.Viper) error {
 		}
 		return usageError("%w", err)
 	}
+	return writeOutputs(cmd.OutOrStdout(), v, res, format, cfg.Name, pairs)
+}
+
+// writeOutputs writes the --report and --summary files, then the verdict,
+// and returns the exit status it means; a file that cannot be written
+// exits 70, never the verdict's status.
+func writeOutputs(out io.Writer, v *viper.Viper, res *verdict.Result, format, name string, pairs []verdict.MetricSetPair) error {
 	if path := v.GetString("report"); path != "" {
-		if err := writeReport(path, res, cfg.Name, pairs); err != nil {
+		if err := writeReport(path, res, name, pairs); err != nil {
 			return &exitError{code: exitInternal, err: err}
 		}
 	}
@@ -166,7 +173,7 @@ func runAnalyze(cmd *cobra.Command, v *viper.Viper) error {
 			return &exitError{code: exitInternal, err: err}
 		}
 	}
-	return writeVerdict(cmd.OutOrStdout(), res, format, cfg.Name, pairs)
+	return writeVerdict(out, res, format, name, pairs)
 }
 
 // writeReport writes the HTML report of an analysis to path.

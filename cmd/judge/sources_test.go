@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -54,8 +55,15 @@ func TestAnalyzeScopes(t *testing.T) {
 	if code != 1 || replay != live {
 		t.Errorf("replay with --data: exit %d %s\ndiffers from the live verdict:\n%s", code, errOut, live)
 	}
-	if code, out, errOut := runJudge(t, "", append(base, "--scopes", scopes("checkout-canary"))...); code != 0 || !strings.HasPrefix(out, "PASS") {
+	report, summary := filepath.Join(dir, "report.html"), filepath.Join(dir, "summary.md")
+	if code, out, errOut := runJudge(t, "", append(base, "--scopes", scopes("checkout-canary"), "--report", report, "--summary", summary)...); code != 0 || !strings.HasPrefix(out, "PASS") {
 		t.Errorf("good canary: exit %d %s %s", code, out, errOut)
+	}
+	// --report and --summary hold for fetched series too (CI fetches).
+	page, _ := os.ReadFile(report) //nolint:gosec // the test's file
+	md, _ := os.ReadFile(summary)  //nolint:gosec // the test's file
+	if !strings.Contains(string(page), "<html") || !strings.HasPrefix(string(md), "### judge: PASS") {
+		t.Errorf("report %.100q, summary %.100q", page, md)
 	}
 	// The scope is escaped into the string literal: it matches no series,
 	// and the critical metric whose canary has no data fails.
