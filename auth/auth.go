@@ -1,15 +1,17 @@
 // Package auth checks the static bearer tokens of judge's API. Each token
 // has a role: read (get, list and watch analyses and configs, report
 // pages), write (also analyze, create and cancel analyses, put configs) or
-// admin (also delete configs). Tokens come from a file or an environment
-// variable, never from a flag value; they are compared in constant time and
-// never logged.
+// admin (also delete configs), and optionally scopes: the namespaces and
+// sequence-name prefixes it may write (scope.go). Tokens come from a file
+// or an environment variable, never from a flag value; they are compared in
+// constant time and never logged.
 package auth
 
 import (
 	"bufio"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -25,6 +27,9 @@ var (
 	ErrPermissionDenied = errors.New("the token's role does not allow this request")
 	// ErrInvalidTokens is returned for a token list that cannot be read.
 	ErrInvalidTokens = errors.New("invalid token list")
+	// ErrNotOwner is returned when a caller would write a sequence or a
+	// canary's verdicts that another token owns or its scopes exclude.
+	ErrNotOwner = errors.New("owned by another token or outside the token's scopes")
 )
 
 // Role is what a token may do.
@@ -47,7 +52,18 @@ type Token struct {
 	Role Role
 	// Name identifies the token in logs: its source and line.
 	Name string
-	hash [sha256.Size]byte
+	// Scopes, when any, are what the token may write (Scope); none means
+	// every namespace and sequence.
+	Scopes []Scope
+	hash   [sha256.Size]byte
+}
+
+// Owner is the token's identity as the owner of what it starts: a digest of
+// its hash, the same whichever file or line the token is listed on, which
+// reveals nothing about the token itself.
+func (t Token) Owner() string {
+	sum := sha256.Sum256(append([]byte("judge owner\x00"), t.hash[:]...))
+	return "token:" + hex.EncodeToString(sum[:8])
 }
 
 // Tokens is the set of accepted tokens. The zero value accepts none.
@@ -55,10 +71,12 @@ type Tokens struct {
 	list []Token
 }
 
-// Parse reads tokens from text: one "role:token" per line (a file) or per
-// comma-separated item (an environment variable); blank lines and lines
-// starting with # are ignored. source names the input in errors, which
-// never quote a token.
+// Parse reads tokens from text: one "role:token[:scope,scope…]" per line
+// (a file) or per comma-separated item (an environment variable); in an
+// item list, an item without a colon is one more scope of the token before
+// it. Blank lines and lines starting with # are ignored. A token may not
+// contain a colon or a comma. source names the input in errors, which never
+// quote a token.
 func Parse(text, source string) (*Tokens, error) {
 	t := &Tokens{}
 	var problems []string
@@ -67,23 +85,47 @@ func Parse(text, source string) (*Tokens, error) {
 	line := 0
 	for sc.Scan() {
 		line++
+		where := fmt.Sprintf("%s:%d", source, line)
+		var cur *Token
 		for item := range strings.SplitSeq(sc.Text(), ",") {
 			item = strings.TrimSpace(item)
 			if item == "" || strings.HasPrefix(item, "#") {
 				continue
 			}
-			where := fmt.Sprintf("%s:%d", source, line)
-			role, secret, ok := strings.Cut(item, ":")
-			role, secret = strings.TrimSpace(role), strings.TrimSpace(secret)
+			if !strings.Contains(item, ":") {
+				if cur == nil {
+					problems = append(problems, where+": want role:token[:scope,…]")
+					continue
+				}
+				sc, err := ParseScope(item)
+				if err != nil {
+					problems = append(problems, fmt.Sprintf("%s: %v", where, err))
+					continue
+				}
+				cur.Scopes = append(cur.Scopes, sc)
+				continue
+			}
+			parts := strings.SplitN(item, ":", 3)
+			role, secret := strings.TrimSpace(parts[0]), strings.TrimSpace(parts[1])
 			switch {
-			case !ok:
-				problems = append(problems, where+": want role:token")
 			case rank[Role(role)] == 0:
 				problems = append(problems, fmt.Sprintf("%s: role %q is not one of read, write, admin", where, role))
+				cur = nil
+				continue
 			case len(secret) < 16:
-				problems = append(problems, where+": the token is shorter than 16 characters")
-			default:
-				t.list = append(t.list, Token{Role: Role(role), Name: where, hash: sha256.Sum256([]byte(secret))})
+				problems = append(problems, where+": the token is shorter than 16 characters (a token may not contain a colon or a comma)")
+				cur = nil
+				continue
+			}
+			t.list = append(t.list, Token{Role: Role(role), Name: where, hash: sha256.Sum256([]byte(secret))})
+			cur = &t.list[len(t.list)-1]
+			if len(parts) == 3 {
+				sc, err := ParseScope(strings.TrimSpace(parts[2]))
+				if err != nil {
+					problems = append(problems, fmt.Sprintf("%s: %v", where, err))
+					continue
+				}
+				cur.Scopes = append(cur.Scopes, sc)
 			}
 		}
 	}

@@ -8,7 +8,7 @@ import (
 
 func TestParseAndCheck(t *testing.T) {
 	t.Parallel()
-	tokens, err := Parse("# deployers\nread:r-0123456789abcdef\nwrite:w-0123456789abcdef, admin:a-0123:456789abcdef\n\n", "tokens.txt")
+	tokens, err := Parse("# deployers\nread:r-0123456789abcdef\nwrite:w-0123456789abcdef, admin:a-0123-456789abcdef\n\n", "tokens.txt")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,8 +26,8 @@ func TestParseAndCheck(t *testing.T) {
 		{"Bearer r-0123456789abcdef", RoleWrite, ErrPermissionDenied, "tokens.txt:2"},
 		{"Bearer w-0123456789abcdef", RoleWrite, nil, "tokens.txt:3"},
 		{"Bearer w-0123456789abcdef", RoleAdmin, ErrPermissionDenied, "tokens.txt:3"},
-		{"Bearer a-0123:456789abcdef", RoleAdmin, nil, "tokens.txt:3"},
-		{"Bearer a-0123:456789abcdef", RoleRead, nil, "tokens.txt:3"},
+		{"Bearer a-0123-456789abcdef", RoleAdmin, nil, "tokens.txt:3"},
+		{"Bearer a-0123-456789abcdef", RoleRead, nil, "tokens.txt:3"},
 		{"", RoleRead, ErrUnauthenticated, ""},
 		{"Bearer", RoleRead, ErrUnauthenticated, ""},
 		{"Basic r-0123456789abcdef", RoleRead, ErrUnauthenticated, ""},
@@ -55,6 +55,11 @@ func TestParseErrorsNeverQuoteTokens(t *testing.T) {
 		"reader:s3cret-0123456789abc": `role "reader"`,
 		"s3cret-0123456789abc":        "want role:token",
 		"read:s3cret":                 "shorter than 16",
+		// A colon separates the scopes: "s3cret" is the token here.
+		"read:s3cret:0123456789abcdef":    "shorter than 16",
+		"write:s3cret-0123456789abc:Prod": `scope "Prod"`,
+		"write:s3cret-0123456789abc:a*b*": `scope "a*b*"`,
+		"prod":                            "want role:token",
 	}
 	for in, want := range tests {
 		_, err := Parse(in, "env")

@@ -17,6 +17,10 @@ type Route struct {
 	// server's open routes say: config writes, and analyses whose
 	// queries or config the caller supplies.
 	Closed bool
+	// URLToken routes also take the token from the URL's token parameter,
+	// for a deployer that cannot send headers; only a token scoped to
+	// namespaces is accepted there.
+	URLToken bool
 	// Handler serves the route.
 	Handler http.Handler
 }

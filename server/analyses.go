@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/canaryjudge/judge/auth"
 	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
 	"github.com/canaryjudge/judge/protoconv"
 	"github.com/canaryjudge/judge/store"
@@ -75,7 +77,18 @@ func (s *Service) CreateAnalysis(ctx context.Context, req *judgev1.CreateAnalysi
 	if n, ok := req.GetSpec().GetConfig().(*judgev1.AnalysisSpec_CanaryConfigName); ok {
 		name = n.CanaryConfigName
 	}
-	a, err := s.store.CreateAnalysis(ctx, name, spec.GetApplication(), raw)
+	owner := auth.CallerFrom(ctx).Owner
+	if seq := spec.GetSequence(); seq != "" {
+		// The look is queued: its sequence is claimed now, so another
+		// owner's look is refused at once, not when a worker runs it.
+		if _, err := s.store.ClaimSequence(ctx, seq, int(spec.GetLooks()), owner); err != nil {
+			if errors.Is(err, store.ErrSequencePlan) {
+				err = fmt.Errorf("spec.looks: sequence %q: %w: %w", seq, err, errInvalid)
+			}
+			return nil, s.grpcError(err)
+		}
+	}
+	a, err := s.store.CreateAnalysis(ctx, name, spec.GetApplication(), owner, raw)
 	if err != nil {
 		return nil, s.grpcError(err)
 	}

@@ -45,7 +45,7 @@ func fuzzTarget(t *testing.T) (http.Handler, judgev1.JudgeServiceClient) {
 		limits := Limits{MaxRequestBytes: 1 << 20, MaxMetrics: 20, MaxPoints: 2000}
 		m := NewMetrics()
 		svc := NewService(st, limits, m, quiet)
-		authn := &authenticator{log: quiet}
+		authn := newAuthenticator(nil, false, nil, quiet)
 		gs := grpc.NewServer(grpc.MaxRecvMsgSize(limits.MaxRequestBytes),
 			grpc.ChainUnaryInterceptor(m.unaryInterceptor, recoverUnary(quiet, m), authn.unary))
 		judgev1.RegisterJudgeServiceServer(gs, svc)

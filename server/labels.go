@@ -16,7 +16,6 @@ const (
 	maxAnnotationKey    = 63
 	maxAnnotationValue  = 1024
 	maxQueryBytes       = 16 << 10
-	maxLooks            = 1000
 )
 
 // checkLabels checks a spec's application and annotations against their

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/canaryjudge/judge/analysis"
+	"github.com/canaryjudge/judge/auth"
 	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
 	"github.com/canaryjudge/judge/protoconv"
 	"github.com/canaryjudge/judge/sequence"
@@ -81,11 +82,16 @@ func (s *Service) resolve(ctx context.Context, spec *judgev1.AnalysisSpec) (*jud
 	if err := checkLabels(spec); err != nil {
 		return nil, nil, err
 	}
-	if look, looks := spec.GetLook(), spec.GetLooks(); spec.GetSequence() == "" && (look != 0 || looks != 0) && (looks < 1 || looks > maxLooks || look < 1 || look > looks) {
-		return nil, nil, fmt.Errorf("spec.look %d of spec.looks %d: want a look from 1 to looks, and 1 to %d looks: %w", look, looks, maxLooks, errInvalid)
+	if look, looks := spec.GetLook(), spec.GetLooks(); spec.GetSequence() == "" && (look != 0 || looks != 0) && (looks < 1 || looks > sequence.MaxLooks || look < 1 || look > looks) {
+		return nil, nil, fmt.Errorf("spec.look %d of spec.looks %d: want a look from 1 to looks, and 1 to %d looks: %w", look, looks, sequence.MaxLooks, errInvalid)
 	}
 	if err := checkSequence(spec); err != nil {
 		return nil, nil, err
+	}
+	if name := spec.GetSequence(); name != "" {
+		if err := auth.CallerFrom(ctx).MayWriteSequence(name); err != nil {
+			return nil, nil, err
+		}
 	}
 	thresholds := spec.GetThresholds()
 	if t := thresholds; t != nil {

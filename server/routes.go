@@ -93,13 +93,18 @@ func routeTable(k kayentaapi.Deps, w webhook.Deps) []auth.Route {
 	return append(kayentaapi.Routes(k), webhook.Routes(w)...)
 }
 
-// openPresets name the routes a credential-less deployer needs.
+// openPresets name the routes a credential-less deployer needs, reading
+// only: a route that runs an analysis or writes a verdict is never opened
+// by a preset. Argo Rollouts' kayenta provider reads configs and canaries
+// here (starting one, POST /canary/{configId}, can be opened by name: it
+// runs a stored config and touches no sequence); Flagger's webhook takes a
+// namespace-scoped token in its URL instead (fluxcd/flagger#1192: webhooks
+// send no headers).
 var openPresets = map[string][]string{
-	// Argo Rollouts' kayenta provider: list configs, start a canary from
-	// a stored config, read its status.
-	"argo-kayenta": {"GET /canaryConfig", "POST /canary/{configId}", "GET /canary/{id}"},
-	// Flagger's rollout webhook and its Prometheus metric provider.
-	"flagger": {"POST /webhooks/flagger", "GET /api/v1/query", "POST /api/v1/query"},
+	// Argo Rollouts' kayenta provider: list configs, read a canary.
+	"argo-kayenta": {"GET /canaryConfig", "GET /canary/{id}"},
+	// Flagger's Prometheus metric provider reading the verdicts.
+	"flagger": {"GET /api/v1/query", "POST /api/v1/query"},
 	// Prometheus scraping judge's own metrics.
 	"metrics": {metricsPattern},
 }
@@ -131,7 +136,7 @@ func resolveOpenRoutes(entries []string) (map[string]bool, error) {
 				problems = append(problems, fmt.Sprintf("%q is not a route judge serves outside /v1 (write METHOD /path as the API lists it, e.g. \"GET /canary/{id}\", or a preset: %s)",
 					p, strings.Join(names, ", ")))
 			case r.Closed || r.Role == auth.RoleAdmin:
-				problems = append(problems, fmt.Sprintf("%q cannot be opened: it changes configs, deletes, or runs caller-supplied queries; it always needs a token", p))
+				problems = append(problems, fmt.Sprintf("%q cannot be opened: it changes configs, deletes, runs caller-supplied queries or writes a deployer's sequences and verdicts; it always needs a token (Flagger's webhook takes a namespace-scoped one in its URL: ?token=…)", p))
 			default:
 				open[p] = true
 			}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -24,10 +25,12 @@ import (
 	"github.com/canaryjudge/judge/auth"
 )
 
-// authenticator checks bearer tokens on gRPC and HTTP requests. With no
-// tokens configured every request is allowed.
+// authenticator checks bearer tokens on gRPC and HTTP requests and puts
+// the caller (auth.Caller) in the request's context for ownership checks.
+// With no tokens configured every request is allowed. The tokens can be
+// replaced while serving (SIGHUP re-reads the tokens file).
 type authenticator struct {
-	tokens *auth.Tokens
+	tokens atomic.Pointer[auth.Tokens]
 	// protectMetrics requires a read token for /metrics.
 	protectMetrics bool
 	// open are the route patterns served without a token.
@@ -35,20 +38,32 @@ type authenticator struct {
 	log  *slog.Logger
 }
 
-// check authorises an Authorization header value for need.
-func (a *authenticator) check(header string, need auth.Role, where string) error {
-	if !a.tokens.Enabled() {
-		return nil
+func newAuthenticator(tokens *auth.Tokens, protectMetrics bool, open map[string]bool, log *slog.Logger) *authenticator {
+	a := &authenticator{protectMetrics: protectMetrics, open: open, log: log}
+	a.tokens.Store(tokens)
+	return a
+}
+
+// enabled reports whether authentication is on.
+func (a *authenticator) enabled() bool { return a.tokens.Load().Enabled() }
+
+// check authorises an Authorization header value for need and returns the
+// caller it authenticates (the zero Caller with authentication off).
+func (a *authenticator) check(header string, need auth.Role, where string) (auth.Caller, error) {
+	tokens := a.tokens.Load()
+	if !tokens.Enabled() {
+		return auth.Caller{}, nil
 	}
-	tok, err := a.tokens.Check(header, need)
+	tok, err := tokens.Check(header, need)
 	if err != nil {
 		// The token itself is never logged, only which configured one matched.
 		a.log.Info("request refused", "where", where, "reason", err, "token", tok.Name)
+		return auth.Caller{}, err
 	}
-	return err
+	return auth.CallerOf(tok), nil
 }
 
-func (a *authenticator) grpcCheck(ctx context.Context, method string) error {
+func (a *authenticator) grpcCheck(ctx context.Context, method string) (context.Context, error) {
 	need := roleOf(method)
 	var header string
 	if md, ok := metadata.FromIncomingContext(ctx); ok {
@@ -56,35 +71,70 @@ func (a *authenticator) grpcCheck(ctx context.Context, method string) error {
 			header = v[0]
 		}
 	}
-	switch err := a.check(header, need, method); {
+	caller, err := a.check(header, need, method)
+	switch {
 	case errors.Is(err, auth.ErrUnauthenticated):
-		return status.Error(codes.Unauthenticated, err.Error())
+		return ctx, status.Error(codes.Unauthenticated, err.Error())
 	case errors.Is(err, auth.ErrPermissionDenied):
-		return status.Errorf(codes.PermissionDenied, "%v: %s needs the %s role", err, method, need)
+		return ctx, status.Errorf(codes.PermissionDenied, "%v: %s needs the %s role", err, method, need)
 	}
-	return nil
+	return auth.WithCaller(ctx, caller), nil
 }
 
 func (a *authenticator) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-	if err := a.grpcCheck(ctx, info.FullMethod); err != nil {
+	ctx, err := a.grpcCheck(ctx, info.FullMethod)
+	if err != nil {
 		return nil, err
 	}
 	return handler(ctx, req)
 }
 
 func (a *authenticator) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-	if err := a.grpcCheck(ss.Context(), info.FullMethod); err != nil {
+	ctx, err := a.grpcCheck(ss.Context(), info.FullMethod)
+	if err != nil {
 		return err
 	}
-	return handler(srv, ss)
+	return handler(srv, &callerStream{ServerStream: ss, ctx: ctx})
 }
 
+// callerStream is a server stream whose context carries the caller.
+type callerStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s *callerStream) Context() context.Context { return s.ctx }
+
 // route serves one route of the table: without a token when the operator
-// opened it (and it may be opened), else only for a token whose role
-// allows the route's operation.
+// opened it (and it may be opened: the caller is then anonymous and owns
+// nothing), else only for a token whose role allows the route's operation.
+// A route that takes its token from the URL (Flagger's webhook, which
+// cannot send headers) accepts one there, if it is scoped to namespaces.
 func (a *authenticator) route(rt auth.Route) http.Handler {
 	if a.open[rt.Pattern] && !rt.Closed && rt.Role != auth.RoleAdmin {
-		return rt.Handler
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			caller := auth.Caller{Anonymous: a.enabled()}
+			rt.Handler.ServeHTTP(w, r.WithContext(auth.WithCaller(r.Context(), caller)))
+		})
+	}
+	if rt.URLToken {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Header.Get("Authorization") == "" && r.URL.Query().Has("token") {
+				caller, ok := a.allowHeader(w, r, "Bearer "+r.URL.Query().Get("token"), rt.Role)
+				if !ok {
+					return
+				}
+				if !caller.Scoped() && a.enabled() {
+					a.log.Info("request refused", "where", r.Method+" "+r.URL.Path, "reason", "unscoped token in a URL")
+					writeJSONError(w, http.StatusForbidden, codes.PermissionDenied,
+						"a token given in the URL must be scoped to namespaces (role:token:namespace in the tokens file): a URL is stored in the deployer's resources, readable by more people than a Secret")
+					return
+				}
+				rt.Handler.ServeHTTP(w, r.WithContext(auth.WithCaller(r.Context(), caller)))
+				return
+			}
+			a.require(rt.Role, rt.Handler).ServeHTTP(w, r)
+		})
 	}
 	return a.require(rt.Role, rt.Handler)
 }
@@ -94,24 +144,29 @@ func (a *authenticator) route(rt auth.Route) http.Handler {
 // as JSON in the gateway's error shape.
 func (a *authenticator) require(need auth.Role, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if a.allow(w, r, need) {
-			next.ServeHTTP(w, r)
+		if caller, ok := a.allow(w, r, need); ok {
+			next.ServeHTTP(w, r.WithContext(auth.WithCaller(r.Context(), caller)))
 		}
 	})
 }
 
 // allow checks r's token for need and answers 401 or 403 when it fails.
-func (a *authenticator) allow(w http.ResponseWriter, r *http.Request, need auth.Role) bool {
-	switch err := a.check(r.Header.Get("Authorization"), need, r.Method+" "+r.URL.Path); {
+func (a *authenticator) allow(w http.ResponseWriter, r *http.Request, need auth.Role) (auth.Caller, bool) {
+	return a.allowHeader(w, r, r.Header.Get("Authorization"), need)
+}
+
+func (a *authenticator) allowHeader(w http.ResponseWriter, r *http.Request, header string, need auth.Role) (auth.Caller, bool) {
+	caller, err := a.check(header, need, r.Method+" "+r.URL.Path)
+	switch {
 	case errors.Is(err, auth.ErrUnauthenticated):
 		w.Header().Set("WWW-Authenticate", `Bearer realm="judge"`)
 		writeJSONError(w, http.StatusUnauthorized, codes.Unauthenticated, err.Error())
-		return false
+		return caller, false
 	case errors.Is(err, auth.ErrPermissionDenied):
 		writeJSONError(w, http.StatusForbidden, codes.PermissionDenied, fmt.Sprintf("%v: %s %s needs the %s role", err, r.Method, r.URL.Path, need))
-		return false
+		return caller, false
 	}
-	return true
+	return caller, true
 }
 
 type roleKey struct{}
@@ -120,16 +175,19 @@ type roleKey struct{}
 // passes its role on to authorizeGateway, which checks it against the RPC
 // the gateway matched.
 func (a *authenticator) authenticated(next http.Handler) http.Handler {
-	if !a.tokens.Enabled() {
-		return next
-	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tok, err := a.tokens.Check(r.Header.Get("Authorization"), auth.RoleRead)
+		tokens := a.tokens.Load()
+		if !tokens.Enabled() {
+			next.ServeHTTP(w, r)
+			return
+		}
+		tok, err := tokens.Check(r.Header.Get("Authorization"), auth.RoleRead)
 		if err != nil {
 			a.allow(w, r, auth.RoleRead)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), roleKey{}, tok.Role)))
+		ctx := auth.WithCaller(context.WithValue(r.Context(), roleKey{}, tok.Role), auth.CallerOf(tok))
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
@@ -140,7 +198,7 @@ func (a *authenticator) authenticated(next http.Handler) http.Handler {
 func (a *authenticator) authorizeGateway(methods map[string]string) runtime.Middleware {
 	return func(next runtime.HandlerFunc) runtime.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
-			if a.tokens.Enabled() {
+			if a.enabled() {
 				key := r.Method
 				if p, ok := runtime.HTTPPattern(r.Context()); ok {
 					key += " " + p.String()

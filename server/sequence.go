@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -12,6 +13,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/canaryjudge/judge/auth"
 	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
 	"github.com/canaryjudge/judge/protoconv"
 	"github.com/canaryjudge/judge/sequence"
@@ -36,11 +38,14 @@ func checkSequence(spec *judgev1.AnalysisSpec) error {
 	if len(name) > maxSequenceBytes || !utf8.ValidString(name) || strings.ContainsFunc(name, func(r rune) bool { return !unicode.IsPrint(r) }) {
 		return fmt.Errorf("spec.sequence: want up to %d bytes of printable UTF-8: %w", maxSequenceBytes, errInvalid)
 	}
+	if err := auth.CheckSequenceName(name); err != nil {
+		return fmt.Errorf("spec.sequence: %w (a sequence is read back at /v1/sequences/<name>): %w", err, errInvalid)
+	}
 	if spec.GetLook() != 0 {
 		return fmt.Errorf("spec.look %d: a sequence numbers its own looks; leave look 0 with spec.sequence: %w", spec.GetLook(), errInvalid)
 	}
-	if looks := spec.GetLooks(); looks < 0 || looks > maxLooks {
-		return fmt.Errorf("spec.looks %d: want 0 (open-ended) to %d planned looks: %w", looks, maxLooks, errInvalid)
+	if looks := spec.GetLooks(); looks < 0 || looks > sequence.MaxLooks {
+		return fmt.Errorf("spec.looks %d: want 0 (open-ended) to %d planned looks: %w", looks, sequence.MaxLooks, errInvalid)
 	}
 	return nil
 }
@@ -54,7 +59,7 @@ func checkSequence(spec *judgev1.AnalysisSpec) error {
 func (s *Service) judgeLook(ctx context.Context, spec *judgev1.AnalysisSpec, cfg *verdict.Config, id string) (*judgev1.Verdict, []*judgev1.MetricPair, error) {
 	name := spec.GetSequence()
 	plan := sequence.Plan{Alpha: cmp.Or(cfg.FamilyWiseError, 0.05), Looks: int(spec.GetLooks()), PassEarly: spec.GetPassEarly()}
-	seq, k, err := s.store.BeginLook(ctx, name, plan.Looks)
+	seq, k, err := s.store.BeginLook(ctx, name, plan.Looks, auth.CallerFrom(ctx).Owner)
 	if errors.Is(err, store.ErrSequencePlan) {
 		return nil, nil, fmt.Errorf("spec.looks: sequence %q: %w: %w", name, err, errInvalid)
 	}
@@ -64,7 +69,7 @@ func (s *Service) judgeLook(ctx context.Context, spec *judgev1.AnalysisSpec, cfg
 	failed := func(reason string, look int32) *judgev1.Verdict {
 		return &judgev1.Verdict{Judge: cmp.Or(spec.GetJudge(), string(cfg.Judge)), Result: string(verdict.ResultFail), Reason: reason,
 			Thresholds: &judgev1.Thresholds{Pass: cfg.Thresholds.Pass, Marginal: cfg.Thresholds.Marginal},
-			Look:       &judgev1.SequenceLook{Sequence: name, Look: look, Looks: int32(plan.Looks), Decision: string(sequence.Fail)}} //nolint:gosec // at most maxLooks
+			Look:       &judgev1.SequenceLook{Sequence: name, Look: look, Looks: int32(plan.Looks), Decision: string(sequence.Fail)}} //nolint:gosec // at most sequence.MaxLooks
 	}
 	if seq.State == store.SequenceFailed {
 		return failed(fmt.Sprintf("sequence %q has failed: %s", name, seq.Reason), 0), nil, nil
@@ -115,17 +120,31 @@ func (s *Service) judgeLook(ctx context.Context, spec *judgev1.AnalysisSpec, cfg
 	return v, series, nil
 }
 
-// GetSequence returns a stored sequence and its looks.
+// GetSequence returns a stored sequence and a page of its looks.
 func (s *Service) GetSequence(ctx context.Context, req *judgev1.GetSequenceRequest) (*judgev1.GetSequenceResponse, error) {
 	if req.GetSequence() == "" {
 		return nil, s.grpcError(fmt.Errorf("sequence: missing: %w", errInvalid))
 	}
-	seq, looks, err := s.store.GetSequence(ctx, req.GetSequence())
+	if err := auth.CallerFrom(ctx).MayRead(req.GetSequence()); err != nil {
+		return nil, s.grpcError(err)
+	}
+	size, err := lookPageSize(req.GetPageSize())
 	if err != nil {
 		return nil, s.grpcError(err)
 	}
-	out := &judgev1.GetSequenceResponse{Sequence: seq.Name, Looks: int32(seq.Looks), State: seq.State, Reason: seq.Reason, //nolint:gosec // at most maxLooks
+	after, err := lookPageToken(req.GetPageToken())
+	if err != nil {
+		return nil, s.grpcError(err)
+	}
+	seq, looks, next, err := s.store.GetSequence(ctx, req.GetSequence(), after, size)
+	if err != nil {
+		return nil, s.grpcError(err)
+	}
+	out := &judgev1.GetSequenceResponse{Sequence: seq.Name, Looks: int32(seq.Looks), State: seq.State, Reason: seq.Reason, //nolint:gosec // at most sequence.MaxLooks
 		CreateTime: timestamppb.New(seq.CreatedAt), UpdateTime: timestamppb.New(seq.UpdatedAt)}
+	if next > 0 {
+		out.NextPageToken = "look:" + strconv.Itoa(next)
+	}
 	for _, l := range looks {
 		rec := &judgev1.SequenceLookRecord{AnalysisId: l.AnalysisID, Time: timestamppb.New(l.At)}
 		if len(l.Verdict) > 0 {
@@ -138,4 +157,28 @@ func (s *Service) GetSequence(ctx context.Context, req *judgev1.GetSequenceReque
 		out.History = append(out.History, rec)
 	}
 	return out, nil
+}
+
+// lookPageSize is a page of looks' size: 0 means store.MaxLookPage.
+func lookPageSize(n int32) (int, error) {
+	if n < 0 || n > store.MaxLookPage {
+		return 0, fmt.Errorf("page_size %d: want 1 to %d (0: %d): %w", n, store.MaxLookPage, store.MaxLookPage, errInvalid)
+	}
+	if n == 0 {
+		return store.MaxLookPage, nil
+	}
+	return int(n), nil
+}
+
+// lookPageToken reads a page token of looks ("look:N", continue after look
+// N); the empty token starts at the first look.
+func lookPageToken(t string) (int, error) {
+	if t == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(strings.TrimPrefix(t, "look:"))
+	if !strings.HasPrefix(t, "look:") || err != nil || n < 1 || n > sequence.MaxLooks {
+		return 0, fmt.Errorf("page_token %.40q: not a token this server issued: %w", t, errInvalid)
+	}
+	return n, nil
 }

@@ -143,18 +143,18 @@ func TestSequenceOpenEndedAndPastThePlan(t *testing.T) {
 	open := sequence.Plan{Alpha: 0.05}
 	for k := 1; k <= 3; k++ {
 		var got lookAnswer
-		if code := call(t, "POST", url, lookBody(0, "flagger:test/podinfo/abc", 0, ""), &got); code != 200 || got.Verdict.Look.Look != k || got.Verdict.Look.Level != open.Level(k) {
+		if code := call(t, "POST", url, lookBody(0, "nightly/podinfo/abc", 0, ""), &got); code != 200 || got.Verdict.Look.Look != k || got.Verdict.Look.Level != open.Level(k) {
 			t.Fatalf("open-ended look %d: %d %+v", k, code, got.Verdict.Look)
 		}
 	}
 	// An analysis that cannot run (a metric not in the config) is refused
 	// before a look is taken; the next look is still 4.
-	bad := strings.Replace(lookBody(0, "flagger:test/podinfo/abc", 0, ""), `"name":"errors"`, `"name":"nope"`, 1)
+	bad := strings.Replace(lookBody(0, "nightly/podinfo/abc", 0, ""), `"name":"errors"`, `"name":"nope"`, 1)
 	if code := call(t, "POST", url, bad, nil); code != 400 {
 		t.Errorf("bad look: %d", code)
 	}
 	var got lookAnswer
-	if call(t, "POST", url, lookBody(0, "flagger:test/podinfo/abc", 0, ""), &got); got.Verdict.Look.Look != 4 {
+	if call(t, "POST", url, lookBody(0, "nightly/podinfo/abc", 0, ""), &got); got.Verdict.Look.Look != 4 {
 		t.Errorf("after a refused look: look %d, want 4", got.Verdict.Look.Look)
 	}
 	for k := 1; k <= 2; k++ {

@@ -225,7 +225,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		_ = st.Close()
 		return nil, err
 	}
-	authn := &authenticator{tokens: cfg.Tokens, protectMetrics: cfg.ProtectMetrics, open: open, log: log}
+	authn := newAuthenticator(cfg.Tokens, cfg.ProtectMetrics, open, log)
 	opts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(cfg.Limits.MaxRequestBytes),
 		grpc.ChainUnaryInterceptor(metrics.unaryInterceptor, recoverUnary(log, metrics), authn.unary),
@@ -311,23 +311,31 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	return s, nil
 }
 
-// sweep deletes finished analyses older than the retention, in batches,
-// and sequences not looked at within it, every RetentionInterval.
+// sweep deletes, every RetentionInterval, what is older than the
+// retention in every table that grows: finished analyses (in batches),
+// sequences not looked at within it, finished standalone analyses, and
+// Flagger canaries and revisions not called within it.
 func (s *Server) sweep(ctx context.Context) {
 	t := time.NewTicker(s.cfg.RetentionInterval)
 	defer t.Stop()
 	for {
-		n, err := s.store.DeleteFinished(ctx, time.Now().Add(-s.cfg.Retention), 500)
-		switch {
-		case err != nil && ctx.Err() == nil:
-			s.log.Warn("delete finished analyses past retention", "err", err)
-		case n > 0:
-			s.log.Info("deleted finished analyses past retention", "count", n, "retention", s.cfg.Retention)
-		}
-		if n, err := s.store.DeleteSequences(ctx, time.Now().Add(-s.cfg.Retention)); err != nil && ctx.Err() == nil {
-			s.log.Warn("delete sequences past retention", "err", err)
-		} else if n > 0 {
-			s.log.Info("deleted sequences not looked at within the retention", "count", n, "retention", s.cfg.Retention)
+		cut := time.Now().Add(-s.cfg.Retention)
+		for _, table := range []struct {
+			what   string
+			delete func() (int, error)
+		}{
+			{"finished analyses", func() (int, error) { return s.store.DeleteFinished(ctx, cut, 500) }},
+			{"sequences", func() (int, error) { return s.store.DeleteSequences(ctx, cut) }},
+			{"standalone analyses", func() (int, error) { return s.store.DeleteStandaloneFinished(ctx, cut) }},
+			{"flagger canaries and verdicts", func() (int, error) { return s.store.DeleteFlagger(ctx, cut) }},
+		} {
+			n, err := table.delete()
+			switch {
+			case err != nil && ctx.Err() == nil:
+				s.log.Warn("delete past retention", "what", table.what, "err", err)
+			case n > 0:
+				s.log.Info("deleted past retention", "what", table.what, "count", n, "retention", s.cfg.Retention)
+			}
 		}
 		select {
 		case <-ctx.Done():

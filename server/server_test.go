@@ -355,8 +355,8 @@ func TestRestartResumesAnalyses(t *testing.T) {
 		t.Fatal(err)
 	}
 	spec, _ := protojson.Marshal(req.GetSpec())
-	pending, _ := st.CreateAnalysis(ctx, "svc", "", spec)
-	interrupted, _ := st.CreateAnalysis(ctx, "svc", "", spec)
+	pending, _ := st.CreateAnalysis(ctx, "svc", "", "", spec)
+	interrupted, _ := st.CreateAnalysis(ctx, "svc", "", "", spec)
 	if _, err := st.Claim(ctx, "dead-replica", 100*time.Millisecond, 3); err != nil {
 		t.Fatal(err)
 	}
@@ -407,7 +407,7 @@ func TestTwoReplicasOnPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	raw, _ := protojson.Marshal(req.GetSpec())
-	orphan, _ := st.CreateAnalysis(ctx, "svc", "", raw)
+	orphan, _ := st.CreateAnalysis(ctx, "svc", "", "", raw)
 	if c, err := st.Claim(ctx, "dead-replica", 300*time.Millisecond, 3); err != nil || c.ID != orphan.ID {
 		t.Fatalf("claim orphan: %v %v", c, err)
 	}

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/canaryjudge/judge/analysis"
+	"github.com/canaryjudge/judge/auth"
 	"github.com/canaryjudge/judge/metrics"
 	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
 	"github.com/canaryjudge/judge/store"
@@ -100,6 +101,8 @@ func (s *Service) grpcError(err error) error {
 		return status.Error(codes.InvalidArgument, err.Error())
 	case errors.Is(err, analysis.ErrConfig):
 		return status.Error(codes.FailedPrecondition, err.Error())
+	case errors.Is(err, auth.ErrNotOwner), errors.Is(err, store.ErrNotOwner):
+		return status.Error(codes.PermissionDenied, err.Error())
 	case errors.Is(err, store.ErrNotFound):
 		return status.Error(codes.NotFound, err.Error())
 	case errors.Is(err, errNoSource):

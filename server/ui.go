@@ -9,6 +9,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -60,10 +61,20 @@ func (s *Service) uiHandler() http.Handler {
 	return mux
 }
 
-// uiSequence shows a sequence of looks: each metric's intervals over the
-// looks and every look's verdict.
+// uiSequence shows a page of a sequence's looks (store.MaxLookPage at a
+// time, ?page=look:N continues): each metric's intervals over the looks and
+// every look's verdict.
 func (s *Service) uiSequence(w http.ResponseWriter, r *http.Request) {
-	seq, looks, err := s.store.GetSequence(r.Context(), r.PathValue("name"))
+	if err := auth.CallerFrom(r.Context()).MayRead(r.PathValue("name")); err != nil {
+		uiError(w, http.StatusForbidden, "this token's scopes do not include this sequence")
+		return
+	}
+	after, err := lookPageToken(r.URL.Query().Get("page"))
+	if err != nil {
+		uiError(w, http.StatusBadRequest, "page: not a page of this sequence")
+		return
+	}
+	seq, looks, next, err := s.store.GetSequence(r.Context(), r.PathValue("name"), after, store.MaxLookPage)
 	if errors.Is(err, store.ErrNotFound) {
 		uiError(w, http.StatusNotFound, "no sequence "+r.PathValue("name"))
 		return
@@ -86,8 +97,12 @@ func (s *Service) uiSequence(w http.ResponseWriter, r *http.Request) {
 		}
 		view.History = append(view.History, lv)
 	}
+	links := []report.Link{{Text: "← analyses", URL: "/ui/"}}
+	if next > 0 {
+		links = append(links, report.Link{Text: "later looks →", URL: "/ui/sequences/" + url.PathEscape(seq.Name) + "?page=look:" + strconv.Itoa(next)})
+	}
 	var buf bytes.Buffer
-	if err := report.SequencePage(&buf, "Sequence "+seq.Name, view, report.Link{Text: "← analyses", URL: "/ui/"}); err != nil {
+	if err := report.SequencePage(&buf, "Sequence "+seq.Name, view, links...); err != nil {
 		s.log.Error("ui: render sequence", "sequence", seq.Name, "err", err)
 		uiError(w, http.StatusInternalServerError, "internal error")
 		return
@@ -298,7 +313,7 @@ func (a *authenticator) uiLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 4096)
 	token := strings.TrimSpace(r.PostFormValue("token"))
-	if err := a.check("Bearer "+token, auth.RoleRead, "POST /ui/login"); err != nil || token == "" {
+	if _, err := a.check("Bearer "+token, auth.RoleRead, "POST /ui/login"); err != nil || token == "" {
 		uiRenderStatus(w, http.StatusUnauthorized, "login.html.tmpl", "That token is not valid for reading.")
 		return
 	}
@@ -320,11 +335,12 @@ func (a *authenticator) ui(next http.Handler) http.Handler {
 		if c, err := r.Cookie(uiCookie); header == "" && err == nil {
 			header = "Bearer " + c.Value
 		}
-		if err := a.check(header, auth.RoleRead, r.Method+" "+r.URL.Path); err != nil {
+		caller, err := a.check(header, auth.RoleRead, r.Method+" "+r.URL.Path)
+		if err != nil {
 			http.Redirect(w, r, "/ui/login", http.StatusSeeOther)
 			return
 		}
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(w, r.WithContext(auth.WithCaller(r.Context(), caller)))
 	})
 }
 

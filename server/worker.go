@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/canaryjudge/judge/analysis"
+	"github.com/canaryjudge/judge/auth"
 	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
 	"github.com/canaryjudge/judge/protoconv"
 	"github.com/canaryjudge/judge/store"
@@ -24,6 +25,9 @@ func (s *Service) judgeStored(ctx context.Context, a store.Analysis) store.Outco
 		s.log.Error("stored spec unreadable", "id", a.ID, "err", err)
 		return store.Outcome{Error: "stored spec unreadable"}
 	}
+	// The look is its creator's, whose rights were checked when it was
+	// created.
+	ctx = auth.WithCaller(ctx, auth.Caller{Owner: a.CreatedBy})
 	resolved, cfg, err := s.resolve(ctx, spec)
 	if err != nil {
 		return s.failedOutcome(ctx, err)

@@ -8,9 +8,15 @@ import (
 	"time"
 )
 
-// ErrSequencePlan is returned when a look names a sequence stored with
-// another planned number of looks.
-var ErrSequencePlan = errors.New("the sequence was started with another number of looks")
+// Errors of sequences.
+var (
+	// ErrSequencePlan is returned when a look names a sequence stored with
+	// another planned number of looks.
+	ErrSequencePlan = errors.New("the sequence was started with another number of looks")
+	// ErrNotOwner is returned when a look names a sequence, or a Flagger
+	// call a canary, that another caller started.
+	ErrNotOwner = errors.New("started by another token")
+)
 
 // Sequence states.
 const (
@@ -31,6 +37,8 @@ type Sequence struct {
 	// Reason says why.
 	State, Reason        string
 	CreatedAt, UpdatedAt time.Time
+	// Owner is the caller that started it (auth.Caller.Owner).
+	Owner string
 }
 
 // SequenceLook is one look of a sequence.
@@ -42,44 +50,28 @@ type SequenceLook struct {
 	Verdict []byte
 }
 
-// BeginLook starts the next look of the named sequence, creating the
-// sequence at its first look, and returns the sequence and the look's
-// number. Looks of one sequence are numbered one after another on every
-// replica (a row lock, or SQLite's single writer). A failed sequence takes
-// no more looks: BeginLook returns it with look 0. A sequence stored with
-// another number of looks is ErrSequencePlan.
-func (s *Store) BeginLook(ctx context.Context, name string, looks int) (Sequence, int, error) {
+// BeginLook starts the next look of the named sequence for owner,
+// creating the sequence at its first look, and returns the sequence and the
+// look's number. Looks of one sequence are numbered one after another on
+// every replica (a row lock, or SQLite's single writer). A failed sequence
+// takes no more looks: BeginLook returns it with look 0. A sequence stored
+// with another number of looks is ErrSequencePlan; one started by another
+// owner is ErrNotOwner.
+func (s *Store) BeginLook(ctx context.Context, name string, looks int, owner string) (Sequence, int, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return Sequence{}, 0, fmt.Errorf("begin look of sequence: %w", err)
 	}
 	defer tx.Rollback()
-	now := s.now().UnixNano()
-	if _, err := tx.ExecContext(ctx, s.dialect.rebind(`INSERT INTO sequences (name, looks, state, reason, created_at, updated_at)
-		VALUES (?, ?, ?, '', ?, ?) ON CONFLICT (name) DO NOTHING`), name, looks, SequenceOpen, now, now); err != nil {
-		return Sequence{}, 0, fmt.Errorf("begin look of sequence: %w", err)
-	}
-	lock := ""
-	if s.dialect.skipLocked != "" {
-		lock = " FOR UPDATE"
-	}
-	seq := Sequence{Name: name}
-	var created, updated int64
-	if err := tx.QueryRowContext(ctx, s.dialect.rebind(`SELECT looks, state, reason, created_at, updated_at FROM sequences WHERE name = ?`+lock), name).
-		Scan(&seq.Looks, &seq.State, &seq.Reason, &created, &updated); err != nil {
-		return Sequence{}, 0, fmt.Errorf("begin look of sequence: %w", err)
-	}
-	seq.CreatedAt, seq.UpdatedAt = time.Unix(0, created).UTC(), time.Unix(0, updated).UTC()
-	if seq.Looks != looks {
-		return seq, 0, fmt.Errorf("%w: %d planned looks, not %d", ErrSequencePlan, seq.Looks, looks)
-	}
-	if seq.State == SequenceFailed {
-		return seq, 0, nil
+	seq, err := s.claimSequence(ctx, tx, name, looks, owner)
+	if err != nil || seq.State == SequenceFailed {
+		return seq, 0, err
 	}
 	var last int
 	if err := tx.QueryRowContext(ctx, s.dialect.rebind(`SELECT COALESCE(MAX(look), 0) FROM sequence_looks WHERE sequence = ?`), name).Scan(&last); err != nil {
 		return Sequence{}, 0, fmt.Errorf("begin look of sequence: %w", err)
 	}
+	now := s.now().UnixNano()
 	if _, err := tx.ExecContext(ctx, s.dialect.rebind(`INSERT INTO sequence_looks (sequence, look, at) VALUES (?, ?, ?)`), name, last+1, now); err != nil {
 		return Sequence{}, 0, fmt.Errorf("begin look of sequence: %w", err)
 	}
@@ -90,6 +82,55 @@ func (s *Store) BeginLook(ctx context.Context, name string, looks int) (Sequence
 		return Sequence{}, 0, fmt.Errorf("begin look of sequence: %w", err)
 	}
 	return seq, last + 1, nil
+}
+
+// ClaimSequence creates the named sequence for owner, or checks that an
+// existing one is owner's with the same planned looks (ErrNotOwner,
+// ErrSequencePlan otherwise): an asynchronous analysis claims its sequence
+// when it is created, so a look queued for later is refused at once.
+func (s *Store) ClaimSequence(ctx context.Context, name string, looks int, owner string) (Sequence, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return Sequence{}, fmt.Errorf("claim sequence: %w", err)
+	}
+	defer tx.Rollback()
+	seq, err := s.claimSequence(ctx, tx, name, looks, owner)
+	if err != nil {
+		return seq, err
+	}
+	if err := tx.Commit(); err != nil {
+		return Sequence{}, fmt.Errorf("claim sequence: %w", err)
+	}
+	return seq, nil
+}
+
+// claimSequence inserts the sequence unless it exists and reads it back
+// locked, checking its owner and plan.
+func (s *Store) claimSequence(ctx context.Context, tx *sql.Tx, name string, looks int, owner string) (Sequence, error) {
+	now := s.now().UnixNano()
+	if _, err := tx.ExecContext(ctx, s.dialect.rebind(`INSERT INTO sequences (name, looks, state, reason, created_at, updated_at, owner)
+		VALUES (?, ?, ?, '', ?, ?, ?) ON CONFLICT (name) DO NOTHING`), name, looks, SequenceOpen, now, now, owner); err != nil {
+		return Sequence{}, fmt.Errorf("begin look of sequence: %w", err)
+	}
+	lock := ""
+	if s.dialect.skipLocked != "" {
+		lock = " FOR UPDATE"
+	}
+	seq := Sequence{Name: name}
+	var created, updated int64
+	if err := tx.QueryRowContext(ctx, s.dialect.rebind(`SELECT looks, state, reason, created_at, updated_at, owner FROM sequences WHERE name = ?`+lock), name).
+		Scan(&seq.Looks, &seq.State, &seq.Reason, &created, &updated, &seq.Owner); err != nil {
+		return Sequence{}, fmt.Errorf("begin look of sequence: %w", err)
+	}
+	seq.CreatedAt, seq.UpdatedAt = time.Unix(0, created).UTC(), time.Unix(0, updated).UTC()
+	if seq.Owner != owner {
+		// Neither owner is named: a read token could learn who owns what.
+		return Sequence{Name: name}, fmt.Errorf("sequence %q: %w", name, ErrNotOwner)
+	}
+	if seq.Looks != looks {
+		return seq, fmt.Errorf("%w: %d planned looks, not %d", ErrSequencePlan, seq.Looks, looks)
+	}
+	return seq, nil
 }
 
 // FinishLook stores a look's verdict and, when state is not
@@ -137,41 +178,63 @@ func (s *Store) DropLook(ctx context.Context, name string, look int) error {
 	return nil
 }
 
-// GetSequence returns a sequence and its looks, first look first.
-func (s *Store) GetSequence(ctx context.Context, name string) (Sequence, []SequenceLook, error) {
+// Bounds of a page of looks.
+const (
+	// MaxLookPage is the most looks in one page of GetSequence.
+	MaxLookPage = 100
+	// maxLookPageBytes is the most verdict bytes in one page: a page stops
+	// after the look that reaches it.
+	maxLookPageBytes = 8 << 20
+)
+
+// GetSequence returns a sequence and a page of its looks, first look first:
+// the looks after look after, at most limit (1 to MaxLookPage) and about
+// 8 MiB of verdicts, and the look to continue after (0 when none is left).
+func (s *Store) GetSequence(ctx context.Context, name string, after, limit int) (Sequence, []SequenceLook, int, error) {
 	seq := Sequence{Name: name}
 	var created, updated int64
-	err := s.queryRow(ctx, `SELECT looks, state, reason, created_at, updated_at FROM sequences WHERE name = ?`, name).
-		Scan(&seq.Looks, &seq.State, &seq.Reason, &created, &updated)
+	err := s.queryRow(ctx, `SELECT looks, state, reason, created_at, updated_at, owner FROM sequences WHERE name = ?`, name).
+		Scan(&seq.Looks, &seq.State, &seq.Reason, &created, &updated, &seq.Owner)
 	if errors.Is(err, sql.ErrNoRows) {
-		return Sequence{}, nil, fmt.Errorf("sequence %q: %w", name, ErrNotFound)
+		return Sequence{}, nil, 0, fmt.Errorf("sequence %q: %w", name, ErrNotFound)
 	}
 	if err != nil {
-		return Sequence{}, nil, fmt.Errorf("get sequence: %w", err)
+		return Sequence{}, nil, 0, fmt.Errorf("get sequence: %w", err)
 	}
 	seq.CreatedAt, seq.UpdatedAt = time.Unix(0, created).UTC(), time.Unix(0, updated).UTC()
-	rows, err := s.db.QueryContext(ctx, s.dialect.rebind(`SELECT look, analysis_id, at, verdict FROM sequence_looks WHERE sequence = ? ORDER BY look`), name)
+	limit = min(max(limit, 1), MaxLookPage)
+	rows, err := s.db.QueryContext(ctx, s.dialect.rebind(`SELECT look, analysis_id, at, verdict FROM sequence_looks
+		WHERE sequence = ? AND look > ? ORDER BY look LIMIT ?`), name, after, limit+1)
 	if err != nil {
-		return Sequence{}, nil, fmt.Errorf("get sequence looks: %w", err)
+		return Sequence{}, nil, 0, fmt.Errorf("get sequence looks: %w", err)
 	}
 	defer rows.Close()
-	var looks []SequenceLook
+	var (
+		looks []SequenceLook
+		bytes int
+		next  int
+	)
 	for rows.Next() {
+		if len(looks) == limit || bytes >= maxLookPageBytes {
+			next = looks[len(looks)-1].Look
+			break
+		}
 		var (
 			l  SequenceLook
 			at int64
 			v  string
 		)
 		if err := rows.Scan(&l.Look, &l.AnalysisID, &at, &v); err != nil {
-			return Sequence{}, nil, fmt.Errorf("get sequence looks: %w", err)
+			return Sequence{}, nil, 0, fmt.Errorf("get sequence looks: %w", err)
 		}
 		l.At, l.Verdict = time.Unix(0, at).UTC(), []byte(v)
+		bytes += len(v)
 		looks = append(looks, l)
 	}
 	if err := rows.Err(); err != nil {
-		return Sequence{}, nil, fmt.Errorf("get sequence looks: %w", err)
+		return Sequence{}, nil, 0, fmt.Errorf("get sequence looks: %w", err)
 	}
-	return seq, looks, nil
+	return seq, looks, next, nil
 }
 
 // DeleteSequences deletes sequences not looked at since before, with

@@ -20,7 +20,7 @@ func TestSequenceLooks(t *testing.T) {
 			a, b := open(), open()
 			const seq = "argo:prod/checkout-7f9c/uid-1/judge"
 			for i, s := range []*Store{a, b, a} {
-				_, look, err := s.BeginLook(ctx, seq, 6)
+				_, look, err := s.BeginLook(ctx, seq, 6, "")
 				if err != nil || look != i+1 {
 					t.Fatalf("look %d: got %d (%v)", i+1, look, err)
 				}
@@ -28,17 +28,17 @@ func TestSequenceLooks(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			_, look, err := b.BeginLook(ctx, seq, 6)
+			_, look, err := b.BeginLook(ctx, seq, 6, "")
 			if err != nil || look != 4 {
 				t.Fatalf("look 4: %d (%v)", look, err)
 			}
 			if err := b.DropLook(ctx, seq, look); err != nil {
 				t.Fatal(err)
 			}
-			if _, look, err = open().BeginLook(ctx, seq, 6); err != nil || look != 4 {
+			if _, look, err = open().BeginLook(ctx, seq, 6, ""); err != nil || look != 4 {
 				t.Fatalf("after a dropped look, a reopened store: look %d (%v), want 4 again", look, err)
 			}
-			if _, _, err := a.BeginLook(ctx, seq, 12); !errors.Is(err, ErrSequencePlan) {
+			if _, _, err := a.BeginLook(ctx, seq, 12, ""); !errors.Is(err, ErrSequencePlan) {
 				t.Errorf("another plan: %v, want ErrSequencePlan", err)
 			}
 			if err := a.FinishLook(ctx, seq, 4, "an-id", []byte(`{"result":"FAIL"}`), SequenceFailed, "m00 HIGH"); err != nil {
@@ -47,11 +47,11 @@ func TestSequenceLooks(t *testing.T) {
 			if err := a.FinishLook(ctx, seq, 3, "", []byte(`{"result":"PASS"}`), SequencePassedEarly, "late"); err != nil {
 				t.Fatal(err)
 			}
-			got, look, err := b.BeginLook(ctx, seq, 6)
+			got, look, err := b.BeginLook(ctx, seq, 6, "")
 			if err != nil || look != 0 || got.State != SequenceFailed || got.Reason != "m00 HIGH" {
 				t.Fatalf("after the failure: look %d, %+v (%v); want no look, failed for m00 HIGH", look, got, err)
 			}
-			s, looks, err := b.GetSequence(ctx, seq)
+			s, looks, _, err := b.GetSequence(ctx, seq, 0, 100)
 			if err != nil || s.Looks != 6 || s.State != SequenceFailed {
 				t.Fatalf("get: %+v (%v)", s, err)
 			}
@@ -62,13 +62,13 @@ func TestSequenceLooks(t *testing.T) {
 			if !slices.Equal(nums, []int{1, 2, 3, 4}) || looks[3].AnalysisID != "an-id" || string(looks[3].Verdict) != `{"result":"FAIL"}` {
 				t.Errorf("looks %v, last %+v", nums, looks[3])
 			}
-			if _, _, err := b.GetSequence(ctx, "none"); !errors.Is(err, ErrNotFound) {
+			if _, _, _, err := b.GetSequence(ctx, "none", 0, 100); !errors.Is(err, ErrNotFound) {
 				t.Errorf("unknown sequence: %v", err)
 			}
 			if n, err := a.DeleteSequences(ctx, time.Now().Add(time.Hour)); err != nil || n != 1 {
 				t.Errorf("retention deleted %d (%v), want 1", n, err)
 			}
-			if _, looks, err := a.BeginLook(ctx, seq, 6); err != nil || looks != 1 {
+			if _, looks, err := a.BeginLook(ctx, seq, 6, ""); err != nil || looks != 1 {
 				t.Errorf("a deleted sequence starts again at look 1: %d (%v)", looks, err)
 			}
 		})
@@ -95,7 +95,7 @@ func TestConcurrentLooks(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					_, look, err := s.BeginLook(ctx, "flagger:test/podinfo/abc", 0)
+					_, look, err := s.BeginLook(ctx, "flagger:test/podinfo/abc", 0, "")
 					if err != nil {
 						t.Error(err)
 						return

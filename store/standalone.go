@@ -119,3 +119,15 @@ func (s *Store) CancelStandalone(ctx context.Context, id string, result []byte) 
 	}
 	return s.GetStandalone(ctx, id)
 }
+
+// DeleteStandaloneFinished deletes standalone analyses that finished
+// (succeeded, failed or cancelled) before the cutoff and returns how many.
+func (s *Store) DeleteStandaloneFinished(ctx context.Context, before time.Time) (int, error) {
+	res, err := s.exec(ctx, `DELETE FROM standalone_analyses WHERE status IN (?, ?, ?) AND updated_at < ?`,
+		string(StatusSucceeded), string(StatusFailed), string(StatusCanceled), before.UnixNano())
+	if err != nil {
+		return 0, fmt.Errorf("delete finished standalone analyses: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}

@@ -68,8 +68,12 @@ type Analysis struct {
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
 	Attempts   int
+	// Owner is the worker holding the analysis' lease.
 	Owner      string
 	LeaseUntil time.Time
+	// CreatedBy is the caller that created it (auth.Caller.Owner): the
+	// owner of the sequence it is a look of.
+	CreatedBy string
 }
 
 // AnalysisFilter restricts ListAnalyses; zero fields match everything.
@@ -236,6 +240,28 @@ var migrations = []string{
 		analysis_id TEXT NOT NULL DEFAULT '',
 		verdict TEXT NOT NULL DEFAULT '',
 		PRIMARY KEY (sequence, look)
+	);`,
+	// Ownership: the caller that started a sequence, that created an
+	// analysis, and that sent a Flagger canary's current revision; the
+	// write probe of /readyz; retention of Flagger's and standalone
+	// analyses' rows.
+	`ALTER TABLE sequences ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+	ALTER TABLE analyses ADD COLUMN created_by TEXT NOT NULL DEFAULT '';
+	ALTER TABLE flagger_verdicts ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+	CREATE TABLE flagger_canaries (
+		namespace TEXT NOT NULL,
+		name TEXT NOT NULL,
+		checksum TEXT NOT NULL,
+		owner TEXT NOT NULL,
+		seen_at BIGINT NOT NULL,
+		PRIMARY KEY (namespace, name)
+	);
+	CREATE INDEX flagger_canaries_seen ON flagger_canaries (seen_at);
+	CREATE INDEX flagger_verdicts_seen ON flagger_verdicts (first_seen);
+	CREATE INDEX standalone_updated ON standalone_analyses (updated_at);
+	CREATE TABLE write_probe (
+		id INTEGER PRIMARY KEY,
+		at BIGINT NOT NULL
 	);`,
 }
 
@@ -420,11 +446,11 @@ func (s *Store) DeleteConfig(ctx context.Context, name string) error {
 	return nil
 }
 
-const analysisColumns = `id, status, config_name, spec, verdict, error, created_at, updated_at, attempts, owner, lease_until, series`
+const analysisColumns = `id, status, config_name, spec, verdict, error, created_at, updated_at, attempts, owner, lease_until, series, created_by`
 
 // listColumns are analysisColumns without the stored spec, which lists and
 // watches never need: a spec can hold megabytes of series.
-const listColumns = `id, status, config_name, '', verdict, error, created_at, updated_at, attempts, owner, lease_until, ''`
+const listColumns = `id, status, config_name, '', verdict, error, created_at, updated_at, attempts, owner, lease_until, '', created_by`
 
 func scanAnalysis(row interface{ Scan(...any) error }) (Analysis, error) {
 	var (
@@ -432,7 +458,7 @@ func scanAnalysis(row interface{ Scan(...any) error }) (Analysis, error) {
 		status, spec, verdict, series string
 		created, updated, leaseEnd    int64
 	)
-	if err := row.Scan(&a.ID, &status, &a.ConfigName, &spec, &verdict, &a.Error, &created, &updated, &a.Attempts, &a.Owner, &leaseEnd, &series); err != nil {
+	if err := row.Scan(&a.ID, &status, &a.ConfigName, &spec, &verdict, &a.Error, &created, &updated, &a.Attempts, &a.Owner, &leaseEnd, &series, &a.CreatedBy); err != nil {
 		return Analysis{}, err
 	}
 	a.Status = Status(status)
@@ -448,16 +474,17 @@ func scanAnalysis(row interface{ Scan(...any) error }) (Analysis, error) {
 	return a, nil
 }
 
-// CreateAnalysis stores a pending analysis and returns it with its id.
-func (s *Store) CreateAnalysis(ctx context.Context, configName, application string, spec []byte) (Analysis, error) {
+// CreateAnalysis stores a pending analysis created by createdBy and
+// returns it with its id.
+func (s *Store) CreateAnalysis(ctx context.Context, configName, application, createdBy string, spec []byte) (Analysis, error) {
 	id, err := newID()
 	if err != nil {
 		return Analysis{}, err
 	}
 	now := s.now()
-	a := Analysis{ID: id, Status: StatusPending, ConfigName: configName, Spec: spec, CreatedAt: now, UpdatedAt: now}
-	if _, err := s.exec(ctx, `INSERT INTO analyses (id, status, config_name, application, spec, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		id, string(StatusPending), configName, application, string(spec), now.UnixNano(), now.UnixNano()); err != nil {
+	a := Analysis{ID: id, Status: StatusPending, ConfigName: configName, Spec: spec, CreatedAt: now, UpdatedAt: now, CreatedBy: createdBy}
+	if _, err := s.exec(ctx, `INSERT INTO analyses (id, status, config_name, application, spec, created_at, updated_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		id, string(StatusPending), configName, application, string(spec), now.UnixNano(), now.UnixNano(), createdBy); err != nil {
 		return Analysis{}, fmt.Errorf("create analysis: %w", err)
 	}
 	return a, nil

@@ -111,7 +111,7 @@ func TestAnalysesLifecycle(t *testing.T) {
 			s := open()
 			var ids []string
 			for i := range 5 {
-				a, err := s.CreateAnalysis(ctx, fmt.Sprintf("cfg%d", i%2), fmt.Sprintf("app%d", i%3), []byte(`{}`))
+				a, err := s.CreateAnalysis(ctx, fmt.Sprintf("cfg%d", i%2), fmt.Sprintf("app%d", i%3), "", []byte(`{}`))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -189,7 +189,7 @@ func TestLeaseExpiry(t *testing.T) {
 	for name, open := range backends(t) {
 		t.Run(name, func(t *testing.T) {
 			s := open()
-			a, _ := s.CreateAnalysis(ctx, "c", "", []byte(`{}`))
+			a, _ := s.CreateAnalysis(ctx, "c", "", "", []byte(`{}`))
 			if _, err := s.Claim(ctx, "dead", 50*time.Millisecond, 3); err != nil {
 				t.Fatal(err)
 			}
@@ -227,7 +227,7 @@ func TestConcurrentClaimsPostgres(t *testing.T) {
 	}
 	const total = 200
 	for range total {
-		if _, err := replicas[0].CreateAnalysis(ctx, "c", "", []byte(`{}`)); err != nil {
+		if _, err := replicas[0].CreateAnalysis(ctx, "c", "", "", []byte(`{}`)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -279,7 +279,7 @@ func TestAttemptsCap(t *testing.T) {
 	for name, open := range backends(t) {
 		t.Run(name, func(t *testing.T) {
 			s := open()
-			a, _ := s.CreateAnalysis(ctx, "c", "", []byte(`{}`))
+			a, _ := s.CreateAnalysis(ctx, "c", "", "", []byte(`{}`))
 			for i := range 3 {
 				b, err := s.Claim(ctx, fmt.Sprintf("dies-%d", i), 20*time.Millisecond, 3)
 				if err != nil || b.ID != a.ID || b.Attempts != i+1 {
@@ -367,7 +367,7 @@ func TestRetentionAndLists(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			s := open()
 			for i := range 7 {
-				a, _ := s.CreateAnalysis(ctx, "c", "", []byte(`{"big":"spec"}`))
+				a, _ := s.CreateAnalysis(ctx, "c", "", "", []byte(`{"big":"spec"}`))
 				if i < 5 {
 					c, err := s.Claim(ctx, "w", time.Minute, 3)
 					if err != nil {
@@ -407,7 +407,7 @@ func TestRetentionAndLists(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if _, err := s.CreateAnalysis(ctx, "c", "", []byte(`{}`)); err != nil {
+	if _, err := s.CreateAnalysis(ctx, "c", "", "", []byte(`{}`)); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range []string{"judge.db", "judge.db-wal"} {
@@ -433,7 +433,7 @@ func TestQueueState(t *testing.T) {
 			}
 			var first Analysis
 			for i := range 3 {
-				a, err := s.CreateAnalysis(ctx, "cfg", "", []byte(`{}`))
+				a, err := s.CreateAnalysis(ctx, "cfg", "", "", []byte(`{}`))
 				if err != nil {
 					t.Fatal(err)
 				}

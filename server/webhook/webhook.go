@@ -31,6 +31,7 @@ import (
 	"github.com/canaryjudge/judge/analysis"
 	"github.com/canaryjudge/judge/auth"
 	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
+	"github.com/canaryjudge/judge/sequence"
 	"github.com/canaryjudge/judge/server/kayentaapi"
 	"github.com/canaryjudge/judge/store"
 	"github.com/canaryjudge/judge/verdict"
@@ -67,7 +68,7 @@ type Deps struct {
 // Verdicts stores Flagger's verdicts per canary revision; *store.Store
 // implements it.
 type Verdicts interface {
-	SeeFlaggerRevision(ctx context.Context, namespace, name, checksum string) (time.Time, error)
+	SeeFlaggerRevision(ctx context.Context, namespace, name, checksum, owner string) (time.Time, error)
 	RecordFlaggerVerdict(ctx context.Context, v store.FlaggerVerdict) error
 	LatestFlaggerVerdict(ctx context.Context, namespace, name string, since time.Time) (store.FlaggerVerdict, error)
 }
@@ -92,10 +93,16 @@ func Routes(d Deps) []auth.Route {
 	route := func(pattern string, role auth.Role, f http.HandlerFunc) auth.Route {
 		return auth.Route{Pattern: pattern, Role: role, Handler: f}
 	}
+	// The webhooks write their deployer's sequences and verdicts, so they
+	// are never served without a token; Flagger, which sends no headers,
+	// gives a namespace-scoped one in the URL.
+	writes := func(pattern string, f http.HandlerFunc, urlToken bool) auth.Route {
+		return auth.Route{Pattern: pattern, Role: auth.RoleWrite, Closed: true, URLToken: urlToken, Handler: f}
+	}
 	return []auth.Route{
-		route("GET /webhooks/argo", auth.RoleWrite, h.argo),
-		route("POST /webhooks/argo", auth.RoleWrite, h.argo),
-		route("POST /webhooks/flagger", auth.RoleWrite, h.flagger),
+		writes("GET /webhooks/argo", h.argo, false),
+		writes("POST /webhooks/argo", h.argo, false),
+		writes("POST /webhooks/flagger", h.flagger, true),
 		route("GET /api/v1/query", auth.RoleRead, h.promQuery),
 		route("POST /api/v1/query", auth.RoleRead, h.promQuery),
 	}
@@ -118,6 +125,10 @@ type request struct {
 	Step           jsonScalar        `json:"step"`
 	MetricsAccount string            `json:"metricsAccount"`
 	Params         map[string]string `json:"extendedScopeParams"`
+	// Namespace, when set, is the first segment of the sequence's name
+	// (argo-web:<namespace>/<sequence>), which a namespace-scoped token
+	// needs.
+	Namespace string `json:"namespace"`
 	// Sequence, when set, makes the analysis the next look of the named
 	// sequence (AnalysisSpec.sequence) with Looks planned looks (0 or
 	// unset: open-ended); PassEarly lets a look before the last pass on
@@ -232,8 +243,8 @@ func (r request) spec(now time.Time) (*judgev1.AnalysisSpec, error) {
 	spec.Sequence = r.Sequence
 	if r.Looks != "" {
 		n, err := strconv.ParseInt(string(r.Looks), 10, 32)
-		if err != nil || n < 0 || n > maxLooks {
-			return nil, fmt.Errorf("looks: %.40q is not a number of looks from 0 (open-ended) to %d", r.Looks, maxLooks)
+		if err != nil || n < 0 || n > sequence.MaxLooks {
+			return nil, fmt.Errorf("looks: %.40q is not a number of looks from 0 (open-ended) to %d", r.Looks, sequence.MaxLooks)
 		}
 		spec.Looks = int32(n)
 	}
@@ -246,9 +257,6 @@ func (r request) spec(now time.Time) (*judgev1.AnalysisSpec, error) {
 	}
 	return spec, nil
 }
-
-// maxLooks bounds a sequence's planned looks, as the API does.
-const maxLooks = 1000
 
 // verdictBody is what the endpoints answer. Deployers decide on the
 // verdict, never on the score: Argo Rollouts reads {$.result} (PASS,
@@ -312,6 +320,8 @@ func statusOf(err error) (int, string) {
 		return http.StatusBadRequest, st.Message()
 	case codes.NotFound:
 		return http.StatusNotFound, st.Message()
+	case codes.PermissionDenied:
+		return http.StatusForbidden, st.Message()
 	case codes.Unavailable:
 		return http.StatusServiceUnavailable, st.Message()
 	case codes.DeadlineExceeded, codes.Canceled:
@@ -375,10 +385,18 @@ func (h *handler) argo(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		req = request{Config: q.Get("config"), Baseline: q.Get("baseline"), Canary: q.Get("canary"), Location: q.Get("location"),
 			Window: q.Get("window"), Start: q.Get("start"), End: q.Get("end"), Step: jsonScalar(q.Get("step")), MetricsAccount: q.Get("metricsAccount"),
-			Timeout: jsonScalar(q.Get("timeout")), Sequence: q.Get("sequence"), Looks: jsonScalar(q.Get("looks")), PassEarly: jsonScalar(q.Get("passEarly"))}
+			Timeout: jsonScalar(q.Get("timeout")), Sequence: q.Get("sequence"), Looks: jsonScalar(q.Get("looks")), PassEarly: jsonScalar(q.Get("passEarly")),
+			Namespace: q.Get("namespace")}
+	}
+	if req.Namespace != "" && !namespaceName.MatchString(req.Namespace) {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": fmt.Sprintf("namespace: %.64q is not a Kubernetes namespace name", req.Namespace)})
+		return
 	}
 	if req.Sequence != "" {
 		// The caller's name, kept apart from the plugin's and Flagger's.
+		if req.Namespace != "" {
+			req.Sequence = req.Namespace + "/" + req.Sequence
+		}
 		req.Sequence = "argo-web:" + req.Sequence
 	}
 	spec, err := req.spec(h.Now())
@@ -391,7 +409,7 @@ func (h *handler) argo(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 		return
 	}
-	id, v, err := h.analyze(r.Context(), spec, deadline)
+	id, v, err := h.analyze(auth.On(r.Context(), auth.SurfaceArgoWeb), spec, deadline)
 	if err != nil {
 		code, msg := statusOf(err)
 		writeJSON(w, code, map[string]string{"error": msg})
@@ -415,6 +433,15 @@ type flaggerPayload struct {
 const (
 	maxNameBytes     = 253 // a Kubernetes object name
 	maxChecksumBytes = 256
+)
+
+// What the names of a Flagger canary and an Argo web sequence's namespace
+// may be: Kubernetes names, and a checksum without separators, so that
+// none can reach into another canary's sequence name.
+var (
+	namespaceName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
+	objectName    = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`)
+	checksumText  = regexp.MustCompile(`^[A-Za-z0-9._-]{1,256}$`)
 )
 
 // minWindowSteps is the fewest steps of a revision's own data a Flagger
@@ -453,8 +480,8 @@ func (h *handler) flagger(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "judge: the body must be Flagger's webhook payload (name, namespace, phase, checksum, metadata)", http.StatusBadRequest)
 		return
 	}
-	if len(p.Name) > maxNameBytes || len(p.Namespace) > maxNameBytes || len(p.Checksum) > maxChecksumBytes {
-		http.Error(w, fmt.Sprintf("judge: name and namespace (up to %d bytes) or checksum (up to %d) too long", maxNameBytes, maxChecksumBytes), http.StatusBadRequest)
+	if !objectName.MatchString(p.Name) || len(p.Name) > maxNameBytes || !namespaceName.MatchString(p.Namespace) || !checksumText.MatchString(p.Checksum) {
+		http.Error(w, fmt.Sprintf("judge: name (a Kubernetes object name), namespace (a namespace name) and checksum (1 to %d letters, digits, '.', '_' or '-') are required", maxChecksumBytes), http.StatusBadRequest)
 		return
 	}
 	md := p.Metadata
@@ -513,13 +540,31 @@ func (h *handler) flagger(w http.ResponseWriter, r *http.Request) {
 		answer(false, http.StatusBadRequest, fmt.Sprintf("judge: metadata.marginal %.40q: want fail or pass", md["marginal"]))
 		return
 	}
+	// Everything is validated before anything is written.
+	if _, err := req.spec(h.Now()); err != nil {
+		answer(false, http.StatusBadRequest, "judge: metadata: "+err.Error())
+		return
+	}
+	ctx := auth.On(r.Context(), auth.SurfaceFlagger)
+	caller := auth.CallerFrom(ctx)
+	if err := caller.MayWriteNamespace(p.Namespace); err != nil {
+		answer(false, http.StatusForbidden, "judge: "+err.Error())
+		return
+	}
 	var first time.Time
 	if h.Verdicts != nil {
-		if first, err = h.Verdicts.SeeFlaggerRevision(r.Context(), p.Namespace, p.Name, p.Checksum); err != nil {
+		var err error
+		first, err = h.Verdicts.SeeFlaggerRevision(ctx, p.Namespace, p.Name, p.Checksum, caller.Owner)
+		switch {
+		case errors.Is(err, store.ErrNotOwner):
+			answer(false, http.StatusForbidden, "judge: "+err.Error()+": the canary's checks come from another token")
+			return
+		case err != nil:
 			answer(false, http.StatusServiceUnavailable, "judge: database unavailable")
 			return
 		}
 	}
+	// The window ends now, after the revision was seen (validated above).
 	spec, err := req.spec(h.Now())
 	if err != nil {
 		answer(false, http.StatusBadRequest, "judge: metadata: "+err.Error())
@@ -532,7 +577,7 @@ func (h *handler) flagger(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	id, v, err := h.analyze(r.Context(), spec, Deadline)
+	id, v, err := h.analyze(ctx, spec, Deadline)
 	if err != nil {
 		code, msg := statusOf(err)
 		answer(false, code, "judge: "+msg)
@@ -544,7 +589,7 @@ func (h *handler) flagger(w http.ResponseWriter, r *http.Request) {
 	}
 	passed := v.GetResult() == "PASS" || v.GetResult() == "MARGINAL" && marginalPasses
 	if h.Verdicts != nil {
-		if err := h.Verdicts.RecordFlaggerVerdict(r.Context(), store.FlaggerVerdict{Namespace: p.Namespace, Name: p.Name, Checksum: p.Checksum,
+		if err := h.Verdicts.RecordFlaggerVerdict(ctx, store.FlaggerVerdict{Namespace: p.Namespace, Name: p.Name, Checksum: p.Checksum,
 			JudgedAt: h.Now(), Result: v.GetResult(), Passed: passed, Score: v.GetScore()}); err != nil {
 			// The score query would answer an older verdict: this check
 			// fails rather than pass on a verdict nobody can read back.

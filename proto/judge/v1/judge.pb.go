@@ -92,10 +92,16 @@ func (AnalysisStatus) EnumDescriptor() ([]byte, []int) {
 	return file_judge_v1_judge_proto_rawDescGZIP(), []int{0}
 }
 
-// GetSequenceRequest names a sequence (AnalysisSpec.sequence).
+// GetSequenceRequest names a sequence (AnalysisSpec.sequence) and a page
+// of its looks.
 type GetSequenceRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Sequence      string                 `protobuf:"bytes,1,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Sequence string                 `protobuf:"bytes,1,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	// page_size is the most looks returned (default and maximum 100); a page
+	// also stops after about 8 MiB of verdicts.
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// page_token continues from a previous response's next_page_token.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -137,6 +143,20 @@ func (x *GetSequenceRequest) GetSequence() string {
 	return ""
 }
 
+func (x *GetSequenceRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *GetSequenceRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 // GetSequenceResponse is a sequence and its looks.
 type GetSequenceResponse struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
@@ -150,8 +170,10 @@ type GetSequenceResponse struct {
 	Reason     string                 `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
-	// history holds each look's verdict, first look first.
-	History       []*SequenceLookRecord `protobuf:"bytes,7,rep,name=history,proto3" json:"history,omitempty"`
+	// history holds a page of looks' verdicts, first look first.
+	History []*SequenceLookRecord `protobuf:"bytes,7,rep,name=history,proto3" json:"history,omitempty"`
+	// next_page_token, when set, reads the next page of looks.
+	NextPageToken string `protobuf:"bytes,8,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -233,6 +255,13 @@ func (x *GetSequenceResponse) GetHistory() []*SequenceLookRecord {
 		return x.History
 	}
 	return nil
+}
+
+func (x *GetSequenceResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 // SequenceLookRecord is one stored look of a sequence.
@@ -2836,9 +2865,12 @@ var File_judge_v1_judge_proto protoreflect.FileDescriptor
 
 const file_judge_v1_judge_proto_rawDesc = "" +
 	"\n" +
-	"\x14judge/v1/judge.proto\x12\bjudge.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"0\n" +
+	"\x14judge/v1/judge.proto\x12\bjudge.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"l\n" +
 	"\x12GetSequenceRequest\x12\x1a\n" +
-	"\bsequence\x18\x01 \x01(\tR\bsequence\"\xa7\x02\n" +
+	"\bsequence\x18\x01 \x01(\tR\bsequence\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"\xcf\x02\n" +
 	"\x13GetSequenceResponse\x12\x1a\n" +
 	"\bsequence\x18\x01 \x01(\tR\bsequence\x12\x14\n" +
 	"\x05looks\x18\x02 \x01(\x05R\x05looks\x12\x14\n" +
@@ -2848,7 +2880,8 @@ const file_judge_v1_judge_proto_rawDesc = "" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x126\n" +
-	"\ahistory\x18\a \x03(\v2\x1c.judge.v1.SequenceLookRecordR\ahistory\"\x92\x01\n" +
+	"\ahistory\x18\a \x03(\v2\x1c.judge.v1.SequenceLookRecordR\ahistory\x12&\n" +
+	"\x0fnext_page_token\x18\b \x01(\tR\rnextPageToken\"\x92\x01\n" +
 	"\x12SequenceLookRecord\x12\x1f\n" +
 	"\vanalysis_id\x18\x01 \x01(\tR\n" +
 	"analysisId\x12.\n" +

@@ -366,6 +366,8 @@ func local_request_JudgeService_DeleteCanaryConfig_0(ctx context.Context, marsha
 	return msg, metadata, err
 }
 
+var filter_JudgeService_GetSequence_0 = &utilities.DoubleArray{Encoding: map[string]int{"sequence": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
+
 func request_JudgeService_GetSequence_0(ctx context.Context, marshaler runtime.Marshaler, client JudgeServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
 		protoReq GetSequenceRequest
@@ -379,6 +381,12 @@ func request_JudgeService_GetSequence_0(ctx context.Context, marshaler runtime.M
 	protoReq.Sequence, err = runtime.String(val)
 	if err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "sequence", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_JudgeService_GetSequence_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
 	if req.Body != nil {
 		_, _ = io.Copy(io.Discard, req.Body)
@@ -400,6 +408,12 @@ func local_request_JudgeService_GetSequence_0(ctx context.Context, marshaler run
 	protoReq.Sequence, err = runtime.String(val)
 	if err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "sequence", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_JudgeService_GetSequence_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
 	msg, err := server.GetSequence(ctx, &protoReq)
 	return msg, metadata, err

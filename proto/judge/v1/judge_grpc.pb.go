@@ -118,6 +118,8 @@ type JudgeServiceClient interface {
 	//
 	// Errors include:
 	//   - NOT_FOUND: no sequence has this name.
+	//   - PERMISSION_DENIED: the token's scopes do not include it.
+	//   - INVALID_ARGUMENT: a bad page_size or page_token.
 	GetSequence(ctx context.Context, in *GetSequenceRequest, opts ...grpc.CallOption) (*GetSequenceResponse, error)
 }
 
@@ -330,6 +332,8 @@ type JudgeServiceServer interface {
 	//
 	// Errors include:
 	//   - NOT_FOUND: no sequence has this name.
+	//   - PERMISSION_DENIED: the token's scopes do not include it.
+	//   - INVALID_ARGUMENT: a bad page_size or page_token.
 	GetSequence(context.Context, *GetSequenceRequest) (*GetSequenceResponse, error)
 	mustEmbedUnimplementedJudgeServiceServer()
 }
