@@ -235,14 +235,14 @@ func judgeSequence(o Outcome, c Case, cfg *verdict.Config, judge verdict.JudgeNa
 			o.Result, o.Error, o.Look = "ERROR", fmt.Sprintf("look %d: %v", k, err), k
 			return o
 		}
-		o.Result, o.Score, o.Look = res.Result, res.Score, k
-		if res.Result == verdict.ResultFail || k == c.Looks {
-			return o
-		}
+		var d sequence.Decision
 		if spending {
-			if d, _ := plan.Decide(k, res); d == sequence.PassEarly {
-				return o
-			}
+			// An underpowered PASS becomes MARGINAL here.
+			d, _, _ = plan.Decide(k, res)
+		}
+		o.Result, o.Score, o.Look = res.Result, res.Score, k
+		if res.Result == verdict.ResultFail || k == c.Looks || d == sequence.PassEarly {
+			return o
 		}
 	}
 	return o

@@ -115,27 +115,40 @@ func Regressed(res *verdict.Result) bool {
 
 // Decide decides look k from its verdict, judged at p.Level(k) (with
 // verdict.Options.Equivalence when p.PassEarly), and explains it: how much
-// of the level is spent and what the next look is tested at.
-func (p Plan) Decide(look int, res *verdict.Result) (Decision, string) {
+// of the level is spent and what the next look is tested at. A PASS that
+// could not have detected a metric's allowed effect at the look's level
+// (verdict.Result.Powered) is no PASS: Decide makes it MARGINAL, and the
+// sequence continues, or fails on its last look; underpowered says so.
+func (p Plan) Decide(look int, res *verdict.Result) (d Decision, why string, underpowered bool) {
 	spent := fmt.Sprintf("look %d%s tested at level %.3g, %.3g of %.3g spent", look, p.of(), p.Level(look), p.Spent(look), p.Alpha)
 	next := fmt.Sprintf("; the next look is tested at %.3g", p.Level(look+1))
+	if res.Result == verdict.ResultPass {
+		if ok, short := res.Powered(); !ok {
+			res.Result = verdict.ResultMarginal
+			res.Reason = "underpowered, so not a pass: " + short + ". " + res.Reason
+			if p.Last(look) {
+				return Fail, spent + ": the last look could not have detected an allowed effect (" + short + "); only a powered PASS passes", true
+			}
+			return Continue, spent + ": no regression established, but this look could not have detected an allowed effect, so it does not pass" + next, true
+		}
+	}
 	switch {
 	case Regressed(res):
-		return Fail, spent + ": a regression is established, so the sequence fails"
+		return Fail, spent + ": a regression is established, so the sequence fails", false
 	case p.Last(look) && res.Result == verdict.ResultPass:
-		return Pass, spent + ": the last look passes"
+		return Pass, spent + ": the last look passes", false
 	case p.Last(look):
-		return Fail, spent + ": the last look is " + string(res.Result) + "; only PASS passes"
+		return Fail, spent + ": the last look is " + string(res.Result) + "; only PASS passes", false
 	}
 	if p.PassEarly && res.Result == verdict.ResultPass {
 		if ok, why := res.Equivalent(); ok {
-			return PassEarly, spent + ": equivalence established early: " + why
+			return PassEarly, spent + ": equivalence established early: " + why, false
 		}
 	}
 	if res.Result == verdict.ResultFail {
-		return Continue, spent + ": this look fails, but no regression is established at its level" + next
+		return Continue, spent + ": this look fails, but no regression is established at its level" + next, false
 	}
-	return Continue, spent + ": no regression established" + next
+	return Continue, spent + ": no regression established" + next, false
 }
 
 func (p Plan) of() string {

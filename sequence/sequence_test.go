@@ -89,24 +89,36 @@ func TestDecide(t *testing.T) {
 		nanCanary bool
 		want      Decision
 		reason    string
+		// underpowered: the look's PASS could not have seen the allowed
+		// effect, so it is MARGINAL.
+		underpowered bool
 	}{
-		{"a regression at look 1 fails the sequence", six, 1, 60, 0.5, false, Fail, "regression is established"},
-		{"no change at look 2 continues", six, 2, 60, 0, false, Continue, "next look is tested at"},
-		{"missing canary data early: that look fails, the sequence continues", six, 2, 60, 0, true, Continue, "this look fails"},
-		{"missing canary data at the last look fails", six, 6, 60, 0, true, Fail, "only PASS passes"},
-		{"no change at the last look passes", six, 6, 60, 0, false, Pass, "last look passes"},
-		{"without pass_early no early pass", six, 2, 400, 0, false, Continue, "no regression established"},
-		{"equivalence established early passes", early, 2, 400, 0, false, PassEarly, "equivalence established early"},
-		{"a shift beyond the bound never passes early", early, 2, 400, 0.25, false, Fail, "regression"},
-		{"a shift inside the bound but too few points: continue", early, 2, 4, 0.1, false, Continue, ""},
-		{"open-ended: a regression fails", open, 30, 60, 0.5, false, Fail, "open-ended"},
-		{"open-ended: no change passes early on equivalence", open, 3, 400, 0, false, PassEarly, "open-ended"},
+		{"a regression at look 1 fails the sequence", six, 1, 60, 0.5, false, Fail, "regression is established", false},
+		{"no change at look 2 continues", six, 2, 60, 0, false, Continue, "next look is tested at", false},
+		{"missing canary data early: that look fails, the sequence continues", six, 2, 60, 0, true, Continue, "this look fails", false},
+		{"missing canary data at the last look fails", six, 6, 60, 0, true, Fail, "only PASS passes", false},
+		{"no change at the last look passes", six, 6, 60, 0, false, Pass, "last look passes", false},
+		{"without pass_early no early pass", six, 2, 400, 0, false, Continue, "no regression established", false},
+		{"equivalence established early passes", early, 2, 400, 0, false, PassEarly, "equivalence established early", false},
+		{"a shift beyond the bound never passes early", early, 2, 400, 0.25, false, Fail, "regression", false},
+		{"a shift inside the bound but too few points: continue", early, 2, 4, 0.1, false, Continue, "", false},
+		{"open-ended: a regression fails", open, 30, 60, 0.5, false, Fail, "open-ended", false},
+		{"open-ended: no change passes early on equivalence", open, 3, 400, 0, false, PassEarly, "open-ended", false},
+		// The budget burnt: at look 900 (level 6e-7) a 12-point look could
+		// not see a 20% shift; a 10% regression is not detected, and the
+		// look must not pass.
+		{"open-ended: a deep underpowered look does not pass", Plan{Alpha: 0.05}, 900, 12, 0.1, false, Continue, "could not have detected", true},
+		{"planned: an underpowered last look fails", Plan{Alpha: 0.05, Looks: 1000}, 1000, 12, 0, false, Fail, "could not have detected", true},
+		{"planned: a powered last look passes", Plan{Alpha: 0.05, Looks: 1000}, 1000, 400, 0, false, Pass, "last look passes", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := analyze(t, tc.plan, tc.look, tc.n, tc.shift, tc.nanCanary)
-			got, why := tc.plan.Decide(tc.look, res)
-			if got != tc.want || !strings.Contains(why, tc.reason) {
-				t.Errorf("%s (%s): %s, want %s containing %q", got, res.Result, why, tc.want, tc.reason)
+			got, why, under := tc.plan.Decide(tc.look, res)
+			if got != tc.want || !strings.Contains(why, tc.reason) || under != tc.underpowered {
+				t.Errorf("%s (%s, underpowered %v): %s, want %s containing %q (underpowered %v)", got, res.Result, under, why, tc.want, tc.reason, tc.underpowered)
+			}
+			if under && res.Result != verdict.ResultMarginal {
+				t.Errorf("an underpowered look's result is %s, want MARGINAL", res.Result)
 			}
 		})
 	}

@@ -89,11 +89,11 @@ func (s *Service) judgeLook(ctx context.Context, spec *judgev1.AnalysisSpec, cfg
 		}
 		return nil, nil, err
 	}
-	decision, why := plan.Decide(k, res)
+	decision, why, underpowered := plan.Decide(k, res)
 	v := protoconv.VerdictToProto(res)
 	v.Reason = fmt.Sprintf("%s. Sequence %q, %s", res.Reason, name, why)
 	v.Look = &judgev1.SequenceLook{Sequence: name, Look: int32(k), Looks: int32(plan.Looks), Level: plan.Level(k), //nolint:gosec // at most sequence.MaxLooks
-		Spent: plan.Spent(k), Decision: string(decision)}
+		Spent: plan.Spent(k), Decision: string(decision), Underpowered: underpowered}
 	if decision == sequence.Continue {
 		v.Look.NextLevel = plan.Level(k + 1)
 	}

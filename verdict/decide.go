@@ -91,6 +91,7 @@ func decideDefault(r *metricCase, adjP, alpha float64) {
 	if !(adjP <= alpha) {
 		r.Classification = Pass
 		r.Reason = "no significant change: " + desc
+		notePower(r, alpha)
 		if e.ciLow > 0 || e.ciHigh < 0 {
 			r.Reason += "; the interval is at the unadjusted level, so it can exclude 0 while the adjusted p, which decides, is not significant"
 		}

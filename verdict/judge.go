@@ -135,6 +135,11 @@ type MetricResult struct {
 	Warnings  []string          `json:"warnings,omitempty"`
 	ID        string            `json:"id,omitempty"`
 	Tags      map[string]string `json:"tags,omitempty"`
+	// detectable and allowed are, for a metric the default judge passed
+	// without a significant change, the shift its test could have detected
+	// at the analysis' level and the smallest shift its config does not
+	// allow (Result.Powered); 0 when not known.
+	detectable, allowed float64
 }
 
 // metricCase is one metric × test while it is judged: the prepared input

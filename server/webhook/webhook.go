@@ -587,7 +587,9 @@ func (h *handler) flagger(w http.ResponseWriter, r *http.Request) {
 	if u := reportURL(r, id); u != "" {
 		report = " (report: " + u + ")"
 	}
-	passed := v.GetResult() == "PASS" || v.GetResult() == "MARGINAL" && marginalPasses
+	// An underpowered look is MARGINAL whatever metadata.marginal says: it
+	// could not have seen the allowed effect.
+	passed := v.GetResult() == "PASS" || v.GetResult() == "MARGINAL" && marginalPasses && !v.GetLook().GetUnderpowered()
 	if h.Verdicts != nil {
 		if err := h.Verdicts.RecordFlaggerVerdict(ctx, store.FlaggerVerdict{Namespace: p.Namespace, Name: p.Name, Checksum: p.Checksum,
 			JudgedAt: h.Now(), Result: v.GetResult(), Passed: passed, Score: v.GetScore()}); err != nil {

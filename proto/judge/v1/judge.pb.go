@@ -1145,7 +1145,11 @@ type SequenceLook struct {
 	Decision string `protobuf:"bytes,6,opt,name=decision,proto3" json:"decision,omitempty"`
 	// next_level is the level the next look will be tested at (0 after the
 	// last look or a decision).
-	NextLevel     float64 `protobuf:"fixed64,7,opt,name=next_level,json=nextLevel,proto3" json:"next_level,omitempty"`
+	NextLevel float64 `protobuf:"fixed64,7,opt,name=next_level,json=nextLevel,proto3" json:"next_level,omitempty"`
+	// underpowered says the look found no regression but, at its level, could
+	// not have detected a metric's allowed effect: its result is MARGINAL,
+	// never PASS, and no deployer setting lets it pass.
+	Underpowered  bool `protobuf:"varint,8,opt,name=underpowered,proto3" json:"underpowered,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1227,6 +1231,13 @@ func (x *SequenceLook) GetNextLevel() float64 {
 		return x.NextLevel
 	}
 	return 0
+}
+
+func (x *SequenceLook) GetUnderpowered() bool {
+	if x != nil {
+		return x.Underpowered
+	}
+	return false
 }
 
 // GroupScore is the score of one metric group.
@@ -2966,7 +2977,7 @@ const file_judge_v1_judge_proto_rawDesc = "" +
 	"\x06groups\x18\x06 \x03(\v2\x14.judge.v1.GroupScoreR\x06groups\x120\n" +
 	"\ametrics\x18\a \x03(\v2\x16.judge.v1.MetricResultR\ametrics\x12\x1a\n" +
 	"\bwarnings\x18\b \x03(\tR\bwarnings\x12*\n" +
-	"\x04look\x18\t \x01(\v2\x16.judge.v1.SequenceLookR\x04look\"\xbb\x01\n" +
+	"\x04look\x18\t \x01(\v2\x16.judge.v1.SequenceLookR\x04look\"\xdf\x01\n" +
 	"\fSequenceLook\x12\x1a\n" +
 	"\bsequence\x18\x01 \x01(\tR\bsequence\x12\x12\n" +
 	"\x04look\x18\x02 \x01(\x05R\x04look\x12\x14\n" +
@@ -2975,7 +2986,8 @@ const file_judge_v1_judge_proto_rawDesc = "" +
 	"\x05spent\x18\x05 \x01(\x01R\x05spent\x12\x1a\n" +
 	"\bdecision\x18\x06 \x01(\tR\bdecision\x12\x1d\n" +
 	"\n" +
-	"next_level\x18\a \x01(\x01R\tnextLevel\"g\n" +
+	"next_level\x18\a \x01(\x01R\tnextLevel\x12\"\n" +
+	"\funderpowered\x18\b \x01(\bR\funderpowered\"g\n" +
 	"\n" +
 	"GroupScore\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
