@@ -169,6 +169,12 @@ type Metric struct {
 	Critical bool `json:"critical,omitempty"`
 	// MustHaveData makes missing data a failure (NODATA_FAIL).
 	MustHaveData bool `json:"mustHaveData,omitempty"`
+	// InfiniteShare is the largest share (0 to 1) of canary points that may
+	// be +Inf or −Inf on a non-critical metric (histogram_quantile above the
+	// largest bucket, a division by zero); beyond it the metric is ERROR.
+	// Any infinite canary point on a critical metric is ERROR, whatever the
+	// direction. Default 0: none.
+	InfiniteShare float64 `json:"infiniteShare,omitempty"`
 	// Muted metrics are reported but not scored.
 	Muted bool `json:"muted,omitempty"`
 	// NaNStrategy is remove (default) or replace (NaN becomes 0).

@@ -77,9 +77,11 @@ func TestPairedComparison(t *testing.T) {
 	if m := judgeOne(t, inc, MetricSetPair{Values: PairValues{Control: ind(), Experiment: ind()}, Scopes: aligned}); m.Comparison != "unpaired" {
 		t.Errorf("independent aligned series: %s (%s)", m.Comparison, m.Reason)
 	}
-	// An infinite point makes the comparison unpaired (and still judged).
+	// An infinite point, within the metric's allowed share, makes the
+	// comparison unpaired (and still judged).
 	control, canary = sharedTraffic(r, 60, 1)
 	canary[7] = math.Inf(1)
+	inc.InfiniteShare = 0.05
 	if m := judgeOne(t, inc, MetricSetPair{Values: PairValues{Control: control, Experiment: canary}, Scopes: aligned}); m.Comparison != "unpaired" || m.Classification == Error {
 		t.Errorf("infinite point: %s %s (%s)", m.Classification, m.Comparison, m.Reason)
 	}

@@ -325,6 +325,7 @@ func Analyze(cfg *Config, pairs []MetricSetPair, opts Options) (*Result, error) 
 			switch {
 			case pair != nil && pair.Error != "":
 				fail(r, "the series could not be fetched: "+pair.Error)
+			case infiniteCanary(r):
 			case test == TestThreshold:
 				thresholdTest(r, step)
 			default:

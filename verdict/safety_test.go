@@ -91,20 +91,54 @@ func TestNeverPassByAccident(t *testing.T) {
 			wantClass:  map[string]Classification{"a": Error, "b": Pass},
 		},
 		{
-			name:       "infinite p99 points are data",
+			name:       "infinite p99 points on a critical metric are ERROR",
 			config:     "metrics: [{name: p99, groups: [g], critical: true, direction: increase}]",
+			pairs:      []MetricSetPair{pair("p99", noisy(30, 200), p99Canary)},
+			judges:     []JudgeName{JudgeDefault, JudgeKayenta},
+			wantResult: ResultFail,
+			wantClass:  map[string]Classification{"p99": Error},
+		},
+		{
+			name:       "infinite p99 points within the allowed share are data",
+			config:     "metrics: [{name: p99, groups: [g], direction: increase, infiniteShare: 0.7}]",
 			pairs:      []MetricSetPair{pair("p99", noisy(30, 200), p99Canary)},
 			judges:     []JudgeName{JudgeDefault, JudgeKayenta},
 			wantResult: ResultFail,
 			wantClass:  map[string]Classification{"p99": High},
 		},
 		{
-			name:       "infinite max fails a threshold",
+			name:       "infinite max on a critical threshold metric is ERROR",
 			config:     "metrics: [{name: p99, groups: [g], critical: true, threshold: {aggregate: max, max: 500}}]",
 			pairs:      []MetricSetPair{pair("p99", noisy(30, 200), p99Canary)},
 			judges:     []JudgeName{JudgeDefault},
 			wantResult: ResultFail,
-			wantClass:  map[string]Classification{"p99": High},
+			wantClass:  map[string]Classification{"p99": Error},
+		},
+		// Row 4 of issue 30: −Inf reads as an improvement to a test of an
+		// increase, and mixed infinities cancel; both passed.
+		{
+			name:       "all −Inf canary points with direction increase never pass",
+			config:     "metrics: [{name: p99, groups: [g], critical: true, direction: increase}]",
+			pairs:      []MetricSetPair{pair("p99", noisy(30, 200), seq(30, func(int) float64 { return math.Inf(-1) }))},
+			judges:     []JudgeName{JudgeDefault, JudgeKayenta},
+			wantResult: ResultFail,
+			wantClass:  map[string]Classification{"p99": Error},
+		},
+		{
+			name:       "mixed ±Inf canary points on a critical metric never pass",
+			config:     "metrics: [{name: p99, groups: [g], critical: true, direction: increase}]",
+			pairs:      []MetricSetPair{pair("p99", noisy(30, 200), append(noisy(26, 200), math.Inf(1), math.Inf(-1), math.Inf(-1), math.Inf(1)))},
+			judges:     []JudgeName{JudgeDefault, JudgeKayenta},
+			wantResult: ResultFail,
+			wantClass:  map[string]Classification{"p99": Error},
+		},
+		{
+			name:       "−Inf beyond the share of a non-critical metric is ERROR",
+			config:     "metrics: [{name: p99, groups: [g], direction: increase, infiniteShare: 0.1}, {name: b, groups: [g]}]",
+			pairs:      []MetricSetPair{pair("p99", noisy(30, 200), append(noisy(20, 200), seq(10, func(int) float64 { return math.Inf(-1) })...)), pair("b", noisy(30, 5), noisy(30, 5))},
+			judges:     []JudgeName{JudgeDefault, JudgeKayenta},
+			wantResult: ResultFail,
+			wantClass:  map[string]Classification{"p99": Error, "b": Pass},
 		},
 		{
 			name:       "canary stops reporting a critical metric",
@@ -210,9 +244,10 @@ func TestThresholdAggregates(t *testing.T) {
 		{name: "rate across a counter reset", metric: "threshold: {aggregate: rate, max: 100}", canary: []float64{10, 20, 5, 15}, step: 1000, wantClass: Pass, wantAgg: 25.0 / 3},
 		{name: "rate of one point", metric: "threshold: {aggregate: rate, max: 100}", canary: []float64{nan, 3, nan}, step: 1000, wantClass: Nodata, wantText: "two measured points"},
 		{name: "rate is critical when the canary is gone", metric: "critical: true, threshold: {aggregate: rate, max: 100}", control: []float64{1, 2, 3}, canary: []float64{nan, nan}, step: 1000, wantClass: NodataFail},
-		{name: "p99 with infinite points", metric: "threshold: {aggregate: p99, max: 500}", canary: append(noisy(10, 200), inf, inf), step: 1000, wantClass: High, wantAgg: inf},
-		{name: "mean with infinite points", metric: "threshold: {aggregate: mean, max: 500}", canary: []float64{1, inf}, step: 1000, wantClass: High, wantAgg: inf},
-		{name: "both infinities", metric: "threshold: {aggregate: mean, max: 500}", canary: []float64{math.Inf(-1), inf}, step: 1000, wantClass: Error, wantText: "undefined"},
+		{name: "p99 with infinite points", metric: "infiniteShare: 1, threshold: {aggregate: p99, max: 500}", canary: append(noisy(10, 200), inf, inf), step: 1000, wantClass: High, wantAgg: inf},
+		{name: "mean with infinite points", metric: "infiniteShare: 1, threshold: {aggregate: mean, max: 500}", canary: []float64{1, inf}, step: 1000, wantClass: High, wantAgg: inf},
+		{name: "infinite points beyond the share", metric: "threshold: {aggregate: mean, max: 500}", canary: []float64{1, inf}, step: 1000, wantClass: Error, wantText: "1 of 2 canary points are infinite"},
+		{name: "both infinities", metric: "infiniteShare: 1, threshold: {aggregate: mean, max: 500}", canary: []float64{math.Inf(-1), inf}, step: 1000, wantClass: Error, wantText: "undefined"},
 	}
 	for _, agg := range []string{"mean", "median", "p90", "p95", "p99", "min", "max", "last", "sum", "rate"} {
 		tests = append(tests, struct {
@@ -338,7 +373,7 @@ func TestThresholdsCheck(t *testing.T) {
 func TestJSONNonFinite(t *testing.T) {
 	t.Parallel()
 	inf := math.Inf(1)
-	res := analyzeYAML(t, "metrics: [{name: a, groups: [g], tests: [mann_whitney, threshold], threshold: {aggregate: max, max: 1}}]",
+	res := analyzeYAML(t, "metrics: [{name: a, groups: [g], infiniteShare: 1, tests: [mann_whitney, threshold], threshold: {aggregate: max, max: 1}}]",
 		[]MetricSetPair{pair("a", []float64{1, 2, 3, 4, 5, math.Inf(-1)}, []float64{1, 2, 3, 4, inf, inf})}, Options{})
 	b, err := json.Marshal(res)
 	if err != nil {

@@ -170,6 +170,34 @@ func noData(r *metricCase, reason string, kayenta bool) {
 	}
 }
 
+// infiniteCanary classifies a metric as ERROR, and reports true, when its
+// canary carries infinite points a test may not rank: any on a critical
+// metric, more than the metric's InfiniteShare on another. An infinite
+// canary point is broken data (a division by zero, a quantile beyond every
+// bucket), and ranked it can read as an improvement (−Inf with direction
+// increase): it must never end as a pass.
+func infiniteCanary(r *metricCase) bool {
+	n := 0
+	for _, v := range r.canary {
+		if math.IsInf(v, 0) {
+			n++
+		}
+	}
+	if n == 0 {
+		return false
+	}
+	share := float64(n) / float64(len(r.canary))
+	if !r.metric.Critical && share <= r.metric.InfiniteShare {
+		return false
+	}
+	allowed := "a critical metric allows none"
+	if !r.metric.Critical {
+		allowed = fmt.Sprintf("more than its infiniteShare %g", r.metric.InfiniteShare)
+	}
+	fail(r, fmt.Sprintf("%d of %d canary points are infinite (+Inf or −Inf: a division by zero or a quantile beyond every bucket); %s: fix the query or the histogram's buckets", n, len(r.canary), allowed))
+	return true
+}
+
 // fail classifies a metric whose test could not run as ERROR; it counts as
 // not passing, and fails the analysis when the metric is critical.
 func fail(r *metricCase, reason string) {

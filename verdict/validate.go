@@ -173,6 +173,9 @@ func (c *Config) problems() []string {
 		if !(m.MinEffect >= 0) || math.IsInf(m.MinEffect, 0) {
 			bad("%s.minEffect: %v is not a non-negative number", at, m.MinEffect)
 		}
+		if !(m.InfiniteShare >= 0 && m.InfiniteShare <= 1) {
+			bad("%s.infiniteShare: %v is not a share from 0 to 1", at, m.InfiniteShare)
+		}
 		if m.MinSamples == 0 {
 			m.MinSamples = 5
 		}

@@ -272,7 +272,8 @@ write("canary-stopped",
            {"a": "PASS", "b": "PASS", "c": "PASS", "requests": "NODATA_FAIL"}))
 
 # histogram_quantile returns +Inf once latency passes the largest bucket:
-# 20 of 30 canary p99 points are +Inf. They are data, not gaps.
+# 20 of 30 canary p99 points are +Inf. On a critical metric any infinite
+# canary point is broken data: ERROR, which fails the canary.
 cfginf = """name: infinite
 metrics:
   - name: p99_latency_s
@@ -284,8 +285,8 @@ metrics:
 """
 write("infinite-latency", cfginf,
       [pair("p99_latency_s", ar1(30, 0.8, 0.05), ar1(10, 0.8, 0.05) + ["Infinity"] * 20)],
-      both("FAIL", "FAIL", {"p99_latency_s/mann_whitney": "HIGH", "p99_latency_s/threshold": "HIGH"},
-           {"p99_latency_s/mann_whitney": "HIGH", "p99_latency_s/threshold": "HIGH"}), fmt="yaml")
+      both("FAIL", "FAIL", {"p99_latency_s/mann_whitney": "ERROR", "p99_latency_s/threshold": "ERROR"},
+           {"p99_latency_s/mann_whitney": "ERROR", "p99_latency_s/threshold": "ERROR"}), fmt="yaml")
 
 # A metric below zero (a balance, a temperature offset) that rises from -100
 # to -10: a large increase, not a mean ratio of 0.1.
