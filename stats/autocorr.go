@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sync"
 
+	lru "github.com/hashicorp/golang-lru/v2"
 	"gonum.org/v1/gonum/integrate/quad"
 	"gonum.org/v1/gonum/stat/distuv"
 )
@@ -428,18 +429,48 @@ func sortPoints(p []point) {
 	}
 }
 
+// Bounds of the normal-score cache: tables for series up to
+// scoreCacheMaxN points are kept, the scoreCacheEntries most recently used
+// (at most about 64 × 256 KiB = 16 MiB); a longer series computes its table
+// for its own request, so memory follows the points a request carries.
+const (
+	scoreCacheMaxN    = 1 << 14
+	scoreCacheEntries = 64
+)
+
 // scoreTables caches, per series length n, Φ⁻¹(h/2/(n+1)) for every
 // half-rank h = 0 … 2n: the normal score of every possible mid-rank.
-var scoreTables sync.Map // int → []float64
+var scoreTables = mustLRU[int, []float64](scoreCacheEntries)
+
+func mustLRU[K comparable, V any](size int) *lru.Cache[K, V] {
+	c, err := lru.New[K, V](size)
+	if err != nil {
+		panic(err) // only for a size below 1: a constant here
+	}
+	return c
+}
 
 func scoreTable(n int) []float64 {
-	if t, ok := scoreTables.Load(n); ok {
-		return t.([]float64)
+	if t, ok := scoreTables.Get(n); ok {
+		return t
 	}
 	t := make([]float64, 2*n+1)
 	for h := 2; h <= 2*n; h++ {
 		t[h] = distuv.UnitNormal.Quantile(float64(h) / 2 / float64(n+1))
 	}
-	scoreTables.Store(n, t)
+	if n <= scoreCacheMaxN {
+		scoreTables.Add(n, t)
+	}
 	return t
+}
+
+// scoreCacheBytes is the memory the cached tables hold.
+func scoreCacheBytes() int {
+	total := 0
+	for _, n := range scoreTables.Keys() {
+		if t, ok := scoreTables.Peek(n); ok {
+			total += 8 * len(t)
+		}
+	}
+	return total
 }
