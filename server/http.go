@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/canaryjudge/judge/auth"
@@ -42,6 +43,7 @@ func newHTTPHandler(ctx context.Context, svc *Service, grpcServer *grpc.Server, 
 		runtime.WithDisableHTTPMethodOverride(),
 		runtime.WithDisablePathLengthFallback(),
 		runtime.WithMiddlewares(routeLabel, authn.authorizeGateway(gatewayMethods())),
+		runtime.WithErrorHandler(retryAfter),
 	)
 	if err := judgev1.RegisterJudgeServiceHandlerServer(ctx, gw, svc); err != nil {
 		return nil, fmt.Errorf("register gateway: %w", err)
@@ -52,7 +54,7 @@ func newHTTPHandler(ctx context.Context, svc *Service, grpcServer *grpc.Server, 
 	mux.Handle("GET /{$}", http.RedirectHandler("/ui/", http.StatusFound))
 	routes := routeTable(kayentaapi.Deps{
 		Service: svc, Observe: svc.metrics.observeAnalysis, Accounts: svc.accounts, VerdictResult: protoconv.VerdictFromProto, MaxBodyBytes: int64(svc.limits.MaxRequestBytes), MaxMetrics: svc.limits.MaxMetrics,
-		Standalone: svc.store, Validate: svc.validate, MetricNames: svc.metricNames,
+		Standalone: svc.store, Validate: svc.validate, MetricNames: svc.metricNames, Admit: svc.admitRemoteJudge,
 	}, webhook.Deps{Service: svc, MaxBodyBytes: int64(svc.limits.MaxRequestBytes), Verdicts: svc.store, ScoreMaxAge: svc.scoreMaxAge,
 		Record: svc.analyzeRecorded})
 	for _, rt := range routes {
@@ -108,6 +110,15 @@ func protocols(tlsOn bool) *http.Protocols {
 		p.SetUnencryptedHTTP2(true)
 	}
 	return p
+}
+
+// retryAfter is the gateway's error handler: UNAVAILABLE (judge busy, the
+// database down) carries Retry-After.
+func retryAfter(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+	if status.Code(err) == codes.Unavailable {
+		w.Header().Set("Retry-After", retryAfterSeconds)
+	}
+	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
 }
 
 type routeKey struct{}

@@ -25,6 +25,11 @@ func (s *Service) Analyze(ctx context.Context, req *judgev1.AnalyzeRequest) (*ju
 	if err != nil {
 		return nil, s.grpcError(err)
 	}
+	release, err := s.admit.enter(ctx)
+	if err != nil {
+		return nil, s.grpcError(err)
+	}
+	defer release()
 	v, series, err := s.judge(ctx, spec, cfg, "")
 	if err != nil {
 		return nil, s.grpcError(err)

@@ -46,6 +46,12 @@ type Config struct {
 	Limits Limits
 	// Workers is the number of asynchronous analyses run at once.
 	Workers int
+	// MaxConcurrentAnalyses bounds the synchronous analyses (Analyze, the
+	// deployer webhooks, Kayenta's remote judge) run at once (default twice
+	// the cores); AdmissionWait is how long one waits for a slot before it
+	// is refused with 503 and Retry-After (default 5s).
+	MaxConcurrentAnalyses int
+	AdmissionWait         time.Duration
 	// Lease is how long a claimed analysis stays with a worker without a
 	// renewal; a dead replica's analyses are picked up after it.
 	Lease time.Duration
@@ -127,6 +133,18 @@ func (c *Config) Validate() error {
 	}
 	if c.Workers < 0 {
 		problems = append(problems, "workers: must be positive")
+	}
+	if c.MaxConcurrentAnalyses == 0 {
+		c.MaxConcurrentAnalyses = DefaultMaxConcurrentAnalyses
+	}
+	if c.MaxConcurrentAnalyses < 0 {
+		problems = append(problems, "max-concurrent-analyses: must be positive")
+	}
+	if c.AdmissionWait == 0 {
+		c.AdmissionWait = DefaultAdmissionWait
+	}
+	if c.AdmissionWait < 0 {
+		problems = append(problems, "admission-wait: must not be negative")
 	}
 	if c.MaxAttempts == 0 {
 		c.MaxAttempts = 3
@@ -210,6 +228,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	svc := NewService(st, cfg.Limits, metrics, log)
 	svc.scoreMaxAge = cfg.FlaggerScoreMaxAge
 	svc.beforeJudge = cfg.beforeJudge
+	svc.admit = newAdmission(cfg.MaxConcurrentAnalyses, cfg.AdmissionWait)
 	if len(cfg.Accounts) > 0 {
 		instruments := jmetrics.NewInstruments()
 		metrics.Registry.MustRegister(instruments.Collectors()...)

@@ -30,6 +30,9 @@ var (
 	errInvalid = errors.New("invalid argument")
 	// errNoSource is returned for scopes while no metrics source is
 	// configured; it becomes FAILED_PRECONDITION.
+	// errBusy is returned when a synchronous analysis found no free slot in
+	// time (admission); it becomes UNAVAILABLE, 503 with Retry-After.
+	errBusy     = errors.New("judge is busy")
 	errNoSource = errors.New("judge has no metrics account configured (metrics.accounts in judge serve's config), so it cannot fetch the baseline's and canary's series for this request (an Argo Rollouts or Flagger webhook, a Kayenta canary, spec.scopes): add an account, or send the samples inline in spec.metrics")
 )
 
@@ -59,13 +62,16 @@ type Service struct {
 	runner *analysis.Runner
 	// beforeJudge, when set (by tests), runs before an analysis is judged.
 	beforeJudge func(context.Context, *judgev1.AnalysisSpec)
+	// admit bounds the synchronous analyses running at once.
+	admit *admission
 }
 
 var _ judgev1.JudgeServiceServer = (*Service)(nil)
 
 // NewService returns the service over st.
 func NewService(st *store.Store, limits Limits, m *Metrics, log *slog.Logger) *Service {
-	return &Service{store: st, limits: limits, metrics: m, log: log, watchPoll: time.Second}
+	return &Service{store: st, limits: limits, metrics: m, log: log, watchPoll: time.Second,
+		admit: newAdmission(DefaultMaxConcurrentAnalyses, DefaultAdmissionWait)}
 }
 
 // validate checks a spec as CreateAnalysis does, without storing it.
@@ -107,6 +113,8 @@ func (s *Service) grpcError(err error) error {
 		return status.Error(codes.NotFound, err.Error())
 	case errors.Is(err, errNoSource):
 		return status.Error(codes.FailedPrecondition, err.Error())
+	case errors.Is(err, errBusy):
+		return status.Error(codes.Unavailable, err.Error())
 	case errors.Is(err, context.Canceled):
 		return status.Error(codes.Canceled, "request cancelled")
 	case errors.Is(err, context.DeadlineExceeded):

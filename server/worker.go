@@ -59,6 +59,11 @@ func (s *Service) analyzeRecorded(ctx context.Context, spec *judgev1.AnalysisSpe
 	if err != nil {
 		return "", nil, s.grpcError(err)
 	}
+	release, err := s.admit.enter(ctx)
+	if err != nil {
+		return "", nil, s.grpcError(err)
+	}
+	defer release()
 	v, series, err := s.judge(ctx, resolved, cfg, "")
 	if err != nil {
 		return "", nil, s.grpcError(err)

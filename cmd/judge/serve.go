@@ -75,6 +75,8 @@ SIGINT or SIGTERM drains in-flight requests; stored analyses survive restarts.`,
 	f.Int("max-metrics", server.DefaultLimits.MaxMetrics, "most metrics per analysis")
 	f.Int("max-points", server.DefaultLimits.MaxPoints, "most points per series")
 	f.Int("workers", 2, "asynchronous analyses run at once (at least 1)")
+	f.Int("max-concurrent-analyses", 0, "synchronous analyses (the API's Analyze, deployer webhooks, Kayenta's remote judge) run at once; more wait, then get 503 with Retry-After (default twice the cores)")
+	f.Duration("admission-wait", server.DefaultAdmissionWait, "how long a synchronous analysis waits for a free slot before it is refused")
 	f.Duration("lease", 0, "how long a claimed analysis stays with a silent replica (default 15s)")
 	f.Int("max-attempts", 3, "claims of one analysis before it is failed (its replica stopped while running it each time)")
 	f.Duration("retention", 30*24*time.Hour, "how long finished analyses are kept (0 keeps them)")
@@ -104,17 +106,19 @@ func serverConfig(v *viper.Viper) (server.Config, error) {
 			MaxMetrics:      v.GetInt("max-metrics"),
 			MaxPoints:       v.GetInt("max-points"),
 		},
-		Workers:            v.GetInt("workers"),
-		Lease:              v.GetDuration("lease"),
-		MaxAttempts:        v.GetInt("max-attempts"),
-		Retention:          v.GetDuration("retention"),
-		FlaggerScoreMaxAge: v.GetDuration("flagger-score-max-age"),
-		ShutdownTimeout:    v.GetDuration("shutdown-timeout"),
-		ProtectMetrics:     v.GetBool("auth-protect-metrics"),
-		OpenRoutes:         v.GetStringSlice("auth-open-routes"),
-		TLSCert:            v.GetString("tls-cert"),
-		TLSKey:             v.GetString("tls-key"),
-		TLSClientCA:        v.GetString("tls-client-ca"),
+		Workers:               v.GetInt("workers"),
+		MaxConcurrentAnalyses: v.GetInt("max-concurrent-analyses"),
+		AdmissionWait:         v.GetDuration("admission-wait"),
+		Lease:                 v.GetDuration("lease"),
+		MaxAttempts:           v.GetInt("max-attempts"),
+		Retention:             v.GetDuration("retention"),
+		FlaggerScoreMaxAge:    v.GetDuration("flagger-score-max-age"),
+		ShutdownTimeout:       v.GetDuration("shutdown-timeout"),
+		ProtectMetrics:        v.GetBool("auth-protect-metrics"),
+		OpenRoutes:            v.GetStringSlice("auth-open-routes"),
+		TLSCert:               v.GetString("tls-cert"),
+		TLSKey:                v.GetString("tls-key"),
+		TLSClientCA:           v.GetString("tls-client-ca"),
 	}
 	if old := v.GetStringSlice("auth-open-paths"); len(old) > 0 {
 		return cfg, usageError("auth-open-paths: %q opened every method under a path prefix (config writes and ad-hoc analyses included) and is no longer read; "+

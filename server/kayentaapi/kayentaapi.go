@@ -61,6 +61,10 @@ type Deps struct {
 	// MetricNames lists the metric names of a metrics account (the first
 	// one when account is empty) that contain filter.
 	MetricNames func(ctx context.Context, account, filter string) ([]string, error)
+	// Admit, when set, takes one of the synchronous analyses' slots for the
+	// remote judge and returns its release; its error is a service error
+	// (UNAVAILABLE when judge is busy).
+	Admit func(context.Context) (func(), error)
 }
 
 // Routes are the surface's routes, each with the role its operation
@@ -125,6 +129,7 @@ func failStatus(w http.ResponseWriter, err error) {
 		code = http.StatusNotFound
 	case codes.Unavailable, codes.DeadlineExceeded:
 		code = http.StatusServiceUnavailable
+		w.Header().Set("Retry-After", "2")
 	case codes.ResourceExhausted:
 		code = http.StatusRequestEntityTooLarge
 	case codes.Canceled:
@@ -531,6 +536,14 @@ func (h *handler) remoteJudge(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	opts := verdict.Options{Thresholds: thresholds}
+	if h.Admit != nil {
+		release, err := h.Admit(r.Context())
+		if err != nil {
+			failStatus(w, err)
+			return
+		}
+		defer release()
+	}
 	start := time.Now()
 	res, err := analysis.JudgeInline(r.Context(), cfg, pairs, opts)
 	if err != nil {

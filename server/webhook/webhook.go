@@ -312,6 +312,16 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	_, _ = w.Write(body)
 }
 
+// errorStatus maps a service error to an HTTP status, asking the caller to
+// retry later (Retry-After) when judge is busy or its database is down.
+func errorStatus(w http.ResponseWriter, err error) (int, string) {
+	code, msg := errorStatus(w, err)
+	if code == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "2")
+	}
+	return code, msg
+}
+
 // statusOf maps a service error to an HTTP status.
 func statusOf(err error) (int, string) {
 	st := status.Convert(err)
@@ -411,7 +421,7 @@ func (h *handler) argo(w http.ResponseWriter, r *http.Request) {
 	}
 	id, v, err := h.analyze(auth.On(r.Context(), auth.SurfaceArgoWeb), spec, deadline)
 	if err != nil {
-		code, msg := statusOf(err)
+		code, msg := errorStatus(w, err)
 		writeJSON(w, code, map[string]string{"error": msg})
 		return
 	}
@@ -579,7 +589,7 @@ func (h *handler) flagger(w http.ResponseWriter, r *http.Request) {
 	}
 	id, v, err := h.analyze(ctx, spec, Deadline)
 	if err != nil {
-		code, msg := statusOf(err)
+		code, msg := errorStatus(w, err)
 		answer(false, code, "judge: "+msg)
 		return
 	}
