@@ -298,6 +298,18 @@ func (c *certReloader) load() error {
 	return nil
 }
 
+// reload re-reads the files now, keeping the current ones when that fails.
+func (c *certReloader) reload() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.checked = time.Now()
+	if err := c.load(); err != nil { // load changes nothing when it fails
+		return err
+	}
+	c.log.Info("reloaded TLS certificate")
+	return nil
+}
+
 // current returns the certificate and client CA pool, reloading them when
 // the files changed. A reload that fails keeps the previous ones.
 func (c *certReloader) current() (*tls.Certificate, *x509.CertPool) {

@@ -86,6 +86,11 @@ type Config struct {
 	// Accounts are the metrics accounts analyses given scopes fetch from.
 	Accounts []jmetrics.Account
 
+	// ProbeInterval is how often the database is written to for /readyz
+	// (default 5s): a database that cannot be written makes the replica
+	// unready.
+	ProbeInterval time.Duration
+
 	// FlaggerScoreMaxAge is how old a Flagger webhook's verdict may be and
 	// still be answered by the score query and exported (default 5m).
 	FlaggerScoreMaxAge time.Duration
@@ -182,6 +187,9 @@ func (c *Config) Validate() error {
 	if c.Poll == 0 {
 		c.Poll = 500 * time.Millisecond
 	}
+	if c.ProbeInterval <= 0 {
+		c.ProbeInterval = 5 * time.Second
+	}
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = 20 * time.Second
 	}
@@ -194,6 +202,8 @@ func (c *Config) Validate() error {
 // Server is a running judge server.
 type Server struct {
 	cfg        Config
+	authn      *authenticator
+	reloader   *certReloader
 	store      *store.Store
 	httpServer *http.Server
 	grpcServer *grpc.Server
@@ -256,7 +266,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	grpcServer := grpc.NewServer(opts...)
 	judgev1.RegisterJudgeServiceServer(grpcServer, svc)
 
-	s := &Server{cfg: cfg, store: st, grpcServer: grpcServer, serveErr: make(chan error, 2), log: log}
+	s := &Server{cfg: cfg, authn: authn, reloader: reloader, store: st, grpcServer: grpcServer, serveErr: make(chan error, 2), log: log}
 	shared := grpcServer
 	if cfg.GRPCAddr != "" {
 		shared = nil
@@ -311,6 +321,11 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	go func() {
 		defer s.workers.Done()
 		sched.Run(workCtx)
+	}()
+	s.workers.Add(1)
+	go func() {
+		defer s.workers.Done()
+		svc.probe(workCtx, cfg.ProbeInterval)
 	}()
 	if cfg.Retention > 0 {
 		s.workers.Add(1)
@@ -380,6 +395,25 @@ func (s *Server) GRPCAddr() string {
 		return s.grpcLn.Addr().String()
 	}
 	return s.Addr()
+}
+
+// SetTokens replaces the accepted tokens (nil or none: authentication
+// off) for every request from now on.
+func (s *Server) SetTokens(t *auth.Tokens) {
+	if !t.Enabled() && s.authn.enabled() {
+		s.log.Warn("the new token list is empty: authentication is now off")
+	}
+	s.authn.tokens.Store(t)
+}
+
+// ReloadTLS re-reads the TLS certificate, key and client CA now (they are
+// also re-read when they change); nil without TLS. A failed reload keeps
+// the current ones.
+func (s *Server) ReloadTLS() error {
+	if s.reloader == nil {
+		return nil
+	}
+	return s.reloader.reload()
 }
 
 // Err delivers an error if a listener fails.

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -64,6 +65,8 @@ type Service struct {
 	beforeJudge func(context.Context, *judgev1.AnalysisSpec)
 	// admit bounds the synchronous analyses running at once.
 	admit *admission
+	// probed is the latest write probe of the database (nil before one).
+	probed atomic.Pointer[probeState]
 }
 
 var _ judgev1.JudgeServiceServer = (*Service)(nil)
@@ -129,11 +132,12 @@ func (s *Service) grpcError(err error) error {
 }
 
 // databaseDown reports whether an unexpected error comes from a database
-// that cannot be reached (a network error, or a failing ping), as opposed to
-// a bug.
+// that cannot be reached or written (a network error, an error of the
+// database itself such as a full disk, or a failing ping), as opposed to a
+// bug.
 func (s *Service) databaseDown(err error) bool {
 	var netErr net.Error
-	if errors.As(err, &netErr) || errors.Is(err, sql.ErrConnDone) || errors.Is(err, driver.ErrBadConn) {
+	if errors.As(err, &netErr) || errors.Is(err, sql.ErrConnDone) || errors.Is(err, driver.ErrBadConn) || store.IsDatabaseError(err) {
 		return true
 	}
 	if s.store == nil {

@@ -14,6 +14,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -89,6 +90,10 @@ type Store struct {
 	db      *sql.DB
 	dialect dialect
 	now     func() time.Time
+	// file and fileInfo are SQLite's database file and what it was when
+	// opened (Probe checks it is still there).
+	file     string
+	fileInfo os.FileInfo
 }
 
 // dialect holds what differs between SQLite and PostgreSQL.

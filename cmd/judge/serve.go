@@ -26,7 +26,8 @@ func newServeCmd(v *viper.Viper) *cobra.Command {
 /metrics, /healthz, /readyz and /openapi.json. Canary configs and analyses are
 stored in SQLite under --data-dir, or in PostgreSQL with --database-url (or
 --database-url-file, or JUDGE_DATABASE_URL) so that several replicas share them.
-SIGINT or SIGTERM drains in-flight requests; stored analyses survive restarts.`,
+SIGINT or SIGTERM drains in-flight requests; stored analyses survive restarts.
+SIGHUP re-reads the tokens (file and JUDGE_AUTH_TOKENS) and the TLS files.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := serverConfig(v)
@@ -53,11 +54,21 @@ SIGINT or SIGTERM drains in-flight requests; stored analyses survive restarts.`,
 			if err != nil {
 				return &exitError{code: exitUnavailable, err: err}
 			}
-			select {
-			case <-ctx.Done():
-				log.Info("shutting down")
-			case err := <-srv.Err():
-				log.Error("listener failed", "err", err)
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
+		serving:
+			for {
+				select {
+				case <-ctx.Done():
+					log.Info("shutting down: draining requests and analyses in hand", "timeout", cfg.ShutdownTimeout)
+					break serving
+				case err := <-srv.Err():
+					log.Error("listener failed", "err", err)
+					break serving
+				case <-hup:
+					reload(v, srv, log)
+				}
 			}
 			if err := srv.Shutdown(context.Background()); err != nil {
 				return &exitError{code: exitInternal, err: fmt.Errorf("shutdown: %w", err)}
@@ -91,6 +102,46 @@ SIGINT or SIGTERM drains in-flight requests; stored analyses survive restarts.`,
 	f.String("tls-key", "", "PEM private key for --tls-cert")
 	f.String("tls-client-ca", "", "PEM CA bundle: require client certificates signed by it (mutual TLS)")
 	return cmd
+}
+
+// reload serves SIGHUP: new tokens (a revoked one is refused from now on)
+// and TLS files. Tokens that cannot be read leave the current ones.
+func reload(v *viper.Viper, srv *server.Server, log *slog.Logger) {
+	tokens, err := readTokens(v)
+	if err != nil {
+		log.Error("SIGHUP: tokens not reloaded; keeping the current ones", "err", err)
+	} else {
+		srv.SetTokens(tokens)
+		log.Info("SIGHUP: reloaded auth tokens", "auth_tokens", tokens.Len())
+	}
+	if err := srv.ReloadTLS(); err != nil {
+		log.Error("SIGHUP: TLS files not reloaded; keeping the current ones", "err", err)
+	}
+}
+
+// readTokens reads the auth tokens from JUDGE_AUTH_TOKENS and the tokens
+// file: at start, and again on SIGHUP.
+func readTokens(v *viper.Viper) (*auth.Tokens, error) {
+	var out *auth.Tokens
+	if env := v.GetString("auth-tokens"); env != "" {
+		tokens, err := auth.Parse(env, "JUDGE_AUTH_TOKENS")
+		if err != nil {
+			return nil, usageError("%w", err)
+		}
+		out = out.Merge(tokens)
+	}
+	if path := v.GetString("auth-tokens-file"); path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, usageError("auth-tokens-file: %w", err)
+		}
+		tokens, err := auth.Parse(string(b), path)
+		if err != nil {
+			return nil, usageError("%w", err)
+		}
+		out = out.Merge(tokens)
+	}
+	return out, nil
 }
 
 // serverConfig reads the serve settings from flags, JUDGE_* and the config
@@ -135,24 +186,11 @@ func serverConfig(v *viper.Viper) (server.Config, error) {
 	if cfg.MaxAttempts < 1 {
 		return cfg, usageError("max-attempts: %d; want at least 1", cfg.MaxAttempts)
 	}
-	if env := v.GetString("auth-tokens"); env != "" {
-		tokens, err := auth.Parse(env, "JUDGE_AUTH_TOKENS")
-		if err != nil {
-			return cfg, usageError("%w", err)
-		}
-		cfg.Tokens = cfg.Tokens.Merge(tokens)
+	tokens, err := readTokens(v)
+	if err != nil {
+		return cfg, err
 	}
-	if path := v.GetString("auth-tokens-file"); path != "" {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return cfg, usageError("auth-tokens-file: %w", err)
-		}
-		tokens, err := auth.Parse(string(b), path)
-		if err != nil {
-			return cfg, usageError("%w", err)
-		}
-		cfg.Tokens = cfg.Tokens.Merge(tokens)
-	}
+	cfg.Tokens = tokens
 	if path := v.GetString("database-url-file"); path != "" {
 		b, err := os.ReadFile(path)
 		if err != nil {
