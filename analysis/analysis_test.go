@@ -230,6 +230,18 @@ func TestFaultsNeverPass(t *testing.T) {
 			fmt.Fprint(w, `<html>oops</html>`)
 			return true
 		}, "throughput", "not JSON", false},
+		// A proxy that echoes the request's headers in its error (issue 30,
+		// row 12): the keys must not reach the reason.
+		{"datadog 400 echoing the keys", "dd", func(w http.ResponseWriter, _ int) bool {
+			w.WriteHeader(400)
+			fmt.Fprint(w, `{"errors":["bad request; you sent DD-API-KEY: dd-api-key-0123456789 and DD-APPLICATION-KEY: dd-app-key-0123456789"]}`)
+			return true
+		}, "errors", "DD-API-KEY: [redacted]", false},
+		{"new relic 502 echoing the key", "nr", func(w http.ResponseWriter, _ int) bool {
+			w.WriteHeader(502)
+			fmt.Fprint(w, "bad gateway; request headers: Api-Key: NRAK-0123456789; Content-Type: application/json")
+			return true
+		}, "throughput", "HTTP 502", false},
 		{"new relic 429 then ok", "nr", func(w http.ResponseWriter, n int) bool {
 			if n > 1 {
 				return false

@@ -278,6 +278,9 @@ func (r *Runner) run(ctx context.Context, cfg *verdict.Config, req *Request, opt
 				attribute.String("judge.metric", cfg.Metrics[j.metric].Name), attribute.String("judge.side", side),
 				attribute.String("judge.account", j.account.Name), attribute.String("judge.source", j.account.Type)))
 			j.series, j.err = r.Sources.sources[j.account.Name].Fetch(fctx, j.query)
+			// A source's own words, scrubbed before any reason, log or
+			// span quotes them: an echoed header must not leak.
+			j.err = metrics.ScrubError(j.err)
 			switch {
 			case errors.Is(j.err, metrics.ErrNoData):
 				span.SetAttributes(attribute.Int("judge.points", 0))

@@ -203,7 +203,8 @@ func (h headers) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 // Secret reads a secret from the named environment variable or file; what
-// says which secret, for errors (which never contain the secret).
+// says which secret, for errors (which never contain the secret). Scrub
+// removes every secret read here from the text it quotes.
 func (a *Account) Secret(what, env, file string) (string, error) {
 	switch {
 	case env != "":
@@ -211,13 +212,16 @@ func (a *Account) Secret(what, env, file string) (string, error) {
 		if v == "" {
 			return "", fmt.Errorf("%w: account %q: %s: environment variable %s is empty or unset", ErrConfig, a.Name, what, env)
 		}
+		registerSecret(v)
 		return v, nil
 	case file != "":
 		b, err := os.ReadFile(file)
 		if err != nil {
 			return "", fmt.Errorf("%w: account %q: %s: cannot read the file named by %s_file", ErrConfig, a.Name, what, what)
 		}
-		return strings.TrimSpace(string(b)), nil
+		v := strings.TrimSpace(string(b))
+		registerSecret(v)
+		return v, nil
 	}
 	return "", nil
 }
