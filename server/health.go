@@ -18,9 +18,14 @@ type probeState struct {
 func (s *Service) probe(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
-	for {
-		pctx, cancel := context.WithTimeout(ctx, min(interval, 5*time.Second))
-		err := s.store.Probe(pctx)
+	for first := true; ; first = false {
+		// The first probe checks every page; later ones write.
+		timeout := min(interval, 5*time.Second)
+		if first {
+			timeout = time.Minute
+		}
+		pctx, cancel := context.WithTimeout(ctx, timeout)
+		err := s.store.Probe(pctx, first)
 		cancel()
 		if ctx.Err() != nil {
 			return

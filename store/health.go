@@ -18,8 +18,10 @@ var ErrUnavailable = errors.New("database unavailable")
 // it can: a full disk, a read-only file or a lost connection fail it. For
 // SQLite it also checks that the file it opened is still the one at its
 // path: a deleted or replaced file would otherwise be written to unseen
-// and read back empty after a restart.
-func (s *Store) Probe(ctx context.Context) error {
+// and read back empty after a restart. A thorough probe (the first after
+// opening) also checks SQLite's pages (PRAGMA quick_check, which reads the
+// whole file): a corrupt database is unavailable, not ready.
+func (s *Store) Probe(ctx context.Context, thorough bool) error {
 	if s.file != "" {
 		info, err := os.Stat(s.file)
 		switch {
@@ -27,6 +29,12 @@ func (s *Store) Probe(ctx context.Context) error {
 			return fmt.Errorf("%w: the database file %s: %w", ErrUnavailable, s.file, err)
 		case !os.SameFile(info, s.fileInfo):
 			return fmt.Errorf("%w: the database file %s was replaced after judge opened it", ErrUnavailable, s.file)
+		}
+	}
+	if thorough && s.file != "" {
+		var result string
+		if err := s.queryRow(ctx, `PRAGMA quick_check(1)`).Scan(&result); err != nil || result != "ok" {
+			return fmt.Errorf("%w: the database file %s is corrupt: %s%v", ErrUnavailable, s.file, result, errOrEmpty(err))
 		}
 	}
 	if _, err := s.exec(ctx, `INSERT INTO write_probe (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at`,
@@ -47,4 +55,11 @@ func IsDatabaseError(err error) bool {
 		conn *pgconn.ConnectError
 	)
 	return errors.Is(err, ErrUnavailable) || errors.As(err, &lite) || errors.As(err, &pg) || errors.As(err, &conn) || pgconn.SafeToRetry(err) || pgconn.Timeout(err)
+}
+
+func errOrEmpty(err error) any {
+	if err == nil {
+		return ""
+	}
+	return err
 }

@@ -315,7 +315,7 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 // errorStatus maps a service error to an HTTP status, asking the caller to
 // retry later (Retry-After) when judge is busy or its database is down.
 func errorStatus(w http.ResponseWriter, err error) (int, string) {
-	code, msg := errorStatus(w, err)
+	code, msg := statusOf(err)
 	if code == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "2")
 	}
