@@ -93,7 +93,7 @@ SIGHUP re-reads the tokens (file and JUDGE_AUTH_TOKENS) and the TLS files.`,
 	f.Duration("retention", 30*24*time.Hour, "how long finished analyses are kept (0 keeps them)")
 	f.Duration("flagger-score-max-age", 5*time.Minute, "how old a Flagger webhook's verdict may be and still be answered by the score query (/api/v1/query) and exported on /metrics")
 	f.Duration("shutdown-timeout", 20*time.Second, "how long SIGTERM waits for in-flight requests and analyses")
-	f.String("auth-tokens-file", "", "file of role:token lines (roles read, write, admin); turns authentication on (or set JUDGE_AUTH_TOKENS)")
+	f.String("auth-tokens-file", "", "file of role:token[:scope,…] lines (roles read, write, admin; scopes: namespaces or sequence prefixes ending in *); turns authentication on (or set JUDGE_AUTH_TOKENS); SIGHUP re-reads it")
 	f.Bool("auth-protect-metrics", false, "require a read token for /metrics")
 	f.StringSlice("auth-open-routes", nil, `routes served without a token, for deployers that send none: "METHOD /path" as listed in docs/operations.md, or a preset (argo-kayenta, flagger, metrics)`)
 	f.StringSlice("auth-open-paths", nil, "removed: opened every method under a prefix; use --auth-open-routes")
