@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -111,6 +112,57 @@ func TestConcurrentLooks(t *testing.T) {
 				if l != i+1 {
 					t.Fatalf("looks %v, want 1 to 40 once each", looks)
 				}
+			}
+		})
+	}
+}
+
+// TestSequencePagesBounded: a page of looks stops at MaxLookPage looks or
+// after about 8 MiB of verdicts (issue 30, row 6: a 300 × 500 sequence was
+// read whole, 192 MB), and the pages together hold every look once.
+// Ownership: another owner's look and claim are ErrNotOwner.
+func TestSequencePagesBounded(t *testing.T) {
+	ctx := context.Background()
+	for name, open := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			s := open()
+			big := []byte(`{"reason":"` + strings.Repeat("x", 1<<20) + `"}`)
+			for k := 1; k <= 20; k++ {
+				if _, look, err := s.BeginLook(ctx, "big", 0, "token:a"); err != nil || look != k {
+					t.Fatalf("look %d: %d %v", k, look, err)
+				}
+				if err := s.FinishLook(ctx, "big", k, "", big, SequenceOpen, ""); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var seen []int
+			after := 0
+			for {
+				_, looks, next, err := s.GetSequence(ctx, "big", after, MaxLookPage)
+				if err != nil {
+					t.Fatal(err)
+				}
+				bytes := 0
+				for _, l := range looks {
+					bytes += len(l.Verdict)
+					seen = append(seen, l.Look)
+				}
+				if bytes > maxLookPageBytes+len(big) {
+					t.Errorf("a page of %d looks holds %d bytes, more than %d plus one look", len(looks), bytes, maxLookPageBytes)
+				}
+				if next == 0 {
+					break
+				}
+				after = next
+			}
+			if len(seen) != 20 || seen[0] != 1 || seen[19] != 20 {
+				t.Errorf("pages held looks %v, want 1 to 20 once each", seen)
+			}
+			if _, _, err := s.BeginLook(ctx, "big", 0, "token:b"); !errors.Is(err, ErrNotOwner) {
+				t.Errorf("another owner's look: %v, want ErrNotOwner", err)
+			}
+			if _, err := s.ClaimSequence(ctx, "big", 0, "token:b"); !errors.Is(err, ErrNotOwner) {
+				t.Errorf("another owner's claim: %v, want ErrNotOwner", err)
 			}
 		})
 	}
