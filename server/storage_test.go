@@ -114,29 +114,7 @@ func TestDatabaseCorrupted(t *testing.T) {
 			t.Fatalf("PUT config: %d", code)
 		}
 	}
-	// The leaf pages of the configs' table, found through SQLite's dbstat.
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "judge.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var pageSize int64
-	if err := db.QueryRow(`PRAGMA page_size`).Scan(&pageSize); err != nil {
-		t.Fatal(err)
-	}
-	rows, err := db.Query(`SELECT pageno FROM dbstat WHERE name = 'canary_configs' AND pagetype = 'leaf'`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var pages []int64
-	for rows.Next() {
-		var p int64
-		if err := rows.Scan(&p); err != nil {
-			t.Fatal(err)
-		}
-		pages = append(pages, p)
-	}
-	rows.Close()
-	db.Close()
+	pageSize, pages := leafPages(t, filepath.Join(dir, "judge.db"), "canary_configs")
 	s.Shutdown(context.Background())
 	if len(pages) < 2 {
 		t.Fatalf("the configs fill %d leaf pages; want several", len(pages))
@@ -168,4 +146,36 @@ func TestDatabaseCorrupted(t *testing.T) {
 	if code, _, body := do(t, "GET", base+"/v1/canaryConfigs?page_size=1000", "", ""); code == 500 || code == 200 {
 		t.Errorf("list configs on a corrupt database: %d %.200s, want 503", code, body)
 	}
+}
+
+// leafPages returns a SQLite file's page size and the leaf pages of one of
+// its tables, found through SQLite's dbstat.
+func leafPages(t *testing.T, file, table string) (int64, []int64) {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var pageSize int64
+	if err := db.QueryRow(`PRAGMA page_size`).Scan(&pageSize); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.Query(`SELECT pageno FROM dbstat WHERE name = ? AND pagetype = 'leaf'`, table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var pages []int64
+	for rows.Next() {
+		var p int64
+		if err := rows.Scan(&p); err != nil {
+			t.Fatal(err)
+		}
+		pages = append(pages, p)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return pageSize, pages
 }
