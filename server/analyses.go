@@ -142,7 +142,7 @@ func (s *Service) ListAnalyses(ctx context.Context, req *judgev1.ListAnalysesReq
 
 // CancelAnalysis cancels a pending or running analysis.
 func (s *Service) CancelAnalysis(ctx context.Context, req *judgev1.CancelAnalysisRequest) (*judgev1.CancelAnalysisResponse, error) {
-	a, err := s.store.CancelAnalysis(ctx, req.GetId())
+	a, err := s.store.CancelAnalysis(ctx, req.GetId(), auth.CallerFrom(ctx).Owner)
 	if err != nil {
 		return nil, s.grpcError(err)
 	}

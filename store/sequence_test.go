@@ -120,7 +120,7 @@ func TestConcurrentLooks(t *testing.T) {
 // TestSequencePagesBounded: a page of looks stops at MaxLookPage looks or
 // after about 8 MiB of verdicts (issue 30, row 6: a 300 × 500 sequence was
 // read whole, 192 MB), and the pages together hold every look once.
-// Ownership: another owner's look and claim are ErrNotOwner.
+// Ownership: another owner's look, claim and cancel are ErrNotOwner.
 func TestSequencePagesBounded(t *testing.T) {
 	ctx := context.Background()
 	for name, open := range backends(t) {
@@ -163,6 +163,17 @@ func TestSequencePagesBounded(t *testing.T) {
 			}
 			if _, err := s.ClaimSequence(ctx, "big", 0, "token:b"); !errors.Is(err, ErrNotOwner) {
 				t.Errorf("another owner's claim: %v, want ErrNotOwner", err)
+			}
+			// An analysis is cancelled only by its creator.
+			a, err := s.CreateAnalysis(ctx, "c", "", "token:a", []byte(`{}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.CancelAnalysis(ctx, a.ID, "token:b"); !errors.Is(err, ErrNotOwner) {
+				t.Errorf("another caller's cancel: %v, want ErrNotOwner", err)
+			}
+			if got, err := s.CancelAnalysis(ctx, a.ID, "token:a"); err != nil || got.Status != StatusCanceled {
+				t.Errorf("the creator's cancel: %v %v", got.Status, err)
 			}
 		})
 	}

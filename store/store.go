@@ -601,15 +601,24 @@ func decodeAnalysisToken(token string) (int64, string, error) {
 	return at, parts[2], nil
 }
 
-// CancelAnalysis cancels a pending or running analysis and returns it; a
-// finished analysis is returned unchanged.
-func (s *Store) CancelAnalysis(ctx context.Context, id string) (Analysis, error) {
-	if _, err := s.exec(ctx, `UPDATE analyses SET status = ?, updated_at = ?, owner = '', lease_until = 0
-		WHERE id = ? AND status IN (?, ?)`,
-		string(StatusCanceled), s.now().UnixNano(), id, string(StatusPending), string(StatusRunning)); err != nil {
+// CancelAnalysis cancels a pending or running analysis that createdBy
+// created and returns it; a finished analysis is returned unchanged, and
+// one another caller created is ErrNotOwner.
+func (s *Store) CancelAnalysis(ctx context.Context, id, createdBy string) (Analysis, error) {
+	res, err := s.exec(ctx, `UPDATE analyses SET status = ?, updated_at = ?, owner = '', lease_until = 0
+		WHERE id = ? AND status IN (?, ?) AND created_by = ?`,
+		string(StatusCanceled), s.now().UnixNano(), id, string(StatusPending), string(StatusRunning), createdBy)
+	if err != nil {
 		return Analysis{}, fmt.Errorf("cancel analysis %q: %w", id, err)
 	}
-	return s.GetAnalysis(ctx, id)
+	a, err := s.GetAnalysis(ctx, id)
+	if err != nil {
+		return a, err
+	}
+	if n, _ := res.RowsAffected(); n == 0 && !a.Status.Final() && a.CreatedBy != createdBy {
+		return Analysis{}, fmt.Errorf("analysis %q: %w", id, ErrNotOwner)
+	}
+	return a, nil
 }
 
 // Claim hands the oldest pending analysis, or a running one whose lease

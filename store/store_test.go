@@ -150,11 +150,11 @@ func TestAnalysesLifecycle(t *testing.T) {
 				t.Errorf("finished analysis %+v", done)
 			}
 			// Cancelling a finished analysis changes nothing.
-			if c, err := s.CancelAnalysis(ctx, a.ID); err != nil || c.Status != StatusSucceeded {
+			if c, err := s.CancelAnalysis(ctx, a.ID, ""); err != nil || c.Status != StatusSucceeded {
 				t.Errorf("cancel finished: %+v %v", c, err)
 			}
 			// A cancelled pending analysis is never claimed.
-			if c, err := s.CancelAnalysis(ctx, ids[1]); err != nil || c.Status != StatusCanceled {
+			if c, err := s.CancelAnalysis(ctx, ids[1], ""); err != nil || c.Status != StatusCanceled {
 				t.Errorf("cancel pending: %+v %v", c, err)
 			}
 			if b, err := s.Claim(ctx, "w1", time.Minute, 3); err != nil || b.ID != ids[2] {
