@@ -3,8 +3,11 @@ package server
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"runtime"
 	"time"
+
+	"google.golang.org/grpc/codes"
 )
 
 // Defaults of admission control.
@@ -34,8 +37,16 @@ func newAdmission(limit int, wait time.Duration) *admission {
 	return &admission{slots: make(chan struct{}, limit), wait: wait}
 }
 
+// admittedKey marks a request context that holds a slot already (taken
+// by admitHTTP before its body was read).
+type admittedKey struct{}
+
 // enter takes a slot, waiting as long as allowed, and returns its release.
+// A context that holds one already (admitHTTP) takes none.
 func (a *admission) enter(ctx context.Context) (func(), error) {
+	if ctx.Value(admittedKey{}) != nil {
+		return func() {}, nil
+	}
 	select {
 	case a.slots <- struct{}{}:
 		return func() { <-a.slots }, nil
@@ -62,4 +73,34 @@ func (s *Service) admitRemoteJudge(ctx context.Context) (func(), error) {
 		return nil, s.grpcError(err)
 	}
 	return release, nil
+}
+
+// admitHTTP takes a slot for a synchronous analysis whose request carries
+// its series (POST /v1/analyze, Kayenta's remote judge) before the body is
+// read: a burst of large requests waits in the kernel's buffers instead of
+// being decoded at once, so the cores stay free for health checks and
+// webhooks. A request refused is 503 with Retry-After.
+func (s *Service) admitHTTP(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		release, err := s.admit.enter(r.Context())
+		if err != nil {
+			w.Header().Set("Retry-After", retryAfterSeconds)
+			writeJSONError(w, http.StatusServiceUnavailable, codes.Unavailable, err.Error())
+			return
+		}
+		defer release()
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), admittedKey{}, true)))
+	})
+}
+
+// admitAnalyze is admitHTTP for POST /v1/analyze among the /v1 routes.
+func (s *Service) admitAnalyze(next http.Handler) http.Handler {
+	admitted := s.admitHTTP(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && r.URL.Path == "/v1/analyze" {
+			admitted.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }

@@ -49,7 +49,7 @@ func newHTTPHandler(ctx context.Context, svc *Service, grpcServer *grpc.Server, 
 		return nil, fmt.Errorf("register gateway: %w", err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/v1/", svc.observeHTTP(authn.authenticated(svc.limitBody(bareConfig(gw)))))
+	mux.Handle("/v1/", svc.observeHTTP(authn.authenticated(svc.admitAnalyze(svc.limitBody(bareConfig(gw))))))
 	mux.Handle("GET /v1/{$}", apiIndex())
 	mux.Handle("GET /{$}", http.RedirectHandler("/ui/", http.StatusFound))
 	routes := routeTable(kayentaapi.Deps{
@@ -58,6 +58,11 @@ func newHTTPHandler(ctx context.Context, svc *Service, grpcServer *grpc.Server, 
 	}, webhook.Deps{Service: svc, MaxBodyBytes: int64(svc.limits.MaxRequestBytes), Verdicts: svc.store, ScoreMaxAge: svc.scoreMaxAge,
 		Record: svc.analyzeRecorded})
 	for _, rt := range routes {
+		if rt.Pattern == "POST /judge" {
+			// Kayenta's remote judge carries its series: admitted before
+			// its body is read.
+			rt.Handler = svc.admitHTTP(rt.Handler)
+		}
 		_, path, _ := strings.Cut(rt.Pattern, " ")
 		mux.Handle(rt.Pattern, svc.observeHTTP(labelled(path, authn.route(rt))))
 	}
