@@ -2,7 +2,6 @@ package server
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -32,25 +31,10 @@ func ownershipTokens(t *testing.T) *auth.Tokens {
 	return tokens
 }
 
-// do sends a request with an optional bearer token and returns the status,
-// the headers and the body.
+// do is send with the default client.
 func do(t *testing.T, method, url, token, body string) (int, http.Header, string) {
 	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header, string(b)
+	return send(t, http.DefaultClient, method, url, token, body)
 }
 
 // flaggerCall posts Flagger's webhook payload for podinfo in namespace ns,

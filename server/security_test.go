@@ -49,6 +49,14 @@ func testTokens(t *testing.T) *auth.Tokens {
 // callAuth is call with an Authorization header.
 func callAuth(t *testing.T, client *http.Client, method, url, token, body string) int {
 	t.Helper()
+	code, _, _ := send(t, client, method, url, token, body)
+	return code
+}
+
+// send sends a request with an optional bearer token and returns the
+// status, the headers and the body.
+func send(t *testing.T, client *http.Client, method, url, token, body string) (int, http.Header, string) {
+	t.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
@@ -62,7 +70,8 @@ func callAuth(t *testing.T, client *http.Client, method, url, token, body string
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	return resp.StatusCode
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(b)
 }
 
 // TestAuthRolesHTTP checks every role against the HTTP API: 401 without a
