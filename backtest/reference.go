@@ -5,7 +5,6 @@ import (
 	"slices"
 
 	"gonum.org/v1/gonum/stat"
-	"gonum.org/v1/gonum/stat/distuv"
 
 	"github.com/canaryjudge/judge/stats"
 	"github.com/canaryjudge/judge/verdict"
@@ -16,13 +15,16 @@ import (
 // knowing nothing the data do not say. Per metric, for series of counts
 // (non-negative integers, at most 10 a step at baseline) the exact
 // conditional binomial test of the totals (stats.CountTest without
-// inflation); otherwise Welch's t-test of the canary's window against the
-// baseline's on points whose windows do not overlap (one point in k when
-// the scopes say each point spans k steps). One-sided in the configured
-// direction; Holm across the metrics at the config's family-wise level;
-// FAIL when a critical metric is significant in a regressing direction.
-// It allows for no serial dependence, so its A/A rate shows where that
-// matters.
+// inflation); otherwise the batch-means t-test (stats.BatchMeansT) of the
+// canary's window against the baseline's: on the log scale when every
+// point of both is positive (so shared load cancels in a ratio), 6
+// batches per side, paired on the batch means of the pointwise
+// differences when the series share their time grid, Welch's otherwise.
+// Its t reference distribution holds the level under dependence shorter
+// than a batch (10 points of a 60-point window). One-sided in the
+// configured direction; Holm across the metrics at the config's
+// family-wise level; FAIL when a critical metric is significant in a
+// regressing direction.
 const JudgeReference verdict.JudgeName = "reference"
 
 // referenceCase judges one case with the reference test.
@@ -49,16 +51,11 @@ func referenceCase(c Case, cfg *verdict.Config) verdict.Outcome {
 	return verdict.ResultPass
 }
 
+// referenceBatches is the reference test's batches per side.
+const referenceBatches = 6
+
 // referenceP is one metric's p-value by the reference test.
 func referenceP(pair *verdict.MetricSetPair, direction verdict.Direction) float64 {
-	k := 1
-	if s := pair.Scopes["control"]; s.StepMillis > 0 && s.WindowMillis > s.StepMillis {
-		k = int((s.WindowMillis + s.StepMillis - 1) / s.StepMillis)
-	}
-	canary, control := finiteEvery(pair.Values.Experiment, k), finiteEvery(pair.Values.Control, k)
-	if len(canary) < 2 || len(control) < 2 {
-		return 1
-	}
 	alt := stats.TwoSided
 	switch direction {
 	case verdict.DirectionIncrease:
@@ -66,34 +63,56 @@ func referenceP(pair *verdict.MetricSetPair, direction verdict.Direction) float6
 	case verdict.DirectionDecrease:
 		alt = stats.Less
 	}
-	if isCounts(canary) && isCounts(control) && stat.Mean(control, nil) <= 10 {
+	k := 1
+	if s := pair.Scopes["control"]; s.StepMillis > 0 && s.WindowMillis > s.StepMillis {
+		k = int((s.WindowMillis + s.StepMillis - 1) / s.StepMillis)
+	}
+	if canary, control := finiteEvery(pair.Values.Experiment, k), finiteEvery(pair.Values.Control, k); isCounts(canary) && isCounts(control) &&
+		len(canary) > 0 && len(control) > 0 && stat.Mean(control, nil) <= 10 {
 		if r, err := stats.CountTest(canary, control, alt, 0.95, 1); err == nil {
 			return r.PValue
 		}
 	}
-	mc, vc := stat.MeanVariance(canary, nil)
-	mb, vb := stat.MeanVariance(control, nil)
-	nc, nb := float64(len(canary)), float64(len(control))
-	se2 := vc/nc + vb/nb
-	if se2 == 0 {
-		if mc == mb {
-			return 1
+	x, y := pair.Values.Experiment, pair.Values.Control
+	paired := pair.TimeAligned()
+	if paired {
+		x, y = bothFinite(x, y)
+	} else {
+		x, y = finiteEvery(x, 1), finiteEvery(y, 1)
+	}
+	if allPositive(x) && allPositive(y) {
+		x, y = logOf(x), logOf(y)
+	}
+	batches := min(referenceBatches, len(x), len(y))
+	if batches < 2 {
+		return 1
+	}
+	r, err := stats.BatchMeansT(x, y, batches, paired, alt)
+	if err != nil {
+		return 1
+	}
+	return r.PValue
+}
+
+// bothFinite keeps the instants at which both series have a finite point.
+func bothFinite(x, y []float64) ([]float64, []float64) {
+	var a, b []float64
+	for i := range min(len(x), len(y)) {
+		if !math.IsNaN(x[i]) && !math.IsInf(x[i], 0) && !math.IsNaN(y[i]) && !math.IsInf(y[i], 0) {
+			a, b = append(a, x[i]), append(b, y[i])
 		}
-		se2 = math.SmallestNonzeroFloat64
 	}
-	df := se2 * se2 / (vc*vc/(nc*nc*(nc-1)) + vb*vb/(nb*nb*(nb-1)))
-	if math.IsNaN(df) || df < 1 {
-		df = 1
+	return a, b
+}
+
+func allPositive(x []float64) bool { return !slices.ContainsFunc(x, func(v float64) bool { return !(v > 0) }) }
+
+func logOf(x []float64) []float64 {
+	out := make([]float64, len(x))
+	for i, v := range x {
+		out[i] = math.Log(v)
 	}
-	t := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: df}
-	z := (mc - mb) / math.Sqrt(se2)
-	switch alt {
-	case stats.Greater:
-		return t.Survival(z)
-	case stats.Less:
-		return t.CDF(z)
-	}
-	return math.Min(1, 2*t.Survival(math.Abs(z)))
+	return out
 }
 
 // finiteEvery keeps every k-th finite point of x counted back from its

@@ -125,7 +125,7 @@ func (e *evidence) combined() float64 {
 // defaultTest runs the default judge's tests on one metric; the decision
 // waits for the p-values of all metrics (classifyAdjusted).
 //
-// Location: when the two series share their time grid (timeAligned) the
+// Location: when the two series share their time grid (TimeAligned) the
 // canary is compared with the baseline point by point, by the signed-rank
 // test of the paired differences, which cancels the traffic both see;
 // otherwise by the Mann-Whitney test. Either test allows for the serial

@@ -299,7 +299,7 @@ func Analyze(cfg *Config, pairs []MetricSetPair, opts Options) (*Result, error) 
 		aligned := false
 		if pair != nil {
 			history = prepare(pair.Values.ControlHistory, m).values
-			aligned = timeAligned(pair)
+			aligned = pair.TimeAligned()
 		}
 		canarySorted, controlSorted := sortedClone(canary), sortedClone(control)
 		var sparse *thinned

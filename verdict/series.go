@@ -279,10 +279,10 @@ func relativeLevel(c, b float64) float64 {
 	return 1 + (c-b)/math.Abs(b)
 }
 
-// timeAligned reports whether the canary and baseline series of a pair
+// TimeAligned reports whether the canary and baseline series of a pair
 // share their time grid: both scopes name the same start and step and the
 // series are equally long. Kayenta's concurrent baseline and canary do.
-func timeAligned(p *MetricSetPair) bool {
+func (p *MetricSetPair) TimeAligned() bool {
 	c, okC := p.Scopes["control"]
 	x, okX := p.Scopes["experiment"]
 	if !okC || !okX || c.StepMillis <= 0 || c.StepMillis != x.StepMillis || len(p.Values.Control) != len(p.Values.Experiment) {
