@@ -95,8 +95,10 @@ func TestAdmissionControl(t *testing.T) {
 	var once sync.Once
 	stop := func() { once.Do(func() { close(release) }) }
 	defer stop()
+	holding := make(chan struct{}, 2)
 	hold := func(ctx context.Context, spec *judgev1.AnalysisSpec) {
 		if strings.Contains(spec.GetApplication(), "hold") {
+			holding <- struct{}{}
 			select {
 			case <-release:
 			case <-ctx.Done():
@@ -120,7 +122,13 @@ func TestAdmissionControl(t *testing.T) {
 			}
 		}()
 	}
-	time.Sleep(200 * time.Millisecond) // both hold their slots
+	for range 2 { // both hold their slots
+		select {
+		case <-holding:
+		case <-time.After(30 * time.Second):
+			t.Fatal("the held analyses never started")
+		}
+	}
 	code, h, body := do(t, "POST", base+"/v1/analyze", "", analyzeBody(0))
 	if code != http.StatusServiceUnavailable || h.Get("Retry-After") == "" || !strings.Contains(body, "busy") {
 		t.Errorf("a third analysis: %d (Retry-After %q) %s, want 503 with Retry-After", code, h.Get("Retry-After"), body)
