@@ -105,7 +105,9 @@ func bothFinite(x, y []float64) ([]float64, []float64) {
 	return a, b
 }
 
-func allPositive(x []float64) bool { return !slices.ContainsFunc(x, func(v float64) bool { return !(v > 0) }) }
+func allPositive(x []float64) bool {
+	return !slices.ContainsFunc(x, func(v float64) bool { return !(v > 0) })
+}
 
 func logOf(x []float64) []float64 {
 	out := make([]float64, len(x))

@@ -94,13 +94,11 @@ func BatchMeansT(x, y []float64, k int, paired bool, alt Alternative) (BatchMean
 	if se2 == 0 || math.IsNaN(res.DF) {
 		// No spread among the batch means: only an exact tie is no evidence.
 		res.DF = float64(k - 1)
-		switch {
-		case res.Estimate == 0:
+		if res.Estimate == 0 {
 			res.PValue = 1
 			return res, nil
-		default:
-			res.T = math.Copysign(math.Inf(1), res.Estimate)
 		}
+		res.T = math.Copysign(math.Inf(1), res.Estimate)
 	} else {
 		res.T = res.Estimate / math.Sqrt(se2)
 	}
