@@ -397,13 +397,19 @@ func (s *Server) GRPCAddr() string {
 	return s.Addr()
 }
 
-// SetTokens replaces the accepted tokens (nil or none: authentication
-// off) for every request from now on.
-func (s *Server) SetTokens(t *auth.Tokens) {
+// ErrTokensEmpty is returned by SetTokens for an empty token list while
+// authentication is on: a tokens file emptied by mistake must not open the
+// service to everyone.
+var ErrTokensEmpty = errors.New("the new token list is empty: authentication stays on with the current tokens (to turn it off, remove the tokens and restart)")
+
+// SetTokens replaces the accepted tokens for every request from now on. An
+// empty list while authentication is on is refused (ErrTokensEmpty).
+func (s *Server) SetTokens(t *auth.Tokens) error {
 	if !t.Enabled() && s.authn.enabled() {
-		s.log.Warn("the new token list is empty: authentication is now off")
+		return ErrTokensEmpty
 	}
 	s.authn.tokens.Store(t)
+	return nil
 }
 
 // ReloadTLS re-reads the TLS certificate, key and client CA now (they are

@@ -108,10 +108,12 @@ SIGHUP re-reads the tokens (file and JUDGE_AUTH_TOKENS) and the TLS files.`,
 // and TLS files. Tokens that cannot be read leave the current ones.
 func reload(v *viper.Viper, srv *server.Server, log *slog.Logger) {
 	tokens, err := readTokens(v)
+	if err == nil {
+		err = srv.SetTokens(tokens)
+	}
 	if err != nil {
 		log.Error("SIGHUP: tokens not reloaded; keeping the current ones", "err", err)
 	} else {
-		srv.SetTokens(tokens)
 		log.Info("SIGHUP: reloaded auth tokens", "auth_tokens", tokens.Len())
 	}
 	if err := srv.ReloadTLS(); err != nil {

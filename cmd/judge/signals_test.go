@@ -88,14 +88,17 @@ func TestServeSignals(t *testing.T) {
 	}
 	waitFor("the server", func() bool { return status(revoked) == 200 })
 
-	// A bad tokens file: the current tokens stay, and the log says why.
-	writeFile(t, dir, "tokens", "reader:"+kept+"\n")
-	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
-		t.Fatal(err)
-	}
-	waitFor("the log of a refused reload", func() bool { return strings.Contains(logs.String(), "tokens not reloaded") })
-	if status(revoked) != 200 || status(kept) != 200 {
-		t.Errorf("after a refused reload: %d %d, want both tokens still accepted", status(revoked), status(kept))
+	// A bad tokens file, then an empty one: the current tokens stay (an
+	// emptied file never turns authentication off), and the log says why.
+	for i, bad := range []string{"reader:" + kept + "\n", "# all gone\n"} {
+		writeFile(t, dir, "tokens", bad)
+		if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		waitFor("the log of a refused reload", func() bool { return strings.Count(logs.String(), "tokens not reloaded") == i+1 })
+		if status(revoked) != 200 || status(kept) != 200 || status("") != 401 {
+			t.Errorf("after refused reload %d: %d %d (no token: %d), want both tokens still accepted and none refused", i+1, status(revoked), status(kept), status(""))
+		}
 	}
 
 	// Revoking a token: SIGHUP, and it is refused from then on.
