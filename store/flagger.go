@@ -58,8 +58,8 @@ func (s *Store) SeeFlaggerRevision(ctx context.Context, namespace, name, checksu
 		checksum, now.UnixNano(), namespace, name); err != nil {
 		return time.Time{}, fmt.Errorf("record flagger canary: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, s.dialect.rebind(`INSERT INTO flagger_verdicts (namespace, name, checksum, first_seen, owner) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (namespace, name, checksum) DO NOTHING`), namespace, name, checksum, now.UnixNano(), owner); err != nil {
+	if _, err := tx.ExecContext(ctx, s.dialect.rebind(`INSERT INTO flagger_verdicts (namespace, name, checksum, first_seen) VALUES (?, ?, ?, ?)
+		ON CONFLICT (namespace, name, checksum) DO NOTHING`), namespace, name, checksum, now.UnixNano()); err != nil {
 		return time.Time{}, fmt.Errorf("record flagger revision: %w", err)
 	}
 	var first int64

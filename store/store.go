@@ -252,7 +252,6 @@ var migrations = []string{
 	// analyses' rows.
 	`ALTER TABLE sequences ADD COLUMN owner TEXT NOT NULL DEFAULT '';
 	ALTER TABLE analyses ADD COLUMN created_by TEXT NOT NULL DEFAULT '';
-	ALTER TABLE flagger_verdicts ADD COLUMN owner TEXT NOT NULL DEFAULT '';
 	CREATE TABLE flagger_canaries (
 		namespace TEXT NOT NULL,
 		name TEXT NOT NULL,
