@@ -91,13 +91,14 @@ func decideDefault(r *metricCase, adjP, alpha float64) {
 	if !(adjP <= alpha) {
 		r.Classification = Pass
 		r.Reason = "no significant change: " + desc
-		notePower(r, alpha)
 		if e.ciLow > 0 || e.ciHigh < 0 {
 			r.Reason += "; the interval is at the unadjusted level, so it can exclude 0 while the adjusted p, which decides, is not significant"
 		}
-		if mde, ok := detectableShift(e, alpha); ok {
+		mde, ok := detectableShift(e, alpha)
+		notePower(r, mde, ok)
+		if ok {
 			rel := stats.RelativeShift(mde, r.Baseline.Median)
-			if mde > m.MinEffect && (math.IsNaN(rel) || rel > 0.2) {
+			if mde > m.MinEffect && (math.IsNaN(rel) || rel > DefaultDetectableShare) {
 				w := fmt.Sprintf("too little data for a confident pass: only shifts of about %.4g or more", mde)
 				if !math.IsNaN(rel) {
 					w += fmt.Sprintf(" (%.0f%% of the baseline median)", 100*rel)

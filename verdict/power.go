@@ -12,19 +12,6 @@ import (
 // pass had too little data.
 const DefaultDetectableShare = 0.2
 
-// detectableOrUnbounded is detectableShift, with +Inf when the interval is
-// unbounded (no shift, however large, would have been significant) and 0
-// when it has no width (constant samples: any shift is seen).
-func detectableOrUnbounded(e *evidence, alpha float64) float64 {
-	if mde, ok := detectableShift(e, alpha); ok {
-		return mde
-	}
-	if w := e.ciHigh - e.ciLow; math.IsInf(w, 0) || math.IsNaN(w) {
-		return math.Inf(1)
-	}
-	return 0
-}
-
 // allowedShift is the smallest shift on a regressing side that the config
 // does not allow, in the metric's unit:
 //
@@ -84,12 +71,23 @@ func (r *Result) Powered() (bool, string) {
 }
 
 // notePower records, for a metric that passed without a significant change
-// under the default judge, what it could have detected at level alpha and
-// what its config allows (Result.Powered).
-func notePower(r *metricCase, alpha float64) {
-	if r.test == nil || r.test.counts != nil || r.metric == nil {
+// under the default judge, what it could have detected at its level
+// (detectableShift's mde when ok; +Inf when the interval is unbounded, as
+// no shift however large would have been significant; 0 when it has no
+// width, as constant samples show any shift) and what its config allows
+// (Result.Powered).
+func notePower(r *metricCase, mde float64, ok bool) {
+	e := r.test
+	if e == nil || e.counts != nil || r.metric == nil {
 		return
 	}
-	r.detectable = detectableOrUnbounded(r.test, alpha)
+	switch w := e.ciHigh - e.ciLow; {
+	case ok:
+		r.detectable = mde
+	case math.IsInf(w, 0) || math.IsNaN(w):
+		r.detectable = math.Inf(1)
+	default:
+		r.detectable = 0
+	}
 	r.allowed = allowedShift(&r.MetricResult, r.metric)
 }
