@@ -29,11 +29,11 @@ import (
 var (
 	// errInvalid marks a client mistake; it becomes INVALID_ARGUMENT.
 	errInvalid = errors.New("invalid argument")
-	// errNoSource is returned for scopes while no metrics source is
-	// configured; it becomes FAILED_PRECONDITION.
 	// errBusy is returned when a synchronous analysis found no free slot in
 	// time (admission); it becomes UNAVAILABLE, 503 with Retry-After.
-	errBusy     = errors.New("judge is busy")
+	errBusy = errors.New("judge is busy")
+	// errNoSource is returned for scopes while no metrics source is
+	// configured; it becomes FAILED_PRECONDITION.
 	errNoSource = errors.New("judge has no metrics account configured (metrics.accounts in judge serve's config), so it cannot fetch the baseline's and canary's series for this request (an Argo Rollouts or Flagger webhook, a Kayenta canary, spec.scopes): add an account, or send the samples inline in spec.metrics")
 )
 

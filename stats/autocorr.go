@@ -440,15 +440,8 @@ const (
 
 // scoreTables caches, per series length n, Φ⁻¹(h/2/(n+1)) for every
 // half-rank h = 0 … 2n: the normal score of every possible mid-rank.
-var scoreTables = mustLRU[int, []float64](scoreCacheEntries)
-
-func mustLRU[K comparable, V any](size int) *lru.Cache[K, V] {
-	c, err := lru.New[K, V](size)
-	if err != nil {
-		panic(err) // only for a size below 1: a constant here
-	}
-	return c
-}
+// lru.New fails only for a size below 1.
+var scoreTables, _ = lru.New[int, []float64](scoreCacheEntries)
 
 func scoreTable(n int) []float64 {
 	if t, ok := scoreTables.Get(n); ok {
@@ -462,15 +455,4 @@ func scoreTable(n int) []float64 {
 		scoreTables.Add(n, t)
 	}
 	return t
-}
-
-// scoreCacheBytes is the memory the cached tables hold.
-func scoreCacheBytes() int {
-	total := 0
-	for _, n := range scoreTables.Keys() {
-		if t, ok := scoreTables.Peek(n); ok {
-			total += 8 * len(t)
-		}
-	}
-	return total
 }

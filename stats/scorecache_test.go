@@ -44,3 +44,14 @@ func TestNormalScoreCacheBounded(t *testing.T) {
 		t.Error("a 90,000-point table is cached")
 	}
 }
+
+// scoreCacheBytes is the memory the cached tables hold.
+func scoreCacheBytes() int {
+	total := 0
+	for _, n := range scoreTables.Keys() {
+		if t, ok := scoreTables.Peek(n); ok {
+			total += 8 * len(t)
+		}
+	}
+	return total
+}

@@ -146,9 +146,9 @@ func (s *Store) LatestFlaggerVerdict(ctx context.Context, namespace, name string
 	return v, nil
 }
 
-// DeleteFlagger deletes Flagger canaries not called since before, with
-// their revisions, and revisions first seen before it, and returns how
-// many rows it deleted.
+// DeleteFlagger deletes the revisions first seen and last judged before
+// the cutoff and the canaries not called since, and returns how many rows
+// it deleted.
 func (s *Store) DeleteFlagger(ctx context.Context, before time.Time) (int, error) {
 	cut := before.UnixNano()
 	res, err := s.exec(ctx, `DELETE FROM flagger_verdicts WHERE first_seen < ? AND judged_at < ?`, cut, cut)

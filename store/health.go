@@ -30,11 +30,14 @@ func (s *Store) Probe(ctx context.Context, thorough bool) error {
 		case !os.SameFile(info, s.fileInfo):
 			return fmt.Errorf("%w: the database file %s was replaced after judge opened it", ErrUnavailable, s.file)
 		}
-	}
-	if thorough && s.file != "" {
-		var result string
-		if err := s.queryRow(ctx, `PRAGMA quick_check(1)`).Scan(&result); err != nil || result != "ok" {
-			return fmt.Errorf("%w: the database file %s is corrupt: %s%v", ErrUnavailable, s.file, result, errOrEmpty(err))
+		if thorough {
+			var result string
+			if err := s.queryRow(ctx, `PRAGMA quick_check(1)`).Scan(&result); err != nil {
+				return fmt.Errorf("%w: the database file %s cannot be checked: %w", ErrUnavailable, s.file, err)
+			}
+			if result != "ok" {
+				return fmt.Errorf("%w: the database file %s is corrupt: %s", ErrUnavailable, s.file, result)
+			}
 		}
 	}
 	if _, err := s.exec(ctx, `INSERT INTO write_probe (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at`,
@@ -55,11 +58,4 @@ func IsDatabaseError(err error) bool {
 		conn *pgconn.ConnectError
 	)
 	return errors.Is(err, ErrUnavailable) || errors.As(err, &lite) || errors.As(err, &pg) || errors.As(err, &conn) || pgconn.SafeToRetry(err) || pgconn.Timeout(err)
-}
-
-func errOrEmpty(err error) any {
-	if err == nil {
-		return ""
-	}
-	return err
 }
