@@ -22,6 +22,10 @@ type Scope struct {
 // namespaceName is a Kubernetes namespace name (an RFC 1123 label).
 var namespaceName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
 
+// IsNamespace reports whether s is a Kubernetes namespace name (an RFC 1123
+// label), the namespaces scopes name.
+func IsNamespace(s string) bool { return namespaceName.MatchString(s) }
+
 // ParseScope reads a scope: a namespace name or a prefix ending in *.
 func ParseScope(s string) (Scope, error) {
 	if p, ok := strings.CutSuffix(s, "*"); ok {
@@ -30,7 +34,7 @@ func ParseScope(s string) (Scope, error) {
 		}
 		return Scope{Prefix: p}, nil
 	}
-	if !namespaceName.MatchString(s) {
+	if !IsNamespace(s) {
 		return Scope{}, fmt.Errorf("scope %.64q: want a namespace name (lower-case letters, digits and -) or a prefix ending in * (team-a/*)", s)
 	}
 	return Scope{Namespace: s}, nil
@@ -95,6 +99,8 @@ type Caller struct {
 	// Owner identifies the caller as an owner: a token's Owner, "" when
 	// authentication is off (everyone is the same owner).
 	Owner string
+	// Role is the token's role (empty without a token).
+	Role Role
 	// Anonymous is a caller without a token on a route the operator
 	// opened: it owns nothing and may write no sequence.
 	Anonymous bool
@@ -105,7 +111,7 @@ type Caller struct {
 }
 
 // CallerOf is the caller a token authenticates.
-func CallerOf(t Token) Caller { return Caller{Owner: t.Owner(), Scopes: t.Scopes} }
+func CallerOf(t Token) Caller { return Caller{Owner: t.Owner(), Role: t.Role, Scopes: t.Scopes} }
 
 type callerKey struct{}
 

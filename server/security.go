@@ -169,11 +169,9 @@ func (a *authenticator) allowHeader(w http.ResponseWriter, r *http.Request, head
 	return caller, true
 }
 
-type roleKey struct{}
-
 // authenticated serves the /v1 API to any valid token (401 otherwise) and
-// passes its role on to authorizeGateway, which checks it against the RPC
-// the gateway matched.
+// passes its caller, with its role, on to authorizeGateway, which checks
+// the role against the RPC the gateway matched.
 func (a *authenticator) authenticated(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tokens := a.tokens.Load()
@@ -186,8 +184,7 @@ func (a *authenticator) authenticated(next http.Handler) http.Handler {
 			a.allow(w, r, auth.RoleRead)
 			return
 		}
-		ctx := auth.WithCaller(context.WithValue(r.Context(), roleKey{}, tok.Role), auth.CallerOf(tok))
-		next.ServeHTTP(w, r.WithContext(ctx))
+		next.ServeHTTP(w, r.WithContext(auth.WithCaller(r.Context(), auth.CallerOf(tok))))
 	})
 }
 
@@ -204,7 +201,7 @@ func (a *authenticator) authorizeGateway(methods map[string]string) runtime.Midd
 					key += " " + p.String()
 				}
 				need := roleOf(methods[key])
-				if role, _ := r.Context().Value(roleKey{}).(auth.Role); !role.Allows(need) {
+				if !auth.CallerFrom(r.Context()).Role.Allows(need) {
 					a.log.Info("request refused", "where", r.Method+" "+r.URL.Path, "reason", auth.ErrPermissionDenied)
 					writeJSONError(w, http.StatusForbidden, codes.PermissionDenied,
 						fmt.Sprintf("%v: %s %s needs the %s role", auth.ErrPermissionDenied, r.Method, r.URL.Path, need))

@@ -398,7 +398,7 @@ func (h *handler) argo(w http.ResponseWriter, r *http.Request) {
 			Timeout: jsonScalar(q.Get("timeout")), Sequence: q.Get("sequence"), Looks: jsonScalar(q.Get("looks")), PassEarly: jsonScalar(q.Get("passEarly")),
 			Namespace: q.Get("namespace")}
 	}
-	if req.Namespace != "" && !namespaceName.MatchString(req.Namespace) {
+	if req.Namespace != "" && !auth.IsNamespace(req.Namespace) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": fmt.Sprintf("namespace: %.64q is not a Kubernetes namespace name", req.Namespace)})
 		return
 	}
@@ -445,13 +445,12 @@ const (
 	maxChecksumBytes = 256
 )
 
-// What the names of a Flagger canary and an Argo web sequence's namespace
-// may be: Kubernetes names, and a checksum without separators, so that
-// none can reach into another canary's sequence name.
+// What the name and checksum of a Flagger canary may be: a Kubernetes
+// object name, and a checksum without separators, so that neither can reach
+// into another canary's sequence name (namespaces: auth.IsNamespace).
 var (
-	namespaceName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
-	objectName    = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`)
-	checksumText  = regexp.MustCompile(`^[A-Za-z0-9._-]{1,256}$`)
+	objectName   = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`)
+	checksumText = regexp.MustCompile(`^[A-Za-z0-9._-]{1,256}$`)
 )
 
 // minWindowSteps is the fewest steps of a revision's own data a Flagger
@@ -490,7 +489,7 @@ func (h *handler) flagger(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "judge: the body must be Flagger's webhook payload (name, namespace, phase, checksum, metadata)", http.StatusBadRequest)
 		return
 	}
-	if !objectName.MatchString(p.Name) || len(p.Name) > maxNameBytes || !namespaceName.MatchString(p.Namespace) || !checksumText.MatchString(p.Checksum) {
+	if !objectName.MatchString(p.Name) || len(p.Name) > maxNameBytes || !auth.IsNamespace(p.Namespace) || !checksumText.MatchString(p.Checksum) {
 		http.Error(w, fmt.Sprintf("judge: name (a Kubernetes object name), namespace (a namespace name) and checksum (1 to %d letters, digits, '.', '_' or '-') are required", maxChecksumBytes), http.StatusBadRequest)
 		return
 	}
