@@ -46,6 +46,10 @@ const (
 	// scale) times each pod's own slow noise (AR(1) at 0.8, sd 0.1), so
 	// that the paired differences are themselves strongly dependent.
 	NoiseAlignedCPU = "aligned-cpu"
+	// NoiseAlignedQuiet is the same with quieter, faster own noise (AR(1)
+	// at 0.7, sd 0.03): the pods' differences are still strongly
+	// dependent, but a 10% shift is several times their long-run spread.
+	NoiseAlignedQuiet = "aligned-cpu-quiet"
 	// NoiseFleetHistory is mean latency of a canary and baseline taking
 	// 5% of the traffic each (about 30 requests a minute), while the
 	// history comes from the whole fleet (600 a minute), so it is smoother
@@ -75,9 +79,14 @@ var shapes = map[string]shape{
 	NoiseHistogramBusy: func(rng *rand.Rand, o SyntheticOptions, rho float64, reg Regression) ([]float64, []float64, []float64, bool) {
 		return histogramP99(rng, o, rho, reg, 6)
 	},
-	NoisePoisson:      poissonCounter,
-	NoiseDaily:        daily,
-	NoiseAlignedCPU:   alignedCPU,
+	NoisePoisson: poissonCounter,
+	NoiseDaily:   daily,
+	NoiseAlignedCPU: func(rng *rand.Rand, o SyntheticOptions, rho float64, _ Regression) ([]float64, []float64, []float64, bool) {
+		return alignedCPU(rng, o, rho, 0.8, 0.1)
+	},
+	NoiseAlignedQuiet: func(rng *rand.Rand, o SyntheticOptions, rho float64, _ Regression) ([]float64, []float64, []float64, bool) {
+		return alignedCPU(rng, o, rho, 0.7, 0.03)
+	},
 	NoiseSawtooth:     sawtooth,
 	NoiseFleetHistory: fleetHistory,
 }
@@ -236,14 +245,17 @@ func daily(rng *rand.Rand, o SyntheticOptions, rho float64, _ Regression) (histo
 	return base[:o.History], base[o.History:], cycle(o.History, o.Points), false
 }
 
-func alignedCPU(rng *rand.Rand, o SyntheticOptions, rho float64, _ Regression) (history, control, canary []float64, applied bool) {
+// alignedCPU is CPU of two pods behind one load balancer: the shared
+// load (AR(1) at rho, sd 0.3 on the log scale) times each pod's own noise
+// (AR(1) at ownRho, sd ownSD).
+func alignedCPU(rng *rand.Rand, o SyntheticOptions, rho, ownRho, ownSD float64) (history, control, canary []float64, applied bool) {
 	total := o.History + o.Points
 	load := ar1(rng, total, rho)
 	pod := func(load []float64) []float64 {
-		own := ar1(rng, len(load), 0.8)
+		own := ar1(rng, len(load), ownRho)
 		out := make([]float64, len(load))
 		for i := range out {
-			out[i] = 50 * math.Exp(0.3*load[i]+0.1*own[i]-0.05)
+			out[i] = 50 * math.Exp(0.3*load[i]+ownSD*own[i]-0.05)
 		}
 		return out
 	}

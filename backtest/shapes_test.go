@@ -108,7 +108,7 @@ func TestRealisticShapes(t *testing.T) {
 	}
 	// CPU behind one load balancer: the pods move together, and what sets
 	// them apart (their own slow noise) is itself strongly dependent.
-	_, b, c = draw(alignedCPU, 0.5, aa)
+	_, b, c = draw(shapes[NoiseAlignedCPU], 0.5, aa)
 	ratio := make([]float64, len(b))
 	for i := range b {
 		ratio[i] = math.Log(c[i] / b[i])

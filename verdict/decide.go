@@ -73,20 +73,15 @@ func decideDefault(r *metricCase, adjP, alpha float64) {
 	}
 	effect := e.effect
 	desc := describeEvidence(r, e, adjP)
-	if !(adjP <= alpha) && inconclusive(r, e) {
-		r.Classification = Inconclusive
-		r.Critical = m.Critical
-		side := "above"
-		if !e.up {
-			side = "below"
+	if !(adjP <= alpha) {
+		if why := unjudged(r, e); why != "" {
+			r.Classification, r.Critical = Inconclusive, m.Critical
+			r.Reason = why + ": " + desc
+			if r.Critical {
+				r.Reason += "; critical metric: the analysis is at most MARGINAL"
+			}
+			return
 		}
-		r.Reason = fmt.Sprintf("inconclusive: the canary's median %.4g lies %s every point of the baseline and its history by more than twice their range (effect size %s), but with %d canary and %d baseline points "+
-			"and the dependence allowed for no shift, however large, would be significant: the minimum detectable effect is unbounded; more points or a baseline history would decide: %s",
-			r.Canary.Median, side, fmtFloat(effect), e.n, e.nb, desc)
-		if r.Critical {
-			r.Reason += "; critical metric"
-		}
-		return
 	}
 	if !(adjP <= alpha) {
 		r.Classification = Pass
@@ -144,40 +139,21 @@ func decideDefault(r *metricCase, adjP, alpha float64) {
 	criticalNote(r, effect)
 }
 
-// inconclusive reports whether a metric the default judge did not find
-// significant still cannot pass: its location test could not have been
-// significant with the points it has (its interval at the judge's level
-// is the whole line, so no shift however large is excluded), while the
-// canary's median lies far beyond the baseline in a regressing direction:
-// beyond every point of its window and history by twice their range, past
-// the allowed effect and the minimum effect. A few strongly dependent
-// points cannot tell such a canary from noise, and silence is then not a
-// pass. The baseline's range says how far is far only when a history at
-// least as long as the window shows it: a short window of strongly
-// dependent noise is a single wander whose range says little (at ρ 0.9 a
-// 10-point window is narrow, and one canary window in three would be
-// "far" beyond it), so without such a history the rule does not apply.
-func inconclusive(r *metricCase, e *evidence) bool {
-	m := r.metric
-	if e.counts != nil || !math.IsInf(e.ciLow, -1) || !math.IsInf(e.ciHigh, 1) || math.Abs(r.Canary.Median-r.Baseline.Median) < m.MinEffect {
-		return false
+// unjudged says why a metric the default judge did not find significant
+// was not judged at all, or "" when its silence is a pass: the batch-means
+// test had too few batches (batchTest), or the location test's interval at
+// the judge's level is the whole line, so that no shift however large
+// could have been excluded. Such a metric is INCONCLUSIVE, never PASS: an
+// interval that cannot bound the shift certifies nothing.
+func unjudged(r *metricCase, e *evidence) string {
+	if e.unjudged != "" {
+		return e.unjudged
 	}
-	if len(r.history) < len(r.control) {
-		return false
+	if e.counts != nil || !math.IsInf(e.ciLow, -1) || !math.IsInf(e.ciHigh, 1) {
+		return ""
 	}
-	lo, hi := r.Baseline.Min, r.Baseline.Max
-	for _, v := range r.history {
-		lo, hi = math.Min(lo, v), math.Max(hi, v)
-	}
-	spread := hi - lo
-	es := m.EffectSize
-	switch {
-	case e.up && m.Direction != DirectionDecrease:
-		return r.Canary.Median > hi+2*spread && e.effect >= *es.AllowedIncrease && e.effect > es.neutral()
-	case !e.up && m.Direction != DirectionIncrease:
-		return r.Canary.Median < lo-2*spread && e.effect <= *es.AllowedDecrease && e.effect < es.neutral()
-	}
-	return false
+	return fmt.Sprintf("not judgeable: with %d canary and %d baseline points and the dependence allowed for, no shift however large would be significant: "+
+		"the minimum detectable effect is unbounded; more points per window, or a baseline history, would make it judgeable", e.n, e.nb)
 }
 
 // describeEvidence is the one-sentence account of a default-judge metric:
@@ -185,7 +161,9 @@ func inconclusive(r *metricCase, e *evidence) bool {
 // the serial dependence allowed for and, when it mattered, the shape test.
 func describeEvidence(r *metricCase, e *evidence, adjP float64) string {
 	var desc string
-	if e.paired {
+	if b := e.batch; b != nil && e.unjudged == "" {
+		desc = batchDescription(r, e, b)
+	} else if e.paired {
 		desc = fmt.Sprintf("canary median %.4g vs baseline %.4g, paired by timestamp at %d instants (the series move together, correlation %.2f): canary − baseline %.4g [%s, %s], p=%.3g",
 			r.Canary.Median, r.Baseline.Median, e.n, e.comovement, e.estimate, fmtFloat(e.ciLow), fmtFloat(e.ciHigh), e.p)
 	} else if c := e.counts; c != nil {
@@ -225,7 +203,7 @@ func describeEvidence(r *metricCase, e *evidence, adjP float64) string {
 	if r.season > 0 {
 		desc += fmt.Sprintf(", the baseline and its history repeat every %d points: variance allowance %.2g× that of independent points, from their autocorrelation over a window",
 			r.season, e.dep.Inflation)
-	} else if e.dep.Estimated() && e.dep.Rho > 0 {
+	} else if e.dep.Estimated() && e.dep.Rho > 0 && e.batch == nil {
 		desc += fmt.Sprintf(", autocorrelation %.2g allowed for (from %d points)", e.dep.Rho, e.dep.Points)
 	}
 	return desc

@@ -75,6 +75,11 @@ type evidence struct {
 	// interval recomputes the location test's two-sided interval of the
 	// shift at a confidence level (for Options.Equivalence).
 	interval func(conf float64) (lo, hi float64, err error)
+	// batch, when set, is the batch-means test that replaced the rank
+	// test (batchTest); unjudged, when set, says why the location could
+	// not be judged at all.
+	batch    *batchEvidence
+	unjudged string
 }
 
 // smootherLevel is the level at which a history is found smoother than
@@ -155,44 +160,50 @@ func defaultTest(r *metricCase, alpha float64) {
 	canaryT, controlT := rankable(r.canary, beyond), rankable(r.control, beyond)
 	history := rankable(r.history, beyond)
 	e := &evidence{alternative: alt}
-	if d, rel, comovement := pairedDifferences(r, infinite); d != nil {
+	// A history with an infinite point is left out of the shape test: the
+	// stand-in that ranks it (infinityStandIn) lies far beyond every point,
+	// and as a reference jump it would hide every canary jump. A history
+	// whose jumps are smaller than the window's (the whole fleet's smoother
+	// series against a small share's window) is not the window's noise:
+	// against it, the canary's ordinary jumps would read as exceedances,
+	// and its batches would understate the window's spread. It is left out
+	// of both tests, and the reason says so.
+	shapeReference := history
+	if slices.ContainsFunc(r.history, func(v float64) bool { return math.IsInf(v, 0) }) {
+		shapeReference = nil
+	}
+	if shapeReference != nil {
+		if p, smoother := smootherHistory(controlT, shapeReference); smoother {
+			shapeReference, e.historyLeftOutP = nil, p
+		}
+	}
+	if pc, pb, d, rel, comovement := pairedDifferences(r, infinite); d != nil {
 		e.comovement = comovement
-		if err := pairedTest(e, d, rel, alt, alpha); err != nil {
+		half := len(rel) / 2
+		if !ranksSuffice(len(rel), stats.EstimateDependence(rel[:half], rel[half:])) {
+			if err := batchTest(e, pc, pb, nil, true, stats.EstimateDependence(rel), alt, alpha); err != nil {
+				fail(r, "metric classification failed: "+err.Error())
+				return
+			}
+			e.cles = aboveShare(d)
+		} else if err := pairedTest(e, d, rel, alt, alpha); err != nil {
 			fail(r, "metric classification failed: "+err.Error())
 			return
 		}
 	} else {
 		e.dep = baselineDependence(r, history, controlT, canaryT)
-		mw, err := stats.MannWhitney(c, b, stats.MannWhitneyOptions{Alternative: alt, ConfLevel: 1 - alpha, Dependence: e.dep})
-		if err != nil {
+		counts := sparseCounts(r)
+		if dep := windowDependence(r.history, r.control); !counts && r.season == 0 && infinite == 0 && !ranksSuffice(len(r.canary)+len(r.control), dep) {
+			if err := batchTest(e, r.canary, r.control, r.history, false, dep, alt, alpha); err != nil {
+				fail(r, "metric classification failed: "+err.Error())
+				return
+			}
+			e.cles = commonLanguage(r.canarySorted, r.controlSorted)
+		} else if err := rankTest(e, c, b, alt, alpha); err != nil {
 			fail(r, "metric classification failed: "+err.Error())
 			return
-		}
-		e.n, e.nb, e.p, e.estimate, e.ciLow, e.ciHigh = mw.NCanary, mw.NBaseline, mw.PValue, mw.Estimate, mw.CILow, mw.CIHigh
-		e.up = mw.W > float64(mw.NCanary*mw.NBaseline)/2
-		e.cles = stats.CommonLanguage(mw.W, mw.NCanary, mw.NBaseline)
-		e.interval = func(conf float64) (float64, float64, error) {
-			two, err := stats.MannWhitney(c, b, stats.MannWhitneyOptions{ConfLevel: conf, Dependence: e.dep})
-			return two.CILow, two.CIHigh, err
-		}
-		if sparseCounts(r) {
+		} else if counts {
 			countTest(e, r, alt, alpha)
-		}
-	}
-	// A history with an infinite point is left out of the shape test: the
-	// stand-in that ranks it (infinityStandIn) lies far beyond every point,
-	// and as a reference jump it would hide every canary jump.
-	shapeReference := history
-	if slices.ContainsFunc(r.history, func(v float64) bool { return math.IsInf(v, 0) }) {
-		shapeReference = nil
-	}
-	// A history whose jumps are smaller than the window's (the whole
-	// fleet's smoother series against a small share's window) is not the
-	// window's noise: against it, the canary's ordinary jumps would read as
-	// exceedances. It is left out of the shape test, and the reason says so.
-	if shapeReference != nil {
-		if p, smoother := smootherHistory(controlT, shapeReference); smoother {
-			shapeReference, e.historyLeftOutP = nil, p
 		}
 	}
 	shapeTest(e, canaryT, controlT, shapeReference, m.Direction)
@@ -213,6 +224,24 @@ func defaultTest(r *metricCase, alpha float64) {
 	}
 	r.EffectSize, r.MeanRatio = finite(e.effect), finite(stats.MeanRatio(r.canary, r.control))
 	r.test = e
+}
+
+// rankTest is the unpaired location test of series near independent (or
+// sparse counts, or a cycle the rank test's allowance models): the
+// Mann-Whitney test allowing for the dependence e.dep.
+func rankTest(e *evidence, c, b []float64, alt stats.Alternative, alpha float64) error {
+	mw, err := stats.MannWhitney(c, b, stats.MannWhitneyOptions{Alternative: alt, ConfLevel: 1 - alpha, Dependence: e.dep})
+	if err != nil {
+		return err
+	}
+	e.n, e.nb, e.p, e.estimate, e.ciLow, e.ciHigh = mw.NCanary, mw.NBaseline, mw.PValue, mw.Estimate, mw.CILow, mw.CIHigh
+	e.up = mw.W > float64(mw.NCanary*mw.NBaseline)/2
+	e.cles = stats.CommonLanguage(mw.W, mw.NCanary, mw.NBaseline)
+	e.interval = func(conf float64) (float64, float64, error) {
+		two, err := stats.MannWhitney(c, b, stats.MannWhitneyOptions{ConfLevel: conf, Dependence: e.dep})
+		return two.CILow, two.CIHigh, err
+	}
+	return nil
 }
 
 // maxCountMean is the highest mean count per step of the baseline for
@@ -310,15 +339,15 @@ func baselineDependence(r *metricCase, history, control, canary []float64) stats
 // is unpaired: pairing independent series would only halve the data the
 // noise is estimated from. Which comparison runs depends on how the series
 // move, never on which of them is higher.
-func pairedDifferences(r *metricCase, infinite int) (d, rel []float64, comovement float64) {
+func pairedDifferences(r *metricCase, infinite int) (c, b, d, rel []float64, comovement float64) {
 	if !r.aligned || infinite > 0 {
-		return nil, nil, 0
+		return nil, nil, nil, nil, 0
 	}
 	// Both series hold their points in time order (prepare): the
 	// instants both kept are found by one merge.
 	cs, bs := r.canarySeries, r.controlSeries
 	n := min(len(cs.at), len(bs.at))
-	c, b := make([]float64, 0, n), make([]float64, 0, n)
+	c, b = make([]float64, 0, n), make([]float64, 0, n)
 	for i, j := 0, 0; i < len(cs.at) && j < len(bs.at); {
 		switch {
 		case cs.at[i] < bs.at[j]:
@@ -332,11 +361,11 @@ func pairedDifferences(r *metricCase, infinite int) (d, rel []float64, comovemen
 		}
 	}
 	if len(c) < max(minPairs, r.metric.MinSamples) {
-		return nil, nil, 0
+		return nil, nil, nil, nil, 0
 	}
 	comovement = stats.Comovement(c, b)
 	if !(comovement >= minComovement) {
-		return nil, nil, comovement
+		return nil, nil, nil, nil, comovement
 	}
 	d, rel = make([]float64, len(c)), make([]float64, len(c))
 	for i := range c {
@@ -345,7 +374,7 @@ func pairedDifferences(r *metricCase, infinite int) (d, rel []float64, comovemen
 			rel[i] = d[i] / scale
 		}
 	}
-	return d, rel, comovement
+	return c, b, d, rel, comovement
 }
 
 // pairedTest compares the canary with the baseline point by point: the
@@ -366,16 +395,7 @@ func pairedTest(e *evidence, d, rel []float64, alt stats.Alternative, alpha floa
 	e.paired, e.n, e.nb = true, len(d), len(d)
 	e.p, e.estimate, e.ciLow, e.ciHigh = sr.PValue, sr.Estimate, sr.CILow, sr.CIHigh
 	e.up = sr.V > float64(sr.N*(sr.N+1))/4
-	var above float64
-	for _, v := range d {
-		switch {
-		case v > 0:
-			above++
-		case v == 0:
-			above += 0.5
-		}
-	}
-	e.cles = above / float64(len(d))
+	e.cles = aboveShare(d)
 	e.dep = dep
 	e.interval = func(conf float64) (float64, float64, error) {
 		two, err := stats.SignedRank(d, stats.SignedRankOptions{ConfLevel: conf, Dependence: dep})
@@ -406,6 +426,40 @@ func shapeTest(e *evidence, canary, control, history []float64, direction Direct
 		}
 		e.tailP = math.Min(1, 2*e.tail.PValue)
 	}
+}
+
+// aboveShare is the common-language effect size of paired differences:
+// the share of instants where the canary is above the baseline (ties half).
+func aboveShare(d []float64) float64 {
+	var above float64
+	for _, v := range d {
+		switch {
+		case v > 0:
+			above++
+		case v == 0:
+			above += 0.5
+		}
+	}
+	return above / float64(len(d))
+}
+
+// commonLanguage is the share of (canary, baseline) pairs in which the
+// canary is higher (ties half), from both samples ascending: W/(n·m) of
+// the Mann-Whitney statistic, counted by one merge.
+func commonLanguage(c, b []float64) float64 {
+	var w float64
+	below, equal := 0, 0 // baseline points below, and equal to, c[i]
+	for _, v := range c {
+		for below < len(b) && b[below] < v {
+			below++
+		}
+		equal = below
+		for equal < len(b) && b[equal] == v {
+			equal++
+		}
+		w += float64(below) + 0.5*float64(equal-below)
+	}
+	return w / float64(len(c)*len(b))
 }
 
 func setTestFields(r *metricCase, mw stats.MannWhitneyResult) {

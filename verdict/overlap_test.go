@@ -57,15 +57,17 @@ func movingWindow(r *rand.Rand, n, w int, level float64) []float64 {
 
 // TestOverlappingWindows checks that a series of overlapping windows is
 // judged on one point per window when its scopes say how long a window
-// is: a +9% rate is then found in most draws, clearly more often than
-// when the AR(1) model reads the moving average as a near-random walk.
-// A/A pairs stay at the level.
+// is: a +9% rate is then found in most draws. Without the window the
+// moving average's dependence sends it to the batch-means test, which
+// finds it nearly as often (81 and 69 of 100 here; before it, the rank
+// test's allowance read the moving average as a near-random walk). A/A pairs stay
+// at the level either way.
 func TestOverlappingWindows(t *testing.T) {
 	t.Parallel()
 	r := rand.New(rand.NewPCG(11, 12))
 	inc := Metric{Direction: DirectionIncrease}
 	const draws = 100
-	var with, without, falseWith int
+	var with, without, falseWith, falseWithout int
 	for range draws {
 		scope := PairScope{StartTimeMillis: 1, StepMillis: 60_000, WindowMillis: 300_000}
 		pair := MetricSetPair{Values: PairValues{Control: movingWindow(r, 60, 5, 100), Experiment: movingWindow(r, 60, 5, 109),
@@ -88,9 +90,13 @@ func TestOverlappingWindows(t *testing.T) {
 		if judgeOne(t, inc, aa).Classification != Pass {
 			falseWith++
 		}
+		aa.Scopes = pair.Scopes
+		if judgeOne(t, inc, aa).Classification != Pass {
+			falseWithout++
+		}
 	}
-	t.Logf("+9%% found %d/%d with the window, %d/%d without; A/A fails %d/%d", with, draws, without, draws, falseWith, draws)
-	if with < 70 || with < without+15 || falseWith > 10 {
-		t.Errorf("+9%% found %d/%d with the window (want ≥ 70 and 15 more than the %d without); A/A fails %d/%d (want ≤ 10)", with, draws, without, falseWith, draws)
+	t.Logf("+9%% found %d/%d with the window, %d/%d without; A/A fails %d and %d of %d", with, draws, without, draws, falseWith, falseWithout, draws)
+	if with < 70 || without < with-15 || falseWith > 10 || falseWithout > 10 {
+		t.Errorf("+9%% found %d/%d with the window and %d without (want ≥ 70, and within 15 without); A/A fails %d and %d of %d (want ≤ 10)", with, draws, without, falseWith, falseWithout, draws)
 	}
 }

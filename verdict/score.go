@@ -12,9 +12,10 @@ import (
 // changes that keep a failure from ever reading as PASS:
 //
 //   - muted metrics are reported but not scored;
-//   - group score = 100 · #PASS / #(PASS, HIGH, LOW, INCONCLUSIVE, NODATA_FAIL, ERROR):
+//   - group score = 100 · #PASS / #(PASS, HIGH, LOW, NODATA_FAIL, ERROR):
 //     ERROR counts as not passing (Kayenta aborts the run instead); NODATA
-//     is not counted, and a group with nothing counted counts as 100;
+//     and INCONCLUSIVE (not judgeable) are not counted, and a group with
+//     nothing counted counts as 100;
 //   - final score = Σ group score · weight / 100, where groups without a
 //     weight share what the weighted groups leave of 100, rounded to two
 //     decimals;
@@ -22,7 +23,10 @@ import (
 //     not pass, when NODATA and ERROR together make up at least
 //     maxNodataFraction of the scored metrics (so an analysis where every
 //     metric is NODATA or ERROR is never PASS), or when no metric is scored;
-//   - otherwise PASS if score ≥ pass, MARGINAL if ≥ marginal, else FAIL.
+//   - otherwise PASS if score ≥ pass, MARGINAL if ≥ marginal, else FAIL;
+//     and at most MARGINAL when a critical metric, or every metric
+//     counted, is INCONCLUSIVE: what could not be judged never fails an
+//     analysis on its own, and never lets it pass.
 func score(res *Result, cfg *Config) {
 	type counts struct{ pass, counted int }
 	byGroup := map[string]*counts{}
@@ -30,8 +34,8 @@ func score(res *Result, cfg *Config) {
 	for _, g := range cfg.Groups {
 		order = append(order, g.Name)
 	}
-	scored, nodata := 0, 0
-	var critical *MetricResult
+	scored, nodata, judged := 0, 0, 0
+	var critical, unjudged *MetricResult
 	for i := range res.Metrics {
 		r := &res.Metrics[i]
 		if r.Muted {
@@ -41,8 +45,16 @@ func score(res *Result, cfg *Config) {
 		if r.Classification == Nodata || r.Classification == Error {
 			nodata++
 		}
-		if r.Critical && r.Classification != Pass && critical == nil {
+		switch {
+		case r.Classification == Inconclusive:
+			if unjudged == nil || r.Critical && !unjudged.Critical {
+				unjudged = r
+			}
+		case r.Critical && r.Classification != Pass && critical == nil:
 			critical = r
+		}
+		if r.Classification != Inconclusive && r.Classification != Nodata {
+			judged++
 		}
 		for _, g := range r.Groups {
 			c, ok := byGroup[g]
@@ -57,7 +69,7 @@ func score(res *Result, cfg *Config) {
 			case Pass:
 				c.pass++
 				c.counted++
-			case High, Low, NodataFail, Error, Inconclusive:
+			case High, Low, NodataFail, Error:
 				c.counted++
 			}
 		}
@@ -124,6 +136,14 @@ func score(res *Result, cfg *Config) {
 		res.Result = ResultMarginal
 	default:
 		res.Result = ResultFail
+	}
+	if res.Result == ResultPass && unjudged != nil && (unjudged.Critical || judged == 0) {
+		res.Result = ResultMarginal
+		which := "critical metric"
+		if !unjudged.Critical {
+			which = "no metric could be judged; metric"
+		}
+		res.Reason = fmt.Sprintf("MARGINAL, not PASS: %s %s is INCONCLUSIVE: %s", which, unjudged.Name, unjudged.Reason)
 	}
 	if res.Reason == "" {
 		res.Reason = fmt.Sprintf("score %.2f against thresholds pass %g, marginal %g", res.Score, res.Thresholds.Pass, res.Thresholds.Marginal)

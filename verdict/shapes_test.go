@@ -34,6 +34,11 @@ func TestErrorRatesRealisticShapes(t *testing.T) {
 		{backtest.NoisePoisson, backtest.Regression{Kind: backtest.KindBurst, Size: 10}, 0, 0.85},
 		{backtest.NoiseFleetHistory, backtest.Regression{Kind: backtest.KindLevelShift, Size: 1.2}, 0, 0.9},
 		{backtest.NoiseSawtooth, backtest.Regression{Kind: backtest.KindRamp, Size: 1.15}, 0, 0},
+		// Pods behind one load balancer whose own noise is AR 0.8 with sd
+		// 0.1: the batch-means test where the window is long enough, most
+		// windows not judgeable (MARGINAL, never a false FAIL).
+		// aligned-cpu-quiet is left out: its A/A rate is 9–10% (issue 31).
+		{backtest.NoiseAlignedCPU, backtest.Regression{Kind: backtest.KindLevelShift, Size: 1.25}, 0.5, 0.15},
 	} {
 		t.Run(tc.noise+"/"+tc.reg.Kind, func(t *testing.T) {
 			t.Parallel()

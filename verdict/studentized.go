@@ -1,0 +1,249 @@
+package verdict
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+
+	"gonum.org/v1/gonum/stat"
+	"gonum.org/v1/gonum/stat/distuv"
+
+	"github.com/canaryjudge/judge/stats"
+)
+
+// The default judge's location test switches from ranks to batch means
+// (stats.BatchShift) where the dependence is strong enough to cap a rank
+// test: a rank test with an effective-sample-size allowance can be no more
+// significant than about 2^−n_eff whatever the shift, while batch means
+// studentized by their own spread gain evidence as the shift grows
+// against the noise.
+const (
+	// minEffectivePoints is the fewest effective points, n/f(ρ) with f
+	// the rank variance inflation (stats.RankInflation), that the
+	// dependence allowance must leave a rank test for it to run: its most
+	// extreme p-value, about 2^−n_eff, is then far below the Bonferroni
+	// level of 20 metrics (0.0025), so no large shift is capped. n counts
+	// the points the test ranks: the pairs of a paired comparison (at 60,
+	// up to ρ 0.5), both windows of an unpaired one (at 60 a side, up to
+	// ρ 0.7). There the rank tests keep their robustness to heavy tails
+	// and spikes and lose little to the allowance; beyond, the batch-means
+	// test runs.
+	minEffectivePoints = 20
+	// maxBatchCorrelation is the largest correlation of adjacent batch
+	// means (stats.BatchCorrelation) the batch length leaves under the
+	// estimated AR(1) dependence. The test corrects what is left, exactly
+	// under that model; a short batch keeps the correction small where the
+	// model is only approximate. Between 0.1, which would need batches too
+	// long for more than four in a 60-point window at ρ 0.7 (a t on three
+	// degrees of freedom, blind to a 10% shift), and 0.3, where the
+	// correction grows to a third of the statistic.
+	maxBatchCorrelation = 0.2
+	// minBatchDF is the fewest degrees of freedom of the batch means'
+	// spread for a judgeable metric (a paired window of four batches, or
+	// unpaired windows of three); and the canary's window must hold at
+	// least one whole batch: a window shorter than the batch length is
+	// shorter than the dependence time, and one wander of the noise can
+	// be mistaken for a shift.
+	minBatchDF       = 3
+	minCanaryBatches = 1
+	// minWindowBatches is how many batches the batch length leaves a
+	// window at least, and minWindowSpan how many dependence times,
+	// (1+ρ)/(1−ρ) steps for an AR(1) series, a window must span to be
+	// judged: at 60 points, up to ρ 0.9.
+	minWindowBatches = 4
+	minWindowSpan    = 3
+	// dependenceBound is how many standard errors above its estimate the
+	// dependence is taken for the batch length and the correction: about
+	// its one-sided 97.5% upper confidence bound. With the estimate itself
+	// (or one standard error above it), unchanged canaries' p-values fell
+	// below 0.0025 1.3–2 times too often at ρ 0.7–0.8 over 60 points;
+	// with two, at the rate (backtest corpus, 10,000 metrics a shape).
+	dependenceBound = 2
+)
+
+// batchEvidence is what the batch-means test found, beside evidence.
+type batchEvidence struct {
+	res stats.BatchShiftResult
+	// size is the batch length; log reports the test ran on log values,
+	// centre is then the baseline's geometric mean, by which shifts of
+	// log values become shifts in the metric's unit.
+	size   int
+	log    bool
+	centre float64
+	// history reports whether the baseline's history joined the spread.
+	history bool
+}
+
+// toUnit turns a shift on the tested scale into the metric's unit.
+func (b *batchEvidence) toUnit(v float64) float64 {
+	if !b.log {
+		return v
+	}
+	return b.centre * math.Expm1(v)
+}
+
+// ranksSuffice reports whether a rank test of n points (pairs, or both
+// windows) stays the
+// location test under the dependence dep: unless the dependence was
+// estimated, at least halves the points the allowance counts (inflation
+// 2, ρ about 1/3) and leaves fewer than minEffectivePoints. A short
+// series without an estimate keeps the rank test of independent points.
+func ranksSuffice(n int, dep stats.Dependence) bool {
+	f := stats.RankInflation(dep.Rho)
+	return !dep.Estimated() || f < 2 || float64(n)/f >= minEffectivePoints
+}
+
+// allPositive reports whether every value of every series is finite and
+// positive, so the test can run on logarithms.
+func allPositive(series ...[]float64) bool {
+	for _, s := range series {
+		if slices.ContainsFunc(s, func(v float64) bool { return !(v > 0) || math.IsInf(v, 1) }) {
+			return false
+		}
+	}
+	return true
+}
+
+func logs(x []float64) []float64 {
+	out := make([]float64, len(x))
+	for i, v := range x {
+		out[i] = math.Log(v)
+	}
+	return out
+}
+
+// windowDependence is the dependence of a baseline for choosing a batch
+// length: its history and window cut into pieces of the window's length
+// (counted back from its last point), each centred on its own level, so
+// that a slow wander or the slope of a daily cycle between windows does not
+// read as dependence within one. Only the baseline counts: the canary's
+// values never choose the test.
+func windowDependence(history, control []float64) stats.Dependence {
+	n := len(control)
+	pieces := [][]float64{control}
+	for end := len(history); end-n >= 0 && n > 0; end -= n {
+		pieces = append(pieces, history[end-n:end])
+	}
+	return stats.EstimateDependence(pieces...)
+}
+
+// batchTest is the default judge's location test of a metric whose series
+// depend too strongly on their own past for a rank test (ranksSuffice):
+// stats.BatchShift on log values when every point is positive (so load
+// the two sides share cancels in a ratio), of the paired differences when
+// paired, else of the two windows with the baseline's history joining the
+// spread when useHistory. The batch length is the shortest whose adjacent
+// means correlate at most maxBatchCorrelation under rho. A window too short
+// for minCanaryBatches batches or minBatchDF degrees of freedom cannot be
+// judged: e.unjudged says why and what would make it judgeable.
+func batchTest(e *evidence, canary, control, history []float64, paired bool, dep stats.Dependence, alt stats.Alternative, alpha float64) error {
+	e.dep, e.paired = dep, paired
+	e.n, e.nb = len(canary), len(control)
+	if !paired && len(history) > 0 && !allPositive(history) {
+		history = nil
+	}
+	// The batch length and the correction use an upper bound of the
+	// dependence (dependenceBound standard errors above the estimate, on
+	// the atanh scale): underestimated
+	// dependence makes the test too bold, overestimated only cautious.
+	// Batches are never longer than a quarter of the window, so that a
+	// paired window keeps its four; the correction covers the rest.
+	rho := math.Tanh(math.Atanh(math.Min(dep.Rho, 0.98)) + dependenceBound*dep.SE)
+	n := min(len(canary), len(control))
+	b := &batchEvidence{size: max(1, min(stats.BatchLength(rho, maxBatchCorrelation, n), n/minWindowBatches)), history: len(history) > 0}
+	e.batch = b
+	x, y, h := canary, control, history
+	if b.log = allPositive(canary, control); b.log {
+		x, y, h = logs(canary), logs(control), logs(history)
+		b.centre = math.Exp(mean(y))
+	}
+	if paired {
+		h = nil
+	} else if p, rougher := rougherWindow(y, h, b.size); rougher {
+		h, b.history, e.historyLeftOutP = nil, false, p
+	}
+	res, err := stats.BatchShift(x, y, stats.BatchShiftOptions{Size: b.size, Paired: paired, History: h, Rho: rho, Alternative: alt, ConfLevel: 1 - alpha})
+	if err != nil && !errors.Is(err, stats.ErrNoData) {
+		return err
+	}
+	if tau := (1 + dep.Rho) / (1 - dep.Rho); err != nil || tau > float64(n)/minWindowSpan || res.X < minCanaryBatches || res.DF < minBatchDF {
+		e.p, e.ciLow, e.ciHigh = 1, math.Inf(-1), math.Inf(1)
+		e.unjudged = unjudgeableReason(e, b, res, err == nil)
+		return nil
+	}
+	b.res = res
+	e.p, e.up = res.PValue, res.T > 0
+	e.estimate = b.toUnit(res.Estimate)
+	e.ciLow, e.ciHigh = b.toUnit(res.CILow), b.toUnit(res.CIHigh)
+	e.interval = func(conf float64) (float64, float64, error) {
+		lo, hi := res.Interval(conf, stats.TwoSided)
+		return b.toUnit(lo), b.toUnit(hi), nil
+	}
+	return nil
+}
+
+// historyLevel is the level at which the baseline's window is found more
+// variable, batch by batch, than its history (rougherWindow).
+const historyLevel = 0.01
+
+// rougherWindow tests whether the baseline window's batch means (of size
+// points) vary more than its history's: the one-sided F test of their
+// variances at historyLevel. A history that is smoother than the window
+// (the whole fleet's series against a small share's) would understate the
+// window's spread and fail unchanged canaries; it is left out. Under
+// exchangeable noise it is left out by mistake at most historyLevel of
+// the time, which only costs degrees of freedom.
+func rougherWindow(window, history []float64, size int) (float64, bool) {
+	kw, kh := len(window)/size, len(history)/size
+	if kw < 2 || kh < 2 {
+		return 0, false
+	}
+	vw, vh := stat.Variance(stats.BatchMeans(window, kw), nil), stat.Variance(stats.BatchMeans(history, kh), nil)
+	if !(vh > 0) {
+		return 0, vw > 0
+	}
+	p := distuv.F{D1: float64(kw - 1), D2: float64(kh - 1)}.Survival(vw / vh)
+	return p, p < historyLevel
+}
+
+// unjudgeableReason says why a window's batches are too few, and the
+// window (or history) that would make the metric judgeable.
+func unjudgeableReason(e *evidence, b *batchEvidence, res stats.BatchShiftResult, ran bool) string {
+	batches := "no batch"
+	if ran {
+		batches = fmt.Sprintf("%d canary batches and %d degrees of freedom", res.X, int(res.DF))
+	}
+	need := minCanaryBatches
+	switch {
+	case e.paired:
+		need = minBatchDF + 1
+	case !b.history:
+		need = max(minCanaryBatches, (minBatchDF+3)/2)
+	}
+	why := fmt.Sprintf("not judgeable: the points depend on their neighbours for about %d steps (autocorrelation %.2f from %d points), so %d canary and %d baseline points make %s, "+
+		"too few for any test to hold its level or see a shift; the minimum detectable effect is unbounded. A window of at least %d points would make it judgeable",
+		b.size, e.dep.Rho, e.dep.Points, e.n, e.nb, batches, need*b.size)
+	if !e.paired && !b.history {
+		why += fmt.Sprintf(", or a baseline history of at least %d points", (minBatchDF+1)*b.size)
+	}
+	return why
+}
+
+// batchDescription is describeEvidence's account of the batch-means test.
+func batchDescription(r *metricCase, e *evidence, b *batchEvidence) string {
+	res := b.res
+	how := fmt.Sprintf("%d canary and %d baseline batches", res.X, res.Y)
+	if e.paired {
+		how = fmt.Sprintf("paired by timestamp at %d instants (the series move together, correlation %.2f), %d batches of differences", e.n, e.comovement, res.X)
+	} else if res.History > 0 {
+		how += fmt.Sprintf(" and %d of its history", res.History)
+	}
+	scale, shift := "", fmt.Sprintf("shift %.4g [%s, %s]", e.estimate, fmtFloat(e.ciLow), fmtFloat(e.ciHigh))
+	if b.log {
+		scale = " of log values"
+		shift = fmt.Sprintf("canary/baseline %.4g [%s, %s], shift %.4g", math.Exp(res.Estimate), fmtFloat(math.Exp(res.CILow)), fmtFloat(math.Exp(res.CIHigh)), e.estimate)
+	}
+	return fmt.Sprintf("canary median %.4g vs baseline %.4g, batch means%s over %d steps (autocorrelation %.2f from %d points: %s, t=%.3g on %.0f df): %s, p=%.3g",
+		r.Canary.Median, r.Baseline.Median, scale, b.size, e.dep.Rho, e.dep.Points, how, res.T, res.DF, shift, e.p)
+}
