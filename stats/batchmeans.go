@@ -102,14 +102,19 @@ func BatchMeansT(x, y []float64, k int, paired bool, alt Alternative) (BatchMean
 	} else {
 		res.T = res.Estimate / math.Sqrt(se2)
 	}
-	t := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: res.DF}
+	res.PValue = tPValue(res.T, res.DF, alt)
+	return res, nil
+}
+
+// tPValue is the p-value of a t statistic on df degrees of freedom for the
+// alternative (two-sided: twice the smaller tail).
+func tPValue(t, df float64, alt Alternative) float64 {
+	d := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: df}
 	switch alt {
 	case Greater:
-		res.PValue = t.Survival(res.T)
+		return d.Survival(t)
 	case Less:
-		res.PValue = t.CDF(res.T)
-	default:
-		res.PValue = math.Min(1, 2*t.Survival(math.Abs(res.T)))
+		return d.CDF(t)
 	}
-	return res, nil
+	return math.Min(1, 2*d.Survival(math.Abs(t)))
 }

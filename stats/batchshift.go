@@ -211,7 +211,6 @@ func BatchShift(x, y []float64, o BatchShiftOptions) (BatchShiftResult, error) {
 		return BatchShiftResult{}, fmt.Errorf("batch shift: %d and %d batches of %d leave no degree of freedom for their spread: %w", res.X, res.Y, o.Size, ErrNoData)
 	}
 	res.SE = math.Sqrt(ss / expected * meanVar)
-	t := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: res.DF}
 	switch {
 	case res.SE == 0 && res.Estimate == 0:
 		res.PValue = 1
@@ -221,14 +220,7 @@ func BatchShift(x, y []float64, o BatchShiftOptions) (BatchShiftResult, error) {
 		res.T = res.Estimate / res.SE
 	}
 	if res.SE > 0 || res.Estimate != 0 {
-		switch o.Alternative {
-		case Greater:
-			res.PValue = t.Survival(res.T)
-		case Less:
-			res.PValue = t.CDF(res.T)
-		default:
-			res.PValue = math.Min(1, 2*t.Survival(math.Abs(res.T)))
-		}
+		res.PValue = tPValue(res.T, res.DF, o.Alternative)
 	}
 	if math.IsNaN(res.PValue) || math.IsInf(res.Estimate, 0) || math.IsInf(res.SE, 0) {
 		// Values so large that their sums overflow.
