@@ -68,38 +68,54 @@ func batchVariance(rho float64, size int) float64 {
 	return (l*(1+rho)/(1-rho) - 2*rho*(1-math.Pow(rho, l))/((1-rho)*(1-rho))) / (l * l)
 }
 
-// BatchLength returns the shortest batch length, at most limit, whose
-// adjacent batch means correlate at most maxCorr under AR(1) dependence
-// with coefficient rho (BatchCorrelation); limit+1 when none does.
-func BatchLength(rho, maxCorr float64, limit int) int {
-	for l := 1; l <= limit; l++ {
-		if BatchCorrelation(rho, l, 1) <= maxCorr {
-			return l
-		}
-	}
-	return limit + 1
-}
-
-// correlationSum is Σ_{i,j} Corr(B_i, B_j) over k batch means of size
-// points: k + 2 Σ_{j=1}^{k−1} (k − j) r_j.
-func correlationSum(rho float64, size, k int) float64 {
-	s := float64(k)
+// spread is what k batch means of size points owe to AR(1) dependence with
+// coefficient rho ≥ 0, through their correlation matrix R (Toeplitz,
+// R_ij = BatchCorrelation(rho, size, |i−j|)) and its double centring
+// C = ARA, A = I − J/k:
+//
+//	sum = Σ_ij R_ij,   tr = tr C = k − sum/k,   frob = ‖C‖²_F = Σ_ij R_ij² − 2k Σ_i a_i² + sum²/k²
+//
+// with a_i the row means of R. For Gaussian batch means, their sum of
+// squared deviations over σ²·Var(B) has mean tr and variance 2·frob, which
+// give the Satterthwaite degrees of freedom tr²/frob (k − 1 when
+// independent). O(k).
+func spread(rho float64, size, k int) (sum, tr, frob float64) {
+	r := make([]float64, k)
+	r[0] = 1
 	for j := 1; j < k; j++ {
-		r := BatchCorrelation(rho, size, j)
-		if r < 1e-12 {
+		if r[j] = BatchCorrelation(rho, size, j); r[j] < 1e-15 {
+			r[j] = 0
 			break
 		}
-		s += 2 * float64(k-j) * r
 	}
-	return s
+	// prefix[j] = r_0 + … + r_j; row i of R sums prefix[i] + prefix[k−1−i] − 1.
+	prefix := make([]float64, k)
+	var sq float64
+	for j, v := range r {
+		prefix[j] = v
+		if j > 0 {
+			prefix[j] += prefix[j-1]
+			sq += 2 * float64(k-j) * v * v
+		} else {
+			sq += float64(k)
+		}
+	}
+	var a2 float64
+	for i := range k {
+		row := prefix[i] + prefix[k-1-i] - 1
+		sum += row
+		a2 += row * row / float64(k*k)
+	}
+	kf := float64(k)
+	return sum, kf - sum/kf, sq - 2*kf*a2 + sum*sum/(kf*kf)
 }
 
 // batchGroup is one side's batch means and what its spread and mean owe to
-// the AR(1) model: v = Var(B)/σ², sum = correlationSum.
+// the AR(1) model: v = Var(B)/σ², and spread's sum, tr and frob.
 type batchGroup struct {
-	means   []float64
-	v, sum  float64
-	size, k int
+	means          []float64
+	v, sum, tr, fr float64
+	size, k        int
 }
 
 func newBatchGroup(x []float64, size int, rho float64) batchGroup {
@@ -110,7 +126,8 @@ func newBatchGroup(x []float64, size int, rho float64) batchGroup {
 	}
 	g.means = BatchMeans(x, k)
 	g.size = len(x) / k
-	g.v, g.sum = batchVariance(rho, g.size), correlationSum(rho, g.size, k)
+	g.v = batchVariance(rho, g.size)
+	g.sum, g.tr, g.fr = spread(rho, g.size, k)
 	return g
 }
 
@@ -126,9 +143,6 @@ func (g batchGroup) ss() float64 {
 	return s / g.v
 }
 
-// expectedSS is E[ss]/σ²: k − sum/k (k − 1 for independent batch means).
-func (g batchGroup) expectedSS() float64 { return float64(g.k) - g.sum/float64(g.k) }
-
 // meanVariance is Var(mean of the batch means)/σ²: v·sum/k².
 func (g batchGroup) meanVariance() float64 { return g.v * g.sum / float64(g.k*g.k) }
 
@@ -138,7 +152,7 @@ func (g batchGroup) meanVariance() float64 { return g.v * g.sum / float64(g.k*g.
 // baseline's window y and the baseline's history:
 //
 //	t = (x̄_B − ȳ_B) / (σ̂ √(v_x S_x/k_x² + v_y S_y/k_y²)),
-//	σ̂² = Σ_g SS_g/v_g / Σ_g (k_g − S_g/k_g),   ν = Σ_g (k_g − 1)
+//	σ̂² = Σ_g SS_g/v_g / Σ_g tr_g,   ν = (Σ_g tr_g)² / Σ_g frob_g
 //
 // where each side g is cut into k_g batches of about Size points (the
 // oldest n mod k points left out), SS_g is the sum of squared deviations
@@ -148,8 +162,9 @@ func (g batchGroup) meanVariance() float64 { return g.v * g.sum / float64(g.k*g.
 // the pooled two-sample t-test on the batch means; Rho corrects the
 // correlation that remains between adjacent batches. Paired, the single
 // group is the differences x − y. The reference distribution is Student's
-// t on ν degrees of freedom, the exact fixed-k limit under short-range
-// dependence: evidence grows with the shift against the batch means'
+// t on ν degrees of freedom: Satterthwaite's (1946) for the spread of
+// correlated batch means (spread), Σ_g (k_g − 1) when Rho is 0, the exact
+// fixed-k limit under short-range dependence: evidence grows with the shift against the batch means'
 // spread, not with the number of points, so a large shift is significant
 // however strongly the points depend on each other. Assumptions:
 // stationarity within each window, the history's batch means as variable
@@ -201,13 +216,13 @@ func BatchShift(x, y []float64, o BatchShiftOptions) (BatchShiftResult, error) {
 		}
 		res.Estimate, meanVar = gx.mean()-gy.mean(), gx.meanVariance()+gy.meanVariance()
 	}
-	var ss, expected float64
+	var ss, expected, frob float64
 	for _, g := range groups {
 		ss += g.ss()
-		expected += g.expectedSS()
-		res.DF += float64(g.k - 1)
+		expected += g.tr
+		frob += g.fr
 	}
-	if res.DF < 1 {
+	if res.DF = expected * expected / frob; !(res.DF >= 1) {
 		return BatchShiftResult{}, fmt.Errorf("batch shift: %d and %d batches of %d leave no degree of freedom for their spread: %w", res.X, res.Y, o.Size, ErrNoData)
 	}
 	res.SE = math.Sqrt(ss / expected * meanVar)

@@ -33,8 +33,73 @@ func TestBatchCorrelation(t *testing.T) {
 			t.Errorf("batchVariance(%g, %d) = %.15g, want %.15g", tc.rho, tc.size, got, want)
 		}
 	}
-	if BatchLength(0, 0.2, 60) != 1 || BatchLength(0.7, 0.2, 60) != 9 || BatchLength(0.99, 0.2, 60) != 61 {
-		t.Errorf("BatchLength: %d %d %d, want 1 9 61", BatchLength(0, 0.2, 60), BatchLength(0.7, 0.2, 60), BatchLength(0.99, 0.2, 60))
+}
+
+// TestSpread checks spread's O(k) sums against the double-centred
+// correlation matrix built whole: tr C and ‖C‖², and the Satterthwaite
+// degrees of freedom k − 1 for independent batch means.
+func TestSpread(t *testing.T) {
+	for _, tc := range []struct {
+		rho     float64
+		size, k int
+	}{{0, 5, 6}, {0.5, 1, 60}, {0.7, 10, 6}, {0.9, 3, 20}, {0.98, 1, 240}, {0.3, 7, 2}} {
+		k := tc.k
+		r := make([][]float64, k)
+		var sum float64
+		rowMean := make([]float64, k)
+		for i := range r {
+			r[i] = make([]float64, k)
+			for j := range r[i] {
+				r[i][j] = 1
+				if i != j {
+					r[i][j] = BatchCorrelation(tc.rho, tc.size, max(i-j, j-i))
+				}
+				rowMean[i] += r[i][j] / float64(k)
+				sum += r[i][j]
+			}
+		}
+		grand := sum / float64(k*k)
+		var tr, frob float64
+		for i := range r {
+			for j := range r[i] {
+				c := r[i][j] - rowMean[i] - rowMean[j] + grand
+				frob += c * c
+				if i == j {
+					tr += c
+				}
+			}
+		}
+		gotSum, gotTr, gotFrob := spread(tc.rho, tc.size, k)
+		if math.Abs(gotSum-sum) > 1e-9*sum || math.Abs(gotTr-tr) > 1e-9 || math.Abs(gotFrob-frob) > 1e-9*math.Max(frob, 1) {
+			t.Errorf("spread(%g, %d, %d) = %g, %g, %g; want %g, %g, %g", tc.rho, tc.size, k, gotSum, gotTr, gotFrob, sum, tr, frob)
+		}
+		if tc.rho == 0 && math.Abs(gotTr*gotTr/gotFrob-float64(k-1)) > 1e-9 {
+			t.Errorf("independent batch means: %g degrees of freedom, want %d", gotTr*gotTr/gotFrob, k-1)
+		}
+	}
+}
+
+// TestBatchSize: independent points need no batching; a correction for
+// more dependence than the series likely have calls for longer batches,
+// which lean on it less; and a window too short for a degree of freedom
+// has no batch length.
+func TestBatchSize(t *testing.T) {
+	if l := BatchSize(BatchPlan{X: 60, Y: 60, Paired: true, Alpha: 0.0025}); l != 1 {
+		t.Errorf("independent pairs: batch length %d, want 1", l)
+	}
+	if l := BatchSize(BatchPlan{X: 60, Y: 60, Paired: true, Rho: 0.85, Expected: 0.7, Alpha: 0.0025, MinSize: 6}); l < 6 {
+		t.Errorf("batch length %d, want at least MinSize 6", l)
+	}
+	// Exactly AR(1) and corrected for it, the most degrees of freedom
+	// (single points) make the smallest detectable shift.
+	if l := BatchSize(BatchPlan{X: 60, Y: 60, Paired: true, Rho: 0.7, Expected: 0.7, Alpha: 0.0025}); l != 1 {
+		t.Errorf("known AR(0.7): batch length %d, want 1", l)
+	}
+	if l := BatchSize(BatchPlan{X: 60, Y: 60, History: 180, Rho: 0.85, Expected: 0.7, Alpha: 0.0025}); l < 1 || l > 60 {
+		t.Errorf("unpaired with history: batch length %d, want 1–60", l)
+	}
+	if l := BatchSize(BatchPlan{X: 1, Y: 1, Paired: true, Alpha: 0.0025}); l != 0 {
+		t.Errorf("one pair: batch length %d, want 0", l)
 	}
 }
 
@@ -83,10 +148,11 @@ func TestBatchShiftLevel(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 9))
 	const draws, alpha = 20000, 0.0025
 	var paired, raw, unpaired int
+	unpairedSize := BatchSize(BatchPlan{X: 60, Y: 60, History: 180, Rho: 0.8, Expected: 0.8, Alpha: alpha})
 	for range draws {
 		d := ar1Series(rng, 60, 0.7)
 		zero := make([]float64, 60)
-		size := BatchLength(0.7, 0.2, 60)
+		size := BatchSize(BatchPlan{X: 60, Y: 60, Paired: true, Rho: 0.7, Expected: 0.7, Alpha: alpha})
 		if r, err := BatchShift(d, zero, BatchShiftOptions{Size: size, Paired: true, Rho: 0.7, Alternative: Greater}); err != nil {
 			t.Fatal(err)
 		} else if r.PValue < alpha {
@@ -96,7 +162,7 @@ func TestBatchShiftLevel(t *testing.T) {
 			raw++
 		}
 		h, y, x := ar1Series(rng, 180, 0.8), ar1Series(rng, 60, 0.8), ar1Series(rng, 60, 0.8)
-		if r, _ := BatchShift(x, y, BatchShiftOptions{Size: BatchLength(0.8, 0.2, 60), History: h, Rho: 0.8, Alternative: Greater}); r.PValue < alpha {
+		if r, _ := BatchShift(x, y, BatchShiftOptions{Size: unpairedSize, History: h, Rho: 0.8, Alternative: Greater}); r.PValue < alpha {
 			unpaired++
 		}
 	}

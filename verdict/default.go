@@ -160,6 +160,9 @@ func defaultTest(r *metricCase, alpha float64) {
 	canaryT, controlT := rankable(r.canary, beyond), rankable(r.control, beyond)
 	history := rankable(r.history, beyond)
 	e := &evidence{alternative: alt}
+	// The metric's share of the level under the adjustment across
+	// metrics, for planning the batch-means test.
+	level := alpha * (1 - tailShare) / float64(max(r.metrics, 1))
 	// A history with an infinite point is left out of the shape test: the
 	// stand-in that ranks it (infinityStandIn) lies far beyond every point,
 	// and as a reference jump it would hide every canary jump. A history
@@ -179,9 +182,8 @@ func defaultTest(r *metricCase, alpha float64) {
 	}
 	if pc, pb, d, rel, comovement := pairedDifferences(r, infinite); d != nil {
 		e.comovement = comovement
-		half := len(rel) / 2
-		if !ranksSuffice(len(rel), stats.EstimateDependence(rel[:half], rel[half:])) {
-			if err := batchTest(e, pc, pb, nil, true, stats.EstimateDependence(rel), alt, alpha); err != nil {
+		if whole := stats.EstimateDependence(rel); !ranksSuffice(len(rel), whole, upperDependence(whole)) {
+			if err := batchTest(e, pc, pb, nil, true, whole, alt, alpha, level); err != nil {
 				fail(r, "metric classification failed: "+err.Error())
 				return
 			}
@@ -193,8 +195,8 @@ func defaultTest(r *metricCase, alpha float64) {
 	} else {
 		e.dep = baselineDependence(r, history, controlT, canaryT)
 		counts := sparseCounts(r)
-		if dep := windowDependence(r.history, r.control); !counts && r.season == 0 && infinite == 0 && !ranksSuffice(len(r.canary)+len(r.control), dep) {
-			if err := batchTest(e, r.canary, r.control, r.history, false, dep, alt, alpha); err != nil {
+		if dep := windowDependence(r.history, r.control); !counts && r.season == 0 && infinite == 0 && !ranksSuffice(len(r.canary)+len(r.control), dep, dep.Rho) {
+			if err := batchTest(e, r.canary, r.control, r.history, false, dep, alt, alpha, level); err != nil {
 				fail(r, "metric classification failed: "+err.Error())
 				return
 			}

@@ -174,6 +174,9 @@ type metricCase struct {
 	// test is the default judge's evidence while it awaits its adjusted
 	// p-value.
 	test *evidence
+	// metrics is how many metrics the analysis judges: the default
+	// judge's batch length is planned for its share of the level.
+	metrics int
 }
 
 // Bounds are the configured bounds of one metric's test (nil: none).
@@ -314,7 +317,7 @@ func Analyze(cfg *Config, pairs []MetricSetPair, opts Options) (*Result, error) 
 				},
 				metric: m, canary: canary, control: control, canarySorted: canarySorted, controlSorted: controlSorted,
 				canarySeries: &cs, controlSeries: &bs, canaryMeasured: cs.measured, controlMeasured: bs.measured,
-				history: history, aligned: aligned,
+				history: history, aligned: aligned, metrics: len(cfg.Metrics),
 			}
 			if sparse != nil && test != TestThreshold {
 				sparse.apply(r)

@@ -30,35 +30,28 @@ const (
 	// and spikes and lose little to the allowance; beyond, the batch-means
 	// test runs.
 	minEffectivePoints = 20
-	// maxBatchCorrelation is the largest correlation of adjacent batch
-	// means (stats.BatchCorrelation) the batch length leaves under the
-	// estimated AR(1) dependence. The test corrects what is left, exactly
-	// under that model; a short batch keeps the correction small where the
-	// model is only approximate. Between 0.1, which would need batches too
-	// long for more than four in a 60-point window at ρ 0.7 (a t on three
-	// degrees of freedom, blind to a 10% shift), and 0.3, where the
-	// correction grows to a third of the statistic.
-	maxBatchCorrelation = 0.2
 	// minBatchDF is the fewest degrees of freedom of the batch means'
-	// spread for a judgeable metric (a paired window of four batches, or
-	// unpaired windows of three); and the canary's window must hold at
-	// least one whole batch: a window shorter than the batch length is
-	// shorter than the dependence time, and one wander of the noise can
-	// be mistaken for a shift.
+	// spread (Satterthwaite's) for a judgeable metric whose window
+	// probably (at the estimate) spans fewer than minWindowSpan dependence
+	// times; and the canary's window must hold at least one whole batch: a
+	// window shorter than the batch length is shorter than the dependence
+	// time, and one wander of the noise can be mistaken for a shift.
 	minBatchDF       = 3
 	minCanaryBatches = 1
-	// minWindowBatches is how many batches the batch length leaves a
-	// window at least, and minWindowSpan how many dependence times,
-	// (1+ρ)/(1−ρ) steps for an AR(1) series, a window must span to be
-	// judged: at 60 points, up to ρ 0.9.
-	minWindowBatches = 4
-	minWindowSpan    = 3
+	// minWindowSpan is how many dependence times, (1+ρ)/(1−ρ) steps for
+	// an AR(1) series, a window must span to be judged, with the
+	// dependence at its lower confidence bound (dependenceBound standard
+	// errors below the estimate): a window that surely spans fewer holds
+	// one or two wanders of the noise, which no test tells from a shift.
+	// At 60 points, confidently above ρ 0.9.
+	minWindowSpan = 3
 	// dependenceBound is how many standard errors above its estimate the
-	// dependence is taken for the batch length and the correction: about
-	// its one-sided 97.5% upper confidence bound. With the estimate itself
-	// (or one standard error above it), unchanged canaries' p-values fell
-	// below 0.0025 1.3–2 times too often at ρ 0.7–0.8 over 60 points;
-	// with two, at the rate (backtest corpus, 10,000 metrics a shape).
+	// dependence is taken for choosing the test and for the correction:
+	// about its one-sided 97.5% upper confidence bound. With the estimate
+	// itself (or one standard error above it), unchanged canaries'
+	// p-values fell below 0.0025 1.3–2 times too often at ρ 0.7–0.8 over
+	// 60 points; with two, at the rate (backtest corpus, 10,000 metrics a
+	// shape).
 	dependenceBound = 2
 )
 
@@ -84,14 +77,27 @@ func (b *batchEvidence) toUnit(v float64) float64 {
 }
 
 // ranksSuffice reports whether a rank test of n points (pairs, or both
-// windows) stays the
-// location test under the dependence dep: unless the dependence was
-// estimated, at least halves the points the allowance counts (inflation
-// 2, ρ about 1/3) and leaves fewer than minEffectivePoints. A short
-// series without an estimate keeps the rank test of independent points.
-func ranksSuffice(n int, dep stats.Dependence) bool {
-	f := stats.RankInflation(dep.Rho)
+// windows) stays the location test under the dependence rho estimated as
+// dep: unless the dependence was estimated, at least halves the points
+// the allowance counts (inflation 2, ρ about 1/3) and leaves fewer than
+// minEffectivePoints. A short series without an estimate keeps the rank
+// test of independent points. A paired comparison decides on the upper
+// bound of its differences' dependence (upperDependence): its rank test
+// allows for the dependence of two half windows, which is underestimated
+// exactly where the rank test would then be chosen.
+func ranksSuffice(n int, dep stats.Dependence, rho float64) bool {
+	f := stats.RankInflation(rho)
 	return !dep.Estimated() || f < 2 || float64(n)/f >= minEffectivePoints
+}
+
+// upperDependence and lowerDependence are the dependence dependenceBound
+// standard errors above and below its estimate, on the atanh scale.
+func upperDependence(dep stats.Dependence) float64 {
+	return math.Tanh(math.Atanh(math.Min(dep.Rho, 0.98)) + dependenceBound*dep.SE)
+}
+
+func lowerDependence(dep stats.Dependence) float64 {
+	return math.Tanh(math.Atanh(math.Min(dep.Rho, 0.98)) - dependenceBound*dep.SE)
 }
 
 // allPositive reports whether every value of every series is finite and
@@ -133,26 +139,41 @@ func windowDependence(history, control []float64) stats.Dependence {
 // stats.BatchShift on log values when every point is positive (so load
 // the two sides share cancels in a ratio), of the paired differences when
 // paired, else of the two windows with the baseline's history joining the
-// spread when useHistory. The batch length is the shortest whose adjacent
-// means correlate at most maxBatchCorrelation under rho. A window too short
-// for minCanaryBatches batches or minBatchDF degrees of freedom cannot be
-// judged: e.unjudged says why and what would make it judgeable.
-func batchTest(e *evidence, canary, control, history []float64, paired bool, dep stats.Dependence, alt stats.Alternative, alpha float64) error {
+// spread. The batch length is planned (stats.BatchSize) for the metric's
+// share of the level, level. A window that surely spans fewer than
+// minWindowSpan dependence times, or whose batches leave fewer than
+// minBatchDF degrees of freedom, cannot be judged: e.unjudged says why and
+// what would make it judgeable.
+func batchTest(e *evidence, canary, control, history []float64, paired bool, dep stats.Dependence, alt stats.Alternative, alpha, level float64) error {
 	e.dep, e.paired = dep, paired
 	e.n, e.nb = len(canary), len(control)
 	if !paired && len(history) > 0 && !allPositive(history) {
 		history = nil
 	}
-	// The batch length and the correction use an upper bound of the
-	// dependence (dependenceBound standard errors above the estimate, on
-	// the atanh scale): underestimated
-	// dependence makes the test too bold, overestimated only cautious.
-	// Batches are never longer than a quarter of the window, so that a
-	// paired window keeps its four; the correction covers the rest.
-	rho := math.Tanh(math.Atanh(math.Min(dep.Rho, 0.98)) + dependenceBound*dep.SE)
+	// The correction uses an upper bound of the dependence:
+	// underestimated dependence makes the test too bold, overestimated
+	// only cautious. The batch length is the one whose expected minimum
+	// detectable shift is least when the series follow the estimate,
+	// and at least one dependence time, (1+ρ)/(1−ρ) steps at the
+	// estimate: the batch means then carry the long-run variance whatever
+	// its model, and the AR(1) correction only mends what is left.
+	rho := upperDependence(dep)
 	n := min(len(canary), len(control))
-	b := &batchEvidence{size: max(1, min(stats.BatchLength(rho, maxBatchCorrelation, n), n/minWindowBatches)), history: len(history) > 0}
+	if alt == stats.TwoSided {
+		level /= 2
+	}
+	expected := math.Max(dep.Rho, 0)
+	plan := stats.BatchPlan{X: len(canary), Y: len(control), History: len(history), Paired: paired, Rho: rho, Expected: expected, Alpha: level,
+		MinSize: int(math.Ceil((1 + expected) / (1 - expected)))}
+	b := &batchEvidence{size: stats.BatchSize(plan), history: len(history) > 0}
 	e.batch = b
+	if b.size == 0 {
+		// No batch of one dependence time leaves a degree of freedom.
+		b.size = plan.MinSize
+		e.p, e.ciLow, e.ciHigh = 1, math.Inf(-1), math.Inf(1)
+		e.unjudged = unjudgeableReason(e, b, stats.BatchShiftResult{}, false)
+		return nil
+	}
 	x, y, h := canary, control, history
 	if b.log = allPositive(canary, control); b.log {
 		x, y, h = logs(canary), logs(control), logs(history)
@@ -167,7 +188,8 @@ func batchTest(e *evidence, canary, control, history []float64, paired bool, dep
 	if err != nil && !errors.Is(err, stats.ErrNoData) {
 		return err
 	}
-	if tau := (1 + dep.Rho) / (1 - dep.Rho); err != nil || tau > float64(n)/minWindowSpan || res.X < minCanaryBatches || res.DF < minBatchDF {
+	span := func(rho float64) float64 { return float64(n) / ((1 + rho) / (1 - rho)) }
+	if err != nil || span(lowerDependence(dep)) < minWindowSpan || res.X < minCanaryBatches || res.DF < minBatchDF && span(dep.Rho) < minWindowSpan {
 		e.p, e.ciLow, e.ciHigh = 1, math.Inf(-1), math.Inf(1)
 		e.unjudged = unjudgeableReason(e, b, res, err == nil)
 		return nil

@@ -66,17 +66,20 @@ func TestEvidenceGrowsWithTheEffect(t *testing.T) {
 		}
 	}
 	var aa int
-	for range 100 {
+	for range 400 {
 		if m := judgeOne(t, inc, podPair(r, 60, 1)); m.Classification == High {
 			aa++
 		}
 	}
-	t.Logf("%d draws with 60 of 60 positive differences: %d not judgeable, the rest HIGH, %d by batch means; unchanged canaries HIGH %d of 100", cases, unjudged, batch, aa)
+	t.Logf("%d draws with 60 of 60 positive differences: %d not judgeable, the rest HIGH, %d by batch means; unchanged canaries HIGH %d of 400", cases, unjudged, batch, aa)
 	if cases < 50 || batch == 0 || unjudged*10 > cases {
 		t.Errorf("%d draws with every difference positive, %d judged by batch means, %d not judgeable: want ≥ 50, some and at most a tenth", cases, batch, unjudged)
 	}
-	if aa > 3 { // one metric at 5%: 5 expected at most, 0.25% per metric in a 20-metric analysis
-		t.Errorf("unchanged canaries HIGH %d of 100", aa)
+	// One metric alone is judged at the whole 5% level: a calibrated test
+	// fails about 20 of 400 unchanged canaries, and more than 30 (7.5%,
+	// 2.3 binomial standard errors above) would show it too bold.
+	if aa > 30 {
+		t.Errorf("unchanged canaries HIGH %d of 400, want ≤ 30 at the 5%% level", aa)
 	}
 }
 

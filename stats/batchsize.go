@@ -1,0 +1,87 @@
+package stats
+
+import (
+	"math"
+
+	"gonum.org/v1/gonum/stat/distuv"
+)
+
+// BatchPlan describes the series a batch-means test will compare, for
+// choosing its batch length (BatchSize): the points of the canary's
+// window X, the baseline's window Y and the baseline's history (pairs in
+// X = Y when Paired); Rho the AR(1) coefficient the test corrects with
+// (BatchShiftOptions.Rho) and Expected the one the series most likely
+// have; Alpha the test's one-sided level; MinSize the shortest batch
+// length to consider.
+type BatchPlan struct {
+	X, Y, History int
+	Paired        bool
+	Rho, Expected float64
+	Alpha         float64
+	MinSize       int
+}
+
+// BatchSize returns the batch length that minimises the batch-means
+// test's expected minimum detectable shift,
+//
+//	MDS(L) = t_{ν(L)}(1 − α) · √(E[SE²(L)]),
+//
+// over the lengths from MinSize that leave the test a degree of freedom
+// (paired: two batches; unpaired: one canary batch). ν(L) is BatchShift's Satterthwaite
+// degrees of freedom under Rho, and E[SE²(L)] the expected square of its
+// standard error when the points follow AR(1) with coefficient Expected
+// while the test corrects for Rho. Short batches keep many degrees of
+// freedom but lean on the AR(1) correction, which costs spread when Rho
+// exceeds Expected; long batches need little correction but leave few
+// degrees of freedom, and a t quantile on few is large. The choice depends
+// on the lengths and the dependence only, never on the values. It returns 0
+// when no length leaves a degree of freedom.
+func BatchSize(p BatchPlan) int {
+	limit := min(p.X, p.Y)
+	if p.Paired {
+		limit = p.X / 2
+	}
+	best, bestMDS := 0, math.Inf(1)
+	for l := max(p.MinSize, 1); l <= limit; l++ {
+		if mds := p.detectable(l); mds < bestMDS {
+			best, bestMDS = l, mds
+		}
+	}
+	return best
+}
+
+// detectable is BatchSize's MDS(l), in units of the points' standard
+// deviation; +Inf when l leaves no degree of freedom.
+func (p BatchPlan) detectable(l int) float64 {
+	rho, truth := math.Max(p.Rho, 0), math.Max(p.Expected, 0)
+	var meanVar, expectedSS, tr, frob float64
+	add := func(n int, compared bool) {
+		k := n / l
+		if k < 1 {
+			return
+		}
+		size := n / k
+		v, vt := batchVariance(rho, size), batchVariance(truth, size)
+		sum, gtr, gfr := spread(rho, size, k)
+		_, ttr, _ := spread(truth, size, k)
+		if compared {
+			meanVar += v * sum / float64(k*k)
+		}
+		tr, frob, expectedSS = tr+gtr, frob+gfr, expectedSS+vt*ttr/v
+	}
+	if p.Paired {
+		add(p.X, true)
+	} else {
+		add(p.X, true)
+		add(p.Y, true)
+		if p.History/l >= 2 {
+			add(p.History, false)
+		}
+	}
+	df := tr * tr / frob
+	if !(df >= 1) || !(tr > 0) {
+		return math.Inf(1)
+	}
+	q := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: df}.Quantile(1 - p.Alpha)
+	return q * math.Sqrt(expectedSS/tr*meanVar)
+}
