@@ -64,8 +64,11 @@ type batchEvidence struct {
 	size   int
 	log    bool
 	centre float64
-	// history reports whether the baseline's history joined the spread.
-	history bool
+	// history reports whether the baseline's history joined the spread;
+	// leftOutP, when positive, is the p-value by which its batch means
+	// were found less variable than the window's, which left it out.
+	history  bool
+	leftOutP float64
 }
 
 // toUnit turns a shift on the tested scale into the metric's unit.
@@ -182,7 +185,7 @@ func batchTest(e *evidence, canary, control, history []float64, paired bool, dep
 	if paired {
 		h = nil
 	} else if p, rougher := rougherWindow(y, h, b.size); rougher {
-		h, b.history, e.historyLeftOutP = nil, false, p
+		h, b.history, b.leftOutP = nil, false, p
 	}
 	res, err := stats.BatchShift(x, y, stats.BatchShiftOptions{Size: b.size, Paired: paired, History: h, Rho: rho, Alternative: alt, ConfLevel: 1 - alpha})
 	if err != nil && !errors.Is(err, stats.ErrNoData) {
@@ -266,6 +269,10 @@ func batchDescription(r *metricCase, e *evidence, b *batchEvidence) string {
 		scale = " of log values"
 		shift = fmt.Sprintf("canary/baseline %.4g [%s, %s], shift %.4g", math.Exp(res.Estimate), fmtFloat(math.Exp(res.CILow)), fmtFloat(math.Exp(res.CIHigh)), e.estimate)
 	}
-	return fmt.Sprintf("canary median %.4g vs baseline %.4g, batch means%s over %d steps (autocorrelation %.2f from %d points: %s, t=%.3g on %.0f df): %s, p=%.3g",
+	desc := fmt.Sprintf("canary median %.4g vs baseline %.4g, batch means%s over %d steps (autocorrelation %.2f from %d points: %s, t=%.3g on %.0f df): %s, p=%.3g",
 		r.Canary.Median, r.Baseline.Median, scale, b.size, e.dep.Rho, e.dep.Points, how, res.T, res.DF, shift, e.p)
+	if b.leftOutP > 0 {
+		desc += fmt.Sprintf("; the history was left out of the batch means' spread: its batch means vary less than the baseline window's (F test, p=%.2g)", b.leftOutP)
+	}
+	return desc
 }
