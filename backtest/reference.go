@@ -80,8 +80,8 @@ func referenceP(pair *verdict.MetricSetPair, direction verdict.Direction) float6
 	} else {
 		x, y = finiteEvery(x, 1), finiteEvery(y, 1)
 	}
-	if allPositive(x) && allPositive(y) {
-		x, y = logOf(x), logOf(y)
+	if stats.Positive(x, y) {
+		x, y = stats.Logs(x), stats.Logs(y)
 	}
 	batches := min(referenceBatches, len(x), len(y))
 	if batches < 2 {
@@ -103,18 +103,6 @@ func bothFinite(x, y []float64) ([]float64, []float64) {
 		}
 	}
 	return a, b
-}
-
-func allPositive(x []float64) bool {
-	return !slices.ContainsFunc(x, func(v float64) bool { return !(v > 0) })
-}
-
-func logOf(x []float64) []float64 {
-	out := make([]float64, len(x))
-	for i, v := range x {
-		out[i] = math.Log(v)
-	}
-	return out
 }
 
 // finiteEvery keeps every k-th finite point of x counted back from its

@@ -77,19 +77,10 @@ func TestBatchMeansT(t *testing.T) {
 func TestBatchMeansTLevel(t *testing.T) {
 	t.Parallel()
 	r := rand.New(rand.NewPCG(7, 31))
-	ar := func(n int, rho float64) []float64 {
-		out := make([]float64, n)
-		v := r.NormFloat64() / math.Sqrt(1-rho*rho)
-		for i := range out {
-			v = rho*v + r.NormFloat64()
-			out[i] = v
-		}
-		return out
-	}
 	const trials = 2000
 	rejected, naive, detected := 0, 0, 0
 	for range trials {
-		x, y := ar(60, 0.7), ar(60, 0.7)
+		x, y := ar1Series(r, 60, 0.7), ar1Series(r, 60, 0.7)
 		if res, err := BatchMeansT(x, y, 6, false, Greater); err == nil && res.PValue <= 0.05 {
 			rejected++
 		}
@@ -97,7 +88,7 @@ func TestBatchMeansTLevel(t *testing.T) {
 			naive++ // batches of one point: Welch on the points
 		}
 		for i := range x {
-			x[i] += 1.4 // one standard deviation of the points
+			x[i]++ // one standard deviation of the points
 		}
 		if res, err := BatchMeansT(x, y, 6, false, Greater); err == nil && res.PValue <= 0.05 {
 			detected++

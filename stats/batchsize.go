@@ -42,7 +42,19 @@ func BatchSize(p BatchPlan) int {
 		limit = p.X / 2
 	}
 	best, bestMDS := 0, math.Inf(1)
+	var last [3]int
 	for l := max(p.MinSize, 1); l <= limit; l++ {
+		// The batches depend on l only through how many each series
+		// holds: a length that cuts every series into as many batches as
+		// the one before cannot do better.
+		batches := [3]int{p.X / l, p.Y / l, p.History / l}
+		if batches[2] < 2 {
+			batches[2] = 0
+		}
+		if batches == last {
+			continue
+		}
+		last = batches
 		if mds := p.detectable(l); mds < bestMDS {
 			best, bestMDS = l, mds
 		}

@@ -195,12 +195,20 @@ func defaultTest(r *metricCase, alpha float64) {
 	} else {
 		e.dep = baselineDependence(r, history, controlT, canaryT)
 		counts := sparseCounts(r)
-		if dep := windowDependence(r.history, r.control); !counts && r.season == 0 && infinite == 0 && !ranksSuffice(len(r.canary)+len(r.control), dep, dep.Rho) {
+		// Counts, cycles and infinite points keep the rank test; the
+		// windows' dependence is estimated only for the others.
+		var dep stats.Dependence
+		batch := !counts && r.season == 0 && infinite == 0
+		if batch {
+			dep = windowDependence(r.history, r.control)
+			batch = !ranksSuffice(len(r.canary)+len(r.control), dep, dep.Rho)
+		}
+		if batch {
 			if err := batchTest(e, r.canary, r.control, r.history, false, dep, alt, alpha, level); err != nil {
 				fail(r, "metric classification failed: "+err.Error())
 				return
 			}
-			e.cles = commonLanguage(r.canarySorted, r.controlSorted)
+			e.cles = stats.CommonLanguageSorted(r.canarySorted, r.controlSorted)
 		} else if err := rankTest(e, c, b, alt, alpha); err != nil {
 			fail(r, "metric classification failed: "+err.Error())
 			return
@@ -443,25 +451,6 @@ func aboveShare(d []float64) float64 {
 		}
 	}
 	return above / float64(len(d))
-}
-
-// commonLanguage is the share of (canary, baseline) pairs in which the
-// canary is higher (ties half), from both samples ascending: W/(n·m) of
-// the Mann-Whitney statistic, counted by one merge.
-func commonLanguage(c, b []float64) float64 {
-	var w float64
-	below, equal := 0, 0 // baseline points below, and equal to, c[i]
-	for _, v := range c {
-		for below < len(b) && b[below] < v {
-			below++
-		}
-		equal = below
-		for equal < len(b) && b[equal] == v {
-			equal++
-		}
-		w += float64(below) + 0.5*float64(equal-below)
-	}
-	return w / float64(len(c)*len(b))
 }
 
 func setTestFields(r *metricCase, mw stats.MannWhitneyResult) {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 
 	"gonum.org/v1/gonum/stat"
 	"gonum.org/v1/gonum/stat/distuv"
@@ -103,25 +102,6 @@ func lowerDependence(dep stats.Dependence) float64 {
 	return math.Tanh(math.Atanh(math.Min(dep.Rho, 0.98)) - dependenceBound*dep.SE)
 }
 
-// allPositive reports whether every value of every series is finite and
-// positive, so the test can run on logarithms.
-func allPositive(series ...[]float64) bool {
-	for _, s := range series {
-		if slices.ContainsFunc(s, func(v float64) bool { return !(v > 0) || math.IsInf(v, 1) }) {
-			return false
-		}
-	}
-	return true
-}
-
-func logs(x []float64) []float64 {
-	out := make([]float64, len(x))
-	for i, v := range x {
-		out[i] = math.Log(v)
-	}
-	return out
-}
-
 // windowDependence is the dependence of a baseline for choosing a batch
 // length: its history and window cut into pieces of the window's length
 // (counted back from its last point), each centred on its own level, so
@@ -150,7 +130,7 @@ func windowDependence(history, control []float64) stats.Dependence {
 func batchTest(e *evidence, canary, control, history []float64, paired bool, dep stats.Dependence, alt stats.Alternative, alpha, level float64) error {
 	e.dep, e.paired = dep, paired
 	e.n, e.nb = len(canary), len(control)
-	if !paired && len(history) > 0 && !allPositive(history) {
+	if !paired && len(history) > 0 && !stats.Positive(history) {
 		history = nil
 	}
 	// The correction uses an upper bound of the dependence:
@@ -173,13 +153,12 @@ func batchTest(e *evidence, canary, control, history []float64, paired bool, dep
 	if b.size == 0 {
 		// No batch of one dependence time leaves a degree of freedom.
 		b.size = plan.MinSize
-		e.p, e.ciLow, e.ciHigh = 1, math.Inf(-1), math.Inf(1)
-		e.unjudged = unjudgeableReason(e, b, stats.BatchShiftResult{}, false)
+		notJudgeable(e, b, stats.BatchShiftResult{}, false)
 		return nil
 	}
 	x, y, h := canary, control, history
-	if b.log = allPositive(canary, control); b.log {
-		x, y, h = logs(canary), logs(control), logs(history)
+	if b.log = stats.Positive(canary, control); b.log {
+		x, y, h = stats.Logs(canary), stats.Logs(control), stats.Logs(history)
 		b.centre = math.Exp(mean(y))
 	}
 	if paired {
@@ -191,10 +170,11 @@ func batchTest(e *evidence, canary, control, history []float64, paired bool, dep
 	if err != nil && !errors.Is(err, stats.ErrNoData) {
 		return err
 	}
-	span := func(rho float64) float64 { return float64(n) / ((1 + rho) / (1 - rho)) }
-	if err != nil || span(lowerDependence(dep)) < minWindowSpan || res.X < minCanaryBatches || res.DF < minBatchDF && span(dep.Rho) < minWindowSpan {
-		e.p, e.ciLow, e.ciHigh = 1, math.Inf(-1), math.Inf(1)
-		e.unjudged = unjudgeableReason(e, b, res, err == nil)
+	// BatchShift has checked that the canary's window holds a batch
+	// (minCanaryBatches): ErrNoData otherwise.
+	span := func(r float64) float64 { return float64(n) / ((1 + r) / (1 - r)) }
+	if err != nil || span(lowerDependence(dep)) < minWindowSpan || res.DF < minBatchDF && span(dep.Rho) < minWindowSpan {
+		notJudgeable(e, b, res, err == nil)
 		return nil
 	}
 	b.res = res
@@ -230,6 +210,13 @@ func rougherWindow(window, history []float64, size int) (float64, bool) {
 	}
 	p := distuv.F{D1: float64(kw - 1), D2: float64(kh - 1)}.Survival(vw / vh)
 	return p, p < historyLevel
+}
+
+// notJudgeable leaves the location unjudged: no evidence, the whole line
+// as the interval, and the reason (unjudgeableReason).
+func notJudgeable(e *evidence, b *batchEvidence, res stats.BatchShiftResult, ran bool) {
+	e.p, e.ciLow, e.ciHigh = 1, math.Inf(-1), math.Inf(1)
+	e.unjudged = unjudgeableReason(e, b, res, ran)
 }
 
 // unjudgeableReason says why a window's batches are too few, and the
