@@ -15,16 +15,22 @@ import (
 // knowing nothing the data do not say. Per metric, for series of counts
 // (non-negative integers, at most 10 a step at baseline) the exact
 // conditional binomial test of the totals (stats.CountTest without
-// inflation); otherwise the batch-means t-test (stats.BatchMeansT) of the
-// canary's window against the baseline's: on the log scale when every
-// point of both is positive (so shared load cancels in a ratio), 6
-// batches per side, paired on the batch means of the pointwise
-// differences when the series share their time grid, Welch's otherwise.
-// Its t reference distribution holds the level under dependence shorter
-// than a batch (10 points of a 60-point window). One-sided in the
-// configured direction; Holm across the metrics at the config's
-// family-wise level; FAIL when a critical metric is significant in a
-// regressing direction.
+// inflation); otherwise the batch-means test of the canary's window
+// against the baseline's (stats.BatchShift): on the log scale when every
+// point of both is positive (so shared load cancels in a ratio), paired
+// on the batch means of the pointwise differences when the series share
+// their time grid, else with the baseline's history joining the batch
+// means' spread. The batches are 6 a window, but never shorter than one
+// dependence time, (1+ρ̂)/(1−ρ̂) steps, with ρ̂ the dependence of the
+// differences (paired) or of the baseline's window and history
+// (stats.WindowDependence), and the correlation left between adjacent
+// batch means is corrected at ρ̂'s 97.5% upper bound, so the test holds
+// its level however long the dependence (where too few batches are left
+// it finds nothing). One-sided in the configured direction; Holm across
+// the metrics at the config's family-wise level; FAIL when a critical
+// metric is significant in a regressing direction. It shares the default
+// judge's batch-means statistic but none of its choices (no rank tests,
+// no planned batch length, no shape test, no judgeability rule).
 const JudgeReference verdict.JudgeName = "reference"
 
 // referenceCase judges one case with the reference test.
@@ -51,8 +57,13 @@ func referenceCase(c Case, cfg *verdict.Config) verdict.Outcome {
 	return verdict.ResultPass
 }
 
-// referenceBatches is the reference test's batches per side.
-const referenceBatches = 6
+// referenceBatches is the reference test's batches per window, and
+// referenceBound how many standard errors above its estimate the
+// dependence is corrected for (stats.Dependence.Bound).
+const (
+	referenceBatches = 6
+	referenceBound   = 2
+)
 
 // referenceP is one metric's p-value by the reference test.
 func referenceP(pair *verdict.MetricSetPair, direction verdict.Direction) float64 {
@@ -74,20 +85,34 @@ func referenceP(pair *verdict.MetricSetPair, direction verdict.Direction) float6
 		}
 	}
 	x, y := pair.Values.Experiment, pair.Values.Control
+	var history []float64
 	paired := pair.TimeAligned()
 	if paired {
 		x, y = bothFinite(x, y)
 	} else {
-		x, y = finiteEvery(x, 1), finiteEvery(y, 1)
+		x, y, history = finiteEvery(x, 1), finiteEvery(y, 1), finiteEvery(pair.Values.ControlHistory, 1)
 	}
 	if stats.Positive(x, y) {
 		x, y = stats.Logs(x), stats.Logs(y)
+		if stats.Positive(history) {
+			history = stats.Logs(history)
+		} else {
+			history = nil
+		}
 	}
-	batches := min(referenceBatches, len(x), len(y))
-	if batches < 2 {
-		return 1
+	var dep stats.Dependence
+	if paired {
+		d := make([]float64, len(x))
+		for i := range x {
+			d[i] = x[i] - y[i]
+		}
+		dep = stats.EstimateDependence(d)
+	} else {
+		dep = stats.WindowDependence(history, y)
 	}
-	r, err := stats.BatchMeansT(x, y, batches, paired, alt)
+	rho := math.Max(dep.Rho, 0)
+	size := max(min(len(x), len(y))/referenceBatches, int(math.Ceil((1+rho)/(1-rho))), 1)
+	r, err := stats.BatchShift(x, y, stats.BatchShiftOptions{Size: size, Paired: paired, History: history, Rho: dep.Bound(referenceBound), Alternative: alt})
 	if err != nil {
 		return 1
 	}

@@ -200,7 +200,7 @@ func defaultTest(r *metricCase, alpha float64) {
 		var dep stats.Dependence
 		batch := !counts && r.season == 0 && infinite == 0
 		if batch {
-			dep = windowDependence(r.history, r.control)
+			dep = stats.WindowDependence(r.history, r.control)
 			batch = !ranksSuffice(len(r.canary)+len(r.control), dep, dep.Rho)
 		}
 		if batch {

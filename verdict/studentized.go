@@ -93,29 +93,10 @@ func ranksSuffice(n int, dep stats.Dependence, rho float64) bool {
 }
 
 // upperDependence and lowerDependence are the dependence dependenceBound
-// standard errors above and below its estimate, on the atanh scale.
-func upperDependence(dep stats.Dependence) float64 {
-	return math.Tanh(math.Atanh(math.Min(dep.Rho, 0.98)) + dependenceBound*dep.SE)
-}
+// standard errors above and below its estimate (stats.Dependence.Bound).
+func upperDependence(dep stats.Dependence) float64 { return dep.Bound(dependenceBound) }
 
-func lowerDependence(dep stats.Dependence) float64 {
-	return math.Tanh(math.Atanh(math.Min(dep.Rho, 0.98)) - dependenceBound*dep.SE)
-}
-
-// windowDependence is the dependence of a baseline for choosing a batch
-// length: its history and window cut into pieces of the window's length
-// (counted back from its last point), each centred on its own level, so
-// that a slow wander or the slope of a daily cycle between windows does not
-// read as dependence within one. Only the baseline counts: the canary's
-// values never choose the test.
-func windowDependence(history, control []float64) stats.Dependence {
-	n := len(control)
-	pieces := [][]float64{control}
-	for end := len(history); end-n >= 0 && n > 0; end -= n {
-		pieces = append(pieces, history[end-n:end])
-	}
-	return stats.EstimateDependence(pieces...)
-}
+func lowerDependence(dep stats.Dependence) float64 { return dep.Bound(-dependenceBound) }
 
 // batchTest is the default judge's location test of a metric whose series
 // depend too strongly on their own past for a rank test (ranksSuffice):
