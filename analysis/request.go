@@ -127,6 +127,18 @@ func (s *Scope) vars() map[string]string {
 	return v
 }
 
+// ScopeNames are the scope pair names a canary config's metrics use, in
+// the order they first appear.
+func ScopeNames(cfg *verdict.Config) []string {
+	var names []string
+	for i := range cfg.Metrics {
+		if name := scopeName(&cfg.Metrics[i]); !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
 // scopeName is a metric's scope pair name.
 func scopeName(m *verdict.Metric) string {
 	if strings.TrimSpace(m.Scope) == "" {

@@ -56,6 +56,13 @@ type Case struct {
 	// Config judges the case; nil uses the run's config.
 	Config *verdict.Config         `json:"-"`
 	Pairs  []verdict.MetricSetPair `json:"-"`
+	// Error, when set, says why the case cannot be judged (its series
+	// could not be fetched, its label is unknown): every judge reports it
+	// as ERROR, counted apart from detections and false fails.
+	Error string `json:"error,omitempty"`
+	// PerMetric records each metric's classification in the outcomes,
+	// for recall and false fails per metric (MetricSummaries).
+	PerMetric bool `json:"-"`
 }
 
 // Outcome is one judge's result on one case.
@@ -74,6 +81,15 @@ type Outcome struct {
 	Error    string          `json:"error,omitempty"`
 	// Look is the look a sequence ended at (1-based; 0 for one analysis).
 	Look int `json:"look,omitempty"`
+	// Metrics are the classifications of the case's metrics (cases
+	// with PerMetric), in the config's order.
+	Metrics []MetricOutcome `json:"metrics,omitempty"`
+}
+
+// MetricOutcome is one metric's classification in one case.
+type MetricOutcome struct {
+	Name           string                 `json:"name"`
+	Classification verdict.Classification `json:"classification"`
 }
 
 // Summary counts one judge's outcomes: incidents (expected FAIL) and how
@@ -88,6 +104,14 @@ type Summary struct {
 	FalseFailRate float64 `json:"false_fail_rate"`
 	Marginal      int     `json:"marginal"`
 	Errors        int     `json:"errors"`
+	// RecallInterval and FalseFailInterval are the rates' exact 95%
+	// confidence intervals (Clopper–Pearson): what a few dozen cases can
+	// tell.
+	RecallInterval    Interval `json:"recall_interval"`
+	FalseFailInterval Interval `json:"false_fail_interval"`
+	// Metrics are recall and false flags per metric (cases with
+	// PerMetric: an incidents file's).
+	Metrics []MetricSummary `json:"metrics,omitempty"`
 	// ByKind is detection per regression kind, size and noise model
 	// (synthetic cases).
 	ByKind []KindSummary `json:"by_kind,omitempty"`
@@ -183,6 +207,10 @@ func judgeCase(c Case, cfg *verdict.Config, judge verdict.JudgeName, thresholds 
 	if c.Config != nil {
 		cfg = c.Config
 	}
+	if c.Error != "" {
+		o.Result, o.Error = "ERROR", c.Error
+		return o
+	}
 	if judge == JudgeReference {
 		o.Result = referenceCase(c, cfg)
 		return o
@@ -196,6 +224,11 @@ func judgeCase(c Case, cfg *verdict.Config, judge verdict.JudgeName, thresholds 
 		return o
 	}
 	o.Result, o.Score = res.Result, res.Score
+	if c.PerMetric {
+		for _, m := range res.Metrics {
+			o.Metrics = append(o.Metrics, MetricOutcome{Name: m.Name, Classification: m.Classification})
+		}
+	}
 	return o
 }
 
@@ -321,6 +354,8 @@ func Summarize(outcomes []Outcome) Summary {
 	}
 	s.Recall = ratio(s.Detected, s.Incidents)
 	s.FalseFailRate = ratio(s.FalseFails, s.Controls)
+	s.RecallInterval, s.FalseFailInterval = rateInterval(s.Detected, s.Incidents), rateInterval(s.FalseFails, s.Controls)
+	s.Metrics = metricSummaries(outcomes)
 	for _, k := range kinds {
 		k.Rate = ratio(k.Detected, k.Cases)
 		s.ByKind = append(s.ByKind, *k)

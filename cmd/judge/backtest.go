@@ -2,27 +2,28 @@ package main
 
 import (
 	"cmp"
+	"context"
+	"errors"
 	"fmt"
-	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
 	"golang.org/x/term"
 
+	"github.com/canaryjudge/judge/analysis"
 	"github.com/canaryjudge/judge/backtest"
-	"github.com/canaryjudge/judge/kayenta"
 	htmlreport "github.com/canaryjudge/judge/report"
 	"github.com/canaryjudge/judge/verdict"
 )
 
 func newBacktestCmd(v *viper.Viper) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "backtest (--nab-data DIR --nab-labels FILE | --synthetic)",
+		Use:   "backtest (--incidents FILE --canary-config FILE | --nab-data DIR --nab-labels FILE | --synthetic)",
 		Short: "Replay labelled incidents and controls through a canary config and the judges",
 		Long: `backtest answers: would this canary config, with these thresholds, have caught
 past incidents, and how often would it fail a good release?
@@ -33,12 +34,29 @@ stretches away from every label are controls (expected PASS). Without
 --canary-config a built-in config judges the single metric "value"
 (direction either, critical).
 
+Your own history (--incidents FILE): past deployments, each labelled
+regression or good, with the scopes of its canary analysis (what judge
+analyze --scopes reads) or a change (a full rollout at an instant: the
+window before against the window after). Every case is fetched from the
+metrics accounts of --config through the analysis runner, exactly as judge
+analyze --scopes fetches, and judged with --canary-config. --cache DIR keeps
+what was fetched (one file per case) so later runs, and other configs,
+replay it without contacting any source. See docs/backtest.md.
+
 Synthetic input: seeded A/A analyses and injected regressions of known kind
-and size on 20 metrics of AR(1) noise (--seed, --cases).`,
+and size on 20 metrics of AR(1) noise (--seed, --cases).
+
+Exit codes: 0 every case judged, 1 a case errored (its fetch failed, a
+metric had no data, its label is unknown: listed with the reason), 64 bad
+usage, 65 a bad input file or config.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runBacktest(cmd, v) },
 	}
 	f := cmd.Flags()
+	f.String("incidents", "", "YAML or JSON file of past deployments (cases with name, label regression|good, and scopes or change), fetched from the metrics accounts of --config")
+	f.String("cache", "", "with --incidents: directory of fetched series, one file per case; a case whose queries are unchanged is read from it instead of fetched")
+	f.String("metrics-account", "", "with --incidents: the account to use where several of a source type are configured")
+	f.Int("parallel", 4, "with --incidents: cases fetched at once")
 	f.String("nab-data", "", "directory of NAB-format series (dir/file.csv with timestamp,value)")
 	f.String("nab-labels", "", "NAB combined_windows.json: incident windows per series")
 	f.String("nab-half", "", "only one half of the NAB files: tune (every other file, in name order, from the first) or holdout (the rest): choose settings on one, report the other")
@@ -94,47 +112,9 @@ func runBacktest(cmd *cobra.Command, v *viper.Viper) error {
 		}
 		thresholds = &t
 	}
-	var (
-		cases []backtest.Case
-		cfg   *verdict.Config
-		err   error
-	)
-	switch nabData, nabLabels := v.GetString("nab-data"), v.GetString("nab-labels"); {
-	case v.GetBool("synthetic") && (nabData != "" || nabLabels != "" || v.GetString("nab-half") != ""):
-		return usageError("--synthetic and --nab-data/--nab-labels/--nab-half exclude each other")
-	case v.GetBool("synthetic"):
-		if v.GetInt("cases") < 1 || v.GetInt("cases") > 100_000 {
-			return usageError("--cases %d: want 1–100000", v.GetInt("cases"))
-		}
-		opts, err := syntheticOptions(v)
-		if err != nil {
-			return err
-		}
-		if cases, err = backtest.Synthetic(v.GetUint64("seed"), v.GetInt("cases"), opts); err != nil {
-			return usageError("%v", err)
-		}
-		cfg = backtest.SyntheticConfig()
-	case nabData != "" && nabLabels != "":
-		if cases, err = backtest.LoadNAB(nabData, nabLabels); err != nil {
-			return dataError(err)
-		}
-		if half := v.GetString("nab-half"); half != "" {
-			if cases, err = backtest.SplitNAB(cases, half); err != nil {
-				return usageError("--nab-half: %v", err)
-			}
-		}
-		cfg = backtest.DefaultConfig()
-	default:
-		return usageError("backtest needs --nab-data and --nab-labels, or --synthetic")
-	}
-	if path := v.GetString("canary-config"); path != "" {
-		raw, err := readBounded(path)
-		if err != nil {
-			return dataError(err)
-		}
-		if cfg, err = kayenta.ParseConfig(raw, path); err != nil {
-			return dataError(err)
-		}
+	cases, cfg, err := backtestCases(cmd, v, judges)
+	if err != nil {
+		return err
 	}
 	var progress func()
 	if f, ok := cmd.ErrOrStderr().(*os.File); ok && term.IsTerminal(int(f.Fd())) {
@@ -155,15 +135,140 @@ func runBacktest(cmd *cobra.Command, v *viper.Viper) error {
 		if err := writeJSON(cmd.OutOrStdout(), report); err != nil {
 			return &exitError{code: exitInternal, err: err}
 		}
-		return nil
 	case "html":
 		title := "Backtest of " + cmp.Or(cfg.Name, "the canary config")
 		if err := htmlreport.Backtest(cmd.OutOrStdout(), title, report, cases); err != nil {
 			return &exitError{code: exitInternal, err: err}
 		}
-		return nil
+	default:
+		if err := writeBacktestText(cmd.OutOrStdout(), report); err != nil {
+			return &exitError{code: exitInternal, err: err}
+		}
 	}
-	return writeBacktestText(cmd.OutOrStdout(), report)
+	return erroredCases(report)
+}
+
+// erroredCases is the exit status of a backtest in which cases errored:
+// 1, naming how many, so that no run whose cases could not be judged
+// exits 0.
+func erroredCases(report backtest.Report) error {
+	for _, j := range report.Judges {
+		if n := j.Summary.Errors; n > 0 {
+			return &exitError{code: exitFail, err: fmt.Errorf("%d of %d cases could not be judged (judge %s); their reasons are listed with them", n, len(j.Cases), j.Judge)}
+		}
+	}
+	return nil
+}
+
+// backtestCases loads the cases of one source (an incidents file, NAB
+// files, or the synthetic generator) and the config that judges them.
+func backtestCases(cmd *cobra.Command, v *viper.Viper, judges []verdict.JudgeName) ([]backtest.Case, *verdict.Config, error) {
+	var (
+		cases []backtest.Case
+		cfg   *verdict.Config
+		err   error
+	)
+	nabData, nabLabels, incidents := v.GetString("nab-data"), v.GetString("nab-labels"), v.GetString("incidents")
+	sources := 0
+	for _, set := range []bool{v.GetBool("synthetic"), nabData != "" || nabLabels != "" || v.GetString("nab-half") != "", incidents != ""} {
+		if set {
+			sources++
+		}
+	}
+	if sources > 1 {
+		return nil, nil, usageError("--incidents, --synthetic and --nab-data/--nab-labels/--nab-half exclude each other")
+	}
+	if incidents == "" && (v.GetString("cache") != "" || v.GetString("metrics-account") != "") {
+		return nil, nil, usageError("--cache and --metrics-account need --incidents")
+	}
+	switch {
+	case incidents != "":
+		return incidentCases(cmd, v, incidents, judges)
+	case v.GetBool("synthetic"):
+		if v.GetInt("cases") < 1 || v.GetInt("cases") > 100_000 {
+			return nil, nil, usageError("--cases %d: want 1–100000", v.GetInt("cases"))
+		}
+		opts, err := syntheticOptions(v)
+		if err != nil {
+			return nil, nil, err
+		}
+		if cases, err = backtest.Synthetic(v.GetUint64("seed"), v.GetInt("cases"), opts); err != nil {
+			return nil, nil, usageError("%v", err)
+		}
+		cfg = backtest.SyntheticConfig()
+	case nabData != "" && nabLabels != "":
+		if cases, err = backtest.LoadNAB(nabData, nabLabels); err != nil {
+			return nil, nil, dataError(err)
+		}
+		if half := v.GetString("nab-half"); half != "" {
+			if cases, err = backtest.SplitNAB(cases, half); err != nil {
+				return nil, nil, usageError("--nab-half: %v", err)
+			}
+		}
+		cfg = backtest.DefaultConfig()
+	default:
+		return nil, nil, usageError("backtest needs --incidents and --canary-config, --nab-data and --nab-labels, or --synthetic")
+	}
+	if path := v.GetString("canary-config"); path != "" {
+		if cfg, err = loadCanaryConfig(path); err != nil {
+			return nil, nil, dataError(err)
+		}
+	}
+	return cases, cfg, nil
+}
+
+// incidentCases reads an incidents file and fetches its cases through the
+// analysis runner with the accounts of --config, as judge analyze
+// --scopes does, with a progress bar on a terminal.
+func incidentCases(cmd *cobra.Command, v *viper.Viper, path string, judges []verdict.JudgeName) ([]backtest.Case, *verdict.Config, error) {
+	cfgPath := v.GetString("canary-config")
+	if cfgPath == "" {
+		return nil, nil, usageError("--incidents needs --canary-config: the config whose metrics are fetched and judged")
+	}
+	if n := v.GetInt("parallel"); n < 1 || n > 64 {
+		return nil, nil, usageError("--parallel %d: want 1–64", n)
+	}
+	cfg, err := loadCanaryConfig(cfgPath)
+	if err != nil {
+		return nil, nil, dataError(err)
+	}
+	raw, err := readBounded(path)
+	if err != nil {
+		return nil, nil, dataError(err)
+	}
+	incidents, err := backtest.ParseIncidents(raw, path)
+	if err != nil {
+		return nil, nil, dataError(err)
+	}
+	accounts, err := metricsAccounts(v)
+	if err != nil {
+		return nil, nil, err
+	}
+	sources, err := analysis.NewSources(accounts, nil)
+	if err != nil {
+		return nil, nil, usageError("%w", err)
+	}
+	// The default judge's plan fetches the baseline's history, which
+	// only it reads; the other judges' plans are its subset.
+	judge := cfg.Judge
+	if slices.Contains(judges, verdict.JudgeDefault) {
+		judge = verdict.JudgeDefault
+	}
+	opts := backtest.FetchOptions{Analysis: analysis.Options{Account: v.GetString("metrics-account"), Judge: judge},
+		Cache: v.GetString("cache"), Parallel: v.GetInt("parallel")}
+	if f, ok := cmd.ErrOrStderr().(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		bar := progressbar.NewOptions(len(incidents), progressbar.OptionSetWriter(f), progressbar.OptionSetDescription("fetching"),
+			progressbar.OptionClearOnFinish())
+		opts.Progress = func() { _ = bar.Add(1) }
+	}
+	cases, err := backtest.FetchIncidents(cmd.Context(), &analysis.Runner{Sources: sources}, incidents, cfg, opts)
+	switch {
+	case errors.Is(err, context.Canceled):
+		return nil, nil, &exitError{code: exitUnavailable, err: err}
+	case err != nil:
+		return nil, nil, usageError("%w", err)
+	}
+	return cases, cfg, nil
 }
 
 // syntheticOptions reads the synthetic corpus flags.
@@ -193,89 +298,4 @@ func syntheticOptions(v *viper.Viper) (backtest.SyntheticOptions, error) {
 		opts.Regressions = append(opts.Regressions, backtest.Regression{Kind: kind, Size: s})
 	}
 	return opts, nil
-}
-
-// writeSyntheticTables prints the synthetic summaries: A/A false fails per
-// noise model and ρ, detection per regression, and the power curve.
-// fewCases is the number of cases below which a rate is flagged: with
-// fewer than 20, its 95% interval is ±20 points or wider.
-const fewCases = 20
-
-// rateText prints a rate, flagged with † when it rests on fewer than
-// fewCases cases (and *flagged set).
-func rateText(rate float64, cases int, format string, flagged *bool) string {
-	text := fmt.Sprintf(format, 100*rate)
-	if cases < fewCases {
-		*flagged = true
-		text += "†"
-	}
-	return text
-}
-
-func writeSyntheticTables(out io.Writer, s backtest.Summary) error {
-	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	flagged := false
-	if len(s.ByNoise) > 0 {
-		fmt.Fprintln(tw, "  A/A NOISE\tRHO\tCASES\tFALSE FAILS\tRATE")
-		for _, n := range s.ByNoise {
-			fmt.Fprintf(tw, "  %s\t%g\t%d\t%d\t%s\n", n.Noise, n.Rho, n.Controls, n.FalseFails, rateText(n.FalseFailRate, n.Controls, "%.1f%%", &flagged))
-		}
-		fmt.Fprintln(tw)
-	}
-	if len(s.ByKind) > 0 {
-		fmt.Fprintln(tw, "  KIND\tSIZE\tNOISE\tCASES\tDETECTED\tRATE")
-		for _, k := range s.ByKind {
-			fmt.Fprintf(tw, "  %s\t%g\t%s\t%d\t%d\t%s\n", k.Kind, k.Size, k.Noise, k.Cases, k.Detected, rateText(k.Rate, k.Cases, "%.0f%%", &flagged))
-		}
-		fmt.Fprintln(tw)
-	}
-	if len(s.PowerCurve) > 0 {
-		fmt.Fprintln(tw, "  LEVEL SHIFT\tRHO\tCASES\tDETECTED\tRATE\tPARAMETRIC LIMIT")
-		for _, p := range s.PowerCurve {
-			fmt.Fprintf(tw, "  ×%g\t%g\t%d\t%d\t%s\t%.0f%%\n", p.Size, p.Rho, p.Cases, p.Detected, rateText(p.Rate, p.Cases, "%.0f%%", &flagged), 100*p.Parametric)
-		}
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	if len(s.PowerCurve) > 0 {
-		fmt.Fprintln(out, "  PARAMETRIC LIMIT: what a test that knew the noise's distribution, variance and autocorrelation would detect")
-		fmt.Fprintln(out, "  (a z-test of mean log levels at 0.05/20); no test that must estimate them reaches it.")
-	}
-	if flagged {
-		fmt.Fprintf(out, "  † fewer than %d cases: the rate is a rough guide (its 95%% interval is ±20 points or wider); add --cases.\n", fewCases)
-	}
-	return nil
-}
-
-func writeBacktestText(out io.Writer, report backtest.Report) error {
-	for _, j := range report.Judges {
-		fmt.Fprintf(out, "judge %s: %s\n", j.Judge, j.Summary)
-		if err := writeSyntheticTables(out, j.Summary); err != nil {
-			return err
-		}
-		for _, o := range j.Cases {
-			if o.Error != "" {
-				fmt.Fprintf(out, "  %s: %s\n", printable(o.ID), printable(o.Error))
-			}
-		}
-		fmt.Fprintln(out)
-	}
-	if a := report.Advice; a != nil {
-		tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "FAMILY-WISE LEVEL\tMARGINAL\tRECALL\tFALSE FAILS")
-		for _, s := range a.Settings {
-			fmt.Fprintf(tw, "%g\t%g\t%.1f%%\t%.1f%%\n", s.FamilyWiseError, s.Marginal, 100*s.Recall, 100*s.FalseFailRate)
-		}
-		if err := tw.Flush(); err != nil {
-			return err
-		}
-		if r := a.Recommended; r != nil {
-			fmt.Fprintf(out, "recommended (false fails at most %.1f%%): familyWiseError %g, thresholds.marginal %g — recall %.1f%%, false fails %.1f%%\n",
-				100*a.Target, r.FamilyWiseError, r.Marginal, 100*r.Recall, 100*r.FalseFailRate)
-		} else {
-			fmt.Fprintf(out, "no setting keeps false fails at most %.1f%%\n", 100*a.Target)
-		}
-	}
-	return nil
 }
