@@ -69,6 +69,10 @@ demo: build ## Judge a canary whose latency regressed (FAIL), the same config on
 demo-prometheus: build ## Run a live analysis against a local Prometheus backfilled with fixture series.
 	scripts/demo-prometheus.sh
 
+.PHONY: demo-backtest
+demo-backtest: build ## Backtest a canary config on past deployments held by a local Prometheus (docs/backtest.md).
+	scripts/demo-backtest.sh
+
 .PHONY: test
 test: lint check-generated $(HELM) ## Run every test (installs what the tests need: PostgreSQL, Prometheus, Chromium, Helm; builds the image).
 	scripts/ensure-postgres.sh

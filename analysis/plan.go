@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash"
 	"maps"
 	"slices"
 	"strings"
@@ -173,24 +174,33 @@ func (r *Runner) Check(cfg *verdict.Config, req *Request, opts Options) error {
 	return err
 }
 
-// Fingerprint identifies the series a run would fetch: a hash of every
-// query it renders (metric, account, text, range and step), the
-// baseline's history included, and nothing else. Runs with one
-// fingerprint fetch the same series, so a cache of fetched series can be
-// keyed by it; a changed query, scope or window changes it, a changed
-// threshold or judge does not.
-func (r *Runner) Fingerprint(cfg *verdict.Config, req *Request, opts Options) (string, error) {
+// Fingerprints identify, per metric, the series a run would fetch: a
+// hash of every query it renders for the metric (account, text, range and
+// step), the baseline's history included, and nothing else. Series
+// fetched under one fingerprint are the ones a run would fetch again, so
+// a cache of fetched series can be checked by it; a changed query, scope
+// or window changes it, a changed threshold, judge or other metric does
+// not.
+func (r *Runner) Fingerprints(cfg *verdict.Config, req *Request, opts Options) (map[string]string, error) {
 	if err := req.Validate(); err != nil {
-		return "", err
+		return nil, err
 	}
 	jobs, err := r.plan(cfg, req, opts)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	h := sha256.New()
+	hashes := map[string]hash.Hash{}
 	for _, j := range jobs {
-		fmt.Fprintf(h, "%q %q %t %t %q %d %d %d\n", cfg.Metrics[j.metric].Name, j.account.Name, j.control, j.history, j.query.Text,
+		name := cfg.Metrics[j.metric].Name
+		if hashes[name] == nil {
+			hashes[name] = sha256.New()
+		}
+		fmt.Fprintf(hashes[name], "%q %t %t %q %d %d %d\n", j.account.Name, j.control, j.history, j.query.Text,
 			j.query.Start.UnixMilli(), j.query.End.UnixMilli(), j.query.Step.Milliseconds())
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	out := make(map[string]string, len(hashes))
+	for name, h := range hashes {
+		out[name] = hex.EncodeToString(h.Sum(nil))
+	}
+	return out, nil
 }

@@ -2,10 +2,13 @@ package backtest
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,8 +25,12 @@ import (
 // limits, rate limits and retries), and fingerprints what it would fetch.
 type Fetcher interface {
 	Fetch(ctx context.Context, cfg *verdict.Config, req *analysis.Request, opts analysis.Options) (*analysis.Outcome, error)
-	Fingerprint(cfg *verdict.Config, req *analysis.Request, opts analysis.Options) (string, error)
+	Fingerprints(cfg *verdict.Config, req *analysis.Request, opts analysis.Options) (map[string]string, error)
 }
+
+// fingerprintTag is the tag of a cached pair holding the fingerprint of
+// the queries that fetched it (analysis.Runner.Fingerprints).
+const fingerprintTag = "judge.fingerprint"
 
 var _ Fetcher = (*analysis.Runner)(nil)
 
@@ -34,8 +41,10 @@ type FetchOptions struct {
 	Analysis analysis.Options
 	// Cache, when set, is a directory holding one file per case: the
 	// series fetched for it (a MetricSetPairList, as judge analyze
-	// --save-data writes), read instead of fetching when the case's
-	// queries are unchanged.
+	// --save-data writes, each pair tagged with its queries'
+	// fingerprint), read instead of fetching when every metric's queries
+	// are unchanged. Metrics of other configs stay in the file, so configs
+	// that share metrics can be swept from one cache.
 	Cache string
 	// Parallel bounds the cases fetched at once (default 4).
 	Parallel int
@@ -93,7 +102,7 @@ func fetchIncident(ctx context.Context, f Fetcher, in *Incident, cfg *verdict.Co
 	}
 	c.Expected = expected
 	req := in.Request(cfg)
-	fp, err := f.Fingerprint(cfg, req, o.Analysis)
+	prints, err := f.Fingerprints(cfg, req, o.Analysis)
 	switch {
 	case errors.Is(err, analysis.ErrConfig):
 		return c, err
@@ -102,9 +111,11 @@ func fetchIncident(ctx context.Context, f Fetcher, in *Incident, cfg *verdict.Co
 		return c, nil
 	}
 	path := ""
+	var cached []verdict.MetricSetPair
 	if o.Cache != "" {
-		path = filepath.Join(o.Cache, cacheName(in.Name, fp))
-		if pairs, ok := readCached(path, cfg); ok {
+		path = filepath.Join(o.Cache, cacheName(in))
+		cached = readCached(path)
+		if pairs, ok := cachedPairs(cached, cfg, prints); ok {
 			c.Pairs = pairs
 			return c, nil
 		}
@@ -123,11 +134,53 @@ func fetchIncident(ctx context.Context, f Fetcher, in *Incident, cfg *verdict.Co
 	}
 	c.Pairs = out.Pairs
 	if path != "" {
-		if err := writeCached(path, out.Pairs); err != nil {
+		if err := writeCached(path, merged(cached, out.Pairs, prints)); err != nil {
 			return c, fmt.Errorf("--cache: %w", err)
 		}
 	}
 	return c, nil
+}
+
+// cachedPairs are the config's metrics from a case's cache file, in the
+// config's order, when every one is there under its current fingerprint.
+func cachedPairs(cached []verdict.MetricSetPair, cfg *verdict.Config, prints map[string]string) ([]verdict.MetricSetPair, bool) {
+	byName := map[string]verdict.MetricSetPair{}
+	for _, p := range cached {
+		byName[p.Name] = p
+	}
+	out := make([]verdict.MetricSetPair, 0, len(cfg.Metrics))
+	for _, m := range cfg.Metrics {
+		p, ok := byName[m.Name]
+		if !ok || p.Tags[fingerprintTag] != prints[m.Name] {
+			return nil, false
+		}
+		out = append(out, p)
+	}
+	return out, true
+}
+
+// merged is what a case's cache file holds after a fetch: the pairs just
+// fetched, tagged with their fingerprints, and the cached pairs of metrics
+// this config does not have.
+func merged(cached, fetched []verdict.MetricSetPair, prints map[string]string) []verdict.MetricSetPair {
+	out := make([]verdict.MetricSetPair, 0, len(cached)+len(fetched))
+	have := map[string]bool{}
+	for _, p := range fetched {
+		tags := maps.Clone(p.Tags)
+		if tags == nil {
+			tags = map[string]string{}
+		}
+		tags[fingerprintTag] = prints[p.Name]
+		p.Tags = tags
+		out = append(out, p)
+		have[p.Name] = true
+	}
+	for _, p := range cached {
+		if !have[p.Name] {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // unusable says why fetched series cannot make a case: a metric whose
@@ -149,39 +202,35 @@ func unusable(pairs []verdict.MetricSetPair) string {
 }
 
 // cacheName is a case's cache file: its name, made safe for a file name,
-// and the fingerprint of its queries, so a changed query, scope or window
+// and a hash of its scopes (or change), so a case renamed or moved in time
 // is fetched anew.
-func cacheName(name, fingerprint string) string {
+func cacheName(in *Incident) string {
 	safe := strings.Map(func(r rune) rune {
 		if r < unicode.MaxASCII && (unicode.IsLetter(r) || unicode.IsDigit(r) || r == '-' || r == '_' || r == '.') {
 			return r
 		}
 		return '_'
-	}, name)
-	return fmt.Sprintf("%.80s-%.16s.json", strings.TrimLeft(safe, "."), fingerprint)
+	}, in.Name)
+	where, _ := json.Marshal(struct {
+		Scopes map[string]analysis.ScopePair `json:"scopes,omitempty"`
+		Change *Change                       `json:"change,omitempty"`
+	}{in.Scopes, in.Change})
+	sum := sha256.Sum256(where)
+	return fmt.Sprintf("%.80s-%s.json", strings.TrimLeft(safe, "."), hex.EncodeToString(sum[:8]))
 }
 
-// readCached reads a case's cached series; a missing, unreadable or
-// incomplete file (a metric of the config not in it) is fetched anew.
-func readCached(path string, cfg *verdict.Config) ([]verdict.MetricSetPair, bool) {
+// readCached reads a case's cache file; a missing or unreadable one holds
+// nothing.
+func readCached(path string) []verdict.MetricSetPair {
 	raw, err := os.ReadFile(path) //nolint:gosec // a file of the user's cache directory
 	if err != nil {
-		return nil, false
+		return nil
 	}
 	pairs, err := verdict.ParseMetricSetPairList(raw, path)
 	if err != nil {
-		return nil, false
+		return nil
 	}
-	have := map[string]bool{}
-	for _, p := range pairs {
-		have[p.Name] = true
-	}
-	for _, m := range cfg.Metrics {
-		if !have[m.Name] {
-			return nil, false
-		}
-	}
-	return pairs, true
+	return pairs
 }
 
 // writeCached writes a case's series to the cache, whole or not at all

@@ -335,6 +335,27 @@ func TestCriticalNotAppliedInOutput(t *testing.T) {
 // from are left where it says, the saved series replaying to the same
 // verdict.
 func TestDemoPrometheusScript(t *testing.T) {
+	text, out, err := runDemoScript(t, "scripts/demo-prometheus.sh")
+	if err != nil || !strings.Contains(text, "exit 1") || !strings.Contains(text, "Kept in "+out) {
+		t.Fatalf("demo-prometheus: %v\n%s", err, text)
+	}
+	for _, f := range []string{"judge.yaml", "canary-config.yaml", "scopes.json", "fetched.json"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Errorf("%s not kept: %v", f, err)
+		}
+	}
+	code, replay, errOut := runJudge(t, "", "analyze", "--canary-config", filepath.Join(out, "canary-config.yaml"), "--data", filepath.Join(out, "fetched.json"))
+	if code != 1 || !strings.HasPrefix(replay, "FAIL") {
+		t.Errorf("replay of the saved series: exit %d (%s)\n%s", code, errOut, replay)
+	}
+}
+
+// runDemoScript runs a demo script that starts its own Prometheus, with
+// judge built from this tree, on a free port, keeping its files in a
+// temporary directory; it returns the script's output, that directory and
+// how the script ended.
+func runDemoScript(t *testing.T, script string) (string, string, error) {
+	t.Helper()
 	if _, err := exec.LookPath("promtool"); err != nil {
 		t.Fatal("promtool not found: run scripts/ensure-prometheus.sh (make test does)")
 	}
@@ -350,22 +371,11 @@ func TestDemoPrometheusScript(t *testing.T) {
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
 	out := filepath.Join(dir, "out")
-	cmd := exec.Command("bash", "scripts/demo-prometheus.sh")
+	cmd := exec.Command("bash", script)
 	cmd.Dir = "../.."
 	cmd.Env = append(os.Environ(), "JUDGE_BIN="+bin, "DEMO_OUT="+out, fmt.Sprintf("DEMO_PROMETHEUS_PORT=%d", port))
 	text, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(text), "exit 1") || !strings.Contains(string(text), "Kept in "+out) {
-		t.Fatalf("demo-prometheus: %v\n%s", err, text)
-	}
-	for _, f := range []string{"judge.yaml", "canary-config.yaml", "scopes.json", "fetched.json"} {
-		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
-			t.Errorf("%s not kept: %v", f, err)
-		}
-	}
-	code, replay, errOut := runJudge(t, "", "analyze", "--canary-config", filepath.Join(out, "canary-config.yaml"), "--data", filepath.Join(out, "fetched.json"))
-	if code != 1 || !strings.HasPrefix(replay, "FAIL") {
-		t.Errorf("replay of the saved series: exit %d (%s)\n%s", code, errOut, replay)
-	}
+	return string(text), out, err
 }
 
 // TestBacktestFlagsFewCases: rates from fewer than 20 cases are flagged

@@ -57,6 +57,10 @@ metrics:
     critical: true
     direction: increase
     query: {prometheus: 'avg(checkout_latency_seconds{pod="${scope}"})'}
+  - name: latency_max
+    groups: [perf]
+    direction: increase
+    query: {prometheus: 'max(checkout_latency_seconds{pod="${scope}"})'}
 `)
 	return appConfig, canaryConfig, change, stop
 }
@@ -74,7 +78,9 @@ func scopesCase(name, label, canary string, at time.Time) map[string]any {
 // TestBacktestIncidents runs judge backtest --incidents against a real
 // Prometheus: both case forms are judged as labelled; each case's default
 // judge result is exactly judge analyze --scopes' for the same scopes; a
-// replay from --cache with Prometheus stopped gives identical JSON; cases
+// replay from --cache with Prometheus stopped gives identical JSON, and
+// another config sharing its metrics replays from it too, while a changed
+// query is fetched anew; cases
 // whose label is unknown or whose metric has no data are ERROR with their
 // reason and make the run exit 1; a bad file exits 65 naming the case and
 // field.
@@ -112,7 +118,7 @@ func TestBacktestIncidents(t *testing.T) {
 	if def.Judge != verdict.JudgeDefault || def.Summary.Incidents != 2 || def.Summary.Detected != 2 || def.Summary.Controls != 2 || def.Summary.FalseFails != 0 {
 		t.Errorf("default judge: %+v", def.Summary)
 	}
-	if m := def.Summary.Metrics; len(m) != 1 || m[0].Name != "latency" || m[0].Flagged != 2 || m[0].FalseFlags != 0 || !(m[0].RecallInterval[0] > 0.1) {
+	if m := def.Summary.Metrics; len(m) != 2 || m[0].Name != "latency" || m[0].Flagged != 2 || m[0].FalseFlags != 0 || !(m[0].RecallInterval[0] > 0.1) {
 		t.Errorf("per metric: %+v", m)
 	}
 
@@ -161,6 +167,17 @@ func TestBacktestIncidents(t *testing.T) {
 		t.Errorf("replay from the cache: exit %d %s\n%s\nwant\n%s", code, errOut, replay, live)
 	}
 
+	// Another config sharing a metric replays from the same cache; one
+	// whose query changed must fetch, and cannot.
+	subset := writeFile(t, dir, "subset.yaml", "metrics:\n  - {name: latency, groups: [perf], critical: true, direction: increase, query: {prometheus: 'avg(checkout_latency_seconds{pod=\"${scope}\"})'}}\n")
+	if code, out, errOut := runJudge(t, "", "backtest", "--config", appConfig, "--canary-config", subset, "--incidents", good, "--cache", cache); code != 0 || !strings.Contains(out, "detected 2") {
+		t.Errorf("a config of one cached metric: exit %d\n%s\n%s", code, out, errOut)
+	}
+	changed := writeFile(t, dir, "changed.yaml", "metrics:\n  - {name: latency, groups: [perf], critical: true, direction: increase, query: {prometheus: 'min(checkout_latency_seconds{pod=\"${scope}\"})'}}\n")
+	if code, out, _ := runJudge(t, "", "backtest", "--config", appConfig, "--canary-config", changed, "--incidents", good, "--cache", cache); code != 1 || !strings.Contains(out, "errors 4") {
+		t.Errorf("a changed query read from the cache: exit %d\n%s", code, out)
+	}
+
 	// A case not in the cache, with its source down: ERROR, exit 1.
 	if code, out, errOut := runJudge(t, "", args(bad)...); code != 1 || !strings.Contains(out, "gone-svc: metric \"latency\": baseline: prometheus account \"prom\": metrics source unavailable") {
 		t.Errorf("source down: exit %d\n%s\n%s", code, out, errOut)
@@ -191,5 +208,23 @@ func TestBacktestNABErrors(t *testing.T) {
 		"--canary-config", other, "--judge", "default")
 	if code != 1 || !strings.Contains(errOut, "could not be judged") || !strings.Contains(out, "incidents 0") {
 		t.Errorf("exit %d\n%.400s\n%s", code, out, errOut)
+	}
+}
+
+// TestDemoBacktestScript runs make demo-backtest's script against a real
+// Prometheus: both judges catch the three labelled regressions and pass
+// the three good deployments, and the candidate config without the error
+// metric, judged from the cache with Prometheus stopped, misses the canary
+// whose errors tripled and says so; the incidents file and cache are kept.
+func TestDemoBacktestScript(t *testing.T) {
+	text, out, err := runDemoScript(t, "scripts/demo-backtest.sh")
+	if err != nil || strings.Count(text, "incidents 3, detected 3 (recall 100.0%); controls 3, false fails 0") != 2 ||
+		!strings.Contains(text, "incidents 3, detected 2") || !strings.Contains(text, "canary-1190: regression, judged PASS") {
+		t.Fatalf("demo-backtest: %v\n%s", err, text)
+	}
+	for _, f := range []string{"judge.yaml", "incidents.yaml", "cache"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Errorf("%s not kept: %v", f, err)
+		}
 	}
 }
