@@ -84,6 +84,16 @@ type Outcome struct {
 	// Metrics are the classifications of the case's metrics (cases
 	// with PerMetric), in the config's order.
 	Metrics []MetricOutcome `json:"metrics,omitempty"`
+	// Recorded, for a stored analysis replayed, is the verdict the server
+	// recorded when it ran; Result is then the candidate's.
+	Recorded *Recorded `json:"recorded,omitempty"`
+}
+
+// Recorded is the verdict a server stored for an analysis.
+type Recorded struct {
+	Judge  verdict.JudgeName `json:"judge"`
+	Result verdict.Outcome   `json:"result"`
+	Score  float64           `json:"score"`
 }
 
 // MetricOutcome is one metric's classification in one case.
@@ -104,6 +114,12 @@ type Summary struct {
 	FalseFailRate float64 `json:"false_fail_rate"`
 	Marginal      int     `json:"marginal"`
 	Errors        int     `json:"errors"`
+	// Unlabelled counts cases with no expected verdict (stored analyses
+	// nobody labelled): in neither recall nor false fails. Changed counts
+	// replayed analyses whose candidate verdict differs from the recorded
+	// one.
+	Unlabelled int `json:"unlabelled,omitempty"`
+	Changed    int `json:"changed,omitempty"`
 	// RecallInterval and FalseFailInterval are the rates' exact 95%
 	// confidence intervals (Clopper–Pearson): what a few dozen cases can
 	// tell.
@@ -306,6 +322,9 @@ func Summarize(outcomes []Outcome) Summary {
 		if o.Result == verdict.ResultMarginal {
 			s.Marginal++
 		}
+		if o.Recorded != nil && o.Recorded.Result != o.Result {
+			s.Changed++
+		}
 		failed := o.Result == verdict.ResultFail
 		switch o.Expected {
 		case verdict.ResultFail:
@@ -334,7 +353,7 @@ func Summarize(outcomes []Outcome) Summary {
 			if failed {
 				kinds[k].Detected++
 			}
-		default:
+		case verdict.ResultPass:
 			s.Controls++
 			if failed {
 				s.FalseFails++
@@ -350,6 +369,8 @@ func Summarize(outcomes []Outcome) Summary {
 			if failed {
 				noises[k].FalseFails++
 			}
+		default:
+			s.Unlabelled++
 		}
 	}
 	s.Recall = ratio(s.Detected, s.Incidents)

@@ -63,9 +63,12 @@ type metricView struct {
 	ShiftAlt    string
 }
 
-// Link is a navigation link shown at the top of a page.
+// Link is a navigation link shown at the top of a page: a link to URL;
+// with Fields, a button posting them to URL as a form (the web UI's
+// actions); with neither, plain text.
 type Link struct {
 	Text, URL string
+	Fields    map[string]string
 }
 
 // Analysis writes one analysis as an HTML page: the result, score,

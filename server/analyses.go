@@ -236,6 +236,11 @@ func analysisToProto(a store.Analysis, withSpec bool) (*judgev1.Analysis, error)
 		CreateTime:       timestamppb.New(a.CreatedAt),
 		UpdateTime:       timestamppb.New(a.UpdatedAt),
 		Attempts:         int32(a.Attempts), //nolint:gosec // at most Config.MaxAttempts
+		Label:            a.Label,
+		LabelledBy:       a.LabelledBy,
+	}
+	if !a.LabelledAt.IsZero() {
+		pa.LabelTime = timestamppb.New(a.LabelledAt)
 	}
 	if withSpec {
 		pa.Spec = &judgev1.AnalysisSpec{}

@@ -64,6 +64,8 @@ var policy = map[string]auth.Role{
 	judgev1.JudgeService_GetSequence_FullMethodName:        auth.RoleRead,
 	judgev1.JudgeService_ListCanaryConfigs_FullMethodName:  auth.RoleRead,
 	judgev1.JudgeService_DeleteCanaryConfig_FullMethodName: auth.RoleAdmin,
+	judgev1.JudgeService_LabelAnalysis_FullMethodName:      auth.RoleWrite,
+	judgev1.JudgeService_ReplayAnalyses_FullMethodName:     auth.RoleWrite,
 }
 
 // endpoint is one route of the server as the matrix sees it.
@@ -267,8 +269,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 
 // TestAuthorizationUI walks the web UI's pages × methods × tokens: every
 // page needs a read token (a browser without one is sent to the login
-// form), only GET and HEAD are served, and the login form takes only
-// GET, HEAD and POST.
+// form), only GET and HEAD are served, an analysis' label buttons post
+// with a write token only, and the login form takes only GET, HEAD and
+// POST.
 func TestAuthorizationUI(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, Config{Tokens: testTokens(t), OpenRoutes: []string{"argo-kayenta", "flagger", "metrics"}})
@@ -288,6 +291,17 @@ func TestAuthorizationUI(t *testing.T) {
 				case role != "" && !read && got != http.StatusMethodNotAllowed:
 					t.Errorf("%s %s with %s: %d, want 405", method, path, role, got)
 				}
+			}
+		}
+	}
+	// The label form: POST only, with a write token (no analysis x: 404).
+	for _, method := range []string{"GET", "POST", "PUT", "DELETE"} {
+		for role, want := range map[auth.Role]int{"": http.StatusSeeOther, auth.RoleRead: http.StatusMethodNotAllowed, auth.RoleWrite: http.StatusMethodNotAllowed, auth.RoleAdmin: http.StatusMethodNotAllowed} {
+			if method == "POST" {
+				want = map[auth.Role]int{"": http.StatusSeeOther, auth.RoleRead: http.StatusForbidden, auth.RoleWrite: http.StatusNotFound, auth.RoleAdmin: http.StatusNotFound}[role]
+			}
+			if got := callAuth(t, noRedirect, method, base+"/ui/analyses/x/label", tokens[role], "label=good"); got != want {
+				t.Errorf("%s /ui/analyses/x/label with %q: %d, want %d", method, role, got, want)
 			}
 		}
 	}

@@ -120,31 +120,17 @@ func (s *Service) resolve(ctx context.Context, spec *judgev1.AnalysisSpec) (*jud
 	case *judgev1.AnalysisSpec_CanaryConfig:
 		body = c.CanaryConfig
 	case *judgev1.AnalysisSpec_CanaryConfigName:
-		stored, err := s.store.GetConfig(ctx, c.CanaryConfigName)
-		if err != nil {
+		var err error
+		if body, err = s.storedConfig(ctx, c.CanaryConfigName); err != nil {
 			return nil, nil, err
-		}
-		body = &structpb.Struct{}
-		if err := protojson.Unmarshal(stored.Body, body); err != nil {
-			return nil, nil, fmt.Errorf("stored config %q: %w", c.CanaryConfigName, err)
 		}
 		source = fmt.Sprintf("stored config %q", c.CanaryConfigName)
 	default:
 		return nil, nil, fmt.Errorf("spec: set canary_config or canary_config_name: %w", errInvalid)
 	}
-	// protojson also rejects what could not be stored with an asynchronous
-	// analysis (a NaN number, a value with no kind), so Analyze and
-	// CreateAnalysis accept the same configs.
-	raw, err := protojson.Marshal(body)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %s: %w", source, strings.TrimPrefix(err.Error(), "proto: "), errInvalid)
-	}
-	cfg, err := s.configs.parse(raw, source)
+	cfg, err := s.parseConfig(body, source)
 	if err != nil {
 		return nil, nil, err
-	}
-	if n := len(cfg.Metrics); n > s.limits.MaxMetrics {
-		return nil, nil, fmt.Errorf("%s: %d metrics, more than the limit of %d: %w", source, n, s.limits.MaxMetrics, errInvalid)
 	}
 	known := make(map[string]bool, len(cfg.Metrics))
 	for _, m := range cfg.Metrics {
@@ -199,6 +185,39 @@ func scopesFromProto(scopes map[string]*judgev1.ScopePair) *analysis.Request {
 		req.Scopes[name] = analysis.ScopePair{Control: side(p.GetControlScope()), Experiment: side(p.GetExperimentScope())}
 	}
 	return req
+}
+
+// storedConfig is the body of a stored canary config.
+func (s *Service) storedConfig(ctx context.Context, name string) (*structpb.Struct, error) {
+	stored, err := s.store.GetConfig(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	body := &structpb.Struct{}
+	if err := protojson.Unmarshal(stored.Body, body); err != nil {
+		return nil, fmt.Errorf("stored config %q: %w", name, err)
+	}
+	return body, nil
+}
+
+// parseConfig parses a canary config body (native or Kayenta) within the
+// server's limits; source names it in errors.
+func (s *Service) parseConfig(body *structpb.Struct, source string) (*verdict.Config, error) {
+	// protojson also rejects what could not be stored with an asynchronous
+	// analysis (a NaN number, a value with no kind), so Analyze and
+	// CreateAnalysis accept the same configs.
+	raw, err := protojson.Marshal(body)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %s: %w", source, strings.TrimPrefix(err.Error(), "proto: "), errInvalid)
+	}
+	cfg, err := s.configs.parse(raw, source)
+	if err != nil {
+		return nil, err
+	}
+	if n := len(cfg.Metrics); n > s.limits.MaxMetrics {
+		return nil, fmt.Errorf("%s: %d metrics, more than the limit of %d: %w", source, n, s.limits.MaxMetrics, errInvalid)
+	}
+	return cfg, nil
 }
 
 // judge runs the verdict engine on a resolved spec: on its inline series,

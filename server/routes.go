@@ -18,16 +18,19 @@ import (
 // methodRoles is the role each RPC needs, on gRPC and on its /v1 HTTP
 // route alike.
 var methodRoles = map[string]auth.Role{
-	judgev1.JudgeService_Analyze_FullMethodName:            auth.RoleWrite,
-	judgev1.JudgeService_CreateAnalysis_FullMethodName:     auth.RoleWrite,
-	judgev1.JudgeService_CancelAnalysis_FullMethodName:     auth.RoleWrite,
-	judgev1.JudgeService_PutCanaryConfig_FullMethodName:    auth.RoleWrite,
-	judgev1.JudgeService_GetAnalysis_FullMethodName:        auth.RoleRead,
-	judgev1.JudgeService_ListAnalyses_FullMethodName:       auth.RoleRead,
-	judgev1.JudgeService_WatchAnalysis_FullMethodName:      auth.RoleRead,
-	judgev1.JudgeService_GetCanaryConfig_FullMethodName:    auth.RoleRead,
-	judgev1.JudgeService_ListCanaryConfigs_FullMethodName:  auth.RoleRead,
-	judgev1.JudgeService_GetSequence_FullMethodName:        auth.RoleRead,
+	judgev1.JudgeService_Analyze_FullMethodName:           auth.RoleWrite,
+	judgev1.JudgeService_CreateAnalysis_FullMethodName:    auth.RoleWrite,
+	judgev1.JudgeService_CancelAnalysis_FullMethodName:    auth.RoleWrite,
+	judgev1.JudgeService_PutCanaryConfig_FullMethodName:   auth.RoleWrite,
+	judgev1.JudgeService_GetAnalysis_FullMethodName:       auth.RoleRead,
+	judgev1.JudgeService_ListAnalyses_FullMethodName:      auth.RoleRead,
+	judgev1.JudgeService_WatchAnalysis_FullMethodName:     auth.RoleRead,
+	judgev1.JudgeService_GetCanaryConfig_FullMethodName:   auth.RoleRead,
+	judgev1.JudgeService_ListCanaryConfigs_FullMethodName: auth.RoleRead,
+	judgev1.JudgeService_GetSequence_FullMethodName:       auth.RoleRead,
+	judgev1.JudgeService_LabelAnalysis_FullMethodName:     auth.RoleWrite,
+	// Replaying re-runs analyses (on stored series): the role of running one.
+	judgev1.JudgeService_ReplayAnalyses_FullMethodName:     auth.RoleWrite,
 	judgev1.JudgeService_DeleteCanaryConfig_FullMethodName: auth.RoleAdmin,
 }
 

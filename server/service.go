@@ -106,7 +106,7 @@ func (s *Service) metricNames(ctx context.Context, account, filter string) ([]st
 func (s *Service) grpcError(err error) error {
 	switch {
 	case errors.Is(err, errInvalid), errors.Is(err, verdict.ErrInvalidConfig), errors.Is(err, verdict.ErrInvalidData),
-		errors.Is(err, store.ErrBadPageToken), errors.Is(err, analysis.ErrInvalidRequest):
+		errors.Is(err, store.ErrBadPageToken), errors.Is(err, analysis.ErrInvalidRequest), errors.Is(err, store.ErrInvalidLabel):
 		return status.Error(codes.InvalidArgument, err.Error())
 	case errors.Is(err, analysis.ErrConfig):
 		return status.Error(codes.FailedPrecondition, err.Error())

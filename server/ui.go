@@ -55,6 +55,7 @@ func (s *Service) uiHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /ui/{$}", s.uiAnalyses)
 	mux.HandleFunc("GET /ui/analyses/{id}", s.uiAnalysis)
+	mux.HandleFunc("POST /ui/analyses/{id}/label", s.uiLabel)
 	mux.HandleFunc("GET /ui/configs/{$}", s.uiConfigs)
 	mux.HandleFunc("GET /ui/configs/{name}", s.uiConfig)
 	mux.HandleFunc("GET /ui/sequences/{name...}", s.uiSequence)
@@ -206,6 +207,7 @@ func (s *Service) uiAnalysis(w http.ResponseWriter, r *http.Request) {
 	if name := v.GetLook().GetSequence(); name != "" {
 		links = append(links, report.Link{Text: fmt.Sprintf("sequence %s (look %d)", name, v.GetLook().GetLook()), URL: "/ui/sequences/" + url.PathEscape(name)})
 	}
+	links = append(links, labelLinks(a)...)
 	if err := report.Analysis(&buf, "Analysis "+a.ID, protoconv.VerdictFromProto(v), pairs, links...); err != nil {
 		s.log.Error("ui: render report", "id", a.ID, "err", err)
 		uiError(w, http.StatusInternalServerError, "internal error")
@@ -296,6 +298,48 @@ func prettyJSON(body []byte) string {
 	return out.String() + "\n"
 }
 
+// labelLinks are an analysis page's label and the buttons that set it:
+// regression, good, or clear.
+func labelLinks(a store.Analysis) []report.Link {
+	action := "/ui/analyses/" + url.PathEscape(a.ID) + "/label"
+	status := report.Link{Text: "— not labelled; it was:"}
+	if a.Label != "" {
+		status.Text = fmt.Sprintf("— labelled %s by %s at %s; relabel:", a.Label, a.LabelledBy, a.LabelledAt.UTC().Format("2006-01-02 15:04:05Z"))
+	}
+	links := []report.Link{status}
+	for _, l := range []string{store.LabelRegression, store.LabelGood} {
+		if l != a.Label {
+			links = append(links, report.Link{Text: l, URL: action, Fields: map[string]string{"label": l}})
+		}
+	}
+	if a.Label != "" {
+		links = append(links, report.Link{Text: "clear", URL: action, Fields: map[string]string{"label": ""}})
+	}
+	return links
+}
+
+// uiLabel labels an analysis from its page's buttons (the ui wrapper has
+// checked the write role) and shows the page again.
+func (s *Service) uiLabel(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 4096)
+	id := r.PathValue("id")
+	owner := auth.CallerFrom(r.Context()).Owner
+	_, err := s.store.SetLabel(r.Context(), id, r.PostFormValue("label"), owner, labeller(owner))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		uiError(w, http.StatusNotFound, "no analysis "+id)
+	case errors.Is(err, store.ErrNotOwner):
+		uiError(w, http.StatusForbidden, "only the token that created this analysis may label it")
+	case errors.Is(err, store.ErrInvalidLabel):
+		uiError(w, http.StatusBadRequest, "label: want regression, good or none")
+	case err != nil:
+		s.log.Error("ui: label analysis", "id", id, "err", err)
+		uiError(w, http.StatusInternalServerError, "internal error")
+	default:
+		http.Redirect(w, r, "/ui/analyses/"+url.PathEscape(id), http.StatusSeeOther)
+	}
+}
+
 // uiLogin serves the login form and, on POST, checks the token (it needs
 // the read role) and keeps it in a Secure, HttpOnly, SameSite=Strict
 // cookie scoped to /ui (browsers send Secure cookies over HTTPS, and to
@@ -335,8 +379,17 @@ func (a *authenticator) ui(next http.Handler) http.Handler {
 		if c, err := r.Cookie(uiCookie); header == "" && err == nil {
 			header = "Bearer " + c.Value
 		}
-		caller, err := a.check(header, auth.RoleRead, r.Method+" "+r.URL.Path)
-		if err != nil {
+		// Labelling an analysis (its page's buttons) is a write.
+		need := auth.RoleRead
+		if r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/ui/analyses/") && strings.HasSuffix(r.URL.Path, "/label") {
+			need = auth.RoleWrite
+		}
+		caller, err := a.check(header, need, r.Method+" "+r.URL.Path)
+		switch {
+		case errors.Is(err, auth.ErrPermissionDenied) && need == auth.RoleWrite:
+			uiError(w, http.StatusForbidden, "labelling an analysis needs a write token: log in with one")
+			return
+		case err != nil:
 			http.Redirect(w, r, "/ui/login", http.StatusSeeOther)
 			return
 		}

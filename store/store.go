@@ -30,6 +30,9 @@ var (
 	ErrLeaseLost = errors.New("analysis lease lost")
 	// ErrBadPageToken is returned for a page token this store did not issue.
 	ErrBadPageToken = errors.New("bad page token")
+	// ErrInvalidLabel is returned for an analysis label that is not
+	// LabelRegression, LabelGood or empty.
+	ErrInvalidLabel = errors.New("invalid label")
 )
 
 // Status is the state of an analysis.
@@ -75,6 +78,11 @@ type Analysis struct {
 	// CreatedBy is the caller that created it (auth.Caller.Owner): the
 	// owner of the sequence it is a look of.
 	CreatedBy string
+	// Label is what the analysis turned out to be (LabelRegression,
+	// LabelGood, or empty), LabelledBy who said so and LabelledAt when.
+	Label      string
+	LabelledBy string
+	LabelledAt time.Time
 }
 
 // AnalysisFilter restricts ListAnalyses; zero fields match everything.
@@ -82,6 +90,10 @@ type AnalysisFilter struct {
 	Status      Status
 	ConfigName  string
 	Application string
+	// Since keeps analyses created at or after it; Labelled those with a
+	// label.
+	Since    time.Time
+	Labelled bool
 }
 
 // Store is a database of configs and analyses. All methods are safe for
@@ -267,6 +279,10 @@ var migrations = []string{
 		id INTEGER PRIMARY KEY,
 		at BIGINT NOT NULL
 	);`,
+	// Labels: what an analysis turned out to be, who said so and when.
+	`ALTER TABLE analyses ADD COLUMN label TEXT NOT NULL DEFAULT '';
+	ALTER TABLE analyses ADD COLUMN labelled_by TEXT NOT NULL DEFAULT '';
+	ALTER TABLE analyses ADD COLUMN labelled_at BIGINT NOT NULL DEFAULT 0;`,
 }
 
 // migrate applies the migrations not yet recorded in schema_migrations, each
@@ -450,20 +466,25 @@ func (s *Store) DeleteConfig(ctx context.Context, name string) error {
 	return nil
 }
 
-const analysisColumns = `id, status, config_name, spec, verdict, error, created_at, updated_at, attempts, owner, lease_until, series, created_by`
+const analysisColumns = `id, status, config_name, spec, verdict, error, created_at, updated_at, attempts, owner, lease_until, series, created_by, label, labelled_by, labelled_at`
 
 // listColumns are analysisColumns without the stored spec, which lists and
 // watches never need: a spec can hold megabytes of series.
-const listColumns = `id, status, config_name, '', verdict, error, created_at, updated_at, attempts, owner, lease_until, '', created_by`
+const listColumns = `id, status, config_name, '', verdict, error, created_at, updated_at, attempts, owner, lease_until, '', created_by, label, labelled_by, labelled_at`
 
 func scanAnalysis(row interface{ Scan(...any) error }) (Analysis, error) {
 	var (
 		a                             Analysis
 		status, spec, verdict, series string
 		created, updated, leaseEnd    int64
+		labelled                      int64
 	)
-	if err := row.Scan(&a.ID, &status, &a.ConfigName, &spec, &verdict, &a.Error, &created, &updated, &a.Attempts, &a.Owner, &leaseEnd, &series, &a.CreatedBy); err != nil {
+	if err := row.Scan(&a.ID, &status, &a.ConfigName, &spec, &verdict, &a.Error, &created, &updated, &a.Attempts, &a.Owner, &leaseEnd, &series, &a.CreatedBy,
+		&a.Label, &a.LabelledBy, &labelled); err != nil {
 		return Analysis{}, err
+	}
+	if labelled != 0 {
+		a.LabelledAt = time.Unix(0, labelled).UTC()
 	}
 	a.Status = Status(status)
 	a.Spec = []byte(spec)
@@ -548,6 +569,13 @@ func (s *Store) ListAnalyses(ctx context.Context, f AnalysisFilter, limit int, t
 	if f.Application != "" {
 		q += ` AND application = ?`
 		args = append(args, f.Application)
+	}
+	if !f.Since.IsZero() {
+		q += ` AND created_at >= ?`
+		args = append(args, f.Since.UnixNano())
+	}
+	if f.Labelled {
+		q += ` AND label <> ''`
 	}
 	if token != "" {
 		at, id, err := decodeAnalysisToken(token)

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
@@ -57,6 +58,11 @@ usage, 65 a bad input file or config.`,
 	f.String("cache", "", "with --incidents: directory of fetched series, one file per case; a case whose queries are unchanged is read from it instead of fetched")
 	f.String("metrics-account", "", "with --incidents: the account to use where several of a source type are configured")
 	f.Int("parallel", 4, "with --incidents: cases fetched at once")
+	f.String("server", "", "re-judge the analyses the judge server at this gRPC address (host:port) stored, with --canary-config as the candidate (each analysis' own config without it): each case's recorded verdict beside the candidate's, its label as the expected verdict")
+	f.Duration("since", 720*time.Hour, "with --server: analyses created within this long")
+	f.String("config-name", "", "with --server: only analyses of this config name")
+	f.Bool("labelled-only", false, "with --server: only analyses someone labelled (PUT /v1/analyses/{id}/label or the UI)")
+	addClientFlags(f)
 	f.String("nab-data", "", "directory of NAB-format series (dir/file.csv with timestamp,value)")
 	f.String("nab-labels", "", "NAB combined_windows.json: incident windows per series")
 	f.String("nab-half", "", "only one half of the NAB files: tune (every other file, in name order, from the first) or holdout (the rest): choose settings on one, report the other")
@@ -112,6 +118,9 @@ func runBacktest(cmd *cobra.Command, v *viper.Viper) error {
 		}
 		thresholds = &t
 	}
+	if addr := v.GetString("server"); addr != "" {
+		return runReplay(cmd, v, addr, judges, thresholds, format)
+	}
 	cases, cfg, err := backtestCases(cmd, v, judges)
 	if err != nil {
 		return err
@@ -144,6 +153,37 @@ func runBacktest(cmd *cobra.Command, v *viper.Viper) error {
 		if err := writeBacktestText(cmd.OutOrStdout(), report); err != nil {
 			return &exitError{code: exitInternal, err: err}
 		}
+	}
+	return erroredCases(report)
+}
+
+// runReplay is judge backtest --server: stored analyses re-judged on the
+// server (replayServer), reported as any backtest.
+func runReplay(cmd *cobra.Command, v *viper.Viper, addr string, judges []verdict.JudgeName, thresholds *verdict.Thresholds, format string) error {
+	switch {
+	case format == "html":
+		return usageError("--server: --output text or json (the stored series stay on the server; its UI shows each analysis)")
+	case v.IsSet("advise"):
+		return usageError("--advise works on local cases (--incidents, --nab-data, --synthetic), not with --server")
+	case v.GetString("incidents") != "" || v.GetBool("synthetic") || v.GetString("nab-data") != "":
+		return usageError("--server replays stored analyses: it excludes --incidents, --synthetic and --nab-data")
+	}
+	if !v.IsSet("judge") {
+		judges = []verdict.JudgeName{JudgeRecorded}
+	}
+	if slices.Contains(judges, backtest.JudgeReference) {
+		return usageError("--judge reference runs locally: with --server, choose default, kayenta or both")
+	}
+	report, err := replayServer(cmd.Context(), v, addr, judges, thresholds)
+	if err != nil {
+		return err
+	}
+	if format == "json" {
+		if err := writeJSON(cmd.OutOrStdout(), report); err != nil {
+			return &exitError{code: exitInternal, err: err}
+		}
+	} else if err := writeBacktestText(cmd.OutOrStdout(), report); err != nil {
+		return &exitError{code: exitInternal, err: err}
 	}
 	return erroredCases(report)
 }

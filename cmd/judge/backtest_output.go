@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -74,6 +75,9 @@ func writeBacktestText(out io.Writer, report backtest.Report) error {
 				return err
 			}
 		}
+		if err := writeChangedVerdicts(out, j); err != nil {
+			return err
+		}
 		for _, o := range j.Cases {
 			if o.Error != "" {
 				fmt.Fprintf(out, "  %s: %s\n", printable(o.ID), printable(o.Error))
@@ -129,4 +133,39 @@ func writeIncidentTables(out io.Writer, j backtest.JudgeReport) error {
 		fmt.Fprintf(out, "  cases judged otherwise than labelled (%d):\n%s\n", len(wrong), strings.Join(wrong, "\n"))
 	}
 	return nil
+}
+
+// writeChangedVerdicts prints, for stored analyses replayed, the
+// intervals of the labelled ones and every analysis whose candidate
+// verdict differs from the recorded one.
+func writeChangedVerdicts(out io.Writer, j backtest.JudgeReport) error {
+	replayed := slices.ContainsFunc(j.Cases, func(o backtest.Outcome) bool { return o.Recorded != nil })
+	if !replayed {
+		return nil
+	}
+	s := j.Summary
+	fmt.Fprintf(out, "  %d analyses replayed, %d unlabelled; %d verdicts changed\n", len(j.Cases), s.Unlabelled, s.Changed)
+	if s.Incidents+s.Controls > 0 {
+		pct := func(i backtest.Interval) string { return fmt.Sprintf("[%.0f%%, %.0f%%]", 100*i[0], 100*i[1]) }
+		fmt.Fprintf(out, "  labelled: recall %.1f%% %s, false fails %.1f%% %s (exact 95%% intervals)\n", 100*s.Recall, pct(s.RecallInterval), 100*s.FalseFailRate, pct(s.FalseFailInterval))
+	}
+	if s.Changed == 0 {
+		return nil
+	}
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  ANALYSIS\tCONFIG\tLABEL\tRECORDED\tCANDIDATE")
+	for _, o := range j.Cases {
+		if o.Recorded == nil || o.Recorded.Result == o.Result {
+			continue
+		}
+		label := "-"
+		switch o.Expected {
+		case verdict.ResultFail:
+			label = string(backtest.LabelRegression)
+		case verdict.ResultPass:
+			label = string(backtest.LabelGood)
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s %.0f\t%s %.0f\n", printable(o.ID), printable(o.Source), label, o.Recorded.Result, o.Recorded.Score, o.Result, o.Score)
+	}
+	return tw.Flush()
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 	"go.yaml.in/yaml/v3"
 	"google.golang.org/grpc"
@@ -46,6 +47,23 @@ func analyzeRemote(ctx context.Context, addr string, conn clientConn, rawConfig 
 		spec.Thresholds = &judgev1.Thresholds{Pass: t.Pass, Marginal: t.Marginal}
 	}
 	spec.Metrics = protoconv.PairsToProto(pairs)
+	cc, err := dial(addr, conn)
+	if err != nil {
+		return nil, err
+	}
+	defer cc.Close()
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	resp, err := judgev1.NewJudgeServiceClient(cc).Analyze(ctx, &judgev1.AnalyzeRequest{Spec: spec})
+	if err != nil {
+		return nil, remoteError(addr, err)
+	}
+	return protoconv.VerdictFromProto(resp.GetVerdict()), nil
+}
+
+// dial connects to a judge server with the connection's credentials and
+// token.
+func dial(addr string, conn clientConn) (*grpc.ClientConn, error) {
 	dialOpts := []grpc.DialOption{grpc.WithTransportCredentials(conn.creds),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20), grpc.MaxCallSendMsgSize(64<<20))}
 	if conn.token != "" {
@@ -55,23 +73,23 @@ func analyzeRemote(ctx context.Context, addr string, conn clientConn, rawConfig 
 	if err != nil {
 		return nil, usageError("--server %q: %w", addr, err)
 	}
-	defer cc.Close()
-	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	resp, err := judgev1.NewJudgeServiceClient(cc).Analyze(ctx, &judgev1.AnalyzeRequest{Spec: spec})
-	if err != nil {
-		st := status.Convert(err)
-		switch st.Code() {
-		case codes.InvalidArgument, codes.NotFound, codes.FailedPrecondition, codes.ResourceExhausted:
-			return nil, dataError(fmt.Errorf("judge server %s: %s", addr, st.Message()))
-		case codes.Unauthenticated, codes.PermissionDenied:
-			return nil, usageError("judge server %s: %s (give a token with --token-file or JUDGE_TOKEN)", addr, st.Message())
-		case codes.Unavailable, codes.DeadlineExceeded:
-			return nil, &exitError{code: exitUnavailable, err: fmt.Errorf("judge server %s unavailable: %s", addr, st.Message())}
-		}
-		return nil, &exitError{code: exitInternal, err: fmt.Errorf("judge server %s: %s: %s", addr, st.Code(), st.Message())}
+	return cc, nil
+}
+
+// remoteError is the exit status of a failed call to a judge server: 65
+// for what the server refused as bad input, 64 for a missing or weak
+// token, 69 when it cannot be reached.
+func remoteError(addr string, err error) error {
+	st := status.Convert(err)
+	switch st.Code() {
+	case codes.InvalidArgument, codes.NotFound, codes.FailedPrecondition, codes.ResourceExhausted:
+		return dataError(fmt.Errorf("judge server %s: %s", addr, st.Message()))
+	case codes.Unauthenticated, codes.PermissionDenied:
+		return usageError("judge server %s: %s (give a token with --token-file or JUDGE_TOKEN)", addr, st.Message())
+	case codes.Unavailable, codes.DeadlineExceeded:
+		return &exitError{code: exitUnavailable, err: fmt.Errorf("judge server %s unavailable: %s", addr, st.Message())}
 	}
-	return protoconv.VerdictFromProto(resp.GetVerdict()), nil
+	return &exitError{code: exitInternal, err: fmt.Errorf("judge server %s: %s: %s", addr, st.Code(), st.Message())}
 }
 
 // lookOptions place a remote analysis in a sequence of looks.
@@ -99,6 +117,15 @@ func configStruct(raw []byte) (*structpb.Struct, error) {
 		return nil, fmt.Errorf("canary config: %w", err)
 	}
 	return s, nil
+}
+
+// addClientFlags adds the flags of clientSettings.
+func addClientFlags(f *pflag.FlagSet) {
+	f.Bool("tls", false, "with --server: connect over TLS (system CAs unless --ca-file)")
+	f.String("ca-file", "", "with --server: PEM CA bundle that signed the server's certificate (implies --tls)")
+	f.String("cert-file", "", "with --server: PEM client certificate for mutual TLS (implies --tls)")
+	f.String("key-file", "", "with --server: PEM key of --cert-file")
+	f.String("token-file", "", "with --server: file holding the bearer token (or set JUDGE_TOKEN)")
 }
 
 // clientConn is how the CLI reaches a judge server: transport credentials

@@ -144,6 +144,29 @@ func TestUIInBrowser(t *testing.T) {
 		t.Errorf("sequence page: %d looks, %d interval charts, %d report links; want 2 each, the name as text, 2 of 3 planned looks, a look that continued and one that failed:\n%s", seqRows, seqCharts, seqLinks, seqText)
 	}
 
+	// The label buttons: a click labels the analysis, the page says so,
+	// and the API returns it.
+	step("open the analysis to label it", chromedp.Do(ctx, chromedp.Navigate(base+"/ui/analyses/"+id),
+		chromedp.Query(chromedp.CSS(`nav form button`), chromedp.NodeVisible)))
+	step("click regression", chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`nav form:first-of-type button`))))
+	// The form posts and the server redirects to the page again.
+	var labelled string
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(labelled, "labelled regression") && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		labelled, _ = chromedp.Run(ctx, chromedp.Text(chromedp.CSS("nav")))
+	}
+	var stored struct {
+		Analysis struct {
+			Label string `json:"label"`
+		} `json:"analysis"`
+	}
+	resp, err := http.Get(base + "/v1/analyses/" + id)
+	step("read the analysis back", err)
+	step("decode it", json.NewDecoder(resp.Body).Decode(&stored))
+	resp.Body.Close()
+	if !strings.Contains(labelled, "labelled regression by") || stored.Analysis.Label != "regression" {
+		t.Errorf("after clicking regression: the page says %q, the API %q", labelled, stored.Analysis.Label)
+	}
+
 	// The backtest report, opened as the file a user would open.
 	cases, err := backtest.Synthetic(5, 24, backtest.SyntheticOptions{Noises: []string{backtest.NoiseIndependent}})
 	step("synthetic cases", err)

@@ -92,6 +92,476 @@ func (AnalysisStatus) EnumDescriptor() ([]byte, []int) {
 	return file_judge_v1_judge_proto_rawDescGZIP(), []int{0}
 }
 
+// LabelAnalysisRequest labels one stored analysis.
+type LabelAnalysisRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// label is "regression", "good", or "" to clear it.
+	Label         string `protobuf:"bytes,2,opt,name=label,proto3" json:"label,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LabelAnalysisRequest) Reset() {
+	*x = LabelAnalysisRequest{}
+	mi := &file_judge_v1_judge_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LabelAnalysisRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LabelAnalysisRequest) ProtoMessage() {}
+
+func (x *LabelAnalysisRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_judge_v1_judge_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LabelAnalysisRequest.ProtoReflect.Descriptor instead.
+func (*LabelAnalysisRequest) Descriptor() ([]byte, []int) {
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *LabelAnalysisRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *LabelAnalysisRequest) GetLabel() string {
+	if x != nil {
+		return x.Label
+	}
+	return ""
+}
+
+// LabelAnalysisResponse is the labelled analysis.
+type LabelAnalysisResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Analysis      *Analysis              `protobuf:"bytes,1,opt,name=analysis,proto3" json:"analysis,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LabelAnalysisResponse) Reset() {
+	*x = LabelAnalysisResponse{}
+	mi := &file_judge_v1_judge_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LabelAnalysisResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LabelAnalysisResponse) ProtoMessage() {}
+
+func (x *LabelAnalysisResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_judge_v1_judge_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LabelAnalysisResponse.ProtoReflect.Descriptor instead.
+func (*LabelAnalysisResponse) Descriptor() ([]byte, []int) {
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *LabelAnalysisResponse) GetAnalysis() *Analysis {
+	if x != nil {
+		return x.Analysis
+	}
+	return nil
+}
+
+// ReplayAnalysesRequest chooses the stored analyses to re-judge and the
+// candidate to judge them with.
+type ReplayAnalysesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// since keeps analyses created at or after it (required).
+	Since *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=since,proto3" json:"since,omitempty"`
+	// config_name keeps analyses of this stored (or inline) config name.
+	ConfigName string `protobuf:"bytes,2,opt,name=config_name,json=configName,proto3" json:"config_name,omitempty"`
+	// The candidate config: inline, stored by name, or neither (each
+	// analysis' own config).
+	//
+	// Types that are valid to be assigned to Candidate:
+	//
+	//	*ReplayAnalysesRequest_CanaryConfig
+	//	*ReplayAnalysesRequest_CanaryConfigName
+	Candidate isReplayAnalysesRequest_Candidate `protobuf_oneof:"candidate"`
+	// judge, when set, is the candidate's judge ("default" or "kayenta").
+	Judge string `protobuf:"bytes,5,opt,name=judge,proto3" json:"judge,omitempty"`
+	// thresholds, when set, are the candidate's thresholds.
+	Thresholds *Thresholds `protobuf:"bytes,6,opt,name=thresholds,proto3" json:"thresholds,omitempty"`
+	// labelled_only keeps analyses that carry a label.
+	LabelledOnly bool `protobuf:"varint,7,opt,name=labelled_only,json=labelledOnly,proto3" json:"labelled_only,omitempty"`
+	// page_size is the most analyses returned (default 50, at most 200).
+	PageSize int32 `protobuf:"varint,8,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// page_token continues from a previous response's next_page_token.
+	PageToken     string `protobuf:"bytes,9,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReplayAnalysesRequest) Reset() {
+	*x = ReplayAnalysesRequest{}
+	mi := &file_judge_v1_judge_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplayAnalysesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplayAnalysesRequest) ProtoMessage() {}
+
+func (x *ReplayAnalysesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_judge_v1_judge_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplayAnalysesRequest.ProtoReflect.Descriptor instead.
+func (*ReplayAnalysesRequest) Descriptor() ([]byte, []int) {
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ReplayAnalysesRequest) GetSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Since
+	}
+	return nil
+}
+
+func (x *ReplayAnalysesRequest) GetConfigName() string {
+	if x != nil {
+		return x.ConfigName
+	}
+	return ""
+}
+
+func (x *ReplayAnalysesRequest) GetCandidate() isReplayAnalysesRequest_Candidate {
+	if x != nil {
+		return x.Candidate
+	}
+	return nil
+}
+
+func (x *ReplayAnalysesRequest) GetCanaryConfig() *structpb.Struct {
+	if x != nil {
+		if x, ok := x.Candidate.(*ReplayAnalysesRequest_CanaryConfig); ok {
+			return x.CanaryConfig
+		}
+	}
+	return nil
+}
+
+func (x *ReplayAnalysesRequest) GetCanaryConfigName() string {
+	if x != nil {
+		if x, ok := x.Candidate.(*ReplayAnalysesRequest_CanaryConfigName); ok {
+			return x.CanaryConfigName
+		}
+	}
+	return ""
+}
+
+func (x *ReplayAnalysesRequest) GetJudge() string {
+	if x != nil {
+		return x.Judge
+	}
+	return ""
+}
+
+func (x *ReplayAnalysesRequest) GetThresholds() *Thresholds {
+	if x != nil {
+		return x.Thresholds
+	}
+	return nil
+}
+
+func (x *ReplayAnalysesRequest) GetLabelledOnly() bool {
+	if x != nil {
+		return x.LabelledOnly
+	}
+	return false
+}
+
+func (x *ReplayAnalysesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ReplayAnalysesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type isReplayAnalysesRequest_Candidate interface {
+	isReplayAnalysesRequest_Candidate()
+}
+
+type ReplayAnalysesRequest_CanaryConfig struct {
+	CanaryConfig *structpb.Struct `protobuf:"bytes,3,opt,name=canary_config,json=canaryConfig,proto3,oneof"`
+}
+
+type ReplayAnalysesRequest_CanaryConfigName struct {
+	CanaryConfigName string `protobuf:"bytes,4,opt,name=canary_config_name,json=canaryConfigName,proto3,oneof"`
+}
+
+func (*ReplayAnalysesRequest_CanaryConfig) isReplayAnalysesRequest_Candidate() {}
+
+func (*ReplayAnalysesRequest_CanaryConfigName) isReplayAnalysesRequest_Candidate() {}
+
+// ReplayedAnalysis is one stored analysis, its recorded verdict and the
+// candidate's on the same series.
+type ReplayedAnalysis struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	Id               string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	CanaryConfigName string                 `protobuf:"bytes,2,opt,name=canary_config_name,json=canaryConfigName,proto3" json:"canary_config_name,omitempty"`
+	CreateTime       *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// label is the analysis' label ("regression", "good" or "").
+	Label string `protobuf:"bytes,4,opt,name=label,proto3" json:"label,omitempty"`
+	// recorded is the verdict stored when the analysis ran.
+	Recorded *ReplayVerdict `protobuf:"bytes,5,opt,name=recorded,proto3" json:"recorded,omitempty"`
+	// candidate is the candidate's verdict on the same series; unset when
+	// error says why it could not be judged.
+	Candidate     *ReplayVerdict `protobuf:"bytes,6,opt,name=candidate,proto3" json:"candidate,omitempty"`
+	Error         string         `protobuf:"bytes,7,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReplayedAnalysis) Reset() {
+	*x = ReplayedAnalysis{}
+	mi := &file_judge_v1_judge_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplayedAnalysis) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplayedAnalysis) ProtoMessage() {}
+
+func (x *ReplayedAnalysis) ProtoReflect() protoreflect.Message {
+	mi := &file_judge_v1_judge_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplayedAnalysis.ProtoReflect.Descriptor instead.
+func (*ReplayedAnalysis) Descriptor() ([]byte, []int) {
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ReplayedAnalysis) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ReplayedAnalysis) GetCanaryConfigName() string {
+	if x != nil {
+		return x.CanaryConfigName
+	}
+	return ""
+}
+
+func (x *ReplayedAnalysis) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *ReplayedAnalysis) GetLabel() string {
+	if x != nil {
+		return x.Label
+	}
+	return ""
+}
+
+func (x *ReplayedAnalysis) GetRecorded() *ReplayVerdict {
+	if x != nil {
+		return x.Recorded
+	}
+	return nil
+}
+
+func (x *ReplayedAnalysis) GetCandidate() *ReplayVerdict {
+	if x != nil {
+		return x.Candidate
+	}
+	return nil
+}
+
+func (x *ReplayedAnalysis) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+// ReplayVerdict is the gist of a verdict.
+type ReplayVerdict struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Judge string                 `protobuf:"bytes,1,opt,name=judge,proto3" json:"judge,omitempty"`
+	// result is "PASS", "MARGINAL" or "FAIL".
+	Result        string  `protobuf:"bytes,2,opt,name=result,proto3" json:"result,omitempty"`
+	Score         float64 `protobuf:"fixed64,3,opt,name=score,proto3" json:"score,omitempty"`
+	Reason        string  `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReplayVerdict) Reset() {
+	*x = ReplayVerdict{}
+	mi := &file_judge_v1_judge_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplayVerdict) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplayVerdict) ProtoMessage() {}
+
+func (x *ReplayVerdict) ProtoReflect() protoreflect.Message {
+	mi := &file_judge_v1_judge_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplayVerdict.ProtoReflect.Descriptor instead.
+func (*ReplayVerdict) Descriptor() ([]byte, []int) {
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ReplayVerdict) GetJudge() string {
+	if x != nil {
+		return x.Judge
+	}
+	return ""
+}
+
+func (x *ReplayVerdict) GetResult() string {
+	if x != nil {
+		return x.Result
+	}
+	return ""
+}
+
+func (x *ReplayVerdict) GetScore() float64 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+func (x *ReplayVerdict) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// ReplayAnalysesResponse is a page of replayed analyses.
+type ReplayAnalysesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Analyses      []*ReplayedAnalysis    `protobuf:"bytes,1,rep,name=analyses,proto3" json:"analyses,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReplayAnalysesResponse) Reset() {
+	*x = ReplayAnalysesResponse{}
+	mi := &file_judge_v1_judge_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplayAnalysesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplayAnalysesResponse) ProtoMessage() {}
+
+func (x *ReplayAnalysesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_judge_v1_judge_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplayAnalysesResponse.ProtoReflect.Descriptor instead.
+func (*ReplayAnalysesResponse) Descriptor() ([]byte, []int) {
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ReplayAnalysesResponse) GetAnalyses() []*ReplayedAnalysis {
+	if x != nil {
+		return x.Analyses
+	}
+	return nil
+}
+
+func (x *ReplayAnalysesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 // GetSequenceRequest names a sequence (AnalysisSpec.sequence) and a page
 // of its looks.
 type GetSequenceRequest struct {
@@ -108,7 +578,7 @@ type GetSequenceRequest struct {
 
 func (x *GetSequenceRequest) Reset() {
 	*x = GetSequenceRequest{}
-	mi := &file_judge_v1_judge_proto_msgTypes[0]
+	mi := &file_judge_v1_judge_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -120,7 +590,7 @@ func (x *GetSequenceRequest) String() string {
 func (*GetSequenceRequest) ProtoMessage() {}
 
 func (x *GetSequenceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[0]
+	mi := &file_judge_v1_judge_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -133,7 +603,7 @@ func (x *GetSequenceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSequenceRequest.ProtoReflect.Descriptor instead.
 func (*GetSequenceRequest) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{0}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetSequenceRequest) GetSequence() string {
@@ -180,7 +650,7 @@ type GetSequenceResponse struct {
 
 func (x *GetSequenceResponse) Reset() {
 	*x = GetSequenceResponse{}
-	mi := &file_judge_v1_judge_proto_msgTypes[1]
+	mi := &file_judge_v1_judge_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -192,7 +662,7 @@ func (x *GetSequenceResponse) String() string {
 func (*GetSequenceResponse) ProtoMessage() {}
 
 func (x *GetSequenceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[1]
+	mi := &file_judge_v1_judge_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -205,7 +675,7 @@ func (x *GetSequenceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSequenceResponse.ProtoReflect.Descriptor instead.
 func (*GetSequenceResponse) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{1}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetSequenceResponse) GetSequence() string {
@@ -278,7 +748,7 @@ type SequenceLookRecord struct {
 
 func (x *SequenceLookRecord) Reset() {
 	*x = SequenceLookRecord{}
-	mi := &file_judge_v1_judge_proto_msgTypes[2]
+	mi := &file_judge_v1_judge_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -290,7 +760,7 @@ func (x *SequenceLookRecord) String() string {
 func (*SequenceLookRecord) ProtoMessage() {}
 
 func (x *SequenceLookRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[2]
+	mi := &file_judge_v1_judge_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -303,7 +773,7 @@ func (x *SequenceLookRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SequenceLookRecord.ProtoReflect.Descriptor instead.
 func (*SequenceLookRecord) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{2}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *SequenceLookRecord) GetAnalysisId() string {
@@ -388,7 +858,7 @@ type AnalysisSpec struct {
 
 func (x *AnalysisSpec) Reset() {
 	*x = AnalysisSpec{}
-	mi := &file_judge_v1_judge_proto_msgTypes[3]
+	mi := &file_judge_v1_judge_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -400,7 +870,7 @@ func (x *AnalysisSpec) String() string {
 func (*AnalysisSpec) ProtoMessage() {}
 
 func (x *AnalysisSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[3]
+	mi := &file_judge_v1_judge_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -413,7 +883,7 @@ func (x *AnalysisSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnalysisSpec.ProtoReflect.Descriptor instead.
 func (*AnalysisSpec) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{3}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *AnalysisSpec) GetConfig() isAnalysisSpec_Config {
@@ -583,7 +1053,7 @@ type MetricPair struct {
 
 func (x *MetricPair) Reset() {
 	*x = MetricPair{}
-	mi := &file_judge_v1_judge_proto_msgTypes[4]
+	mi := &file_judge_v1_judge_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -595,7 +1065,7 @@ func (x *MetricPair) String() string {
 func (*MetricPair) ProtoMessage() {}
 
 func (x *MetricPair) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[4]
+	mi := &file_judge_v1_judge_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -608,7 +1078,7 @@ func (x *MetricPair) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetricPair.ProtoReflect.Descriptor instead.
 func (*MetricPair) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{4}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *MetricPair) GetName() string {
@@ -716,7 +1186,7 @@ type ScopePair struct {
 
 func (x *ScopePair) Reset() {
 	*x = ScopePair{}
-	mi := &file_judge_v1_judge_proto_msgTypes[5]
+	mi := &file_judge_v1_judge_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -728,7 +1198,7 @@ func (x *ScopePair) String() string {
 func (*ScopePair) ProtoMessage() {}
 
 func (x *ScopePair) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[5]
+	mi := &file_judge_v1_judge_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -741,7 +1211,7 @@ func (x *ScopePair) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScopePair.ProtoReflect.Descriptor instead.
 func (*ScopePair) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{5}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ScopePair) GetControlScope() *Scope {
@@ -780,7 +1250,7 @@ type Scope struct {
 
 func (x *Scope) Reset() {
 	*x = Scope{}
-	mi := &file_judge_v1_judge_proto_msgTypes[6]
+	mi := &file_judge_v1_judge_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -792,7 +1262,7 @@ func (x *Scope) String() string {
 func (*Scope) ProtoMessage() {}
 
 func (x *Scope) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[6]
+	mi := &file_judge_v1_judge_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -805,7 +1275,7 @@ func (x *Scope) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Scope.ProtoReflect.Descriptor instead.
 func (*Scope) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{6}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Scope) GetScope() string {
@@ -863,7 +1333,7 @@ type Thresholds struct {
 
 func (x *Thresholds) Reset() {
 	*x = Thresholds{}
-	mi := &file_judge_v1_judge_proto_msgTypes[7]
+	mi := &file_judge_v1_judge_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -875,7 +1345,7 @@ func (x *Thresholds) String() string {
 func (*Thresholds) ProtoMessage() {}
 
 func (x *Thresholds) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[7]
+	mi := &file_judge_v1_judge_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -888,7 +1358,7 @@ func (x *Thresholds) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Thresholds.ProtoReflect.Descriptor instead.
 func (*Thresholds) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{7}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Thresholds) GetPass() float64 {
@@ -916,7 +1386,7 @@ type AnalyzeRequest struct {
 
 func (x *AnalyzeRequest) Reset() {
 	*x = AnalyzeRequest{}
-	mi := &file_judge_v1_judge_proto_msgTypes[8]
+	mi := &file_judge_v1_judge_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -928,7 +1398,7 @@ func (x *AnalyzeRequest) String() string {
 func (*AnalyzeRequest) ProtoMessage() {}
 
 func (x *AnalyzeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[8]
+	mi := &file_judge_v1_judge_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -941,7 +1411,7 @@ func (x *AnalyzeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnalyzeRequest.ProtoReflect.Descriptor instead.
 func (*AnalyzeRequest) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{8}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *AnalyzeRequest) GetSpec() *AnalysisSpec {
@@ -964,7 +1434,7 @@ type AnalyzeResponse struct {
 
 func (x *AnalyzeResponse) Reset() {
 	*x = AnalyzeResponse{}
-	mi := &file_judge_v1_judge_proto_msgTypes[9]
+	mi := &file_judge_v1_judge_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -976,7 +1446,7 @@ func (x *AnalyzeResponse) String() string {
 func (*AnalyzeResponse) ProtoMessage() {}
 
 func (x *AnalyzeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[9]
+	mi := &file_judge_v1_judge_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -989,7 +1459,7 @@ func (x *AnalyzeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnalyzeResponse.ProtoReflect.Descriptor instead.
 func (*AnalyzeResponse) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{9}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *AnalyzeResponse) GetVerdict() *Verdict {
@@ -1034,7 +1504,7 @@ type Verdict struct {
 
 func (x *Verdict) Reset() {
 	*x = Verdict{}
-	mi := &file_judge_v1_judge_proto_msgTypes[10]
+	mi := &file_judge_v1_judge_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1046,7 +1516,7 @@ func (x *Verdict) String() string {
 func (*Verdict) ProtoMessage() {}
 
 func (x *Verdict) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[10]
+	mi := &file_judge_v1_judge_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1059,7 +1529,7 @@ func (x *Verdict) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Verdict.ProtoReflect.Descriptor instead.
 func (*Verdict) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{10}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Verdict) GetJudge() string {
@@ -1156,7 +1626,7 @@ type SequenceLook struct {
 
 func (x *SequenceLook) Reset() {
 	*x = SequenceLook{}
-	mi := &file_judge_v1_judge_proto_msgTypes[11]
+	mi := &file_judge_v1_judge_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1168,7 +1638,7 @@ func (x *SequenceLook) String() string {
 func (*SequenceLook) ProtoMessage() {}
 
 func (x *SequenceLook) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[11]
+	mi := &file_judge_v1_judge_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1181,7 +1651,7 @@ func (x *SequenceLook) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SequenceLook.ProtoReflect.Descriptor instead.
 func (*SequenceLook) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{11}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *SequenceLook) GetSequence() string {
@@ -1257,7 +1727,7 @@ type GroupScore struct {
 
 func (x *GroupScore) Reset() {
 	*x = GroupScore{}
-	mi := &file_judge_v1_judge_proto_msgTypes[12]
+	mi := &file_judge_v1_judge_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1269,7 +1739,7 @@ func (x *GroupScore) String() string {
 func (*GroupScore) ProtoMessage() {}
 
 func (x *GroupScore) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[12]
+	mi := &file_judge_v1_judge_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1282,7 +1752,7 @@ func (x *GroupScore) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupScore.ProtoReflect.Descriptor instead.
 func (*GroupScore) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{12}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GroupScore) GetName() string {
@@ -1377,7 +1847,7 @@ type MetricResult struct {
 
 func (x *MetricResult) Reset() {
 	*x = MetricResult{}
-	mi := &file_judge_v1_judge_proto_msgTypes[13]
+	mi := &file_judge_v1_judge_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1389,7 +1859,7 @@ func (x *MetricResult) String() string {
 func (*MetricResult) ProtoMessage() {}
 
 func (x *MetricResult) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[13]
+	mi := &file_judge_v1_judge_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1402,7 +1872,7 @@ func (x *MetricResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetricResult.ProtoReflect.Descriptor instead.
 func (*MetricResult) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{13}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *MetricResult) GetName() string {
@@ -1597,7 +2067,7 @@ type Bounds struct {
 
 func (x *Bounds) Reset() {
 	*x = Bounds{}
-	mi := &file_judge_v1_judge_proto_msgTypes[14]
+	mi := &file_judge_v1_judge_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1609,7 +2079,7 @@ func (x *Bounds) String() string {
 func (*Bounds) ProtoMessage() {}
 
 func (x *Bounds) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[14]
+	mi := &file_judge_v1_judge_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1622,7 +2092,7 @@ func (x *Bounds) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Bounds.ProtoReflect.Descriptor instead.
 func (*Bounds) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{14}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Bounds) GetAllowedIncrease() float64 {
@@ -1692,7 +2162,7 @@ type SampleSummary struct {
 
 func (x *SampleSummary) Reset() {
 	*x = SampleSummary{}
-	mi := &file_judge_v1_judge_proto_msgTypes[15]
+	mi := &file_judge_v1_judge_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1704,7 +2174,7 @@ func (x *SampleSummary) String() string {
 func (*SampleSummary) ProtoMessage() {}
 
 func (x *SampleSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[15]
+	mi := &file_judge_v1_judge_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1717,7 +2187,7 @@ func (x *SampleSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SampleSummary.ProtoReflect.Descriptor instead.
 func (*SampleSummary) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{15}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *SampleSummary) GetCount() int32 {
@@ -1802,14 +2272,19 @@ type Analysis struct {
 	// series are the series fetched for an analysis given scopes, as judged
 	// (a MetricSetPairList), so the verdict can be explained and re-judged;
 	// returned by GetAnalysis only, not in lists.
-	Series        []*MetricPair `protobuf:"bytes,10,rep,name=series,proto3" json:"series,omitempty"`
+	Series []*MetricPair `protobuf:"bytes,10,rep,name=series,proto3" json:"series,omitempty"`
+	// label is what the analysis turned out to be ("regression", "good" or
+	// ""), labelled_by who said so (the token's owner) and label_time when.
+	Label         string                 `protobuf:"bytes,11,opt,name=label,proto3" json:"label,omitempty"`
+	LabelledBy    string                 `protobuf:"bytes,12,opt,name=labelled_by,json=labelledBy,proto3" json:"labelled_by,omitempty"`
+	LabelTime     *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=label_time,json=labelTime,proto3" json:"label_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Analysis) Reset() {
 	*x = Analysis{}
-	mi := &file_judge_v1_judge_proto_msgTypes[16]
+	mi := &file_judge_v1_judge_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1821,7 +2296,7 @@ func (x *Analysis) String() string {
 func (*Analysis) ProtoMessage() {}
 
 func (x *Analysis) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[16]
+	mi := &file_judge_v1_judge_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1834,7 +2309,7 @@ func (x *Analysis) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Analysis.ProtoReflect.Descriptor instead.
 func (*Analysis) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{16}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Analysis) GetId() string {
@@ -1907,6 +2382,27 @@ func (x *Analysis) GetSeries() []*MetricPair {
 	return nil
 }
 
+func (x *Analysis) GetLabel() string {
+	if x != nil {
+		return x.Label
+	}
+	return ""
+}
+
+func (x *Analysis) GetLabelledBy() string {
+	if x != nil {
+		return x.LabelledBy
+	}
+	return ""
+}
+
+func (x *Analysis) GetLabelTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LabelTime
+	}
+	return nil
+}
+
 // CreateAnalysisRequest is the request of CreateAnalysis.
 type CreateAnalysisRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1918,7 +2414,7 @@ type CreateAnalysisRequest struct {
 
 func (x *CreateAnalysisRequest) Reset() {
 	*x = CreateAnalysisRequest{}
-	mi := &file_judge_v1_judge_proto_msgTypes[17]
+	mi := &file_judge_v1_judge_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1930,7 +2426,7 @@ func (x *CreateAnalysisRequest) String() string {
 func (*CreateAnalysisRequest) ProtoMessage() {}
 
 func (x *CreateAnalysisRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[17]
+	mi := &file_judge_v1_judge_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1943,7 +2439,7 @@ func (x *CreateAnalysisRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAnalysisRequest.ProtoReflect.Descriptor instead.
 func (*CreateAnalysisRequest) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{17}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *CreateAnalysisRequest) GetSpec() *AnalysisSpec {
@@ -1964,7 +2460,7 @@ type CreateAnalysisResponse struct {
 
 func (x *CreateAnalysisResponse) Reset() {
 	*x = CreateAnalysisResponse{}
-	mi := &file_judge_v1_judge_proto_msgTypes[18]
+	mi := &file_judge_v1_judge_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1976,7 +2472,7 @@ func (x *CreateAnalysisResponse) String() string {
 func (*CreateAnalysisResponse) ProtoMessage() {}
 
 func (x *CreateAnalysisResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[18]
+	mi := &file_judge_v1_judge_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1989,7 +2485,7 @@ func (x *CreateAnalysisResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAnalysisResponse.ProtoReflect.Descriptor instead.
 func (*CreateAnalysisResponse) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{18}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *CreateAnalysisResponse) GetAnalysis() *Analysis {
@@ -2010,7 +2506,7 @@ type GetAnalysisRequest struct {
 
 func (x *GetAnalysisRequest) Reset() {
 	*x = GetAnalysisRequest{}
-	mi := &file_judge_v1_judge_proto_msgTypes[19]
+	mi := &file_judge_v1_judge_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2022,7 +2518,7 @@ func (x *GetAnalysisRequest) String() string {
 func (*GetAnalysisRequest) ProtoMessage() {}
 
 func (x *GetAnalysisRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[19]
+	mi := &file_judge_v1_judge_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2035,7 +2531,7 @@ func (x *GetAnalysisRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAnalysisRequest.ProtoReflect.Descriptor instead.
 func (*GetAnalysisRequest) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{19}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *GetAnalysisRequest) GetId() string {
@@ -2056,7 +2552,7 @@ type GetAnalysisResponse struct {
 
 func (x *GetAnalysisResponse) Reset() {
 	*x = GetAnalysisResponse{}
-	mi := &file_judge_v1_judge_proto_msgTypes[20]
+	mi := &file_judge_v1_judge_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2068,7 +2564,7 @@ func (x *GetAnalysisResponse) String() string {
 func (*GetAnalysisResponse) ProtoMessage() {}
 
 func (x *GetAnalysisResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[20]
+	mi := &file_judge_v1_judge_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2081,7 +2577,7 @@ func (x *GetAnalysisResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAnalysisResponse.ProtoReflect.Descriptor instead.
 func (*GetAnalysisResponse) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{20}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *GetAnalysisResponse) GetAnalysis() *Analysis {
@@ -2110,7 +2606,7 @@ type ListAnalysesRequest struct {
 
 func (x *ListAnalysesRequest) Reset() {
 	*x = ListAnalysesRequest{}
-	mi := &file_judge_v1_judge_proto_msgTypes[21]
+	mi := &file_judge_v1_judge_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2122,7 +2618,7 @@ func (x *ListAnalysesRequest) String() string {
 func (*ListAnalysesRequest) ProtoMessage() {}
 
 func (x *ListAnalysesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[21]
+	mi := &file_judge_v1_judge_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2135,7 +2631,7 @@ func (x *ListAnalysesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAnalysesRequest.ProtoReflect.Descriptor instead.
 func (*ListAnalysesRequest) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{21}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ListAnalysesRequest) GetStatus() AnalysisStatus {
@@ -2186,7 +2682,7 @@ type ListAnalysesResponse struct {
 
 func (x *ListAnalysesResponse) Reset() {
 	*x = ListAnalysesResponse{}
-	mi := &file_judge_v1_judge_proto_msgTypes[22]
+	mi := &file_judge_v1_judge_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2198,7 +2694,7 @@ func (x *ListAnalysesResponse) String() string {
 func (*ListAnalysesResponse) ProtoMessage() {}
 
 func (x *ListAnalysesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[22]
+	mi := &file_judge_v1_judge_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2211,7 +2707,7 @@ func (x *ListAnalysesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAnalysesResponse.ProtoReflect.Descriptor instead.
 func (*ListAnalysesResponse) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{22}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ListAnalysesResponse) GetAnalyses() []*Analysis {
@@ -2239,7 +2735,7 @@ type CancelAnalysisRequest struct {
 
 func (x *CancelAnalysisRequest) Reset() {
 	*x = CancelAnalysisRequest{}
-	mi := &file_judge_v1_judge_proto_msgTypes[23]
+	mi := &file_judge_v1_judge_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2251,7 +2747,7 @@ func (x *CancelAnalysisRequest) String() string {
 func (*CancelAnalysisRequest) ProtoMessage() {}
 
 func (x *CancelAnalysisRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[23]
+	mi := &file_judge_v1_judge_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2264,7 +2760,7 @@ func (x *CancelAnalysisRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelAnalysisRequest.ProtoReflect.Descriptor instead.
 func (*CancelAnalysisRequest) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{23}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *CancelAnalysisRequest) GetId() string {
@@ -2285,7 +2781,7 @@ type CancelAnalysisResponse struct {
 
 func (x *CancelAnalysisResponse) Reset() {
 	*x = CancelAnalysisResponse{}
-	mi := &file_judge_v1_judge_proto_msgTypes[24]
+	mi := &file_judge_v1_judge_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2297,7 +2793,7 @@ func (x *CancelAnalysisResponse) String() string {
 func (*CancelAnalysisResponse) ProtoMessage() {}
 
 func (x *CancelAnalysisResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[24]
+	mi := &file_judge_v1_judge_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2310,7 +2806,7 @@ func (x *CancelAnalysisResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelAnalysisResponse.ProtoReflect.Descriptor instead.
 func (*CancelAnalysisResponse) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{24}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *CancelAnalysisResponse) GetAnalysis() *Analysis {
@@ -2331,7 +2827,7 @@ type WatchAnalysisRequest struct {
 
 func (x *WatchAnalysisRequest) Reset() {
 	*x = WatchAnalysisRequest{}
-	mi := &file_judge_v1_judge_proto_msgTypes[25]
+	mi := &file_judge_v1_judge_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2343,7 +2839,7 @@ func (x *WatchAnalysisRequest) String() string {
 func (*WatchAnalysisRequest) ProtoMessage() {}
 
 func (x *WatchAnalysisRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[25]
+	mi := &file_judge_v1_judge_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2356,7 +2852,7 @@ func (x *WatchAnalysisRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchAnalysisRequest.ProtoReflect.Descriptor instead.
 func (*WatchAnalysisRequest) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{25}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *WatchAnalysisRequest) GetId() string {
@@ -2377,7 +2873,7 @@ type WatchAnalysisResponse struct {
 
 func (x *WatchAnalysisResponse) Reset() {
 	*x = WatchAnalysisResponse{}
-	mi := &file_judge_v1_judge_proto_msgTypes[26]
+	mi := &file_judge_v1_judge_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2389,7 +2885,7 @@ func (x *WatchAnalysisResponse) String() string {
 func (*WatchAnalysisResponse) ProtoMessage() {}
 
 func (x *WatchAnalysisResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[26]
+	mi := &file_judge_v1_judge_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2402,7 +2898,7 @@ func (x *WatchAnalysisResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchAnalysisResponse.ProtoReflect.Descriptor instead.
 func (*WatchAnalysisResponse) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{26}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *WatchAnalysisResponse) GetAnalysis() *Analysis {
@@ -2430,7 +2926,7 @@ type CanaryConfig struct {
 
 func (x *CanaryConfig) Reset() {
 	*x = CanaryConfig{}
-	mi := &file_judge_v1_judge_proto_msgTypes[27]
+	mi := &file_judge_v1_judge_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2442,7 +2938,7 @@ func (x *CanaryConfig) String() string {
 func (*CanaryConfig) ProtoMessage() {}
 
 func (x *CanaryConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[27]
+	mi := &file_judge_v1_judge_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2455,7 +2951,7 @@ func (x *CanaryConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CanaryConfig.ProtoReflect.Descriptor instead.
 func (*CanaryConfig) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{27}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *CanaryConfig) GetName() string {
@@ -2499,7 +2995,7 @@ type PutCanaryConfigRequest struct {
 
 func (x *PutCanaryConfigRequest) Reset() {
 	*x = PutCanaryConfigRequest{}
-	mi := &file_judge_v1_judge_proto_msgTypes[28]
+	mi := &file_judge_v1_judge_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2511,7 +3007,7 @@ func (x *PutCanaryConfigRequest) String() string {
 func (*PutCanaryConfigRequest) ProtoMessage() {}
 
 func (x *PutCanaryConfigRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[28]
+	mi := &file_judge_v1_judge_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2524,7 +3020,7 @@ func (x *PutCanaryConfigRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutCanaryConfigRequest.ProtoReflect.Descriptor instead.
 func (*PutCanaryConfigRequest) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{28}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *PutCanaryConfigRequest) GetName() string {
@@ -2552,7 +3048,7 @@ type PutCanaryConfigResponse struct {
 
 func (x *PutCanaryConfigResponse) Reset() {
 	*x = PutCanaryConfigResponse{}
-	mi := &file_judge_v1_judge_proto_msgTypes[29]
+	mi := &file_judge_v1_judge_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2564,7 +3060,7 @@ func (x *PutCanaryConfigResponse) String() string {
 func (*PutCanaryConfigResponse) ProtoMessage() {}
 
 func (x *PutCanaryConfigResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[29]
+	mi := &file_judge_v1_judge_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2577,7 +3073,7 @@ func (x *PutCanaryConfigResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutCanaryConfigResponse.ProtoReflect.Descriptor instead.
 func (*PutCanaryConfigResponse) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{29}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *PutCanaryConfigResponse) GetCanaryConfig() *CanaryConfig {
@@ -2598,7 +3094,7 @@ type GetCanaryConfigRequest struct {
 
 func (x *GetCanaryConfigRequest) Reset() {
 	*x = GetCanaryConfigRequest{}
-	mi := &file_judge_v1_judge_proto_msgTypes[30]
+	mi := &file_judge_v1_judge_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2610,7 +3106,7 @@ func (x *GetCanaryConfigRequest) String() string {
 func (*GetCanaryConfigRequest) ProtoMessage() {}
 
 func (x *GetCanaryConfigRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[30]
+	mi := &file_judge_v1_judge_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2623,7 +3119,7 @@ func (x *GetCanaryConfigRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCanaryConfigRequest.ProtoReflect.Descriptor instead.
 func (*GetCanaryConfigRequest) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{30}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *GetCanaryConfigRequest) GetName() string {
@@ -2644,7 +3140,7 @@ type GetCanaryConfigResponse struct {
 
 func (x *GetCanaryConfigResponse) Reset() {
 	*x = GetCanaryConfigResponse{}
-	mi := &file_judge_v1_judge_proto_msgTypes[31]
+	mi := &file_judge_v1_judge_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2656,7 +3152,7 @@ func (x *GetCanaryConfigResponse) String() string {
 func (*GetCanaryConfigResponse) ProtoMessage() {}
 
 func (x *GetCanaryConfigResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[31]
+	mi := &file_judge_v1_judge_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2669,7 +3165,7 @@ func (x *GetCanaryConfigResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCanaryConfigResponse.ProtoReflect.Descriptor instead.
 func (*GetCanaryConfigResponse) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{31}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *GetCanaryConfigResponse) GetCanaryConfig() *CanaryConfig {
@@ -2692,7 +3188,7 @@ type ListCanaryConfigsRequest struct {
 
 func (x *ListCanaryConfigsRequest) Reset() {
 	*x = ListCanaryConfigsRequest{}
-	mi := &file_judge_v1_judge_proto_msgTypes[32]
+	mi := &file_judge_v1_judge_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2704,7 +3200,7 @@ func (x *ListCanaryConfigsRequest) String() string {
 func (*ListCanaryConfigsRequest) ProtoMessage() {}
 
 func (x *ListCanaryConfigsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[32]
+	mi := &file_judge_v1_judge_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2717,7 +3213,7 @@ func (x *ListCanaryConfigsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCanaryConfigsRequest.ProtoReflect.Descriptor instead.
 func (*ListCanaryConfigsRequest) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{32}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ListCanaryConfigsRequest) GetPageSize() int32 {
@@ -2747,7 +3243,7 @@ type ListCanaryConfigsResponse struct {
 
 func (x *ListCanaryConfigsResponse) Reset() {
 	*x = ListCanaryConfigsResponse{}
-	mi := &file_judge_v1_judge_proto_msgTypes[33]
+	mi := &file_judge_v1_judge_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2759,7 +3255,7 @@ func (x *ListCanaryConfigsResponse) String() string {
 func (*ListCanaryConfigsResponse) ProtoMessage() {}
 
 func (x *ListCanaryConfigsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[33]
+	mi := &file_judge_v1_judge_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2772,7 +3268,7 @@ func (x *ListCanaryConfigsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCanaryConfigsResponse.ProtoReflect.Descriptor instead.
 func (*ListCanaryConfigsResponse) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{33}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ListCanaryConfigsResponse) GetCanaryConfigs() []*CanaryConfig {
@@ -2800,7 +3296,7 @@ type DeleteCanaryConfigRequest struct {
 
 func (x *DeleteCanaryConfigRequest) Reset() {
 	*x = DeleteCanaryConfigRequest{}
-	mi := &file_judge_v1_judge_proto_msgTypes[34]
+	mi := &file_judge_v1_judge_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2812,7 +3308,7 @@ func (x *DeleteCanaryConfigRequest) String() string {
 func (*DeleteCanaryConfigRequest) ProtoMessage() {}
 
 func (x *DeleteCanaryConfigRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[34]
+	mi := &file_judge_v1_judge_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2825,7 +3321,7 @@ func (x *DeleteCanaryConfigRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteCanaryConfigRequest.ProtoReflect.Descriptor instead.
 func (*DeleteCanaryConfigRequest) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{34}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *DeleteCanaryConfigRequest) GetName() string {
@@ -2844,7 +3340,7 @@ type DeleteCanaryConfigResponse struct {
 
 func (x *DeleteCanaryConfigResponse) Reset() {
 	*x = DeleteCanaryConfigResponse{}
-	mi := &file_judge_v1_judge_proto_msgTypes[35]
+	mi := &file_judge_v1_judge_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2856,7 +3352,7 @@ func (x *DeleteCanaryConfigResponse) String() string {
 func (*DeleteCanaryConfigResponse) ProtoMessage() {}
 
 func (x *DeleteCanaryConfigResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[35]
+	mi := &file_judge_v1_judge_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2869,14 +3365,51 @@ func (x *DeleteCanaryConfigResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteCanaryConfigResponse.ProtoReflect.Descriptor instead.
 func (*DeleteCanaryConfigResponse) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{35}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{41}
 }
 
 var File_judge_v1_judge_proto protoreflect.FileDescriptor
 
 const file_judge_v1_judge_proto_rawDesc = "" +
 	"\n" +
-	"\x14judge/v1/judge.proto\x12\bjudge.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"l\n" +
+	"\x14judge/v1/judge.proto\x12\bjudge.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"<\n" +
+	"\x14LabelAnalysisRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
+	"\x05label\x18\x02 \x01(\tR\x05label\"G\n" +
+	"\x15LabelAnalysisResponse\x12.\n" +
+	"\banalysis\x18\x01 \x01(\v2\x12.judge.v1.AnalysisR\banalysis\"\x94\x03\n" +
+	"\x15ReplayAnalysesRequest\x120\n" +
+	"\x05since\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\x12\x1f\n" +
+	"\vconfig_name\x18\x02 \x01(\tR\n" +
+	"configName\x12>\n" +
+	"\rcanary_config\x18\x03 \x01(\v2\x17.google.protobuf.StructH\x00R\fcanaryConfig\x12.\n" +
+	"\x12canary_config_name\x18\x04 \x01(\tH\x00R\x10canaryConfigName\x12\x14\n" +
+	"\x05judge\x18\x05 \x01(\tR\x05judge\x124\n" +
+	"\n" +
+	"thresholds\x18\x06 \x01(\v2\x14.judge.v1.ThresholdsR\n" +
+	"thresholds\x12#\n" +
+	"\rlabelled_only\x18\a \x01(\bR\flabelledOnly\x12\x1b\n" +
+	"\tpage_size\x18\b \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\t \x01(\tR\tpageTokenB\v\n" +
+	"\tcandidate\"\xa5\x02\n" +
+	"\x10ReplayedAnalysis\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12,\n" +
+	"\x12canary_config_name\x18\x02 \x01(\tR\x10canaryConfigName\x12;\n" +
+	"\vcreate_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12\x14\n" +
+	"\x05label\x18\x04 \x01(\tR\x05label\x123\n" +
+	"\brecorded\x18\x05 \x01(\v2\x17.judge.v1.ReplayVerdictR\brecorded\x125\n" +
+	"\tcandidate\x18\x06 \x01(\v2\x17.judge.v1.ReplayVerdictR\tcandidate\x12\x14\n" +
+	"\x05error\x18\a \x01(\tR\x05error\"k\n" +
+	"\rReplayVerdict\x12\x14\n" +
+	"\x05judge\x18\x01 \x01(\tR\x05judge\x12\x16\n" +
+	"\x06result\x18\x02 \x01(\tR\x06result\x12\x14\n" +
+	"\x05score\x18\x03 \x01(\x01R\x05score\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\"x\n" +
+	"\x16ReplayAnalysesResponse\x126\n" +
+	"\banalyses\x18\x01 \x03(\v2\x1a.judge.v1.ReplayedAnalysisR\banalyses\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"l\n" +
 	"\x12GetSequenceRequest\x12\x1a\n" +
 	"\bsequence\x18\x01 \x01(\tR\bsequence\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
@@ -3065,7 +3598,7 @@ const file_judge_v1_judge_proto_rawDesc = "" +
 	"\x03max\x18\x05 \x01(\x01R\x03max\x12\x16\n" +
 	"\x06median\x18\x06 \x01(\x01R\x06median\x12\x0e\n" +
 	"\x02q1\x18\a \x01(\x01R\x02q1\x12\x0e\n" +
-	"\x02q3\x18\b \x01(\x01R\x02q3\"\xad\x03\n" +
+	"\x02q3\x18\b \x01(\x01R\x02q3\"\x9f\x04\n" +
 	"\bAnalysis\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x120\n" +
 	"\x06status\x18\x02 \x01(\x0e2\x18.judge.v1.AnalysisStatusR\x06status\x12,\n" +
@@ -3079,7 +3612,12 @@ const file_judge_v1_judge_proto_rawDesc = "" +
 	"updateTime\x12\x1a\n" +
 	"\battempts\x18\t \x01(\x05R\battempts\x12,\n" +
 	"\x06series\x18\n" +
-	" \x03(\v2\x14.judge.v1.MetricPairR\x06series\"C\n" +
+	" \x03(\v2\x14.judge.v1.MetricPairR\x06series\x12\x14\n" +
+	"\x05label\x18\v \x01(\tR\x05label\x12\x1f\n" +
+	"\vlabelled_by\x18\f \x01(\tR\n" +
+	"labelledBy\x129\n" +
+	"\n" +
+	"label_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\tlabelTime\"C\n" +
 	"\x15CreateAnalysisRequest\x12*\n" +
 	"\x04spec\x18\x01 \x01(\v2\x16.judge.v1.AnalysisSpecR\x04spec\"H\n" +
 	"\x16CreateAnalysisResponse\x12.\n" +
@@ -3137,7 +3675,7 @@ const file_judge_v1_judge_proto_rawDesc = "" +
 	"\x17ANALYSIS_STATUS_RUNNING\x10\x02\x12\x1d\n" +
 	"\x19ANALYSIS_STATUS_SUCCEEDED\x10\x03\x12\x1a\n" +
 	"\x16ANALYSIS_STATUS_FAILED\x10\x04\x12\x1c\n" +
-	"\x18ANALYSIS_STATUS_CANCELED\x10\x052\xa2\a\n" +
+	"\x18ANALYSIS_STATUS_CANCELED\x10\x052\xc9\b\n" +
 	"\fJudgeService\x12>\n" +
 	"\aAnalyze\x12\x18.judge.v1.AnalyzeRequest\x1a\x19.judge.v1.AnalyzeResponse\x12S\n" +
 	"\x0eCreateAnalysis\x12\x1f.judge.v1.CreateAnalysisRequest\x1a .judge.v1.CreateAnalysisResponse\x12J\n" +
@@ -3149,7 +3687,9 @@ const file_judge_v1_judge_proto_rawDesc = "" +
 	"\x0fGetCanaryConfig\x12 .judge.v1.GetCanaryConfigRequest\x1a!.judge.v1.GetCanaryConfigResponse\x12\\\n" +
 	"\x11ListCanaryConfigs\x12\".judge.v1.ListCanaryConfigsRequest\x1a#.judge.v1.ListCanaryConfigsResponse\x12_\n" +
 	"\x12DeleteCanaryConfig\x12#.judge.v1.DeleteCanaryConfigRequest\x1a$.judge.v1.DeleteCanaryConfigResponse\x12J\n" +
-	"\vGetSequence\x12\x1c.judge.v1.GetSequenceRequest\x1a\x1d.judge.v1.GetSequenceResponseB\x90\x01\n" +
+	"\vGetSequence\x12\x1c.judge.v1.GetSequenceRequest\x1a\x1d.judge.v1.GetSequenceResponse\x12P\n" +
+	"\rLabelAnalysis\x12\x1e.judge.v1.LabelAnalysisRequest\x1a\x1f.judge.v1.LabelAnalysisResponse\x12S\n" +
+	"\x0eReplayAnalyses\x12\x1f.judge.v1.ReplayAnalysesRequest\x1a .judge.v1.ReplayAnalysesResponseB\x90\x01\n" +
 	"\fcom.judge.v1B\n" +
 	"JudgeProtoP\x01Z3github.com/canaryjudge/judge/proto/judge/v1;judgev1\xa2\x02\x03JXX\xaa\x02\bJudge.V1\xca\x02\bJudge\\V1\xe2\x02\x14Judge\\V1\\GPBMetadata\xea\x02\tJudge::V1b\x06proto3"
 
@@ -3166,128 +3706,147 @@ func file_judge_v1_judge_proto_rawDescGZIP() []byte {
 }
 
 var file_judge_v1_judge_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_judge_v1_judge_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
+var file_judge_v1_judge_proto_msgTypes = make([]protoimpl.MessageInfo, 47)
 var file_judge_v1_judge_proto_goTypes = []any{
 	(AnalysisStatus)(0),                // 0: judge.v1.AnalysisStatus
-	(*GetSequenceRequest)(nil),         // 1: judge.v1.GetSequenceRequest
-	(*GetSequenceResponse)(nil),        // 2: judge.v1.GetSequenceResponse
-	(*SequenceLookRecord)(nil),         // 3: judge.v1.SequenceLookRecord
-	(*AnalysisSpec)(nil),               // 4: judge.v1.AnalysisSpec
-	(*MetricPair)(nil),                 // 5: judge.v1.MetricPair
-	(*ScopePair)(nil),                  // 6: judge.v1.ScopePair
-	(*Scope)(nil),                      // 7: judge.v1.Scope
-	(*Thresholds)(nil),                 // 8: judge.v1.Thresholds
-	(*AnalyzeRequest)(nil),             // 9: judge.v1.AnalyzeRequest
-	(*AnalyzeResponse)(nil),            // 10: judge.v1.AnalyzeResponse
-	(*Verdict)(nil),                    // 11: judge.v1.Verdict
-	(*SequenceLook)(nil),               // 12: judge.v1.SequenceLook
-	(*GroupScore)(nil),                 // 13: judge.v1.GroupScore
-	(*MetricResult)(nil),               // 14: judge.v1.MetricResult
-	(*Bounds)(nil),                     // 15: judge.v1.Bounds
-	(*SampleSummary)(nil),              // 16: judge.v1.SampleSummary
-	(*Analysis)(nil),                   // 17: judge.v1.Analysis
-	(*CreateAnalysisRequest)(nil),      // 18: judge.v1.CreateAnalysisRequest
-	(*CreateAnalysisResponse)(nil),     // 19: judge.v1.CreateAnalysisResponse
-	(*GetAnalysisRequest)(nil),         // 20: judge.v1.GetAnalysisRequest
-	(*GetAnalysisResponse)(nil),        // 21: judge.v1.GetAnalysisResponse
-	(*ListAnalysesRequest)(nil),        // 22: judge.v1.ListAnalysesRequest
-	(*ListAnalysesResponse)(nil),       // 23: judge.v1.ListAnalysesResponse
-	(*CancelAnalysisRequest)(nil),      // 24: judge.v1.CancelAnalysisRequest
-	(*CancelAnalysisResponse)(nil),     // 25: judge.v1.CancelAnalysisResponse
-	(*WatchAnalysisRequest)(nil),       // 26: judge.v1.WatchAnalysisRequest
-	(*WatchAnalysisResponse)(nil),      // 27: judge.v1.WatchAnalysisResponse
-	(*CanaryConfig)(nil),               // 28: judge.v1.CanaryConfig
-	(*PutCanaryConfigRequest)(nil),     // 29: judge.v1.PutCanaryConfigRequest
-	(*PutCanaryConfigResponse)(nil),    // 30: judge.v1.PutCanaryConfigResponse
-	(*GetCanaryConfigRequest)(nil),     // 31: judge.v1.GetCanaryConfigRequest
-	(*GetCanaryConfigResponse)(nil),    // 32: judge.v1.GetCanaryConfigResponse
-	(*ListCanaryConfigsRequest)(nil),   // 33: judge.v1.ListCanaryConfigsRequest
-	(*ListCanaryConfigsResponse)(nil),  // 34: judge.v1.ListCanaryConfigsResponse
-	(*DeleteCanaryConfigRequest)(nil),  // 35: judge.v1.DeleteCanaryConfigRequest
-	(*DeleteCanaryConfigResponse)(nil), // 36: judge.v1.DeleteCanaryConfigResponse
-	nil,                                // 37: judge.v1.AnalysisSpec.ScopesEntry
-	nil,                                // 38: judge.v1.AnalysisSpec.AnnotationsEntry
-	nil,                                // 39: judge.v1.MetricPair.TagsEntry
-	nil,                                // 40: judge.v1.Scope.ExtendedScopeParamsEntry
-	nil,                                // 41: judge.v1.MetricResult.TagsEntry
-	(*timestamppb.Timestamp)(nil),      // 42: google.protobuf.Timestamp
-	(*structpb.Struct)(nil),            // 43: google.protobuf.Struct
+	(*LabelAnalysisRequest)(nil),       // 1: judge.v1.LabelAnalysisRequest
+	(*LabelAnalysisResponse)(nil),      // 2: judge.v1.LabelAnalysisResponse
+	(*ReplayAnalysesRequest)(nil),      // 3: judge.v1.ReplayAnalysesRequest
+	(*ReplayedAnalysis)(nil),           // 4: judge.v1.ReplayedAnalysis
+	(*ReplayVerdict)(nil),              // 5: judge.v1.ReplayVerdict
+	(*ReplayAnalysesResponse)(nil),     // 6: judge.v1.ReplayAnalysesResponse
+	(*GetSequenceRequest)(nil),         // 7: judge.v1.GetSequenceRequest
+	(*GetSequenceResponse)(nil),        // 8: judge.v1.GetSequenceResponse
+	(*SequenceLookRecord)(nil),         // 9: judge.v1.SequenceLookRecord
+	(*AnalysisSpec)(nil),               // 10: judge.v1.AnalysisSpec
+	(*MetricPair)(nil),                 // 11: judge.v1.MetricPair
+	(*ScopePair)(nil),                  // 12: judge.v1.ScopePair
+	(*Scope)(nil),                      // 13: judge.v1.Scope
+	(*Thresholds)(nil),                 // 14: judge.v1.Thresholds
+	(*AnalyzeRequest)(nil),             // 15: judge.v1.AnalyzeRequest
+	(*AnalyzeResponse)(nil),            // 16: judge.v1.AnalyzeResponse
+	(*Verdict)(nil),                    // 17: judge.v1.Verdict
+	(*SequenceLook)(nil),               // 18: judge.v1.SequenceLook
+	(*GroupScore)(nil),                 // 19: judge.v1.GroupScore
+	(*MetricResult)(nil),               // 20: judge.v1.MetricResult
+	(*Bounds)(nil),                     // 21: judge.v1.Bounds
+	(*SampleSummary)(nil),              // 22: judge.v1.SampleSummary
+	(*Analysis)(nil),                   // 23: judge.v1.Analysis
+	(*CreateAnalysisRequest)(nil),      // 24: judge.v1.CreateAnalysisRequest
+	(*CreateAnalysisResponse)(nil),     // 25: judge.v1.CreateAnalysisResponse
+	(*GetAnalysisRequest)(nil),         // 26: judge.v1.GetAnalysisRequest
+	(*GetAnalysisResponse)(nil),        // 27: judge.v1.GetAnalysisResponse
+	(*ListAnalysesRequest)(nil),        // 28: judge.v1.ListAnalysesRequest
+	(*ListAnalysesResponse)(nil),       // 29: judge.v1.ListAnalysesResponse
+	(*CancelAnalysisRequest)(nil),      // 30: judge.v1.CancelAnalysisRequest
+	(*CancelAnalysisResponse)(nil),     // 31: judge.v1.CancelAnalysisResponse
+	(*WatchAnalysisRequest)(nil),       // 32: judge.v1.WatchAnalysisRequest
+	(*WatchAnalysisResponse)(nil),      // 33: judge.v1.WatchAnalysisResponse
+	(*CanaryConfig)(nil),               // 34: judge.v1.CanaryConfig
+	(*PutCanaryConfigRequest)(nil),     // 35: judge.v1.PutCanaryConfigRequest
+	(*PutCanaryConfigResponse)(nil),    // 36: judge.v1.PutCanaryConfigResponse
+	(*GetCanaryConfigRequest)(nil),     // 37: judge.v1.GetCanaryConfigRequest
+	(*GetCanaryConfigResponse)(nil),    // 38: judge.v1.GetCanaryConfigResponse
+	(*ListCanaryConfigsRequest)(nil),   // 39: judge.v1.ListCanaryConfigsRequest
+	(*ListCanaryConfigsResponse)(nil),  // 40: judge.v1.ListCanaryConfigsResponse
+	(*DeleteCanaryConfigRequest)(nil),  // 41: judge.v1.DeleteCanaryConfigRequest
+	(*DeleteCanaryConfigResponse)(nil), // 42: judge.v1.DeleteCanaryConfigResponse
+	nil,                                // 43: judge.v1.AnalysisSpec.ScopesEntry
+	nil,                                // 44: judge.v1.AnalysisSpec.AnnotationsEntry
+	nil,                                // 45: judge.v1.MetricPair.TagsEntry
+	nil,                                // 46: judge.v1.Scope.ExtendedScopeParamsEntry
+	nil,                                // 47: judge.v1.MetricResult.TagsEntry
+	(*timestamppb.Timestamp)(nil),      // 48: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),            // 49: google.protobuf.Struct
 }
 var file_judge_v1_judge_proto_depIdxs = []int32{
-	42, // 0: judge.v1.GetSequenceResponse.create_time:type_name -> google.protobuf.Timestamp
-	42, // 1: judge.v1.GetSequenceResponse.update_time:type_name -> google.protobuf.Timestamp
-	3,  // 2: judge.v1.GetSequenceResponse.history:type_name -> judge.v1.SequenceLookRecord
-	42, // 3: judge.v1.SequenceLookRecord.time:type_name -> google.protobuf.Timestamp
-	11, // 4: judge.v1.SequenceLookRecord.verdict:type_name -> judge.v1.Verdict
-	43, // 5: judge.v1.AnalysisSpec.canary_config:type_name -> google.protobuf.Struct
-	5,  // 6: judge.v1.AnalysisSpec.metrics:type_name -> judge.v1.MetricPair
-	37, // 7: judge.v1.AnalysisSpec.scopes:type_name -> judge.v1.AnalysisSpec.ScopesEntry
-	8,  // 8: judge.v1.AnalysisSpec.thresholds:type_name -> judge.v1.Thresholds
-	38, // 9: judge.v1.AnalysisSpec.annotations:type_name -> judge.v1.AnalysisSpec.AnnotationsEntry
-	39, // 10: judge.v1.MetricPair.tags:type_name -> judge.v1.MetricPair.TagsEntry
-	7,  // 11: judge.v1.ScopePair.control_scope:type_name -> judge.v1.Scope
-	7,  // 12: judge.v1.ScopePair.experiment_scope:type_name -> judge.v1.Scope
-	42, // 13: judge.v1.Scope.start:type_name -> google.protobuf.Timestamp
-	42, // 14: judge.v1.Scope.end:type_name -> google.protobuf.Timestamp
-	40, // 15: judge.v1.Scope.extended_scope_params:type_name -> judge.v1.Scope.ExtendedScopeParamsEntry
-	4,  // 16: judge.v1.AnalyzeRequest.spec:type_name -> judge.v1.AnalysisSpec
-	11, // 17: judge.v1.AnalyzeResponse.verdict:type_name -> judge.v1.Verdict
-	5,  // 18: judge.v1.AnalyzeResponse.series:type_name -> judge.v1.MetricPair
-	8,  // 19: judge.v1.Verdict.thresholds:type_name -> judge.v1.Thresholds
-	13, // 20: judge.v1.Verdict.groups:type_name -> judge.v1.GroupScore
-	14, // 21: judge.v1.Verdict.metrics:type_name -> judge.v1.MetricResult
-	12, // 22: judge.v1.Verdict.look:type_name -> judge.v1.SequenceLook
-	16, // 23: judge.v1.MetricResult.baseline:type_name -> judge.v1.SampleSummary
-	16, // 24: judge.v1.MetricResult.canary:type_name -> judge.v1.SampleSummary
-	41, // 25: judge.v1.MetricResult.tags:type_name -> judge.v1.MetricResult.TagsEntry
-	15, // 26: judge.v1.MetricResult.bounds:type_name -> judge.v1.Bounds
-	0,  // 27: judge.v1.Analysis.status:type_name -> judge.v1.AnalysisStatus
-	4,  // 28: judge.v1.Analysis.spec:type_name -> judge.v1.AnalysisSpec
-	11, // 29: judge.v1.Analysis.verdict:type_name -> judge.v1.Verdict
-	42, // 30: judge.v1.Analysis.create_time:type_name -> google.protobuf.Timestamp
-	42, // 31: judge.v1.Analysis.update_time:type_name -> google.protobuf.Timestamp
-	5,  // 32: judge.v1.Analysis.series:type_name -> judge.v1.MetricPair
-	4,  // 33: judge.v1.CreateAnalysisRequest.spec:type_name -> judge.v1.AnalysisSpec
-	17, // 34: judge.v1.CreateAnalysisResponse.analysis:type_name -> judge.v1.Analysis
-	17, // 35: judge.v1.GetAnalysisResponse.analysis:type_name -> judge.v1.Analysis
-	0,  // 36: judge.v1.ListAnalysesRequest.status:type_name -> judge.v1.AnalysisStatus
-	17, // 37: judge.v1.ListAnalysesResponse.analyses:type_name -> judge.v1.Analysis
-	17, // 38: judge.v1.CancelAnalysisResponse.analysis:type_name -> judge.v1.Analysis
-	17, // 39: judge.v1.WatchAnalysisResponse.analysis:type_name -> judge.v1.Analysis
-	43, // 40: judge.v1.CanaryConfig.config:type_name -> google.protobuf.Struct
-	42, // 41: judge.v1.CanaryConfig.update_time:type_name -> google.protobuf.Timestamp
-	43, // 42: judge.v1.PutCanaryConfigRequest.config:type_name -> google.protobuf.Struct
-	28, // 43: judge.v1.PutCanaryConfigResponse.canary_config:type_name -> judge.v1.CanaryConfig
-	28, // 44: judge.v1.GetCanaryConfigResponse.canary_config:type_name -> judge.v1.CanaryConfig
-	28, // 45: judge.v1.ListCanaryConfigsResponse.canary_configs:type_name -> judge.v1.CanaryConfig
-	6,  // 46: judge.v1.AnalysisSpec.ScopesEntry.value:type_name -> judge.v1.ScopePair
-	9,  // 47: judge.v1.JudgeService.Analyze:input_type -> judge.v1.AnalyzeRequest
-	18, // 48: judge.v1.JudgeService.CreateAnalysis:input_type -> judge.v1.CreateAnalysisRequest
-	20, // 49: judge.v1.JudgeService.GetAnalysis:input_type -> judge.v1.GetAnalysisRequest
-	22, // 50: judge.v1.JudgeService.ListAnalyses:input_type -> judge.v1.ListAnalysesRequest
-	24, // 51: judge.v1.JudgeService.CancelAnalysis:input_type -> judge.v1.CancelAnalysisRequest
-	26, // 52: judge.v1.JudgeService.WatchAnalysis:input_type -> judge.v1.WatchAnalysisRequest
-	29, // 53: judge.v1.JudgeService.PutCanaryConfig:input_type -> judge.v1.PutCanaryConfigRequest
-	31, // 54: judge.v1.JudgeService.GetCanaryConfig:input_type -> judge.v1.GetCanaryConfigRequest
-	33, // 55: judge.v1.JudgeService.ListCanaryConfigs:input_type -> judge.v1.ListCanaryConfigsRequest
-	35, // 56: judge.v1.JudgeService.DeleteCanaryConfig:input_type -> judge.v1.DeleteCanaryConfigRequest
-	1,  // 57: judge.v1.JudgeService.GetSequence:input_type -> judge.v1.GetSequenceRequest
-	10, // 58: judge.v1.JudgeService.Analyze:output_type -> judge.v1.AnalyzeResponse
-	19, // 59: judge.v1.JudgeService.CreateAnalysis:output_type -> judge.v1.CreateAnalysisResponse
-	21, // 60: judge.v1.JudgeService.GetAnalysis:output_type -> judge.v1.GetAnalysisResponse
-	23, // 61: judge.v1.JudgeService.ListAnalyses:output_type -> judge.v1.ListAnalysesResponse
-	25, // 62: judge.v1.JudgeService.CancelAnalysis:output_type -> judge.v1.CancelAnalysisResponse
-	27, // 63: judge.v1.JudgeService.WatchAnalysis:output_type -> judge.v1.WatchAnalysisResponse
-	30, // 64: judge.v1.JudgeService.PutCanaryConfig:output_type -> judge.v1.PutCanaryConfigResponse
-	32, // 65: judge.v1.JudgeService.GetCanaryConfig:output_type -> judge.v1.GetCanaryConfigResponse
-	34, // 66: judge.v1.JudgeService.ListCanaryConfigs:output_type -> judge.v1.ListCanaryConfigsResponse
-	36, // 67: judge.v1.JudgeService.DeleteCanaryConfig:output_type -> judge.v1.DeleteCanaryConfigResponse
-	2,  // 68: judge.v1.JudgeService.GetSequence:output_type -> judge.v1.GetSequenceResponse
-	58, // [58:69] is the sub-list for method output_type
-	47, // [47:58] is the sub-list for method input_type
-	47, // [47:47] is the sub-list for extension type_name
-	47, // [47:47] is the sub-list for extension extendee
-	0,  // [0:47] is the sub-list for field type_name
+	23, // 0: judge.v1.LabelAnalysisResponse.analysis:type_name -> judge.v1.Analysis
+	48, // 1: judge.v1.ReplayAnalysesRequest.since:type_name -> google.protobuf.Timestamp
+	49, // 2: judge.v1.ReplayAnalysesRequest.canary_config:type_name -> google.protobuf.Struct
+	14, // 3: judge.v1.ReplayAnalysesRequest.thresholds:type_name -> judge.v1.Thresholds
+	48, // 4: judge.v1.ReplayedAnalysis.create_time:type_name -> google.protobuf.Timestamp
+	5,  // 5: judge.v1.ReplayedAnalysis.recorded:type_name -> judge.v1.ReplayVerdict
+	5,  // 6: judge.v1.ReplayedAnalysis.candidate:type_name -> judge.v1.ReplayVerdict
+	4,  // 7: judge.v1.ReplayAnalysesResponse.analyses:type_name -> judge.v1.ReplayedAnalysis
+	48, // 8: judge.v1.GetSequenceResponse.create_time:type_name -> google.protobuf.Timestamp
+	48, // 9: judge.v1.GetSequenceResponse.update_time:type_name -> google.protobuf.Timestamp
+	9,  // 10: judge.v1.GetSequenceResponse.history:type_name -> judge.v1.SequenceLookRecord
+	48, // 11: judge.v1.SequenceLookRecord.time:type_name -> google.protobuf.Timestamp
+	17, // 12: judge.v1.SequenceLookRecord.verdict:type_name -> judge.v1.Verdict
+	49, // 13: judge.v1.AnalysisSpec.canary_config:type_name -> google.protobuf.Struct
+	11, // 14: judge.v1.AnalysisSpec.metrics:type_name -> judge.v1.MetricPair
+	43, // 15: judge.v1.AnalysisSpec.scopes:type_name -> judge.v1.AnalysisSpec.ScopesEntry
+	14, // 16: judge.v1.AnalysisSpec.thresholds:type_name -> judge.v1.Thresholds
+	44, // 17: judge.v1.AnalysisSpec.annotations:type_name -> judge.v1.AnalysisSpec.AnnotationsEntry
+	45, // 18: judge.v1.MetricPair.tags:type_name -> judge.v1.MetricPair.TagsEntry
+	13, // 19: judge.v1.ScopePair.control_scope:type_name -> judge.v1.Scope
+	13, // 20: judge.v1.ScopePair.experiment_scope:type_name -> judge.v1.Scope
+	48, // 21: judge.v1.Scope.start:type_name -> google.protobuf.Timestamp
+	48, // 22: judge.v1.Scope.end:type_name -> google.protobuf.Timestamp
+	46, // 23: judge.v1.Scope.extended_scope_params:type_name -> judge.v1.Scope.ExtendedScopeParamsEntry
+	10, // 24: judge.v1.AnalyzeRequest.spec:type_name -> judge.v1.AnalysisSpec
+	17, // 25: judge.v1.AnalyzeResponse.verdict:type_name -> judge.v1.Verdict
+	11, // 26: judge.v1.AnalyzeResponse.series:type_name -> judge.v1.MetricPair
+	14, // 27: judge.v1.Verdict.thresholds:type_name -> judge.v1.Thresholds
+	19, // 28: judge.v1.Verdict.groups:type_name -> judge.v1.GroupScore
+	20, // 29: judge.v1.Verdict.metrics:type_name -> judge.v1.MetricResult
+	18, // 30: judge.v1.Verdict.look:type_name -> judge.v1.SequenceLook
+	22, // 31: judge.v1.MetricResult.baseline:type_name -> judge.v1.SampleSummary
+	22, // 32: judge.v1.MetricResult.canary:type_name -> judge.v1.SampleSummary
+	47, // 33: judge.v1.MetricResult.tags:type_name -> judge.v1.MetricResult.TagsEntry
+	21, // 34: judge.v1.MetricResult.bounds:type_name -> judge.v1.Bounds
+	0,  // 35: judge.v1.Analysis.status:type_name -> judge.v1.AnalysisStatus
+	10, // 36: judge.v1.Analysis.spec:type_name -> judge.v1.AnalysisSpec
+	17, // 37: judge.v1.Analysis.verdict:type_name -> judge.v1.Verdict
+	48, // 38: judge.v1.Analysis.create_time:type_name -> google.protobuf.Timestamp
+	48, // 39: judge.v1.Analysis.update_time:type_name -> google.protobuf.Timestamp
+	11, // 40: judge.v1.Analysis.series:type_name -> judge.v1.MetricPair
+	48, // 41: judge.v1.Analysis.label_time:type_name -> google.protobuf.Timestamp
+	10, // 42: judge.v1.CreateAnalysisRequest.spec:type_name -> judge.v1.AnalysisSpec
+	23, // 43: judge.v1.CreateAnalysisResponse.analysis:type_name -> judge.v1.Analysis
+	23, // 44: judge.v1.GetAnalysisResponse.analysis:type_name -> judge.v1.Analysis
+	0,  // 45: judge.v1.ListAnalysesRequest.status:type_name -> judge.v1.AnalysisStatus
+	23, // 46: judge.v1.ListAnalysesResponse.analyses:type_name -> judge.v1.Analysis
+	23, // 47: judge.v1.CancelAnalysisResponse.analysis:type_name -> judge.v1.Analysis
+	23, // 48: judge.v1.WatchAnalysisResponse.analysis:type_name -> judge.v1.Analysis
+	49, // 49: judge.v1.CanaryConfig.config:type_name -> google.protobuf.Struct
+	48, // 50: judge.v1.CanaryConfig.update_time:type_name -> google.protobuf.Timestamp
+	49, // 51: judge.v1.PutCanaryConfigRequest.config:type_name -> google.protobuf.Struct
+	34, // 52: judge.v1.PutCanaryConfigResponse.canary_config:type_name -> judge.v1.CanaryConfig
+	34, // 53: judge.v1.GetCanaryConfigResponse.canary_config:type_name -> judge.v1.CanaryConfig
+	34, // 54: judge.v1.ListCanaryConfigsResponse.canary_configs:type_name -> judge.v1.CanaryConfig
+	12, // 55: judge.v1.AnalysisSpec.ScopesEntry.value:type_name -> judge.v1.ScopePair
+	15, // 56: judge.v1.JudgeService.Analyze:input_type -> judge.v1.AnalyzeRequest
+	24, // 57: judge.v1.JudgeService.CreateAnalysis:input_type -> judge.v1.CreateAnalysisRequest
+	26, // 58: judge.v1.JudgeService.GetAnalysis:input_type -> judge.v1.GetAnalysisRequest
+	28, // 59: judge.v1.JudgeService.ListAnalyses:input_type -> judge.v1.ListAnalysesRequest
+	30, // 60: judge.v1.JudgeService.CancelAnalysis:input_type -> judge.v1.CancelAnalysisRequest
+	32, // 61: judge.v1.JudgeService.WatchAnalysis:input_type -> judge.v1.WatchAnalysisRequest
+	35, // 62: judge.v1.JudgeService.PutCanaryConfig:input_type -> judge.v1.PutCanaryConfigRequest
+	37, // 63: judge.v1.JudgeService.GetCanaryConfig:input_type -> judge.v1.GetCanaryConfigRequest
+	39, // 64: judge.v1.JudgeService.ListCanaryConfigs:input_type -> judge.v1.ListCanaryConfigsRequest
+	41, // 65: judge.v1.JudgeService.DeleteCanaryConfig:input_type -> judge.v1.DeleteCanaryConfigRequest
+	7,  // 66: judge.v1.JudgeService.GetSequence:input_type -> judge.v1.GetSequenceRequest
+	1,  // 67: judge.v1.JudgeService.LabelAnalysis:input_type -> judge.v1.LabelAnalysisRequest
+	3,  // 68: judge.v1.JudgeService.ReplayAnalyses:input_type -> judge.v1.ReplayAnalysesRequest
+	16, // 69: judge.v1.JudgeService.Analyze:output_type -> judge.v1.AnalyzeResponse
+	25, // 70: judge.v1.JudgeService.CreateAnalysis:output_type -> judge.v1.CreateAnalysisResponse
+	27, // 71: judge.v1.JudgeService.GetAnalysis:output_type -> judge.v1.GetAnalysisResponse
+	29, // 72: judge.v1.JudgeService.ListAnalyses:output_type -> judge.v1.ListAnalysesResponse
+	31, // 73: judge.v1.JudgeService.CancelAnalysis:output_type -> judge.v1.CancelAnalysisResponse
+	33, // 74: judge.v1.JudgeService.WatchAnalysis:output_type -> judge.v1.WatchAnalysisResponse
+	36, // 75: judge.v1.JudgeService.PutCanaryConfig:output_type -> judge.v1.PutCanaryConfigResponse
+	38, // 76: judge.v1.JudgeService.GetCanaryConfig:output_type -> judge.v1.GetCanaryConfigResponse
+	40, // 77: judge.v1.JudgeService.ListCanaryConfigs:output_type -> judge.v1.ListCanaryConfigsResponse
+	42, // 78: judge.v1.JudgeService.DeleteCanaryConfig:output_type -> judge.v1.DeleteCanaryConfigResponse
+	8,  // 79: judge.v1.JudgeService.GetSequence:output_type -> judge.v1.GetSequenceResponse
+	2,  // 80: judge.v1.JudgeService.LabelAnalysis:output_type -> judge.v1.LabelAnalysisResponse
+	6,  // 81: judge.v1.JudgeService.ReplayAnalyses:output_type -> judge.v1.ReplayAnalysesResponse
+	69, // [69:82] is the sub-list for method output_type
+	56, // [56:69] is the sub-list for method input_type
+	56, // [56:56] is the sub-list for extension type_name
+	56, // [56:56] is the sub-list for extension extendee
+	0,  // [0:56] is the sub-list for field type_name
 }
 
 func init() { file_judge_v1_judge_proto_init() }
@@ -3295,19 +3854,23 @@ func file_judge_v1_judge_proto_init() {
 	if File_judge_v1_judge_proto != nil {
 		return
 	}
-	file_judge_v1_judge_proto_msgTypes[3].OneofWrappers = []any{
+	file_judge_v1_judge_proto_msgTypes[2].OneofWrappers = []any{
+		(*ReplayAnalysesRequest_CanaryConfig)(nil),
+		(*ReplayAnalysesRequest_CanaryConfigName)(nil),
+	}
+	file_judge_v1_judge_proto_msgTypes[9].OneofWrappers = []any{
 		(*AnalysisSpec_CanaryConfig)(nil),
 		(*AnalysisSpec_CanaryConfigName)(nil),
 	}
-	file_judge_v1_judge_proto_msgTypes[13].OneofWrappers = []any{}
-	file_judge_v1_judge_proto_msgTypes[14].OneofWrappers = []any{}
+	file_judge_v1_judge_proto_msgTypes[19].OneofWrappers = []any{}
+	file_judge_v1_judge_proto_msgTypes[20].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_judge_v1_judge_proto_rawDesc), len(file_judge_v1_judge_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   41,
+			NumMessages:   47,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -34,6 +34,8 @@ const (
 	JudgeService_ListCanaryConfigs_FullMethodName  = "/judge.v1.JudgeService/ListCanaryConfigs"
 	JudgeService_DeleteCanaryConfig_FullMethodName = "/judge.v1.JudgeService/DeleteCanaryConfig"
 	JudgeService_GetSequence_FullMethodName        = "/judge.v1.JudgeService/GetSequence"
+	JudgeService_LabelAnalysis_FullMethodName      = "/judge.v1.JudgeService/LabelAnalysis"
+	JudgeService_ReplayAnalyses_FullMethodName     = "/judge.v1.JudgeService/ReplayAnalyses"
 )
 
 // JudgeServiceClient is the client API for JudgeService service.
@@ -121,6 +123,30 @@ type JudgeServiceClient interface {
 	//   - PERMISSION_DENIED: the token's scopes do not include it.
 	//   - INVALID_ARGUMENT: a bad page_size or page_token.
 	GetSequence(ctx context.Context, in *GetSequenceRequest, opts ...grpc.CallOption) (*GetSequenceResponse, error)
+	// LabelAnalysis records what a stored analysis turned out to be:
+	// "regression" (it should have failed), "good" (it should have passed),
+	// or "" to clear the label. Who labelled it and when are stored with
+	// it. A labelled analysis is a backtest case with its expected verdict
+	// (ReplayAnalyses). Only the caller that created the analysis may label
+	// it.
+	//
+	// Errors include:
+	//   - NOT_FOUND: no analysis has this id.
+	//   - PERMISSION_DENIED: another caller created the analysis.
+	//   - INVALID_ARGUMENT: a label other than regression, good or "".
+	LabelAnalysis(ctx context.Context, in *LabelAnalysisRequest, opts ...grpc.CallOption) (*LabelAnalysisResponse, error)
+	// ReplayAnalyses re-judges stored analyses on the series they were
+	// judged on (fetched or given inline) with a candidate config, judge or
+	// thresholds, and returns, per analysis, the recorded verdict beside
+	// the candidate's. With no candidate, each analysis is judged with the
+	// config it ran with, which reproduces its verdict. Nothing stored
+	// changes. A page at a time, newest first.
+	//
+	// Errors include:
+	//   - INVALID_ARGUMENT: a bad candidate config, judge, thresholds,
+	//     since, page size or page token.
+	//   - NOT_FOUND: canary_config_name names no stored config.
+	ReplayAnalyses(ctx context.Context, in *ReplayAnalysesRequest, opts ...grpc.CallOption) (*ReplayAnalysesResponse, error)
 }
 
 type judgeServiceClient struct {
@@ -250,6 +276,26 @@ func (c *judgeServiceClient) GetSequence(ctx context.Context, in *GetSequenceReq
 	return out, nil
 }
 
+func (c *judgeServiceClient) LabelAnalysis(ctx context.Context, in *LabelAnalysisRequest, opts ...grpc.CallOption) (*LabelAnalysisResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LabelAnalysisResponse)
+	err := c.cc.Invoke(ctx, JudgeService_LabelAnalysis_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *judgeServiceClient) ReplayAnalyses(ctx context.Context, in *ReplayAnalysesRequest, opts ...grpc.CallOption) (*ReplayAnalysesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReplayAnalysesResponse)
+	err := c.cc.Invoke(ctx, JudgeService_ReplayAnalyses_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // JudgeServiceServer is the server API for JudgeService service.
 // All implementations must embed UnimplementedJudgeServiceServer
 // for forward compatibility.
@@ -335,6 +381,30 @@ type JudgeServiceServer interface {
 	//   - PERMISSION_DENIED: the token's scopes do not include it.
 	//   - INVALID_ARGUMENT: a bad page_size or page_token.
 	GetSequence(context.Context, *GetSequenceRequest) (*GetSequenceResponse, error)
+	// LabelAnalysis records what a stored analysis turned out to be:
+	// "regression" (it should have failed), "good" (it should have passed),
+	// or "" to clear the label. Who labelled it and when are stored with
+	// it. A labelled analysis is a backtest case with its expected verdict
+	// (ReplayAnalyses). Only the caller that created the analysis may label
+	// it.
+	//
+	// Errors include:
+	//   - NOT_FOUND: no analysis has this id.
+	//   - PERMISSION_DENIED: another caller created the analysis.
+	//   - INVALID_ARGUMENT: a label other than regression, good or "".
+	LabelAnalysis(context.Context, *LabelAnalysisRequest) (*LabelAnalysisResponse, error)
+	// ReplayAnalyses re-judges stored analyses on the series they were
+	// judged on (fetched or given inline) with a candidate config, judge or
+	// thresholds, and returns, per analysis, the recorded verdict beside
+	// the candidate's. With no candidate, each analysis is judged with the
+	// config it ran with, which reproduces its verdict. Nothing stored
+	// changes. A page at a time, newest first.
+	//
+	// Errors include:
+	//   - INVALID_ARGUMENT: a bad candidate config, judge, thresholds,
+	//     since, page size or page token.
+	//   - NOT_FOUND: canary_config_name names no stored config.
+	ReplayAnalyses(context.Context, *ReplayAnalysesRequest) (*ReplayAnalysesResponse, error)
 	mustEmbedUnimplementedJudgeServiceServer()
 }
 
@@ -377,6 +447,12 @@ func (UnimplementedJudgeServiceServer) DeleteCanaryConfig(context.Context, *Dele
 }
 func (UnimplementedJudgeServiceServer) GetSequence(context.Context, *GetSequenceRequest) (*GetSequenceResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetSequence not implemented")
+}
+func (UnimplementedJudgeServiceServer) LabelAnalysis(context.Context, *LabelAnalysisRequest) (*LabelAnalysisResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method LabelAnalysis not implemented")
+}
+func (UnimplementedJudgeServiceServer) ReplayAnalyses(context.Context, *ReplayAnalysesRequest) (*ReplayAnalysesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReplayAnalyses not implemented")
 }
 func (UnimplementedJudgeServiceServer) mustEmbedUnimplementedJudgeServiceServer() {}
 func (UnimplementedJudgeServiceServer) testEmbeddedByValue()                      {}
@@ -590,6 +666,42 @@ func _JudgeService_GetSequence_Handler(srv interface{}, ctx context.Context, dec
 	return interceptor(ctx, in, info, handler)
 }
 
+func _JudgeService_LabelAnalysis_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(LabelAnalysisRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(JudgeServiceServer).LabelAnalysis(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: JudgeService_LabelAnalysis_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(JudgeServiceServer).LabelAnalysis(ctx, req.(*LabelAnalysisRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _JudgeService_ReplayAnalyses_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReplayAnalysesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(JudgeServiceServer).ReplayAnalyses(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: JudgeService_ReplayAnalyses_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(JudgeServiceServer).ReplayAnalyses(ctx, req.(*ReplayAnalysesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // JudgeService_ServiceDesc is the grpc.ServiceDesc for JudgeService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -636,6 +748,14 @@ var JudgeService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetSequence",
 			Handler:    _JudgeService_GetSequence_Handler,
+		},
+		{
+			MethodName: "LabelAnalysis",
+			Handler:    _JudgeService_LabelAnalysis_Handler,
+		},
+		{
+			MethodName: "ReplayAnalyses",
+			Handler:    _JudgeService_ReplayAnalyses_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
