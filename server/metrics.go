@@ -27,6 +27,7 @@ type Metrics struct {
 	analysisDuration prometheus.Histogram
 	verdicts         *prometheus.CounterVec
 	asyncAnalyses    *prometheus.CounterVec
+	shadows          *prometheus.CounterVec
 	panics           prometheus.Counter
 }
 
@@ -57,6 +58,10 @@ func NewMetrics() *Metrics {
 			Name: "judge_async_analyses_total",
 			Help: "Asynchronous analyses finished by this replica, by outcome (succeeded, failed, lost).",
 		}, []string{"outcome"}),
+		shadows: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "judge_shadow_verdicts_total",
+			Help: "Shadow verdicts by config, shadow (judge:NAME or config:NAME), the enforced result and the shadow's (ERROR when it could not judge): where they differ, the shadow would have decided otherwise.",
+		}, []string{"config", "shadow", "enforced", "shadowed"}),
 		panics: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "judge_panics_total",
 			Help: "Panics recovered in request handlers and workers (each a bug; the stack is logged).",
@@ -70,7 +75,7 @@ func NewMetrics() *Metrics {
 			"goversion": build.GoVersion},
 	})
 	info.Set(1)
-	m.Registry.MustRegister(m.requests, m.duration, m.analysisDuration, m.verdicts, m.asyncAnalyses, m.panics, info,
+	m.Registry.MustRegister(m.requests, m.duration, m.analysisDuration, m.verdicts, m.asyncAnalyses, m.shadows, m.panics, info,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -159,9 +159,7 @@ func (s *Service) rejudge(ctx context.Context, a store.Analysis, recorded *judge
 	if c.cfg != nil {
 		// A candidate judges its own metrics: stored series of others are
 		// left out, and its metrics the analysis never had are NODATA.
-		pairs = slices.DeleteFunc(pairs, func(p verdict.MetricSetPair) bool {
-			return !slices.ContainsFunc(c.cfg.Metrics, func(m verdict.Metric) bool { return m.Name == p.Name })
-		})
+		pairs = pairsOf(c.cfg, pairs)
 	}
 	opts := verdict.Options{Judge: cmp.Or(c.judge, verdict.JudgeName(spec.GetJudge())), Thresholds: c.thresholds}
 	if t := spec.GetThresholds(); opts.Thresholds == nil && t != nil {
@@ -201,16 +199,19 @@ func storedPairs(a store.Analysis, spec *judgev1.AnalysisSpec, cfg *verdict.Conf
 		}
 		return pairs, nil
 	}
-	pairs := make([]verdict.MetricSetPair, len(spec.GetMetrics()))
-	for i, m := range spec.GetMetrics() {
-		pairs[i] = protoconv.PairFromProto(m)
-		pairs[i].Error = ""
-	}
-	analysis.FillWindows(cfg, pairs)
-	return pairs, nil
+	return inlinePairs(spec, cfg), nil
 }
 
 // replayVerdict is the gist of a verdict.
 func replayVerdict(v *judgev1.Verdict) *judgev1.ReplayVerdict {
 	return &judgev1.ReplayVerdict{Judge: v.GetJudge(), Result: v.GetResult(), Score: v.GetScore(), Reason: v.GetReason()}
+}
+
+// pairsOf keeps the series of cfg's metrics: another config judges its
+// own metrics on series fetched for the first, and its metrics the series
+// lack are NODATA.
+func pairsOf(cfg *verdict.Config, pairs []verdict.MetricSetPair) []verdict.MetricSetPair {
+	return slices.DeleteFunc(slices.Clone(pairs), func(p verdict.MetricSetPair) bool {
+		return !slices.ContainsFunc(cfg.Metrics, func(m verdict.Metric) bool { return m.Name == p.Name })
+	})
 }

@@ -237,13 +237,14 @@ func (s *Service) judge(ctx context.Context, spec *judgev1.AnalysisSpec, cfg *ve
 	}
 	var look *judgev1.SequenceLook
 	alpha := cmp.Or(cfg.FamilyWiseError, 0.05)
+	scale := 1.0 // the level tested over the config's own
 	if looks := spec.GetLooks(); looks > 1 {
 		// One look of a planned sequence: its share of the level.
 		plan := sequence.Plan{Alpha: alpha, Looks: int(looks)}
 		k := int(spec.GetLook())
 		spent := *cfg
 		spent.FamilyWiseError = plan.Level(k)
-		cfg = &spent
+		cfg, scale = &spent, plan.Level(k)/alpha
 		look = &judgev1.SequenceLook{Look: spec.GetLook(), Looks: looks, Level: plan.Level(k), Spent: plan.Spent(k)}
 		if !plan.Last(k) {
 			look.NextLevel = plan.Level(k + 1)
@@ -254,6 +255,7 @@ func (s *Service) judge(ctx context.Context, spec *judgev1.AnalysisSpec, cfg *ve
 		return nil, nil, err
 	}
 	v := protoconv.VerdictToProto(res)
+	v.Shadows = s.shadowVerdicts(ctx, cfg, scale, res, series, spec)
 	if look != nil {
 		v.Look = look
 		v.Reason += fmt.Sprintf(" (look %d of %d, tested at level %.3g: %.3g of %.3g spent)", look.GetLook(), look.GetLooks(), look.GetLevel(), look.GetSpent(), alpha)
@@ -278,16 +280,23 @@ func (s *Service) evaluate(ctx context.Context, spec *judgev1.AnalysisSpec, cfg 
 		s.metrics.observeAnalysis(string(out.Result.Result), time.Since(start))
 		return out.Result, protoconv.PairsToProto(out.Pairs), nil
 	}
-	pairs := make([]verdict.MetricSetPair, len(spec.GetMetrics()))
-	for i, m := range spec.GetMetrics() {
-		pairs[i] = protoconv.PairFromProto(m)
-		pairs[i].Error = ""
-	}
-	analysis.FillWindows(cfg, pairs)
+	pairs := inlinePairs(spec, cfg)
 	res, err := analysis.JudgeInline(ctx, cfg, pairs, opts)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", errInvalid, err)
 	}
 	s.metrics.observeAnalysis(string(res.Result), time.Since(start))
 	return res, nil, nil
+}
+
+// inlinePairs are the series a spec gives inline, with the windows of
+// cfg's queries (analysis.FillWindows); a caller's error text is dropped.
+func inlinePairs(spec *judgev1.AnalysisSpec, cfg *verdict.Config) []verdict.MetricSetPair {
+	pairs := make([]verdict.MetricSetPair, len(spec.GetMetrics()))
+	for i, m := range spec.GetMetrics() {
+		pairs[i] = protoconv.PairFromProto(m)
+		pairs[i].Error = ""
+	}
+	analysis.FillWindows(cfg, pairs)
+	return pairs
 }

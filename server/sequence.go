@@ -91,6 +91,7 @@ func (s *Service) judgeLook(ctx context.Context, spec *judgev1.AnalysisSpec, cfg
 	}
 	decision, why, underpowered := plan.Decide(k, res)
 	v := protoconv.VerdictToProto(res)
+	v.Shadows = s.shadowVerdicts(ctx, &lookCfg, lookCfg.FamilyWiseError/plan.Alpha, res, series, spec)
 	v.Reason = fmt.Sprintf("%s. Sequence %q, %s", res.Reason, name, why)
 	v.Look = &judgev1.SequenceLook{Sequence: name, Look: int32(k), Looks: int32(plan.Looks), Level: plan.Level(k), //nolint:gosec // at most sequence.MaxLooks
 		Spent: plan.Spent(k), Decision: string(decision), Underpowered: underpowered}

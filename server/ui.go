@@ -208,6 +208,16 @@ func (s *Service) uiAnalysis(w http.ResponseWriter, r *http.Request) {
 		links = append(links, report.Link{Text: fmt.Sprintf("sequence %s (look %d)", name, v.GetLook().GetLook()), URL: "/ui/sequences/" + url.PathEscape(name)})
 	}
 	links = append(links, labelLinks(a)...)
+	for _, sh := range v.GetShadows() {
+		text := fmt.Sprintf("— shadow %s: %s %.0f", sh.GetShadow(), sh.GetResult(), sh.GetScore())
+		switch {
+		case sh.GetError() != "":
+			text = fmt.Sprintf("— shadow %s could not judge: %s", sh.GetShadow(), sh.GetError())
+		case sh.GetResult() != v.GetResult():
+			text += " (would have decided otherwise; not enforced)"
+		}
+		links = append(links, report.Link{Text: text})
+	}
 	if err := report.Analysis(&buf, "Analysis "+a.ID, protoconv.VerdictFromProto(v), pairs, links...); err != nil {
 		s.log.Error("ui: render report", "id", a.ID, "err", err)
 		uiError(w, http.StatusInternalServerError, "internal error")

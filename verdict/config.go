@@ -128,7 +128,33 @@ type Config struct {
 	// Applications are the applications the config is for, as Kayenta's:
 	// Spinnaker's canary stage finds a config by its name and one of them.
 	Applications []string `json:"applications,omitempty"`
+	// Shadow lists judges or stored configs that judge every analysis of
+	// this config beside it, on the same series, for comparison only: their
+	// verdicts are stored and shown with the analysis and counted in
+	// judge_shadow_verdicts_total, never enforced (judge serve).
+	Shadow []Shadow `json:"shadow,omitempty"`
 }
+
+// Shadow is one shadow of a config: another judge on the same config, or
+// another stored config (by name) with its own judge.
+type Shadow struct {
+	// Judge is "default" or "kayenta".
+	Judge JudgeName `json:"judge,omitempty"`
+	// Config is the name of a stored canary config.
+	Config string `json:"config,omitempty"`
+}
+
+// Name is how a shadow is shown and counted: "judge:kayenta" or
+// "config:checkout-v2".
+func (s Shadow) Name() string {
+	if s.Judge != "" {
+		return "judge:" + string(s.Judge)
+	}
+	return "config:" + s.Config
+}
+
+// MaxShadows bounds a config's shadows: each judges every analysis again.
+const MaxShadows = 4
 
 // Thresholds are score thresholds.
 type Thresholds struct {

@@ -21,6 +21,10 @@ func TestParseNativeConfigErrors(t *testing.T) {
 		"negative score": {"thresholds: {pass: -1, marginal: -2}\nmetrics: [{name: a, groups: [g]}]\n", "thresholds"},
 		"history":        {"historyWindows: 11\nmetrics: [{name: a, groups: [g]}]\n", "historyWindows: 11 is not in 0–10"},
 		"history sign":   {"historyWindows: -1\nmetrics: [{name: a, groups: [g]}]\n", "historyWindows: -1"},
+		"shadow both":    {"shadow: [{judge: kayenta, config: x}]\nmetrics: [{name: a, groups: [g]}]\n", "shadow[0]: set one of judge"},
+		"shadow judge":   {"shadow: [{judge: oracle}]\nmetrics: [{name: a, groups: [g]}]\n", "shadow[0].judge"},
+		"shadow typo":    {"shadow: [{judg: kayenta}]\nmetrics: [{name: a, groups: [g]}]\n", "c.yaml:1:11: shadow[0].judg: unknown field"},
+		"shadows":        {"shadow: [{judge: kayenta}, {judge: kayenta}, {judge: kayenta}, {judge: kayenta}, {judge: kayenta}]\nmetrics: [{name: a, groups: [g]}]\n", "5 shadows, more than 4"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

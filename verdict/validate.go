@@ -40,6 +40,21 @@ func (c *Config) problems() []string {
 	if !(c.FamilyWiseError > 0 && c.FamilyWiseError < 1) {
 		bad("familyWiseError: %v is not in (0, 1)", c.FamilyWiseError)
 	}
+	if len(c.Shadow) > MaxShadows {
+		bad("shadow: %d shadows, more than %d (each judges every analysis again)", len(c.Shadow), MaxShadows)
+	}
+	for i, sh := range c.Shadow {
+		switch {
+		case (sh.Judge == "") == (sh.Config == ""):
+			bad("shadow[%d]: set one of judge (default or kayenta) and config (a stored config's name)", i)
+		case sh.Judge != "":
+			if err := CheckJudge(sh.Judge); err != nil {
+				bad("shadow[%d].judge: %v", i, err)
+			}
+		case len(sh.Config) > 200:
+			bad("shadow[%d].config: longer than 200 bytes", i)
+		}
+	}
 	if c.HistoryWindows == nil {
 		c.HistoryWindows = new(DefaultHistoryWindows)
 	}

@@ -1497,7 +1497,11 @@ type Verdict struct {
 	Warnings []string `protobuf:"bytes,8,rep,name=warnings,proto3" json:"warnings,omitempty"`
 	// look places the verdict in its sequence (AnalysisSpec.sequence or
 	// look/looks); unset for a single analysis.
-	Look          *SequenceLook `protobuf:"bytes,9,opt,name=look,proto3" json:"look,omitempty"`
+	Look *SequenceLook `protobuf:"bytes,9,opt,name=look,proto3" json:"look,omitempty"`
+	// shadows are the verdicts of the config's shadows (its shadow list:
+	// another judge, or another stored config) on the same series, for
+	// comparison only: never enforced.
+	Shadows       []*ShadowVerdict `protobuf:"bytes,10,rep,name=shadows,proto3" json:"shadows,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1595,6 +1599,101 @@ func (x *Verdict) GetLook() *SequenceLook {
 	return nil
 }
 
+func (x *Verdict) GetShadows() []*ShadowVerdict {
+	if x != nil {
+		return x.Shadows
+	}
+	return nil
+}
+
+// ShadowVerdict is one shadow's verdict on an analysis' series.
+type ShadowVerdict struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// shadow names it: "judge:kayenta" or "config:<name>".
+	Shadow string `protobuf:"bytes,1,opt,name=shadow,proto3" json:"shadow,omitempty"`
+	Judge  string `protobuf:"bytes,2,opt,name=judge,proto3" json:"judge,omitempty"`
+	// result is "PASS", "MARGINAL" or "FAIL"; empty when error says why the
+	// shadow could not judge.
+	Result        string  `protobuf:"bytes,3,opt,name=result,proto3" json:"result,omitempty"`
+	Score         float64 `protobuf:"fixed64,4,opt,name=score,proto3" json:"score,omitempty"`
+	Reason        string  `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	Error         string  `protobuf:"bytes,6,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ShadowVerdict) Reset() {
+	*x = ShadowVerdict{}
+	mi := &file_judge_v1_judge_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShadowVerdict) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShadowVerdict) ProtoMessage() {}
+
+func (x *ShadowVerdict) ProtoReflect() protoreflect.Message {
+	mi := &file_judge_v1_judge_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShadowVerdict.ProtoReflect.Descriptor instead.
+func (*ShadowVerdict) Descriptor() ([]byte, []int) {
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ShadowVerdict) GetShadow() string {
+	if x != nil {
+		return x.Shadow
+	}
+	return ""
+}
+
+func (x *ShadowVerdict) GetJudge() string {
+	if x != nil {
+		return x.Judge
+	}
+	return ""
+}
+
+func (x *ShadowVerdict) GetResult() string {
+	if x != nil {
+		return x.Result
+	}
+	return ""
+}
+
+func (x *ShadowVerdict) GetScore() float64 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+func (x *ShadowVerdict) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *ShadowVerdict) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
 // SequenceLook is one look of a sequence of looks at a canary.
 type SequenceLook struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1626,7 +1725,7 @@ type SequenceLook struct {
 
 func (x *SequenceLook) Reset() {
 	*x = SequenceLook{}
-	mi := &file_judge_v1_judge_proto_msgTypes[17]
+	mi := &file_judge_v1_judge_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1638,7 +1737,7 @@ func (x *SequenceLook) String() string {
 func (*SequenceLook) ProtoMessage() {}
 
 func (x *SequenceLook) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[17]
+	mi := &file_judge_v1_judge_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1651,7 +1750,7 @@ func (x *SequenceLook) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SequenceLook.ProtoReflect.Descriptor instead.
 func (*SequenceLook) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{17}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *SequenceLook) GetSequence() string {
@@ -1727,7 +1826,7 @@ type GroupScore struct {
 
 func (x *GroupScore) Reset() {
 	*x = GroupScore{}
-	mi := &file_judge_v1_judge_proto_msgTypes[18]
+	mi := &file_judge_v1_judge_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1739,7 +1838,7 @@ func (x *GroupScore) String() string {
 func (*GroupScore) ProtoMessage() {}
 
 func (x *GroupScore) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[18]
+	mi := &file_judge_v1_judge_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1752,7 +1851,7 @@ func (x *GroupScore) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupScore.ProtoReflect.Descriptor instead.
 func (*GroupScore) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{18}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *GroupScore) GetName() string {
@@ -1847,7 +1946,7 @@ type MetricResult struct {
 
 func (x *MetricResult) Reset() {
 	*x = MetricResult{}
-	mi := &file_judge_v1_judge_proto_msgTypes[19]
+	mi := &file_judge_v1_judge_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1859,7 +1958,7 @@ func (x *MetricResult) String() string {
 func (*MetricResult) ProtoMessage() {}
 
 func (x *MetricResult) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[19]
+	mi := &file_judge_v1_judge_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1872,7 +1971,7 @@ func (x *MetricResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetricResult.ProtoReflect.Descriptor instead.
 func (*MetricResult) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{19}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *MetricResult) GetName() string {
@@ -2067,7 +2166,7 @@ type Bounds struct {
 
 func (x *Bounds) Reset() {
 	*x = Bounds{}
-	mi := &file_judge_v1_judge_proto_msgTypes[20]
+	mi := &file_judge_v1_judge_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2079,7 +2178,7 @@ func (x *Bounds) String() string {
 func (*Bounds) ProtoMessage() {}
 
 func (x *Bounds) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[20]
+	mi := &file_judge_v1_judge_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2092,7 +2191,7 @@ func (x *Bounds) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Bounds.ProtoReflect.Descriptor instead.
 func (*Bounds) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{20}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Bounds) GetAllowedIncrease() float64 {
@@ -2162,7 +2261,7 @@ type SampleSummary struct {
 
 func (x *SampleSummary) Reset() {
 	*x = SampleSummary{}
-	mi := &file_judge_v1_judge_proto_msgTypes[21]
+	mi := &file_judge_v1_judge_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2174,7 +2273,7 @@ func (x *SampleSummary) String() string {
 func (*SampleSummary) ProtoMessage() {}
 
 func (x *SampleSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[21]
+	mi := &file_judge_v1_judge_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2187,7 +2286,7 @@ func (x *SampleSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SampleSummary.ProtoReflect.Descriptor instead.
 func (*SampleSummary) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{21}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *SampleSummary) GetCount() int32 {
@@ -2284,7 +2383,7 @@ type Analysis struct {
 
 func (x *Analysis) Reset() {
 	*x = Analysis{}
-	mi := &file_judge_v1_judge_proto_msgTypes[22]
+	mi := &file_judge_v1_judge_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2296,7 +2395,7 @@ func (x *Analysis) String() string {
 func (*Analysis) ProtoMessage() {}
 
 func (x *Analysis) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[22]
+	mi := &file_judge_v1_judge_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2309,7 +2408,7 @@ func (x *Analysis) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Analysis.ProtoReflect.Descriptor instead.
 func (*Analysis) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{22}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Analysis) GetId() string {
@@ -2414,7 +2513,7 @@ type CreateAnalysisRequest struct {
 
 func (x *CreateAnalysisRequest) Reset() {
 	*x = CreateAnalysisRequest{}
-	mi := &file_judge_v1_judge_proto_msgTypes[23]
+	mi := &file_judge_v1_judge_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2426,7 +2525,7 @@ func (x *CreateAnalysisRequest) String() string {
 func (*CreateAnalysisRequest) ProtoMessage() {}
 
 func (x *CreateAnalysisRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[23]
+	mi := &file_judge_v1_judge_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2439,7 +2538,7 @@ func (x *CreateAnalysisRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAnalysisRequest.ProtoReflect.Descriptor instead.
 func (*CreateAnalysisRequest) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{23}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *CreateAnalysisRequest) GetSpec() *AnalysisSpec {
@@ -2460,7 +2559,7 @@ type CreateAnalysisResponse struct {
 
 func (x *CreateAnalysisResponse) Reset() {
 	*x = CreateAnalysisResponse{}
-	mi := &file_judge_v1_judge_proto_msgTypes[24]
+	mi := &file_judge_v1_judge_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2472,7 +2571,7 @@ func (x *CreateAnalysisResponse) String() string {
 func (*CreateAnalysisResponse) ProtoMessage() {}
 
 func (x *CreateAnalysisResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[24]
+	mi := &file_judge_v1_judge_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2485,7 +2584,7 @@ func (x *CreateAnalysisResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAnalysisResponse.ProtoReflect.Descriptor instead.
 func (*CreateAnalysisResponse) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{24}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *CreateAnalysisResponse) GetAnalysis() *Analysis {
@@ -2506,7 +2605,7 @@ type GetAnalysisRequest struct {
 
 func (x *GetAnalysisRequest) Reset() {
 	*x = GetAnalysisRequest{}
-	mi := &file_judge_v1_judge_proto_msgTypes[25]
+	mi := &file_judge_v1_judge_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2518,7 +2617,7 @@ func (x *GetAnalysisRequest) String() string {
 func (*GetAnalysisRequest) ProtoMessage() {}
 
 func (x *GetAnalysisRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[25]
+	mi := &file_judge_v1_judge_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2531,7 +2630,7 @@ func (x *GetAnalysisRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAnalysisRequest.ProtoReflect.Descriptor instead.
 func (*GetAnalysisRequest) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{25}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *GetAnalysisRequest) GetId() string {
@@ -2552,7 +2651,7 @@ type GetAnalysisResponse struct {
 
 func (x *GetAnalysisResponse) Reset() {
 	*x = GetAnalysisResponse{}
-	mi := &file_judge_v1_judge_proto_msgTypes[26]
+	mi := &file_judge_v1_judge_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2564,7 +2663,7 @@ func (x *GetAnalysisResponse) String() string {
 func (*GetAnalysisResponse) ProtoMessage() {}
 
 func (x *GetAnalysisResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[26]
+	mi := &file_judge_v1_judge_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2577,7 +2676,7 @@ func (x *GetAnalysisResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAnalysisResponse.ProtoReflect.Descriptor instead.
 func (*GetAnalysisResponse) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{26}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *GetAnalysisResponse) GetAnalysis() *Analysis {
@@ -2606,7 +2705,7 @@ type ListAnalysesRequest struct {
 
 func (x *ListAnalysesRequest) Reset() {
 	*x = ListAnalysesRequest{}
-	mi := &file_judge_v1_judge_proto_msgTypes[27]
+	mi := &file_judge_v1_judge_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2618,7 +2717,7 @@ func (x *ListAnalysesRequest) String() string {
 func (*ListAnalysesRequest) ProtoMessage() {}
 
 func (x *ListAnalysesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[27]
+	mi := &file_judge_v1_judge_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2631,7 +2730,7 @@ func (x *ListAnalysesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAnalysesRequest.ProtoReflect.Descriptor instead.
 func (*ListAnalysesRequest) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{27}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ListAnalysesRequest) GetStatus() AnalysisStatus {
@@ -2682,7 +2781,7 @@ type ListAnalysesResponse struct {
 
 func (x *ListAnalysesResponse) Reset() {
 	*x = ListAnalysesResponse{}
-	mi := &file_judge_v1_judge_proto_msgTypes[28]
+	mi := &file_judge_v1_judge_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2694,7 +2793,7 @@ func (x *ListAnalysesResponse) String() string {
 func (*ListAnalysesResponse) ProtoMessage() {}
 
 func (x *ListAnalysesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[28]
+	mi := &file_judge_v1_judge_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2707,7 +2806,7 @@ func (x *ListAnalysesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAnalysesResponse.ProtoReflect.Descriptor instead.
 func (*ListAnalysesResponse) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{28}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ListAnalysesResponse) GetAnalyses() []*Analysis {
@@ -2735,7 +2834,7 @@ type CancelAnalysisRequest struct {
 
 func (x *CancelAnalysisRequest) Reset() {
 	*x = CancelAnalysisRequest{}
-	mi := &file_judge_v1_judge_proto_msgTypes[29]
+	mi := &file_judge_v1_judge_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2747,7 +2846,7 @@ func (x *CancelAnalysisRequest) String() string {
 func (*CancelAnalysisRequest) ProtoMessage() {}
 
 func (x *CancelAnalysisRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[29]
+	mi := &file_judge_v1_judge_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2760,7 +2859,7 @@ func (x *CancelAnalysisRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelAnalysisRequest.ProtoReflect.Descriptor instead.
 func (*CancelAnalysisRequest) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{29}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *CancelAnalysisRequest) GetId() string {
@@ -2781,7 +2880,7 @@ type CancelAnalysisResponse struct {
 
 func (x *CancelAnalysisResponse) Reset() {
 	*x = CancelAnalysisResponse{}
-	mi := &file_judge_v1_judge_proto_msgTypes[30]
+	mi := &file_judge_v1_judge_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2793,7 +2892,7 @@ func (x *CancelAnalysisResponse) String() string {
 func (*CancelAnalysisResponse) ProtoMessage() {}
 
 func (x *CancelAnalysisResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[30]
+	mi := &file_judge_v1_judge_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2806,7 +2905,7 @@ func (x *CancelAnalysisResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelAnalysisResponse.ProtoReflect.Descriptor instead.
 func (*CancelAnalysisResponse) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{30}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *CancelAnalysisResponse) GetAnalysis() *Analysis {
@@ -2827,7 +2926,7 @@ type WatchAnalysisRequest struct {
 
 func (x *WatchAnalysisRequest) Reset() {
 	*x = WatchAnalysisRequest{}
-	mi := &file_judge_v1_judge_proto_msgTypes[31]
+	mi := &file_judge_v1_judge_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2839,7 +2938,7 @@ func (x *WatchAnalysisRequest) String() string {
 func (*WatchAnalysisRequest) ProtoMessage() {}
 
 func (x *WatchAnalysisRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[31]
+	mi := &file_judge_v1_judge_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2852,7 +2951,7 @@ func (x *WatchAnalysisRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchAnalysisRequest.ProtoReflect.Descriptor instead.
 func (*WatchAnalysisRequest) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{31}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *WatchAnalysisRequest) GetId() string {
@@ -2873,7 +2972,7 @@ type WatchAnalysisResponse struct {
 
 func (x *WatchAnalysisResponse) Reset() {
 	*x = WatchAnalysisResponse{}
-	mi := &file_judge_v1_judge_proto_msgTypes[32]
+	mi := &file_judge_v1_judge_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2885,7 +2984,7 @@ func (x *WatchAnalysisResponse) String() string {
 func (*WatchAnalysisResponse) ProtoMessage() {}
 
 func (x *WatchAnalysisResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[32]
+	mi := &file_judge_v1_judge_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2898,7 +2997,7 @@ func (x *WatchAnalysisResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchAnalysisResponse.ProtoReflect.Descriptor instead.
 func (*WatchAnalysisResponse) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{32}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *WatchAnalysisResponse) GetAnalysis() *Analysis {
@@ -2926,7 +3025,7 @@ type CanaryConfig struct {
 
 func (x *CanaryConfig) Reset() {
 	*x = CanaryConfig{}
-	mi := &file_judge_v1_judge_proto_msgTypes[33]
+	mi := &file_judge_v1_judge_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2938,7 +3037,7 @@ func (x *CanaryConfig) String() string {
 func (*CanaryConfig) ProtoMessage() {}
 
 func (x *CanaryConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[33]
+	mi := &file_judge_v1_judge_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2951,7 +3050,7 @@ func (x *CanaryConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CanaryConfig.ProtoReflect.Descriptor instead.
 func (*CanaryConfig) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{33}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *CanaryConfig) GetName() string {
@@ -2995,7 +3094,7 @@ type PutCanaryConfigRequest struct {
 
 func (x *PutCanaryConfigRequest) Reset() {
 	*x = PutCanaryConfigRequest{}
-	mi := &file_judge_v1_judge_proto_msgTypes[34]
+	mi := &file_judge_v1_judge_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3007,7 +3106,7 @@ func (x *PutCanaryConfigRequest) String() string {
 func (*PutCanaryConfigRequest) ProtoMessage() {}
 
 func (x *PutCanaryConfigRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[34]
+	mi := &file_judge_v1_judge_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3020,7 +3119,7 @@ func (x *PutCanaryConfigRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutCanaryConfigRequest.ProtoReflect.Descriptor instead.
 func (*PutCanaryConfigRequest) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{34}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *PutCanaryConfigRequest) GetName() string {
@@ -3048,7 +3147,7 @@ type PutCanaryConfigResponse struct {
 
 func (x *PutCanaryConfigResponse) Reset() {
 	*x = PutCanaryConfigResponse{}
-	mi := &file_judge_v1_judge_proto_msgTypes[35]
+	mi := &file_judge_v1_judge_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3060,7 +3159,7 @@ func (x *PutCanaryConfigResponse) String() string {
 func (*PutCanaryConfigResponse) ProtoMessage() {}
 
 func (x *PutCanaryConfigResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[35]
+	mi := &file_judge_v1_judge_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3073,7 +3172,7 @@ func (x *PutCanaryConfigResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutCanaryConfigResponse.ProtoReflect.Descriptor instead.
 func (*PutCanaryConfigResponse) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{35}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *PutCanaryConfigResponse) GetCanaryConfig() *CanaryConfig {
@@ -3094,7 +3193,7 @@ type GetCanaryConfigRequest struct {
 
 func (x *GetCanaryConfigRequest) Reset() {
 	*x = GetCanaryConfigRequest{}
-	mi := &file_judge_v1_judge_proto_msgTypes[36]
+	mi := &file_judge_v1_judge_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3106,7 +3205,7 @@ func (x *GetCanaryConfigRequest) String() string {
 func (*GetCanaryConfigRequest) ProtoMessage() {}
 
 func (x *GetCanaryConfigRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[36]
+	mi := &file_judge_v1_judge_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3119,7 +3218,7 @@ func (x *GetCanaryConfigRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCanaryConfigRequest.ProtoReflect.Descriptor instead.
 func (*GetCanaryConfigRequest) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{36}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *GetCanaryConfigRequest) GetName() string {
@@ -3140,7 +3239,7 @@ type GetCanaryConfigResponse struct {
 
 func (x *GetCanaryConfigResponse) Reset() {
 	*x = GetCanaryConfigResponse{}
-	mi := &file_judge_v1_judge_proto_msgTypes[37]
+	mi := &file_judge_v1_judge_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3152,7 +3251,7 @@ func (x *GetCanaryConfigResponse) String() string {
 func (*GetCanaryConfigResponse) ProtoMessage() {}
 
 func (x *GetCanaryConfigResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[37]
+	mi := &file_judge_v1_judge_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3165,7 +3264,7 @@ func (x *GetCanaryConfigResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCanaryConfigResponse.ProtoReflect.Descriptor instead.
 func (*GetCanaryConfigResponse) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{37}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *GetCanaryConfigResponse) GetCanaryConfig() *CanaryConfig {
@@ -3188,7 +3287,7 @@ type ListCanaryConfigsRequest struct {
 
 func (x *ListCanaryConfigsRequest) Reset() {
 	*x = ListCanaryConfigsRequest{}
-	mi := &file_judge_v1_judge_proto_msgTypes[38]
+	mi := &file_judge_v1_judge_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3200,7 +3299,7 @@ func (x *ListCanaryConfigsRequest) String() string {
 func (*ListCanaryConfigsRequest) ProtoMessage() {}
 
 func (x *ListCanaryConfigsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[38]
+	mi := &file_judge_v1_judge_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3213,7 +3312,7 @@ func (x *ListCanaryConfigsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCanaryConfigsRequest.ProtoReflect.Descriptor instead.
 func (*ListCanaryConfigsRequest) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{38}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ListCanaryConfigsRequest) GetPageSize() int32 {
@@ -3243,7 +3342,7 @@ type ListCanaryConfigsResponse struct {
 
 func (x *ListCanaryConfigsResponse) Reset() {
 	*x = ListCanaryConfigsResponse{}
-	mi := &file_judge_v1_judge_proto_msgTypes[39]
+	mi := &file_judge_v1_judge_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3255,7 +3354,7 @@ func (x *ListCanaryConfigsResponse) String() string {
 func (*ListCanaryConfigsResponse) ProtoMessage() {}
 
 func (x *ListCanaryConfigsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[39]
+	mi := &file_judge_v1_judge_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3268,7 +3367,7 @@ func (x *ListCanaryConfigsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCanaryConfigsResponse.ProtoReflect.Descriptor instead.
 func (*ListCanaryConfigsResponse) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{39}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ListCanaryConfigsResponse) GetCanaryConfigs() []*CanaryConfig {
@@ -3296,7 +3395,7 @@ type DeleteCanaryConfigRequest struct {
 
 func (x *DeleteCanaryConfigRequest) Reset() {
 	*x = DeleteCanaryConfigRequest{}
-	mi := &file_judge_v1_judge_proto_msgTypes[40]
+	mi := &file_judge_v1_judge_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3308,7 +3407,7 @@ func (x *DeleteCanaryConfigRequest) String() string {
 func (*DeleteCanaryConfigRequest) ProtoMessage() {}
 
 func (x *DeleteCanaryConfigRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[40]
+	mi := &file_judge_v1_judge_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3321,7 +3420,7 @@ func (x *DeleteCanaryConfigRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteCanaryConfigRequest.ProtoReflect.Descriptor instead.
 func (*DeleteCanaryConfigRequest) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{40}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *DeleteCanaryConfigRequest) GetName() string {
@@ -3340,7 +3439,7 @@ type DeleteCanaryConfigResponse struct {
 
 func (x *DeleteCanaryConfigResponse) Reset() {
 	*x = DeleteCanaryConfigResponse{}
-	mi := &file_judge_v1_judge_proto_msgTypes[41]
+	mi := &file_judge_v1_judge_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3352,7 +3451,7 @@ func (x *DeleteCanaryConfigResponse) String() string {
 func (*DeleteCanaryConfigResponse) ProtoMessage() {}
 
 func (x *DeleteCanaryConfigResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[41]
+	mi := &file_judge_v1_judge_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3365,7 +3464,7 @@ func (x *DeleteCanaryConfigResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteCanaryConfigResponse.ProtoReflect.Descriptor instead.
 func (*DeleteCanaryConfigResponse) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{41}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{42}
 }
 
 var File_judge_v1_judge_proto protoreflect.FileDescriptor
@@ -3498,7 +3597,7 @@ const file_judge_v1_judge_proto_rawDesc = "" +
 	"\x04spec\x18\x01 \x01(\v2\x16.judge.v1.AnalysisSpecR\x04spec\"l\n" +
 	"\x0fAnalyzeResponse\x12+\n" +
 	"\averdict\x18\x01 \x01(\v2\x11.judge.v1.VerdictR\averdict\x12,\n" +
-	"\x06series\x18\x02 \x03(\v2\x14.judge.v1.MetricPairR\x06series\"\xc3\x02\n" +
+	"\x06series\x18\x02 \x03(\v2\x14.judge.v1.MetricPairR\x06series\"\xf6\x02\n" +
 	"\aVerdict\x12\x14\n" +
 	"\x05judge\x18\x01 \x01(\tR\x05judge\x12\x16\n" +
 	"\x06result\x18\x02 \x01(\tR\x06result\x12\x14\n" +
@@ -3510,7 +3609,16 @@ const file_judge_v1_judge_proto_rawDesc = "" +
 	"\x06groups\x18\x06 \x03(\v2\x14.judge.v1.GroupScoreR\x06groups\x120\n" +
 	"\ametrics\x18\a \x03(\v2\x16.judge.v1.MetricResultR\ametrics\x12\x1a\n" +
 	"\bwarnings\x18\b \x03(\tR\bwarnings\x12*\n" +
-	"\x04look\x18\t \x01(\v2\x16.judge.v1.SequenceLookR\x04look\"\xdf\x01\n" +
+	"\x04look\x18\t \x01(\v2\x16.judge.v1.SequenceLookR\x04look\x121\n" +
+	"\ashadows\x18\n" +
+	" \x03(\v2\x17.judge.v1.ShadowVerdictR\ashadows\"\x99\x01\n" +
+	"\rShadowVerdict\x12\x16\n" +
+	"\x06shadow\x18\x01 \x01(\tR\x06shadow\x12\x14\n" +
+	"\x05judge\x18\x02 \x01(\tR\x05judge\x12\x16\n" +
+	"\x06result\x18\x03 \x01(\tR\x06result\x12\x14\n" +
+	"\x05score\x18\x04 \x01(\x01R\x05score\x12\x16\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\x12\x14\n" +
+	"\x05error\x18\x06 \x01(\tR\x05error\"\xdf\x01\n" +
 	"\fSequenceLook\x12\x1a\n" +
 	"\bsequence\x18\x01 \x01(\tR\bsequence\x12\x12\n" +
 	"\x04look\x18\x02 \x01(\x05R\x04look\x12\x14\n" +
@@ -3706,7 +3814,7 @@ func file_judge_v1_judge_proto_rawDescGZIP() []byte {
 }
 
 var file_judge_v1_judge_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_judge_v1_judge_proto_msgTypes = make([]protoimpl.MessageInfo, 47)
+var file_judge_v1_judge_proto_msgTypes = make([]protoimpl.MessageInfo, 48)
 var file_judge_v1_judge_proto_goTypes = []any{
 	(AnalysisStatus)(0),                // 0: judge.v1.AnalysisStatus
 	(*LabelAnalysisRequest)(nil),       // 1: judge.v1.LabelAnalysisRequest
@@ -3726,127 +3834,129 @@ var file_judge_v1_judge_proto_goTypes = []any{
 	(*AnalyzeRequest)(nil),             // 15: judge.v1.AnalyzeRequest
 	(*AnalyzeResponse)(nil),            // 16: judge.v1.AnalyzeResponse
 	(*Verdict)(nil),                    // 17: judge.v1.Verdict
-	(*SequenceLook)(nil),               // 18: judge.v1.SequenceLook
-	(*GroupScore)(nil),                 // 19: judge.v1.GroupScore
-	(*MetricResult)(nil),               // 20: judge.v1.MetricResult
-	(*Bounds)(nil),                     // 21: judge.v1.Bounds
-	(*SampleSummary)(nil),              // 22: judge.v1.SampleSummary
-	(*Analysis)(nil),                   // 23: judge.v1.Analysis
-	(*CreateAnalysisRequest)(nil),      // 24: judge.v1.CreateAnalysisRequest
-	(*CreateAnalysisResponse)(nil),     // 25: judge.v1.CreateAnalysisResponse
-	(*GetAnalysisRequest)(nil),         // 26: judge.v1.GetAnalysisRequest
-	(*GetAnalysisResponse)(nil),        // 27: judge.v1.GetAnalysisResponse
-	(*ListAnalysesRequest)(nil),        // 28: judge.v1.ListAnalysesRequest
-	(*ListAnalysesResponse)(nil),       // 29: judge.v1.ListAnalysesResponse
-	(*CancelAnalysisRequest)(nil),      // 30: judge.v1.CancelAnalysisRequest
-	(*CancelAnalysisResponse)(nil),     // 31: judge.v1.CancelAnalysisResponse
-	(*WatchAnalysisRequest)(nil),       // 32: judge.v1.WatchAnalysisRequest
-	(*WatchAnalysisResponse)(nil),      // 33: judge.v1.WatchAnalysisResponse
-	(*CanaryConfig)(nil),               // 34: judge.v1.CanaryConfig
-	(*PutCanaryConfigRequest)(nil),     // 35: judge.v1.PutCanaryConfigRequest
-	(*PutCanaryConfigResponse)(nil),    // 36: judge.v1.PutCanaryConfigResponse
-	(*GetCanaryConfigRequest)(nil),     // 37: judge.v1.GetCanaryConfigRequest
-	(*GetCanaryConfigResponse)(nil),    // 38: judge.v1.GetCanaryConfigResponse
-	(*ListCanaryConfigsRequest)(nil),   // 39: judge.v1.ListCanaryConfigsRequest
-	(*ListCanaryConfigsResponse)(nil),  // 40: judge.v1.ListCanaryConfigsResponse
-	(*DeleteCanaryConfigRequest)(nil),  // 41: judge.v1.DeleteCanaryConfigRequest
-	(*DeleteCanaryConfigResponse)(nil), // 42: judge.v1.DeleteCanaryConfigResponse
-	nil,                                // 43: judge.v1.AnalysisSpec.ScopesEntry
-	nil,                                // 44: judge.v1.AnalysisSpec.AnnotationsEntry
-	nil,                                // 45: judge.v1.MetricPair.TagsEntry
-	nil,                                // 46: judge.v1.Scope.ExtendedScopeParamsEntry
-	nil,                                // 47: judge.v1.MetricResult.TagsEntry
-	(*timestamppb.Timestamp)(nil),      // 48: google.protobuf.Timestamp
-	(*structpb.Struct)(nil),            // 49: google.protobuf.Struct
+	(*ShadowVerdict)(nil),              // 18: judge.v1.ShadowVerdict
+	(*SequenceLook)(nil),               // 19: judge.v1.SequenceLook
+	(*GroupScore)(nil),                 // 20: judge.v1.GroupScore
+	(*MetricResult)(nil),               // 21: judge.v1.MetricResult
+	(*Bounds)(nil),                     // 22: judge.v1.Bounds
+	(*SampleSummary)(nil),              // 23: judge.v1.SampleSummary
+	(*Analysis)(nil),                   // 24: judge.v1.Analysis
+	(*CreateAnalysisRequest)(nil),      // 25: judge.v1.CreateAnalysisRequest
+	(*CreateAnalysisResponse)(nil),     // 26: judge.v1.CreateAnalysisResponse
+	(*GetAnalysisRequest)(nil),         // 27: judge.v1.GetAnalysisRequest
+	(*GetAnalysisResponse)(nil),        // 28: judge.v1.GetAnalysisResponse
+	(*ListAnalysesRequest)(nil),        // 29: judge.v1.ListAnalysesRequest
+	(*ListAnalysesResponse)(nil),       // 30: judge.v1.ListAnalysesResponse
+	(*CancelAnalysisRequest)(nil),      // 31: judge.v1.CancelAnalysisRequest
+	(*CancelAnalysisResponse)(nil),     // 32: judge.v1.CancelAnalysisResponse
+	(*WatchAnalysisRequest)(nil),       // 33: judge.v1.WatchAnalysisRequest
+	(*WatchAnalysisResponse)(nil),      // 34: judge.v1.WatchAnalysisResponse
+	(*CanaryConfig)(nil),               // 35: judge.v1.CanaryConfig
+	(*PutCanaryConfigRequest)(nil),     // 36: judge.v1.PutCanaryConfigRequest
+	(*PutCanaryConfigResponse)(nil),    // 37: judge.v1.PutCanaryConfigResponse
+	(*GetCanaryConfigRequest)(nil),     // 38: judge.v1.GetCanaryConfigRequest
+	(*GetCanaryConfigResponse)(nil),    // 39: judge.v1.GetCanaryConfigResponse
+	(*ListCanaryConfigsRequest)(nil),   // 40: judge.v1.ListCanaryConfigsRequest
+	(*ListCanaryConfigsResponse)(nil),  // 41: judge.v1.ListCanaryConfigsResponse
+	(*DeleteCanaryConfigRequest)(nil),  // 42: judge.v1.DeleteCanaryConfigRequest
+	(*DeleteCanaryConfigResponse)(nil), // 43: judge.v1.DeleteCanaryConfigResponse
+	nil,                                // 44: judge.v1.AnalysisSpec.ScopesEntry
+	nil,                                // 45: judge.v1.AnalysisSpec.AnnotationsEntry
+	nil,                                // 46: judge.v1.MetricPair.TagsEntry
+	nil,                                // 47: judge.v1.Scope.ExtendedScopeParamsEntry
+	nil,                                // 48: judge.v1.MetricResult.TagsEntry
+	(*timestamppb.Timestamp)(nil),      // 49: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),            // 50: google.protobuf.Struct
 }
 var file_judge_v1_judge_proto_depIdxs = []int32{
-	23, // 0: judge.v1.LabelAnalysisResponse.analysis:type_name -> judge.v1.Analysis
-	48, // 1: judge.v1.ReplayAnalysesRequest.since:type_name -> google.protobuf.Timestamp
-	49, // 2: judge.v1.ReplayAnalysesRequest.canary_config:type_name -> google.protobuf.Struct
+	24, // 0: judge.v1.LabelAnalysisResponse.analysis:type_name -> judge.v1.Analysis
+	49, // 1: judge.v1.ReplayAnalysesRequest.since:type_name -> google.protobuf.Timestamp
+	50, // 2: judge.v1.ReplayAnalysesRequest.canary_config:type_name -> google.protobuf.Struct
 	14, // 3: judge.v1.ReplayAnalysesRequest.thresholds:type_name -> judge.v1.Thresholds
-	48, // 4: judge.v1.ReplayedAnalysis.create_time:type_name -> google.protobuf.Timestamp
+	49, // 4: judge.v1.ReplayedAnalysis.create_time:type_name -> google.protobuf.Timestamp
 	5,  // 5: judge.v1.ReplayedAnalysis.recorded:type_name -> judge.v1.ReplayVerdict
 	5,  // 6: judge.v1.ReplayedAnalysis.candidate:type_name -> judge.v1.ReplayVerdict
 	4,  // 7: judge.v1.ReplayAnalysesResponse.analyses:type_name -> judge.v1.ReplayedAnalysis
-	48, // 8: judge.v1.GetSequenceResponse.create_time:type_name -> google.protobuf.Timestamp
-	48, // 9: judge.v1.GetSequenceResponse.update_time:type_name -> google.protobuf.Timestamp
+	49, // 8: judge.v1.GetSequenceResponse.create_time:type_name -> google.protobuf.Timestamp
+	49, // 9: judge.v1.GetSequenceResponse.update_time:type_name -> google.protobuf.Timestamp
 	9,  // 10: judge.v1.GetSequenceResponse.history:type_name -> judge.v1.SequenceLookRecord
-	48, // 11: judge.v1.SequenceLookRecord.time:type_name -> google.protobuf.Timestamp
+	49, // 11: judge.v1.SequenceLookRecord.time:type_name -> google.protobuf.Timestamp
 	17, // 12: judge.v1.SequenceLookRecord.verdict:type_name -> judge.v1.Verdict
-	49, // 13: judge.v1.AnalysisSpec.canary_config:type_name -> google.protobuf.Struct
+	50, // 13: judge.v1.AnalysisSpec.canary_config:type_name -> google.protobuf.Struct
 	11, // 14: judge.v1.AnalysisSpec.metrics:type_name -> judge.v1.MetricPair
-	43, // 15: judge.v1.AnalysisSpec.scopes:type_name -> judge.v1.AnalysisSpec.ScopesEntry
+	44, // 15: judge.v1.AnalysisSpec.scopes:type_name -> judge.v1.AnalysisSpec.ScopesEntry
 	14, // 16: judge.v1.AnalysisSpec.thresholds:type_name -> judge.v1.Thresholds
-	44, // 17: judge.v1.AnalysisSpec.annotations:type_name -> judge.v1.AnalysisSpec.AnnotationsEntry
-	45, // 18: judge.v1.MetricPair.tags:type_name -> judge.v1.MetricPair.TagsEntry
+	45, // 17: judge.v1.AnalysisSpec.annotations:type_name -> judge.v1.AnalysisSpec.AnnotationsEntry
+	46, // 18: judge.v1.MetricPair.tags:type_name -> judge.v1.MetricPair.TagsEntry
 	13, // 19: judge.v1.ScopePair.control_scope:type_name -> judge.v1.Scope
 	13, // 20: judge.v1.ScopePair.experiment_scope:type_name -> judge.v1.Scope
-	48, // 21: judge.v1.Scope.start:type_name -> google.protobuf.Timestamp
-	48, // 22: judge.v1.Scope.end:type_name -> google.protobuf.Timestamp
-	46, // 23: judge.v1.Scope.extended_scope_params:type_name -> judge.v1.Scope.ExtendedScopeParamsEntry
+	49, // 21: judge.v1.Scope.start:type_name -> google.protobuf.Timestamp
+	49, // 22: judge.v1.Scope.end:type_name -> google.protobuf.Timestamp
+	47, // 23: judge.v1.Scope.extended_scope_params:type_name -> judge.v1.Scope.ExtendedScopeParamsEntry
 	10, // 24: judge.v1.AnalyzeRequest.spec:type_name -> judge.v1.AnalysisSpec
 	17, // 25: judge.v1.AnalyzeResponse.verdict:type_name -> judge.v1.Verdict
 	11, // 26: judge.v1.AnalyzeResponse.series:type_name -> judge.v1.MetricPair
 	14, // 27: judge.v1.Verdict.thresholds:type_name -> judge.v1.Thresholds
-	19, // 28: judge.v1.Verdict.groups:type_name -> judge.v1.GroupScore
-	20, // 29: judge.v1.Verdict.metrics:type_name -> judge.v1.MetricResult
-	18, // 30: judge.v1.Verdict.look:type_name -> judge.v1.SequenceLook
-	22, // 31: judge.v1.MetricResult.baseline:type_name -> judge.v1.SampleSummary
-	22, // 32: judge.v1.MetricResult.canary:type_name -> judge.v1.SampleSummary
-	47, // 33: judge.v1.MetricResult.tags:type_name -> judge.v1.MetricResult.TagsEntry
-	21, // 34: judge.v1.MetricResult.bounds:type_name -> judge.v1.Bounds
-	0,  // 35: judge.v1.Analysis.status:type_name -> judge.v1.AnalysisStatus
-	10, // 36: judge.v1.Analysis.spec:type_name -> judge.v1.AnalysisSpec
-	17, // 37: judge.v1.Analysis.verdict:type_name -> judge.v1.Verdict
-	48, // 38: judge.v1.Analysis.create_time:type_name -> google.protobuf.Timestamp
-	48, // 39: judge.v1.Analysis.update_time:type_name -> google.protobuf.Timestamp
-	11, // 40: judge.v1.Analysis.series:type_name -> judge.v1.MetricPair
-	48, // 41: judge.v1.Analysis.label_time:type_name -> google.protobuf.Timestamp
-	10, // 42: judge.v1.CreateAnalysisRequest.spec:type_name -> judge.v1.AnalysisSpec
-	23, // 43: judge.v1.CreateAnalysisResponse.analysis:type_name -> judge.v1.Analysis
-	23, // 44: judge.v1.GetAnalysisResponse.analysis:type_name -> judge.v1.Analysis
-	0,  // 45: judge.v1.ListAnalysesRequest.status:type_name -> judge.v1.AnalysisStatus
-	23, // 46: judge.v1.ListAnalysesResponse.analyses:type_name -> judge.v1.Analysis
-	23, // 47: judge.v1.CancelAnalysisResponse.analysis:type_name -> judge.v1.Analysis
-	23, // 48: judge.v1.WatchAnalysisResponse.analysis:type_name -> judge.v1.Analysis
-	49, // 49: judge.v1.CanaryConfig.config:type_name -> google.protobuf.Struct
-	48, // 50: judge.v1.CanaryConfig.update_time:type_name -> google.protobuf.Timestamp
-	49, // 51: judge.v1.PutCanaryConfigRequest.config:type_name -> google.protobuf.Struct
-	34, // 52: judge.v1.PutCanaryConfigResponse.canary_config:type_name -> judge.v1.CanaryConfig
-	34, // 53: judge.v1.GetCanaryConfigResponse.canary_config:type_name -> judge.v1.CanaryConfig
-	34, // 54: judge.v1.ListCanaryConfigsResponse.canary_configs:type_name -> judge.v1.CanaryConfig
-	12, // 55: judge.v1.AnalysisSpec.ScopesEntry.value:type_name -> judge.v1.ScopePair
-	15, // 56: judge.v1.JudgeService.Analyze:input_type -> judge.v1.AnalyzeRequest
-	24, // 57: judge.v1.JudgeService.CreateAnalysis:input_type -> judge.v1.CreateAnalysisRequest
-	26, // 58: judge.v1.JudgeService.GetAnalysis:input_type -> judge.v1.GetAnalysisRequest
-	28, // 59: judge.v1.JudgeService.ListAnalyses:input_type -> judge.v1.ListAnalysesRequest
-	30, // 60: judge.v1.JudgeService.CancelAnalysis:input_type -> judge.v1.CancelAnalysisRequest
-	32, // 61: judge.v1.JudgeService.WatchAnalysis:input_type -> judge.v1.WatchAnalysisRequest
-	35, // 62: judge.v1.JudgeService.PutCanaryConfig:input_type -> judge.v1.PutCanaryConfigRequest
-	37, // 63: judge.v1.JudgeService.GetCanaryConfig:input_type -> judge.v1.GetCanaryConfigRequest
-	39, // 64: judge.v1.JudgeService.ListCanaryConfigs:input_type -> judge.v1.ListCanaryConfigsRequest
-	41, // 65: judge.v1.JudgeService.DeleteCanaryConfig:input_type -> judge.v1.DeleteCanaryConfigRequest
-	7,  // 66: judge.v1.JudgeService.GetSequence:input_type -> judge.v1.GetSequenceRequest
-	1,  // 67: judge.v1.JudgeService.LabelAnalysis:input_type -> judge.v1.LabelAnalysisRequest
-	3,  // 68: judge.v1.JudgeService.ReplayAnalyses:input_type -> judge.v1.ReplayAnalysesRequest
-	16, // 69: judge.v1.JudgeService.Analyze:output_type -> judge.v1.AnalyzeResponse
-	25, // 70: judge.v1.JudgeService.CreateAnalysis:output_type -> judge.v1.CreateAnalysisResponse
-	27, // 71: judge.v1.JudgeService.GetAnalysis:output_type -> judge.v1.GetAnalysisResponse
-	29, // 72: judge.v1.JudgeService.ListAnalyses:output_type -> judge.v1.ListAnalysesResponse
-	31, // 73: judge.v1.JudgeService.CancelAnalysis:output_type -> judge.v1.CancelAnalysisResponse
-	33, // 74: judge.v1.JudgeService.WatchAnalysis:output_type -> judge.v1.WatchAnalysisResponse
-	36, // 75: judge.v1.JudgeService.PutCanaryConfig:output_type -> judge.v1.PutCanaryConfigResponse
-	38, // 76: judge.v1.JudgeService.GetCanaryConfig:output_type -> judge.v1.GetCanaryConfigResponse
-	40, // 77: judge.v1.JudgeService.ListCanaryConfigs:output_type -> judge.v1.ListCanaryConfigsResponse
-	42, // 78: judge.v1.JudgeService.DeleteCanaryConfig:output_type -> judge.v1.DeleteCanaryConfigResponse
-	8,  // 79: judge.v1.JudgeService.GetSequence:output_type -> judge.v1.GetSequenceResponse
-	2,  // 80: judge.v1.JudgeService.LabelAnalysis:output_type -> judge.v1.LabelAnalysisResponse
-	6,  // 81: judge.v1.JudgeService.ReplayAnalyses:output_type -> judge.v1.ReplayAnalysesResponse
-	69, // [69:82] is the sub-list for method output_type
-	56, // [56:69] is the sub-list for method input_type
-	56, // [56:56] is the sub-list for extension type_name
-	56, // [56:56] is the sub-list for extension extendee
-	0,  // [0:56] is the sub-list for field type_name
+	20, // 28: judge.v1.Verdict.groups:type_name -> judge.v1.GroupScore
+	21, // 29: judge.v1.Verdict.metrics:type_name -> judge.v1.MetricResult
+	19, // 30: judge.v1.Verdict.look:type_name -> judge.v1.SequenceLook
+	18, // 31: judge.v1.Verdict.shadows:type_name -> judge.v1.ShadowVerdict
+	23, // 32: judge.v1.MetricResult.baseline:type_name -> judge.v1.SampleSummary
+	23, // 33: judge.v1.MetricResult.canary:type_name -> judge.v1.SampleSummary
+	48, // 34: judge.v1.MetricResult.tags:type_name -> judge.v1.MetricResult.TagsEntry
+	22, // 35: judge.v1.MetricResult.bounds:type_name -> judge.v1.Bounds
+	0,  // 36: judge.v1.Analysis.status:type_name -> judge.v1.AnalysisStatus
+	10, // 37: judge.v1.Analysis.spec:type_name -> judge.v1.AnalysisSpec
+	17, // 38: judge.v1.Analysis.verdict:type_name -> judge.v1.Verdict
+	49, // 39: judge.v1.Analysis.create_time:type_name -> google.protobuf.Timestamp
+	49, // 40: judge.v1.Analysis.update_time:type_name -> google.protobuf.Timestamp
+	11, // 41: judge.v1.Analysis.series:type_name -> judge.v1.MetricPair
+	49, // 42: judge.v1.Analysis.label_time:type_name -> google.protobuf.Timestamp
+	10, // 43: judge.v1.CreateAnalysisRequest.spec:type_name -> judge.v1.AnalysisSpec
+	24, // 44: judge.v1.CreateAnalysisResponse.analysis:type_name -> judge.v1.Analysis
+	24, // 45: judge.v1.GetAnalysisResponse.analysis:type_name -> judge.v1.Analysis
+	0,  // 46: judge.v1.ListAnalysesRequest.status:type_name -> judge.v1.AnalysisStatus
+	24, // 47: judge.v1.ListAnalysesResponse.analyses:type_name -> judge.v1.Analysis
+	24, // 48: judge.v1.CancelAnalysisResponse.analysis:type_name -> judge.v1.Analysis
+	24, // 49: judge.v1.WatchAnalysisResponse.analysis:type_name -> judge.v1.Analysis
+	50, // 50: judge.v1.CanaryConfig.config:type_name -> google.protobuf.Struct
+	49, // 51: judge.v1.CanaryConfig.update_time:type_name -> google.protobuf.Timestamp
+	50, // 52: judge.v1.PutCanaryConfigRequest.config:type_name -> google.protobuf.Struct
+	35, // 53: judge.v1.PutCanaryConfigResponse.canary_config:type_name -> judge.v1.CanaryConfig
+	35, // 54: judge.v1.GetCanaryConfigResponse.canary_config:type_name -> judge.v1.CanaryConfig
+	35, // 55: judge.v1.ListCanaryConfigsResponse.canary_configs:type_name -> judge.v1.CanaryConfig
+	12, // 56: judge.v1.AnalysisSpec.ScopesEntry.value:type_name -> judge.v1.ScopePair
+	15, // 57: judge.v1.JudgeService.Analyze:input_type -> judge.v1.AnalyzeRequest
+	25, // 58: judge.v1.JudgeService.CreateAnalysis:input_type -> judge.v1.CreateAnalysisRequest
+	27, // 59: judge.v1.JudgeService.GetAnalysis:input_type -> judge.v1.GetAnalysisRequest
+	29, // 60: judge.v1.JudgeService.ListAnalyses:input_type -> judge.v1.ListAnalysesRequest
+	31, // 61: judge.v1.JudgeService.CancelAnalysis:input_type -> judge.v1.CancelAnalysisRequest
+	33, // 62: judge.v1.JudgeService.WatchAnalysis:input_type -> judge.v1.WatchAnalysisRequest
+	36, // 63: judge.v1.JudgeService.PutCanaryConfig:input_type -> judge.v1.PutCanaryConfigRequest
+	38, // 64: judge.v1.JudgeService.GetCanaryConfig:input_type -> judge.v1.GetCanaryConfigRequest
+	40, // 65: judge.v1.JudgeService.ListCanaryConfigs:input_type -> judge.v1.ListCanaryConfigsRequest
+	42, // 66: judge.v1.JudgeService.DeleteCanaryConfig:input_type -> judge.v1.DeleteCanaryConfigRequest
+	7,  // 67: judge.v1.JudgeService.GetSequence:input_type -> judge.v1.GetSequenceRequest
+	1,  // 68: judge.v1.JudgeService.LabelAnalysis:input_type -> judge.v1.LabelAnalysisRequest
+	3,  // 69: judge.v1.JudgeService.ReplayAnalyses:input_type -> judge.v1.ReplayAnalysesRequest
+	16, // 70: judge.v1.JudgeService.Analyze:output_type -> judge.v1.AnalyzeResponse
+	26, // 71: judge.v1.JudgeService.CreateAnalysis:output_type -> judge.v1.CreateAnalysisResponse
+	28, // 72: judge.v1.JudgeService.GetAnalysis:output_type -> judge.v1.GetAnalysisResponse
+	30, // 73: judge.v1.JudgeService.ListAnalyses:output_type -> judge.v1.ListAnalysesResponse
+	32, // 74: judge.v1.JudgeService.CancelAnalysis:output_type -> judge.v1.CancelAnalysisResponse
+	34, // 75: judge.v1.JudgeService.WatchAnalysis:output_type -> judge.v1.WatchAnalysisResponse
+	37, // 76: judge.v1.JudgeService.PutCanaryConfig:output_type -> judge.v1.PutCanaryConfigResponse
+	39, // 77: judge.v1.JudgeService.GetCanaryConfig:output_type -> judge.v1.GetCanaryConfigResponse
+	41, // 78: judge.v1.JudgeService.ListCanaryConfigs:output_type -> judge.v1.ListCanaryConfigsResponse
+	43, // 79: judge.v1.JudgeService.DeleteCanaryConfig:output_type -> judge.v1.DeleteCanaryConfigResponse
+	8,  // 80: judge.v1.JudgeService.GetSequence:output_type -> judge.v1.GetSequenceResponse
+	2,  // 81: judge.v1.JudgeService.LabelAnalysis:output_type -> judge.v1.LabelAnalysisResponse
+	6,  // 82: judge.v1.JudgeService.ReplayAnalyses:output_type -> judge.v1.ReplayAnalysesResponse
+	70, // [70:83] is the sub-list for method output_type
+	57, // [57:70] is the sub-list for method input_type
+	57, // [57:57] is the sub-list for extension type_name
+	57, // [57:57] is the sub-list for extension extendee
+	0,  // [0:57] is the sub-list for field type_name
 }
 
 func init() { file_judge_v1_judge_proto_init() }
@@ -3862,15 +3972,15 @@ func file_judge_v1_judge_proto_init() {
 		(*AnalysisSpec_CanaryConfig)(nil),
 		(*AnalysisSpec_CanaryConfigName)(nil),
 	}
-	file_judge_v1_judge_proto_msgTypes[19].OneofWrappers = []any{}
 	file_judge_v1_judge_proto_msgTypes[20].OneofWrappers = []any{}
+	file_judge_v1_judge_proto_msgTypes[21].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_judge_v1_judge_proto_rawDesc), len(file_judge_v1_judge_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   47,
+			NumMessages:   48,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
