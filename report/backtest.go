@@ -25,6 +25,9 @@ const MaxBacktestCases = 60
 var backtestPage = template.Must(template.New("backtest.html.tmpl").Funcs(template.FuncMap{
 	"num":     num,
 	"percent": func(v float64) string { return fmt.Sprintf("%.1f", 100*v) },
+	"interval": func(i backtest.Interval) string {
+		return fmt.Sprintf("[%.0f%%, %.0f%%]", 100*i[0], 100*i[1])
+	},
 	// few flags a rate that rests on fewer than 20 cases.
 	"few": func(n int) string {
 		if n < 20 {

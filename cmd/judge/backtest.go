@@ -280,13 +280,9 @@ func incidentCases(cmd *cobra.Command, v *viper.Viper, path string, judges []ver
 	if err != nil {
 		return nil, nil, dataError(err)
 	}
-	accounts, err := metricsAccounts(v)
+	sources, err := configuredSources(v)
 	if err != nil {
 		return nil, nil, err
-	}
-	sources, err := analysis.NewSources(accounts, nil)
-	if err != nil {
-		return nil, nil, usageError("%w", err)
 	}
 	// The default judge's plan fetches the baseline's history, which
 	// only it reads; the other judges' plans are its subset.

@@ -167,6 +167,15 @@ func TestBacktestIncidents(t *testing.T) {
 		t.Errorf("replay from the cache: exit %d %s\n%s\nwant\n%s", code, errOut, replay, live)
 	}
 
+	// The HTML report has the intervals and the per-metric table; the
+	// threshold sweep works on these cases (both from the cache).
+	if code, page, errOut := runJudge(t, "", args(good, "--output", "html")...); code != 0 || !strings.Contains(page, "Per metric") || !strings.Contains(page, "Clopper") {
+		t.Errorf("HTML report: exit %d %s", code, errOut)
+	}
+	if code, out, errOut := runJudge(t, "", args(good, "--advise", "0.1")...); code != 0 || !strings.Contains(out, "FAMILY-WISE LEVEL") {
+		t.Errorf("--advise: exit %d\n%s\n%s", code, out, errOut)
+	}
+
 	// Another config sharing a metric replays from the same cache; one
 	// whose query changed must fetch, and cannot.
 	subset := writeFile(t, dir, "subset.yaml", "metrics:\n  - {name: latency, groups: [perf], critical: true, direction: increase, query: {prometheus: 'avg(checkout_latency_seconds{pod=\"${scope}\"})'}}\n")

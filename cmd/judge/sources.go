@@ -29,6 +29,20 @@ func metricsAccounts(v *viper.Viper) ([]metrics.Account, error) {
 	return accounts, nil
 }
 
+// configuredSources are the clients of the configuration's metrics
+// accounts.
+func configuredSources(v *viper.Viper) (*analysis.Sources, error) {
+	accounts, err := metricsAccounts(v)
+	if err != nil {
+		return nil, err
+	}
+	sources, err := analysis.NewSources(accounts, nil)
+	if err != nil {
+		return nil, usageError("%w", err)
+	}
+	return sources, nil
+}
+
 // analyzeScopes fetches the series of every metric for the request's
 // scopes, judges them and, with --save-data, writes what it fetched.
 func analyzeScopes(cmd *cobra.Command, v *viper.Viper, cfg *verdict.Config, path string, opts verdict.Options) (*verdict.Result, []verdict.MetricSetPair, error) {
@@ -40,13 +54,9 @@ func analyzeScopes(cmd *cobra.Command, v *viper.Viper, cfg *verdict.Config, path
 	if err != nil {
 		return nil, nil, dataError(err)
 	}
-	accounts, err := metricsAccounts(v)
+	sources, err := configuredSources(v)
 	if err != nil {
 		return nil, nil, err
-	}
-	sources, err := analysis.NewSources(accounts, nil)
-	if err != nil {
-		return nil, nil, usageError("%w", err)
 	}
 	runner := &analysis.Runner{Sources: sources}
 	out, err := runner.Run(cmd.Context(), cfg, req, analysis.Options{Account: v.GetString("metrics-account"), Judge: opts.Judge, Thresholds: opts.Thresholds})
