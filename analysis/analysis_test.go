@@ -89,9 +89,9 @@ func newSetup(t *testing.T) *testSetup {
 		"SELECT average(value) FROM Metric WHERE pod = 'canary-bad'":  steps(points, func(i int) float64 { return wiggle(1000)(i + 3) }),
 	})
 	sources, err := NewSources([]metrics.Account{
-		{Name: "prom", Type: metrics.TypePrometheus, URL: promURL},
-		{Name: "dd", Type: metrics.TypeDatadog, URL: dd.URL, APIKeyEnv: "TEST_DD_API_KEY", AppKeyEnv: "TEST_DD_APP_KEY", Retries: 1},
-		{Name: "nr", Type: metrics.TypeNewRelic, URL: nr.URL + "/graphql", AccountID: 1234567, APIKeyEnv: "TEST_NR_KEY", Retries: 1},
+		{Name: "prom", Type: "prometheus", URL: promURL},
+		{Name: "dd", Type: "datadog", URL: dd.URL, APIKeyEnv: "TEST_DD_API_KEY", AppKeyEnv: "TEST_DD_APP_KEY", Retries: 1},
+		{Name: "nr", Type: "newrelic", URL: nr.URL + "/graphql", AccountID: 1234567, APIKeyEnv: "TEST_NR_KEY", Retries: 1},
 	}, metrics.NewInstruments())
 	if err != nil {
 		t.Fatal(err)
@@ -293,9 +293,9 @@ func TestFaultsNeverPass(t *testing.T) {
 func TestUnavailable(t *testing.T) {
 	t.Setenv("K", "key-0123456789")
 	sources, err := NewSources([]metrics.Account{
-		{Name: "prom", Type: metrics.TypePrometheus, URL: "http://127.0.0.1:1", Retries: 1, Timeout: 5 * time.Second},
-		{Name: "dd", Type: metrics.TypeDatadog, URL: "http://127.0.0.1:1", APIKeyEnv: "K", AppKeyEnv: "K", Retries: 1},
-		{Name: "nr", Type: metrics.TypeNewRelic, URL: "http://127.0.0.1:1/graphql", AccountID: 1, APIKeyEnv: "K", Retries: 1},
+		{Name: "prom", Type: "prometheus", URL: "http://127.0.0.1:1", Retries: 1, Timeout: 5 * time.Second},
+		{Name: "dd", Type: "datadog", URL: "http://127.0.0.1:1", APIKeyEnv: "K", AppKeyEnv: "K", Retries: 1},
+		{Name: "nr", Type: "newrelic", URL: "http://127.0.0.1:1/graphql", AccountID: 1, APIKeyEnv: "K", Retries: 1},
 	}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -438,7 +438,7 @@ func TestSlowSource(t *testing.T) {
 		return false
 	}
 	t.Setenv("TEST_NR_KEY", "NRAK-0123456789")
-	sources, err := NewSources([]metrics.Account{{Name: "nr", Type: metrics.TypeNewRelic, URL: s.nr.URL + "/graphql", AccountID: 1, APIKeyEnv: "TEST_NR_KEY", Timeout: 500 * time.Millisecond, Retries: 1}}, nil)
+	sources, err := NewSources([]metrics.Account{{Name: "nr", Type: "newrelic", URL: s.nr.URL + "/graphql", AccountID: 1, APIKeyEnv: "TEST_NR_KEY", Timeout: 500 * time.Millisecond, Retries: 1}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -464,9 +464,9 @@ metrics:
 func TestAccountSelection(t *testing.T) {
 	t.Setenv("K", "key-0123456789")
 	sources, err := NewSources([]metrics.Account{
-		{Name: "prom-a", Type: metrics.TypePrometheus, URL: "http://127.0.0.1:1"},
-		{Name: "prom-b", Type: metrics.TypePrometheus, URL: "http://127.0.0.1:1"},
-		{Name: "dd", Type: metrics.TypeDatadog, URL: "http://127.0.0.1:1", APIKeyEnv: "K", AppKeyEnv: "K"},
+		{Name: "prom-a", Type: "prometheus", URL: "http://127.0.0.1:1"},
+		{Name: "prom-b", Type: "prometheus", URL: "http://127.0.0.1:1"},
+		{Name: "dd", Type: "datadog", URL: "http://127.0.0.1:1", APIKeyEnv: "K", AppKeyEnv: "K"},
 	}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -474,12 +474,12 @@ func TestAccountSelection(t *testing.T) {
 	for _, tc := range []struct {
 		typ, named, want, err string
 	}{
-		{metrics.TypePrometheus, "prom-b", "prom-b", ""},
-		{metrics.TypeDatadog, "", "dd", ""},
-		{metrics.TypeDatadog, "prom-a", "dd", ""}, // a mixed config names one account
-		{metrics.TypePrometheus, "", "", "several prometheus accounts (prom-a, prom-b)"},
-		{metrics.TypePrometheus, "prod", "", `metrics account "prod" is not configured; the accounts are: prom-a (prometheus), prom-b (prometheus), dd (datadog)`},
-		{metrics.TypeNewRelic, "", "", "no newrelic account is configured"},
+		{"prometheus", "prom-b", "prom-b", ""},
+		{"datadog", "", "dd", ""},
+		{"datadog", "prom-a", "dd", ""}, // a mixed config names one account
+		{"prometheus", "", "", "several prometheus accounts (prom-a, prom-b)"},
+		{"prometheus", "prod", "", `metrics account "prod" is not configured; the accounts are: prom-a (prometheus), prom-b (prometheus), dd (datadog)`},
+		{"newrelic", "", "", "no newrelic account is configured"},
 	} {
 		a, err := sources.pick(tc.typ, tc.named)
 		switch {
@@ -506,7 +506,7 @@ metrics:
 		raw  bool
 		want int // canary points fetched
 	}{{true, points}, {false, 0}} {
-		sources, err := NewSources([]metrics.Account{{Name: "prom", Type: metrics.TypePrometheus, URL: promURL, KayentaRawScopes: tc.raw}}, nil)
+		sources, err := NewSources([]metrics.Account{{Name: "prom", Type: "prometheus", URL: promURL, KayentaRawScopes: tc.raw}}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -522,25 +522,25 @@ metrics:
 		}
 	}
 	// Even verbatim, a NUL is refused.
-	sources, _ := NewSources([]metrics.Account{{Name: "prom", Type: metrics.TypePrometheus, URL: promURL, KayentaRawScopes: true}}, nil)
+	sources, _ := NewSources([]metrics.Account{{Name: "prom", Type: "prometheus", URL: promURL, KayentaRawScopes: true}}, nil)
 	if _, err := (&Runner{Sources: sources}).Run(context.Background(), cfg, request("canary\x00", points), Options{}); !errors.Is(err, metrics.ErrUnsafeValue) {
 		t.Errorf("a NUL in a raw scope: %v", err)
 	}
 }
 
-// TestBackendTable: every account type metrics knows has a backend with
-// every function set, and the table is the one list errors quote.
+// TestBackendTable: every shipped source is registered (metrics/all) with
+// every function set, and the registry is the one list errors quote.
 func TestBackendTable(t *testing.T) {
-	for _, typ := range []string{metrics.TypePrometheus, metrics.TypeDatadog, metrics.TypeNewRelic} {
-		b, ok := backends[typ]
-		if !ok || b.New == nil || b.FromKayenta == nil || b.Window == nil || b.Language.Escape == nil || b.Verbatim.Name == "" {
+	for _, typ := range []string{"prometheus", "datadog", "newrelic"} {
+		b, ok := backend(typ)
+		if !ok || b.New == nil || b.Check == nil || b.FromKayenta == nil || b.Window == nil || b.Language.Escape == nil || b.Verbatim.Name == "" {
 			t.Errorf("backend %s: %+v", typ, b)
 		}
 	}
 	if got := strings.Join(backendTypes(), ", "); got != "datadog, newrelic, prometheus" {
 		t.Errorf("backend types %q", got)
 	}
-	m := &verdict.Metric{Name: "x", Query: map[string]string{"graphite": "a.b"}}
+	m := &verdict.Metric{Name: "x", Query: map[string]string{"oracle": "a.b"}}
 	if _, err := sourceType(m, "", nil); err == nil || !strings.Contains(err.Error(), "not one of datadog, newrelic, prometheus") {
 		t.Errorf("unknown query source: %v", err)
 	}

@@ -31,7 +31,7 @@ func (c *countingSource) Fetch(_ context.Context, q metrics.Query) (metrics.Seri
 // refused before anything is fetched.
 func TestLimitsHoldForHistoryAndConfigs(t *testing.T) {
 	src := &countingSource{}
-	runner := &Runner{Sources: (&Sources{sources: map[string]metrics.Source{}}).WithSource(metrics.Account{Name: "p", Type: metrics.TypePrometheus}, src),
+	runner := &Runner{Sources: (&Sources{sources: map[string]metrics.Source{}}).WithSource(metrics.Account{Name: "p", Type: "prometheus"}, src),
 		Limits: verdict.Limits{MaxMetrics: 3, MaxPoints: 1000}}
 	ten := 10
 	cfg := &verdict.Config{Name: "c", HistoryWindows: &ten, Metrics: []verdict.Metric{{Name: "m", Groups: []string{"g"},

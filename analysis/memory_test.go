@@ -34,7 +34,7 @@ func TestKayentaQueries(t *testing.T) {
 		s.Location, s.ExtendedScopeParams = "us-east-1", map[string]string{"env": `pro"d`}
 	}
 	req.Scopes["default"].Experiment.Scope = `can"ary`
-	if _, err := memoryRunner(mem, metrics.TypePrometheus).Run(context.Background(), cfg, req, Options{}); err != nil {
+	if _, err := memoryRunner(mem, "prometheus").Run(context.Background(), cfg, req, Options{}); err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]bool{
@@ -59,7 +59,7 @@ func TestKayentaQueries(t *testing.T) {
 	}
 	// Kayenta refuses a query that would not tell the scopes apart.
 	noScope := parseConfig(t, `{"name":"k","metrics":[{"name":"x","groups":["g"],"query":{"type":"prometheus","metricName":"x"}}],"classifier":{"groupWeights":{"g":100}}}`)
-	if _, err := memoryRunner(mem, metrics.TypePrometheus).Run(context.Background(), noScope, req, Options{}); !errors.Is(err, ErrInvalidRequest) || !strings.Contains(err.Error(), "resourceType or a custom filter") {
+	if _, err := memoryRunner(mem, "prometheus").Run(context.Background(), noScope, req, Options{}); !errors.Is(err, ErrInvalidRequest) || !strings.Contains(err.Error(), "resourceType or a custom filter") {
 		t.Errorf("query without a scope filter: %v", err)
 	}
 }
@@ -71,7 +71,7 @@ func TestRunStopsWhenCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	cfg := parseConfig(t, "metrics: [{name: a, groups: [g], query: {prometheus: 'up{pod=\"${scope}\"}'}}]")
-	out, err := memoryRunner(&metrics.Memory{}, metrics.TypePrometheus).Run(ctx, cfg, request("c", 10), Options{})
+	out, err := memoryRunner(&metrics.Memory{}, "prometheus").Run(ctx, cfg, request("c", 10), Options{})
 	if err == nil || out != nil || !strings.Contains(err.Error(), "stopped while fetching") {
 		t.Errorf("cancelled run: %v, %v", out, err)
 	}
@@ -82,8 +82,8 @@ func TestAccountChoice(t *testing.T) {
 	t.Parallel()
 	mem := &metrics.Memory{}
 	empty, _ := NewSources(nil, nil)
-	two := empty.WithSource(metrics.Account{Name: "east", Type: metrics.TypePrometheus}, mem).
-		WithSource(metrics.Account{Name: "west", Type: metrics.TypePrometheus}, mem)
+	two := empty.WithSource(metrics.Account{Name: "east", Type: "prometheus"}, mem).
+		WithSource(metrics.Account{Name: "west", Type: "prometheus"}, mem)
 	cfg := parseConfig(t, "metrics: [{name: a, groups: [g], query: {prometheus: 'up{pod=\"${scope}\"}'}}]")
 	r := &Runner{Sources: two}
 	if _, err := r.Run(context.Background(), cfg, request("c", 10), Options{}); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "east, west") {
@@ -151,7 +151,7 @@ func TestBaselineHistory(t *testing.T) {
 		}
 	}
 	mem := &metrics.Memory{Points: points}
-	out, err := memoryRunner(mem, metrics.TypePrometheus).Run(context.Background(), cfg, req, Options{})
+	out, err := memoryRunner(mem, "prometheus").Run(context.Background(), cfg, req, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +171,7 @@ func TestBaselineHistory(t *testing.T) {
 
 	failing := historySource{Memory: &metrics.Memory{Points: points}, fail: fixtureStart}
 	empty, _ := NewSources(nil, nil)
-	runner := &Runner{Sources: empty.WithSource(metrics.Account{Name: "mem", Type: metrics.TypePrometheus}, failing)}
+	runner := &Runner{Sources: empty.WithSource(metrics.Account{Name: "mem", Type: "prometheus"}, failing)}
 	out, err = runner.Run(context.Background(), cfg, req, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -181,7 +181,7 @@ func TestBaselineHistory(t *testing.T) {
 	}
 
 	kmem := &metrics.Memory{Points: points}
-	if _, err := memoryRunner(kmem, metrics.TypePrometheus).Run(context.Background(), cfg, req, Options{Judge: verdict.JudgeKayenta}); err != nil {
+	if _, err := memoryRunner(kmem, "prometheus").Run(context.Background(), cfg, req, Options{Judge: verdict.JudgeKayenta}); err != nil {
 		t.Fatal(err)
 	}
 	if len(kmem.Queries) != 2 {

@@ -114,7 +114,7 @@ func sourceType(m *verdict.Metric, account string, s *Sources) (string, error) {
 			return "", fmt.Errorf("%w: query: %w", ErrConfig, err)
 		}
 		t := strings.ToLower(probe.Type)
-		if _, ok := backends[t]; ok {
+		if _, ok := backend(t); ok {
 			return t, nil
 		}
 		if t == "" {
@@ -124,7 +124,7 @@ func sourceType(m *verdict.Metric, account string, s *Sources) (string, error) {
 	}
 	var types []string
 	for t := range m.Query {
-		if _, ok := backends[t]; !ok {
+		if _, ok := backend(t); !ok {
 			return "", fmt.Errorf("%w: query.%s: not one of %s", ErrConfig, t, strings.Join(backendTypes(), ", "))
 		}
 		types = append(types, t)
@@ -150,7 +150,7 @@ func sourceType(m *verdict.Metric, account string, s *Sources) (string, error) {
 // render expands a metric's query for one scope: scope values escaped for
 // where they land, or, for an account with raw scopes, as they are.
 func render(m *verdict.Metric, typ string, templates, vars map[string]string, raw bool) (string, error) {
-	b, ok := backends[typ]
+	b, ok := backend(typ)
 	if !ok {
 		return "", fmt.Errorf("%w: no metrics source of type %q", ErrConfig, typ)
 	}

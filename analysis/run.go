@@ -38,7 +38,7 @@ func NewSources(accounts []metrics.Account, in *metrics.Instruments) (*Sources, 
 		if _, dup := s.sources[a.Name]; dup {
 			return nil, fmt.Errorf("metrics.accounts[%d]: %w: account name %q is used twice", i, metrics.ErrConfig, a.Name)
 		}
-		b, ok := backends[a.Type]
+		b, ok := backend(a.Type)
 		if !ok {
 			return nil, fmt.Errorf("metrics.accounts[%d]: %w: type %q is not one of %s", i, metrics.ErrConfig, a.Type, strings.Join(backendTypes(), ", "))
 		}
@@ -415,7 +415,7 @@ func FillWindows(cfg *verdict.Config, pairs []verdict.MetricSetPair) {
 // range, a Datadog moving rollup): the judge thins series whose points
 // overlap.
 func queryWindow(typ, text string) time.Duration {
-	if b, ok := backends[typ]; ok {
+	if b, ok := backend(typ); ok {
 		return b.Window(text)
 	}
 	return 0

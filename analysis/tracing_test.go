@@ -38,7 +38,7 @@ func TestTracing(t *testing.T) {
 	mem := &metrics.Memory{Points: points, Errors: map[string]error{`err{pod="canary"}`: fmt.Errorf("%w: boom", metrics.ErrUnavailable)}}
 
 	ctx, parent := provider.Tracer("test").Start(context.Background(), "caller")
-	if _, err := memoryRunner(mem, metrics.TypePrometheus).Run(ctx, cfg, request("canary", 10), Options{}); err != nil {
+	if _, err := memoryRunner(mem, "prometheus").Run(ctx, cfg, request("canary", 10), Options{}); err != nil {
 		t.Fatal(err)
 	}
 	parent.End()
@@ -68,7 +68,7 @@ func TestTracing(t *testing.T) {
 			for _, a := range s.Attributes() {
 				attrs[string(a.Key)] = a.Value.String()
 			}
-			if attrs["judge.account"] != "mem" || attrs["judge.source"] != metrics.TypePrometheus || attrs["judge.metric"] == "" || attrs["judge.side"] == "" {
+			if attrs["judge.account"] != "mem" || attrs["judge.source"] != "prometheus" || attrs["judge.metric"] == "" || attrs["judge.side"] == "" {
 				t.Errorf("fetch span attributes %v", attrs)
 			}
 			if s.Status().Code == codes.Error {

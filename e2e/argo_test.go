@@ -54,7 +54,7 @@ func newFixture(t *testing.T) fixture {
 	prom := promtest.Start(t, fixtures)
 	srv, err := server.Start(context.Background(), server.Config{
 		Addr: "127.0.0.1:0", DataDir: t.TempDir(), Poll: 20 * time.Millisecond,
-		Accounts: []metrics.Account{{Name: "prod-prom", Type: metrics.TypePrometheus, URL: prom}},
+		Accounts: []metrics.Account{{Name: "prod-prom", Type: "prometheus", URL: prom}},
 	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)

@@ -57,8 +57,8 @@ func TestArgoMetricPlugin(t *testing.T) {
 	t.Cleanup(func() { close(release) }) // before hung.Close, which waits for its handlers
 	srv, err := server.Start(context.Background(), server.Config{
 		Addr: "127.0.0.1:0", DataDir: t.TempDir(), Poll: 20 * time.Millisecond, Tokens: tokens,
-		Accounts: []metrics.Account{{Name: "prod-prom", Type: metrics.TypePrometheus, URL: f.prom},
-			{Name: "silent", Type: metrics.TypePrometheus, URL: hung.URL, Timeout: 30 * time.Second, Retries: 1}},
+		Accounts: []metrics.Account{{Name: "prod-prom", Type: "prometheus", URL: f.prom},
+			{Name: "silent", Type: "prometheus", URL: hung.URL, Timeout: 30 * time.Second, Retries: 1}},
 	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)

@@ -8,10 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,13 +24,6 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// Source types.
-const (
-	TypePrometheus = "prometheus"
-	TypeDatadog    = "datadog"
-	TypeNewRelic   = "newrelic"
-)
-
 // Account is one configured metrics store. Secrets are never in it: only
 // the names of the environment variables or files that hold them.
 type Account struct {
@@ -36,7 +31,8 @@ type Account struct {
 	// query source's type, and a request picks among accounts of one type
 	// by name.
 	Name string `mapstructure:"name"`
-	// Type is prometheus, datadog or newrelic.
+	// Type is a registered backend's type (Types): prometheus, datadog,
+	// newrelic, graphite, influxdb.
 	Type string `mapstructure:"type"`
 	// URL is the store's address (Prometheus; a proxy or test server for
 	// Datadog; the NerdGraph endpoint for New Relic).
@@ -92,6 +88,33 @@ type Account struct {
 	// single series of the longest query judge sends is well under 1 MiB).
 	// A larger answer is read no further and the metric is ERROR.
 	MaxResponseBytes int64 `mapstructure:"max_response_bytes"`
+	// Settings holds the keys of the account this struct does not name:
+	// its type's own settings, which its backend decodes strictly into its
+	// own struct (Backend.Check; an unknown key is an error naming it).
+	Settings map[string]any `mapstructure:",remain"`
+}
+
+// SetOnly checks that of the settings some types read and others do not,
+// the account sets only those named (by their config keys), and that its
+// Settings hold no key its backend does not decode (decoded names those).
+func (a Account) SetOnly(allowed []string, decoded ...string) error {
+	set := map[string]bool{
+		"url": a.URL != "", "site": a.Site != "", "account_id": a.AccountID != 0,
+		"api_key_env": a.APIKeyEnv != "", "api_key_file": a.APIKeyFile != "", "app_key_env": a.AppKeyEnv != "", "app_key_file": a.AppKeyFile != "",
+		"bearer_token_env": a.BearerTokenEnv != "", "bearer_token_file": a.BearerTokenFile != "",
+		"basic_auth_username": a.BasicAuthUsername != "", "basic_auth_password_env": a.BasicAuthPasswordEnv != "", "basic_auth_password_file": a.BasicAuthPasswordFile != "",
+	}
+	for _, k := range slices.Sorted(maps.Keys(set)) {
+		if set[k] && !slices.Contains(allowed, k) {
+			return fmt.Errorf("%s: not a setting of a %s account", k, a.Type)
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(a.Settings)) {
+		if !slices.Contains(decoded, k) {
+			return fmt.Errorf("%s: unknown setting of a %s account", k, a.Type)
+		}
+	}
+	return nil
 }
 
 // DefaultMaxResponseBytes is the default of Account.MaxResponseBytes.
@@ -103,10 +126,12 @@ func (a *Account) Defaults() error {
 	if a.Name == "" {
 		return fmt.Errorf("%w: an account has no name", ErrConfig)
 	}
-	switch a.Type {
-	case TypePrometheus, TypeDatadog, TypeNewRelic:
-	default:
-		return fmt.Errorf("%w: account %q: type %q is not one of prometheus, datadog, newrelic", ErrConfig, a.Name, a.Type)
+	b, ok := Lookup(a.Type)
+	if !ok {
+		return fmt.Errorf("%w: account %q: type %q is not one of %s", ErrConfig, a.Name, a.Type, strings.Join(Types(), ", "))
+	}
+	if err := b.Check(*a); err != nil {
+		return fmt.Errorf("%w: account %q: %w", ErrConfig, a.Name, err)
 	}
 	if a.RateLimit == 0 {
 		a.RateLimit = 20

@@ -14,7 +14,7 @@ import (
 // judged and never a 500.
 func TestNumericInputsBounded(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, Config{Accounts: []metrics.Account{{Name: "prom", Type: metrics.TypePrometheus, URL: "http://127.0.0.1:1"}}})
+	s := startServer(t, Config{Accounts: []metrics.Account{{Name: "prom", Type: "prometheus", URL: "http://127.0.0.1:1"}}})
 	base := "http://" + s.Addr()
 	if code := call(t, "PUT", base+"/v1/canaryConfigs/c", `{"config":{"metrics":[{"name":"a","groups":["g"],"query":{"prometheus":"up{pod=\"${scope}\"}"}}]}}`, nil); code != 200 {
 		t.Fatalf("PUT config: %d", code)

@@ -46,7 +46,7 @@ func TestCancelLogsInfo(t *testing.T) {
 	t.Cleanup(hang.Close)
 	var logs lockedBuffer
 	s, err := Start(context.Background(), Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Lease: 300 * time.Millisecond, Poll: 20 * time.Millisecond,
-		Accounts: []metrics.Account{{Name: "p", Type: metrics.TypePrometheus, URL: hang.URL, Timeout: time.Minute}}},
+		Accounts: []metrics.Account{{Name: "p", Type: "prometheus", URL: hang.URL, Timeout: time.Minute}}},
 		slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	if err != nil {
 		t.Fatal(err)

@@ -85,7 +85,7 @@ func verdictQuery(t *testing.T, base string) string {
 // empty vector, on which Flagger halts).
 func TestFlaggerVerdictSurvivesReplicasAndRestarts(t *testing.T) {
 	prom, end, config := flaggerSetup(t)
-	accounts := []metrics.Account{{Name: "prom", Type: metrics.TypePrometheus, URL: prom}}
+	accounts := []metrics.Account{{Name: "prom", Type: "prometheus", URL: prom}}
 	window := map[string]string{"end": end.Format(time.RFC3339), "window": "39m"}
 
 	db := pgtest.NewDatabase(t)
@@ -157,7 +157,7 @@ func TestFlaggerVerdictSurvivesReplicasAndRestarts(t *testing.T) {
 // its own.
 func TestFlaggerHooks(t *testing.T) {
 	prom, end, config := flaggerSetup(t)
-	s := startServer(t, Config{Accounts: []metrics.Account{{Name: "prom", Type: metrics.TypePrometheus, URL: prom}}})
+	s := startServer(t, Config{Accounts: []metrics.Account{{Name: "prom", Type: "prometheus", URL: prom}}})
 	base := "http://" + s.Addr()
 	if code := call(t, "PUT", base+"/v1/canaryConfigs/podinfo", config, nil); code != 200 {
 		t.Fatalf("put config: %d", code)
@@ -200,7 +200,7 @@ func TestFlaggerHooks(t *testing.T) {
 // good data; a new revision starts a new sequence; a bad looks is refused.
 func TestFlaggerSequence(t *testing.T) {
 	prom, end, config := flaggerSetup(t)
-	s := startServer(t, Config{Accounts: []metrics.Account{{Name: "prom", Type: metrics.TypePrometheus, URL: prom}}})
+	s := startServer(t, Config{Accounts: []metrics.Account{{Name: "prom", Type: "prometheus", URL: prom}}})
 	base := "http://" + s.Addr()
 	if code := call(t, "PUT", base+"/v1/canaryConfigs/podinfo", config, nil); code != 200 {
 		t.Fatalf("put config: %d", code)

@@ -134,21 +134,21 @@ func TestHostileSources(t *testing.T) {
 	var accounts []metrics.Account
 	for _, mode := range modes {
 		accounts = append(accounts,
-			metrics.Account{Name: "prometheus-" + mode, Type: metrics.TypePrometheus, URL: srv.URL + "/prometheus/" + mode, Timeout: 2 * time.Second, Retries: 1},
-			metrics.Account{Name: "datadog-" + mode, Type: metrics.TypeDatadog, URL: srv.URL + "/datadog/" + mode, APIKeyEnv: "HOSTILE_DD_API",
+			metrics.Account{Name: "prometheus-" + mode, Type: "prometheus", URL: srv.URL + "/prometheus/" + mode, Timeout: 2 * time.Second, Retries: 1},
+			metrics.Account{Name: "datadog-" + mode, Type: "datadog", URL: srv.URL + "/datadog/" + mode, APIKeyEnv: "HOSTILE_DD_API",
 				AppKeyEnv: "HOSTILE_DD_APP", Timeout: 2 * time.Second, Retries: 1},
-			metrics.Account{Name: "newrelic-" + mode, Type: metrics.TypeNewRelic, URL: srv.URL + "/newrelic/" + mode, APIKeyEnv: "HOSTILE_NR_KEY",
+			metrics.Account{Name: "newrelic-" + mode, Type: "newrelic", URL: srv.URL + "/newrelic/" + mode, APIKeyEnv: "HOSTILE_NR_KEY",
 				AccountID: 1, Timeout: 2 * time.Second, Retries: 1})
 	}
 	s := startServer(t, Config{Accounts: accounts})
 	base := "http://" + s.Addr()
 	queries := map[string]string{
-		metrics.TypePrometheus: `avg(up{pod=\"${scope}\"})`,
-		metrics.TypeDatadog:    `avg:system.cpu.user{pod:${scope}}`,
-		metrics.TypeNewRelic:   `SELECT average(duration) FROM Transaction WHERE pod = '${scope}'`,
+		"prometheus": `avg(up{pod=\"${scope}\"})`,
+		"datadog":    `avg:system.cpu.user{pod:${scope}}`,
+		"newrelic":   `SELECT average(duration) FROM Transaction WHERE pod = '${scope}'`,
 	}
 	peak := peakRSS(t)
-	for _, typ := range []string{metrics.TypePrometheus, metrics.TypeDatadog, metrics.TypeNewRelic} {
+	for _, typ := range []string{"prometheus", "datadog", "newrelic"} {
 		for _, mode := range modes {
 			account := typ + "-" + mode
 			scope := `{"scope":"%s","start":"2026-01-01T00:00:00Z","end":"2026-01-01T01:00:00Z","step_seconds":60}`

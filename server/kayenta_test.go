@@ -61,7 +61,7 @@ const checkoutConfig = `{"name":"checkout","applications":["shop"],"judge":{"nam
 // the metric set pair list, the remote judge and bad input.
 func TestKayentaSurface(t *testing.T) {
 	url, start := checkoutPrometheus(t)
-	s := startServer(t, Config{Accounts: []metrics.Account{{Name: "prom", Type: metrics.TypePrometheus, URL: url}}})
+	s := startServer(t, Config{Accounts: []metrics.Account{{Name: "prom", Type: "prometheus", URL: url}}})
 	base := "http://" + s.Addr()
 
 	config := checkoutConfig
@@ -267,7 +267,7 @@ func TestStandaloneCanaryAnalysis(t *testing.T) {
 		return s
 	}
 	url := promtest.Start(t, []promtest.Series{series("base", 0.2, 0), series("good", 0.2, 7), series("bad", 0.4, 0)})
-	s := startServer(t, Config{Accounts: []metrics.Account{{Name: "prom", Type: metrics.TypePrometheus, URL: url}}})
+	s := startServer(t, Config{Accounts: []metrics.Account{{Name: "prom", Type: "prometheus", URL: url}}})
 	base := "http://" + s.Addr()
 	config := `{"name":"sa","judge":{"name":"NetflixACAJudge-v1.0"},"metrics":[{"name":"latency","groups":["perf"],
 		"query":{"type":"prometheus","customInlineTemplate":"PromQL:avg(sa_latency_seconds{pod=\"${scope}\"})"},
@@ -351,7 +351,7 @@ func TestStandaloneFollowsVerdict(t *testing.T) {
 	}
 	url := promtest.Start(t, []promtest.Series{series("sv_steady", "base", 1, 0), series("sv_steady", "bad", 1, 7),
 		series("sv_latency", "base", 0.2, 0), series("sv_latency", "bad", 0.4, 0)})
-	s := startServer(t, Config{Accounts: []metrics.Account{{Name: "prom", Type: metrics.TypePrometheus, URL: url}}})
+	s := startServer(t, Config{Accounts: []metrics.Account{{Name: "prom", Type: "prometheus", URL: url}}})
 	base := "http://" + s.Addr()
 	var ms []string
 	for i := range 19 {

@@ -106,7 +106,7 @@ func TestAdmissionControl(t *testing.T) {
 		}
 	}
 	s := startServer(t, Config{MaxConcurrentAnalyses: 2, AdmissionWait: 200 * time.Millisecond, beforeJudge: hold,
-		Accounts: []metrics.Account{{Name: "prom", Type: metrics.TypePrometheus, URL: "http://127.0.0.1:1"}}})
+		Accounts: []metrics.Account{{Name: "prom", Type: "prometheus", URL: "http://127.0.0.1:1"}}})
 	base := "http://" + s.Addr()
 	if code := call(t, "PUT", base+"/v1/canaryConfigs/c", `{"config":{"metrics":[{"name":"a","groups":["g"],"query":{"prometheus":"up{pod=\"${scope}\"}"}}]}}`, nil); code != 200 {
 		t.Fatalf("PUT config: %d", code)
@@ -173,7 +173,7 @@ func TestFlaggerWritesOnlyValidChecks(t *testing.T) {
 	prom, end, config := flaggerSetup(t)
 	dir := t.TempDir()
 	s := startServer(t, Config{DataDir: dir, Tokens: ownershipTokens(t),
-		Accounts: []metrics.Account{{Name: "prom", Type: metrics.TypePrometheus, URL: prom}}})
+		Accounts: []metrics.Account{{Name: "prom", Type: "prometheus", URL: prom}}})
 	base := "http://" + s.Addr()
 	if code, _, body := do(t, "PUT", base+"/v1/canaryConfigs/podinfo", unscopedToken, config); code != 200 {
 		t.Fatalf("put config: %d %s", code, body)
@@ -210,7 +210,7 @@ func TestFlaggerWritesOnlyValidChecks(t *testing.T) {
 func TestRetentionSweepsEveryTable(t *testing.T) {
 	prom, end, config := flaggerSetup(t)
 	dir := t.TempDir()
-	accounts := []metrics.Account{{Name: "prom", Type: metrics.TypePrometheus, URL: prom}}
+	accounts := []metrics.Account{{Name: "prom", Type: "prometheus", URL: prom}}
 	s := startServer(t, Config{DataDir: dir, Accounts: accounts})
 	base := "http://" + s.Addr()
 	if code := call(t, "PUT", base+"/v1/canaryConfigs/podinfo", config, nil); code != 200 {

@@ -62,7 +62,7 @@ func flaggerCall(t *testing.T, base, ns, token, canary, checksum string, md map[
 func TestFlaggerOwnership(t *testing.T) {
 	prom, end, config := flaggerSetup(t)
 	s := startServer(t, Config{Tokens: ownershipTokens(t), OpenRoutes: []string{"flagger"},
-		Accounts: []metrics.Account{{Name: "prom", Type: metrics.TypePrometheus, URL: prom}}})
+		Accounts: []metrics.Account{{Name: "prom", Type: "prometheus", URL: prom}}})
 	base := "http://" + s.Addr()
 	if code, _, body := do(t, "PUT", base+"/v1/canaryConfigs/podinfo", unscopedToken, config); code != 200 {
 		t.Fatalf("put config: %d %s", code, body)

@@ -24,7 +24,7 @@ func TestStoredAnalysisReadsBack(t *testing.T) {
 	}
 	dd := metricstest.NewDatadog(t, map[string][]float64{"avg:lat{pod:a}": values, "avg:lat{pod:b}": values})
 	t.Setenv("RB_KEY", "rb-secret-0123456789")
-	srv := startServer(t, Config{Accounts: []metrics.Account{{Name: "dd", Type: metrics.TypeDatadog, URL: dd.URL, APIKeyEnv: "RB_KEY", AppKeyEnv: "RB_KEY",
+	srv := startServer(t, Config{Accounts: []metrics.Account{{Name: "dd", Type: "datadog", URL: dd.URL, APIKeyEnv: "RB_KEY", AppKeyEnv: "RB_KEY",
 		RateLimit: 10_000, RateBurst: 1_000}}})
 	base := "http://" + srv.Addr()
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)

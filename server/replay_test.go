@@ -51,7 +51,7 @@ func TestLabelsAndReplay(t *testing.T) {
 	url := promtest.Start(t, []promtest.Series{prom("base", 0.1), prom("good", 0.1), prom("slow", 0.2)})
 	for _, backend := range []string{"sqlite", "postgres"} {
 		t.Run(backend, func(t *testing.T) {
-			cfg := Config{Tokens: ownershipTokens(t), Accounts: []metrics.Account{{Name: "prom", Type: metrics.TypePrometheus, URL: url}}}
+			cfg := Config{Tokens: ownershipTokens(t), Accounts: []metrics.Account{{Name: "prom", Type: "prometheus", URL: url}}}
 			if backend == "postgres" {
 				cfg.DatabaseURL = pgtest.NewDatabase(t)
 			} else {

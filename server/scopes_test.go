@@ -30,8 +30,8 @@ func TestScopesThroughTheService(t *testing.T) {
 	url := promtest.Start(t, []promtest.Series{series("base", 0.1), series("good", 0.1), series("slow", 0.2)})
 	t.Setenv("TEST_DD_KEY", "dd-secret-0123456789")
 	s := startServer(t, Config{Accounts: []metrics.Account{
-		{Name: "prom", Type: metrics.TypePrometheus, URL: url},
-		{Name: "dd-down", Type: metrics.TypeDatadog, URL: "http://127.0.0.1:1", APIKeyEnv: "TEST_DD_KEY", AppKeyEnv: "TEST_DD_KEY", Retries: 1},
+		{Name: "prom", Type: "prometheus", URL: url},
+		{Name: "dd-down", Type: "datadog", URL: "http://127.0.0.1:1", APIKeyEnv: "TEST_DD_KEY", AppKeyEnv: "TEST_DD_KEY", Retries: 1},
 	}})
 	base := "http://" + s.Addr()
 	config := `{"name":"api","metrics":[
@@ -142,9 +142,9 @@ func TestMixedSourcesThroughTheService(t *testing.T) {
 	})
 	t.Setenv("SVC_KEY", "svc-secret-0123456789")
 	srv := startServer(t, Config{Accounts: []metrics.Account{
-		{Name: "prom", Type: metrics.TypePrometheus, URL: url},
-		{Name: "dd", Type: metrics.TypeDatadog, URL: dd.URL, APIKeyEnv: "SVC_KEY", AppKeyEnv: "SVC_KEY"},
-		{Name: "nr", Type: metrics.TypeNewRelic, URL: nr.URL + "/graphql", AccountID: 7, APIKeyEnv: "SVC_KEY"},
+		{Name: "prom", Type: "prometheus", URL: url},
+		{Name: "dd", Type: "datadog", URL: dd.URL, APIKeyEnv: "SVC_KEY", AppKeyEnv: "SVC_KEY"},
+		{Name: "nr", Type: "newrelic", URL: nr.URL + "/graphql", AccountID: 7, APIKeyEnv: "SVC_KEY"},
 	}})
 	base := "http://" + srv.Addr()
 	config := `{"name":"mixed","metrics":[

@@ -90,8 +90,8 @@ func TestSpinnakerContract(t *testing.T) {
 	}))
 	t.Cleanup(hung.Close)
 	t.Cleanup(func() { close(release) }) // before hung.Close, which waits for its handlers
-	s := startServer(t, Config{Accounts: []metrics.Account{{Name: "prom", Type: metrics.TypePrometheus, URL: url},
-		{Name: "slow", Type: metrics.TypePrometheus, URL: hung.URL, Timeout: 30 * time.Second, Retries: 1}}})
+	s := startServer(t, Config{Accounts: []metrics.Account{{Name: "prom", Type: "prometheus", URL: url},
+		{Name: "slow", Type: "prometheus", URL: hung.URL, Timeout: 30 * time.Second, Retries: 1}}})
 	base := "http://" + s.Addr()
 
 	// Deck creates the config (through Gate's POST /v2/canaryConfig).

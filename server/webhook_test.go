@@ -38,7 +38,7 @@ func TestDeployerWebhooks(t *testing.T) {
 		fixtures = append(fixtures, series("web_latency_seconds", pod.name, pod.latency, pod.phase), series("web_errors", pod.name, pod.error, pod.phase+2))
 	}
 	prom := promtest.Start(t, fixtures)
-	s := startServer(t, Config{Accounts: []metrics.Account{{Name: "prom", Type: metrics.TypePrometheus, URL: prom}}})
+	s := startServer(t, Config{Accounts: []metrics.Account{{Name: "prom", Type: "prometheus", URL: prom}}})
 	base := "http://" + s.Addr()
 	config := `{"config":{"name":"podinfo","thresholds":{"pass":95,"marginal":40},
 		"groups":[{"name":"perf","weight":50},{"name":"errors","weight":50}],

@@ -2,6 +2,7 @@ package verdict
 
 import (
 	"errors"
+	"sync/atomic"
 )
 
 // The errors of this package.
@@ -86,9 +87,24 @@ const (
 	AdjustNone = "none"
 )
 
-// QuerySources are the keys of a metric's query: judge's metrics sources,
-// and "kayenta" for the raw query of a converted Kayenta config.
-var QuerySources = []string{"prometheus", "datadog", "newrelic", "kayenta"}
+// KayentaQuery is the query key of a converted Kayenta config's raw query.
+const KayentaQuery = "kayenta"
+
+// querySources lists the keys a metric's query may have: the registered
+// metrics sources and KayentaQuery. The program wires it (metrics/all,
+// SetQuerySources); unwired, any key is taken.
+var querySources atomic.Pointer[func() []string]
+
+// SetQuerySources tells validation which query keys name a source.
+func SetQuerySources(list func() []string) { querySources.Store(&list) }
+
+// QuerySources are the query keys validation accepts, nil when unwired.
+func QuerySources() []string {
+	if f := querySources.Load(); f != nil {
+		return (*f)()
+	}
+	return nil
+}
 
 // Aggregates for threshold tests.
 var aggregates = []string{"mean", "median", "p90", "p95", "p99", "min", "max", "last", "sum", "rate"}

@@ -135,10 +135,11 @@ func (c *Config) problems() []string {
 				bad("%s.groups: %q is not among the config's groups", at, g)
 			}
 		}
+		sources := QuerySources()
 		for _, source := range slices.Sorted(maps.Keys(m.Query)) {
-			if !slices.Contains(QuerySources, source) {
-				msg := fmt.Sprintf("%s.query.%s: not a metrics source (%s)", at, source, strings.Join(QuerySources, ", "))
-				if near := nearest(source, QuerySources); near != "" {
+			if sources != nil && !slices.Contains(sources, source) {
+				msg := fmt.Sprintf("%s.query.%s: not a metrics source (%s)", at, source, strings.Join(sources, ", "))
+				if near := nearest(source, sources); near != "" {
 					msg += fmt.Sprintf("; did you mean %s?", near)
 				}
 				bad("%s", msg)

@@ -53,11 +53,34 @@ func TestServerConfigReference(t *testing.T) {
 	for i := range typ.NumField() {
 		f := typ.Field(i)
 		key := f.Tag.Get("mapstructure")
+		if key == ",remain" {
+			continue // a type's own settings: their tables follow
+		}
 		doc := docs["Account."+f.Name]
 		if doc == "" {
 			t.Errorf("metrics.Account.%s has no comment to document it with", f.Name)
 		}
 		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", key, f.Type.String(), strings.ReplaceAll(doc, "|", `\|`))
+	}
+	for _, typ := range metrics.Types() {
+		backend, _ := metrics.Lookup(typ)
+		if backend.Settings == nil {
+			continue
+		}
+		fmt.Fprintf(&b, "\n### `metrics.accounts[]` of type `%s`\n\nIts own settings, beside those above (unknown keys are refused).\n\n| key | type | meaning |\n|---|---|---|\n", typ)
+		st := reflect.TypeOf(backend.Settings)
+		docs, err := docgen.FieldComments("../../metrics/" + typ + "/settings.go")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range st.NumField() {
+			f := st.Field(i)
+			doc := docs[st.Name()+"."+f.Name]
+			if doc == "" {
+				t.Errorf("%s.%s has no comment to document it with", st, f.Name)
+			}
+			fmt.Fprintf(&b, "| `%s` | %s | %s |\n", f.Tag.Get("mapstructure"), f.Type.String(), strings.ReplaceAll(doc, "|", `\|`))
+		}
 	}
 	if err := docgen.Check(serverDocs, beginMarker, endMarker, b.String(), *updateDocs); err != nil {
 		t.Error(err)

@@ -24,6 +24,23 @@ import (
 	"github.com/canaryjudge/judge/metrics"
 )
 
+// Type is the account type and native query key of this backend.
+const Type = "datadog"
+
+func init() {
+	metrics.Register(metrics.Backend{
+		Type: Type,
+		New:  func(a metrics.Account, in *metrics.Instruments) (metrics.Source, error) { return New(a, in) },
+		Check: func(a metrics.Account) error {
+			return a.SetOnly([]string{"url", "site", "api_key_env", "api_key_file", "app_key_env", "app_key_file"})
+		},
+		Language:    Language,
+		Verbatim:    Verbatim,
+		FromKayenta: FromKayentaWith,
+		Window:      Window,
+	})
+}
+
 // MaxPoints bounds the points of one request; Datadog widens the interval
 // of longer ranges, so they are split.
 const MaxPoints = 1_500

@@ -31,7 +31,7 @@ func TestRetriesCounted(t *testing.T) {
 	}
 	t.Setenv("DD_TEST_KEY", "key-0123456789")
 	in := metrics.NewInstruments()
-	src, err := datadog.New(metrics.Account{Name: "dd", Type: metrics.TypeDatadog, URL: fake.URL, APIKeyEnv: "DD_TEST_KEY", AppKeyEnv: "DD_TEST_KEY", Retries: 2}, in)
+	src, err := datadog.New(metrics.Account{Name: "dd", Type: "datadog", URL: fake.URL, APIKeyEnv: "DD_TEST_KEY", AppKeyEnv: "DD_TEST_KEY", Retries: 2}, in)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,6 +31,23 @@ import (
 	"github.com/canaryjudge/judge/metrics"
 )
 
+// Type is the account type and native query key of this backend.
+const Type = "newrelic"
+
+func init() {
+	metrics.Register(metrics.Backend{
+		Type: Type,
+		New:  func(a metrics.Account, in *metrics.Instruments) (metrics.Source, error) { return New(a, in) },
+		Check: func(a metrics.Account) error {
+			return a.SetOnly([]string{"url", "account_id", "api_key_env", "api_key_file"})
+		},
+		Language:    Language,
+		Verbatim:    Verbatim,
+		FromKayenta: FromKayentaWith,
+		Window:      Window,
+	})
+}
+
 // MaxPoints is New Relic's limit of 366 TIMESERIES buckets per query; longer
 // ranges are split.
 const MaxPoints = 366

@@ -124,7 +124,7 @@ func TestSecuredPrometheus(t *testing.T) {
 	if err := os.WriteFile(pwFile, []byte(password+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	account := metrics.Account{Name: "secured", Type: metrics.TypePrometheus, URL: u, CAFile: ca, CertFile: clientCert, KeyFile: clientKey,
+	account := metrics.Account{Name: "secured", Type: "prometheus", URL: u, CAFile: ca, CertFile: clientCert, KeyFile: clientKey,
 		BasicAuthUsername: "judge", BasicAuthPasswordFile: pwFile, Retries: 1}
 	src, err := prometheus.New(account, nil)
 	if err != nil {
@@ -138,9 +138,9 @@ func TestSecuredPrometheus(t *testing.T) {
 	wrong := filepath.Join(dir, "wrong")
 	_ = os.WriteFile(wrong, []byte("not-it"), 0o600)
 	for name, a := range map[string]metrics.Account{
-		"wrong password":        {Name: "s", Type: metrics.TypePrometheus, URL: u, CAFile: ca, CertFile: clientCert, KeyFile: clientKey, BasicAuthUsername: "judge", BasicAuthPasswordFile: wrong, Retries: 1},
-		"no client certificate": {Name: "s", Type: metrics.TypePrometheus, URL: u, CAFile: ca, BasicAuthUsername: "judge", BasicAuthPasswordFile: pwFile, Retries: 1},
-		"system roots only":     {Name: "s", Type: metrics.TypePrometheus, URL: u, CertFile: clientCert, KeyFile: clientKey, BasicAuthUsername: "judge", BasicAuthPasswordFile: pwFile, Retries: 1},
+		"wrong password":        {Name: "s", Type: "prometheus", URL: u, CAFile: ca, CertFile: clientCert, KeyFile: clientKey, BasicAuthUsername: "judge", BasicAuthPasswordFile: wrong, Retries: 1},
+		"no client certificate": {Name: "s", Type: "prometheus", URL: u, CAFile: ca, BasicAuthUsername: "judge", BasicAuthPasswordFile: pwFile, Retries: 1},
+		"system roots only":     {Name: "s", Type: "prometheus", URL: u, CertFile: clientCert, KeyFile: clientKey, BasicAuthUsername: "judge", BasicAuthPasswordFile: pwFile, Retries: 1},
 	} {
 		src, err := prometheus.New(a, nil)
 		if err != nil {
@@ -157,15 +157,15 @@ func TestSecuredPrometheus(t *testing.T) {
 		a    metrics.Account
 		want string
 	}{
-		"ca file missing":      {metrics.Account{Name: "s", Type: metrics.TypePrometheus, URL: u, CAFile: filepath.Join(dir, "nope")}, "ca_file"},
-		"ca file not PEM":      {metrics.Account{Name: "s", Type: metrics.TypePrometheus, URL: u, CAFile: pwFile}, "ca_file"},
-		"cert without key":     {metrics.Account{Name: "s", Type: metrics.TypePrometheus, URL: u, CertFile: clientCert}, "cert_file and key_file"},
-		"key not the cert's":   {metrics.Account{Name: "s", Type: metrics.TypePrometheus, URL: u, CertFile: clientCert, KeyFile: serverKey}, "cert_file and key_file"},
-		"password, no user":    {metrics.Account{Name: "s", Type: metrics.TypePrometheus, URL: u, BasicAuthPasswordFile: pwFile}, "basic_auth_username"},
-		"basic and bearer":     {metrics.Account{Name: "s", Type: metrics.TypePrometheus, URL: u, BasicAuthUsername: "judge", BearerTokenFile: pwFile}, "choose one"},
-		"authorization header": {metrics.Account{Name: "s", Type: metrics.TypePrometheus, URL: u, Headers: map[string]string{"Authorization": "Basic x"}}, "credential"},
-		"bad header name":      {metrics.Account{Name: "s", Type: metrics.TypePrometheus, URL: u, Headers: map[string]string{"X Tenant": "a"}}, "header name"},
-		"header line break":    {metrics.Account{Name: "s", Type: metrics.TypePrometheus, URL: u, Headers: map[string]string{"X-Scope-OrgID": "a\r\nX-Other: b"}}, "line break"},
+		"ca file missing":      {metrics.Account{Name: "s", Type: "prometheus", URL: u, CAFile: filepath.Join(dir, "nope")}, "ca_file"},
+		"ca file not PEM":      {metrics.Account{Name: "s", Type: "prometheus", URL: u, CAFile: pwFile}, "ca_file"},
+		"cert without key":     {metrics.Account{Name: "s", Type: "prometheus", URL: u, CertFile: clientCert}, "cert_file and key_file"},
+		"key not the cert's":   {metrics.Account{Name: "s", Type: "prometheus", URL: u, CertFile: clientCert, KeyFile: serverKey}, "cert_file and key_file"},
+		"password, no user":    {metrics.Account{Name: "s", Type: "prometheus", URL: u, BasicAuthPasswordFile: pwFile}, "basic_auth_username"},
+		"basic and bearer":     {metrics.Account{Name: "s", Type: "prometheus", URL: u, BasicAuthUsername: "judge", BearerTokenFile: pwFile}, "choose one"},
+		"authorization header": {metrics.Account{Name: "s", Type: "prometheus", URL: u, Headers: map[string]string{"Authorization": "Basic x"}}, "credential"},
+		"bad header name":      {metrics.Account{Name: "s", Type: "prometheus", URL: u, Headers: map[string]string{"X Tenant": "a"}}, "header name"},
+		"header line break":    {metrics.Account{Name: "s", Type: "prometheus", URL: u, Headers: map[string]string{"X-Scope-OrgID": "a\r\nX-Other: b"}}, "line break"},
 	} {
 		_, err := prometheus.New(tc.a, nil)
 		if err == nil || !errors.Is(err, metrics.ErrConfig) || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), password) {
@@ -192,7 +192,7 @@ func TestTenantHeader(t *testing.T) {
 		proxy.ServeHTTP(w, r)
 	}))
 	t.Cleanup(rec.Close)
-	src, err := prometheus.New(metrics.Account{Name: "mimir", Type: metrics.TypePrometheus, URL: rec.URL, Headers: map[string]string{"X-Scope-OrgID": "tenant-a"}}, nil)
+	src, err := prometheus.New(metrics.Account{Name: "mimir", Type: "prometheus", URL: rec.URL, Headers: map[string]string{"X-Scope-OrgID": "tenant-a"}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,5 +203,23 @@ func TestTenantHeader(t *testing.T) {
 	defer mu.Unlock()
 	if len(seen) == 0 || seen[0] != "tenant-a" {
 		t.Errorf("the store saw X-Scope-OrgID %q, want tenant-a", seen)
+	}
+}
+
+// TestAccountSettingsStrict: an account takes only its type's settings: a
+// Datadog site or an unknown key on a Prometheus account is refused,
+// naming it.
+func TestAccountSettingsStrict(t *testing.T) {
+	for name, tc := range map[string]struct {
+		a    metrics.Account
+		want string
+	}{
+		"other type's": {metrics.Account{Name: "p", Type: "prometheus", URL: "http://x", Site: "datadoghq.eu"}, "site: not a setting of a prometheus account"},
+		"unknown":      {metrics.Account{Name: "p", Type: "prometheus", URL: "http://x", Settings: map[string]any{"passwrd": "x"}}, "passwrd: unknown setting of a prometheus account"},
+		"type":         {metrics.Account{Name: "p", Type: "promethus", URL: "http://x"}, `type "promethus" is not one of`},
+	} {
+		if err := tc.a.Defaults(); !errors.Is(err, metrics.ErrConfig) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", name, err, tc.want)
+		}
 	}
 }

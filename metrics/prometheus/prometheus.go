@@ -22,6 +22,23 @@ import (
 	"github.com/canaryjudge/judge/metrics"
 )
 
+// Type is the account type and native query key of this backend.
+const Type = "prometheus"
+
+func init() {
+	metrics.Register(metrics.Backend{
+		Type: Type,
+		New:  func(a metrics.Account, in *metrics.Instruments) (metrics.Source, error) { return New(a, in) },
+		Check: func(a metrics.Account) error {
+			return a.SetOnly([]string{"url", "bearer_token_env", "bearer_token_file", "basic_auth_username", "basic_auth_password_env", "basic_auth_password_file"})
+		},
+		Language:    Language,
+		Verbatim:    Verbatim,
+		FromKayenta: FromKayentaWith,
+		Window:      Window,
+	})
+}
+
 // MaxPoints is Prometheus' limit on the points of one range query answer
 // ("exceeded maximum resolution of 11,000 points per timeseries"); longer
 // ranges are split.
