@@ -77,6 +77,7 @@ demo-backtest: build ## Backtest a canary config on past deployments held by a l
 test: lint check-generated $(HELM) ## Run every test (installs what the tests need: PostgreSQL, Prometheus, Chromium, Helm; builds the image).
 	scripts/ensure-postgres.sh
 	scripts/ensure-prometheus.sh
+	scripts/ensure-sources.sh
 	scripts/ensure-chromium.sh
 	scripts/ensure-podman.sh
 	$(MAKE) image

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -178,6 +179,12 @@ func (s *Source) classify(err error) error {
 		switch perr.Type {
 		case promv1.ErrBadData, promv1.ErrExec, promv1.ErrClient, promv1.ErrBadResponse:
 			return fmt.Errorf("prometheus account %q: %w: %s: %s", s.account, metrics.ErrRejected, perr.Type, msg)
+		}
+		// Compatible stores name the HTTP status instead (VictoriaMetrics
+		// answers a bad query with errorType "422"): a client error other
+		// than 429 is the query's fault.
+		if code, err := strconv.Atoi(string(perr.Type)); err == nil && code >= 400 && code < 500 && code != http.StatusTooManyRequests {
+			return fmt.Errorf("prometheus account %q: %w: HTTP %d: %s", s.account, metrics.ErrRejected, code, msg)
 		}
 		return fmt.Errorf("prometheus account %q: %w: %s: %s", s.account, metrics.ErrUnavailable, perr.Type, msg)
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
