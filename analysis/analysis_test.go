@@ -531,17 +531,17 @@ metrics:
 // TestBackendTable: every shipped source is registered (metrics/all) with
 // every function set, and the registry is the one list errors quote.
 func TestBackendTable(t *testing.T) {
-	for _, typ := range []string{"prometheus", "datadog", "newrelic", "influxdb"} {
+	for _, typ := range []string{"prometheus", "datadog", "newrelic", "influxdb", "graphite"} {
 		b, ok := backend(typ)
 		if !ok || b.New == nil || b.Check == nil || b.FromKayenta == nil || b.Window == nil || b.Language.Escape == nil || b.Verbatim.Name == "" {
 			t.Errorf("backend %s: %+v", typ, b)
 		}
 	}
-	if got := strings.Join(backendTypes(), ", "); got != "datadog, influxdb, newrelic, prometheus" {
+	if got := strings.Join(backendTypes(), ", "); got != "datadog, graphite, influxdb, newrelic, prometheus" {
 		t.Errorf("backend types %q", got)
 	}
 	m := &verdict.Metric{Name: "x", Query: map[string]string{"oracle": "a.b"}}
-	if _, err := sourceType(m, "", nil); err == nil || !strings.Contains(err.Error(), "not one of datadog, influxdb, newrelic, prometheus") {
+	if _, err := sourceType(m, "", nil); err == nil || !strings.Contains(err.Error(), "not one of datadog, graphite, influxdb, newrelic, prometheus") {
 		t.Errorf("unknown query source: %v", err)
 	}
 }

@@ -124,7 +124,7 @@ metrics:
 		"c.yaml:15:17: metrics[1].minSamples: the text \"many\" where an integer is expected",
 		"c.yaml:16:19: metrics[1].mustHaveData: the text \"maybe\" where a boolean (true or false) is expected",
 		"c.yaml:10:16: metrics[0] (latency).direction: \"upwards\" is not one of increase, decrease, either",
-		"metrics[0] (latency).query.promtheus: not a metrics source (datadog, influxdb, newrelic, prometheus, kayenta); did you mean prometheus?",
+		"metrics[0] (latency).query.promtheus: not a metrics source (datadog, graphite, influxdb, newrelic, prometheus, kayenta); did you mean prometheus?",
 		"groups[1] (unused): weight 40 but no metric is in the group",
 	} {
 		if !strings.Contains(fmt.Sprint(err), want) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/canaryjudge/judge/metrics"
 	_ "github.com/canaryjudge/judge/metrics/datadog"    // registers "datadog"
+	_ "github.com/canaryjudge/judge/metrics/graphite"   // registers "graphite"
 	_ "github.com/canaryjudge/judge/metrics/influxdb"   // registers "influxdb"
 	_ "github.com/canaryjudge/judge/metrics/newrelic"   // registers "newrelic"
 	_ "github.com/canaryjudge/judge/metrics/prometheus" // registers "prometheus"
