@@ -494,7 +494,7 @@ func TestAccountSelection(t *testing.T) {
 // TestKayentaRawScopes checks the opt-in raw substitution of an account:
 // a Kayenta-style regex scope inside =~ matches as Kayenta would make it
 // match, while the default escaping makes the same scope match only
-// itself (no series: NODATA).
+// itself (no series: NODATA, with a reason naming kayenta_raw_scopes).
 func TestKayentaRawScopes(t *testing.T) {
 	cfg := parseConfig(t, `
 metrics:
@@ -519,6 +519,10 @@ metrics:
 		}
 		if q := out.Pairs[0].Attributes["experiment"]["query"]; tc.raw != strings.Contains(q, `pod=~"canary-go.*"`) {
 			t.Errorf("raw %v: query %q", tc.raw, q)
+		}
+		// Escaped, the empty answer says why and names the setting.
+		if reason := out.Result.Metrics[0].Reason; tc.raw == strings.Contains(reason, `set kayenta_raw_scopes: true on account "prom"`) {
+			t.Errorf("raw %v: reason %q", tc.raw, reason)
 		}
 	}
 	// Even verbatim, a NUL is refused.

@@ -55,7 +55,7 @@ func (r *Runner) plan(cfg *verdict.Config, req *Request, opts Options) ([]fetch,
 			if n := q.Points(); n > limits.MaxPoints {
 				return nil, fmt.Errorf("%w: scopes.%s.%s: %d points per series, more than the limit of %d", ErrInvalidRequest, name, side.name, n, limits.MaxPoints)
 			}
-			jobs = append(jobs, fetch{metric: i, control: side.control, account: account, query: q, window: queryWindow(typ, text)})
+			jobs = append(jobs, fetch{metric: i, control: side.control, account: account, query: q, window: queryWindow(typ, text), scope: side.scope.Scope})
 			if h := historyQuery(cfg, m, opts, side.control, q, limits.MaxPoints); h != nil {
 				jobs = append(jobs, fetch{metric: i, control: true, history: true, account: account, query: *h})
 			}
@@ -203,4 +203,22 @@ func (r *Runner) Fingerprints(cfg *verdict.Config, req *Request, opts Options) (
 		out[name] = hex.EncodeToString(h.Sum(nil))
 	}
 	return out, nil
+}
+
+// patternChars are what a scope holds when it is a regular expression, a
+// matcher or a filter of several tags rather than one value: Kayenta
+// substitutes such scopes as they are, judge escapes them.
+const patternChars = "*|[](){}^$?+=,~ "
+
+// patternHint is the note of a fetch that came back empty for a scope that
+// looks like a pattern and was escaped: it matched only a series whose
+// value is that text. It names the account setting that substitutes
+// scopes as Kayenta does.
+func patternHint(j fetch) string {
+	if j.account.KayentaRawScopes || !strings.ContainsAny(j.scope, patternChars) {
+		return ""
+	}
+	return fmt.Sprintf("the scope %.80q looks like a regular expression or matcher, but judge escaped it, so it matched only a series whose value is that very text; "+
+		"if your callers rely on Kayenta substituting scopes as they are, set kayenta_raw_scopes: true on account %q (for trusted callers only: a scope can then add query syntax)",
+		j.scope, j.account.Name)
 }

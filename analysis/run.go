@@ -207,6 +207,8 @@ type fetch struct {
 	query   metrics.Query
 	// window is the span each point of the query reads (queryWindow).
 	window time.Duration
+	// scope is the side's scope value, for patternHint.
+	scope  string
 	series metrics.Series
 	err    error
 }
@@ -357,6 +359,9 @@ func (r *Runner) Fetch(ctx context.Context, cfg *verdict.Config, req *Request, o
 		case errors.Is(j.err, metrics.ErrNoData):
 			// An empty series: the verdict engine says NODATA (or, for a
 			// critical metric whose canary stopped reporting, NODATA_FAIL).
+			if hint := patternHint(j); hint != "" && p.Hint == "" {
+				p.Hint = hint
+			}
 		default:
 			failed++
 			if errors.Is(j.err, metrics.ErrUnavailable) {

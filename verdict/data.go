@@ -60,6 +60,9 @@ type MetricSetPair struct {
 	// Error, when set, says why the series could not be fetched: every
 	// test of the metric is then ERROR with this reason.
 	Error string `json:"error,omitempty"`
+	// Hint, when set, says why a side may have come back empty (a scope
+	// escaped that looks like a pattern): a NODATA reason carries it.
+	Hint string `json:"hint,omitempty"`
 }
 
 // PairScope is the time grid of one side of a MetricSetPair.

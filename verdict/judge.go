@@ -159,6 +159,8 @@ type metricCase struct {
 	// canaryMeasured and controlMeasured report whether a side had at least
 	// one real (non-NaN) point before the NaN strategy replaced missing ones.
 	canaryMeasured, controlMeasured bool
+	// hint is the pair's note on why a side may be empty (MetricSetPair.Hint).
+	hint string
 	// infinite counts the infinite points the rank test ranked.
 	infinite int
 	// history is the baseline's prepared history before its window.
@@ -323,7 +325,7 @@ func Analyze(cfg *Config, pairs []MetricSetPair, opts Options) (*Result, error) 
 				sparse.apply(r)
 			}
 			if pair != nil {
-				r.ID, r.Tags = pair.ID, pair.Tags
+				r.ID, r.Tags, r.hint = pair.ID, pair.Tags, pair.Hint
 			}
 			switch {
 			case pair != nil && pair.Error != "":

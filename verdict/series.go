@@ -209,6 +209,15 @@ func fail(r *metricCase, reason string) {
 }
 
 func missingReason(r *metricCase) string {
+	reason := sideMissing(r)
+	if r.hint != "" && (len(r.canary) == 0 || len(r.control) == 0) {
+		reason += "; " + r.hint
+	}
+	return reason
+}
+
+// sideMissing is missingReason without the pair's hint.
+func sideMissing(r *metricCase) string {
 	switch {
 	case (!r.canaryMeasured || !r.controlMeasured) && len(r.canary) > 0 && len(r.control) > 0:
 		return "every canary or baseline point is NaN (replaced by 0, but nothing was measured)"
