@@ -2,6 +2,7 @@ package kayenta
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -80,7 +81,7 @@ func IsConfig(data []byte) bool {
 // ConfigFromJSON converts a Kayenta CanaryConfig to judge's config and
 // validates it. Unknown fields are ignored, as Kayenta does.
 func ConfigFromJSON(data []byte, source string) (*verdict.Config, error) {
-	cfg, err := convert(data, source)
+	cfg, err := convert(data, source, verdict.JudgeDefault)
 	if err != nil {
 		return nil, err
 	}
@@ -89,31 +90,46 @@ func ConfigFromJSON(data []byte, source string) (*verdict.Config, error) {
 
 // ParseConfig parses a canary config: a Spinnaker Kayenta CanaryConfig
 // (JSON, detected by its analysisConfigurations, classifier or judge
-// object) or judge's native format (verdict.ParseConfig).
+// object) or judge's native format (verdict.ParseConfig). A Kayenta
+// config naming NetflixACAJudge-v1.0 runs judge's default judge.
 func ParseConfig(data []byte, source string) (*verdict.Config, error) {
+	return ParseConfigServing(data, source, verdict.JudgeDefault)
+}
+
+// ParseConfigServing is ParseConfig with the judge that serves a Kayenta
+// config naming NetflixACAJudge-v1.0 (or no judge, or the remote judge):
+// judge serve's kayenta-aca-judge setting. The config records the name it
+// gave (Config.KayentaJudge), so every result says which judge served it.
+func ParseConfigServing(data []byte, source string, aca verdict.JudgeName) (*verdict.Config, error) {
 	if IsConfig(data) {
-		return ConfigFromJSON(data, source)
+		cfg, err := convert(data, source, aca)
+		if err != nil {
+			return nil, err
+		}
+		return cfg, cfg.Validate(source)
 	}
 	return verdict.ParseConfig(data, source)
 }
 
-func convert(data []byte, source string) (*verdict.Config, error) {
+func convert(data []byte, source string, aca verdict.JudgeName) (*verdict.Config, error) {
 	var k kayentaConfig
 	if err := json.Unmarshal(data, &k); err != nil {
 		return nil, fmt.Errorf("%s: %w: Kayenta canary config: %s", source, verdict.ErrInvalidConfig, verdict.JSONErrorText(err))
 	}
 	// Every Kayenta config names NetflixACAJudge-v1.0 (the only judge Kayenta
-	// ships), so that name does not pick the algorithm: judge's default judge
-	// runs unless judge.name is "kayenta" or --judge kayenta is given.
-	cfg := &verdict.Config{Name: k.Name, Judge: verdict.JudgeDefault, Applications: k.Applications}
+	// ships), so that name does not pick the algorithm: aca, the server's
+	// kayenta-aca-judge setting (judge's default judge unless set), runs it
+	// unless judge.name is one of judge's own or --judge is given.
+	cfg := &verdict.Config{Name: k.Name, Judge: aca, Applications: k.Applications, KayentaJudge: verdict.KayentaJudgeName}
 	if len(k.Templates) > 0 {
 		cfg.Templates = k.Templates
 	}
 	if k.Judge != nil {
 		switch _, registered := verdict.LookupJudge(verdict.JudgeName(k.Judge.Name)); {
 		case k.Judge.Name == verdict.KayentaJudgeName, k.Judge.Name == verdict.RemoteJudgeName, k.Judge.Name == "":
+			cfg.KayentaJudge = cmp.Or(k.Judge.Name, verdict.KayentaJudgeName)
 		case registered:
-			cfg.Judge = verdict.JudgeName(k.Judge.Name)
+			cfg.Judge, cfg.KayentaJudge = verdict.JudgeName(k.Judge.Name), ""
 		default:
 			return nil, fmt.Errorf("%s: %w: judge.name: unable to resolve canary judge %q (want %s, %s or one of judge's: %s)",
 				source, verdict.ErrInvalidConfig, k.Judge.Name, verdict.KayentaJudgeName, verdict.RemoteJudgeName, strings.Join(verdict.JudgeNames(), ", "))

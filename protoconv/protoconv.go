@@ -16,6 +16,7 @@ import (
 func VerdictToProto(r *verdict.Result) *judgev1.Verdict {
 	v := &judgev1.Verdict{
 		Judge:      string(r.Judge),
+		Serves:     r.Serves,
 		Result:     string(r.Result),
 		Score:      r.Score,
 		Reason:     r.Reason,
@@ -120,6 +121,7 @@ func PairFromProto(p *judgev1.MetricPair) verdict.MetricSetPair {
 func VerdictFromProto(v *judgev1.Verdict) *verdict.Result {
 	r := &verdict.Result{
 		Judge:      verdict.JudgeName(v.GetJudge()),
+		Serves:     v.GetServes(),
 		Result:     verdict.Outcome(v.GetResult()),
 		Score:      v.GetScore(),
 		Reason:     v.GetReason(),

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"regexp"
@@ -22,6 +23,9 @@ import (
 type configCache struct {
 	mu sync.Mutex
 	m  map[string]*verdict.Config
+	// aca serves Kayenta configs naming NetflixACAJudge-v1.0 (set once,
+	// before serving).
+	aca verdict.JudgeName
 }
 
 // configCacheSize bounds the cache's entries, and configCacheMaxBytes the
@@ -39,7 +43,7 @@ func (c *configCache) parse(raw []byte, source string) (*verdict.Config, error) 
 	if ok {
 		return cfg, nil
 	}
-	cfg, err := kayenta.ParseConfig(raw, source)
+	cfg, err := kayenta.ParseConfigServing(raw, source, cmp.Or(c.aca, verdict.JudgeDefault))
 	if err != nil {
 		return nil, err
 	}

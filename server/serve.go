@@ -91,6 +91,10 @@ type Config struct {
 	// unready.
 	ProbeInterval time.Duration
 
+	// KayentaACAJudge is the judge that serves Kayenta configs naming
+	// NetflixACAJudge-v1.0: "default" (judge's, the default) or "kayenta"
+	// (Kayenta's own algorithm, reproduced). Results name both.
+	KayentaACAJudge verdict.JudgeName
 	// FlaggerScoreMaxAge is how old a Flagger webhook's verdict may be and
 	// still be answered by the score query and exported (default 5m).
 	FlaggerScoreMaxAge time.Duration
@@ -159,6 +163,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Retention < 0 {
 		problems = append(problems, "retention: must not be negative (0 keeps analyses)")
+	}
+	if c.KayentaACAJudge == "" {
+		c.KayentaACAJudge = verdict.JudgeDefault
+	}
+	if err := verdict.CheckJudge(c.KayentaACAJudge); err != nil {
+		problems = append(problems, fmt.Sprintf("kayenta-aca-judge: %v", err))
 	}
 	if c.FlaggerScoreMaxAge == 0 {
 		c.FlaggerScoreMaxAge = webhook.DefaultScoreMaxAge
@@ -237,6 +247,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	metrics.Registry.MustRegister(newQueueCollector(st.QueueState), newCanaryCollector(st.FlaggerVerdicts, cfg.FlaggerScoreMaxAge))
 	svc := NewService(st, cfg.Limits, metrics, log)
 	svc.scoreMaxAge = cfg.FlaggerScoreMaxAge
+	svc.configs.aca = cfg.KayentaACAJudge
 	svc.beforeJudge = cfg.beforeJudge
 	svc.admit = newAdmission(cfg.MaxConcurrentAnalyses, cfg.AdmissionWait)
 	if len(cfg.Accounts) > 0 {

@@ -149,6 +149,10 @@ type Config struct {
 	// verdicts are stored and shown with the analysis and counted in
 	// judge_shadow_verdicts_total, never enforced (judge serve).
 	Shadow []Shadow `json:"shadow,omitempty"`
+	// KayentaJudge, for a config converted from Kayenta's, is the judge
+	// name it gave (NetflixACAJudge-v1.0), which Judge serves: results name
+	// both.
+	KayentaJudge string `json:"-"`
 }
 
 // Shadow is one shadow of a config: another judge on the same config, or

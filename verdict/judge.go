@@ -71,7 +71,10 @@ type Options struct {
 
 // Result is the verdict of one analysis.
 type Result struct {
-	Judge      JudgeName      `json:"judge"`
+	Judge JudgeName `json:"judge"`
+	// Serves, for a Kayenta config, is the judge name it gave
+	// (NetflixACAJudge-v1.0), which Judge served.
+	Serves     string         `json:"serves,omitempty"`
 	Result     Outcome        `json:"result"`
 	Score      float64        `json:"score"`
 	Reason     string         `json:"reason"`
@@ -285,7 +288,7 @@ func Analyze(cfg *Config, pairs []MetricSetPair, opts Options) (*Result, error) 
 		}
 	}
 
-	res := &Result{Judge: judge, Thresholds: thresholds}
+	res := &Result{Judge: judge, Serves: cfg.KayentaJudge, Thresholds: thresholds}
 	var cases []*metricCase
 	for i := range cfg.Metrics {
 		m := &cfg.Metrics[i]

@@ -261,8 +261,12 @@ func printable(s string) string {
 }
 
 func writeVerdictText(out io.Writer, res *verdict.Result) error {
+	judge := printable(string(res.Judge))
+	if res.Serves != "" {
+		judge += " for " + printable(res.Serves)
+	}
 	fmt.Fprintf(out, "%s  score %.2f  (pass ≥ %g, marginal ≥ %g, judge %s)\n%s\n\n",
-		res.Result, res.Score, res.Thresholds.Pass, res.Thresholds.Marginal, printable(string(res.Judge)), printable(res.Reason))
+		res.Result, res.Score, res.Thresholds.Pass, res.Thresholds.Marginal, judge, printable(res.Reason))
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "CLASS\tMETRIC\tTEST\tCANARY MEDIAN\tBASELINE MEDIAN\tSHIFT\tADJ P\tREASON")
 	var marks []string

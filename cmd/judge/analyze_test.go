@@ -158,6 +158,11 @@ metrics:
 	if code, _, errOut := runJudge(t, "", "config", "validate", unknown); code != 65 || !strings.Contains(errOut, "unknown.yaml:1:34: metrics[0].critcal: unknown field; did you mean critical?") {
 		t.Errorf("misspelt field: exit %d, %s", code, errOut)
 	}
+	// A Kayenta config names the judge that serves NetflixACAJudge-v1.0.
+	kayentaCfg := filepath.Join(scenarios, "kayenta-426-issue-data", "config.json")
+	if code, out, errOut := runJudge(t, "", "config", "validate", kayentaCfg); code != 0 || !strings.Contains(out, "judge default for NetflixACAJudge-v1.0; judge serve's kayenta-aca-judge setting chooses") {
+		t.Errorf("Kayenta config: exit %d, %q %s", code, out, errOut)
+	}
 	one := writeFile(t, dir, "one.yaml", "metrics: [{name: a, groups: [g], critical: yes}]\n")
 	if code, out, errOut := runJudge(t, "", "config", "validate", one); code != 0 || !strings.Contains(out, "(1 metric, judge default)") {
 		t.Errorf("one metric: exit %d, %q %s", code, out, errOut)

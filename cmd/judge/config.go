@@ -24,7 +24,11 @@ func newConfigCmd() *cobra.Command {
 			if len(cfg.Metrics) == 1 {
 				metrics = "1 metric"
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: valid (%s, judge %s)\n", args[0], metrics, cfg.Judge)
+			judge := string(cfg.Judge)
+			if cfg.KayentaJudge != "" {
+				judge += fmt.Sprintf(" for %s; judge serve's kayenta-aca-judge setting chooses which judge serves it", cfg.KayentaJudge)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: valid (%s, judge %s)\n", args[0], metrics, judge)
 			return nil
 		},
 	})

@@ -16,6 +16,7 @@ import (
 	"github.com/canaryjudge/judge/auth"
 	"github.com/canaryjudge/judge/server"
 	"github.com/canaryjudge/judge/tracing"
+	"github.com/canaryjudge/judge/verdict"
 )
 
 func newServeCmd(v *viper.Viper) *cobra.Command {
@@ -91,6 +92,7 @@ SIGHUP re-reads the tokens (file and JUDGE_AUTH_TOKENS) and the TLS files.`,
 	f.Duration("lease", 0, "how long a claimed analysis stays with a silent replica (default 15s)")
 	f.Int("max-attempts", 3, "claims of one analysis before it is failed (its replica stopped while running it each time)")
 	f.Duration("retention", 30*24*time.Hour, "how long finished analyses are kept (0 keeps them)")
+	f.String("kayenta-aca-judge", "default", "the judge that serves Kayenta configs naming NetflixACAJudge-v1.0: default (judge's) or kayenta (Kayenta's algorithm, reproduced); every result names both")
 	f.Duration("flagger-score-max-age", 5*time.Minute, "how old a Flagger webhook's verdict may be and still be answered by the score query (/api/v1/query) and exported on /metrics")
 	f.Duration("shutdown-timeout", 20*time.Second, "how long SIGTERM waits for in-flight requests and analyses")
 	f.String("auth-tokens-file", "", "file of role:token[:scope,…] lines (roles read, write, admin; scopes: namespaces or sequence prefixes ending in *); turns authentication on (or set JUDGE_AUTH_TOKENS); SIGHUP re-reads it")
@@ -166,6 +168,7 @@ func serverConfig(v *viper.Viper) (server.Config, error) {
 		MaxAttempts:           v.GetInt("max-attempts"),
 		Retention:             v.GetDuration("retention"),
 		FlaggerScoreMaxAge:    v.GetDuration("flagger-score-max-age"),
+		KayentaACAJudge:       verdict.JudgeName(v.GetString("kayenta-aca-judge")),
 		ShutdownTimeout:       v.GetDuration("shutdown-timeout"),
 		ProtectMetrics:        v.GetBool("auth-protect-metrics"),
 		OpenRoutes:            v.GetStringSlice("auth-open-routes"),

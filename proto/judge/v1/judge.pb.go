@@ -1501,7 +1501,11 @@ type Verdict struct {
 	// shadows are the verdicts of the config's shadows (its shadow list:
 	// another judge, or another stored config) on the same series, for
 	// comparison only: never enforced.
-	Shadows       []*ShadowVerdict `protobuf:"bytes,10,rep,name=shadows,proto3" json:"shadows,omitempty"`
+	Shadows []*ShadowVerdict `protobuf:"bytes,10,rep,name=shadows,proto3" json:"shadows,omitempty"`
+	// serves, for a Kayenta config, is the judge name it gave
+	// (NetflixACAJudge-v1.0), which judge served: the server's
+	// kayenta-aca-judge setting chooses.
+	Serves        string `protobuf:"bytes,11,opt,name=serves,proto3" json:"serves,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1604,6 +1608,13 @@ func (x *Verdict) GetShadows() []*ShadowVerdict {
 		return x.Shadows
 	}
 	return nil
+}
+
+func (x *Verdict) GetServes() string {
+	if x != nil {
+		return x.Serves
+	}
+	return ""
 }
 
 // ShadowVerdict is one shadow's verdict on an analysis' series.
@@ -3597,7 +3608,7 @@ const file_judge_v1_judge_proto_rawDesc = "" +
 	"\x04spec\x18\x01 \x01(\v2\x16.judge.v1.AnalysisSpecR\x04spec\"l\n" +
 	"\x0fAnalyzeResponse\x12+\n" +
 	"\averdict\x18\x01 \x01(\v2\x11.judge.v1.VerdictR\averdict\x12,\n" +
-	"\x06series\x18\x02 \x03(\v2\x14.judge.v1.MetricPairR\x06series\"\xf6\x02\n" +
+	"\x06series\x18\x02 \x03(\v2\x14.judge.v1.MetricPairR\x06series\"\x8e\x03\n" +
 	"\aVerdict\x12\x14\n" +
 	"\x05judge\x18\x01 \x01(\tR\x05judge\x12\x16\n" +
 	"\x06result\x18\x02 \x01(\tR\x06result\x12\x14\n" +
@@ -3611,7 +3622,8 @@ const file_judge_v1_judge_proto_rawDesc = "" +
 	"\bwarnings\x18\b \x03(\tR\bwarnings\x12*\n" +
 	"\x04look\x18\t \x01(\v2\x16.judge.v1.SequenceLookR\x04look\x121\n" +
 	"\ashadows\x18\n" +
-	" \x03(\v2\x17.judge.v1.ShadowVerdictR\ashadows\"\x99\x01\n" +
+	" \x03(\v2\x17.judge.v1.ShadowVerdictR\ashadows\x12\x16\n" +
+	"\x06serves\x18\v \x01(\tR\x06serves\"\x99\x01\n" +
 	"\rShadowVerdict\x12\x16\n" +
 	"\x06shadow\x18\x01 \x01(\tR\x06shadow\x12\x14\n" +
 	"\x05judge\x18\x02 \x01(\tR\x05judge\x12\x16\n" +

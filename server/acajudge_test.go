@@ -1,0 +1,46 @@
+package server
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/canaryjudge/judge/verdict"
+)
+
+// TestKayentaACAJudge: which judge serves a Kayenta config naming
+// NetflixACAJudge-v1.0 is the server's kayenta-aca-judge setting (judge's
+// default judge unless set), and every result names both; a config naming
+// one of judge's own judges keeps it; a bad setting is refused at start.
+func TestKayentaACAJudge(t *testing.T) {
+	kayentaConfig := `{"name":"checkout","judge":{"name":"NetflixACAJudge-v1.0","judgeConfigurations":{}},
+	"metrics":[{"name":"latency","groups":["perf"],"scopeName":"default","query":{"type":"prometheus","customInlineTemplate":"PromQL:x"},
+	  "analysisConfigurations":{"canary":{"direction":"increase","critical":true}}}],
+	"classifier":{"groupWeights":{"perf":100}}}`
+	body := func(cfg string) string {
+		var c, e []string
+		for i := range 30 {
+			c, e = append(c, fmt.Sprint(100+i%7)), append(e, fmt.Sprint(101+i%5))
+		}
+		return fmt.Sprintf(`{"spec":{"canary_config":%s,"metrics":[{"name":"latency","control":[%s],"experiment":[%s]}]}}`, cfg, strings.Join(c, ","), strings.Join(e, ","))
+	}
+	type answer struct {
+		Verdict struct{ Judge, Serves string } `json:"verdict"`
+	}
+	for setting, want := range map[string]string{"": "default", "kayenta": "kayenta", "default": "default"} {
+		s := startServer(t, Config{KayentaACAJudge: verdictJudge(setting)})
+		var got answer
+		if code := call(t, "POST", "http://"+s.Addr()+"/v1/analyze", body(kayentaConfig), &got); code != 200 || got.Verdict.Judge != want || got.Verdict.Serves != "NetflixACAJudge-v1.0" {
+			t.Errorf("setting %q: %d, judge %q serving %q; want %s serving NetflixACAJudge-v1.0", setting, code, got.Verdict.Judge, got.Verdict.Serves, want)
+		}
+		own := strings.Replace(kayentaConfig, `"NetflixACAJudge-v1.0"`, `"default"`, 1)
+		if code := call(t, "POST", "http://"+s.Addr()+"/v1/analyze", body(own), &got); code != 200 || got.Verdict.Judge != "default" || got.Verdict.Serves != "" {
+			t.Errorf("setting %q, a config naming judge's default: judge %q serving %q", setting, got.Verdict.Judge, got.Verdict.Serves)
+		}
+	}
+	if _, err := Start(t.Context(), Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), KayentaACAJudge: "oracle"}, quiet); err == nil || !strings.Contains(err.Error(), "kayenta-aca-judge") {
+		t.Errorf("a bad setting: %v", err)
+	}
+}
+
+func verdictJudge(s string) verdict.JudgeName { return verdict.JudgeName(s) }
