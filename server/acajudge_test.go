@@ -44,3 +44,32 @@ func TestKayentaACAJudge(t *testing.T) {
 }
 
 func verdictJudge(s string) verdict.JudgeName { return verdict.JudgeName(s) }
+
+// TestKayentaConfigWarnings: storing a Kayenta config through Kayenta's
+// POST /canaryConfig answers, beside its id, what judge will do
+// differently (here a scope inside a regex matcher, naming
+// kayenta_raw_scopes, and the judge serving NetflixACAJudge-v1.0), and
+// the UI's config page lists the same.
+func TestKayentaConfigWarnings(t *testing.T) {
+	s := startServer(t, Config{})
+	base := "http://" + s.Addr()
+	config := `{"name":"regexy","judge":{"name":"NetflixACAJudge-v1.0","judgeConfigurations":{}},
+	"metrics":[{"name":"latency","groups":["perf"],"scopeName":"default",
+	  "query":{"type":"prometheus","customInlineTemplate":"PromQL:avg(x{pod=~\"${scope}\"})"},
+	  "analysisConfigurations":{"canary":{"direction":"increase"}}}],"classifier":{"groupWeights":{"perf":100}}}`
+	var created struct {
+		CanaryConfigID string
+		Warnings       []string
+	}
+	if code := kayentaCall(t, "POST", base+"/canaryConfig", config, &created); code != 200 || created.CanaryConfigID == "" {
+		t.Fatalf("POST /canaryConfig: %d", code)
+	}
+	all := strings.Join(created.Warnings, "\n")
+	if !strings.Contains(all, "kayenta_raw_scopes") || !strings.Contains(all, "NetflixACAJudge-v1.0 is served by judge's default judge") {
+		t.Errorf("warnings: %q", created.Warnings)
+	}
+	code, _, page := do(t, "GET", base+"/ui/configs/"+created.CanaryConfigID, "", "")
+	if code != 200 || !strings.Contains(page, "Differences from Kayenta") || !strings.Contains(page, "kayenta_raw_scopes") {
+		t.Errorf("the config page: %d", code)
+	}
+}

@@ -21,6 +21,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/canaryjudge/judge/auth"
+	"github.com/canaryjudge/judge/kayenta"
 	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
 	"github.com/canaryjudge/judge/protoconv"
 	"github.com/canaryjudge/judge/server/kayentaapi"
@@ -55,6 +56,7 @@ func newHTTPHandler(ctx context.Context, svc *Service, grpcServer *grpc.Server, 
 	routes := routeTable(kayentaapi.Deps{
 		Service: svc, Observe: svc.metrics.observeAnalysis, Accounts: svc.accounts, VerdictResult: protoconv.VerdictFromProto, MaxBodyBytes: int64(svc.limits.MaxRequestBytes), MaxMetrics: svc.limits.MaxMetrics,
 		Standalone: svc.store, Validate: svc.validate, MetricNames: svc.metricNames, Admit: svc.admitRemoteJudge,
+		Differences: func(raw []byte) []string { return kayenta.Differences(raw, svc.configs.aca) },
 	}, webhook.Deps{Service: svc, MaxBodyBytes: int64(svc.limits.MaxRequestBytes), Verdicts: svc.store, ScoreMaxAge: svc.scoreMaxAge,
 		Record: svc.analyzeRecorded})
 	for _, rt := range routes {

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/canaryjudge/judge/auth"
+	"github.com/canaryjudge/judge/kayenta"
 	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
 	"github.com/canaryjudge/judge/protoconv"
 	"github.com/canaryjudge/judge/report"
@@ -293,10 +294,11 @@ func (s *Service) uiConfig(w http.ResponseWriter, r *http.Request) {
 	}
 	uiRender(w, "config.html.tmpl", struct {
 		store.Config
-		Pretty   string
-		Versions []store.Config
-		Diff     string
-	}{shown, prettyJSON(shown.Body), versions, diff})
+		Pretty      string
+		Versions    []store.Config
+		Diff        string
+		Differences []string
+	}{shown, prettyJSON(shown.Body), versions, diff, kayenta.Differences(shown.Body, s.configs.aca)})
 }
 
 // prettyJSON indents a stored config's JSON (as is when it is not JSON).

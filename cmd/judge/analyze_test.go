@@ -163,6 +163,9 @@ metrics:
 	if code, out, errOut := runJudge(t, "", "config", "validate", kayentaCfg); code != 0 || !strings.Contains(out, "judge default for NetflixACAJudge-v1.0; judge serve's kayenta-aca-judge setting chooses") {
 		t.Errorf("Kayenta config: exit %d, %q %s", code, out, errOut)
 	}
+	if _, out, _ := runJudge(t, "", "config", "validate", kayentaCfg); !strings.Contains(out, "differences from Kayenta:\n  - judge: NetflixACAJudge-v1.0 is served by judge's default judge") {
+		t.Errorf("Kayenta config: no differences listed:\n%s", out)
+	}
 	one := writeFile(t, dir, "one.yaml", "metrics: [{name: a, groups: [g], critical: yes}]\n")
 	if code, out, errOut := runJudge(t, "", "config", "validate", one); code != 0 || !strings.Contains(out, "(1 metric, judge default)") {
 		t.Errorf("one metric: exit %d, %q %s", code, out, errOut)

@@ -4,6 +4,9 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/canaryjudge/judge/kayenta"
+	"github.com/canaryjudge/judge/verdict"
 )
 
 func newConfigCmd() *cobra.Command {
@@ -16,7 +19,11 @@ func newConfigCmd() *cobra.Command {
 		Short: "Check a canary config (YAML or JSON, native or Kayenta) and print every problem found, each with its line and column",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := loadCanaryConfig(args[0])
+			raw, err := readBounded(args[0])
+			if err != nil {
+				return dataError(err)
+			}
+			cfg, err := kayenta.ParseConfig(raw, args[0])
 			if err != nil {
 				return dataError(err)
 			}
@@ -29,6 +36,12 @@ func newConfigCmd() *cobra.Command {
 				judge += fmt.Sprintf(" for %s; judge serve's kayenta-aca-judge setting chooses which judge serves it", cfg.KayentaJudge)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: valid (%s, judge %s)\n", args[0], metrics, judge)
+			if diffs := kayenta.Differences(raw, verdict.JudgeDefault); len(diffs) > 0 {
+				fmt.Fprintln(cmd.OutOrStdout(), "differences from Kayenta:")
+				for _, d := range diffs {
+					fmt.Fprintln(cmd.OutOrStdout(), "  -", printable(d))
+				}
+			}
 			return nil
 		},
 	})

@@ -61,6 +61,10 @@ type Deps struct {
 	// MetricNames lists the metric names of a metrics account (the first
 	// one when account is empty) that contain filter.
 	MetricNames func(ctx context.Context, account, filter string) ([]string, error)
+	// Differences, when set, lists what judge does differently with a
+	// Kayenta config (kayenta.Differences): the warnings of POST and PUT
+	// /canaryConfig.
+	Differences func(raw []byte) []string
 	// Admit, when set, takes one of the synchronous analyses' slots for the
 	// remote judge and returns its release; its error is a service error
 	// (UNAVAILABLE when judge is busy).
@@ -298,7 +302,13 @@ func (h *handler) putConfig(w http.ResponseWriter, r *http.Request, id string, r
 		failStatus(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"canaryConfigId": id})
+	out := map[string]any{"canaryConfigId": id}
+	if h.Differences != nil {
+		if warnings := h.Differences(raw); len(warnings) > 0 {
+			out["warnings"] = warnings
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (h *handler) deleteConfig(w http.ResponseWriter, r *http.Request) {
