@@ -15,6 +15,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"time"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -61,6 +62,36 @@ type metricView struct {
 	ECDFAlt     string
 	ShiftChart  template.HTML
 	ShiftAlt    string
+	// Fetched says what was compared, per side: the rendered query, the
+	// first point's time, the step and the window of each point (series
+	// fetched from a source; empty for given data without them).
+	Fetched []fetchView
+}
+
+// fetchView is one side of a metric as fetched.
+type fetchView struct {
+	Side, Query, Start, Step, Window string
+}
+
+// fetched describes the sides of a pair that carry a query or a grid.
+func fetched(p *verdict.MetricSetPair) []fetchView {
+	var out []fetchView
+	for _, side := range []struct{ key, name string }{{"control", "baseline"}, {"experiment", "canary"}} {
+		sc := p.Scopes[side.key]
+		q := p.Attributes[side.key]["query"]
+		if q == "" && sc.StepMillis == 0 {
+			continue
+		}
+		v := fetchView{Side: side.name, Query: q, Start: sc.StartTimeIso}
+		if sc.StepMillis > 0 {
+			v.Step = (time.Duration(sc.StepMillis) * time.Millisecond).String()
+		}
+		if sc.WindowMillis > 0 {
+			v.Window = (time.Duration(sc.WindowMillis) * time.Millisecond).String()
+		}
+		out = append(out, v)
+	}
+	return out
 }
 
 // Link is a navigation link shown at the top of a page: a link to URL;
@@ -87,6 +118,7 @@ func Analysis(w io.Writer, title string, res *verdict.Result, pairs []verdict.Me
 	for _, m := range res.WorstFirst() {
 		v := metricView{MetricResult: m}
 		if p := byName[m.Name]; p != nil {
+			v.Fetched = fetched(p)
 			var err error
 			if v.SeriesChart, err = seriesChart(p.Values.Control, p.Values.Experiment, m.Bounds); err != nil {
 				return fmt.Errorf("%w: metric %q: %w", ErrRender, m.Name, err)

@@ -69,7 +69,12 @@ func TestKayentaConfigWarnings(t *testing.T) {
 		t.Errorf("warnings: %q", created.Warnings)
 	}
 	code, _, page := do(t, "GET", base+"/ui/configs/"+created.CanaryConfigID, "", "")
-	if code != 200 || !strings.Contains(page, "Differences from Kayenta") || !strings.Contains(page, "kayenta_raw_scopes") {
+	if code != 200 || !strings.Contains(page, "Differences from Kayenta") || !strings.Contains(page, "kayenta_raw_scopes") ||
+		!strings.Contains(page, "<h1>Canary config regexy</h1>") {
 		t.Errorf("the config page: %d", code)
+	}
+	// Configs are listed by their name, the generated id beside it.
+	if code, _, list := do(t, "GET", base+"/ui/configs/", "", ""); code != 200 || !strings.Contains(list, ">regexy</a></td><td>"+created.CanaryConfigID) {
+		t.Errorf("the config list: %d\n%s", code, list[strings.Index(list, "<tbody>"):])
 	}
 }

@@ -98,6 +98,13 @@ func TestScopesThroughTheService(t *testing.T) {
 	if len(got.Analysis.Series) != 2 || len(got.Analysis.Series[0].Control) != 40 {
 		t.Errorf("stored series: %+v", got.Analysis.Series)
 	}
+	// The analysis page says what was compared: the scopes and range, and
+	// each metric's rendered query, step and window.
+	code, _, page := do(t, "GET", base+"/ui/analyses/"+created.Analysis.ID, "", "")
+	if code != 200 || !strings.Contains(page, "scope default: baseline base from "+start.Format(time.RFC3339)) || !strings.Contains(page, "canary slow from") ||
+		!strings.Contains(page, "step 60s") || !strings.Contains(page, "avg(api_latency_seconds{pod=&#34;slow&#34;})") || !strings.Contains(page, "what was compared") {
+		t.Errorf("the analysis page does not say what was compared (%d)", code)
+	}
 	var list struct {
 		Analyses []json.RawMessage `json:"analyses"`
 	}

@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -208,6 +210,7 @@ func (s *Service) uiAnalysis(w http.ResponseWriter, r *http.Request) {
 	if name := v.GetLook().GetSequence(); name != "" {
 		links = append(links, report.Link{Text: fmt.Sprintf("sequence %s (look %d)", name, v.GetLook().GetLook()), URL: "/ui/sequences/" + url.PathEscape(name)})
 	}
+	links = append(links, scopeLinks(a)...)
 	links = append(links, labelLinks(a)...)
 	for _, sh := range v.GetShadows() {
 		text := fmt.Sprintf("— shadow %s: %s %.0f", sh.GetShadow(), sh.GetResult(), sh.GetScore())
@@ -238,10 +241,23 @@ func (s *Service) uiConfigs(w http.ResponseWriter, r *http.Request) {
 	if next != "" {
 		nextURL = "/ui/configs/?" + url.Values{"page": {next}}.Encode()
 	}
+	type row struct {
+		store.Config
+		Title string
+	}
+	rows := make([]row, len(list))
+	for i, c := range list {
+		// A list carries no bodies: the name a config gives itself is read
+		// from each (a page holds at most uiPageSize).
+		if full, err := s.store.GetConfig(r.Context(), c.Name); err == nil {
+			c.Body = full.Body
+		}
+		rows[i] = row{c, configTitle(c)}
+	}
 	uiRender(w, "configs.html.tmpl", struct {
-		Configs []store.Config
+		Configs []row
 		Next    string
-	}{list, nextURL})
+	}{rows, nextURL})
 }
 
 func (s *Service) uiConfig(w http.ResponseWriter, r *http.Request) {
@@ -298,7 +314,21 @@ func (s *Service) uiConfig(w http.ResponseWriter, r *http.Request) {
 		Versions    []store.Config
 		Diff        string
 		Differences []string
-	}{shown, prettyJSON(shown.Body), versions, diff, kayenta.Differences(shown.Body, s.configs.aca)})
+		Title       string
+	}{shown, prettyJSON(shown.Body), versions, diff, kayenta.Differences(shown.Body, s.configs.aca), configTitle(shown)})
+}
+
+// configTitle is the name a stored config gives itself, which Kayenta's
+// POST /canaryConfig stores under a generated id: the name, or the stored
+// name when the body has none.
+func configTitle(c store.Config) string {
+	var body struct {
+		Name string `json:"name"`
+	}
+	if json.Unmarshal(c.Body, &body) != nil || body.Name == "" {
+		return c.Name
+	}
+	return body.Name
 }
 
 // prettyJSON indents a stored config's JSON (as is when it is not JSON).
@@ -308,6 +338,30 @@ func prettyJSON(body []byte) string {
 		return string(body)
 	}
 	return out.String() + "\n"
+}
+
+// scopeLinks say which scopes an analysis given scopes compared: per
+// scope name, the baseline's and the canary's scope (and location), their
+// ranges and step. Each metric's rendered queries are in the report.
+func scopeLinks(a store.Analysis) []report.Link {
+	spec := &judgev1.AnalysisSpec{}
+	if protojson.Unmarshal(a.Spec, spec) != nil {
+		return nil
+	}
+	var links []report.Link
+	for _, name := range slices.Sorted(maps.Keys(spec.GetScopes())) {
+		p := spec.GetScopes()[name]
+		side := func(s *judgev1.Scope) string {
+			where := s.GetScope()
+			if s.GetLocation() != "" {
+				where += " in " + s.GetLocation()
+			}
+			return fmt.Sprintf("%s from %s to %s", where, s.GetStart().AsTime().UTC().Format(time.RFC3339), s.GetEnd().AsTime().UTC().Format(time.RFC3339))
+		}
+		links = append(links, report.Link{Text: fmt.Sprintf("— scope %s: baseline %s, canary %s, step %ds", name,
+			side(p.GetControlScope()), side(p.GetExperimentScope()), p.GetControlScope().GetStepSeconds())})
+	}
+	return links
 }
 
 // labelLinks are an analysis page's label and the buttons that set it:
