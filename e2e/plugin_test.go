@@ -158,9 +158,10 @@ func TestArgoMetricPlugin(t *testing.T) {
 	}
 
 	// Three measurements of one metric (count 3) are one sequence of three
-	// looks, numbered by judge: the first passes at its small share of the
-	// level, the second establishes the regression, and the third fails
-	// for it even on good data.
+	// looks, numbered by judge: the first decides nothing at its small share
+	// of the level (CONTINUE, a Successful measurement that is no verdict),
+	// the second establishes the regression, and the third fails for it
+	// even on good data.
 	seqRun := &v1alpha1.AnalysisRun{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "checkout-seq", UID: "uid-seq"}}
 	count := intstr.FromInt32(3)
 	for k, tc := range []struct {
@@ -186,6 +187,9 @@ func TestArgoMetricPlugin(t *testing.T) {
 		}
 		if meas.Phase != tc.want || meas.Metadata["look"] != tc.look && tc.look != "" {
 			t.Errorf("measurement %d (%s): %s, look %q (%s); want %s, look %q", k+1, tc.canary, meas.Phase, meas.Metadata["look"], meas.Message, tc.want, tc.look)
+		}
+		if k == 0 && (meas.Metadata["result"] != "CONTINUE" || !strings.Contains(meas.Message, "no decision yet")) {
+			t.Errorf("measurement 1 decided nothing: result %q, message %q; want CONTINUE saying so", meas.Metadata["result"], meas.Message)
 		}
 		if k == 2 && !strings.Contains(meas.Message, "has failed") {
 			t.Errorf("measurement 3: %q, want the failed sequence named", meas.Message)

@@ -39,6 +39,8 @@ var verdictCases = []verdictCase{
 type fixedVerdict struct {
 	judgev1.UnimplementedJudgeServiceServer
 	v verdictCase
+	// look, when set, makes the verdict a look of a sequence.
+	look *judgev1.SequenceLook
 }
 
 func (f *fixedVerdict) GetCanaryConfig(context.Context, *judgev1.GetCanaryConfigRequest) (*judgev1.GetCanaryConfigResponse, error) {
@@ -47,7 +49,7 @@ func (f *fixedVerdict) GetCanaryConfig(context.Context, *judgev1.GetCanaryConfig
 
 func (f *fixedVerdict) Analyze(context.Context, *judgev1.AnalyzeRequest) (*judgev1.AnalyzeResponse, error) {
 	return &judgev1.AnalyzeResponse{Verdict: &judgev1.Verdict{Result: f.v.result, Score: f.v.score, Reason: "fixed",
-		Thresholds: &judgev1.Thresholds{Pass: 95, Marginal: 75}}}, nil
+		Thresholds: &judgev1.Thresholds{Pass: 95, Marginal: 75}, Look: f.look}}, nil
 }
 
 // webhookServer serves judge's webhook routes over svc.
@@ -87,25 +89,35 @@ func readYAML(t *testing.T, path string, out any) {
 // TestShippedArgoWebTemplate runs the shipped web-provider AnalysisTemplate's
 // own conditions and jsonPath through Argo Rollouts' web provider against
 // PASS, MARGINAL and FAIL answers with scores on either side of 95: only
-// PASS is Successful, every FAIL is Failed, whatever the score.
+// PASS is Successful, every FAIL is Failed, whatever the score. A look of
+// the sequence that decided nothing answers CONTINUE, a Successful
+// measurement that lets the run go on to the look that decides, unless
+// the look itself failed.
 func TestShippedArgoWebTemplate(t *testing.T) {
 	var tmpl v1alpha1.AnalysisTemplate
 	readYAML(t, "../deploy/argo-rollouts/analysis-template-web.yaml", &tmpl)
 	if len(tmpl.Spec.Metrics) != 1 || tmpl.Spec.Metrics[0].Provider.Web == nil {
 		t.Fatalf("template: %+v", tmpl.Spec.Metrics)
 	}
+	undecided := &judgev1.SequenceLook{Sequence: "argo-web:b", Look: 1, Looks: 3, Decision: "continue", NextLevel: 0.01}
 	for _, c := range verdictCases {
-		url := webhookServer(t, &fixedVerdict{v: c})
-		metric := tmpl.Spec.Metrics[0]
-		web := *metric.Provider.Web
-		web.URL, web.Headers = url+"/webhooks/argo", nil
-		web.JSONBody = []byte(`{"config":"checkout","baseline":"a","canary":"b","window":"5m","step":"30"}`)
-		metric.Provider.Web = &web
-		m := runWebProvider(t, metric)
-		want := map[string]v1alpha1.AnalysisPhase{"PASS": v1alpha1.AnalysisPhaseSuccessful, "MARGINAL": v1alpha1.AnalysisPhaseInconclusive,
-			"FAIL": v1alpha1.AnalysisPhaseFailed}[c.result]
-		if m.Phase != want {
-			t.Errorf("%s at score %g: %s (value %q, %s), want %s", c.result, c.score, m.Phase, m.Value, m.Message, want)
+		for _, look := range []*judgev1.SequenceLook{nil, undecided} {
+			url := webhookServer(t, &fixedVerdict{v: c, look: look})
+			metric := tmpl.Spec.Metrics[0]
+			web := *metric.Provider.Web
+			web.URL, web.Headers = url+"/webhooks/argo", nil
+			web.JSONBody = []byte(`{"config":"checkout","baseline":"a","canary":"b","window":"5m","step":"30"}`)
+			metric.Provider.Web = &web
+			m := runWebProvider(t, metric)
+			want := map[string]v1alpha1.AnalysisPhase{"PASS": v1alpha1.AnalysisPhaseSuccessful, "MARGINAL": v1alpha1.AnalysisPhaseInconclusive,
+				"FAIL": v1alpha1.AnalysisPhaseFailed}[c.result]
+			wantValue := `"` + c.result + `"`
+			if look != nil && c.result != "FAIL" {
+				want, wantValue = v1alpha1.AnalysisPhaseSuccessful, `"CONTINUE"`
+			}
+			if m.Phase != want || m.Value != wantValue {
+				t.Errorf("%s at score %g (look %v): %s (value %q, %s), want %s with %s", c.result, c.score, look != nil, m.Phase, m.Value, m.Message, want, wantValue)
+			}
 		}
 	}
 }

@@ -210,6 +210,9 @@ func (s *Service) uiAnalysis(w http.ResponseWriter, r *http.Request) {
 	if name := v.GetLook().GetSequence(); name != "" {
 		links = append(links, report.Link{Text: fmt.Sprintf("sequence %s (look %d)", name, v.GetLook().GetLook()), URL: "/ui/sequences/" + url.PathEscape(name)})
 	}
+	if l := v.GetLook(); l.GetDecision() == "continue" && v.GetResult() != "FAIL" {
+		links = append(links, report.Link{Text: fmt.Sprintf("— no decision yet: look %d found no regression established (the result below is this look alone); a later look decides", l.GetLook())})
+	}
 	links = append(links, scopeLinks(a)...)
 	links = append(links, labelLinks(a)...)
 	for _, sh := range v.GetShadows() {

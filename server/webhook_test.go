@@ -91,11 +91,16 @@ func TestDeployerWebhooks(t *testing.T) {
 		}
 	}
 	// A sequence named by the template (a canary's pod-template hash): the
-	// looks are numbered, the stored analysis linked to its look.
+	// looks are numbered, the stored analysis linked to its look; the first
+	// look decides nothing and says so (no result that reads as a pass),
+	// the last one passes.
 	for k, want := range []string{"continue", "pass"} {
 		var posted struct {
 			AnalysisID string `json:"analysisId"`
 			Result     string `json:"result"`
+			Pass       bool   `json:"pass"`
+			Decision   string `json:"decision"`
+			Reason     string `json:"reason"`
 			Look       struct {
 				Sequence string `json:"sequence"`
 				Look     int    `json:"look"`
@@ -104,9 +109,19 @@ func TestDeployerWebhooks(t *testing.T) {
 			} `json:"look"`
 		}
 		body := fmt.Sprintf(`{"config":"podinfo","baseline":"podinfo-primary","canary":"podinfo","end":%q,"window":"39m","sequence":"7f9c","looks":"2"}`, end.Format(time.RFC3339))
-		if code := call(t, "POST", base+"/webhooks/argo", body, &posted); code != 200 || posted.Result != "PASS" || posted.Look.Look != k+1 || posted.Look.Looks != 2 ||
-			posted.Look.Decision != want || posted.Look.Sequence != "argo-web:7f9c" {
+		wantResult, wantPass := "PASS", true
+		if want == "continue" {
+			wantResult, wantPass = "CONTINUE", false
+		}
+		if code := call(t, "POST", base+"/webhooks/argo", body, &posted); code != 200 || posted.Result != wantResult || posted.Pass != wantPass || posted.Decision != want ||
+			posted.Look.Look != k+1 || posted.Look.Looks != 2 || posted.Look.Decision != want || posted.Look.Sequence != "argo-web:7f9c" {
 			t.Errorf("argo look %d: %d %+v", k+1, code, posted)
+		}
+		if want == "continue" && !strings.Contains(posted.Reason, "no decision yet: look 1 found no regression established (this look alone: PASS); look 2 of 2 decides") {
+			t.Errorf("argo look 1 reason: %q", posted.Reason)
+		}
+		if _, _, page := do(t, "GET", base+"/ui/analyses/"+posted.AnalysisID, "", ""); (want == "continue") != strings.Contains(page, "no decision yet") {
+			t.Errorf("argo look %d: the analysis page does not say whether it decided", k+1)
 		}
 		var seq struct {
 			History []struct {

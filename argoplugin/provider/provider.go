@@ -34,9 +34,12 @@ const Name = "canaryjudge/judge"
 
 // Metadata keys of a measurement.
 const (
-	KeyAnalysisID    = "analysisId"
-	KeyReportURL     = "reportUrl"
-	KeyResult        = "result"
+	KeyAnalysisID = "analysisId"
+	KeyReportURL  = "reportUrl"
+	KeyResult     = "result"
+	// ResultContinue is the result metadata of a look that decided
+	// nothing: not a verdict.
+	ResultContinue   = "CONTINUE"
 	KeyFailedMetrics = "failedMetrics"
 	// KeyLook is the measurement's place in judge's sequence: "k/N" of N
 	// planned looks, "k" when open-ended, with judge's decision after a
@@ -386,6 +389,15 @@ func (p *Plugin) Resume(run *v1alpha1.AnalysisRun, metric v1alpha1.Metric, m v1a
 			place += "/" + strconv.Itoa(l.Looks)
 		}
 		m.Metadata[KeyLook] = place + " " + l.Decision
+	}
+	// A look of the sequence that decided nothing (and did not fail) is no
+	// verdict: its measurement lets the AnalysisRun go on to the next
+	// look, which decides, and says so.
+	if v.Look.Decision == "continue" && v.Result != "FAIL" {
+		m.Metadata[KeyResult] = ResultContinue
+		m.Message = fmt.Sprintf("%s: no decision yet (look %s; this look alone: %s): a later measurement of this metric decides. %s", ResultContinue, m.Metadata[KeyLook], v.Result, v.Reason)
+		m.Phase = v1alpha1.AnalysisPhaseSuccessful
+		return m
 	}
 	// The verdict decides, never the score.
 	switch v.Result {

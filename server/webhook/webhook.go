@@ -260,21 +260,30 @@ func (r request) spec(now time.Time) (*judgev1.AnalysisSpec, error) {
 
 // verdictBody is what the endpoints answer. Deployers decide on the
 // verdict, never on the score: Argo Rollouts reads {$.result} (PASS,
-// MARGINAL or FAIL) or {$.pass} (true only for PASS); the score is for
-// charts, and can sit above the pass threshold on a FAIL (a critical
-// metric, the config's own thresholds).
+// MARGINAL or FAIL, or CONTINUE for a look of a sequence that has not
+// decided) or {$.pass} (true only for PASS); the score is for charts, and
+// can sit above the pass threshold on a FAIL (a critical metric, the
+// config's own thresholds).
 type verdictBody struct {
 	// AnalysisID and ReportURL name the stored analysis and its report.
-	AnalysisID string         `json:"analysisId,omitempty"`
-	ReportURL  string         `json:"reportUrl,omitempty"`
-	Result     string         `json:"result"`
-	Pass       bool           `json:"pass"`
-	Score      float64        `json:"score"`
-	Reason     string         `json:"reason"`
-	Metrics    []metricResult `json:"metrics"`
+	AnalysisID string `json:"analysisId,omitempty"`
+	ReportURL  string `json:"reportUrl,omitempty"`
+	Result     string `json:"result"`
+	Pass       bool   `json:"pass"`
+	// Decision, for a look of a sequence, is what it decided: continue
+	// (nothing decided yet: Result is CONTINUE unless the look failed),
+	// fail, pass or pass_early.
+	Decision string         `json:"decision,omitempty"`
+	Score    float64        `json:"score"`
+	Reason   string         `json:"reason"`
+	Metrics  []metricResult `json:"metrics"`
 	// Look, for an analysis of a sequence, is its look.
 	Look *lookBody `json:"look,omitempty"`
 }
+
+// ResultContinue is the result of a look that has not decided: it reads
+// as no verdict, and a deployer goes on to the next look.
+const ResultContinue = "CONTINUE"
 
 // lookBody places an answer in its sequence: look k of looks (0:
 // open-ended) and what it decided (continue, fail, pass, pass_early).
@@ -298,6 +307,18 @@ func toBody(v *judgev1.Verdict) verdictBody {
 	}
 	if l := v.GetLook(); l != nil {
 		out.Look = &lookBody{Sequence: l.GetSequence(), Look: l.GetLook(), Looks: l.GetLooks(), Decision: l.GetDecision()}
+		out.Decision = l.GetDecision()
+		// A look that decided nothing is no verdict, unless it failed (a
+		// failed look fails the deployer's measurement: the safe side).
+		if l.GetDecision() == "continue" && out.Result != "FAIL" {
+			final := "the last planned look"
+			if l.GetLooks() > 0 {
+				final = fmt.Sprintf("look %d of %d", l.GetLooks(), l.GetLooks())
+			}
+			out.Reason = fmt.Sprintf("no decision yet: look %d found no regression established (this look alone: %s); %s decides, or an earlier look that establishes a regression (the next look is tested at level %.3g). %s",
+				l.GetLook(), out.Result, final, l.GetNextLevel(), out.Reason)
+			out.Result, out.Pass = ResultContinue, false
+		}
 	}
 	return out
 }
