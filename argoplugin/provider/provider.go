@@ -261,7 +261,7 @@ func (p *Plugin) call(ctx context.Context, token, method, url string, body any, 
 	if err != nil {
 		return fmt.Errorf("judge unreachable: %w", err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
 	if resp.StatusCode != http.StatusOK {
 		var e struct {
