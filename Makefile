@@ -43,9 +43,9 @@ build: ## Build bin/judge.
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/judge
 
 .PHONY: image
-image: ## Build the container image offline into the OCI archive bin/judge-image.tar (podman load -i, skopeo copy oci-archive:).
+image: argo-plugin ## Build the container image offline into the OCI archive bin/judge-image.tar (podman load -i, skopeo copy oci-archive:), with the Argo Rollouts plugin.
 	CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -ldflags "$(LDFLAGS) -s -w" -o bin/judge-linux ./cmd/judge
-	$(GO) run ./cmd/judge-image -binary bin/judge-linux -out $(IMAGE) -version $(VERSION) -commit $(COMMIT) -date $(COMMIT_DATE)
+	$(GO) run ./cmd/judge-image -binary bin/judge-linux -argo-plugin $(ARGO_PLUGIN) -out $(IMAGE) -version $(VERSION) -commit $(COMMIT) -date $(COMMIT_DATE)
 
 .PHONY: demo
 demo: build ## Judge a canary whose latency regressed (FAIL), the same config on a good canary (PASS), and compare two samples.
@@ -88,8 +88,8 @@ test: lint check-generated $(HELM) ## Run every test (installs what the tests ne
 	cd e2e && $(GO) vet ./... && JUDGE_ARGO_PLUGIN=$(CURDIR)/$(ARGO_PLUGIN) $(GO) test -count=1 -timeout 20m ./...
 
 .PHONY: argo-plugin
-argo-plugin: ## Build judge's Argo Rollouts metric provider plugin (module argoplugin/) into bin/judge-argo-plugin.
-	cd argoplugin && $(GO) build -o $(CURDIR)/$(ARGO_PLUGIN) .
+argo-plugin: ## Build judge's Argo Rollouts metric provider plugin (module argoplugin/), static, into bin/judge-argo-plugin.
+	cd argoplugin && CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -ldflags "-s -w" -o $(CURDIR)/$(ARGO_PLUGIN) .
 
 $(TOOLS_STAMP):
 	mkdir -p $(TOOLS) && rm -f $(TOOLS)/.versions-*

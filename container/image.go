@@ -1,6 +1,6 @@
 // Package container builds judge's container image offline, with no base
 // image pulled from a registry: one layer holding the static judge binary,
-// CA certificates, a non-root user and a /data directory for SQLite, on an
+// its Argo Rollouts metric provider plugin, CA certificates, a non-root user and a /data directory for SQLite, on an
 // empty base. Every timestamp is the commit's date, so the same binary gives
 // the same image digest (reproducible builds).
 package container
@@ -32,6 +32,10 @@ const (
 	GID = 65532
 	// Binary is judge's path in the image.
 	Binary = "/usr/local/bin/judge"
+	// ArgoPlugin is judge's Argo Rollouts metric provider plugin in the
+	// image: an init container copies it for the controller (judge
+	// argo-plugin install), so installing it needs no download.
+	ArgoPlugin = "/usr/local/bin/judge-argo-plugin"
 	// DataDir holds the SQLite database: mount a volume there.
 	DataDir = "/data"
 	// Port serves HTTP/JSON, gRPC, /metrics, /healthz and /readyz.
@@ -45,8 +49,9 @@ const (
 // Spec says what goes into an image.
 type Spec struct {
 	// Binary is the path of a static judge binary (CGO_ENABLED=0) for
-	// Arch; CACerts the path of a PEM CA bundle.
-	Binary, CACerts string
+	// Arch, ArgoPlugin of the static Argo Rollouts plugin (make
+	// argo-plugin); CACerts the path of a PEM CA bundle.
+	Binary, ArgoPlugin, CACerts string
 	// Arch is the binary's GOARCH (default: this machine's).
 	Arch string
 	// Build labels the image; its Date (RFC 3339) is the image's creation
@@ -101,7 +106,7 @@ func Build(s Spec) (v1.Image, error) {
 	return mutate.Append(img, mutate.Addendum{
 		Layer:     layer,
 		MediaType: types.OCILayer,
-		History:   v1.History{Created: v1.Time{Time: created}, CreatedBy: "judge make image", Comment: "judge, CA certificates, user judge, /data"},
+		History:   v1.History{Created: v1.Time{Time: created}, CreatedBy: "judge make image", Comment: "judge, its Argo Rollouts plugin, CA certificates, user judge, /data"},
 	})
 }
 
@@ -128,6 +133,10 @@ func rootLayer(s Spec, at time.Time) (v1.Layer, error) {
 	certs, err := os.ReadFile(s.CACerts)
 	if err != nil {
 		return nil, fmt.Errorf("CA certificates: %w", err)
+	}
+	plugin, err := os.ReadFile(s.ArgoPlugin)
+	if err != nil {
+		return nil, fmt.Errorf("Argo Rollouts plugin: %w", err)
 	}
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
@@ -156,6 +165,7 @@ func rootLayer(s Spec, at time.Time) (v1.Layer, error) {
 		func() error { return dir("usr/local", 0o755, 0) },
 		func() error { return dir(path.Dir(Binary)[1:], 0o755, 0) },
 		func() error { return file(Binary[1:], 0o755, binary) },
+		func() error { return file(ArgoPlugin[1:], 0o755, plugin) },
 		tw.Close,
 	}
 	for _, step := range steps {

@@ -108,14 +108,17 @@ func checkConfig(t *testing.T, img v1.Image, b version.Info) {
 // does not change from one build to the next, nor through the archive.
 func TestBuild(t *testing.T) {
 	dir := t.TempDir()
-	bin, certs := filepath.Join(dir, "judge"), filepath.Join(dir, "ca.crt")
+	bin, plugin, certs := filepath.Join(dir, "judge"), filepath.Join(dir, "judge-argo-plugin"), filepath.Join(dir, "ca.crt")
 	if err := os.WriteFile(bin, []byte("#!stand-in judge binary\n"), 0o755); err != nil { //nolint:gosec // an executable stand-in
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(plugin, []byte("#!stand-in plugin\n"), 0o755); err != nil { //nolint:gosec // an executable stand-in
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(certs, []byte("-----BEGIN CERTIFICATE-----\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	spec := Spec{Binary: bin, CACerts: certs, Arch: "amd64", Build: testBuild}
+	spec := Spec{Binary: bin, ArgoPlugin: plugin, CACerts: certs, Arch: "amd64", Build: testBuild}
 	img, err := Build(spec)
 	if err != nil {
 		t.Fatal(err)
@@ -124,6 +127,9 @@ func TestBuild(t *testing.T) {
 	fs := files(t, img)
 	if f := fs["usr/local/bin/judge"]; string(f.body) != "#!stand-in judge binary\n" || f.h.Mode != 0o755 || f.h.Uid != 0 {
 		t.Errorf("binary: %+v", f.h)
+	}
+	if f := fs["usr/local/bin/judge-argo-plugin"]; string(f.body) != "#!stand-in plugin\n" || f.h.Mode != 0o755 || f.h.Uid != 0 {
+		t.Errorf("Argo Rollouts plugin: %+v", f.h)
 	}
 	if f := fs["data"]; f.h == nil || f.h.Typeflag != tar.TypeDir || f.h.Uid != UID || f.h.Gid != GID {
 		t.Errorf("/data must be a directory owned by %d: %+v", UID, f.h)
@@ -165,9 +171,10 @@ func TestBuild(t *testing.T) {
 	}
 
 	for _, bad := range []Spec{
-		{Binary: filepath.Join(dir, "missing"), CACerts: certs, Build: testBuild},
-		{Binary: bin, CACerts: filepath.Join(dir, "missing"), Build: testBuild},
-		{Binary: bin, CACerts: certs, Build: version.Info{Version: "v1", Date: "yesterday"}},
+		{Binary: filepath.Join(dir, "missing"), ArgoPlugin: plugin, CACerts: certs, Build: testBuild},
+		{Binary: bin, ArgoPlugin: plugin, CACerts: filepath.Join(dir, "missing"), Build: testBuild},
+		{Binary: bin, ArgoPlugin: filepath.Join(dir, "missing"), CACerts: certs, Build: testBuild},
+		{Binary: bin, ArgoPlugin: plugin, CACerts: certs, Build: version.Info{Version: "v1", Date: "yesterday"}},
 	} {
 		if _, err := Build(bad); err == nil {
 			t.Errorf("%+v: built", bad)
@@ -230,7 +237,28 @@ func TestMadeImage(t *testing.T) {
 	if err := os.WriteFile(judge, files(t, img)["usr/local/bin/judge"].body, 0o755); err != nil { //nolint:gosec // the image's binary
 		t.Fatal(err)
 	}
-	out, err := exec.Command(judge, "version", "--output", "json").Output()
+	// The Argo Rollouts plugin the image carries: a static executable the
+	// image's judge installs into a directory, as an init container would.
+	plugin := files(t, img)["usr/local/bin/judge-argo-plugin"]
+	if plugin.h == nil || plugin.h.Mode != 0o755 || !bytes.HasPrefix(plugin.body, []byte("\x7fELF")) {
+		t.Fatalf("the image carries no executable Argo Rollouts plugin at %s", ArgoPlugin)
+	}
+	extracted := filepath.Join(dir, "plugin")
+	if err := os.WriteFile(extracted, plugin.body, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pluginDir := filepath.Join(dir, "plugins")
+	if err := os.Mkdir(pluginDir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(judge, "argo-plugin", "install", "--from", extracted, pluginDir).CombinedOutput(); err != nil { //nolint:gosec // the image's binary
+		t.Fatalf("judge argo-plugin install: %v\n%s", err, out)
+	}
+	out, err := exec.Command(filepath.Join(pluginDir, "judge-argo-plugin")).CombinedOutput() //nolint:gosec // the image's plugin
+	if !strings.Contains(string(out), "plugin") {
+		t.Errorf("the installed plugin run alone (%v): %q, want go-plugin's notice that it is a plugin", err, out)
+	}
+	out, err = exec.Command(judge, "version", "--output", "json").Output()
 	if err != nil {
 		t.Fatalf("judge version: %v", err)
 	}
