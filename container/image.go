@@ -136,7 +136,7 @@ func rootLayer(s Spec, at time.Time) (v1.Layer, error) {
 	}
 	plugin, err := os.ReadFile(s.ArgoPlugin)
 	if err != nil {
-		return nil, fmt.Errorf("Argo Rollouts plugin: %w", err)
+		return nil, fmt.Errorf("the argo rollouts plugin: %w", err)
 	}
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
