@@ -537,7 +537,7 @@ metrics:
 func TestBackendTable(t *testing.T) {
 	for _, typ := range []string{"prometheus", "datadog", "newrelic", "influxdb", "graphite"} {
 		b, ok := backend(typ)
-		if !ok || b.New == nil || b.Check == nil || b.FromKayenta == nil || b.Window == nil || b.Language.Escape == nil || b.Verbatim.Name == "" {
+		if !ok || b.New == nil || len(b.Uses) == 0 || b.FromKayenta == nil || b.Window == nil || b.Language.Escape == nil || b.Verbatim.Name == "" {
 			t.Errorf("backend %s: %+v", typ, b)
 		}
 	}

@@ -94,9 +94,15 @@ type Account struct {
 	Settings map[string]any `mapstructure:",remain"`
 }
 
-// SetOnly checks that of the settings some types read and others do not,
-// the account sets only those named (by their config keys), and that its
-// Settings hold no key its backend does not decode (decoded names those).
+// TypeSpecific are the keys of the account settings some types read and
+// others do not (Backend.Uses names a type's).
+var TypeSpecific = []string{"url", "site", "account_id", "api_key_env", "api_key_file", "app_key_env", "app_key_file",
+	"bearer_token_env", "bearer_token_file", "basic_auth_username", "basic_auth_password_env", "basic_auth_password_file"}
+
+// SetOnly checks that of the settings some types read and others do not
+// (TypeSpecific), the account sets only those named (by their config
+// keys), and that its Settings hold no key its backend does not decode
+// (decoded names those).
 func (a Account) SetOnly(allowed []string, decoded ...string) error {
 	set := map[string]bool{
 		"url": a.URL != "", "site": a.Site != "", "account_id": a.AccountID != 0,
@@ -130,8 +136,13 @@ func (a *Account) Defaults() error {
 	if !ok {
 		return fmt.Errorf("%w: account %q: type %q is not one of %s", ErrConfig, a.Name, a.Type, strings.Join(Types(), ", "))
 	}
-	if err := b.Check(*a); err != nil {
+	if err := a.SetOnly(b.Uses, b.SettingKeys()...); err != nil {
 		return fmt.Errorf("%w: account %q: %w", ErrConfig, a.Name, err)
+	}
+	if b.Check != nil {
+		if err := b.Check(*a); err != nil {
+			return fmt.Errorf("%w: account %q: %w", ErrConfig, a.Name, err)
+		}
 	}
 	if a.RateLimit == 0 {
 		a.RateLimit = 20

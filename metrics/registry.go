@@ -3,6 +3,7 @@ package metrics
 import (
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 	"sync"
 	"time"
@@ -17,8 +18,11 @@ type Backend struct {
 	Type string
 	// New builds an account's client.
 	New func(Account, *Instruments) (Source, error)
-	// Check validates the account's settings for this type: what the type
-	// needs, and nothing that belongs to another type.
+	// Uses are the type-specific account settings (TypeSpecific) this
+	// type reads: an account of the type setting another is refused.
+	Uses []string
+	// Check, when set, validates the account's settings further (its own
+	// Settings decoded strictly, what the type needs).
 	Check func(Account) error
 	// Language escapes scope values for the query language; Verbatim
 	// substitutes them as they are (an account with raw scopes).
@@ -47,7 +51,7 @@ func Register(b Backend) {
 	switch {
 	case b.Type == "":
 		panic("metrics: Register of a backend with no type")
-	case b.New == nil || b.Check == nil || b.FromKayenta == nil || b.Window == nil || b.Language.Escape == nil:
+	case b.New == nil || b.FromKayenta == nil || b.Window == nil || b.Language.Escape == nil:
 		panic(fmt.Sprintf("metrics: Register of backend %q with a missing function", b.Type))
 	}
 	if _, dup := registry[b.Type]; dup {
@@ -69,4 +73,17 @@ func Types() []string {
 	registryMu.RLock()
 	defer registryMu.RUnlock()
 	return slices.Sorted(maps.Keys(registry))
+}
+
+// SettingKeys are the config keys of the type's own settings struct.
+func (b Backend) SettingKeys() []string {
+	if b.Settings == nil {
+		return nil
+	}
+	t := reflect.TypeOf(b.Settings)
+	keys := make([]string, 0, t.NumField())
+	for i := range t.NumField() {
+		keys = append(keys, t.Field(i).Tag.Get("mapstructure"))
+	}
+	return keys
 }

@@ -23,7 +23,7 @@ func TestRegister(t *testing.T) {
 	if got, ok := Lookup("test-only"); !ok || got.Type != "test-only" || !strings.Contains(strings.Join(Types(), ","), "test-only") {
 		t.Errorf("Lookup %v %v, Types %v", got.Type, ok, Types())
 	}
-	for name, bad := range map[string]Backend{"twice": b, "no check": {Type: "x", New: b.New, FromKayenta: b.FromKayenta, Window: b.Window, Language: b.Language}} {
+	for name, bad := range map[string]Backend{"twice": b, "no window": {Type: "x", New: b.New, FromKayenta: b.FromKayenta, Language: b.Language}} {
 		func() {
 			defer func() {
 				if r := recover(); r == nil {

@@ -179,6 +179,12 @@ func checkPolicies(t *testing.T, dep *appsv1.Deployment) {
 	if pod.SecurityContext.SeccompProfile == nil || pod.SecurityContext.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
 		t.Errorf("seccomp: %+v", pod.SecurityContext.SeccompProfile)
 	}
+	// Replicas spread across nodes by default, selected by the chart's own
+	// labels.
+	if ts := pod.TopologySpreadConstraints; len(ts) != 1 || ts[0].TopologyKey != "kubernetes.io/hostname" || ts[0].LabelSelector == nil ||
+		ts[0].LabelSelector.MatchLabels["app.kubernetes.io/name"] != "judge" {
+		t.Errorf("topology spread: %+v", ts)
+	}
 	if len(pod.Containers) != 1 {
 		t.Fatalf("containers: %d", len(pod.Containers))
 	}
@@ -221,11 +227,20 @@ func checkPolicies(t *testing.T, dep *appsv1.Deployment) {
 func TestChartRefuses(t *testing.T) {
 	for _, tc := range []struct{ set, want string }{
 		{"storage.type=sqlite", "set replicaCount: 1"},
-		{"storage.type=mysql", `storage.type: "mysql"`},
+		{"storage.type=mysql", "/storage/type': value must be one of 'postgres', 'sqlite'"},
 		{"storage.postgres.urlSecret.name=", "storage.postgres.urlSecret.name"},
 		{"image.tag=latest", "image.tag: latest"},
 		{"replicaCount=0", "replicaCount"},
 		{"serviceMonitor.enabled=true,auth.protectMetrics=true", "serviceMonitor.tokenSecret.name"},
+		// values.schema.json: helm itself refuses unknown keys and wrong
+		// types, down to the metrics accounts and each type's settings.
+		{"replicas=2", "additional properties 'replicas' not allowed"},
+		{"replicaCount=two", "/replicaCount': got string, want integer"},
+		{"config.workrs=2", "additional properties 'workrs' not allowed"},
+		{"config.workers=many", "/config/workers': got string, want integer"},
+		{"config.metrics.accounts[0].name=p,config.metrics.accounts[0].type=prometheus,config.metrics.accounts[0].urll=http://x", "additional properties 'urll' not allowed"},
+		{"config.metrics.accounts[0].name=p,config.metrics.accounts[0].type=prometheus,config.metrics.accounts[0].site=x", "additional properties 'site' not allowed"},
+		{"config.metrics.accounts[0].name=p,config.metrics.accounts[0].type=promethus", "/config/metrics/accounts/0"},
 	} {
 		_, err := helm(t, "template", "judge", chart, "--set", tc.set)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -25,11 +25,9 @@ const Type = "graphite"
 
 func init() {
 	metrics.Register(metrics.Backend{
-		Type: Type,
-		New:  func(a metrics.Account, in *metrics.Instruments) (metrics.Source, error) { return New(a, in) },
-		Check: func(a metrics.Account) error {
-			return a.SetOnly([]string{"url", "basic_auth_username", "basic_auth_password_env", "basic_auth_password_file"})
-		},
+		Type:        Type,
+		New:         func(a metrics.Account, in *metrics.Instruments) (metrics.Source, error) { return New(a, in) },
+		Uses:        []string{"url", "basic_auth_username", "basic_auth_password_env", "basic_auth_password_file"},
 		Language:    Language,
 		Verbatim:    Verbatim,
 		FromKayenta: FromKayentaWith,

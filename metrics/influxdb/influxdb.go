@@ -27,10 +27,8 @@ func init() {
 	metrics.Register(metrics.Backend{
 		Type: Type,
 		New:  func(a metrics.Account, in *metrics.Instruments) (metrics.Source, error) { return New(a, in) },
+		Uses: []string{"url", "basic_auth_username", "basic_auth_password_env", "basic_auth_password_file"},
 		Check: func(a metrics.Account) error {
-			if err := a.SetOnly([]string{"url", "basic_auth_username", "basic_auth_password_env", "basic_auth_password_file"}, "database", "retention_policy"); err != nil {
-				return err
-			}
 			_, err := settings(a)
 			return err
 		},

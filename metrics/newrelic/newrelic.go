@@ -36,11 +36,9 @@ const Type = "newrelic"
 
 func init() {
 	metrics.Register(metrics.Backend{
-		Type: Type,
-		New:  func(a metrics.Account, in *metrics.Instruments) (metrics.Source, error) { return New(a, in) },
-		Check: func(a metrics.Account) error {
-			return a.SetOnly([]string{"url", "account_id", "api_key_env", "api_key_file"})
-		},
+		Type:        Type,
+		New:         func(a metrics.Account, in *metrics.Instruments) (metrics.Source, error) { return New(a, in) },
+		Uses:        []string{"url", "account_id", "api_key_env", "api_key_file"},
 		Language:    Language,
 		Verbatim:    Verbatim,
 		FromKayenta: FromKayentaWith,

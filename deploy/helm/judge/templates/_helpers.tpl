@@ -48,9 +48,6 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 
 {{/* Checks the values: a wrong combination fails the install with the field to change. */}}
 {{- define "judge.validate" -}}
-{{- if not (has .Values.storage.type (list "postgres" "sqlite")) }}
-{{- fail (printf "storage.type: %q is not postgres or sqlite" .Values.storage.type) }}
-{{- end }}
 {{- if and (eq .Values.storage.type "sqlite") (ne (int .Values.replicaCount) 1) }}
 {{- fail "storage.type sqlite keeps the database on one replica's volume: set replicaCount: 1, or storage.type: postgres for more" }}
 {{- end }}
