@@ -73,6 +73,14 @@ func TestKayentaConfigWarnings(t *testing.T) {
 		!strings.Contains(page, "<h1>Canary config regexy</h1>") {
 		t.Errorf("the config page: %d", code)
 	}
+	// An analysis of it is listed under its name, not the generated id.
+	spec := `{"spec":{"canary_config_name":"` + created.CanaryConfigID + `","metrics":[{"name":"latency","control":[1,2,3,4,5],"experiment":[1,2,3,4,5]}]}}`
+	if code := call(t, "POST", base+"/v1/analyses", spec, nil); code != 200 {
+		t.Fatalf("create an analysis of the config: %d", code)
+	}
+	if code, _, analyses := do(t, "GET", base+"/ui/", "", ""); code != 200 || !strings.Contains(analyses, ">regexy</a>") {
+		t.Errorf("the analyses list: %d, want the config named regexy", code)
+	}
 	// Configs are listed by their name, the generated id beside it.
 	if code, _, list := do(t, "GET", base+"/ui/configs/", "", ""); code != 200 || !strings.Contains(list, ">regexy</a></td><td>"+created.CanaryConfigID) {
 		t.Errorf("the config list: %d\n%s", code, list[strings.Index(list, "<tbody>"):])

@@ -119,6 +119,9 @@ type uiRow struct {
 	store.Analysis
 	Result string
 	Score  *float64
+	// ConfigTitle is the name the analysis' stored config gives itself
+	// (configTitle), or its stored name.
+	ConfigTitle string
 }
 
 func (s *Service) uiAnalyses(w http.ResponseWriter, r *http.Request) {
@@ -142,8 +145,18 @@ func (s *Service) uiAnalyses(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var rows []uiRow
+	titles := map[string]string{}
 	for _, a := range list {
-		row := uiRow{Analysis: a}
+		row := uiRow{Analysis: a, ConfigTitle: a.ConfigName}
+		if a.ConfigName != "" {
+			if _, seen := titles[a.ConfigName]; !seen {
+				titles[a.ConfigName] = a.ConfigName
+				if c, err := s.store.GetConfig(r.Context(), a.ConfigName); err == nil {
+					titles[a.ConfigName] = configTitle(c)
+				}
+			}
+			row.ConfigTitle = titles[a.ConfigName]
+		}
 		if len(a.Verdict) > 0 {
 			v := &judgev1.Verdict{}
 			if protojson.Unmarshal(a.Verdict, v) == nil {

@@ -134,3 +134,34 @@ func storeScenarios(t *testing.T, addr, token string, labels map[string]string) 
 	}
 	return ids
 }
+
+// TestConfigValidateServer validates a config as a judge server stores it:
+// a Kayenta config stored by name is valid and its differences from Kayenta
+// are listed; a name the server does not have exits 65.
+func TestConfigValidateServer(t *testing.T) {
+	srv, err := server.Start(context.Background(), server.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir()}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown(context.Background())
+	raw, _ := os.ReadFile(filepath.Join(scenarios, "kayenta-426-issue-data", "config.json")) //nolint:gosec // a shipped scenario
+	body, err := configStruct(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc, err := grpc.NewClient(srv.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	if _, err := judgev1.NewJudgeServiceClient(cc).PutCanaryConfig(context.Background(), &judgev1.PutCanaryConfigRequest{Name: "issue426", Config: body}); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runJudge(t, "", "config", "validate", "--server", srv.Addr(), "issue426")
+	if code != 0 || !strings.Contains(out, "issue426 on "+srv.Addr()+": valid") || !strings.Contains(out, "differences from Kayenta:") {
+		t.Errorf("stored config: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, _, errOut := runJudge(t, "", "config", "validate", "--server", srv.Addr(), "nope"); code != 65 || !strings.Contains(errOut, "nope") {
+		t.Errorf("an unknown name: exit %d %s, want 65 naming it", code, errOut)
+	}
+}

@@ -94,7 +94,7 @@ func newRootCmd(v *viper.Viper, stdin io.Reader) *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return &exitError{code: exitUsage, err: err}
 	})
-	root.AddCommand(newCompareCmd(v, stdin), newAnalyzeCmd(v), newConfigCmd(), newServeCmd(v), newBacktestCmd(v), newVersionCmd(), newHealthcheckCmd(), newArgoPluginCmd())
+	root.AddCommand(newCompareCmd(v, stdin), newAnalyzeCmd(v), newConfigCmd(v), newServeCmd(v), newBacktestCmd(v), newVersionCmd(), newHealthcheckCmd(), newArgoPluginCmd())
 	return root
 }
 
