@@ -19,6 +19,7 @@ import (
 	"github.com/canaryjudge/judge/analysis"
 	"github.com/canaryjudge/judge/kayenta"
 	"github.com/canaryjudge/judge/report"
+	"github.com/canaryjudge/judge/sequence"
 	"github.com/canaryjudge/judge/verdict"
 )
 
@@ -82,8 +83,8 @@ func runAnalyze(cmd *cobra.Command, v *viper.Viper) error {
 		return usageError("--output %q: want text, json, kayenta or html", format)
 	}
 	looks := v.GetInt("looks")
-	if looks < 0 || looks > 1000 {
-		return usageError("--looks %d: want 0 (open-ended) to 1000", looks)
+	if looks < 0 || looks > sequence.MaxLooks {
+		return usageError("--looks %d: want 0 (open-ended) to %d", looks, sequence.MaxLooks)
 	}
 	seq := lookOptions{Sequence: v.GetString("sequence"), Looks: int32(looks), PassEarly: v.GetBool("pass-early")} //nolint:gosec // bounded above
 	if seq.Sequence == "" && (seq.Looks != 0 || seq.PassEarly) {

@@ -22,14 +22,13 @@ import (
 	"strings"
 	"time"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/canaryjudge/judge/analysis"
 	"github.com/canaryjudge/judge/auth"
+	"github.com/canaryjudge/judge/server/httpreply"
 	"github.com/canaryjudge/judge/kayenta"
 	"github.com/canaryjudge/judge/metrics"
 	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
@@ -107,39 +106,17 @@ func Routes(d Deps) []auth.Route {
 
 type handler struct{ Deps }
 
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	body, err := json.Marshal(v)
-	if err != nil {
-		code, body = http.StatusInternalServerError, []byte(`{"message":"internal error"}`)
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	_, _ = w.Write(body)
-}
+func writeJSON(w http.ResponseWriter, code int, v any) { httpreply.JSON(w, code, v) }
 
 func fail(w http.ResponseWriter, code int, format string, args ...any) {
 	writeJSON(w, code, kayenta.Error{Message: fmt.Sprintf(format, args...)})
 }
 
-// failStatus answers a service error as Kayenta would: 400 for bad input,
-// 404 for a missing config or execution, 503 when the database is down.
+// failStatus answers a service error as Kayenta would, with the HTTP
+// surfaces' one status table (httpreply.Status).
 func failStatus(w http.ResponseWriter, err error) {
-	st := status.Convert(err)
-	code := http.StatusInternalServerError
-	switch st.Code() {
-	case codes.InvalidArgument, codes.FailedPrecondition, codes.OutOfRange:
-		code = http.StatusBadRequest
-	case codes.NotFound:
-		code = http.StatusNotFound
-	case codes.Unavailable, codes.DeadlineExceeded:
-		code = http.StatusServiceUnavailable
-		w.Header().Set("Retry-After", "2")
-	case codes.ResourceExhausted:
-		code = http.StatusRequestEntityTooLarge
-	case codes.Canceled:
-		code = 499
-	}
-	fail(w, code, "%s", st.Message())
+	code, msg := httpreply.Status(w, err)
+	fail(w, code, "%s", msg)
 }
 
 // readBody reads a JSON body of at most MaxBodyBytes.

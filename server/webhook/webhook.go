@@ -32,6 +32,7 @@ import (
 	"github.com/canaryjudge/judge/auth"
 	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
 	"github.com/canaryjudge/judge/sequence"
+	"github.com/canaryjudge/judge/server/httpreply"
 	"github.com/canaryjudge/judge/server/kayentaapi"
 	"github.com/canaryjudge/judge/store"
 	"github.com/canaryjudge/judge/verdict"
@@ -323,42 +324,16 @@ func toBody(v *judgev1.Verdict) verdictBody {
 	return out
 }
 
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	body, err := json.Marshal(v)
-	if err != nil {
-		code, body = http.StatusInternalServerError, []byte(`{"error":"internal error"}`)
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	_, _ = w.Write(body)
-}
+func writeJSON(w http.ResponseWriter, code int, v any) { httpreply.JSON(w, code, v) }
 
-// errorStatus maps a service error to an HTTP status, asking the caller to
-// retry later (Retry-After) when judge is busy or its database is down.
+// errorStatus maps a service error to an HTTP status (httpreply.Status);
+// a deadline says how to give the analysis more time.
 func errorStatus(w http.ResponseWriter, err error) (int, string) {
-	code, msg := statusOf(err)
-	if code == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", "2")
+	code, msg := httpreply.Status(w, err)
+	if code == http.StatusGatewayTimeout || code == httpreply.StatusClientClosed {
+		msg = "the analysis did not finish in time (give a longer timeout)"
 	}
 	return code, msg
-}
-
-// statusOf maps a service error to an HTTP status.
-func statusOf(err error) (int, string) {
-	st := status.Convert(err)
-	switch st.Code() {
-	case codes.InvalidArgument, codes.FailedPrecondition:
-		return http.StatusBadRequest, st.Message()
-	case codes.NotFound:
-		return http.StatusNotFound, st.Message()
-	case codes.PermissionDenied:
-		return http.StatusForbidden, st.Message()
-	case codes.Unavailable:
-		return http.StatusServiceUnavailable, st.Message()
-	case codes.DeadlineExceeded, codes.Canceled:
-		return http.StatusGatewayTimeout, "the analysis did not finish in time (give a longer timeout)"
-	}
-	return http.StatusInternalServerError, "internal error"
 }
 
 // analyze runs one synchronous analysis within deadline. The config is
