@@ -76,25 +76,17 @@ func (h *handler) status(a *judgev1.Analysis) kayenta.ExecutionStatus {
 		BuildTimeIso:              isoMillis(created),
 	}
 	out.CanaryExecutionRequest = requestOf(spec, cfg, a.GetVerdict())
+	out.Status = kayenta.StatusOf(stateOf(a.GetStatus()))
+	out.Complete = out.Status != kayenta.StatusNotStarted && out.Status != kayenta.StatusRunning
 	switch a.GetStatus() {
-	case judgev1.AnalysisStatus_ANALYSIS_STATUS_PENDING:
-		out.Status = kayenta.StatusNotStarted
 	case judgev1.AnalysisStatus_ANALYSIS_STATUS_RUNNING:
-		out.Status = kayenta.StatusRunning
 		out.StartTimeMillis, out.StartTimeIso = updated.UnixMilli(), isoMillis(updated)
 	case judgev1.AnalysisStatus_ANALYSIS_STATUS_SUCCEEDED:
-		out.Status, out.Complete = kayenta.StatusSucceeded, true
 		out.Result = &kayenta.ExecutionResult{JudgeResult: kayenta.FromResult(h.VerdictResult(a.GetVerdict())),
 			CanaryDuration: canaryDuration(out.CanaryExecutionRequest)}
 	case judgev1.AnalysisStatus_ANALYSIS_STATUS_FAILED:
-		out.Status, out.Complete = kayenta.StatusTerminal, true
 		out.Exception = map[string]any{"exceptionType": "JudgeAnalysisFailed", "operation": "judge",
 			"timestamp": updated.UnixMilli(), "details": map[string]any{"errors": []string{a.GetError()}}}
-	case judgev1.AnalysisStatus_ANALYSIS_STATUS_CANCELED:
-		out.Status, out.Complete = kayenta.StatusCanceled, true
-	default:
-		// A status judge does not know is no success: Orca stops on it.
-		out.Status, out.Complete = kayenta.StatusTerminal, true
 	}
 	if out.Complete {
 		out.EndTimeMillis, out.EndTimeIso = updated.UnixMilli(), isoMillis(updated)
@@ -215,7 +207,7 @@ func canaryDuration(req *kayenta.ExecutionRequest) *string {
 // stageStatus reports the stages of Kayenta's canary pipeline (one fetch
 // stage per metric and side) as the analysis' status implies them.
 func stageStatus(status string, metrics int, fetched bool) map[string]string {
-	fetch, mix, judge := "not_started", "not_started", "not_started"
+	fetch, mix, judge := kayenta.StatusNotStarted, kayenta.StatusNotStarted, kayenta.StatusNotStarted
 	switch status {
 	case kayenta.StatusRunning:
 		fetch = kayenta.StatusRunning
@@ -229,7 +221,7 @@ func stageStatus(status string, metrics int, fetched bool) map[string]string {
 	}
 	setup := kayenta.StatusSucceeded
 	if status == kayenta.StatusNotStarted {
-		setup = "not_started"
+		setup = kayenta.StatusNotStarted
 	}
 	out := map[string]string{stageSetup: setup, stageMix: mix, stageJudge: judge}
 	for i := range metrics {
@@ -311,14 +303,16 @@ func positiveParam(v, name string, def int) (int, error) {
 	return n, nil
 }
 
-// orcaStatuses map Orca's execution status names, as Kayenta's list takes
-// them, to judge's analysis statuses.
-var orcaStatuses = map[string]judgev1.AnalysisStatus{
-	"NOT_STARTED": judgev1.AnalysisStatus_ANALYSIS_STATUS_PENDING,
-	"RUNNING":     judgev1.AnalysisStatus_ANALYSIS_STATUS_RUNNING,
-	"SUCCEEDED":   judgev1.AnalysisStatus_ANALYSIS_STATUS_SUCCEEDED,
-	"TERMINAL":    judgev1.AnalysisStatus_ANALYSIS_STATUS_FAILED,
-	"CANCELED":    judgev1.AnalysisStatus_ANALYSIS_STATUS_CANCELED,
+// stateOf is judge's state of an analysis status: its name without the
+// prefix, lower case (pending, running, succeeded, failed, canceled), as
+// kayenta.StatusOf reads it.
+func stateOf(s judgev1.AnalysisStatus) string {
+	return strings.ToLower(strings.TrimPrefix(s.String(), "ANALYSIS_STATUS_"))
+}
+
+// statusOfState is the analysis status of judge's state.
+func statusOfState(state string) judgev1.AnalysisStatus {
+	return judgev1.AnalysisStatus(judgev1.AnalysisStatus_value["ANALYSIS_STATUS_"+strings.ToUpper(state)])
 }
 
 // orcaOnly are Orca's other status names: accepted, and matching nothing.
@@ -328,15 +322,15 @@ var orcaOnly = []string{"PAUSED", "SUSPENDED", "FAILED_CONTINUE", "REDIRECT", "S
 func statusesParam(v string) (map[judgev1.AnalysisStatus]bool, error) {
 	out := map[judgev1.AnalysisStatus]bool{}
 	if strings.TrimSpace(v) == "" {
-		for _, st := range orcaStatuses {
-			out[st] = true
+		for _, state := range []string{"pending", "running", "succeeded", "failed", "canceled"} {
+			out[statusOfState(state)] = true
 		}
 		return out, nil
 	}
 	for _, name := range strings.Split(v, ",") {
 		name = strings.ToUpper(strings.TrimSpace(name))
-		if st, ok := orcaStatuses[name]; ok {
-			out[st] = true
+		if state, ok := kayenta.StateOfOrca(name); ok {
+			out[statusOfState(state)] = true
 			continue
 		}
 		if name != "" && !slices.Contains(orcaOnly, name) {

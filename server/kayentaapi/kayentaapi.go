@@ -28,10 +28,10 @@ import (
 
 	"github.com/canaryjudge/judge/analysis"
 	"github.com/canaryjudge/judge/auth"
-	"github.com/canaryjudge/judge/server/httpreply"
 	"github.com/canaryjudge/judge/kayenta"
 	"github.com/canaryjudge/judge/metrics"
 	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
+	"github.com/canaryjudge/judge/server/httpreply"
 	"github.com/canaryjudge/judge/verdict"
 )
 

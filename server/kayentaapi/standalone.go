@@ -356,7 +356,7 @@ func (h *handler) standaloneStatus(w http.ResponseWriter, r *http.Request) {
 		"application":               cmp.Or(req.Application, adHoc),
 		"user":                      cmp.Or(req.User, "anonymous"),
 		"complete":                  a.Status.Final(),
-		"executionStatus":           map[store.Status]string{store.StatusRunning: "RUNNING", store.StatusSucceeded: "SUCCEEDED", store.StatusFailed: "TERMINAL", store.StatusCanceled: "CANCELED"}[a.Status],
+		"executionStatus":           kayenta.OrcaStatus(string(a.Status)),
 		"stageStatus":               stages,
 		"buildTimeMillis":           a.CreatedAt.UnixMilli(),
 		"buildTimeIso":              isoMillis(a.CreatedAt),
@@ -375,7 +375,7 @@ func (h *handler) standaloneStatus(w http.ResponseWriter, r *http.Request) {
 	if req.ParentPipelineExecutionID != "" {
 		out["parentPipelineExecutionId"] = req.ParentPipelineExecutionID
 	}
-	out["status"] = map[store.Status]string{store.StatusRunning: "running", store.StatusSucceeded: "succeeded", store.StatusFailed: "terminal", store.StatusCanceled: "canceled"}[a.Status]
+	out["status"] = kayenta.StatusOf(string(a.Status))
 	if a.Result != nil {
 		var res standaloneResult
 		_ = json.Unmarshal(a.Result, &res)
@@ -504,7 +504,7 @@ func (s *Scheduler) step(ctx context.Context, a store.Standalone, now time.Time)
 		default:
 			// The run's analysis is gone or cannot be read back: the
 			// analysis cannot go on, and it must not pass.
-			last.ExecutionStatus = "TERMINAL"
+			last.ExecutionStatus = kayenta.OrcaStatus("failed")
 			s.finish(ctx, a, runs, false, fmt.Sprintf("analysis %s of run %d cannot be read: %s", last.ExecutionID, n, status.Convert(err).Message()))
 			return
 		}
@@ -512,9 +512,9 @@ func (s *Scheduler) step(ctx context.Context, a store.Standalone, now time.Time)
 		switch an.GetStatus() {
 		case judgev1.AnalysisStatus_ANALYSIS_STATUS_SUCCEEDED:
 			v := an.GetVerdict()
-			last.ExecutionStatus, last.Score, last.Classification = "SUCCEEDED", v.GetScore(), v.GetResult()
+			last.ExecutionStatus, last.Score, last.Classification = kayenta.OrcaStatus(stateOf(an.GetStatus())), v.GetScore(), v.GetResult()
 		case judgev1.AnalysisStatus_ANALYSIS_STATUS_FAILED, judgev1.AnalysisStatus_ANALYSIS_STATUS_CANCELED:
-			last.ExecutionStatus = "TERMINAL"
+			last.ExecutionStatus = kayenta.OrcaStatus("failed")
 			s.finish(ctx, a, runs, false, fmt.Sprintf("analysis %s of run %d did not finish: %s", last.ExecutionID, n, an.GetError()))
 			return
 		default:
@@ -547,7 +547,8 @@ func (s *Scheduler) step(ctx context.Context, a store.Standalone, now time.Time)
 	update(now.Add(s.Poll))
 }
 
-const kayentaStatusRunning = "RUNNING"
+// kayentaStatusRunning is a run's status while its analysis runs.
+var kayentaStatusRunning = kayenta.OrcaStatus("running")
 
 // judgeRun decides a standalone analysis on its n-th finished run (of
 // runs) by that run's verdict, never by re-reading its score: the verdict
@@ -596,7 +597,7 @@ func established(v *judgev1.Verdict) bool {
 func (s *Scheduler) finish(ctx context.Context, a store.Standalone, runs []standaloneRun, passed bool, message string) {
 	res := standaloneResult{DidPassThresholds: passed, CanaryScoreMessage: message, CanaryScores: []float64{}, CanaryExecutionResults: nonNilRuns(runs)}
 	for _, r := range runs {
-		if r.ExecutionStatus == "SUCCEEDED" {
+		if r.ExecutionStatus == kayenta.OrcaStatus("succeeded") {
 			res.CanaryScores = append(res.CanaryScores, r.Score)
 		}
 	}
