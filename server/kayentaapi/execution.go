@@ -195,6 +195,9 @@ func canaryDuration(req *kayenta.ExecutionRequest) *string {
 			found = append(found, end.Sub(start))
 		}
 	}
+	if len(found) == 0 {
+		return nil // series given inline: no scope spans anything
+	}
 	for _, d := range found[1:] {
 		if d != found[0] {
 			return nil
