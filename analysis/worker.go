@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"runtime/debug"
 	"time"
 
@@ -67,23 +66,14 @@ type Worker struct {
 // ends it early (a shutdown past its timeout), leaving it to be claimed
 // again once its lease expires.
 func (w *Worker) Run(ctx, abort context.Context) {
-	for ctx.Err() == nil {
-		a, err := w.Queue.Claim(ctx, w.Owner, w.Lease, w.MaxAttempts)
-		switch {
-		case err == nil:
-			w.process(abort, a)
-			continue
-		case errors.Is(err, store.ErrNotFound), ctx.Err() != nil:
-		default:
-			w.Log.Warn("claim analysis", "err", err)
-		}
-		// Jitter keeps the replicas' polls apart.
-		wait := w.Poll/2 + rand.N(w.Poll) //nolint:gosec // jitter, not a secret
-		select {
-		case <-ctx.Done():
-		case <-time.After(wait):
-		}
+	claims := Claims[store.Analysis]{
+		Claim: func(ctx context.Context) (store.Analysis, error) {
+			return w.Queue.Claim(ctx, w.Owner, w.Lease, w.MaxAttempts)
+		},
+		Handle: func(a store.Analysis) { w.process(abort, a) },
+		Poll:   w.Poll, Log: w.Log, What: "analysis",
 	}
+	claims.Run(ctx)
 }
 
 // errJudged ends the lease renewal once the analysis is judged.

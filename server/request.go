@@ -158,33 +158,11 @@ func (s *Service) resolve(ctx context.Context, spec *judgev1.AnalysisSpec) (*jud
 	if len(resolved.GetScopes()) > 0 {
 		// Render every query now, so a bad scope (or one that cannot be
 		// placed in a query safely) is refused at submission.
-		if err := s.runner.Check(cfg, scopesFromProto(resolved.GetScopes()), analysis.Options{Account: resolved.GetMetricsAccount()}); err != nil {
+		if err := s.runner.Check(cfg, protoconv.ScopesFromProto(resolved.GetScopes()), analysis.Options{Account: resolved.GetMetricsAccount()}); err != nil {
 			return nil, nil, err
 		}
 	}
 	return resolved, cfg, nil
-}
-
-// scopesFromProto converts the API's scopes to an analysis request.
-func scopesFromProto(scopes map[string]*judgev1.ScopePair) *analysis.Request {
-	req := &analysis.Request{Scopes: make(map[string]analysis.ScopePair, len(scopes))}
-	side := func(s *judgev1.Scope) *analysis.Scope {
-		if s == nil {
-			return nil
-		}
-		out := &analysis.Scope{Scope: s.GetScope(), Location: s.GetLocation(), Step: s.GetStepSeconds(), ExtendedScopeParams: s.GetExtendedScopeParams()}
-		if s.GetStart() != nil {
-			out.Start = s.GetStart().AsTime()
-		}
-		if s.GetEnd() != nil {
-			out.End = s.GetEnd().AsTime()
-		}
-		return out
-	}
-	for name, p := range scopes {
-		req.Scopes[name] = analysis.ScopePair{Control: side(p.GetControlScope()), Experiment: side(p.GetExperimentScope())}
-	}
-	return req
 }
 
 // storedConfig is the body of a stored canary config.
@@ -271,7 +249,7 @@ func (s *Service) evaluate(ctx context.Context, spec *judgev1.AnalysisSpec, cfg 
 		opts.Thresholds = &verdict.Thresholds{Pass: t.GetPass(), Marginal: t.GetMarginal()}
 	}
 	if len(spec.GetScopes()) > 0 {
-		out, err := s.runner.Run(ctx, cfg, scopesFromProto(spec.GetScopes()), analysis.Options{
+		out, err := s.runner.Run(ctx, cfg, protoconv.ScopesFromProto(spec.GetScopes()), analysis.Options{
 			Account: spec.GetMetricsAccount(), Judge: opts.Judge, Thresholds: opts.Thresholds, Equivalence: equivalence,
 		})
 		if err != nil {

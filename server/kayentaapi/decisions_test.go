@@ -68,7 +68,9 @@ func TestStageStatus(t *testing.T) {
 // there is no scope (series given inline, which crashed it before).
 func TestCanaryDuration(t *testing.T) {
 	scope := func(start, end string) kayenta.Scope { return kayenta.Scope{Start: start, End: end} }
-	pair := func(c, e kayenta.Scope) kayenta.ScopePair { return kayenta.ScopePair{ControlScope: c, ExperimentScope: e} }
+	pair := func(c, e kayenta.Scope) kayenta.ScopePair {
+		return kayenta.ScopePair{ControlScope: c, ExperimentScope: e}
+	}
 	hour := scope("2026-12-05T10:00:00Z", "2026-12-05T11:00:00Z")
 	for name, tc := range map[string]struct {
 		req  *kayenta.ExecutionRequest

@@ -12,8 +12,10 @@ import (
 
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/canaryjudge/judge/analysis"
 	"github.com/canaryjudge/judge/kayenta"
 	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
+	"github.com/canaryjudge/judge/protoconv"
 	"github.com/canaryjudge/judge/verdict"
 )
 
@@ -163,16 +165,19 @@ func requestOf(spec *judgev1.AnalysisSpec, cfg *verdict.Config, v *judgev1.Verdi
 	case cfg != nil:
 		req.Thresholds = cfg.Thresholds
 	}
-	side := func(s *judgev1.Scope) kayenta.Scope {
-		params := s.GetExtendedScopeParams()
+	side := func(s *analysis.Scope) kayenta.Scope {
+		params := s.ExtendedScopeParams
 		if params == nil {
 			params = map[string]string{}
 		}
-		return kayenta.Scope{Scope: s.GetScope(), Location: s.GetLocation(), Start: isoMillis(s.GetStart().AsTime()),
-			End: isoMillis(s.GetEnd().AsTime()), Step: s.GetStepSeconds(), ExtendedScopeParams: params}
+		return kayenta.Scope{Scope: s.Scope, Location: s.Location, Start: isoMillis(s.Start), End: isoMillis(s.End), Step: s.Step,
+			ExtendedScopeParams: params}
 	}
-	for name, p := range spec.GetScopes() {
-		req.Scopes[name] = kayenta.ScopePair{ControlScope: side(p.GetControlScope()), ExperimentScope: side(p.GetExperimentScope())}
+	for name, p := range protoconv.ScopesFromProto(spec.GetScopes()).Scopes {
+		if p.Control == nil || p.Experiment == nil {
+			continue // never stored: a spec is validated with both sides
+		}
+		req.Scopes[name] = kayenta.ScopePair{ControlScope: side(p.Control), ExperimentScope: side(p.Experiment)}
 	}
 	return req
 }

@@ -24,13 +24,13 @@ import (
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/structpb"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/canaryjudge/judge/analysis"
 	"github.com/canaryjudge/judge/auth"
 	"github.com/canaryjudge/judge/kayenta"
 	"github.com/canaryjudge/judge/metrics"
 	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
+	"github.com/canaryjudge/judge/protoconv"
 	"github.com/canaryjudge/judge/server/httpreply"
 	"github.com/canaryjudge/judge/verdict"
 )
@@ -345,7 +345,7 @@ func spec(req *executionRequest, r *http.Request) (*judgev1.AnalysisSpec, error)
 		if pair.Control == nil || pair.Experiment == nil {
 			return nil, fmt.Errorf("canary scope for named scope %s is missing experimentScope or controlScope keys", name)
 		}
-		s.Scopes[name] = &judgev1.ScopePair{ControlScope: scopeToProto(pair.Control), ExperimentScope: scopeToProto(pair.Experiment)}
+		s.Scopes[name] = protoconv.PairToProto(pair)
 	}
 	// Spinnaker's stage (and Argo Rollouts' kayenta provider) compare the
 	// score with these thresholds themselves: without them, or with both
@@ -359,15 +359,6 @@ func spec(req *executionRequest, r *http.Request) (*judgev1.AnalysisSpec, error)
 		s.Thresholds = &judgev1.Thresholds{Pass: t.Pass, Marginal: t.Marginal}
 	}
 	return s, nil
-}
-
-func scopeToProto(s *analysis.Scope) *judgev1.Scope {
-	location := s.Location
-	if location == "" {
-		location = s.Region
-	}
-	return &judgev1.Scope{Scope: s.Scope, Location: location, Start: timestamppb.New(s.Start), End: timestamppb.New(s.End),
-		StepSeconds: s.Step, ExtendedScopeParams: s.ExtendedScopeParams}
 }
 
 // startStored starts an execution of a stored config.

@@ -7,17 +7,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/canaryjudge/judge/analysis"
 	"github.com/canaryjudge/judge/kayenta"
 	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
+	"github.com/canaryjudge/judge/protoconv"
 	"github.com/canaryjudge/judge/store"
 	"github.com/canaryjudge/judge/verdict"
 )
@@ -219,12 +218,12 @@ func (r *standaloneRequest) spec(k int) (*judgev1.AnalysisSpec, error) {
 			name = "default"
 		}
 		offset := time.Duration(sc.ControlOffsetInMinutes) * time.Minute
-		s.Scopes[name] = &judgev1.ScopePair{
-			ControlScope: &judgev1.Scope{Scope: sc.ControlScope, Location: sc.ControlLocation, Start: timestamppb.New(start.Add(-offset)),
-				End: timestamppb.New(end.Add(-offset)), StepSeconds: sc.Step, ExtendedScopeParams: sc.ExtendedScopeParams},
-			ExperimentScope: &judgev1.Scope{Scope: sc.ExperimentScope, Location: sc.ExperimentLocation, Start: timestamppb.New(start),
-				End: timestamppb.New(end), StepSeconds: sc.Step, ExtendedScopeParams: sc.ExtendedScopeParams},
-		}
+		s.Scopes[name] = protoconv.PairToProto(analysis.ScopePair{
+			Control: &analysis.Scope{Scope: sc.ControlScope, Location: sc.ControlLocation, Start: start.Add(-offset), End: end.Add(-offset),
+				Step: sc.Step, ExtendedScopeParams: sc.ExtendedScopeParams},
+			Experiment: &analysis.Scope{Scope: sc.ExperimentScope, Location: sc.ExperimentLocation, Start: start, End: end,
+				Step: sc.Step, ExtendedScopeParams: sc.ExtendedScopeParams},
+		})
 	}
 	if t := r.Thresholds; t != nil {
 		s.Thresholds = &judgev1.Thresholds{Pass: t.Pass, Marginal: t.Marginal}
@@ -449,35 +448,14 @@ func (s *Scheduler) Run(ctx context.Context) {
 	if now == nil {
 		now = time.Now
 	}
-	wait := s.Poll
-	for ctx.Err() == nil {
-		a, err := s.Store.ClaimStandalone(ctx, s.Owner, time.Minute)
-		switch {
-		case err == nil:
-			wait = s.Poll
-			s.step(ctx, a, now())
-			continue
-		case errors.Is(err, store.ErrNotFound), ctx.Err() != nil:
-			wait = s.Poll
-		default:
-			// The database is down: back off, up to the retry delay,
-			// rather than log every poll.
-			if wait == s.Poll {
-				s.Log.Warn("claim standalone analysis; backing off", "err", err)
-			}
-			wait = min(2*wait, s.retryDelay())
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(wait/2 + rand.N(wait)): //nolint:gosec // jitter, not a secret
-		}
+	claims := analysis.Claims[store.Standalone]{
+		Claim: func(ctx context.Context) (store.Standalone, error) {
+			return s.Store.ClaimStandalone(ctx, s.Owner, time.Minute)
+		},
+		Handle: func(a store.Standalone) { s.step(ctx, a, now()) },
+		Poll:   s.Poll, Log: s.Log, What: "standalone analysis",
 	}
-}
-
-// retryDelay is how long a scheduler waits before it looks again at an
-// analysis whose run could not be read because the database is down.
-func (s *Scheduler) retryDelay() time.Duration {
-	return min(max(20*s.Poll, time.Second), 30*time.Second)
+	claims.Run(ctx)
 }
 
 // step advances one claimed standalone analysis and releases it.
@@ -499,7 +477,7 @@ func (s *Scheduler) step(ctx context.Context, a store.Standalone, now time.Time)
 		case err == nil:
 		case code == codes.Unavailable, code == codes.DeadlineExceeded, code == codes.Canceled:
 			// The database is down (or we are stopping): look again later.
-			update(now.Add(s.retryDelay()))
+			update(now.Add(analysis.RetryDelay(s.Poll)))
 			return
 		default:
 			// The run's analysis is gone or cannot be read back: the
