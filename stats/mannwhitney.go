@@ -3,7 +3,6 @@ package stats
 import (
 	"fmt"
 	"math"
-	"slices"
 
 	"gonum.org/v1/gonum/stat/distuv"
 )
@@ -280,63 +279,6 @@ func checkSample(name string, s []float64) error {
 	return nil
 }
 
-// sorted returns s itself when it is already ascending (callers never
-// modify it), else a sorted copy. Callers that sort once and call several
-// functions of this package pay for one sort.
-func sorted(s []float64) []float64 {
-	if slices.IsSorted(s) {
-		return s
-	}
-	c := slices.Clone(s)
-	slices.Sort(c)
-	return c
-}
-
-// rankSums holds what the combined ranking of two samples yields.
-type rankSums struct {
-	u      float64 // rank sum of x minus n(n+1)/2
-	tieSum float64 // Σ(t³ − t) over tie groups of the combined sample
-	ties   bool
-}
-
-// rankSum ranks the combined ascending samples x and y with mid-ranks, by
-// merging them in O(n+m).
-func rankSum(x, y []float64) rankSums {
-	var r rankSums
-	var rx float64
-	i, j := 0, 0
-	pos := 0 // values ranked so far
-	for i < len(x) || j < len(y) {
-		var v float64
-		switch {
-		case j == len(y) || (i < len(x) && x[i] <= y[j]):
-			v = x[i]
-		default:
-			v = y[j]
-		}
-		a, b := 0, 0
-		for i < len(x) && x[i] == v {
-			i++
-			a++
-		}
-		for j < len(y) && y[j] == v {
-			j++
-			b++
-		}
-		t := float64(a + b)
-		mid := float64(pos) + (t+1)/2
-		rx += float64(a) * mid
-		if a+b > 1 {
-			r.ties = true
-			r.tieSum += t*t*t - t
-		}
-		pos += a + b
-	}
-	n := float64(len(x))
-	r.u = rx - n*(n+1)/2
-	return r
-}
-
 // exactTest fills the p-value, interval and estimate from the exact null
 // distribution of W, following R's wilcox.test (R ≤ 4.5) step by step.
 func exactTest(res *MannWhitneyResult, diffs *pairwiseDiffs, conf float64) {
@@ -445,140 +387,6 @@ func RankSumPValue(x, y []float64, alt Alternative) float64 {
 	return asymptoticP(rs.u, float64(len(x)), float64(len(y)), rs.tieSum, 1, alt)
 }
 
-// serialTest fills the p-value, interval and estimate for serially dependent
-// samples: W is referred to Dependence.boundedTail with the tie-corrected
-// independent variance, with the continuity correction of the asymptotic
-// test. The interval inverts the same tail: its bounds are the pairwise
-// differences at the smallest count c₀ whose upper tail is at most the
-// interval's α (α/2 for two-sided): D_(nm−c₀+1) below and, by symmetry,
-// D_(c₀) above. When no count reaches the level (too few points for the
-// dependence allowed for) the interval is the whole line, so that it
-// agrees with the p-value: it excludes zero only when p is below α.
-func serialTest(res *MannWhitneyResult, diffs *pairwiseDiffs, conf, tieSum float64, dep Dependence) {
-	n, m := float64(res.NCanary), float64(res.NBaseline)
-	mn := n * m
-	N := n + m
-	iidVar := (mn / 12) * ((N + 1) - tieSum/(N*(N-1)))
-	ref := dep.reference(mn, iidVar)
-	res.PValue = sidedPValue(res.Alternative, res.W,
-		func(w float64) float64 { return ref(w - 0.5) },      // P(W ≥ w)
-		func(w float64) float64 { return ref(mn - w - 0.5) }) // P(W ≤ w)
-
-	ciVar := (mn / 12) * ((N + 1) - withinTieSum(diffs.x, diffs.y)/(N*(N-1)))
-	nm := len(diffs.x) * len(diffs.y)
-	alpha := 1 - conf
-	side := alpha
-	if res.Alternative == TwoSided {
-		side = alpha / 2
-	}
-	ciRef := dep.reference(mn, ciVar)
-	c0 := criticalCount(nm, side, func(c int) float64 { return ciRef(float64(c) - 0.5) }, dep.guessCount(mn, ciVar, side))
-	if c0 > nm {
-		// No count, not even complete separation, is significant at the
-		// interval's level: no shift is excluded, however large.
-		res.CILow, res.CIHigh = math.Inf(-1), math.Inf(1)
-		res.Estimate = diffs.median()
-		return
-	}
-	lowRank, highRank := min(max(nm-c0+1, 1), nm), min(max(c0, 1), nm)
-	switch res.Alternative {
-	case TwoSided:
-		lo := diffs.kth(lowRank)
-		hi := diffs.kthFrom(highRank, lo)
-		res.CILow, res.CIHigh = lo.value, hi.value
-		res.Estimate = diffs.medianBetween(lo, hi)
-		return
-	case Greater:
-		res.CILow, res.CIHigh = diffs.kth(lowRank).value, math.Inf(1)
-	case Less:
-		res.CILow, res.CIHigh = math.Inf(-1), diffs.kth(highRank).value
-	}
-	res.Estimate = diffs.median()
-}
-
-// criticalCount returns the smallest count c in (total/2, total] whose
-// upper tail tail(c) is at most alpha, or total+1 when there is none; tail
-// is non-increasing in c. guess, where the caller expects the answer (a
-// normal approximation), only saves evaluations of tail, each costly for
-// the dependence-aware reference. The search keeps the bracket (lo, hi]
-// around the answer and probes, in turn: the guess and its neighbour on
-// the answer's side; the secant through the last two probes on the
-// normal-score scale of the tail, which is nearly linear in c there, and
-// that point's neighbour on the answer's side, which closes the bracket
-// when the secant was right; bisection once the secant stops helping.
-// Typically 2 to 4 evaluations. With tail non-increasing the answer is
-// the same from any guess.
-func criticalCount(total int, alpha float64, tail func(c int) float64, guess int) int {
-	lo, hi := total/2, total+1 // tail(lo) counts as > alpha, tail(hi) as ≤ alpha
-	// The last two probes, for the secant.
-	var last [2]struct {
-		c int
-		t float64
-	}
-	probes := 0
-	// probe evaluates tail at c, strictly inside the bracket, narrows the
-	// bracket, and reports whether c is the new upper end.
-	probe := func(c int) bool {
-		t := tail(c)
-		last[0], last[1] = last[1], last[0]
-		last[1].c, last[1].t = c, t
-		probes++
-		if t <= alpha {
-			hi = c
-			return true
-		}
-		lo = c
-		return false
-	}
-	// neighbour probes beside c, the end of the bracket it became, towards
-	// the other end: when the answer is c (or c+1) the bracket closes.
-	neighbour := func(upper bool) {
-		switch {
-		case hi-lo <= 1:
-		case upper:
-			probe(hi - 1)
-		default:
-			probe(lo + 1)
-		}
-	}
-	za := distuv.UnitNormal.Quantile(1 - alpha)
-	secant := func() (int, bool) {
-		a, b := last[0], last[1]
-		if probes < 2 || !(a.t > 0 && a.t < 1 && b.t > 0 && b.t < 1) || a.t == b.t {
-			return 0, false
-		}
-		za1, zb := distuv.UnitNormal.Quantile(1-a.t), distuv.UnitNormal.Quantile(1-b.t)
-		c := float64(a.c) + (za-za1)*float64(b.c-a.c)/(zb-za1)
-		if math.IsNaN(c) || c <= float64(lo) || c >= float64(hi) {
-			return 0, false
-		}
-		return int(math.Ceil(c)), true
-	}
-	if g := min(max(guess, lo+1), total); g > lo && g < hi {
-		neighbour(probe(g))
-	}
-	for round := 0; hi-lo > 1; round++ {
-		c, ok := secant()
-		if !ok || round >= 3 || c <= lo || c >= hi {
-			c = int(uint(lo+hi) >> 1)
-		}
-		neighbour(probe(c))
-	}
-	return hi
-}
-
-// guessCount is where a count of total pairs is significant at one-sided
-// level alpha by the normal approximation with the dependence's variance
-// allowance: a starting point for criticalCount.
-func (d Dependence) guessCount(total, iidVar, alpha float64) int {
-	f := RankInflation(d.Rho)
-	if d.Inflation > 0 {
-		f = math.Max(d.Inflation, 1)
-	}
-	z := distuv.UnitNormal.Quantile(1 - alpha)
-	return int(total/2 + z*math.Sqrt(f*iidVar) + 0.5)
-}
-
 // continuity returns R's continuity correction for the centred statistic dz.
 func continuity(alt Alternative, dz float64) float64 {
 	switch alt {
@@ -594,24 +402,6 @@ func continuity(alt Alternative, dz float64) float64 {
 		return -0.5
 	}
 	return 0
-}
-
-// withinTieSum returns Σ(t³−t) over the tie groups inside x and inside y,
-// both ascending.
-func withinTieSum(x, y []float64) float64 {
-	var s float64
-	for _, v := range [][]float64{x, y} {
-		for i := 0; i < len(v); {
-			j := i + 1
-			for j < len(v) && v[j] == v[i] {
-				j++
-			}
-			t := float64(j - i)
-			s += t*t*t - t
-			i = j
-		}
-	}
-	return s
 }
 
 // crossingRank returns the 1-based rank k of the pairwise difference at which
@@ -636,12 +426,3 @@ func crossingRank(nm int, sigma, zq float64, alt Alternative) int {
 	}
 	return min(max(nm-c+1, 1), nm)
 }
-
-// normalCDF is the standard normal P(Z ≤ z), accurate far into the lower
-// tail (gonum's UnitNormal.Survival computes 1 − erf and underflows to 0 in
-// the upper tail, so both tails are written with erfc here).
-func normalCDF(z float64) float64 { return 0.5 * math.Erfc(-z/math.Sqrt2) }
-
-// normalSurvival is the standard normal P(Z > z), accurate far into the
-// upper tail.
-func normalSurvival(z float64) float64 { return 0.5 * math.Erfc(z/math.Sqrt2) }
