@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -231,6 +232,33 @@ func recoverPanics(log *slog.Logger, m *Metrics, next http.Handler) http.Handler
 				writeJSONError(w, http.StatusInternalServerError, codes.Internal, "internal error")
 			}
 		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// bareConfig lets PUT /v1/canaryConfigs/{name} take the config itself as
+// its body, as users naturally send it, besides the API's wrapped form
+// {"config": {...}}: a JSON object without a "config" key is wrapped. The
+// body was read and bounded by limitBody before.
+func bareConfig(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPut || !strings.HasPrefix(r.URL.Path, "/v1/canaryConfigs/") || r.Body == nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			writeJSONError(w, http.StatusBadRequest, codes.InvalidArgument, "request body could not be read")
+			return
+		}
+		var fields map[string]json.RawMessage
+		if json.Unmarshal(body, &fields) == nil && fields != nil {
+			if _, wrapped := fields["config"]; !wrapped {
+				body = append(append([]byte(`{"config":`), body...), '}')
+			}
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
 		next.ServeHTTP(w, r)
 	})
 }

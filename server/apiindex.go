@@ -1,45 +1,14 @@
 package server
 
 import (
-	"bytes"
 	"encoding/json"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
 
-	"google.golang.org/grpc/codes"
-
 	"github.com/canaryjudge/judge/proto"
 	"github.com/canaryjudge/judge/version"
 )
-
-// bareConfig lets PUT /v1/canaryConfigs/{name} take the config itself as
-// its body, as users naturally send it, besides the API's wrapped form
-// {"config": {...}}: a JSON object without a "config" key is wrapped. The
-// body was read and bounded by limitBody before.
-func bareConfig(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPut || !strings.HasPrefix(r.URL.Path, "/v1/canaryConfigs/") || r.Body == nil {
-			next.ServeHTTP(w, r)
-			return
-		}
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			writeJSONError(w, http.StatusBadRequest, codes.InvalidArgument, "request body could not be read")
-			return
-		}
-		var fields map[string]json.RawMessage
-		if json.Unmarshal(body, &fields) == nil && fields != nil {
-			if _, wrapped := fields["config"]; !wrapped {
-				body = append(append([]byte(`{"config":`), body...), '}')
-			}
-		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		r.ContentLength = int64(len(body))
-		next.ServeHTTP(w, r)
-	})
-}
 
 // openAPIDocument is the embedded OpenAPI document with the build's
 // version in info.version (the generator leaves "version not set").
