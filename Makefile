@@ -5,6 +5,11 @@ SHELL := bash
 .DEFAULT_GOAL := help
 
 GO ?= go
+# One cgo setting and one set of build flags for the binary, the tests,
+# the plugin and the image, so each package compiles once and the build
+# cache serves them all (judge needs no cgo: modernc's SQLite is pure Go).
+export CGO_ENABLED := 0
+export GOFLAGS := $(strip $(GOFLAGS) -trimpath)
 BIN := bin/judge
 ARGO_PLUGIN := bin/judge-argo-plugin
 IMAGE := bin/judge-image.tar
@@ -44,7 +49,7 @@ build: ## Build bin/judge.
 
 .PHONY: image
 image: argo-plugin ## Build the container image offline into the OCI archive bin/judge-image.tar (podman load -i, skopeo copy oci-archive:), with the Argo Rollouts plugin.
-	CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -ldflags "$(LDFLAGS) -s -w" -o bin/judge-linux ./cmd/judge
+	GOOS=linux $(GO) build -ldflags "$(LDFLAGS) -s -w" -o bin/judge-linux ./cmd/judge
 	$(GO) run ./cmd/judge-image -binary bin/judge-linux -argo-plugin $(ARGO_PLUGIN) -out $(IMAGE) -version $(VERSION) -commit $(COMMIT) -date $(COMMIT_DATE)
 
 .PHONY: demo
@@ -87,9 +92,14 @@ test: lint check-generated $(HELM) ## Run every test (installs what the tests ne
 	$(MAKE) argo-plugin
 	cd e2e && $(GO) vet ./... && JUDGE_ARGO_PLUGIN=$(CURDIR)/$(ARGO_PLUGIN) $(GO) test -count=1 -timeout 20m ./...
 
+.PHONY: check
+check: ## vet and the unit tests, needing nothing installed: no database, metric source, browser or image (go test -short skips those tests; make test runs them).
+	$(GO) vet ./...
+	$(GO) test -short ./...
+
 .PHONY: argo-plugin
 argo-plugin: ## Build judge's Argo Rollouts metric provider plugin (module argoplugin/), static, into bin/judge-argo-plugin.
-	cd argoplugin && CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -ldflags "-s -w" -o $(CURDIR)/$(ARGO_PLUGIN) .
+	cd argoplugin && GOOS=linux $(GO) build -ldflags "-s -w" -o $(CURDIR)/$(ARGO_PLUGIN) .
 
 $(TOOLS_STAMP):
 	mkdir -p $(TOOLS) && rm -f $(TOOLS)/.versions-*

@@ -9,9 +9,11 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/canaryjudge/judge/internal/testenv"
 	"github.com/canaryjudge/judge/kayenta"
 	"github.com/canaryjudge/judge/metrics"
 	"github.com/canaryjudge/judge/metrics/metricstest"
@@ -39,31 +41,47 @@ metrics:
 
 const points = 60
 
-// promURL is the real Prometheus that TestMain starts for the package,
+// The real Prometheus the package's tests share, started on first use
 // with the latency of a baseline, a good canary and a bad one.
-var promURL string
+var (
+	promOnce sync.Once
+	promURL  string
+	promStop = func() {}
+	promErr  error
+)
+
+// prometheus is the shared real Prometheus' URL.
+func prometheus(t testing.TB) string {
+	t.Helper()
+	testenv.NeedsExternal(t, "a real Prometheus")
+	promOnce.Do(func() {
+		series := func(pod string, f func(int) float64) promtest.Series {
+			s := promtest.Series{Name: "http_request_duration_seconds_p99", Labels: map[string]string{"pod": pod}}
+			// Four hours at 60 s (enough for the split test).
+			for i := range 4 * 60 {
+				s.Samples = append(s.Samples, promtest.Sample{T: fixtureStart.Add(time.Duration(i) * time.Minute), V: f(i)})
+			}
+			return s
+		}
+		var stop func()
+		promURL, stop, promErr = promtest.Run([]promtest.Series{
+			series("baseline", wiggle(0.2)),
+			series("canary-good", func(i int) float64 { return wiggle(0.2)(i + 13) }),
+			series("canary-bad", wiggle(0.3)),
+		})
+		if stop != nil {
+			promStop = stop
+		}
+	})
+	if promErr != nil {
+		t.Fatalf("analysis tests need a real Prometheus: %v", promErr)
+	}
+	return promURL
+}
 
 func TestMain(m *testing.M) {
-	series := func(pod string, f func(int) float64) promtest.Series {
-		s := promtest.Series{Name: "http_request_duration_seconds_p99", Labels: map[string]string{"pod": pod}}
-		// Four hours at 60 s (enough for the split test).
-		for i := range 4 * 60 {
-			s.Samples = append(s.Samples, promtest.Sample{T: fixtureStart.Add(time.Duration(i) * time.Minute), V: f(i)})
-		}
-		return s
-	}
-	url, stop, err := promtest.Run([]promtest.Series{
-		series("baseline", wiggle(0.2)),
-		series("canary-good", func(i int) float64 { return wiggle(0.2)(i + 13) }),
-		series("canary-bad", wiggle(0.3)),
-	})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "analysis tests need a real Prometheus:", err)
-		os.Exit(1)
-	}
-	promURL = url
 	code := m.Run()
-	stop()
+	promStop()
 	os.Exit(code)
 }
 
@@ -89,7 +107,7 @@ func newSetup(t *testing.T) *testSetup {
 		"SELECT average(value) FROM Metric WHERE pod = 'canary-bad'":  steps(points, func(i int) float64 { return wiggle(1000)(i + 3) }),
 	})
 	sources, err := NewSources([]metrics.Account{
-		{Name: "prom", Type: "prometheus", URL: promURL},
+		{Name: "prom", Type: "prometheus", URL: prometheus(t)},
 		{Name: "dd", Type: "datadog", URL: dd.URL, APIKeyEnv: "TEST_DD_API_KEY", AppKeyEnv: "TEST_DD_APP_KEY", Retries: 1},
 		{Name: "nr", Type: "newrelic", URL: nr.URL + "/graphql", AccountID: 1234567, APIKeyEnv: "TEST_NR_KEY", Retries: 1},
 	}, metrics.NewInstruments())
@@ -506,7 +524,7 @@ metrics:
 		raw  bool
 		want int // canary points fetched
 	}{{true, points}, {false, 0}} {
-		sources, err := NewSources([]metrics.Account{{Name: "prom", Type: "prometheus", URL: promURL, KayentaRawScopes: tc.raw}}, nil)
+		sources, err := NewSources([]metrics.Account{{Name: "prom", Type: "prometheus", URL: prometheus(t), KayentaRawScopes: tc.raw}}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -526,7 +544,7 @@ metrics:
 		}
 	}
 	// Even verbatim, a NUL is refused.
-	sources, _ := NewSources([]metrics.Account{{Name: "prom", Type: "prometheus", URL: promURL, KayentaRawScopes: true}}, nil)
+	sources, _ := NewSources([]metrics.Account{{Name: "prom", Type: "prometheus", URL: prometheus(t), KayentaRawScopes: true}}, nil)
 	if _, err := (&Runner{Sources: sources}).Run(context.Background(), cfg, request("canary\x00", points), Options{}); !errors.Is(err, metrics.ErrUnsafeValue) {
 		t.Errorf("a NUL in a raw scope: %v", err)
 	}

@@ -28,7 +28,7 @@ func BenchmarkFetchConcurrency(b *testing.B) {
 }
 
 func benchmarkFetch(b *testing.B, step int64, span time.Duration) {
-	src, err := NewSources([]metrics.Account{{Name: "prom", Type: "prometheus", URL: promURL, RateLimit: 10_000, RateBurst: 100}}, nil)
+	src, err := NewSources([]metrics.Account{{Name: "prom", Type: "prometheus", URL: prometheus(b), RateLimit: 10_000, RateBurst: 100}}, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/canaryjudge/judge/internal/testenv"
 	"github.com/canaryjudge/judge/version"
 )
 
@@ -210,6 +211,7 @@ func TestArchiveRefusesEscapes(t *testing.T) {
 // and judge healthcheck (the image's HEALTHCHECK) passes; then podman
 // loads and inspects the image, and runs it where the machine allows.
 func TestMadeImage(t *testing.T) {
+	testenv.NeedsExternal(t, "the image make image builds, and Podman")
 	archive := os.Getenv("JUDGE_IMAGE")
 	if archive == "" {
 		archive = filepath.Join("..", "bin", "judge-image.tar")

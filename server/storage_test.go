@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/canaryjudge/judge/internal/testenv"
 )
 
 // waitStatus polls url until it answers want, or fails after 5 s.
@@ -33,6 +35,7 @@ func waitStatus(t *testing.T, url string, want int) {
 // while every write failed with 500. The write probe makes the replica
 // unready, a failed write is 503, and both recover when space returns.
 func TestDiskFull(t *testing.T) {
+	testenv.NeedsExternal(t, "a tmpfs mount (root)")
 	dir := t.TempDir()
 	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", dir).CombinedOutput(); err != nil {
 		t.Fatalf("mount a tmpfs for a full disk (the test runs as root, as make test does): %v: %s", err, out)

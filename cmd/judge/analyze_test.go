@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/canaryjudge/judge/internal/testenv"
 )
 
 const scenarios = "../../verdict/testdata/scenarios"
@@ -364,6 +366,7 @@ func TestDemoPrometheusScript(t *testing.T) {
 // how the script ended.
 func runDemoScript(t *testing.T, script string) (string, string, error) {
 	t.Helper()
+	testenv.NeedsExternal(t, "a real Prometheus and promtool")
 	if _, err := exec.LookPath("promtool"); err != nil {
 		t.Fatal("promtool not found: run scripts/ensure-prometheus.sh (make test does)")
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/canaryjudge/judge/backtest"
+	"github.com/canaryjudge/judge/internal/testenv"
 	"github.com/canaryjudge/judge/metrics/prometheus/promtest"
 	"github.com/canaryjudge/judge/verdict"
 )
@@ -23,6 +24,7 @@ import (
 // function of the server.
 func incidentsFixture(t *testing.T, dir string) (appConfig, canaryConfig string, change time.Time, stop func()) {
 	t.Helper()
+	testenv.NeedsExternal(t, "a real Prometheus")
 	start := time.Now().Add(-60 * time.Hour).Truncate(time.Hour).UTC()
 	change = start.Add(4 * time.Hour)
 	r := rand.New(rand.NewPCG(7, 8))

@@ -22,6 +22,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/canaryjudge/judge/backtest"
+	"github.com/canaryjudge/judge/internal/testenv"
 	"github.com/canaryjudge/judge/report"
 	"github.com/canaryjudge/judge/verdict"
 )
@@ -38,6 +39,7 @@ const hostileName = `<img src=x onerror=alert(1)>`
 // A backtest report opened from a file passes the same checks.
 // Screenshots go to $JUDGE_SCREENSHOTS (a temporary folder otherwise).
 func TestUIInBrowser(t *testing.T) {
+	testenv.NeedsExternal(t, "headless Chromium")
 	chromium, err := exec.LookPath("chromium")
 	if err != nil {
 		t.Fatal("chromium not found: run scripts/ensure-chromium.sh (make test does)")

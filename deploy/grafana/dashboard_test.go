@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/canaryjudge/judge/internal/testenv"
 	"github.com/canaryjudge/judge/metrics/prometheus/promtest"
 	"github.com/canaryjudge/judge/server"
 )
@@ -66,6 +67,7 @@ func TestDashboard(t *testing.T) {
 	if err := os.WriteFile(file, []byte(rules.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	testenv.NeedsExternal(t, "Prometheus' promtool")
 	promtool, err := promtest.Promtool()
 	if err != nil {
 		t.Fatal(err)

@@ -21,6 +21,8 @@ import (
 	"testing"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+
+	"github.com/canaryjudge/judge/internal/testenv"
 )
 
 type cluster struct {
@@ -49,6 +51,7 @@ func Run(m *testing.M) int {
 // NewDatabase creates an empty database in the shared cluster and returns
 // its URL.
 func NewDatabase(t testing.TB) string {
+	testenv.NeedsExternal(t, "a real PostgreSQL")
 	t.Helper()
 	once.Do(func() { running, bootErr = start() })
 	if bootErr != nil {

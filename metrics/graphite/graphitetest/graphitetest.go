@@ -16,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/canaryjudge/judge/internal/testenv"
 )
 
 // Series is one fixture series: a dotted metric path and a point every
@@ -42,6 +44,7 @@ DATABASES = {'default': {'NAME': %[4]q, 'ENGINE': 'django.db.backends.sqlite3'}}
 // days), runs graphite-web on them and returns its URL; it stops when the
 // test ends.
 func Start(t testing.TB, series []Series) string {
+	testenv.NeedsExternal(t, "a real graphite-web")
 	t.Helper()
 	manage, err := exec.LookPath("graphite-manage")
 	if err != nil {

@@ -19,6 +19,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/canaryjudge/judge/internal/testenv"
 )
 
 // Sample is one point of a fixture series.
@@ -99,6 +101,7 @@ type Options struct {
 
 // StartWith is Start with options.
 func StartWith(t testing.TB, series []Series, opts Options) string {
+	testenv.NeedsExternal(t, "a real Prometheus")
 	t.Helper()
 	url, stop, err := RunWith(series, opts)
 	if err != nil {

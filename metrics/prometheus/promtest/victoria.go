@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/canaryjudge/judge/internal/testenv"
 )
 
 // StartVictoriaMetrics runs Debian's victoria-metrics for one test with
@@ -20,6 +22,7 @@ import (
 // URL, which serves Prometheus' query API; it stops when the test ends. A
 // missing binary is a test failure (scripts/ensure-sources.sh installs it).
 func StartVictoriaMetrics(t testing.TB, series []Series) string {
+	testenv.NeedsExternal(t, "a real VictoriaMetrics")
 	t.Helper()
 	bin, err := exec.LookPath("victoria-metrics")
 	if err != nil {
