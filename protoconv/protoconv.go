@@ -70,7 +70,7 @@ func PairsToProto(pairs []verdict.MetricSetPair) []*judgev1.MetricPair {
 	out := make([]*judgev1.MetricPair, len(pairs))
 	for i, p := range pairs {
 		mp := &judgev1.MetricPair{Name: p.Name, Id: p.ID, Tags: p.Tags, Control: p.Values.Control, Experiment: p.Values.Experiment,
-			ControlHistory: p.Values.ControlHistory, Error: p.Error}
+			ControlHistory: p.Values.ControlHistory, Error: p.Error, Hint: p.Hint}
 		if sc, ok := p.Scopes["experiment"]; ok && sc.StepMillis > 0 {
 			mp.StepSeconds = float64(sc.StepMillis) / 1000
 			mp.ExperimentStartMillis = startMillis(sc)
@@ -97,7 +97,7 @@ func PairsFromProto(pairs []*judgev1.MetricPair) []verdict.MetricSetPair {
 // PairFromProto converts one metric pair: its scopes carry the step and,
 // when sent, the start times that tell whether the series are time-aligned.
 func PairFromProto(p *judgev1.MetricPair) verdict.MetricSetPair {
-	out := verdict.MetricSetPair{Name: p.GetName(), ID: p.GetId(), Tags: p.GetTags(), Error: p.GetError(),
+	out := verdict.MetricSetPair{Name: p.GetName(), ID: p.GetId(), Tags: p.GetTags(), Error: p.GetError(), Hint: p.GetHint(),
 		Values: verdict.PairValues{Control: p.GetControl(), Experiment: p.GetExperiment(), ControlHistory: p.GetControlHistory()}}
 	if st := p.GetStepSeconds(); st > 0 {
 		step, window := int64(st*1000), int64(p.GetWindowSeconds()*1000)

@@ -33,7 +33,7 @@ func TestVerdictRoundTrip(t *testing.T) {
 // time grid included; a scope given by its ISO start keeps its alignment.
 func TestPairsRoundTrip(t *testing.T) {
 	in := []verdict.MetricSetPair{{
-		Name: "latency", ID: "1", Tags: map[string]string{"pod": "a"}, Error: "",
+		Name: "latency", ID: "1", Tags: map[string]string{"pod": "a"}, Error: "", Hint: "set kayenta_raw_scopes",
 		Values: verdict.PairValues{Control: []float64{1, 2}, Experiment: []float64{3, math.NaN()}, ControlHistory: []float64{0.5}},
 		Scopes: map[string]verdict.PairScope{
 			"control":    {StartTimeMillis: 1_700_000_000_000, StepMillis: 60_000, WindowMillis: 300_000},
@@ -43,7 +43,7 @@ func TestPairsRoundTrip(t *testing.T) {
 	}}
 	out := PairsFromProto(PairsToProto(in))
 	if len(out) != 1 || out[0].Name != "latency" || !reflect.DeepEqual(out[0].Scopes, in[0].Scopes) || !reflect.DeepEqual(out[0].Attributes, in[0].Attributes) ||
-		out[0].Values.Control[1] != 2 || !math.IsNaN(out[0].Values.Experiment[1]) || out[0].Values.ControlHistory[0] != 0.5 || out[0].Tags["pod"] != "a" {
+		out[0].Values.Control[1] != 2 || !math.IsNaN(out[0].Values.Experiment[1]) || out[0].Values.ControlHistory[0] != 0.5 || out[0].Tags["pod"] != "a" || out[0].Hint != in[0].Hint {
 		t.Errorf("round trip changed the pairs: %+v", out)
 	}
 	iso := []verdict.MetricSetPair{{Name: "x", Values: verdict.PairValues{Control: []float64{1}, Experiment: []float64{1}},

@@ -100,6 +100,24 @@ func (s *Service) GetCanaryConfig(ctx context.Context, req *judgev1.GetCanaryCon
 	return &judgev1.GetCanaryConfigResponse{CanaryConfig: pc}, nil
 }
 
+// ListCanaryConfigVersions returns every stored version of a config,
+// newest first.
+func (s *Service) ListCanaryConfigVersions(ctx context.Context, req *judgev1.ListCanaryConfigVersionsRequest) (*judgev1.ListCanaryConfigVersionsResponse, error) {
+	versions, err := s.store.ConfigVersions(ctx, req.GetName())
+	if err != nil {
+		return nil, s.grpcError(err)
+	}
+	resp := &judgev1.ListCanaryConfigVersionsResponse{}
+	for _, c := range versions {
+		pc, err := configToProto(c, true)
+		if err != nil {
+			return nil, s.grpcError(err)
+		}
+		resp.Versions = append(resp.Versions, pc)
+	}
+	return resp, nil
+}
+
 // ListCanaryConfigs lists stored configs by name.
 func (s *Service) ListCanaryConfigs(ctx context.Context, req *judgev1.ListCanaryConfigsRequest) (*judgev1.ListCanaryConfigsResponse, error) {
 	limit, err := pageSize(req.GetPageSize())

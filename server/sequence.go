@@ -147,7 +147,7 @@ func (s *Service) GetSequence(ctx context.Context, req *judgev1.GetSequenceReque
 		out.NextPageToken = "look:" + strconv.Itoa(next)
 	}
 	for _, l := range looks {
-		rec := &judgev1.SequenceLookRecord{AnalysisId: l.AnalysisID, Time: timestamppb.New(l.At)}
+		rec := &judgev1.SequenceLookRecord{AnalysisId: l.AnalysisID, Time: timestamppb.New(l.At), Look: int32(l.Look)} //nolint:gosec // at most sequence.MaxLooks
 		if len(l.Verdict) > 0 {
 			rec.Verdict = &judgev1.Verdict{}
 			if err := protojson.Unmarshal(l.Verdict, rec.Verdict); err != nil {

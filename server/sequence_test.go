@@ -98,6 +98,7 @@ func TestSequenceSurvivesRestartsAndReplicas(t *testing.T) {
 				State   string `json:"state"`
 				Looks   int    `json:"looks"`
 				History []struct {
+					Look    int `json:"look"`
 					Verdict struct {
 						Result string `json:"result"`
 						Look   struct {
@@ -110,8 +111,8 @@ func TestSequenceSurvivesRestartsAndReplicas(t *testing.T) {
 				t.Fatalf("GET the sequence: %d %+v", code, seq)
 			}
 			for i, h := range seq.History {
-				if h.Verdict.Look.Look != i+1 {
-					t.Errorf("history %d holds look %d", i, h.Verdict.Look.Look)
+				if h.Verdict.Look.Look != i+1 || h.Look != i+1 {
+					t.Errorf("history %d holds look %d (record says %d)", i, h.Verdict.Look.Look, h.Look)
 				}
 			}
 			if seq.History[3].Verdict.Result != "FAIL" {

@@ -204,6 +204,20 @@ func TestHTTPConfigsAndAsyncAnalyses(t *testing.T) {
 	if call(t, "GET", base+"/v1/canaryConfigs", "", &list); len(list.CanaryConfigs) != 1 || list.CanaryConfigs[0].Name != "svc" {
 		t.Errorf("list %+v", list)
 	}
+	// Every version, newest first, each with its body.
+	var versions struct {
+		Versions []struct {
+			Version string         `json:"version"`
+			Config  map[string]any `json:"config"`
+		} `json:"versions"`
+	}
+	if code := call(t, "GET", base+"/v1/canaryConfigs/svc/versions", "", &versions); code != 200 || len(versions.Versions) != 2 ||
+		versions.Versions[0].Version != "2" || versions.Versions[1].Version != "1" || versions.Versions[1].Config["metrics"] == nil {
+		t.Errorf("versions: %d %+v", code, versions)
+	}
+	if code := call(t, "GET", base+"/v1/canaryConfigs/nosuch/versions", "", nil); code != 404 {
+		t.Errorf("versions of a missing config: %d, want 404", code)
+	}
 
 	body := strings.Replace(analyzeBody(50), `"canary_config":`+inlineConfig, `"canary_config_name":"svc"`, 1)
 	var created struct {

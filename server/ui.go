@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -23,6 +22,7 @@ import (
 	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
 	"github.com/canaryjudge/judge/protoconv"
 	"github.com/canaryjudge/judge/report"
+	"github.com/canaryjudge/judge/server/httpreply"
 	"github.com/canaryjudge/judge/store"
 	"github.com/canaryjudge/judge/verdict"
 	"github.com/canaryjudge/judge/version"
@@ -69,45 +69,31 @@ func (s *Service) uiHandler() http.Handler {
 // time, ?page=look:N continues): each metric's intervals over the looks and
 // every look's verdict.
 func (s *Service) uiSequence(w http.ResponseWriter, r *http.Request) {
-	if err := auth.CallerFrom(r.Context()).MayRead(r.PathValue("name")); err != nil {
-		uiError(w, http.StatusForbidden, "this token's scopes do not include this sequence")
-		return
-	}
-	after, err := lookPageToken(r.URL.Query().Get("page"))
+	name := r.PathValue("name")
+	seq, err := s.GetSequence(r.Context(), &judgev1.GetSequenceRequest{Sequence: name, PageToken: r.URL.Query().Get("page")})
 	if err != nil {
-		uiError(w, http.StatusBadRequest, "page: not a page of this sequence")
+		s.uiFail(w, "get sequence", err)
 		return
 	}
-	seq, looks, next, err := s.store.GetSequence(r.Context(), r.PathValue("name"), after, store.MaxLookPage)
-	if errors.Is(err, store.ErrNotFound) {
-		uiError(w, http.StatusNotFound, "no sequence "+r.PathValue("name"))
-		return
-	}
-	if err != nil {
-		s.log.Error("ui: get sequence", "err", err)
-		uiError(w, http.StatusInternalServerError, "internal error")
-		return
-	}
-	view := report.Sequence{Name: seq.Name, Looks: seq.Looks, State: seq.State, Reason: seq.Reason}
-	for _, l := range looks {
-		lv := report.Look{Look: l.Look, At: l.At}
-		if l.AnalysisID != "" {
-			lv.ReportURL = "/ui/analyses/" + url.PathEscape(l.AnalysisID)
+	view := report.Sequence{Name: seq.GetSequence(), Looks: int(seq.GetLooks()), State: seq.GetState(), Reason: seq.GetReason()}
+	for _, l := range seq.GetHistory() {
+		lv := report.Look{Look: int(l.GetLook()), At: l.GetTime().AsTime()}
+		if l.GetAnalysisId() != "" {
+			lv.ReportURL = "/ui/analyses/" + url.PathEscape(l.GetAnalysisId())
 		}
-		v := &judgev1.Verdict{}
-		if len(l.Verdict) > 0 && protojson.Unmarshal(l.Verdict, v) == nil {
+		if v := l.GetVerdict(); v != nil {
 			lv.Result = protoconv.VerdictFromProto(v)
 			lv.Level, lv.Spent, lv.Decision = v.GetLook().GetLevel(), v.GetLook().GetSpent(), v.GetLook().GetDecision()
 		}
 		view.History = append(view.History, lv)
 	}
 	links := []report.Link{{Text: "← analyses", URL: "/ui/"}}
-	if next > 0 {
-		links = append(links, report.Link{Text: "later looks →", URL: "/ui/sequences/" + url.PathEscape(seq.Name) + "?page=look:" + strconv.Itoa(next)})
+	if next := seq.GetNextPageToken(); next != "" {
+		links = append(links, report.Link{Text: "later looks →", URL: "/ui/sequences/" + url.PathEscape(seq.GetSequence()) + "?" + url.Values{"page": {next}}.Encode()})
 	}
 	var buf bytes.Buffer
-	if err := report.SequencePage(&buf, "Sequence "+seq.Name, view, links...); err != nil {
-		s.log.Error("ui: render sequence", "sequence", seq.Name, "err", err)
+	if err := report.SequencePage(&buf, "Sequence "+seq.GetSequence(), view, links...); err != nil {
+		s.log.Error("ui: render sequence", "sequence", seq.GetSequence(), "err", err)
 		uiError(w, http.StatusInternalServerError, "internal error")
 		return
 	}
@@ -116,22 +102,51 @@ func (s *Service) uiSequence(w http.ResponseWriter, r *http.Request) {
 }
 
 type uiRow struct {
-	store.Analysis
-	Result string
-	Score  *float64
+	ID, Status, ConfigName, Error string
+	// Final: no worker will change the status again.
+	Final     bool
+	CreatedAt time.Time
+	Attempts  int32
+	Result    string
+	Score     *float64
 	// ConfigTitle is the name the analysis' stored config gives itself
 	// (configTitle), or its stored name.
 	ConfigTitle string
 }
 
+// uiRowOf is what the UI shows of an analysis the service returned.
+func uiRowOf(a *judgev1.Analysis) uiRow {
+	st := statusFromProto[a.GetStatus()]
+	row := uiRow{ID: a.GetId(), Status: string(st), Final: st.Final(), ConfigName: a.GetCanaryConfigName(), Error: a.GetError(),
+		CreatedAt: a.GetCreateTime().AsTime(), Attempts: a.GetAttempts(), ConfigTitle: a.GetCanaryConfigName()}
+	if v := a.GetVerdict(); v != nil {
+		row.Result, row.Score = v.GetResult(), new(v.GetScore())
+	}
+	return row
+}
+
+// uiFail shows what the service answered, as the API answers it: its
+// status and message (an unexpected error is logged and reads "internal
+// error").
+func (s *Service) uiFail(w http.ResponseWriter, op string, err error) {
+	code, msg := httpreply.Status(w, err)
+	if code == http.StatusInternalServerError {
+		s.log.Error("ui: "+op, "err", err)
+	}
+	uiError(w, code, msg)
+}
+
 func (s *Service) uiAnalyses(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	status, config, result := q.Get("status"), q.Get("config"), strings.ToUpper(q.Get("result"))
-	switch store.Status(status) {
-	case "", store.StatusPending, store.StatusRunning, store.StatusSucceeded, store.StatusFailed, store.StatusCanceled:
-	default:
-		uiError(w, http.StatusBadRequest, fmt.Sprintf("status %q: want pending, running, succeeded, failed or canceled", status))
-		return
+	req := &judgev1.ListAnalysesRequest{CanaryConfigName: config, PageSize: uiPageSize, PageToken: q.Get("page")}
+	if status != "" {
+		st, ok := statusToProto[store.Status(status)]
+		if !ok {
+			uiError(w, http.StatusBadRequest, fmt.Sprintf("status %q: want pending, running, succeeded, failed or canceled", status))
+			return
+		}
+		req.Status = st
 	}
 	switch verdict.Outcome(result) {
 	case "", verdict.ResultPass, verdict.ResultMarginal, verdict.ResultFail:
@@ -139,29 +154,23 @@ func (s *Service) uiAnalyses(w http.ResponseWriter, r *http.Request) {
 		uiError(w, http.StatusBadRequest, fmt.Sprintf("result %q: want PASS, MARGINAL or FAIL", result))
 		return
 	}
-	list, next, err := s.store.ListAnalyses(r.Context(), store.AnalysisFilter{Status: store.Status(status), ConfigName: config}, uiPageSize, q.Get("page"))
+	list, err := s.ListAnalyses(r.Context(), req)
 	if err != nil {
-		uiError(w, http.StatusBadRequest, "the page token is not valid")
+		s.uiFail(w, "list analyses", err)
 		return
 	}
 	var rows []uiRow
 	titles := map[string]string{}
-	for _, a := range list {
-		row := uiRow{Analysis: a, ConfigTitle: a.ConfigName}
-		if a.ConfigName != "" {
-			if _, seen := titles[a.ConfigName]; !seen {
-				titles[a.ConfigName] = a.ConfigName
-				if c, err := s.store.GetConfig(r.Context(), a.ConfigName); err == nil {
-					titles[a.ConfigName] = configTitle(c)
+	for _, a := range list.GetAnalyses() {
+		row := uiRowOf(a)
+		if name := a.GetCanaryConfigName(); name != "" {
+			if _, seen := titles[name]; !seen {
+				titles[name] = name
+				if c, err := s.GetCanaryConfig(r.Context(), &judgev1.GetCanaryConfigRequest{Name: name}); err == nil {
+					titles[name] = configTitle(c.GetCanaryConfig())
 				}
 			}
-			row.ConfigTitle = titles[a.ConfigName]
-		}
-		if len(a.Verdict) > 0 {
-			v := &judgev1.Verdict{}
-			if protojson.Unmarshal(a.Verdict, v) == nil {
-				row.Result, row.Score = v.GetResult(), new(v.GetScore())
-			}
+			row.ConfigTitle = titles[name]
 		}
 		if result != "" && row.Result != result {
 			continue
@@ -169,7 +178,7 @@ func (s *Service) uiAnalyses(w http.ResponseWriter, r *http.Request) {
 		rows = append(rows, row)
 	}
 	nextURL := ""
-	if next != "" {
+	if next := list.GetNextPageToken(); next != "" {
 		v := url.Values{"page": {next}}
 		for _, k := range []string{"status", "config", "result"} {
 			if q.Get(k) != "" {
@@ -186,39 +195,25 @@ func (s *Service) uiAnalyses(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) uiAnalysis(w http.ResponseWriter, r *http.Request) {
-	a, err := s.store.GetAnalysis(r.Context(), r.PathValue("id"))
-	if errors.Is(err, store.ErrNotFound) {
-		uiError(w, http.StatusNotFound, "no analysis "+r.PathValue("id"))
-		return
-	}
+	resp, err := s.GetAnalysis(r.Context(), &judgev1.GetAnalysisRequest{Id: r.PathValue("id")})
 	if err != nil {
-		s.log.Error("ui: get analysis", "err", err)
-		uiError(w, http.StatusInternalServerError, "internal error")
+		s.uiFail(w, "get analysis", err)
 		return
 	}
-	if a.Status != store.StatusSucceeded {
-		uiRender(w, "analysis.html.tmpl", a)
+	a := resp.GetAnalysis()
+	v := a.GetVerdict()
+	if a.GetStatus() != judgev1.AnalysisStatus_ANALYSIS_STATUS_SUCCEEDED || v == nil {
+		uiRender(w, "analysis.html.tmpl", uiRowOf(a))
 		return
 	}
-	v := &judgev1.Verdict{}
-	if err := protojson.Unmarshal(a.Verdict, v); err != nil {
-		s.log.Error("ui: stored verdict unreadable", "id", a.ID, "err", err)
-		uiError(w, http.StatusInternalServerError, "internal error")
-		return
-	}
-	var pairs []verdict.MetricSetPair
-	if len(a.Series) > 0 {
-		_ = json.Unmarshal(a.Series, &pairs)
-	} else {
-		spec := &judgev1.AnalysisSpec{}
-		if protojson.Unmarshal(a.Spec, spec) == nil {
-			pairs = protoconv.PairsFromProto(spec.GetMetrics())
-		}
+	pairs := protoconv.PairsFromProto(a.GetSeries())
+	if len(a.GetSeries()) == 0 {
+		pairs = protoconv.PairsFromProto(a.GetSpec().GetMetrics())
 	}
 	var buf bytes.Buffer
 	links := []report.Link{{Text: "← analyses", URL: "/ui/"}}
-	if a.ConfigName != "" {
-		links = append(links, report.Link{Text: "config " + a.ConfigName, URL: "/ui/configs/" + url.PathEscape(a.ConfigName)})
+	if name := a.GetCanaryConfigName(); name != "" {
+		links = append(links, report.Link{Text: "config " + name, URL: "/ui/configs/" + url.PathEscape(name)})
 	}
 	if name := v.GetLook().GetSequence(); name != "" {
 		links = append(links, report.Link{Text: fmt.Sprintf("sequence %s (look %d)", name, v.GetLook().GetLook()), URL: "/ui/sequences/" + url.PathEscape(name)})
@@ -226,7 +221,7 @@ func (s *Service) uiAnalysis(w http.ResponseWriter, r *http.Request) {
 	if l := v.GetLook(); l.GetDecision() == "continue" && v.GetResult() != "FAIL" {
 		links = append(links, report.Link{Text: fmt.Sprintf("— no decision yet: look %d found no regression established (the result below is this look alone); a later look decides", l.GetLook())})
 	}
-	links = append(links, scopeLinks(a)...)
+	links = append(links, scopeLinks(a.GetSpec())...)
 	links = append(links, labelLinks(a)...)
 	for _, sh := range v.GetShadows() {
 		text := fmt.Sprintf("— shadow %s: %s %.0f", sh.GetShadow(), sh.GetResult(), sh.GetScore())
@@ -238,8 +233,8 @@ func (s *Service) uiAnalysis(w http.ResponseWriter, r *http.Request) {
 		}
 		links = append(links, report.Link{Text: text})
 	}
-	if err := report.Analysis(&buf, "Analysis "+a.ID, protoconv.VerdictFromProto(v), pairs, links...); err != nil {
-		s.log.Error("ui: render report", "id", a.ID, "err", err)
+	if err := report.Analysis(&buf, "Analysis "+a.GetId(), protoconv.VerdictFromProto(v), pairs, links...); err != nil {
+		s.log.Error("ui: render report", "id", a.GetId(), "err", err)
 		uiError(w, http.StatusInternalServerError, "internal error")
 		return
 	}
@@ -248,27 +243,27 @@ func (s *Service) uiAnalysis(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) uiConfigs(w http.ResponseWriter, r *http.Request) {
-	list, next, err := s.store.ListConfigs(r.Context(), uiPageSize, r.URL.Query().Get("page"))
+	list, err := s.ListCanaryConfigs(r.Context(), &judgev1.ListCanaryConfigsRequest{PageSize: uiPageSize, PageToken: r.URL.Query().Get("page")})
 	if err != nil {
-		uiError(w, http.StatusBadRequest, "the page token is not valid")
+		s.uiFail(w, "list configs", err)
 		return
 	}
 	nextURL := ""
-	if next != "" {
+	if next := list.GetNextPageToken(); next != "" {
 		nextURL = "/ui/configs/?" + url.Values{"page": {next}}.Encode()
 	}
 	type row struct {
-		store.Config
+		uiConfigVersion
 		Title string
 	}
-	rows := make([]row, len(list))
-	for i, c := range list {
+	rows := make([]row, len(list.GetCanaryConfigs()))
+	for i, c := range list.GetCanaryConfigs() {
 		// A list carries no bodies: the name a config gives itself is read
 		// from each (a page holds at most uiPageSize).
-		if full, err := s.store.GetConfig(r.Context(), c.Name); err == nil {
-			c.Body = full.Body
+		if full, err := s.GetCanaryConfig(r.Context(), &judgev1.GetCanaryConfigRequest{Name: c.GetName()}); err == nil {
+			c = full.GetCanaryConfig()
 		}
-		rows[i] = row{c, configTitle(c)}
+		rows[i] = row{configVersionOf(c), configTitle(c)}
 	}
 	uiRender(w, "configs.html.tmpl", struct {
 		Configs []row
@@ -277,17 +272,20 @@ func (s *Service) uiConfigs(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) uiConfig(w http.ResponseWriter, r *http.Request) {
-	versions, err := s.store.ConfigVersions(r.Context(), r.PathValue("name"))
-	if errors.Is(err, store.ErrNotFound) {
+	resp, err := s.ListCanaryConfigVersions(r.Context(), &judgev1.ListCanaryConfigVersionsRequest{Name: r.PathValue("name")})
+	if err != nil {
+		s.uiFail(w, "config versions", err)
+		return
+	}
+	versions := make([]uiConfigVersion, len(resp.GetVersions()))
+	for i, c := range resp.GetVersions() {
+		versions[i] = configVersionOf(c)
+	}
+	if len(versions) == 0 {
 		uiError(w, http.StatusNotFound, "no canary config "+r.PathValue("name"))
 		return
 	}
-	if err != nil {
-		s.log.Error("ui: config versions", "err", err)
-		uiError(w, http.StatusInternalServerError, "internal error")
-		return
-	}
-	pick := func(param string, def store.Config) (store.Config, bool) {
+	pick := func(param string, def uiConfigVersion) (uiConfigVersion, bool) {
 		v := r.URL.Query().Get(param)
 		if v == "" {
 			return def, true
@@ -297,7 +295,7 @@ func (s *Service) uiConfig(w http.ResponseWriter, r *http.Request) {
 				return c, true
 			}
 		}
-		return store.Config{}, false
+		return uiConfigVersion{}, false
 	}
 	shown, ok := pick("version", versions[0])
 	if !ok {
@@ -325,26 +323,40 @@ func (s *Service) uiConfig(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	uiRender(w, "config.html.tmpl", struct {
-		store.Config
+		uiConfigVersion
 		Pretty      string
-		Versions    []store.Config
+		Versions    []uiConfigVersion
 		Diff        string
 		Differences []string
 		Title       string
-	}{shown, prettyJSON(shown.Body), versions, diff, kayenta.Differences(shown.Body, s.configs.aca), configTitle(shown)})
+	}{shown, prettyJSON(shown.Body), versions, diff, kayenta.Differences(shown.Body, s.configs.aca), shown.Title})
+}
+
+// uiConfigVersion is what the UI shows of a stored config version.
+type uiConfigVersion struct {
+	Name      string
+	Version   int64
+	UpdatedAt time.Time
+	Body      []byte
+	Title     string
+}
+
+func configVersionOf(c *judgev1.CanaryConfig) uiConfigVersion {
+	v := uiConfigVersion{Name: c.GetName(), Version: c.GetVersion(), UpdatedAt: c.GetUpdateTime().AsTime(), Title: configTitle(c)}
+	if c.GetConfig() != nil {
+		v.Body, _ = protojson.Marshal(c.GetConfig())
+	}
+	return v
 }
 
 // configTitle is the name a stored config gives itself, which Kayenta's
 // POST /canaryConfig stores under a generated id: the name, or the stored
 // name when the body has none.
-func configTitle(c store.Config) string {
-	var body struct {
-		Name string `json:"name"`
+func configTitle(c *judgev1.CanaryConfig) string {
+	if name := c.GetConfig().GetFields()["name"].GetStringValue(); name != "" {
+		return name
 	}
-	if json.Unmarshal(c.Body, &body) != nil || body.Name == "" {
-		return c.Name
-	}
-	return body.Name
+	return c.GetName()
 }
 
 // prettyJSON indents a stored config's JSON (as is when it is not JSON).
@@ -359,11 +371,7 @@ func prettyJSON(body []byte) string {
 // scopeLinks say which scopes an analysis given scopes compared: per
 // scope name, the baseline's and the canary's scope (and location), their
 // ranges and step. Each metric's rendered queries are in the report.
-func scopeLinks(a store.Analysis) []report.Link {
-	spec := &judgev1.AnalysisSpec{}
-	if protojson.Unmarshal(a.Spec, spec) != nil {
-		return nil
-	}
+func scopeLinks(spec *judgev1.AnalysisSpec) []report.Link {
 	var links []report.Link
 	for _, name := range slices.Sorted(maps.Keys(spec.GetScopes())) {
 		p := spec.GetScopes()[name]
@@ -382,19 +390,19 @@ func scopeLinks(a store.Analysis) []report.Link {
 
 // labelLinks are an analysis page's label and the buttons that set it:
 // regression, good, or clear.
-func labelLinks(a store.Analysis) []report.Link {
-	action := "/ui/analyses/" + url.PathEscape(a.ID) + "/label"
+func labelLinks(a *judgev1.Analysis) []report.Link {
+	action := "/ui/analyses/" + url.PathEscape(a.GetId()) + "/label"
 	status := report.Link{Text: "— not labelled; it was:"}
-	if a.Label != "" {
-		status.Text = fmt.Sprintf("— labelled %s by %s at %s; relabel:", a.Label, a.LabelledBy, a.LabelledAt.UTC().Format("2006-01-02 15:04:05Z"))
+	if a.GetLabel() != "" {
+		status.Text = fmt.Sprintf("— labelled %s by %s at %s; relabel:", a.GetLabel(), a.GetLabelledBy(), a.GetLabelTime().AsTime().UTC().Format("2006-01-02 15:04:05Z"))
 	}
 	links := []report.Link{status}
 	for _, l := range []string{store.LabelRegression, store.LabelGood} {
-		if l != a.Label {
+		if l != a.GetLabel() {
 			links = append(links, report.Link{Text: l, URL: action, Fields: map[string]string{"label": l}})
 		}
 	}
-	if a.Label != "" {
+	if a.GetLabel() != "" {
 		links = append(links, report.Link{Text: "clear", URL: action, Fields: map[string]string{"label": ""}})
 	}
 	return links
@@ -405,21 +413,11 @@ func labelLinks(a store.Analysis) []report.Link {
 func (s *Service) uiLabel(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 4096)
 	id := r.PathValue("id")
-	owner := auth.CallerFrom(r.Context()).Owner
-	_, err := s.store.SetLabel(r.Context(), id, r.PostFormValue("label"), owner, labeller(owner))
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		uiError(w, http.StatusNotFound, "no analysis "+id)
-	case errors.Is(err, store.ErrNotOwner):
-		uiError(w, http.StatusForbidden, "only the token that created this analysis may label it")
-	case errors.Is(err, store.ErrInvalidLabel):
-		uiError(w, http.StatusBadRequest, "label: want regression, good or none")
-	case err != nil:
-		s.log.Error("ui: label analysis", "id", id, "err", err)
-		uiError(w, http.StatusInternalServerError, "internal error")
-	default:
-		http.Redirect(w, r, "/ui/analyses/"+url.PathEscape(id), http.StatusSeeOther)
+	if _, err := s.LabelAnalysis(r.Context(), &judgev1.LabelAnalysisRequest{Id: id, Label: r.PostFormValue("label")}); err != nil {
+		s.uiFail(w, "label analysis", err)
+		return
 	}
+	http.Redirect(w, r, "/ui/analyses/"+url.PathEscape(id), http.StatusSeeOther)
 }
 
 // uiLogin serves the login form and, on POST, checks the token (it needs

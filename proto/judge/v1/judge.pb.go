@@ -741,7 +741,9 @@ type SequenceLookRecord struct {
 	AnalysisId string                 `protobuf:"bytes,1,opt,name=analysis_id,json=analysisId,proto3" json:"analysis_id,omitempty"`
 	Time       *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=time,proto3" json:"time,omitempty"`
 	// verdict is the look's verdict, with its look.
-	Verdict       *Verdict `protobuf:"bytes,3,opt,name=verdict,proto3" json:"verdict,omitempty"`
+	Verdict *Verdict `protobuf:"bytes,3,opt,name=verdict,proto3" json:"verdict,omitempty"`
+	// look is the look's number in the sequence, 1 for the first.
+	Look          int32 `protobuf:"varint,4,opt,name=look,proto3" json:"look,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -795,6 +797,13 @@ func (x *SequenceLookRecord) GetVerdict() *Verdict {
 		return x.Verdict
 	}
 	return nil
+}
+
+func (x *SequenceLookRecord) GetLook() int32 {
+	if x != nil {
+		return x.Look
+	}
+	return 0
 }
 
 // AnalysisSpec says what to judge: a config and the data.
@@ -1047,8 +1056,12 @@ type MetricPair struct {
 	// window_seconds is not given.
 	ControlQuery    string `protobuf:"bytes,12,opt,name=control_query,json=controlQuery,proto3" json:"control_query,omitempty"`
 	ExperimentQuery string `protobuf:"bytes,13,opt,name=experiment_query,json=experimentQuery,proto3" json:"experiment_query,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Why a side may have come back empty, when judge can tell (a scope
+	// that looks like a regex or matcher escaped to a literal, naming the
+	// account setting that allows it); returned with the series.
+	Hint          string `protobuf:"bytes,14,opt,name=hint,proto3" json:"hint,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *MetricPair) Reset() {
@@ -1168,6 +1181,13 @@ func (x *MetricPair) GetControlQuery() string {
 func (x *MetricPair) GetExperimentQuery() string {
 	if x != nil {
 		return x.ExperimentQuery
+	}
+	return ""
+}
+
+func (x *MetricPair) GetHint() string {
+	if x != nil {
+		return x.Hint
 	}
 	return ""
 }
@@ -3395,6 +3415,98 @@ func (x *ListCanaryConfigsResponse) GetNextPageToken() string {
 	return ""
 }
 
+// ListCanaryConfigVersionsRequest names the config.
+type ListCanaryConfigVersionsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The config's name.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListCanaryConfigVersionsRequest) Reset() {
+	*x = ListCanaryConfigVersionsRequest{}
+	mi := &file_judge_v1_judge_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListCanaryConfigVersionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListCanaryConfigVersionsRequest) ProtoMessage() {}
+
+func (x *ListCanaryConfigVersionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_judge_v1_judge_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListCanaryConfigVersionsRequest.ProtoReflect.Descriptor instead.
+func (*ListCanaryConfigVersionsRequest) Descriptor() ([]byte, []int) {
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *ListCanaryConfigVersionsRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// ListCanaryConfigVersionsResponse is every stored version, newest first.
+type ListCanaryConfigVersionsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The versions, each with its body.
+	Versions      []*CanaryConfig `protobuf:"bytes,1,rep,name=versions,proto3" json:"versions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListCanaryConfigVersionsResponse) Reset() {
+	*x = ListCanaryConfigVersionsResponse{}
+	mi := &file_judge_v1_judge_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListCanaryConfigVersionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListCanaryConfigVersionsResponse) ProtoMessage() {}
+
+func (x *ListCanaryConfigVersionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_judge_v1_judge_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListCanaryConfigVersionsResponse.ProtoReflect.Descriptor instead.
+func (*ListCanaryConfigVersionsResponse) Descriptor() ([]byte, []int) {
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *ListCanaryConfigVersionsResponse) GetVersions() []*CanaryConfig {
+	if x != nil {
+		return x.Versions
+	}
+	return nil
+}
+
 // DeleteCanaryConfigRequest is the request of DeleteCanaryConfig.
 type DeleteCanaryConfigRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -3406,7 +3518,7 @@ type DeleteCanaryConfigRequest struct {
 
 func (x *DeleteCanaryConfigRequest) Reset() {
 	*x = DeleteCanaryConfigRequest{}
-	mi := &file_judge_v1_judge_proto_msgTypes[41]
+	mi := &file_judge_v1_judge_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3418,7 +3530,7 @@ func (x *DeleteCanaryConfigRequest) String() string {
 func (*DeleteCanaryConfigRequest) ProtoMessage() {}
 
 func (x *DeleteCanaryConfigRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[41]
+	mi := &file_judge_v1_judge_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3431,7 +3543,7 @@ func (x *DeleteCanaryConfigRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteCanaryConfigRequest.ProtoReflect.Descriptor instead.
 func (*DeleteCanaryConfigRequest) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{41}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *DeleteCanaryConfigRequest) GetName() string {
@@ -3450,7 +3562,7 @@ type DeleteCanaryConfigResponse struct {
 
 func (x *DeleteCanaryConfigResponse) Reset() {
 	*x = DeleteCanaryConfigResponse{}
-	mi := &file_judge_v1_judge_proto_msgTypes[42]
+	mi := &file_judge_v1_judge_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3462,7 +3574,7 @@ func (x *DeleteCanaryConfigResponse) String() string {
 func (*DeleteCanaryConfigResponse) ProtoMessage() {}
 
 func (x *DeleteCanaryConfigResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_judge_v1_judge_proto_msgTypes[42]
+	mi := &file_judge_v1_judge_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3475,7 +3587,7 @@ func (x *DeleteCanaryConfigResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteCanaryConfigResponse.ProtoReflect.Descriptor instead.
 func (*DeleteCanaryConfigResponse) Descriptor() ([]byte, []int) {
-	return file_judge_v1_judge_proto_rawDescGZIP(), []int{42}
+	return file_judge_v1_judge_proto_rawDescGZIP(), []int{44}
 }
 
 var File_judge_v1_judge_proto protoreflect.FileDescriptor
@@ -3535,12 +3647,13 @@ const file_judge_v1_judge_proto_rawDesc = "" +
 	"\vupdate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x126\n" +
 	"\ahistory\x18\a \x03(\v2\x1c.judge.v1.SequenceLookRecordR\ahistory\x12&\n" +
-	"\x0fnext_page_token\x18\b \x01(\tR\rnextPageToken\"\x92\x01\n" +
+	"\x0fnext_page_token\x18\b \x01(\tR\rnextPageToken\"\xa6\x01\n" +
 	"\x12SequenceLookRecord\x12\x1f\n" +
 	"\vanalysis_id\x18\x01 \x01(\tR\n" +
 	"analysisId\x12.\n" +
 	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12+\n" +
-	"\averdict\x18\x03 \x01(\v2\x11.judge.v1.VerdictR\averdict\"\xcb\x05\n" +
+	"\averdict\x18\x03 \x01(\v2\x11.judge.v1.VerdictR\averdict\x12\x12\n" +
+	"\x04look\x18\x04 \x01(\x05R\x04look\"\xcb\x05\n" +
 	"\fAnalysisSpec\x12>\n" +
 	"\rcanary_config\x18\x01 \x01(\v2\x17.google.protobuf.StructH\x00R\fcanaryConfig\x12.\n" +
 	"\x12canary_config_name\x18\x02 \x01(\tH\x00R\x10canaryConfigName\x12.\n" +
@@ -3565,7 +3678,7 @@ const file_judge_v1_judge_proto_rawDesc = "" +
 	"\x10AnnotationsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\b\n" +
-	"\x06config\"\x9a\x04\n" +
+	"\x06config\"\xae\x04\n" +
 	"\n" +
 	"MetricPair\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
@@ -3583,7 +3696,8 @@ const file_judge_v1_judge_proto_rawDesc = "" +
 	" \x01(\x03R\x15experimentStartMillis\x12%\n" +
 	"\x0ewindow_seconds\x18\v \x01(\x01R\rwindowSeconds\x12#\n" +
 	"\rcontrol_query\x18\f \x01(\tR\fcontrolQuery\x12)\n" +
-	"\x10experiment_query\x18\r \x01(\tR\x0fexperimentQuery\x1a7\n" +
+	"\x10experiment_query\x18\r \x01(\tR\x0fexperimentQuery\x12\x12\n" +
+	"\x04hint\x18\x0e \x01(\tR\x04hint\x1a7\n" +
 	"\tTagsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"}\n" +
@@ -3785,7 +3899,11 @@ const file_judge_v1_judge_proto_rawDesc = "" +
 	"page_token\x18\x02 \x01(\tR\tpageToken\"\x82\x01\n" +
 	"\x19ListCanaryConfigsResponse\x12=\n" +
 	"\x0ecanary_configs\x18\x01 \x03(\v2\x16.judge.v1.CanaryConfigR\rcanaryConfigs\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"/\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"5\n" +
+	"\x1fListCanaryConfigVersionsRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"V\n" +
+	" ListCanaryConfigVersionsResponse\x122\n" +
+	"\bversions\x18\x01 \x03(\v2\x16.judge.v1.CanaryConfigR\bversions\"/\n" +
 	"\x19DeleteCanaryConfigRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"\x1c\n" +
 	"\x1aDeleteCanaryConfigResponse*\xc4\x01\n" +
@@ -3795,7 +3913,7 @@ const file_judge_v1_judge_proto_rawDesc = "" +
 	"\x17ANALYSIS_STATUS_RUNNING\x10\x02\x12\x1d\n" +
 	"\x19ANALYSIS_STATUS_SUCCEEDED\x10\x03\x12\x1a\n" +
 	"\x16ANALYSIS_STATUS_FAILED\x10\x04\x12\x1c\n" +
-	"\x18ANALYSIS_STATUS_CANCELED\x10\x052\xc9\b\n" +
+	"\x18ANALYSIS_STATUS_CANCELED\x10\x052\xbc\t\n" +
 	"\fJudgeService\x12>\n" +
 	"\aAnalyze\x12\x18.judge.v1.AnalyzeRequest\x1a\x19.judge.v1.AnalyzeResponse\x12S\n" +
 	"\x0eCreateAnalysis\x12\x1f.judge.v1.CreateAnalysisRequest\x1a .judge.v1.CreateAnalysisResponse\x12J\n" +
@@ -3805,7 +3923,8 @@ const file_judge_v1_judge_proto_rawDesc = "" +
 	"\rWatchAnalysis\x12\x1e.judge.v1.WatchAnalysisRequest\x1a\x1f.judge.v1.WatchAnalysisResponse0\x01\x12V\n" +
 	"\x0fPutCanaryConfig\x12 .judge.v1.PutCanaryConfigRequest\x1a!.judge.v1.PutCanaryConfigResponse\x12V\n" +
 	"\x0fGetCanaryConfig\x12 .judge.v1.GetCanaryConfigRequest\x1a!.judge.v1.GetCanaryConfigResponse\x12\\\n" +
-	"\x11ListCanaryConfigs\x12\".judge.v1.ListCanaryConfigsRequest\x1a#.judge.v1.ListCanaryConfigsResponse\x12_\n" +
+	"\x11ListCanaryConfigs\x12\".judge.v1.ListCanaryConfigsRequest\x1a#.judge.v1.ListCanaryConfigsResponse\x12q\n" +
+	"\x18ListCanaryConfigVersions\x12).judge.v1.ListCanaryConfigVersionsRequest\x1a*.judge.v1.ListCanaryConfigVersionsResponse\x12_\n" +
 	"\x12DeleteCanaryConfig\x12#.judge.v1.DeleteCanaryConfigRequest\x1a$.judge.v1.DeleteCanaryConfigResponse\x12J\n" +
 	"\vGetSequence\x12\x1c.judge.v1.GetSequenceRequest\x1a\x1d.judge.v1.GetSequenceResponse\x12P\n" +
 	"\rLabelAnalysis\x12\x1e.judge.v1.LabelAnalysisRequest\x1a\x1f.judge.v1.LabelAnalysisResponse\x12S\n" +
@@ -3826,85 +3945,87 @@ func file_judge_v1_judge_proto_rawDescGZIP() []byte {
 }
 
 var file_judge_v1_judge_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_judge_v1_judge_proto_msgTypes = make([]protoimpl.MessageInfo, 48)
+var file_judge_v1_judge_proto_msgTypes = make([]protoimpl.MessageInfo, 50)
 var file_judge_v1_judge_proto_goTypes = []any{
-	(AnalysisStatus)(0),                // 0: judge.v1.AnalysisStatus
-	(*LabelAnalysisRequest)(nil),       // 1: judge.v1.LabelAnalysisRequest
-	(*LabelAnalysisResponse)(nil),      // 2: judge.v1.LabelAnalysisResponse
-	(*ReplayAnalysesRequest)(nil),      // 3: judge.v1.ReplayAnalysesRequest
-	(*ReplayedAnalysis)(nil),           // 4: judge.v1.ReplayedAnalysis
-	(*ReplayVerdict)(nil),              // 5: judge.v1.ReplayVerdict
-	(*ReplayAnalysesResponse)(nil),     // 6: judge.v1.ReplayAnalysesResponse
-	(*GetSequenceRequest)(nil),         // 7: judge.v1.GetSequenceRequest
-	(*GetSequenceResponse)(nil),        // 8: judge.v1.GetSequenceResponse
-	(*SequenceLookRecord)(nil),         // 9: judge.v1.SequenceLookRecord
-	(*AnalysisSpec)(nil),               // 10: judge.v1.AnalysisSpec
-	(*MetricPair)(nil),                 // 11: judge.v1.MetricPair
-	(*ScopePair)(nil),                  // 12: judge.v1.ScopePair
-	(*Scope)(nil),                      // 13: judge.v1.Scope
-	(*Thresholds)(nil),                 // 14: judge.v1.Thresholds
-	(*AnalyzeRequest)(nil),             // 15: judge.v1.AnalyzeRequest
-	(*AnalyzeResponse)(nil),            // 16: judge.v1.AnalyzeResponse
-	(*Verdict)(nil),                    // 17: judge.v1.Verdict
-	(*ShadowVerdict)(nil),              // 18: judge.v1.ShadowVerdict
-	(*SequenceLook)(nil),               // 19: judge.v1.SequenceLook
-	(*GroupScore)(nil),                 // 20: judge.v1.GroupScore
-	(*MetricResult)(nil),               // 21: judge.v1.MetricResult
-	(*Bounds)(nil),                     // 22: judge.v1.Bounds
-	(*SampleSummary)(nil),              // 23: judge.v1.SampleSummary
-	(*Analysis)(nil),                   // 24: judge.v1.Analysis
-	(*CreateAnalysisRequest)(nil),      // 25: judge.v1.CreateAnalysisRequest
-	(*CreateAnalysisResponse)(nil),     // 26: judge.v1.CreateAnalysisResponse
-	(*GetAnalysisRequest)(nil),         // 27: judge.v1.GetAnalysisRequest
-	(*GetAnalysisResponse)(nil),        // 28: judge.v1.GetAnalysisResponse
-	(*ListAnalysesRequest)(nil),        // 29: judge.v1.ListAnalysesRequest
-	(*ListAnalysesResponse)(nil),       // 30: judge.v1.ListAnalysesResponse
-	(*CancelAnalysisRequest)(nil),      // 31: judge.v1.CancelAnalysisRequest
-	(*CancelAnalysisResponse)(nil),     // 32: judge.v1.CancelAnalysisResponse
-	(*WatchAnalysisRequest)(nil),       // 33: judge.v1.WatchAnalysisRequest
-	(*WatchAnalysisResponse)(nil),      // 34: judge.v1.WatchAnalysisResponse
-	(*CanaryConfig)(nil),               // 35: judge.v1.CanaryConfig
-	(*PutCanaryConfigRequest)(nil),     // 36: judge.v1.PutCanaryConfigRequest
-	(*PutCanaryConfigResponse)(nil),    // 37: judge.v1.PutCanaryConfigResponse
-	(*GetCanaryConfigRequest)(nil),     // 38: judge.v1.GetCanaryConfigRequest
-	(*GetCanaryConfigResponse)(nil),    // 39: judge.v1.GetCanaryConfigResponse
-	(*ListCanaryConfigsRequest)(nil),   // 40: judge.v1.ListCanaryConfigsRequest
-	(*ListCanaryConfigsResponse)(nil),  // 41: judge.v1.ListCanaryConfigsResponse
-	(*DeleteCanaryConfigRequest)(nil),  // 42: judge.v1.DeleteCanaryConfigRequest
-	(*DeleteCanaryConfigResponse)(nil), // 43: judge.v1.DeleteCanaryConfigResponse
-	nil,                                // 44: judge.v1.AnalysisSpec.ScopesEntry
-	nil,                                // 45: judge.v1.AnalysisSpec.AnnotationsEntry
-	nil,                                // 46: judge.v1.MetricPair.TagsEntry
-	nil,                                // 47: judge.v1.Scope.ExtendedScopeParamsEntry
-	nil,                                // 48: judge.v1.MetricResult.TagsEntry
-	(*timestamppb.Timestamp)(nil),      // 49: google.protobuf.Timestamp
-	(*structpb.Struct)(nil),            // 50: google.protobuf.Struct
+	(AnalysisStatus)(0),                      // 0: judge.v1.AnalysisStatus
+	(*LabelAnalysisRequest)(nil),             // 1: judge.v1.LabelAnalysisRequest
+	(*LabelAnalysisResponse)(nil),            // 2: judge.v1.LabelAnalysisResponse
+	(*ReplayAnalysesRequest)(nil),            // 3: judge.v1.ReplayAnalysesRequest
+	(*ReplayedAnalysis)(nil),                 // 4: judge.v1.ReplayedAnalysis
+	(*ReplayVerdict)(nil),                    // 5: judge.v1.ReplayVerdict
+	(*ReplayAnalysesResponse)(nil),           // 6: judge.v1.ReplayAnalysesResponse
+	(*GetSequenceRequest)(nil),               // 7: judge.v1.GetSequenceRequest
+	(*GetSequenceResponse)(nil),              // 8: judge.v1.GetSequenceResponse
+	(*SequenceLookRecord)(nil),               // 9: judge.v1.SequenceLookRecord
+	(*AnalysisSpec)(nil),                     // 10: judge.v1.AnalysisSpec
+	(*MetricPair)(nil),                       // 11: judge.v1.MetricPair
+	(*ScopePair)(nil),                        // 12: judge.v1.ScopePair
+	(*Scope)(nil),                            // 13: judge.v1.Scope
+	(*Thresholds)(nil),                       // 14: judge.v1.Thresholds
+	(*AnalyzeRequest)(nil),                   // 15: judge.v1.AnalyzeRequest
+	(*AnalyzeResponse)(nil),                  // 16: judge.v1.AnalyzeResponse
+	(*Verdict)(nil),                          // 17: judge.v1.Verdict
+	(*ShadowVerdict)(nil),                    // 18: judge.v1.ShadowVerdict
+	(*SequenceLook)(nil),                     // 19: judge.v1.SequenceLook
+	(*GroupScore)(nil),                       // 20: judge.v1.GroupScore
+	(*MetricResult)(nil),                     // 21: judge.v1.MetricResult
+	(*Bounds)(nil),                           // 22: judge.v1.Bounds
+	(*SampleSummary)(nil),                    // 23: judge.v1.SampleSummary
+	(*Analysis)(nil),                         // 24: judge.v1.Analysis
+	(*CreateAnalysisRequest)(nil),            // 25: judge.v1.CreateAnalysisRequest
+	(*CreateAnalysisResponse)(nil),           // 26: judge.v1.CreateAnalysisResponse
+	(*GetAnalysisRequest)(nil),               // 27: judge.v1.GetAnalysisRequest
+	(*GetAnalysisResponse)(nil),              // 28: judge.v1.GetAnalysisResponse
+	(*ListAnalysesRequest)(nil),              // 29: judge.v1.ListAnalysesRequest
+	(*ListAnalysesResponse)(nil),             // 30: judge.v1.ListAnalysesResponse
+	(*CancelAnalysisRequest)(nil),            // 31: judge.v1.CancelAnalysisRequest
+	(*CancelAnalysisResponse)(nil),           // 32: judge.v1.CancelAnalysisResponse
+	(*WatchAnalysisRequest)(nil),             // 33: judge.v1.WatchAnalysisRequest
+	(*WatchAnalysisResponse)(nil),            // 34: judge.v1.WatchAnalysisResponse
+	(*CanaryConfig)(nil),                     // 35: judge.v1.CanaryConfig
+	(*PutCanaryConfigRequest)(nil),           // 36: judge.v1.PutCanaryConfigRequest
+	(*PutCanaryConfigResponse)(nil),          // 37: judge.v1.PutCanaryConfigResponse
+	(*GetCanaryConfigRequest)(nil),           // 38: judge.v1.GetCanaryConfigRequest
+	(*GetCanaryConfigResponse)(nil),          // 39: judge.v1.GetCanaryConfigResponse
+	(*ListCanaryConfigsRequest)(nil),         // 40: judge.v1.ListCanaryConfigsRequest
+	(*ListCanaryConfigsResponse)(nil),        // 41: judge.v1.ListCanaryConfigsResponse
+	(*ListCanaryConfigVersionsRequest)(nil),  // 42: judge.v1.ListCanaryConfigVersionsRequest
+	(*ListCanaryConfigVersionsResponse)(nil), // 43: judge.v1.ListCanaryConfigVersionsResponse
+	(*DeleteCanaryConfigRequest)(nil),        // 44: judge.v1.DeleteCanaryConfigRequest
+	(*DeleteCanaryConfigResponse)(nil),       // 45: judge.v1.DeleteCanaryConfigResponse
+	nil,                                      // 46: judge.v1.AnalysisSpec.ScopesEntry
+	nil,                                      // 47: judge.v1.AnalysisSpec.AnnotationsEntry
+	nil,                                      // 48: judge.v1.MetricPair.TagsEntry
+	nil,                                      // 49: judge.v1.Scope.ExtendedScopeParamsEntry
+	nil,                                      // 50: judge.v1.MetricResult.TagsEntry
+	(*timestamppb.Timestamp)(nil),            // 51: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),                  // 52: google.protobuf.Struct
 }
 var file_judge_v1_judge_proto_depIdxs = []int32{
 	24, // 0: judge.v1.LabelAnalysisResponse.analysis:type_name -> judge.v1.Analysis
-	49, // 1: judge.v1.ReplayAnalysesRequest.since:type_name -> google.protobuf.Timestamp
-	50, // 2: judge.v1.ReplayAnalysesRequest.canary_config:type_name -> google.protobuf.Struct
+	51, // 1: judge.v1.ReplayAnalysesRequest.since:type_name -> google.protobuf.Timestamp
+	52, // 2: judge.v1.ReplayAnalysesRequest.canary_config:type_name -> google.protobuf.Struct
 	14, // 3: judge.v1.ReplayAnalysesRequest.thresholds:type_name -> judge.v1.Thresholds
-	49, // 4: judge.v1.ReplayedAnalysis.create_time:type_name -> google.protobuf.Timestamp
+	51, // 4: judge.v1.ReplayedAnalysis.create_time:type_name -> google.protobuf.Timestamp
 	5,  // 5: judge.v1.ReplayedAnalysis.recorded:type_name -> judge.v1.ReplayVerdict
 	5,  // 6: judge.v1.ReplayedAnalysis.candidate:type_name -> judge.v1.ReplayVerdict
 	4,  // 7: judge.v1.ReplayAnalysesResponse.analyses:type_name -> judge.v1.ReplayedAnalysis
-	49, // 8: judge.v1.GetSequenceResponse.create_time:type_name -> google.protobuf.Timestamp
-	49, // 9: judge.v1.GetSequenceResponse.update_time:type_name -> google.protobuf.Timestamp
+	51, // 8: judge.v1.GetSequenceResponse.create_time:type_name -> google.protobuf.Timestamp
+	51, // 9: judge.v1.GetSequenceResponse.update_time:type_name -> google.protobuf.Timestamp
 	9,  // 10: judge.v1.GetSequenceResponse.history:type_name -> judge.v1.SequenceLookRecord
-	49, // 11: judge.v1.SequenceLookRecord.time:type_name -> google.protobuf.Timestamp
+	51, // 11: judge.v1.SequenceLookRecord.time:type_name -> google.protobuf.Timestamp
 	17, // 12: judge.v1.SequenceLookRecord.verdict:type_name -> judge.v1.Verdict
-	50, // 13: judge.v1.AnalysisSpec.canary_config:type_name -> google.protobuf.Struct
+	52, // 13: judge.v1.AnalysisSpec.canary_config:type_name -> google.protobuf.Struct
 	11, // 14: judge.v1.AnalysisSpec.metrics:type_name -> judge.v1.MetricPair
-	44, // 15: judge.v1.AnalysisSpec.scopes:type_name -> judge.v1.AnalysisSpec.ScopesEntry
+	46, // 15: judge.v1.AnalysisSpec.scopes:type_name -> judge.v1.AnalysisSpec.ScopesEntry
 	14, // 16: judge.v1.AnalysisSpec.thresholds:type_name -> judge.v1.Thresholds
-	45, // 17: judge.v1.AnalysisSpec.annotations:type_name -> judge.v1.AnalysisSpec.AnnotationsEntry
-	46, // 18: judge.v1.MetricPair.tags:type_name -> judge.v1.MetricPair.TagsEntry
+	47, // 17: judge.v1.AnalysisSpec.annotations:type_name -> judge.v1.AnalysisSpec.AnnotationsEntry
+	48, // 18: judge.v1.MetricPair.tags:type_name -> judge.v1.MetricPair.TagsEntry
 	13, // 19: judge.v1.ScopePair.control_scope:type_name -> judge.v1.Scope
 	13, // 20: judge.v1.ScopePair.experiment_scope:type_name -> judge.v1.Scope
-	49, // 21: judge.v1.Scope.start:type_name -> google.protobuf.Timestamp
-	49, // 22: judge.v1.Scope.end:type_name -> google.protobuf.Timestamp
-	47, // 23: judge.v1.Scope.extended_scope_params:type_name -> judge.v1.Scope.ExtendedScopeParamsEntry
+	51, // 21: judge.v1.Scope.start:type_name -> google.protobuf.Timestamp
+	51, // 22: judge.v1.Scope.end:type_name -> google.protobuf.Timestamp
+	49, // 23: judge.v1.Scope.extended_scope_params:type_name -> judge.v1.Scope.ExtendedScopeParamsEntry
 	10, // 24: judge.v1.AnalyzeRequest.spec:type_name -> judge.v1.AnalysisSpec
 	17, // 25: judge.v1.AnalyzeResponse.verdict:type_name -> judge.v1.Verdict
 	11, // 26: judge.v1.AnalyzeResponse.series:type_name -> judge.v1.MetricPair
@@ -3915,15 +4036,15 @@ var file_judge_v1_judge_proto_depIdxs = []int32{
 	18, // 31: judge.v1.Verdict.shadows:type_name -> judge.v1.ShadowVerdict
 	23, // 32: judge.v1.MetricResult.baseline:type_name -> judge.v1.SampleSummary
 	23, // 33: judge.v1.MetricResult.canary:type_name -> judge.v1.SampleSummary
-	48, // 34: judge.v1.MetricResult.tags:type_name -> judge.v1.MetricResult.TagsEntry
+	50, // 34: judge.v1.MetricResult.tags:type_name -> judge.v1.MetricResult.TagsEntry
 	22, // 35: judge.v1.MetricResult.bounds:type_name -> judge.v1.Bounds
 	0,  // 36: judge.v1.Analysis.status:type_name -> judge.v1.AnalysisStatus
 	10, // 37: judge.v1.Analysis.spec:type_name -> judge.v1.AnalysisSpec
 	17, // 38: judge.v1.Analysis.verdict:type_name -> judge.v1.Verdict
-	49, // 39: judge.v1.Analysis.create_time:type_name -> google.protobuf.Timestamp
-	49, // 40: judge.v1.Analysis.update_time:type_name -> google.protobuf.Timestamp
+	51, // 39: judge.v1.Analysis.create_time:type_name -> google.protobuf.Timestamp
+	51, // 40: judge.v1.Analysis.update_time:type_name -> google.protobuf.Timestamp
 	11, // 41: judge.v1.Analysis.series:type_name -> judge.v1.MetricPair
-	49, // 42: judge.v1.Analysis.label_time:type_name -> google.protobuf.Timestamp
+	51, // 42: judge.v1.Analysis.label_time:type_name -> google.protobuf.Timestamp
 	10, // 43: judge.v1.CreateAnalysisRequest.spec:type_name -> judge.v1.AnalysisSpec
 	24, // 44: judge.v1.CreateAnalysisResponse.analysis:type_name -> judge.v1.Analysis
 	24, // 45: judge.v1.GetAnalysisResponse.analysis:type_name -> judge.v1.Analysis
@@ -3931,44 +4052,47 @@ var file_judge_v1_judge_proto_depIdxs = []int32{
 	24, // 47: judge.v1.ListAnalysesResponse.analyses:type_name -> judge.v1.Analysis
 	24, // 48: judge.v1.CancelAnalysisResponse.analysis:type_name -> judge.v1.Analysis
 	24, // 49: judge.v1.WatchAnalysisResponse.analysis:type_name -> judge.v1.Analysis
-	50, // 50: judge.v1.CanaryConfig.config:type_name -> google.protobuf.Struct
-	49, // 51: judge.v1.CanaryConfig.update_time:type_name -> google.protobuf.Timestamp
-	50, // 52: judge.v1.PutCanaryConfigRequest.config:type_name -> google.protobuf.Struct
+	52, // 50: judge.v1.CanaryConfig.config:type_name -> google.protobuf.Struct
+	51, // 51: judge.v1.CanaryConfig.update_time:type_name -> google.protobuf.Timestamp
+	52, // 52: judge.v1.PutCanaryConfigRequest.config:type_name -> google.protobuf.Struct
 	35, // 53: judge.v1.PutCanaryConfigResponse.canary_config:type_name -> judge.v1.CanaryConfig
 	35, // 54: judge.v1.GetCanaryConfigResponse.canary_config:type_name -> judge.v1.CanaryConfig
 	35, // 55: judge.v1.ListCanaryConfigsResponse.canary_configs:type_name -> judge.v1.CanaryConfig
-	12, // 56: judge.v1.AnalysisSpec.ScopesEntry.value:type_name -> judge.v1.ScopePair
-	15, // 57: judge.v1.JudgeService.Analyze:input_type -> judge.v1.AnalyzeRequest
-	25, // 58: judge.v1.JudgeService.CreateAnalysis:input_type -> judge.v1.CreateAnalysisRequest
-	27, // 59: judge.v1.JudgeService.GetAnalysis:input_type -> judge.v1.GetAnalysisRequest
-	29, // 60: judge.v1.JudgeService.ListAnalyses:input_type -> judge.v1.ListAnalysesRequest
-	31, // 61: judge.v1.JudgeService.CancelAnalysis:input_type -> judge.v1.CancelAnalysisRequest
-	33, // 62: judge.v1.JudgeService.WatchAnalysis:input_type -> judge.v1.WatchAnalysisRequest
-	36, // 63: judge.v1.JudgeService.PutCanaryConfig:input_type -> judge.v1.PutCanaryConfigRequest
-	38, // 64: judge.v1.JudgeService.GetCanaryConfig:input_type -> judge.v1.GetCanaryConfigRequest
-	40, // 65: judge.v1.JudgeService.ListCanaryConfigs:input_type -> judge.v1.ListCanaryConfigsRequest
-	42, // 66: judge.v1.JudgeService.DeleteCanaryConfig:input_type -> judge.v1.DeleteCanaryConfigRequest
-	7,  // 67: judge.v1.JudgeService.GetSequence:input_type -> judge.v1.GetSequenceRequest
-	1,  // 68: judge.v1.JudgeService.LabelAnalysis:input_type -> judge.v1.LabelAnalysisRequest
-	3,  // 69: judge.v1.JudgeService.ReplayAnalyses:input_type -> judge.v1.ReplayAnalysesRequest
-	16, // 70: judge.v1.JudgeService.Analyze:output_type -> judge.v1.AnalyzeResponse
-	26, // 71: judge.v1.JudgeService.CreateAnalysis:output_type -> judge.v1.CreateAnalysisResponse
-	28, // 72: judge.v1.JudgeService.GetAnalysis:output_type -> judge.v1.GetAnalysisResponse
-	30, // 73: judge.v1.JudgeService.ListAnalyses:output_type -> judge.v1.ListAnalysesResponse
-	32, // 74: judge.v1.JudgeService.CancelAnalysis:output_type -> judge.v1.CancelAnalysisResponse
-	34, // 75: judge.v1.JudgeService.WatchAnalysis:output_type -> judge.v1.WatchAnalysisResponse
-	37, // 76: judge.v1.JudgeService.PutCanaryConfig:output_type -> judge.v1.PutCanaryConfigResponse
-	39, // 77: judge.v1.JudgeService.GetCanaryConfig:output_type -> judge.v1.GetCanaryConfigResponse
-	41, // 78: judge.v1.JudgeService.ListCanaryConfigs:output_type -> judge.v1.ListCanaryConfigsResponse
-	43, // 79: judge.v1.JudgeService.DeleteCanaryConfig:output_type -> judge.v1.DeleteCanaryConfigResponse
-	8,  // 80: judge.v1.JudgeService.GetSequence:output_type -> judge.v1.GetSequenceResponse
-	2,  // 81: judge.v1.JudgeService.LabelAnalysis:output_type -> judge.v1.LabelAnalysisResponse
-	6,  // 82: judge.v1.JudgeService.ReplayAnalyses:output_type -> judge.v1.ReplayAnalysesResponse
-	70, // [70:83] is the sub-list for method output_type
-	57, // [57:70] is the sub-list for method input_type
-	57, // [57:57] is the sub-list for extension type_name
-	57, // [57:57] is the sub-list for extension extendee
-	0,  // [0:57] is the sub-list for field type_name
+	35, // 56: judge.v1.ListCanaryConfigVersionsResponse.versions:type_name -> judge.v1.CanaryConfig
+	12, // 57: judge.v1.AnalysisSpec.ScopesEntry.value:type_name -> judge.v1.ScopePair
+	15, // 58: judge.v1.JudgeService.Analyze:input_type -> judge.v1.AnalyzeRequest
+	25, // 59: judge.v1.JudgeService.CreateAnalysis:input_type -> judge.v1.CreateAnalysisRequest
+	27, // 60: judge.v1.JudgeService.GetAnalysis:input_type -> judge.v1.GetAnalysisRequest
+	29, // 61: judge.v1.JudgeService.ListAnalyses:input_type -> judge.v1.ListAnalysesRequest
+	31, // 62: judge.v1.JudgeService.CancelAnalysis:input_type -> judge.v1.CancelAnalysisRequest
+	33, // 63: judge.v1.JudgeService.WatchAnalysis:input_type -> judge.v1.WatchAnalysisRequest
+	36, // 64: judge.v1.JudgeService.PutCanaryConfig:input_type -> judge.v1.PutCanaryConfigRequest
+	38, // 65: judge.v1.JudgeService.GetCanaryConfig:input_type -> judge.v1.GetCanaryConfigRequest
+	40, // 66: judge.v1.JudgeService.ListCanaryConfigs:input_type -> judge.v1.ListCanaryConfigsRequest
+	42, // 67: judge.v1.JudgeService.ListCanaryConfigVersions:input_type -> judge.v1.ListCanaryConfigVersionsRequest
+	44, // 68: judge.v1.JudgeService.DeleteCanaryConfig:input_type -> judge.v1.DeleteCanaryConfigRequest
+	7,  // 69: judge.v1.JudgeService.GetSequence:input_type -> judge.v1.GetSequenceRequest
+	1,  // 70: judge.v1.JudgeService.LabelAnalysis:input_type -> judge.v1.LabelAnalysisRequest
+	3,  // 71: judge.v1.JudgeService.ReplayAnalyses:input_type -> judge.v1.ReplayAnalysesRequest
+	16, // 72: judge.v1.JudgeService.Analyze:output_type -> judge.v1.AnalyzeResponse
+	26, // 73: judge.v1.JudgeService.CreateAnalysis:output_type -> judge.v1.CreateAnalysisResponse
+	28, // 74: judge.v1.JudgeService.GetAnalysis:output_type -> judge.v1.GetAnalysisResponse
+	30, // 75: judge.v1.JudgeService.ListAnalyses:output_type -> judge.v1.ListAnalysesResponse
+	32, // 76: judge.v1.JudgeService.CancelAnalysis:output_type -> judge.v1.CancelAnalysisResponse
+	34, // 77: judge.v1.JudgeService.WatchAnalysis:output_type -> judge.v1.WatchAnalysisResponse
+	37, // 78: judge.v1.JudgeService.PutCanaryConfig:output_type -> judge.v1.PutCanaryConfigResponse
+	39, // 79: judge.v1.JudgeService.GetCanaryConfig:output_type -> judge.v1.GetCanaryConfigResponse
+	41, // 80: judge.v1.JudgeService.ListCanaryConfigs:output_type -> judge.v1.ListCanaryConfigsResponse
+	43, // 81: judge.v1.JudgeService.ListCanaryConfigVersions:output_type -> judge.v1.ListCanaryConfigVersionsResponse
+	45, // 82: judge.v1.JudgeService.DeleteCanaryConfig:output_type -> judge.v1.DeleteCanaryConfigResponse
+	8,  // 83: judge.v1.JudgeService.GetSequence:output_type -> judge.v1.GetSequenceResponse
+	2,  // 84: judge.v1.JudgeService.LabelAnalysis:output_type -> judge.v1.LabelAnalysisResponse
+	6,  // 85: judge.v1.JudgeService.ReplayAnalyses:output_type -> judge.v1.ReplayAnalysesResponse
+	72, // [72:86] is the sub-list for method output_type
+	58, // [58:72] is the sub-list for method input_type
+	58, // [58:58] is the sub-list for extension type_name
+	58, // [58:58] is the sub-list for extension extendee
+	0,  // [0:58] is the sub-list for field type_name
 }
 
 func init() { file_judge_v1_judge_proto_init() }
@@ -3992,7 +4116,7 @@ func file_judge_v1_judge_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_judge_v1_judge_proto_rawDesc), len(file_judge_v1_judge_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   48,
+			NumMessages:   50,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -327,6 +327,45 @@ func local_request_JudgeService_ListCanaryConfigs_0(ctx context.Context, marshal
 	return msg, metadata, err
 }
 
+func request_JudgeService_ListCanaryConfigVersions_0(ctx context.Context, marshaler runtime.Marshaler, client JudgeServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq ListCanaryConfigVersionsRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["name"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "name")
+	}
+	protoReq.Name, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "name", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.ListCanaryConfigVersions(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_JudgeService_ListCanaryConfigVersions_0(ctx context.Context, marshaler runtime.Marshaler, server JudgeServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq ListCanaryConfigVersionsRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["name"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "name")
+	}
+	protoReq.Name, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "name", err)
+	}
+	msg, err := server.ListCanaryConfigVersions(ctx, &protoReq)
+	return msg, metadata, err
+}
+
 func request_JudgeService_DeleteCanaryConfig_0(ctx context.Context, marshaler runtime.Marshaler, client JudgeServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
 		protoReq DeleteCanaryConfigRequest
@@ -657,6 +696,26 @@ func RegisterJudgeServiceHandlerServer(ctx context.Context, mux *runtime.ServeMu
 		}
 		forward_JudgeService_ListCanaryConfigs_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_JudgeService_ListCanaryConfigVersions_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/judge.v1.JudgeService/ListCanaryConfigVersions", runtime.WithHTTPPathPattern("/v1/canaryConfigs/{name}/versions"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_JudgeService_ListCanaryConfigVersions_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_JudgeService_ListCanaryConfigVersions_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodDelete, pattern_JudgeService_DeleteCanaryConfig_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -913,6 +972,23 @@ func RegisterJudgeServiceHandlerClient(ctx context.Context, mux *runtime.ServeMu
 		}
 		forward_JudgeService_ListCanaryConfigs_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_JudgeService_ListCanaryConfigVersions_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/judge.v1.JudgeService/ListCanaryConfigVersions", runtime.WithHTTPPathPattern("/v1/canaryConfigs/{name}/versions"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_JudgeService_ListCanaryConfigVersions_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_JudgeService_ListCanaryConfigVersions_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodDelete, pattern_JudgeService_DeleteCanaryConfig_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -985,31 +1061,33 @@ func RegisterJudgeServiceHandlerClient(ctx context.Context, mux *runtime.ServeMu
 }
 
 var (
-	pattern_JudgeService_Analyze_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "analyze"}, ""))
-	pattern_JudgeService_CreateAnalysis_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "analyses"}, ""))
-	pattern_JudgeService_GetAnalysis_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "analyses", "id"}, ""))
-	pattern_JudgeService_ListAnalyses_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "analyses"}, ""))
-	pattern_JudgeService_CancelAnalysis_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "analyses", "id"}, "cancel"))
-	pattern_JudgeService_PutCanaryConfig_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "canaryConfigs", "name"}, ""))
-	pattern_JudgeService_GetCanaryConfig_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "canaryConfigs", "name"}, ""))
-	pattern_JudgeService_ListCanaryConfigs_0  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "canaryConfigs"}, ""))
-	pattern_JudgeService_DeleteCanaryConfig_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "canaryConfigs", "name"}, ""))
-	pattern_JudgeService_GetSequence_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 3, 0, 4, 1, 5, 2}, []string{"v1", "sequences", "sequence"}, ""))
-	pattern_JudgeService_LabelAnalysis_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "analyses", "id", "label"}, ""))
-	pattern_JudgeService_ReplayAnalyses_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "analyses"}, "replay"))
+	pattern_JudgeService_Analyze_0                  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "analyze"}, ""))
+	pattern_JudgeService_CreateAnalysis_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "analyses"}, ""))
+	pattern_JudgeService_GetAnalysis_0              = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "analyses", "id"}, ""))
+	pattern_JudgeService_ListAnalyses_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "analyses"}, ""))
+	pattern_JudgeService_CancelAnalysis_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "analyses", "id"}, "cancel"))
+	pattern_JudgeService_PutCanaryConfig_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "canaryConfigs", "name"}, ""))
+	pattern_JudgeService_GetCanaryConfig_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "canaryConfigs", "name"}, ""))
+	pattern_JudgeService_ListCanaryConfigs_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "canaryConfigs"}, ""))
+	pattern_JudgeService_ListCanaryConfigVersions_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "canaryConfigs", "name", "versions"}, ""))
+	pattern_JudgeService_DeleteCanaryConfig_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "canaryConfigs", "name"}, ""))
+	pattern_JudgeService_GetSequence_0              = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 3, 0, 4, 1, 5, 2}, []string{"v1", "sequences", "sequence"}, ""))
+	pattern_JudgeService_LabelAnalysis_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "analyses", "id", "label"}, ""))
+	pattern_JudgeService_ReplayAnalyses_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "analyses"}, "replay"))
 )
 
 var (
-	forward_JudgeService_Analyze_0            = runtime.ForwardResponseMessage
-	forward_JudgeService_CreateAnalysis_0     = runtime.ForwardResponseMessage
-	forward_JudgeService_GetAnalysis_0        = runtime.ForwardResponseMessage
-	forward_JudgeService_ListAnalyses_0       = runtime.ForwardResponseMessage
-	forward_JudgeService_CancelAnalysis_0     = runtime.ForwardResponseMessage
-	forward_JudgeService_PutCanaryConfig_0    = runtime.ForwardResponseMessage
-	forward_JudgeService_GetCanaryConfig_0    = runtime.ForwardResponseMessage
-	forward_JudgeService_ListCanaryConfigs_0  = runtime.ForwardResponseMessage
-	forward_JudgeService_DeleteCanaryConfig_0 = runtime.ForwardResponseMessage
-	forward_JudgeService_GetSequence_0        = runtime.ForwardResponseMessage
-	forward_JudgeService_LabelAnalysis_0      = runtime.ForwardResponseMessage
-	forward_JudgeService_ReplayAnalyses_0     = runtime.ForwardResponseMessage
+	forward_JudgeService_Analyze_0                  = runtime.ForwardResponseMessage
+	forward_JudgeService_CreateAnalysis_0           = runtime.ForwardResponseMessage
+	forward_JudgeService_GetAnalysis_0              = runtime.ForwardResponseMessage
+	forward_JudgeService_ListAnalyses_0             = runtime.ForwardResponseMessage
+	forward_JudgeService_CancelAnalysis_0           = runtime.ForwardResponseMessage
+	forward_JudgeService_PutCanaryConfig_0          = runtime.ForwardResponseMessage
+	forward_JudgeService_GetCanaryConfig_0          = runtime.ForwardResponseMessage
+	forward_JudgeService_ListCanaryConfigs_0        = runtime.ForwardResponseMessage
+	forward_JudgeService_ListCanaryConfigVersions_0 = runtime.ForwardResponseMessage
+	forward_JudgeService_DeleteCanaryConfig_0       = runtime.ForwardResponseMessage
+	forward_JudgeService_GetSequence_0              = runtime.ForwardResponseMessage
+	forward_JudgeService_LabelAnalysis_0            = runtime.ForwardResponseMessage
+	forward_JudgeService_ReplayAnalyses_0           = runtime.ForwardResponseMessage
 )

@@ -23,19 +23,20 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	JudgeService_Analyze_FullMethodName            = "/judge.v1.JudgeService/Analyze"
-	JudgeService_CreateAnalysis_FullMethodName     = "/judge.v1.JudgeService/CreateAnalysis"
-	JudgeService_GetAnalysis_FullMethodName        = "/judge.v1.JudgeService/GetAnalysis"
-	JudgeService_ListAnalyses_FullMethodName       = "/judge.v1.JudgeService/ListAnalyses"
-	JudgeService_CancelAnalysis_FullMethodName     = "/judge.v1.JudgeService/CancelAnalysis"
-	JudgeService_WatchAnalysis_FullMethodName      = "/judge.v1.JudgeService/WatchAnalysis"
-	JudgeService_PutCanaryConfig_FullMethodName    = "/judge.v1.JudgeService/PutCanaryConfig"
-	JudgeService_GetCanaryConfig_FullMethodName    = "/judge.v1.JudgeService/GetCanaryConfig"
-	JudgeService_ListCanaryConfigs_FullMethodName  = "/judge.v1.JudgeService/ListCanaryConfigs"
-	JudgeService_DeleteCanaryConfig_FullMethodName = "/judge.v1.JudgeService/DeleteCanaryConfig"
-	JudgeService_GetSequence_FullMethodName        = "/judge.v1.JudgeService/GetSequence"
-	JudgeService_LabelAnalysis_FullMethodName      = "/judge.v1.JudgeService/LabelAnalysis"
-	JudgeService_ReplayAnalyses_FullMethodName     = "/judge.v1.JudgeService/ReplayAnalyses"
+	JudgeService_Analyze_FullMethodName                  = "/judge.v1.JudgeService/Analyze"
+	JudgeService_CreateAnalysis_FullMethodName           = "/judge.v1.JudgeService/CreateAnalysis"
+	JudgeService_GetAnalysis_FullMethodName              = "/judge.v1.JudgeService/GetAnalysis"
+	JudgeService_ListAnalyses_FullMethodName             = "/judge.v1.JudgeService/ListAnalyses"
+	JudgeService_CancelAnalysis_FullMethodName           = "/judge.v1.JudgeService/CancelAnalysis"
+	JudgeService_WatchAnalysis_FullMethodName            = "/judge.v1.JudgeService/WatchAnalysis"
+	JudgeService_PutCanaryConfig_FullMethodName          = "/judge.v1.JudgeService/PutCanaryConfig"
+	JudgeService_GetCanaryConfig_FullMethodName          = "/judge.v1.JudgeService/GetCanaryConfig"
+	JudgeService_ListCanaryConfigs_FullMethodName        = "/judge.v1.JudgeService/ListCanaryConfigs"
+	JudgeService_ListCanaryConfigVersions_FullMethodName = "/judge.v1.JudgeService/ListCanaryConfigVersions"
+	JudgeService_DeleteCanaryConfig_FullMethodName       = "/judge.v1.JudgeService/DeleteCanaryConfig"
+	JudgeService_GetSequence_FullMethodName              = "/judge.v1.JudgeService/GetSequence"
+	JudgeService_LabelAnalysis_FullMethodName            = "/judge.v1.JudgeService/LabelAnalysis"
+	JudgeService_ReplayAnalyses_FullMethodName           = "/judge.v1.JudgeService/ReplayAnalyses"
 )
 
 // JudgeServiceClient is the client API for JudgeService service.
@@ -110,6 +111,12 @@ type JudgeServiceClient interface {
 	// Errors include:
 	//   - INVALID_ARGUMENT: a bad page token or page size.
 	ListCanaryConfigs(ctx context.Context, in *ListCanaryConfigsRequest, opts ...grpc.CallOption) (*ListCanaryConfigsResponse, error)
+	// ListCanaryConfigVersions returns every stored version of a canary
+	// config, newest first (what the web UI shows and compares).
+	//
+	// Errors include:
+	//   - NOT_FOUND: no config has this name.
+	ListCanaryConfigVersions(ctx context.Context, in *ListCanaryConfigVersionsRequest, opts ...grpc.CallOption) (*ListCanaryConfigVersionsResponse, error)
 	// DeleteCanaryConfig deletes a stored canary config.
 	//
 	// Errors include:
@@ -256,6 +263,16 @@ func (c *judgeServiceClient) ListCanaryConfigs(ctx context.Context, in *ListCana
 	return out, nil
 }
 
+func (c *judgeServiceClient) ListCanaryConfigVersions(ctx context.Context, in *ListCanaryConfigVersionsRequest, opts ...grpc.CallOption) (*ListCanaryConfigVersionsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListCanaryConfigVersionsResponse)
+	err := c.cc.Invoke(ctx, JudgeService_ListCanaryConfigVersions_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *judgeServiceClient) DeleteCanaryConfig(ctx context.Context, in *DeleteCanaryConfigRequest, opts ...grpc.CallOption) (*DeleteCanaryConfigResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(DeleteCanaryConfigResponse)
@@ -368,6 +385,12 @@ type JudgeServiceServer interface {
 	// Errors include:
 	//   - INVALID_ARGUMENT: a bad page token or page size.
 	ListCanaryConfigs(context.Context, *ListCanaryConfigsRequest) (*ListCanaryConfigsResponse, error)
+	// ListCanaryConfigVersions returns every stored version of a canary
+	// config, newest first (what the web UI shows and compares).
+	//
+	// Errors include:
+	//   - NOT_FOUND: no config has this name.
+	ListCanaryConfigVersions(context.Context, *ListCanaryConfigVersionsRequest) (*ListCanaryConfigVersionsResponse, error)
 	// DeleteCanaryConfig deletes a stored canary config.
 	//
 	// Errors include:
@@ -441,6 +464,9 @@ func (UnimplementedJudgeServiceServer) GetCanaryConfig(context.Context, *GetCana
 }
 func (UnimplementedJudgeServiceServer) ListCanaryConfigs(context.Context, *ListCanaryConfigsRequest) (*ListCanaryConfigsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListCanaryConfigs not implemented")
+}
+func (UnimplementedJudgeServiceServer) ListCanaryConfigVersions(context.Context, *ListCanaryConfigVersionsRequest) (*ListCanaryConfigVersionsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListCanaryConfigVersions not implemented")
 }
 func (UnimplementedJudgeServiceServer) DeleteCanaryConfig(context.Context, *DeleteCanaryConfigRequest) (*DeleteCanaryConfigResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteCanaryConfig not implemented")
@@ -630,6 +656,24 @@ func _JudgeService_ListCanaryConfigs_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _JudgeService_ListCanaryConfigVersions_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListCanaryConfigVersionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(JudgeServiceServer).ListCanaryConfigVersions(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: JudgeService_ListCanaryConfigVersions_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(JudgeServiceServer).ListCanaryConfigVersions(ctx, req.(*ListCanaryConfigVersionsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _JudgeService_DeleteCanaryConfig_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(DeleteCanaryConfigRequest)
 	if err := dec(in); err != nil {
@@ -740,6 +784,10 @@ var JudgeService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListCanaryConfigs",
 			Handler:    _JudgeService_ListCanaryConfigs_Handler,
+		},
+		{
+			MethodName: "ListCanaryConfigVersions",
+			Handler:    _JudgeService_ListCanaryConfigVersions_Handler,
 		},
 		{
 			MethodName: "DeleteCanaryConfig",
