@@ -165,6 +165,12 @@ bench-server: ## Load-test the HTTP and gRPC analyze endpoints against decode-on
 	$(GO) build -o bin/judge-bench ./cmd/judge-bench
 	bin/judge-bench -duration $${BENCH_DURATION:-5s}
 
+.PHONY: bench-fleet
+bench-fleet: build ## Many sequences against judge serve replicas on PostgreSQL and a backfilled Prometheus (docs/performance.md; FLEET_FLAGS, e.g. -replicas 2 -restart).
+	scripts/ensure-postgres.sh
+	scripts/ensure-prometheus.sh
+	$(GO) run ./cmd/judge-fleet -judge $(BIN) $(FLEET_FLAGS)
+
 .PHONY: serve
 serve: build ## Run judge serve on embedded defaults (127.0.0.1:8080, SQLite in ./judge-data).
 	$(BIN) serve

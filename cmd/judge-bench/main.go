@@ -32,6 +32,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/canaryjudge/judge/internal/procstat"
 	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
 	"github.com/canaryjudge/judge/server"
 )
@@ -276,18 +277,18 @@ func runClient(duration time.Duration, concurrency, soak int, judge, profile str
 // n/4 requests: memory that keeps growing would show as a rise between the
 // second and third readings.
 func soakTest(pid, n, concurrency int, calls ...func() error) error {
-	before, err := residentMemory(pid)
+	before, err := procstat.ResidentMemory(pid)
 	if err != nil {
 		return err
 	}
 	start := time.Now()
 	errs := drive(n, concurrency, calls)
-	after, err := residentMemory(pid)
+	after, err := procstat.ResidentMemory(pid)
 	if err != nil {
 		return err
 	}
 	errs += drive(n/4, concurrency, calls)
-	later, err := residentMemory(pid)
+	later, err := procstat.ResidentMemory(pid)
 	if err != nil {
 		return err
 	}
@@ -323,24 +324,6 @@ func drive(n, concurrency int, calls []func() error) int64 {
 }
 
 func mib(b int64) float64 { return float64(b) / (1 << 20) }
-
-// residentMemory reads a process' resident set size from /proc (Linux).
-func residentMemory(pid int) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, fmt.Errorf("resident memory of the server: %w", err)
-	}
-	for line := range strings.SplitSeq(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			var kb int64
-			if _, err := fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), &kb); err != nil {
-				return 0, fmt.Errorf("VmRSS %q: %w", rest, err)
-			}
-			return kb << 10, nil
-		}
-	}
-	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
-}
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 

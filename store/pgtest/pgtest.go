@@ -69,6 +69,17 @@ func NewDatabase(t testing.TB) string {
 	return running.url(name)
 }
 
+// Start starts a cluster of its own, outside any test (the fleet
+// benchmark), and returns the URL of its postgres database and the function
+// that stops and removes it.
+func Start() (url string, stop func(), err error) {
+	c, err := start()
+	if err != nil {
+		return "", nil, err
+	}
+	return c.url("postgres"), c.stop, nil
+}
+
 func (c *cluster) url(db string) string {
 	return fmt.Sprintf("postgres://judge@127.0.0.1:%d/%s?sslmode=disable", c.port, db)
 }
