@@ -20,6 +20,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/canaryjudge/judge/auth"
 	"github.com/canaryjudge/judge/kayenta"
@@ -36,10 +37,10 @@ import (
 // token or size and those whose handler panicked.
 func newHTTPHandler(ctx context.Context, svc *Service, grpcServer *grpc.Server, authn *authenticator) (http.Handler, error) {
 	gw := runtime.NewServeMux(
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &apiJSON{runtime.JSONPb{
 			MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true},
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
-		}),
+		}}),
 		// The method routed is the method authorised: no
 		// X-HTTP-Method-Override, no form POST read as a GET.
 		runtime.WithDisableHTTPMethodOverride(),
@@ -233,6 +234,27 @@ func recoverPanics(log *slog.Logger, m *Metrics, next http.Handler) http.Handler
 			}
 		}()
 		next.ServeHTTP(w, r)
+	})
+}
+
+// apiJSON is the gateway's JSON, protojson both ways. Its request decoder
+// hands the body (read and bounded by limitBody) to protojson at once,
+// where runtime.JSONPb's first scans it with encoding/json to find the
+// message's end: a request is parsed once, and data after the message is
+// refused rather than ignored.
+type apiJSON struct{ runtime.JSONPb }
+
+// NewDecoder reads the whole body and unmarshals it.
+func (m *apiJSON) NewDecoder(r io.Reader) runtime.Decoder {
+	return runtime.DecoderFunc(func(v any) error {
+		data, err := io.ReadAll(r)
+		if err != nil {
+			return err
+		}
+		if msg, ok := v.(proto.Message); ok {
+			return m.UnmarshalOptions.Unmarshal(data, msg)
+		}
+		return m.Unmarshal(data, v)
 	})
 }
 

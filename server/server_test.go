@@ -141,6 +141,7 @@ func TestHTTPBadInput(t *testing.T) {
 		wantText           string
 	}{
 		"malformed JSON":   {"POST", "/v1/analyze", `{"spec":`, 400, ""},
+		"trailing data":    {"POST", "/v1/analyze", analyzeBody(20) + ` {"spec":{"judge":"kayenta"}}`, 400, ""},
 		"unknown field":    {"POST", "/v1/analyze", `{"spec":{"bogus":1}}`, 400, "bogus"},
 		"no spec":          {"POST", "/v1/analyze", `{}`, 400, "spec"},
 		"no metrics":       {"POST", "/v1/analyze", `{"spec":{"canary_config":` + inlineConfig + `}}`, 400, "spec.metrics"},
