@@ -37,6 +37,9 @@ type Config struct {
 	Addr string
 	// GRPCAddr, when set, serves gRPC on its own listener.
 	GRPCAddr string
+	// DebugAddr, when set, serves Go's profiles (/debug/pprof/) on a
+	// loopback listener of its own, without authentication.
+	DebugAddr string
 	// DataDir holds the SQLite database when DatabaseURL is empty.
 	DataDir string
 	// DatabaseURL selects PostgreSQL (postgres://…); it may hold a password
@@ -219,6 +222,8 @@ type Server struct {
 	grpcServer *grpc.Server
 	httpLn     net.Listener
 	grpcLn     net.Listener
+	debugLn    net.Listener
+	debug      *http.Server
 	stopWork   context.CancelFunc
 	abortWork  context.CancelFunc
 	workers    sync.WaitGroup
@@ -300,6 +305,18 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 			return nil, fmt.Errorf("listen on grpc-addr %s: %w", cfg.GRPCAddr, err)
 		}
 		go func() { s.serveErr <- grpcServer.Serve(s.grpcLn) }()
+	}
+	if cfg.DebugAddr != "" {
+		if s.debugLn, err = listenDebug(cfg.DebugAddr); err != nil {
+			_ = s.httpLn.Close()
+			if s.grpcLn != nil {
+				_ = s.grpcLn.Close()
+			}
+			_ = st.Close()
+			return nil, err
+		}
+		s.debug = newDebugServer()
+		go func() { _ = s.debug.Serve(s.debugLn) }()
 	}
 	httpLn := s.httpLn
 	if reloader != nil {
@@ -445,6 +462,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.ShutdownTimeout)
 	defer cancel()
 	s.stopWork()
+	if s.debug != nil {
+		_ = s.debug.Close()
+	}
 	httpErr := s.httpServer.Shutdown(ctx)
 	stopped := make(chan struct{})
 	go func() {

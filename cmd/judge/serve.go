@@ -80,6 +80,7 @@ SIGHUP re-reads the tokens (file and JUDGE_AUTH_TOKENS) and the TLS files.`,
 	f := cmd.Flags()
 	f.String("addr", "127.0.0.1:8080", "address for HTTP/JSON and gRPC")
 	f.String("grpc-addr", "", "separate address for gRPC (default: share --addr)")
+	f.String("debug-addr", "", "loopback address serving Go's profiles at /debug/pprof/ (off by default; no authentication)")
 	f.String("data-dir", "./judge-data", "directory of the embedded SQLite database")
 	f.String("database-url", "", "PostgreSQL URL (postgres://…) for shared storage; prefer the env or a file for passwords")
 	f.String("database-url-file", "", "file holding the PostgreSQL URL")
@@ -154,6 +155,7 @@ func serverConfig(v *viper.Viper) (server.Config, error) {
 	cfg := server.Config{
 		Addr:        v.GetString("addr"),
 		GRPCAddr:    v.GetString("grpc-addr"),
+		DebugAddr:   v.GetString("debug-addr"),
 		DataDir:     v.GetString("data-dir"),
 		DatabaseURL: v.GetString("database-url"),
 		Limits: server.Limits{
