@@ -81,6 +81,22 @@ func TestDeployerWebhooks(t *testing.T) {
 			resp.Body.Close()
 		}
 	}
+	// A config stored through Kayenta's API (under a generated id) is named
+	// by the name it gives itself; an unknown config is 404, naming it.
+	kayentaConfig := `{"name":"podinfo-kayenta","metrics":[{"name":"latency","groups":["perf"],"scopeName":"default",
+	  "query":{"type":"prometheus","customInlineTemplate":"PromQL:avg(web_latency_seconds{pod=\"${scope}\"})"},
+	  "analysisConfigurations":{"canary":{"direction":"increase"}}}],"classifier":{"groupWeights":{"perf":100}}}`
+	if code := kayentaCall(t, "POST", base+"/canaryConfig", kayentaConfig, nil); code != 200 {
+		t.Fatalf("POST /canaryConfig: %d", code)
+	}
+	for name, want := range map[string]int{"podinfo-kayenta": 200, "no-such-config": 404} {
+		q := url.Values{"config": {name}, "baseline": {"podinfo-primary"}, "canary": {"podinfo"}, "end": {end.Format(time.RFC3339)}, "window": {"39m"}, "step": {"60"}}
+		var out map[string]any
+		if code := call(t, "GET", base+"/webhooks/argo?"+q.Encode(), "", &out); code != want || want == 200 && out["result"] != "PASS" ||
+			want == 404 && !strings.Contains(fmt.Sprint(out), name) {
+			t.Errorf("argo with config %s: %d %v, want %d", name, code, out, want)
+		}
+	}
 	// The same as a POST with Argo's jsonBody, which keeps the template's
 	// types: step and timeout as numbers or strings.
 	for _, extra := range []string{``, `,"step":60,"timeout":30`, `,"step":"60","timeout":"30s"`} {

@@ -77,6 +77,18 @@ func (f *fleet) drive(ctx context.Context, o options) (fleetRun, error) {
 	}
 	samples := make(chan []int64)
 	go func() { samples <- f.sampleMemory(runCtx, 10*time.Second) }()
+	profiled := make(chan error, 1)
+	if o.profile != "" {
+		go func() {
+			if !sleepUntil(runCtx, start.Add(o.duration/3)) {
+				profiled <- errors.New("the run ended before the profile began")
+				return
+			}
+			profiled <- f.replicas[0].cpuProfile(ctx, o.duration/3, o.profile)
+		}()
+	} else {
+		profiled <- nil
+	}
 	restart := ""
 	if o.restart {
 		if sleepUntil(runCtx, start.Add(o.duration/2)) {
@@ -85,6 +97,9 @@ func (f *fleet) drive(ctx context.Context, o options) (fleetRun, error) {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	if err := <-profiled; err != nil {
+		return fleetRun{}, err
+	}
 	rss := <-samples
 	cpu1, err := f.cpu()
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"math/rand/v2"
@@ -66,6 +67,7 @@ type replica struct {
 	addr    string
 	args    []string
 	logFile string
+	debug   string // the debug address serving Go's profiles, if any
 	cmd     *exec.Cmd
 	cpuDone time.Duration // CPU time of earlier processes of this replica
 }
@@ -117,6 +119,12 @@ func startFleet(ctx context.Context, o options, work string, log *slog.Logger) (
 		}
 		r := &replica{addr: addr, logFile: filepath.Join(work, fmt.Sprintf("replica-%d.log", i)),
 			args: []string{"serve", "--addr", addr, "--database-url", dbURL, "--config", cfgFile, "--data-dir", filepath.Join(work, "data")}}
+		if i == 0 && o.profile != "" {
+			if r.debug, err = freeAddr(); err != nil {
+				return nil, err
+			}
+			r.args = append(r.args, "--debug-addr", r.debug)
+		}
 		if err := r.start(ctx, o.judgeBin); err != nil {
 			return nil, err
 		}
@@ -231,6 +239,28 @@ func (r *replica) stop() {
 	r.mu.Lock()
 	r.cmd, r.cpuDone = nil, cpu
 	r.mu.Unlock()
+}
+
+// cpuProfile takes the replica's CPU profile over d and writes it to file.
+func (r *replica) cpuProfile(ctx context.Context, d time.Duration, file string) error {
+	u := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", r.debug, max(1, int(d.Seconds())))
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := (&http.Client{Timeout: d + 30*time.Second}).Do(req)
+	if err != nil {
+		return fmt.Errorf("CPU profile: %w", err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("CPU profile: %s", resp.Status)
+	}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fmt.Errorf("CPU profile: %w", err)
+	}
+	return os.WriteFile(file, b, 0o600)
 }
 
 func freeAddr() (string, error) {

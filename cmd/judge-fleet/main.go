@@ -33,6 +33,7 @@ type options struct {
 	replicas      int
 	restart       bool
 	work          string
+	profile       string
 }
 
 func main() {
@@ -47,6 +48,7 @@ func main() {
 	flag.IntVar(&o.replicas, "replicas", 1, "judge serve replicas behind one PostgreSQL (requests go round-robin)")
 	flag.BoolVar(&o.restart, "restart", false, "stop one replica half-way (SIGTERM) and start it again; needs -replicas 2 or more")
 	flag.StringVar(&o.work, "work", "", "directory for the run's files (default: a temporary one, removed)")
+	flag.StringVar(&o.profile, "profile", "", "write the first replica's CPU profile, taken over the middle third of the run, to this file (go tool pprof)")
 	flag.Parse()
 	if err := o.check(); err != nil {
 		fmt.Fprintln(os.Stderr, "judge-fleet:", err)

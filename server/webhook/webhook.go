@@ -333,16 +333,30 @@ func errorStatus(w http.ResponseWriter, err error) (int, string) {
 
 // analyze runs one synchronous analysis within deadline. The config is
 // named by its stored name or, for configs stored through the Kayenta
-// surface (under an id), by the name in the config.
+// surface (under an id), by the name in the config: only when no config
+// is stored under the name is it looked for by the name it gives itself
+// (an unknown config is refused before anything is fetched or a look of a
+// sequence begun, so the second attempt starts afresh).
 func (h *handler) analyze(ctx context.Context, spec *judgev1.AnalysisSpec, deadline time.Duration) (string, *judgev1.Verdict, error) {
 	ctx, cancel := context.WithTimeout(ctx, deadline)
 	defer cancel()
-	name := spec.GetCanaryConfigName()
-	if _, err := h.Service.GetCanaryConfig(ctx, &judgev1.GetCanaryConfigRequest{Name: name}); status.Code(err) == codes.NotFound {
-		if id, found, ferr := kayentaapi.FindByName(ctx, h.Service, name); ferr == nil && found {
-			spec.Config = &judgev1.AnalysisSpec_CanaryConfigName{CanaryConfigName: id}
-		}
+	id, v, err := h.analyzeOnce(ctx, spec)
+	if status.Code(err) != codes.NotFound {
+		return id, v, err
 	}
+	name := spec.GetCanaryConfigName()
+	if _, gerr := h.Service.GetCanaryConfig(ctx, &judgev1.GetCanaryConfigRequest{Name: name}); status.Code(gerr) != codes.NotFound {
+		return id, v, err // the config exists: something else was not found
+	}
+	stored, found, ferr := kayentaapi.FindByName(ctx, h.Service, name)
+	if ferr != nil || !found {
+		return id, v, err
+	}
+	spec.Config = &judgev1.AnalysisSpec_CanaryConfigName{CanaryConfigName: stored}
+	return h.analyzeOnce(ctx, spec)
+}
+
+func (h *handler) analyzeOnce(ctx context.Context, spec *judgev1.AnalysisSpec) (string, *judgev1.Verdict, error) {
 	if h.Record != nil {
 		return h.Record(ctx, spec)
 	}
