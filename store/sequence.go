@@ -67,21 +67,17 @@ func (s *Store) BeginLook(ctx context.Context, name string, looks int, owner str
 	if err != nil || seq.State == SequenceFailed {
 		return seq, 0, err
 	}
-	var last int
-	if err := tx.QueryRowContext(ctx, s.dialect.rebind(`SELECT COALESCE(MAX(look), 0) FROM sequence_looks WHERE sequence = ?`), name).Scan(&last); err != nil {
-		return Sequence{}, 0, fmt.Errorf("begin look of sequence: %w", err)
-	}
-	now := s.now().UnixNano()
-	if _, err := tx.ExecContext(ctx, s.dialect.rebind(`INSERT INTO sequence_looks (sequence, look, at) VALUES (?, ?, ?)`), name, last+1, now); err != nil {
-		return Sequence{}, 0, fmt.Errorf("begin look of sequence: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, s.dialect.rebind(`UPDATE sequences SET updated_at = ? WHERE name = ?`), now, name); err != nil {
+	// The next look's number and its row in one statement: the sequence's
+	// row is locked, so no other look of it is begun meanwhile.
+	var look int
+	if err := tx.QueryRowContext(ctx, s.dialect.rebind(`INSERT INTO sequence_looks (sequence, look, at)
+		SELECT ?, COALESCE(MAX(look), 0) + 1, ? FROM sequence_looks WHERE sequence = ? RETURNING look`), name, s.now().UnixNano(), name).Scan(&look); err != nil {
 		return Sequence{}, 0, fmt.Errorf("begin look of sequence: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return Sequence{}, 0, fmt.Errorf("begin look of sequence: %w", err)
 	}
-	return seq, last + 1, nil
+	return seq, look, nil
 }
 
 // ClaimSequence creates the named sequence for owner, or checks that an
@@ -104,21 +100,19 @@ func (s *Store) ClaimSequence(ctx context.Context, name string, looks int, owner
 	return seq, nil
 }
 
-// claimSequence inserts the sequence unless it exists and reads it back
-// locked, checking its owner and plan.
+// claimSequence inserts the sequence unless it exists, and marks it
+// updated, which locks it and reads it back in one statement; then it
+// checks its owner and plan (a refused claim is rolled back).
 func (s *Store) claimSequence(ctx context.Context, tx *sql.Tx, name string, looks int, owner string) (Sequence, error) {
 	now := s.now().UnixNano()
 	if _, err := tx.ExecContext(ctx, s.dialect.rebind(`INSERT INTO sequences (name, looks, state, reason, created_at, updated_at, owner)
 		VALUES (?, ?, ?, '', ?, ?, ?) ON CONFLICT (name) DO NOTHING`), name, looks, SequenceOpen, now, now, owner); err != nil {
 		return Sequence{}, fmt.Errorf("begin look of sequence: %w", err)
 	}
-	lock := ""
-	if s.dialect.skipLocked != "" {
-		lock = " FOR UPDATE"
-	}
 	seq := Sequence{Name: name}
 	var created, updated int64
-	if err := tx.QueryRowContext(ctx, s.dialect.rebind(`SELECT looks, state, reason, created_at, updated_at, owner FROM sequences WHERE name = ?`+lock), name).
+	if err := tx.QueryRowContext(ctx, s.dialect.rebind(`UPDATE sequences SET updated_at = ? WHERE name = ?
+		RETURNING looks, state, reason, created_at, updated_at, owner`), now, name).
 		Scan(&seq.Looks, &seq.State, &seq.Reason, &created, &updated, &seq.Owner); err != nil {
 		return Sequence{}, fmt.Errorf("begin look of sequence: %w", err)
 	}
