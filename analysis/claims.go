@@ -56,10 +56,15 @@ func (c *Claims[T]) Run(ctx context.Context) {
 		case errors.Is(err, store.ErrNotFound), ctx.Err() != nil:
 			wait = c.Poll
 		default:
-			if !failing {
+			// The first failure waits one poll, as an empty queue does;
+			// each further one twice as long, up to maxWait.
+			if failing {
+				wait = min(2*wait, maxWait)
+			} else {
 				c.Log.Warn("claim failed; backing off", "work", c.What, "err", err)
+				wait = c.Poll
 			}
-			wait, failing = min(max(2*wait, c.Poll), maxWait), true
+			failing = true
 		}
 		// Jitter keeps the replicas' polls apart.
 		select {
