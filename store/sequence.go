@@ -131,6 +131,14 @@ func (s *Store) claimSequence(ctx context.Context, tx *sql.Tx, name string, look
 // SequenceOpen, decides the sequence with its reason. A failed sequence
 // stays failed: no later look changes it.
 func (s *Store) FinishLook(ctx context.Context, name string, look int, analysisID string, verdict []byte, state, reason string) error {
+	if state == SequenceOpen {
+		// Most looks decide nothing: one statement, no transaction.
+		if _, err := s.exec(ctx, `UPDATE sequence_looks SET analysis_id = ?, verdict = ? WHERE sequence = ? AND look = ?`,
+			analysisID, string(verdict), name, look); err != nil {
+			return fmt.Errorf("finish look %d of sequence: %w", look, err)
+		}
+		return nil
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("finish look %d of sequence: %w", look, err)
@@ -140,12 +148,9 @@ func (s *Store) FinishLook(ctx context.Context, name string, look int, analysisI
 		analysisID, string(verdict), name, look); err != nil {
 		return fmt.Errorf("finish look %d of sequence: %w", look, err)
 	}
-	now := s.now().UnixNano()
-	if state != SequenceOpen {
-		if _, err := tx.ExecContext(ctx, s.dialect.rebind(`UPDATE sequences SET state = ?, reason = ?, updated_at = ? WHERE name = ? AND state <> ?`),
-			state, reason, now, name, SequenceFailed); err != nil {
-			return fmt.Errorf("finish look %d of sequence: %w", look, err)
-		}
+	if _, err := tx.ExecContext(ctx, s.dialect.rebind(`UPDATE sequences SET state = ?, reason = ?, updated_at = ? WHERE name = ? AND state <> ?`),
+		state, reason, s.now().UnixNano(), name, SequenceFailed); err != nil {
+		return fmt.Errorf("finish look %d of sequence: %w", look, err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("finish look %d of sequence: %w", look, err)
