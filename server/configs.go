@@ -3,8 +3,13 @@ package server
 import (
 	"cmp"
 	"context"
+	"encoding/binary"
 	"fmt"
+	"maps"
+	"math"
 	"regexp"
+	"slices"
+	"strings"
 	"sync"
 
 	"google.golang.org/protobuf/encoding/protojson"
@@ -17,9 +22,12 @@ import (
 	"github.com/canaryjudge/judge/verdict"
 )
 
-// configCache keeps recently parsed configs by their JSON text: deployers
-// send the same config with every analysis. Parsed configs are never
-// modified, so they are shared between requests.
+// configCache keeps recently parsed configs by their canonical encoding
+// (appendCanonical), several times cheaper to compute than their JSON text
+// or their deterministic protobuf encoding: deployers send the same config
+// with every analysis. Only a config whose
+// JSON text was accepted is kept, so a hit needs no further check. Parsed
+// configs are never modified, so they are shared between requests.
 type configCache struct {
 	mu sync.Mutex
 	m  map[string]*verdict.Config
@@ -36,27 +44,77 @@ const (
 	configCacheMaxBytes = 64 << 10
 )
 
-func (c *configCache) parse(raw []byte, source string) (*verdict.Config, error) {
-	c.mu.Lock()
-	cfg, ok := c.m[string(raw)]
-	c.mu.Unlock()
-	if ok {
-		return cfg, nil
+// parse returns body parsed as a judge or Kayenta config, from the cache
+// when the same config was parsed before. source names body in errors.
+func (c *configCache) parse(body *structpb.Struct, source string) (*verdict.Config, error) {
+	key := appendCanonical(make([]byte, 0, 1024), structpb.NewStructValue(body))
+	if len(key) <= configCacheMaxBytes {
+		c.mu.Lock()
+		cfg, ok := c.m[string(key)]
+		c.mu.Unlock()
+		if ok {
+			return cfg, nil
+		}
+	} else {
+		key = nil
+	}
+	// protojson also rejects what could not be stored with an asynchronous
+	// analysis (a NaN number, a value with no kind), so Analyze and
+	// CreateAnalysis accept the same configs.
+	raw, err := protojson.Marshal(body)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %s: %w", source, strings.TrimPrefix(err.Error(), "proto: "), errInvalid)
 	}
 	cfg, err := kayenta.ParseConfigServing(raw, source, cmp.Or(c.aca, verdict.JudgeDefault))
-	if err != nil {
-		return nil, err
-	}
-	if len(raw) > configCacheMaxBytes {
-		return cfg, nil
+	if err != nil || key == nil {
+		return cfg, err
 	}
 	c.mu.Lock()
 	if c.m == nil || len(c.m) >= configCacheSize {
 		c.m = make(map[string]*verdict.Config, configCacheSize)
 	}
-	c.m[string(raw)] = cfg
+	c.m[string(key)] = cfg
 	c.mu.Unlock()
 	return cfg, nil
+}
+
+// appendCanonical appends an encoding of v to b that two values share only
+// when they are equal: a kind byte, then the number's bits, the string's
+// length and bytes, or the list's or struct's length and elements (a
+// struct's in the order of its keys).
+func appendCanonical(b []byte, v *structpb.Value) []byte {
+	switch k := v.GetKind().(type) {
+	case *structpb.Value_NullValue:
+		return append(b, 'n')
+	case *structpb.Value_BoolValue:
+		if k.BoolValue {
+			return append(b, 't')
+		}
+		return append(b, 'f')
+	case *structpb.Value_NumberValue:
+		return binary.LittleEndian.AppendUint64(append(b, 'd'), math.Float64bits(k.NumberValue))
+	case *structpb.Value_StringValue:
+		return appendString(append(b, 's'), k.StringValue)
+	case *structpb.Value_ListValue:
+		vs := k.ListValue.GetValues()
+		b = binary.AppendUvarint(append(b, 'l'), uint64(len(vs)))
+		for _, e := range vs {
+			b = appendCanonical(b, e)
+		}
+		return b
+	case *structpb.Value_StructValue:
+		fields := k.StructValue.GetFields()
+		b = binary.AppendUvarint(append(b, 'o'), uint64(len(fields)))
+		for _, name := range slices.Sorted(maps.Keys(fields)) {
+			b = appendCanonical(appendString(b, name), fields[name])
+		}
+		return b
+	}
+	return append(b, '?') // no kind: protojson refuses it, so it is never cached
+}
+
+func appendString(b []byte, s string) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
 }
 
 var configName = regexp.MustCompile(`^[A-Za-z0-9._-]{1,200}$`)

@@ -241,8 +241,21 @@ func recoverPanics(log *slog.Logger, m *Metrics, next http.Handler) http.Handler
 // hands the body (read and bounded by limitBody) to protojson at once,
 // where runtime.JSONPb's first scans it with encoding/json to find the
 // message's end: a request is parsed once, and data after the message is
-// refused rather than ignored.
+// refused rather than ignored. Its encoder writes a message into a buffer
+// sized from the message once, where runtime.JSONPb's grows one and then
+// copies it into another.
 type apiJSON struct{ runtime.JSONPb }
+
+// Marshal encodes v, a message with protojson into a presized buffer.
+func (m *apiJSON) Marshal(v any) ([]byte, error) {
+	msg, ok := v.(proto.Message)
+	if !ok {
+		return m.JSONPb.Marshal(v)
+	}
+	// JSON spells a message in at most about twice its binary size (field
+	// names, quotes, shortest float text); 512 covers the smallest.
+	return m.MarshalAppend(make([]byte, 0, 2*proto.Size(msg)+512), msg)
+}
 
 // NewDecoder reads the whole body and unmarshals it.
 func (m *apiJSON) NewDecoder(r io.Reader) runtime.Decoder {

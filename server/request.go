@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"strings"
 	"time"
 
 	"google.golang.org/protobuf/encoding/protojson"
@@ -66,10 +65,13 @@ func (s *Service) resolve(ctx context.Context, spec *judgev1.AnalysisSpec) (*jud
 			return nil, nil, fmt.Errorf("spec.metrics[%d].name: %q also names spec.metrics[%d]: %w", i, m.GetName(), j, errInvalid)
 		}
 		seen[m.GetName()] = i
-		for field, series := range map[string][]float64{"control": m.GetControl(), "experiment": m.GetExperiment(), "control_history": m.GetControlHistory()} {
-			if len(series) > s.limits.MaxPoints {
+		for _, f := range [...]struct {
+			field  string
+			points int
+		}{{"control", len(m.GetControl())}, {"experiment", len(m.GetExperiment())}, {"control_history", len(m.GetControlHistory())}} {
+			if f.points > s.limits.MaxPoints {
 				return nil, nil, fmt.Errorf("spec.metrics[%d] (%s).%s: %d points, more than the limit of %d: %w",
-					i, m.GetName(), field, len(series), s.limits.MaxPoints, errInvalid)
+					i, m.GetName(), f.field, f.points, s.limits.MaxPoints, errInvalid)
 			}
 		}
 		if st := m.GetStepSeconds(); st < 0 || st > analysis.MaxStepSeconds || math.IsNaN(st) || math.IsInf(st, 0) {
@@ -78,9 +80,9 @@ func (s *Service) resolve(ctx context.Context, spec *judgev1.AnalysisSpec) (*jud
 		if ws := m.GetWindowSeconds(); ws < 0 || ws > analysis.MaxStepSeconds || math.IsNaN(ws) || math.IsInf(ws, 0) {
 			return nil, nil, fmt.Errorf("spec.metrics[%d] (%s).window_seconds: %v is not a number of seconds from 0 to %d: %w", i, m.GetName(), ws, analysis.MaxStepSeconds, errInvalid)
 		}
-		for field, q := range map[string]string{"control_query": m.GetControlQuery(), "experiment_query": m.GetExperimentQuery()} {
-			if len(q) > maxQueryBytes {
-				return nil, nil, fmt.Errorf("spec.metrics[%d] (%s).%s: %d bytes, more than the limit of %d: %w", i, m.GetName(), field, len(q), maxQueryBytes, errInvalid)
+		for _, f := range [...]struct{ field, query string }{{"control_query", m.GetControlQuery()}, {"experiment_query", m.GetExperimentQuery()}} {
+			if len(f.query) > maxQueryBytes {
+				return nil, nil, fmt.Errorf("spec.metrics[%d] (%s).%s: %d bytes, more than the limit of %d: %w", i, m.GetName(), f.field, len(f.query), maxQueryBytes, errInvalid)
 			}
 		}
 	}
@@ -181,14 +183,7 @@ func (s *Service) storedConfig(ctx context.Context, name string) (*structpb.Stru
 // parseConfig parses a canary config body (native or Kayenta) within the
 // server's limits; source names it in errors.
 func (s *Service) parseConfig(body *structpb.Struct, source string) (*verdict.Config, error) {
-	// protojson also rejects what could not be stored with an asynchronous
-	// analysis (a NaN number, a value with no kind), so Analyze and
-	// CreateAnalysis accept the same configs.
-	raw, err := protojson.Marshal(body)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %s: %w", source, strings.TrimPrefix(err.Error(), "proto: "), errInvalid)
-	}
-	cfg, err := s.configs.parse(raw, source)
+	cfg, err := s.configs.parse(body, source)
 	if err != nil {
 		return nil, err
 	}

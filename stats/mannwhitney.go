@@ -219,7 +219,8 @@ func MannWhitney(canary, baseline []float64, opts MannWhitneyOptions) (MannWhitn
 		return res, nil
 	}
 
-	diffs := pairwiseDiffs{x: x, y: y}
+	// A selection enumerates at most about n+m differences (selectRank).
+	diffs := pairwiseDiffs{x: x, y: y, buf: make([]float64, 0, max(n+m, 64))}
 	switch {
 	case opts.Dependence.Estimated():
 		if inflation != 1 {

@@ -73,3 +73,28 @@ func TestTiedShiftExplained(t *testing.T) {
 		t.Errorf("a HIGH with shift 0, unexplained: %s", m.Reason)
 	}
 }
+
+// TestKayentaReasons: the kayenta judge's reason gives the interval, the
+// shift and the medians, then the clause of its classification, each
+// number in its place (no formatting verb left unfilled).
+func TestKayentaReasons(t *testing.T) {
+	base := func(i int) float64 { return 100 + float64((i*37)%23) }
+	for _, tc := range []struct {
+		shift  float64
+		class  Classification
+		clause string
+	}{
+		{0.5, Pass, "does not clear ±"},
+		{40, High, "lies above +"},
+		{-40, Low, "lies below -"},
+	} {
+		res := analyzeYAML(t, "metrics: [{name: a, groups: [g]}]",
+			[]MetricSetPair{pair("a", seq(60, base), seq(60, func(j int) float64 { return base((j+7)%60) + tc.shift }))}, Options{Judge: JudgeKayenta})
+		m := res.Metrics[0]
+		want := fmt.Sprintf("98%% interval [%.4g, %.4g] of the shift %.4g (canary median %.4g vs baseline %.4g, n=60/60) %s",
+			*m.CILow, *m.CIHigh, *m.Estimate, m.Canary.Median, m.Baseline.Median, tc.clause)
+		if m.Classification != tc.class || !strings.HasPrefix(m.Reason, want) || strings.Contains(m.Reason, "%!") {
+			t.Errorf("shift %g: %s, %q; want %s, starting %q", tc.shift, m.Classification, m.Reason, tc.class, want)
+		}
+	}
+}

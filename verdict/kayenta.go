@@ -63,20 +63,22 @@ func kayentaTest(r *metricCase) {
 	}
 	es := m.EffectSize
 	dir := m.Direction
-	band := fmt.Sprintf("98%% interval [%.4g, %.4g] of the shift %.4g (canary median %.4g vs baseline %.4g, n=%d/%d%s)",
-		mw.CILow, mw.CIHigh, mw.Estimate, r.Canary.Median, r.Baseline.Median, mw.NCanary, mw.NBaseline, infiniteNote(infinite))
+	// One formatting of the whole reason: the interval's clause, then the
+	// classification's.
+	band := "98%% interval [%.4g, %.4g] of the shift %.4g (canary median %.4g vs baseline %.4g, n=%d/%d%s)"
+	args := []any{mw.CILow, mw.CIHigh, mw.Estimate, r.Canary.Median, r.Baseline.Median, mw.NCanary, mw.NBaseline, infiniteNote(infinite), tol, fmtFloat(effect)}
 	switch {
 	case dir != DirectionDecrease && mw.CILow > tol && (math.IsNaN(effect) || effect >= *es.AllowedIncrease):
 		r.Classification = High
 		r.Critical = m.Critical && (math.IsNaN(effect) || effect >= *es.CriticalIncrease)
-		r.Reason = fmt.Sprintf("%s lies above +%.4g (0.25·|shift|); effect size %s ≥ allowed %g", band, tol, fmtFloat(effect), *es.AllowedIncrease)
+		r.Reason = fmt.Sprintf(band+" lies above +%.4g (0.25·|shift|); effect size %s ≥ allowed %g", append(args, *es.AllowedIncrease)...)
 	case dir != DirectionIncrease && mw.CIHigh < -tol && (math.IsNaN(effect) || effect <= *es.AllowedDecrease):
 		r.Classification = Low
 		r.Critical = m.Critical && (math.IsNaN(effect) || effect <= *es.CriticalDecrease)
-		r.Reason = fmt.Sprintf("%s lies below -%.4g (0.25·|shift|); effect size %s ≤ allowed %g", band, tol, fmtFloat(effect), *es.AllowedDecrease)
+		r.Reason = fmt.Sprintf(band+" lies below -%.4g (0.25·|shift|); effect size %s ≤ allowed %g", append(args, *es.AllowedDecrease)...)
 	default:
 		r.Classification = Pass
-		r.Reason = fmt.Sprintf("%s does not clear ±%.4g (0.25·|shift|) in a regressing direction within the effect-size bounds (effect size %s)", band, tol, fmtFloat(effect))
+		r.Reason = fmt.Sprintf(band+" does not clear ±%.4g (0.25·|shift|) in a regressing direction within the effect-size bounds (effect size %s)", args...)
 	}
 	criticalNote(r, effect)
 }
