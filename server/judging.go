@@ -1,7 +1,6 @@
 package server
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 
@@ -52,10 +51,15 @@ func (s *Service) judgeStored(ctx context.Context, a store.Analysis) store.Outco
 
 // analyzeRecorded judges a spec synchronously, as Analyze does, and stores
 // the judged analysis, finished, so that a deployer's webhook can answer
-// with its id and report. A failure to store it is logged and leaves the
-// id empty: the verdict stands either way.
+// with its id and report. The id is drawn first, so a sequence's look
+// records it as it is finished. A failure to store the analysis is logged,
+// unlinks the look and leaves the id empty: the verdict stands either way.
 func (s *Service) analyzeRecorded(ctx context.Context, spec *judgev1.AnalysisSpec) (string, *judgev1.Verdict, error) {
 	resolved, cfg, err := s.resolve(ctx, spec)
+	if err != nil {
+		return "", nil, s.grpcError(err)
+	}
+	id, err := store.NewID()
 	if err != nil {
 		return "", nil, s.grpcError(err)
 	}
@@ -64,35 +68,35 @@ func (s *Service) analyzeRecorded(ctx context.Context, spec *judgev1.AnalysisSpe
 		return "", nil, s.grpcError(err)
 	}
 	defer release()
-	v, series, err := s.judge(ctx, resolved, cfg, "")
+	v, series, err := s.judge(ctx, resolved, cfg, id)
 	if err != nil {
 		return "", nil, s.grpcError(err)
 	}
 	var o store.Outcome
-	raw, err1 := protojson.Marshal(resolved)
-	o.Verdict, err = protojson.Marshal(v)
+	raw, err := protojson.Marshal(resolved)
+	if err == nil {
+		o.Verdict, err = protojson.Marshal(v)
+	}
 	if series != nil && err == nil {
 		o.Series, err = json.Marshal(protoconv.PairsFromProto(series))
 	}
-	if err != nil || err1 != nil {
-		s.log.Error("encode a webhook analysis", "err", cmp.Or(err, err1))
-		return "", v, nil
+	if err == nil {
+		name := cfg.Name
+		if n, ok := spec.GetConfig().(*judgev1.AnalysisSpec_CanaryConfigName); ok {
+			name = n.CanaryConfigName
+		}
+		_, err = s.store.RecordAnalysis(ctx, id, name, resolved.GetApplication(), raw, o)
 	}
-	name := cfg.Name
-	if n, ok := spec.GetConfig().(*judgev1.AnalysisSpec_CanaryConfigName); ok {
-		name = n.CanaryConfigName
+	if err == nil {
+		return id, v, nil
 	}
-	a, err := s.store.RecordAnalysis(ctx, name, resolved.GetApplication(), raw, o)
-	if err != nil {
-		s.log.Warn("store a webhook analysis", "err", err)
-		return "", v, nil
-	}
+	s.log.Warn("store a webhook analysis", "err", err)
 	if l := v.GetLook(); l.GetSequence() != "" && l.GetLook() > 0 {
-		if err := s.store.LinkLook(ctx, l.GetSequence(), int(l.GetLook()), a.ID); err != nil {
-			s.log.Warn("link a look to its analysis", "sequence", l.GetSequence(), "err", err)
+		if err := s.store.LinkLook(context.WithoutCancel(ctx), l.GetSequence(), int(l.GetLook()), ""); err != nil {
+			s.log.Warn("unlink a look from its unstored analysis", "sequence", l.GetSequence(), "err", err)
 		}
 	}
-	return a.ID, v, nil
+	return "", v, nil
 }
 
 // failedOutcome is the outcome of an analysis that could not be judged.

@@ -1,12 +1,14 @@
 package server
 
 import (
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -147,6 +149,39 @@ func TestDeployerWebhooks(t *testing.T) {
 		if code := call(t, "GET", base+"/v1/sequences/argo-web:7f9c", "", &seq); code != 200 || len(seq.History) != k+1 || seq.History[k].AnalysisID != posted.AnalysisID {
 			t.Errorf("argo look %d: the sequence %d %+v does not link analysis %s", k+1, code, seq, posted.AnalysisID)
 		}
+	}
+	// An analysis that cannot be stored (the database refuses it): the
+	// deployer still has the look's verdict, with no analysis id, and the
+	// sequence's look links no analysis that does not exist.
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(s.cfg.DataDir, "judge.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`CREATE TRIGGER refuse_analyses BEFORE INSERT ON analyses BEGIN SELECT RAISE(FAIL, 'refused by the test'); END`); err != nil {
+		t.Fatal(err)
+	}
+	var unstored struct {
+		AnalysisID string `json:"analysisId"`
+		Result     string `json:"result"`
+		Look       struct {
+			Look int `json:"look"`
+		} `json:"look"`
+	}
+	body := fmt.Sprintf(`{"config":"podinfo","baseline":"podinfo-primary","canary":"podinfo","end":%q,"window":"39m","sequence":"unstored","looks":"2"}`, end.Format(time.RFC3339))
+	if code := call(t, "POST", base+"/webhooks/argo", body, &unstored); code != 200 || unstored.Result != "CONTINUE" || unstored.AnalysisID != "" || unstored.Look.Look != 1 {
+		t.Errorf("argo look whose analysis is not stored: %d %+v; want its verdict, no analysis id", code, unstored)
+	}
+	var seq struct {
+		History []struct {
+			AnalysisID string `json:"analysis_id"`
+		} `json:"history"`
+	}
+	if code := call(t, "GET", base+"/v1/sequences/argo-web:unstored", "", &seq); code != 200 || len(seq.History) != 1 || seq.History[0].AnalysisID != "" {
+		t.Errorf("the sequence of an unstored analysis: %d %+v; want one look linking nothing", code, seq)
+	}
+	if _, err := db.Exec(`DROP TRIGGER refuse_analyses`); err != nil {
+		t.Fatal(err)
 	}
 	for _, extra := range []string{`,"looks":2`, `,"sequence":"s","looks":"x"`, `,"sequence":"s","looks":-1`, `,"sequence":"s","passEarly":"maybe"`, `,"sequence":"a\u0000b"`} {
 		var out map[string]any

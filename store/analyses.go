@@ -100,7 +100,7 @@ func scanAnalysis(row interface{ Scan(...any) error }) (Analysis, error) {
 // CreateAnalysis stores a pending analysis created by createdBy and
 // returns it with its id.
 func (s *Store) CreateAnalysis(ctx context.Context, configName, application, createdBy string, spec []byte) (Analysis, error) {
-	id, err := newID()
+	id, err := NewID()
 	if err != nil {
 		return Analysis{}, err
 	}
@@ -275,13 +275,9 @@ type Outcome struct {
 }
 
 // RecordAnalysis stores an analysis judged synchronously (a deployer's
-// webhook), finished with its outcome, so that it can be read back and
-// reported like any other.
-func (s *Store) RecordAnalysis(ctx context.Context, configName, application string, spec []byte, o Outcome) (Analysis, error) {
-	id, err := newID()
-	if err != nil {
-		return Analysis{}, err
-	}
+// webhook) under id (from NewID), finished with its outcome, so that it
+// can be read back and reported like any other.
+func (s *Store) RecordAnalysis(ctx context.Context, id, configName, application string, spec []byte, o Outcome) (Analysis, error) {
 	status := StatusSucceeded
 	if o.Verdict == nil {
 		status = StatusFailed

@@ -158,8 +158,9 @@ func (s *Store) FinishLook(ctx context.Context, name string, look int, analysisI
 	return nil
 }
 
-// LinkLook records the stored analysis of a look judged before it was
-// stored (a deployer's webhook).
+// LinkLook sets the stored analysis of a look, or with an empty
+// analysisID clears it (a deployer's webhook whose analysis could not be
+// stored after its look named it).
 func (s *Store) LinkLook(ctx context.Context, name string, look int, analysisID string) error {
 	if _, err := s.exec(ctx, `UPDATE sequence_looks SET analysis_id = ? WHERE sequence = ? AND look = ?`, analysisID, name, look); err != nil {
 		return fmt.Errorf("link look %d of sequence: %w", look, err)

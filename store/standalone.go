@@ -43,7 +43,7 @@ func scanStandalone(row interface{ Scan(...any) error }) (Standalone, error) {
 
 // CreateStandalone stores a running standalone analysis, due at once.
 func (s *Store) CreateStandalone(ctx context.Context, request []byte) (Standalone, error) {
-	id, err := newID()
+	id, err := NewID()
 	if err != nil {
 		return Standalone{}, err
 	}

@@ -112,7 +112,9 @@ func (s *Store) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 	return s.db.QueryRowContext(ctx, s.dialect.rebind(q), args...)
 }
 
-func newID() (string, error) {
+// NewID returns a new random analysis id (24 hex digits), for a caller
+// that must name an analysis before it is recorded (RecordAnalysis).
+func NewID() (string, error) {
 	var b [12]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", fmt.Errorf("new id: %w", err)
