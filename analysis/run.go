@@ -218,37 +218,64 @@ type fetch struct {
 // ErrInvalidRequest or ErrConfig before anything is fetched; fetch failures
 // become the metric's ERROR, empty results its NODATA.
 func (r *Runner) Run(ctx context.Context, cfg *verdict.Config, req *Request, opts Options) (*Outcome, error) {
+	return r.Start(ctx, cfg, req, opts).Judge(cfg)
+}
+
+// Pending is a run whose series are being fetched while its caller learns
+// how to judge them: a sequence's look learns its share of the level from
+// the store meanwhile, so its database round trips overlap the fetch.
+type Pending struct {
+	span   trace.Span
+	cancel context.CancelFunc
+	done   chan struct{}
+	ctx    context.Context //nolint:containedctx // the run's, between Start and Judge
+	req    *Request
+	opts   Options
+	out    *Outcome
+	err    error
+}
+
+// Start begins Run: it opens the analysis span and fetches the series in
+// the background. Its Judge or Abandon must follow.
+func (r *Runner) Start(ctx context.Context, cfg *verdict.Config, req *Request, opts Options) *Pending {
+	ctx, cancel := context.WithCancel(ctx)
 	ctx, span := startAnalysis(ctx, cfg)
-	out, err := r.run(ctx, cfg, req, opts)
-	var res *verdict.Result
-	if out != nil {
-		res = out.Result
+	p := &Pending{span: span, cancel: cancel, done: make(chan struct{}), ctx: ctx, req: req, opts: opts}
+	go func() {
+		defer close(p.done)
+		p.out, p.err = r.Fetch(ctx, cfg, req, opts)
+	}()
+	return p
+}
+
+// Judge waits for the series and judges them with cfg: Start's config, or
+// a copy of it at another level (only its family-wise error may differ).
+// A child span of the analysis' judges them, as every fetch had one.
+func (p *Pending) Judge(cfg *verdict.Config) (*Outcome, error) {
+	<-p.done
+	defer p.cancel()
+	out, err := p.out, p.err
+	if err == nil {
+		vopts := verdict.Options{Judge: p.opts.Judge, Thresholds: p.opts.Thresholds, Equivalence: p.opts.Equivalence}
+		if vopts.Thresholds == nil {
+			// Checked by Request.Validate before anything was fetched.
+			vopts.Thresholds, _ = verdict.RequestThresholds(p.req.Thresholds)
+		}
+		out.Result, err = Judge(p.ctx, cfg, out.Pairs, vopts)
 	}
-	endAnalysis(span, res, err)
 	if err != nil {
+		endAnalysis(p.span, nil, err)
 		return nil, err
 	}
+	endAnalysis(p.span, out.Result, nil)
 	return out, nil
 }
 
-// run is Run inside the analysis span: a child span per fetch and one for
-// judging.
-func (r *Runner) run(ctx context.Context, cfg *verdict.Config, req *Request, opts Options) (*Outcome, error) {
-	out, err := r.Fetch(ctx, cfg, req, opts)
-	if err != nil {
-		return nil, err
-	}
-	vopts := verdict.Options{Judge: opts.Judge, Thresholds: opts.Thresholds, Equivalence: opts.Equivalence}
-	if vopts.Thresholds == nil {
-		// Checked by Request.Validate before anything was fetched.
-		vopts.Thresholds, _ = verdict.RequestThresholds(req.Thresholds)
-	}
-	res, err := Judge(ctx, cfg, out.Pairs, vopts)
-	if err != nil {
-		return nil, err
-	}
-	out.Result = res
-	return out, nil
+// Abandon stops the fetch and ends the run unjudged, for why.
+func (p *Pending) Abandon(why error) {
+	p.cancel()
+	<-p.done
+	endAnalysis(p.span, nil, why)
 }
 
 // Fetch renders and fetches every series of a run without judging them:

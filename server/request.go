@@ -238,28 +238,61 @@ func (s *Service) judge(ctx context.Context, spec *judgev1.AnalysisSpec, cfg *ve
 
 // evaluate judges a spec against cfg (whose level may be a look's share).
 func (s *Service) evaluate(ctx context.Context, spec *judgev1.AnalysisSpec, cfg *verdict.Config, equivalence bool) (*verdict.Result, []*judgev1.MetricPair, error) {
-	start := time.Now()
-	opts := verdict.Options{Judge: verdict.JudgeName(spec.GetJudge()), Equivalence: equivalence}
+	return s.startEvaluation(ctx, spec, cfg, equivalence).finish(cfg)
+}
+
+// evaluation is a spec being judged: its series fetched in the background
+// (pending) when it gives scopes, or given inline.
+type evaluation struct {
+	s       *Service
+	ctx     context.Context //nolint:containedctx // the request's, between start and finish
+	spec    *judgev1.AnalysisSpec
+	opts    verdict.Options
+	pending *analysis.Pending
+	start   time.Time
+}
+
+// startEvaluation begins evaluate: a spec given scopes starts fetching its
+// series. finish or abandon must follow.
+func (s *Service) startEvaluation(ctx context.Context, spec *judgev1.AnalysisSpec, cfg *verdict.Config, equivalence bool) *evaluation {
+	e := &evaluation{s: s, ctx: ctx, spec: spec, start: time.Now(),
+		opts: verdict.Options{Judge: verdict.JudgeName(spec.GetJudge()), Equivalence: equivalence}}
 	if t := spec.GetThresholds(); t != nil {
-		opts.Thresholds = &verdict.Thresholds{Pass: t.GetPass(), Marginal: t.GetMarginal()}
+		e.opts.Thresholds = &verdict.Thresholds{Pass: t.GetPass(), Marginal: t.GetMarginal()}
 	}
 	if len(spec.GetScopes()) > 0 {
-		out, err := s.runner.Run(ctx, cfg, protoconv.ScopesFromProto(spec.GetScopes()), analysis.Options{
-			Account: spec.GetMetricsAccount(), Judge: opts.Judge, Thresholds: opts.Thresholds, Equivalence: equivalence,
+		e.pending = s.runner.Start(ctx, cfg, protoconv.ScopesFromProto(spec.GetScopes()), analysis.Options{
+			Account: spec.GetMetricsAccount(), Judge: e.opts.Judge, Thresholds: e.opts.Thresholds, Equivalence: equivalence,
 		})
+	}
+	return e
+}
+
+// finish judges the spec's series against cfg: the config the evaluation
+// started with, or a copy of it at another level.
+func (e *evaluation) finish(cfg *verdict.Config) (*verdict.Result, []*judgev1.MetricPair, error) {
+	if e.pending != nil {
+		out, err := e.pending.Judge(cfg)
 		if err != nil {
 			return nil, nil, err
 		}
-		s.metrics.observeAnalysis(string(out.Result.Result), time.Since(start))
+		e.s.metrics.observeAnalysis(string(out.Result.Result), time.Since(e.start))
 		return out.Result, protoconv.PairsToProto(out.Pairs), nil
 	}
-	pairs := inlinePairs(spec, cfg)
-	res, err := analysis.JudgeInline(ctx, cfg, pairs, opts)
+	pairs := inlinePairs(e.spec, cfg)
+	res, err := analysis.JudgeInline(e.ctx, cfg, pairs, e.opts)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", errInvalid, err)
 	}
-	s.metrics.observeAnalysis(string(res.Result), time.Since(start))
+	e.s.metrics.observeAnalysis(string(res.Result), time.Since(e.start))
 	return res, nil, nil
+}
+
+// abandon stops an evaluation that will not be judged, for why.
+func (e *evaluation) abandon(why error) {
+	if e.pending != nil {
+		e.pending.Abandon(why)
+	}
 }
 
 // inlinePairs are the series a spec gives inline, with the windows of

@@ -59,11 +59,16 @@ func checkSequence(spec *judgev1.AnalysisSpec) error {
 func (s *Service) judgeLook(ctx context.Context, spec *judgev1.AnalysisSpec, cfg *verdict.Config, id string) (*judgev1.Verdict, []*judgev1.MetricPair, error) {
 	name := spec.GetSequence()
 	plan := sequence.Plan{Alpha: cmp.Or(cfg.FamilyWiseError, 0.05), Looks: int(spec.GetLooks()), PassEarly: spec.GetPassEarly()}
+	// The series do not depend on the look's number: they are fetched
+	// while the store numbers the look.
+	eval := s.startEvaluation(ctx, spec, cfg, plan.PassEarly)
 	seq, k, err := s.store.BeginLook(ctx, name, plan.Looks, auth.CallerFrom(ctx).Owner)
 	if errors.Is(err, store.ErrSequencePlan) {
+		eval.abandon(err)
 		return nil, nil, fmt.Errorf("spec.looks: sequence %q: %w: %w", name, err, errInvalid)
 	}
 	if err != nil {
+		eval.abandon(err)
 		return nil, nil, err
 	}
 	failed := func(reason string, look int32) *judgev1.Verdict {
@@ -72,9 +77,11 @@ func (s *Service) judgeLook(ctx context.Context, spec *judgev1.AnalysisSpec, cfg
 			Look:       &judgev1.SequenceLook{Sequence: name, Look: look, Looks: int32(plan.Looks), Decision: string(sequence.Fail)}} //nolint:gosec // at most sequence.MaxLooks
 	}
 	if seq.State == store.SequenceFailed {
+		eval.abandon(errSequenceFailed)
 		return failed(fmt.Sprintf("sequence %q has failed: %s", name, seq.Reason), 0), nil, nil
 	}
 	if err := plan.Check(k); err != nil {
+		eval.abandon(err)
 		if dropErr := s.store.DropLook(context.WithoutCancel(ctx), name, k); dropErr != nil {
 			s.log.Warn("drop a look past the plan", "sequence", name, "look", k, "err", dropErr)
 		}
@@ -82,7 +89,7 @@ func (s *Service) judgeLook(ctx context.Context, spec *judgev1.AnalysisSpec, cfg
 	}
 	lookCfg := *cfg
 	lookCfg.FamilyWiseError = plan.Level(k)
-	res, series, err := s.evaluate(ctx, spec, &lookCfg, plan.PassEarly)
+	res, series, err := eval.finish(&lookCfg)
 	if err != nil {
 		if dropErr := s.store.DropLook(context.WithoutCancel(ctx), name, k); dropErr != nil {
 			s.log.Warn("drop a look that reached no verdict", "sequence", name, "look", k, "err", dropErr)

@@ -32,6 +32,9 @@ var (
 	// errBusy is returned when a synchronous analysis found no free slot in
 	// time (admission); it becomes UNAVAILABLE, 503 with Retry-After.
 	errBusy = errors.New("judge is busy")
+	// errSequenceFailed ends the fetch of a look of a sequence that had
+	// already failed (its answer is FAIL without judging).
+	errSequenceFailed = errors.New("the sequence has failed")
 	// errNoSource is returned for scopes while no metrics source is
 	// configured; it becomes FAILED_PRECONDITION.
 	errNoSource = errors.New("judge has no metrics account configured (metrics.accounts in judge serve's config), so it cannot fetch the baseline's and canary's series for this request (an Argo Rollouts or Flagger webhook, a Kayenta canary, spec.scopes): add an account, or send the samples inline in spec.metrics")

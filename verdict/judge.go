@@ -289,7 +289,7 @@ func Analyze(cfg *Config, pairs []MetricSetPair, opts Options) (*Result, error) 
 	}
 
 	res := &Result{Judge: judge, Serves: cfg.KayentaJudge, Thresholds: thresholds}
-	var cases []*metricCase
+	cases := make([]*metricCase, 0, len(cfg.Metrics))
 	for i := range cfg.Metrics {
 		m := &cfg.Metrics[i]
 		pair := byName[m.Name]
@@ -345,6 +345,9 @@ func Analyze(cfg *Config, pairs []MetricSetPair, opts Options) (*Result, error) 
 	judgeImpl.Decide(cases, cfg)
 	if opts.Equivalence {
 		decideEquivalence(cases)
+	}
+	if len(cases) > 0 {
+		res.Metrics = make([]MetricResult, 0, len(cases))
 	}
 	for _, c := range cases {
 		res.Metrics = append(res.Metrics, c.MetricResult)

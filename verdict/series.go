@@ -33,6 +33,9 @@ type series struct {
 // Outlier fences are computed from the finite points, and infinite points
 // are never removed as outliers: they are the regression, not noise.
 func prepare(raw []float64, m *Metric) series {
+	if len(raw) == 0 {
+		return series{}
+	}
 	s := series{values: make([]float64, 0, len(raw)), at: make([]int, 0, len(raw)), replaced: make([]bool, 0, len(raw))}
 	for i, v := range raw {
 		if math.IsNaN(v) {

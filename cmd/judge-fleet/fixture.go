@@ -89,7 +89,7 @@ func startFleet(ctx context.Context, o options, work string, log *slog.Logger) (
 		return nil, fmt.Errorf("prometheus: %w", err)
 	}
 	f.stops = append(f.stops, stopProm)
-	dbURL, stopDB, err := pgtest.Start()
+	dbURL, stopDB, err := pgtest.Start(o.durable)
 	if err != nil {
 		return nil, fmt.Errorf("postgresql: %w", err)
 	}

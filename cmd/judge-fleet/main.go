@@ -34,6 +34,7 @@ type options struct {
 	restart       bool
 	work          string
 	profile       string
+	durable       bool
 }
 
 func main() {
@@ -48,6 +49,7 @@ func main() {
 	flag.IntVar(&o.replicas, "replicas", 1, "judge serve replicas behind one PostgreSQL (requests go round-robin)")
 	flag.BoolVar(&o.restart, "restart", false, "stop one replica half-way (SIGTERM) and start it again; needs -replicas 2 or more")
 	flag.StringVar(&o.work, "work", "", "directory for the run's files (default: a temporary one, removed)")
+	flag.BoolVar(&o.durable, "durable", false, "run PostgreSQL with its production defaults (every commit flushed to disk) rather than, as for tests, with fsync off")
 	flag.StringVar(&o.profile, "profile", "", "write the first replica's CPU profile, taken over the middle third of the run, to this file (go tool pprof)")
 	flag.Parse()
 	if err := o.check(); err != nil {

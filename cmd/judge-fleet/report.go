@@ -89,8 +89,12 @@ func report(w io.Writer, o options, run fleetRun, floor []time.Duration, in inte
 	}
 	slices.Sort(ttv)
 	slices.Sort(floor)
-	fmt.Fprintf(w, "%d sequences of %d looks, a look every %s each, %d services, %d replica(s) on PostgreSQL, %s run\n\n",
-		o.sequences, o.looks, o.interval, o.services, o.replicas, run.elapsed.Round(time.Second))
+	durability := "fsync off"
+	if o.durable {
+		durability = "durable commits"
+	}
+	fmt.Fprintf(w, "%d sequences of %d looks, a look every %s each, %d services, %d replica(s) on PostgreSQL (%s), %s run\n\n",
+		o.sequences, o.looks, o.interval, o.services, o.replicas, durability, run.elapsed.Round(time.Second))
 	fmt.Fprintln(w, "| measure | value | goal |")
 	fmt.Fprintln(w, "|---|---:|---|")
 	fmt.Fprintf(w, "| looks answered | %d (%.1f/s) | |\n", len(ttv), float64(len(ttv))/run.elapsed.Seconds())

@@ -53,7 +53,7 @@ func Run(m *testing.M) int {
 func NewDatabase(t testing.TB) string {
 	testenv.NeedsExternal(t, "a real PostgreSQL")
 	t.Helper()
-	once.Do(func() { running, bootErr = start() })
+	once.Do(func() { running, bootErr = start(false) })
 	if bootErr != nil {
 		t.Fatalf("PostgreSQL for tests: %v", bootErr)
 	}
@@ -71,9 +71,11 @@ func NewDatabase(t testing.TB) string {
 
 // Start starts a cluster of its own, outside any test (the fleet
 // benchmark), and returns the URL of its postgres database and the function
-// that stops and removes it.
-func Start() (url string, stop func(), err error) {
-	c, err := start()
+// that stops and removes it. A durable cluster keeps PostgreSQL's own
+// defaults (every commit flushed to disk, as in production); otherwise,
+// as for tests, nothing is flushed.
+func Start(durable bool) (url string, stop func(), err error) {
+	c, err := start(durable)
 	if err != nil {
 		return "", nil, err
 	}
@@ -101,7 +103,7 @@ func binDir() (string, error) {
 	return "", fmt.Errorf("initdb and pg_ctl not found on PATH or in /usr/lib/postgresql/*/bin; run scripts/ensure-postgres.sh (make test does)")
 }
 
-func start() (*cluster, error) {
+func start(durable bool) (*cluster, error) {
 	bin, err := binDir()
 	if err != nil {
 		return nil, err
@@ -134,7 +136,10 @@ func start() (*cluster, error) {
 		_ = os.RemoveAll(base)
 		return nil, fmt.Errorf("initdb: %w\n%s", err, out)
 	}
-	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200", c.port, base)
+	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c max_connections=200", c.port, base)
+	if !durable {
+		opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+	}
 	if out, err := c.command(c.pgCtl, "-D", c.data, "-o", opts, "-l", filepath.Join(base, "server.log"), "-w", "-t", "60", "start").CombinedOutput(); err != nil {
 		log, _ := os.ReadFile(filepath.Join(base, "server.log"))
 		_ = os.RemoveAll(base)
