@@ -1,8 +1,10 @@
 package server
 
 import (
+	"bytes"
 	"errors"
 	"math"
+	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/types/known/structpb"
@@ -83,5 +85,23 @@ func TestCanonicalEncoding(t *testing.T) {
 		if a, b := appendCanonical(nil, one), appendCanonical(nil, other); string(a) != string(b) {
 			t.Fatalf("equal values encode as %q and %q", a, b)
 		}
+	}
+}
+
+// TestWholeBody: a body limitBody read is decoded from its own bytes, not a
+// copy; one already partly read, or any other reader, is read.
+func TestWholeBody(t *testing.T) {
+	all := []byte(`{"spec":{}}`)
+	got, err := wholeBody(boundedBody{bytes.NewReader(all), all})
+	if err != nil || &got[0] != &all[0] {
+		t.Errorf("limitBody's body: %q, %v; want its own bytes", got, err)
+	}
+	partly := boundedBody{bytes.NewReader(all), all}
+	_, _ = partly.Read(make([]byte, 2))
+	if got, err := wholeBody(partly); err != nil || string(got) != string(all[2:]) {
+		t.Errorf("a body partly read: %q, %v; want the rest", got, err)
+	}
+	if got, err := wholeBody(strings.NewReader("abc")); err != nil || string(got) != "abc" {
+		t.Errorf("another reader: %q, %v", got, err)
 	}
 }

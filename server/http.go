@@ -185,16 +185,19 @@ func (s *Service) limitBody(next http.Handler) http.Handler {
 			return
 		}
 		if r.Body != nil && r.Body != http.NoBody {
-			body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
-			if err != nil {
+			var buf bytes.Buffer
+			if r.ContentLength > 0 {
+				buf.Grow(int(r.ContentLength) + 1) // bytes.Buffer reads until EOF, needing one more byte to see it
+			}
+			if _, err := buf.ReadFrom(io.LimitReader(r.Body, limit+1)); err != nil {
 				writeJSONError(w, http.StatusBadRequest, codes.InvalidArgument, "request body could not be read")
 				return
 			}
-			if int64(len(body)) > limit {
+			if int64(buf.Len()) > limit {
 				tooLarge(w)
 				return
 			}
-			r.Body = io.NopCloser(bytes.NewReader(body))
+			r.Body = boundedBody{bytes.NewReader(buf.Bytes()), buf.Bytes()}
 		}
 		next.ServeHTTP(w, r)
 	})
@@ -257,10 +260,28 @@ func (m *apiJSON) Marshal(v any) ([]byte, error) {
 	return m.MarshalAppend(make([]byte, 0, 2*proto.Size(msg)+512), msg)
 }
 
+// boundedBody is a request body limitBody has read: a reader of its bytes,
+// which the decoder takes whole without copying them.
+type boundedBody struct {
+	*bytes.Reader
+	all []byte
+}
+
+func (boundedBody) Close() error { return nil }
+
+// wholeBody returns what r holds: limitBody's bytes as they are (when
+// nothing was read from them yet), or what r reads.
+func wholeBody(r io.Reader) ([]byte, error) {
+	if b, ok := r.(boundedBody); ok && b.Len() == len(b.all) {
+		return b.all, nil
+	}
+	return io.ReadAll(r)
+}
+
 // NewDecoder reads the whole body and unmarshals it.
 func (m *apiJSON) NewDecoder(r io.Reader) runtime.Decoder {
 	return runtime.DecoderFunc(func(v any) error {
-		data, err := io.ReadAll(r)
+		data, err := wholeBody(r)
 		if err != nil {
 			return err
 		}
