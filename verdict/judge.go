@@ -291,56 +291,7 @@ func Analyze(cfg *Config, pairs []MetricSetPair, opts Options) (*Result, error) 
 	res := &Result{Judge: judge, Serves: cfg.KayentaJudge, Thresholds: thresholds}
 	cases := make([]*metricCase, 0, len(cfg.Metrics))
 	for i := range cfg.Metrics {
-		m := &cfg.Metrics[i]
-		pair := byName[m.Name]
-		var canaryRaw, controlRaw []float64
-		step := 60.0
-		if pair != nil {
-			canaryRaw, controlRaw = pair.Values.Experiment, pair.Values.Control
-			if s, ok := pair.Scopes["experiment"]; ok && s.StepMillis > 0 {
-				step = float64(s.StepMillis) / 1000
-			}
-		}
-		cs, bs := prepare(canaryRaw, m), prepare(controlRaw, m)
-		canary, control := cs.values, bs.values
-		var history []float64
-		aligned := false
-		if pair != nil {
-			history = prepare(pair.Values.ControlHistory, m).values
-			aligned = pair.TimeAligned()
-		}
-		canarySorted, controlSorted := sortedClone(canary), sortedClone(control)
-		var sparse *thinned
-		if pair != nil && judgeImpl.Thins() {
-			sparse = thinPair(pair, m)
-		}
-		for _, test := range m.Tests {
-			r := &metricCase{
-				MetricResult: MetricResult{
-					Name: m.Name, Test: test, Groups: slices.Clone(m.Groups), Muted: m.Muted, ConfiguredCritical: m.Critical,
-					Baseline: describe(controlSorted), Canary: describe(canarySorted), Bounds: boundsOf(m, test),
-				},
-				metric: m, canary: canary, control: control, canarySorted: canarySorted, controlSorted: controlSorted,
-				canarySeries: &cs, controlSeries: &bs, canaryMeasured: cs.measured, controlMeasured: bs.measured,
-				history: history, aligned: aligned, metrics: len(cfg.Metrics),
-			}
-			if sparse != nil && test != TestThreshold {
-				sparse.apply(r)
-			}
-			if pair != nil {
-				r.ID, r.Tags, r.hint = pair.ID, pair.Tags, pair.Hint
-			}
-			switch {
-			case pair != nil && pair.Error != "":
-				fail(r, "the series could not be fetched: "+pair.Error)
-			case infiniteCanary(r):
-			case test == TestThreshold:
-				thresholdTest(r, step)
-			default:
-				judgeImpl.Test(r, cfg.FamilyWiseError, opts)
-			}
-			cases = append(cases, r)
-		}
+		cases = append(cases, judgeMetric(cfg, &cfg.Metrics[i], byName[cfg.Metrics[i].Name], judgeImpl, opts)...)
 	}
 	judgeImpl.Decide(cases, cfg)
 	if opts.Equivalence {
