@@ -44,8 +44,15 @@ func main() {
 	role := flag.String("role", "client", "client, or server (internal: the child process)")
 	judge := flag.String("judge", "default", "the judge the analyze requests ask for (kayenta measures the service with the cheapest judge)")
 	profile := flag.String("server-profile", "", "write the server process's CPU profile over the whole run to this file (go tool pprof)")
+	var only selection
+	flag.StringVar(&only.path, "path", "both", "the paths measured: both, http or grpc (one alone profiles it with -server-profile)")
+	flag.StringVar(&only.endpoint, "endpoint", "both", "the endpoints measured: both (and their ratio), analyze or floor")
 	flag.Parse()
-	run := func(d time.Duration, c int) error { return runClient(d, c, *soak, *judge, *profile) }
+	if err := only.check(); err != nil {
+		fmt.Fprintln(os.Stderr, "judge-bench:", err)
+		os.Exit(64)
+	}
+	run := func(d time.Duration, c int) error { return runClient(d, c, *soak, *judge, *profile, only) }
 	if *role == "server" {
 		run = func(time.Duration, int) error { return runServers(*profile) }
 	}
@@ -53,6 +60,19 @@ func main() {
 		fmt.Fprintln(os.Stderr, "judge-bench:", err)
 		os.Exit(1)
 	}
+}
+
+// selection is the paths and endpoints a run measures.
+type selection struct{ path, endpoint string }
+
+func (s selection) check() error {
+	if !slices.Contains([]string{"both", "http", "grpc"}, s.path) {
+		return fmt.Errorf("-path %q: want both, http or grpc", s.path)
+	}
+	if !slices.Contains([]string{"both", "analyze", "floor"}, s.endpoint) {
+		return fmt.Errorf("-endpoint %q: want both, analyze or floor", s.endpoint)
+	}
+	return nil
 }
 
 // requestBody is an analysis of 10 metrics with 60 baseline and 60 canary
@@ -190,7 +210,7 @@ func startChild(profile string) (judgeAddr, floorAddr string, pid int, stop func
 	return judgeAddr, floorAddr, cmd.Process.Pid, func() { _ = stdin.Close(); _ = cmd.Wait() }, nil
 }
 
-func runClient(duration time.Duration, concurrency, soak int, judge, profile string) error {
+func runClient(duration time.Duration, concurrency, soak int, judge, profile string, only selection) error {
 	judgeAddr, floorAddr, pid, stop, err := startChild(profile)
 	if err != nil {
 		return err
@@ -249,22 +269,31 @@ func runClient(duration time.Duration, concurrency, soak int, judge, profile str
 	fmt.Println("| path | endpoint | max req/s | p50 at 80% | p99 at 80% | errors |")
 	fmt.Println("|---|---|---:|---:|---:|---:|")
 	for _, path := range []struct {
-		name         string
+		name, flag   string
 		judge, floor func() error
 	}{
-		{"HTTP/JSON", httpCall(judgeAddr), httpCall(floorAddr)},
-		{"gRPC", gAnalyze, gFloor},
+		{"HTTP/JSON", "http", httpCall(judgeAddr), httpCall(floorAddr)},
+		{"gRPC", "grpc", gAnalyze, gFloor},
 	} {
-		j := measure(path.judge, duration, concurrency)
-		f := measure(path.floor, duration, concurrency)
+		if only.path != "both" && only.path != path.flag {
+			continue
+		}
+		var j, f result
 		for _, row := range []struct {
-			name string
-			r    result
-		}{{"analyze", j}, {"floor (decode only)", f}} {
+			name, flag string
+			call       func() error
+			r          *result
+		}{{"analyze", "analyze", path.judge, &j}, {"floor (decode only)", "floor", path.floor, &f}} {
+			if only.endpoint != "both" && only.endpoint != row.flag {
+				continue
+			}
+			*row.r = measure(row.call, duration, concurrency)
 			fmt.Printf("| %s | %s | %.0f | %.2f ms | %.2f ms | %d |\n", path.name, row.name, row.r.maxRate,
 				ms(row.r.p50), ms(row.r.p99), row.r.errors)
 		}
-		fmt.Printf("| %s | **ratio analyze / floor** | **%.0f%%** | | | |\n", path.name, 100*j.maxRate/f.maxRate)
+		if only.endpoint == "both" {
+			fmt.Printf("| %s | **ratio analyze / floor** | **%.0f%%** | | | |\n", path.name, 100*j.maxRate/f.maxRate)
+		}
 	}
 	if soak > 0 {
 		return soakTest(pid, soak, concurrency, httpCall(judgeAddr), gAnalyze)
