@@ -45,7 +45,7 @@ func main() {
 	flag.IntVar(&o.looks, "looks", 10, "planned looks of each sequence")
 	flag.DurationVar(&o.interval, "interval", 10*time.Second, "time between two looks of a sequence (a rollout's look every minute or more, compressed)")
 	flag.DurationVar(&o.duration, "duration", 10*time.Minute, "length of the fleet run (the soak)")
-	flag.DurationVar(&o.floorDuration, "floor-duration", time.Minute, "length of the fetch floor's run")
+	flag.DurationVar(&o.floorDuration, "floor-duration", 3*time.Minute, "length of the fetch floor's run (its p99 is the goal's yardstick: a minute's 1,200 looks vary by a third from run to run)")
 	flag.IntVar(&o.replicas, "replicas", 1, "judge serve replicas behind one PostgreSQL (requests go round-robin)")
 	flag.BoolVar(&o.restart, "restart", false, "stop one replica half-way (SIGTERM) and start it again; needs -replicas 2 or more")
 	flag.StringVar(&o.work, "work", "", "directory for the run's files (default: a temporary one, removed)")
