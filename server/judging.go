@@ -31,7 +31,7 @@ func (s *Service) judgeStored(ctx context.Context, a store.Analysis) store.Outco
 	if err != nil {
 		return s.failedOutcome(ctx, err)
 	}
-	v, series, err := s.judge(ctx, resolved, cfg, a.ID)
+	v, series, err := s.judge(ctx, resolved, cfg, a.ID, nil)
 	if err != nil {
 		return s.failedOutcome(ctx, err)
 	}
@@ -51,9 +51,10 @@ func (s *Service) judgeStored(ctx context.Context, a store.Analysis) store.Outco
 
 // analyzeRecorded judges a spec synchronously, as Analyze does, and stores
 // the judged analysis, finished, so that a deployer's webhook can answer
-// with its id and report. The id is drawn first, so a sequence's look
-// records it as it is finished. A failure to store the analysis is logged,
-// unlinks the look and leaves the id empty: the verdict stands either way.
+// with its id and report. The id is drawn first, and a sequence's look
+// stores the analysis in the statement that finishes it. A failure to
+// store the analysis is logged, unlinks the look and leaves the id empty:
+// the verdict stands either way.
 func (s *Service) analyzeRecorded(ctx context.Context, spec *judgev1.AnalysisSpec) (string, *judgev1.Verdict, error) {
 	resolved, cfg, err := s.resolve(ctx, spec)
 	if err != nil {
@@ -63,29 +64,38 @@ func (s *Service) analyzeRecorded(ctx context.Context, spec *judgev1.AnalysisSpe
 	if err != nil {
 		return "", nil, s.grpcError(err)
 	}
-	release, err := s.admit.enter(ctx)
-	if err != nil {
-		return "", nil, s.grpcError(err)
+	rec := &webhookRecord{Recorded: store.Recorded{ConfigName: cfg.Name, Application: resolved.GetApplication()}}
+	if n, ok := spec.GetConfig().(*judgev1.AnalysisSpec_CanaryConfigName); ok {
+		rec.ConfigName = n.CanaryConfigName
+	}
+	rec.Spec, err = protojson.Marshal(resolved)
+	release, admitErr := s.admit.enter(ctx)
+	if admitErr != nil {
+		return "", nil, s.grpcError(admitErr)
 	}
 	defer release()
-	v, series, err := s.judge(ctx, resolved, cfg, id)
+	if err != nil {
+		// Judged all the same; the analysis cannot be stored.
+		v, _, judgeErr := s.judge(ctx, resolved, cfg, "", nil)
+		if judgeErr != nil {
+			return "", nil, s.grpcError(judgeErr)
+		}
+		s.log.Error("encode a webhook analysis", "err", err)
+		return "", v, nil
+	}
+	v, series, err := s.judge(ctx, resolved, cfg, id, rec)
 	if err != nil {
 		return "", nil, s.grpcError(err)
 	}
-	var o store.Outcome
-	raw, err := protojson.Marshal(resolved)
-	if err == nil {
-		o.Verdict, err = protojson.Marshal(v)
+	if rec.stored {
+		return id, v, nil
 	}
+	rec.Outcome.Verdict, err = protojson.Marshal(v)
 	if series != nil && err == nil {
-		o.Series, err = json.Marshal(protoconv.PairsFromProto(series))
+		rec.Outcome.Series, err = json.Marshal(protoconv.PairsFromProto(series))
 	}
 	if err == nil {
-		name := cfg.Name
-		if n, ok := spec.GetConfig().(*judgev1.AnalysisSpec_CanaryConfigName); ok {
-			name = n.CanaryConfigName
-		}
-		_, err = s.store.RecordAnalysis(ctx, id, name, resolved.GetApplication(), raw, o)
+		err = s.store.RecordAnalysis(ctx, id, rec.Recorded)
 	}
 	if err == nil {
 		return id, v, nil
@@ -97,6 +107,14 @@ func (s *Service) analyzeRecorded(ctx context.Context, spec *judgev1.AnalysisSpe
 		}
 	}
 	return "", v, nil
+}
+
+// webhookRecord is a webhook's analysis for the look that judges it to
+// store as it is finished (store.FinishLookRecorded); the look fills its
+// outcome, and stored says it was stored.
+type webhookRecord struct {
+	store.Recorded
+	stored bool
 }
 
 // failedOutcome is the outcome of an analysis that could not be judged.

@@ -29,7 +29,7 @@ func (s *Service) Analyze(ctx context.Context, req *judgev1.AnalyzeRequest) (*ju
 		return nil, s.grpcError(err)
 	}
 	defer release()
-	v, series, err := s.judge(ctx, spec, cfg, "")
+	v, series, err := s.judge(ctx, spec, cfg, "", nil)
 	if err != nil {
 		return nil, s.grpcError(err)
 	}
@@ -195,10 +195,11 @@ func (s *Service) parseConfig(body *structpb.Struct, source string) (*verdict.Co
 
 // judge runs the verdict engine on a resolved spec: on its inline series,
 // or on the series fetched for its scopes (returned too). id, when known,
-// is the stored analysis the verdict is for. A spec in a named sequence is
-// that sequence's next look (judgeLook); one of a planned look/looks is
-// tested at its share of the level.
-func (s *Service) judge(ctx context.Context, spec *judgev1.AnalysisSpec, cfg *verdict.Config, id string) (*judgev1.Verdict, []*judgev1.MetricPair, error) {
+// is the stored analysis the verdict is for; rec, when given, is a
+// webhook's analysis for a sequence's look to store. A spec in a named
+// sequence is that sequence's next look (judgeLook); one of a planned
+// look/looks is tested at its share of the level.
+func (s *Service) judge(ctx context.Context, spec *judgev1.AnalysisSpec, cfg *verdict.Config, id string, rec *webhookRecord) (*judgev1.Verdict, []*judgev1.MetricPair, error) {
 	if s.beforeJudge != nil {
 		s.beforeJudge(ctx, spec)
 	}
@@ -206,7 +207,7 @@ func (s *Service) judge(ctx context.Context, spec *judgev1.AnalysisSpec, cfg *ve
 		return nil, nil, err
 	}
 	if spec.GetSequence() != "" {
-		return s.judgeLook(ctx, spec, cfg, id)
+		return s.judgeLook(ctx, spec, cfg, id, rec)
 	}
 	var look *judgev1.SequenceLook
 	alpha := cmp.Or(cfg.FamilyWiseError, 0.05)

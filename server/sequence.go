@@ -3,6 +3,7 @@ package server
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -56,7 +57,7 @@ func checkSequence(spec *judgev1.AnalysisSpec) error {
 // stored. A sequence that established a regression answers FAIL at once;
 // a look past the planned ones is FAIL; a look that reached no verdict is
 // dropped, spending nothing.
-func (s *Service) judgeLook(ctx context.Context, spec *judgev1.AnalysisSpec, cfg *verdict.Config, id string) (*judgev1.Verdict, []*judgev1.MetricPair, error) {
+func (s *Service) judgeLook(ctx context.Context, spec *judgev1.AnalysisSpec, cfg *verdict.Config, id string, rec *webhookRecord) (*judgev1.Verdict, []*judgev1.MetricPair, error) {
 	name := spec.GetSequence()
 	plan := sequence.Plan{Alpha: cmp.Or(cfg.FamilyWiseError, 0.05), Looks: int(spec.GetLooks()), PassEarly: spec.GetPassEarly()}
 	// The series do not depend on the look's number: they are fetched
@@ -116,7 +117,7 @@ func (s *Service) judgeLook(ctx context.Context, spec *judgev1.AnalysisSpec, cfg
 	}
 	raw, err := protojson.Marshal(v)
 	if err == nil {
-		err = s.store.FinishLook(ctx, name, k, id, raw, state, why)
+		err = s.finishLook(ctx, name, k, id, raw, state, why, series, rec)
 	}
 	if err != nil && verdict.Outcome(v.GetResult()) != verdict.ResultFail {
 		// What is not stored cannot be continued: no pass on it.
@@ -126,6 +127,29 @@ func (s *Service) judgeLook(ctx context.Context, spec *judgev1.AnalysisSpec, cfg
 		s.log.Warn("store a failing look", "sequence", name, "look", k, "err", err)
 	}
 	return v, series, nil
+}
+
+// finishLook stores a look's verdict, with the webhook's analysis rec in
+// the same statement when given. An analysis that cannot be stored (or
+// encoded) does not keep the look from being stored: the look is then
+// finished alone and the webhook records the analysis, or says why not.
+func (s *Service) finishLook(ctx context.Context, name string, k int, id string, raw []byte, state, why string, series []*judgev1.MetricPair, rec *webhookRecord) error {
+	if rec != nil {
+		rec.Outcome = store.Outcome{Verdict: raw}
+		var err error
+		if series != nil {
+			rec.Outcome.Series, err = json.Marshal(protoconv.PairsFromProto(series))
+		}
+		if err == nil {
+			err = s.store.FinishLookRecorded(ctx, name, k, id, raw, state, why, rec.Recorded)
+		}
+		if err == nil {
+			rec.stored = true
+			return nil
+		}
+		s.log.Warn("store a look with its webhook analysis; storing the look alone", "sequence", name, "look", k, "err", err)
+	}
+	return s.store.FinishLook(ctx, name, k, id, raw, state, why)
 }
 
 // GetSequence returns a stored sequence and a page of its looks.

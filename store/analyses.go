@@ -274,19 +274,33 @@ type Outcome struct {
 	Error   string
 }
 
-// RecordAnalysis stores an analysis judged synchronously (a deployer's
-// webhook) under id (from NewID), finished with its outcome, so that it
-// can be read back and reported like any other.
-func (s *Store) RecordAnalysis(ctx context.Context, id, configName, application string, spec []byte, o Outcome) (Analysis, error) {
+// Recorded is an analysis judged synchronously (a deployer's webhook),
+// stored finished with its outcome so that it can be read back and
+// reported like any other.
+type Recorded struct {
+	ConfigName, Application string
+	Spec                    []byte
+	Outcome                 Outcome
+}
+
+const insertAnalysisSQL = `INSERT INTO analyses (id, status, config_name, application, spec, verdict, series, error, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// args are insertAnalysisSQL's arguments for rec stored under id at now.
+func (rec *Recorded) args(id string, now time.Time) []any {
 	status := StatusSucceeded
-	if o.Verdict == nil {
+	if rec.Outcome.Verdict == nil {
 		status = StatusFailed
 	}
-	now := s.now()
-	if _, err := s.exec(ctx, `INSERT INTO analyses (id, status, config_name, application, spec, verdict, series, error, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, id, string(status), configName, application, string(spec), string(o.Verdict), string(o.Series), o.Error,
-		now.UnixNano(), now.UnixNano()); err != nil {
-		return Analysis{}, fmt.Errorf("record analysis: %w", err)
+	o := rec.Outcome
+	return []any{id, string(status), rec.ConfigName, rec.Application, string(rec.Spec), string(o.Verdict), string(o.Series), o.Error,
+		now.UnixNano(), now.UnixNano()}
+}
+
+// RecordAnalysis stores rec under id (from NewID).
+func (s *Store) RecordAnalysis(ctx context.Context, id string, rec Recorded) error {
+	if _, err := s.exec(ctx, insertAnalysisSQL, rec.args(id, s.now())...); err != nil {
+		return fmt.Errorf("record analysis: %w", err)
 	}
-	return Analysis{ID: id, Status: status, ConfigName: configName, Spec: spec, Verdict: o.Verdict, Series: o.Series, Error: o.Error, CreatedAt: now, UpdatedAt: now}, nil
+	return nil
 }

@@ -131,10 +131,32 @@ func (s *Store) claimSequence(ctx context.Context, tx *sql.Tx, name string, look
 // SequenceOpen, decides the sequence with its reason. A failed sequence
 // stays failed: no later look changes it.
 func (s *Store) FinishLook(ctx context.Context, name string, look int, analysisID string, verdict []byte, state, reason string) error {
-	if state == SequenceOpen {
+	return s.finishLook(ctx, name, look, analysisID, verdict, state, reason, nil)
+}
+
+// FinishLookRecorded is FinishLook storing with the look, atomically, the
+// analysis rec that judged it under analysisID (a deployer's webhook): one
+// round trip fewer than recording it after.
+func (s *Store) FinishLookRecorded(ctx context.Context, name string, look int, analysisID string, verdict []byte, state, reason string, rec Recorded) error {
+	return s.finishLook(ctx, name, look, analysisID, verdict, state, reason, &rec)
+}
+
+const finishLookSQL = `UPDATE sequence_looks SET analysis_id = ?, verdict = ? WHERE sequence = ? AND look = ?`
+
+func (s *Store) finishLook(ctx context.Context, name string, look int, analysisID string, verdict []byte, state, reason string, rec *Recorded) error {
+	finish := []any{analysisID, string(verdict), name, look}
+	switch {
+	case state == SequenceOpen && rec == nil:
 		// Most looks decide nothing: one statement, no transaction.
-		if _, err := s.exec(ctx, `UPDATE sequence_looks SET analysis_id = ?, verdict = ? WHERE sequence = ? AND look = ?`,
-			analysisID, string(verdict), name, look); err != nil {
+		if _, err := s.exec(ctx, finishLookSQL, finish...); err != nil {
+			return fmt.Errorf("finish look %d of sequence: %w", look, err)
+		}
+		return nil
+	case state == SequenceOpen && s.dialect.name == "postgres":
+		// PostgreSQL runs the insert of a data-modifying WITH as part of
+		// the statement: one statement, atomic, no transaction.
+		if _, err := s.exec(ctx, `WITH recorded AS (`+insertAnalysisSQL+`) `+finishLookSQL,
+			append(rec.args(analysisID, s.now()), finish...)...); err != nil {
 			return fmt.Errorf("finish look %d of sequence: %w", look, err)
 		}
 		return nil
@@ -144,13 +166,19 @@ func (s *Store) FinishLook(ctx context.Context, name string, look int, analysisI
 		return fmt.Errorf("finish look %d of sequence: %w", look, err)
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, s.dialect.rebind(`UPDATE sequence_looks SET analysis_id = ?, verdict = ? WHERE sequence = ? AND look = ?`),
-		analysisID, string(verdict), name, look); err != nil {
+	if rec != nil {
+		if _, err := tx.ExecContext(ctx, s.dialect.rebind(insertAnalysisSQL), rec.args(analysisID, s.now())...); err != nil {
+			return fmt.Errorf("finish look %d of sequence: record its analysis: %w", look, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, s.dialect.rebind(finishLookSQL), finish...); err != nil {
 		return fmt.Errorf("finish look %d of sequence: %w", look, err)
 	}
-	if _, err := tx.ExecContext(ctx, s.dialect.rebind(`UPDATE sequences SET state = ?, reason = ?, updated_at = ? WHERE name = ? AND state <> ?`),
-		state, reason, s.now().UnixNano(), name, SequenceFailed); err != nil {
-		return fmt.Errorf("finish look %d of sequence: %w", look, err)
+	if state != SequenceOpen {
+		if _, err := tx.ExecContext(ctx, s.dialect.rebind(`UPDATE sequences SET state = ?, reason = ?, updated_at = ? WHERE name = ? AND state <> ?`),
+			state, reason, s.now().UnixNano(), name, SequenceFailed); err != nil {
+			return fmt.Errorf("finish look %d of sequence: %w", look, err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("finish look %d of sequence: %w", look, err)

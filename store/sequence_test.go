@@ -178,3 +178,51 @@ func TestSequencePagesBounded(t *testing.T) {
 		})
 	}
 }
+
+// TestFinishLookRecorded: a webhook's analysis is stored with the look it
+// judged, on each backend, whether the look decides nothing (on
+// PostgreSQL one statement) or decides the sequence; an analysis that
+// cannot be stored (its id taken) leaves the look unfinished too, so that
+// the two are never stored apart.
+func TestFinishLookRecorded(t *testing.T) {
+	ctx := context.Background()
+	for name, open := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			s := open()
+			const seq = "argo-web:7f9c"
+			rec := func(result string) Recorded {
+				return Recorded{ConfigName: "podinfo", Application: "web", Spec: []byte(`{"sequence":"7f9c"}`),
+					Outcome: Outcome{Verdict: []byte(`{"result":"` + result + `"}`), Series: []byte(`[]`)}}
+			}
+			for look, tc := range []struct {
+				id, result, state string
+			}{{"id-one", "PASS", SequenceOpen}, {"id-two", "FAIL", SequenceFailed}} {
+				if _, k, err := s.BeginLook(ctx, seq, 3, ""); err != nil || k != look+1 {
+					t.Fatalf("begin look %d: %d, %v", look+1, k, err)
+				}
+				if err := s.FinishLookRecorded(ctx, seq, look+1, tc.id, []byte(`{"result":"`+tc.result+`"}`), tc.state, "why", rec(tc.result)); err != nil {
+					t.Fatal(err)
+				}
+				a, err := s.GetAnalysis(ctx, tc.id)
+				if err != nil || a.Status != StatusSucceeded || string(a.Verdict) != `{"result":"`+tc.result+`"}` || a.ConfigName != "podinfo" || string(a.Series) != `[]` {
+					t.Errorf("look %d's analysis: %+v, %v", look+1, a, err)
+				}
+			}
+			got, looks, _, err := s.GetSequence(ctx, seq, 0, 10)
+			if err != nil || got.State != SequenceFailed || len(looks) != 2 || looks[0].AnalysisID != "id-one" || looks[1].AnalysisID != "id-two" {
+				t.Fatalf("sequence: %+v %+v, %v", got, looks, err)
+			}
+
+			const other = "argo-web:other"
+			if _, _, err := s.BeginLook(ctx, other, 3, ""); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.FinishLookRecorded(ctx, other, 1, "id-one", []byte(`{"result":"PASS"}`), SequenceOpen, "", rec("PASS")); err == nil {
+				t.Fatal("an analysis id already taken was stored")
+			}
+			if _, looks, _, err := s.GetSequence(ctx, other, 0, 10); err != nil || len(looks) != 1 || len(looks[0].Verdict) != 0 || looks[0].AnalysisID != "" {
+				t.Errorf("a look whose analysis was refused: %+v, %v; want it unfinished", looks, err)
+			}
+		})
+	}
+}
