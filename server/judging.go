@@ -68,31 +68,26 @@ func (s *Service) analyzeRecorded(ctx context.Context, spec *judgev1.AnalysisSpe
 	if n, ok := spec.GetConfig().(*judgev1.AnalysisSpec_CanaryConfigName); ok {
 		rec.ConfigName = n.CanaryConfigName
 	}
-	rec.Spec, err = protojson.Marshal(resolved)
-	release, admitErr := s.admit.enter(ctx)
-	if admitErr != nil {
-		return "", nil, s.grpcError(admitErr)
+	if rec.Spec, err = protojson.Marshal(resolved); err != nil {
+		// Judged all the same; the analysis cannot be stored.
+		s.log.Error("encode a webhook analysis", "err", err)
+		rec, id = nil, ""
+	}
+	release, err := s.admit.enter(ctx)
+	if err != nil {
+		return "", nil, s.grpcError(err)
 	}
 	defer release()
-	if err != nil {
-		// Judged all the same; the analysis cannot be stored.
-		v, _, judgeErr := s.judge(ctx, resolved, cfg, "", nil)
-		if judgeErr != nil {
-			return "", nil, s.grpcError(judgeErr)
-		}
-		s.log.Error("encode a webhook analysis", "err", err)
-		return "", v, nil
-	}
 	v, series, err := s.judge(ctx, resolved, cfg, id, rec)
 	if err != nil {
 		return "", nil, s.grpcError(err)
 	}
-	if rec.stored {
+	if rec == nil || rec.stored {
 		return id, v, nil
 	}
-	rec.Outcome.Verdict, err = protojson.Marshal(v)
-	if series != nil && err == nil {
-		rec.Outcome.Series, err = json.Marshal(protoconv.PairsFromProto(series))
+	verdictJSON, err := protojson.Marshal(v)
+	if err == nil {
+		err = rec.setOutcome(verdictJSON, series)
 	}
 	if err == nil {
 		err = s.store.RecordAnalysis(ctx, id, rec.Recorded)
@@ -115,6 +110,18 @@ func (s *Service) analyzeRecorded(ctx context.Context, spec *judgev1.AnalysisSpe
 type webhookRecord struct {
 	store.Recorded
 	stored bool
+}
+
+// setOutcome sets the analysis' outcome: the verdict's JSON and, when the
+// spec fetched them, the series.
+func (r *webhookRecord) setOutcome(verdict []byte, series []*judgev1.MetricPair) error {
+	r.Outcome = store.Outcome{Verdict: verdict}
+	if series == nil {
+		return nil
+	}
+	var err error
+	r.Outcome.Series, err = json.Marshal(protoconv.PairsFromProto(series))
+	return err
 }
 
 // failedOutcome is the outcome of an analysis that could not be judged.

@@ -3,7 +3,6 @@ package server
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -135,11 +134,7 @@ func (s *Service) judgeLook(ctx context.Context, spec *judgev1.AnalysisSpec, cfg
 // finished alone and the webhook records the analysis, or says why not.
 func (s *Service) finishLook(ctx context.Context, name string, k int, id string, raw []byte, state, why string, series []*judgev1.MetricPair, rec *webhookRecord) error {
 	if rec != nil {
-		rec.Outcome = store.Outcome{Verdict: raw}
-		var err error
-		if series != nil {
-			rec.Outcome.Series, err = json.Marshal(protoconv.PairsFromProto(series))
-		}
+		err := rec.setOutcome(raw, series)
 		if err == nil {
 			err = s.store.FinishLookRecorded(ctx, name, k, id, raw, state, why, rec.Recorded)
 		}

@@ -29,6 +29,7 @@ func openPostgres(databaseURL string) (*Store, error) {
 			unlockMigrations: "SELECT pg_advisory_unlock(7428190133)",
 			lockConfig:       "SELECT pg_advisory_xact_lock(7428, hashtext(?))",
 			clock:            "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000000 AS BIGINT)",
+			insertInWith:     true,
 		},
 		now: func() time.Time { return time.Now().UTC() },
 	}, nil

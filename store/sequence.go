@@ -152,9 +152,9 @@ func (s *Store) finishLook(ctx context.Context, name string, look int, analysisI
 			return fmt.Errorf("finish look %d of sequence: %w", look, err)
 		}
 		return nil
-	case state == SequenceOpen && s.dialect.name == "postgres":
-		// PostgreSQL runs the insert of a data-modifying WITH as part of
-		// the statement: one statement, atomic, no transaction.
+	case state == SequenceOpen && s.dialect.insertInWith:
+		// The insert of a data-modifying WITH runs as part of the
+		// statement: one statement, atomic, no transaction.
 		if _, err := s.exec(ctx, `WITH recorded AS (`+insertAnalysisSQL+`) `+finishLookSQL,
 			append(rec.args(analysisID, s.now()), finish...)...); err != nil {
 			return fmt.Errorf("finish look %d of sequence: %w", look, err)

@@ -60,6 +60,9 @@ type dialect struct {
 	// clock is an expression for the database's time in Unix nanoseconds:
 	// lease deadlines are set and compared on one clock, not each replica's.
 	clock string
+	// insertInWith reports that a WITH clause may insert (PostgreSQL):
+	// a row inserted and another updated in one statement.
+	insertInWith bool
 }
 
 // Open opens the database and runs pending migrations. databaseURL

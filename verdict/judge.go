@@ -291,7 +291,7 @@ func Analyze(cfg *Config, pairs []MetricSetPair, opts Options) (*Result, error) 
 	res := &Result{Judge: judge, Serves: cfg.KayentaJudge, Thresholds: thresholds}
 	cases := make([]*metricCase, 0, len(cfg.Metrics))
 	for i := range cfg.Metrics {
-		cases = append(cases, judgeMetric(cfg, &cfg.Metrics[i], byName[cfg.Metrics[i].Name], judgeImpl, opts)...)
+		cases = judgeMetric(cases, cfg, &cfg.Metrics[i], byName[cfg.Metrics[i].Name], judgeImpl, opts)
 	}
 	judgeImpl.Decide(cases, cfg)
 	if opts.Equivalence {

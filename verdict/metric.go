@@ -2,10 +2,9 @@ package verdict
 
 import "slices"
 
-// judgeMetric prepares one metric's series and runs each of its tests:
-// its cases, before the decision across metrics.
-func judgeMetric(cfg *Config, m *Metric, pair *MetricSetPair, judgeImpl Judge, opts Options) []*metricCase {
-	cases := make([]*metricCase, 0, len(m.Tests))
+// judgeMetric prepares one metric's series and runs each of its tests,
+// appending their cases to cases for the decision across metrics.
+func judgeMetric(cases []*metricCase, cfg *Config, m *Metric, pair *MetricSetPair, judgeImpl Judge, opts Options) []*metricCase {
 	var canaryRaw, controlRaw []float64
 	step := 60.0
 	if pair != nil {
