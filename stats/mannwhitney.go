@@ -220,20 +220,20 @@ func MannWhitney(canary, baseline []float64, opts MannWhitneyOptions) (MannWhitn
 	}
 
 	// A selection enumerates at most about n+m differences (selectRank).
-	diffs := pairwiseDiffs{x: x, y: y, buf: make([]float64, 0, max(n+m, 64))}
+	diffs := newPairwiseDiffs(x, y, make([]float64, 0, max(n+m, 64)))
 	switch {
 	case opts.Dependence.Estimated():
 		if inflation != 1 {
 			return MannWhitneyResult{}, fmt.Errorf("variance inflation %v with an estimated dependence: set one of them", inflation)
 		}
 		res.Method = Serial
-		serialTest(&res, &diffs, conf, rs.tieSum, opts.Dependence)
+		serialTest(&res, diffs, conf, rs.tieSum, opts.Dependence)
 	case n < ExactLimit && m < ExactLimit && !rs.ties && inflation == 1 && !opts.Asymptotic:
 		res.Method = Exact
-		exactTest(&res, &diffs, conf)
+		exactTest(&res, diffs, conf)
 	default:
 		res.Method = Asymptotic
-		asymptoticTest(&res, &diffs, conf, rs.tieSum, inflation)
+		asymptoticTest(&res, diffs, conf, rs.tieSum, inflation)
 	}
 	return res, nil
 }

@@ -125,7 +125,7 @@ func TestPairwiseSelection(t *testing.T) {
 					}
 				}
 				slices.Sort(all)
-				p := &pairwiseDiffs{x: x, y: y}
+				p := newPairwiseDiffs(x, y, nil)
 				step := max(1, len(all)/97)
 				for k := 1; k <= len(all); k += step {
 					s := p.kth(k)

@@ -404,13 +404,13 @@ func pairedDifferences(r *metricCase, infinite int) (c, b, d, rel []float64, com
 	// Both series hold their points in time order (prepare): the
 	// instants both kept are found by one merge.
 	cs, bs := r.canarySeries, r.controlSeries
-	n := min(len(cs.at), len(bs.at))
+	n := min(len(cs.values), len(bs.values))
 	c, b = make([]float64, 0, n), make([]float64, 0, n)
-	for i, j := 0, 0; i < len(cs.at) && j < len(bs.at); {
-		switch {
-		case cs.at[i] < bs.at[j]:
+	for i, j := 0, 0; i < len(cs.values) && j < len(bs.values); {
+		switch ci, bj := cs.position(i), bs.position(j); {
+		case ci < bj:
 			i++
-		case cs.at[i] > bs.at[j]:
+		case ci > bj:
 			j++
 		default:
 			c, b = append(c, cs.values[i]), append(b, bs.values[j])

@@ -14,12 +14,14 @@ import (
 // series is one side of a metric after the NaN strategy and outlier
 // removal, in time order.
 type series struct {
-	// values are the points kept, in time order.
+	// values are the points kept, in time order. They may be the raw
+	// series itself (nothing dropped or replaced) and are never written.
 	values []float64
-	// at is the position (step index) of each kept point in the raw series.
+	// at is the position (step index) of each kept point in the raw series;
+	// nil when every raw point was kept (see position).
 	at []int
 	// replaced marks a NaN that nanStrategy replace turned into 0; it is
-	// never read as a counter value.
+	// never read as a counter value. nil when none was (see isReplaced).
 	replaced []bool
 	// measured reports whether the raw series had at least one real
 	// (non-NaN) point.
@@ -35,6 +37,9 @@ type series struct {
 func prepare(raw []float64, m *Metric) series {
 	if len(raw) == 0 {
 		return series{}
+	}
+	if m.Outliers == nil && !slices.ContainsFunc(raw, math.IsNaN) {
+		return series{values: raw[:len(raw):len(raw)], measured: true}
 	}
 	s := series{values: make([]float64, 0, len(raw)), at: make([]int, 0, len(raw)), replaced: make([]bool, 0, len(raw))}
 	for i, v := range raw {
@@ -72,6 +77,17 @@ func prepare(raw []float64, m *Metric) series {
 	s.values, s.at, s.replaced = s.values[:kept], s.at[:kept], s.replaced[:kept]
 	return s
 }
+
+// position is the step index in the raw series of the i-th kept point.
+func (s *series) position(i int) int {
+	if s.at == nil {
+		return i
+	}
+	return s.at[i]
+}
+
+// isReplaced reports whether the i-th kept point is a NaN replaced by 0.
+func (s *series) isReplaced(i int) bool { return s.replaced != nil && s.replaced[i] }
 
 func sortedClone(x []float64) []float64 {
 	s := slices.Clone(x)

@@ -125,7 +125,7 @@ func rate(s *series, step float64) (float64, string) {
 	first, last := -1, -1
 	var increase, prev float64
 	for i, v := range s.values {
-		if s.replaced[i] {
+		if s.isReplaced(i) {
 			continue
 		}
 		switch {
@@ -138,8 +138,8 @@ func rate(s *series, step float64) (float64, string) {
 		}
 		prev, last = v, i
 	}
-	if first < 0 || s.at[last] == s.at[first] {
+	if first < 0 || s.position(last) == s.position(first) {
 		return 0, "rate needs two measured points"
 	}
-	return increase / (float64(s.at[last]-s.at[first]) * step), ""
+	return increase / (float64(s.position(last)-s.position(first)) * step), ""
 }
