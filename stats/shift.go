@@ -137,7 +137,10 @@ func (p *pairwiseDiffs) selectRank(k int, lo, hi orderStat) orderStat {
 	limit := max(len(p.x)+len(p.y), 64)
 	total := float64(p.size() + 1)
 	probit := func(c float64) float64 { return math.Sqrt2 * math.Erfinv(2*(c+0.5)/total-1) }
-	zLo, zHi := probit(float64(lo.countLE)), probit(float64(hi.countLE))
+	// The probit values are computed when first needed: the bracket ends'
+	// only for regula falsi, the target once per target.
+	zLo, zHi := math.NaN(), math.NaN()
+	target, zk := math.NaN(), 0.0
 	wLo, wHi := 1.0, 1.0
 	lastHi := 0 // +1 when the last step moved hi, -1 when it moved lo
 	stalls := 0
@@ -150,14 +153,16 @@ func (p *pairwiseDiffs) selectRank(k int, lo, hi orderStat) orderStat {
 		if before <= limit {
 			return p.enumerate(k, lo, hi)
 		}
-		target := float64(k) - 0.5
+		aim := float64(k) - 0.5
 		switch {
 		case k-lo.countLE <= limit/2:
-			target = float64(k + limit/8)
+			aim = float64(k + limit/8)
 		case hi.countLE-k < limit/2:
-			target = float64(k - limit/8)
+			aim = float64(k - limit/8)
 		}
-		zk := probit(target)
+		if aim != target {
+			target, zk = aim, probit(aim)
+		}
 		a, b := lo.next, hi.value
 		t := math.NaN()
 		switch {
@@ -168,6 +173,12 @@ func (p *pairwiseDiffs) selectRank(k int, lo, hi orderStat) orderStat {
 			t = p.last.t + (zk-p.last.z)*(p.last.t-p.prev.t)/(p.last.z-p.prev.z)
 		}
 		if !(t >= a && t < b) {
+			if math.IsNaN(zLo) {
+				zLo = probit(float64(lo.countLE))
+			}
+			if math.IsNaN(zHi) {
+				zHi = probit(float64(hi.countLE))
+			}
 			fa, fb := (zLo-zk)*wLo, (zHi-zk)*wHi
 			t = a + (b-a)*(-fa/(fb-fa))
 		}

@@ -2,6 +2,7 @@ package verdict
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 )
@@ -76,25 +77,34 @@ func TestTiedShiftExplained(t *testing.T) {
 
 // TestKayentaReasons: the kayenta judge's reason gives the interval, the
 // shift and the medians, then the clause of its classification, each
-// number in its place (no formatting verb left unfilled).
+// number in its place and formatted as fmt's %.4g (the allowed bound as
+// %g): the whole reason is compared with fmt's formatting of the numbers
+// the result reports.
 func TestKayentaReasons(t *testing.T) {
 	base := func(i int) float64 { return 100 + float64((i*37)%23) }
 	for _, tc := range []struct {
 		shift  float64
 		class  Classification
-		clause string
+		clause string // formatted with 0.25·|estimate| and the effect size
 	}{
-		{0.5, Pass, "does not clear ±"},
-		{40, High, "lies above +"},
-		{-40, Low, "lies below -"},
+		{0.5, Pass, "does not clear ±%.4g (0.25·|shift|) in a regressing direction within the effect-size bounds (effect size %s)"},
+		{0.000123456, Pass, "does not clear ±%.4g (0.25·|shift|) in a regressing direction within the effect-size bounds (effect size %s)"},
+		{40, High, "lies above +%.4g (0.25·|shift|); effect size %s ≥ allowed 1"},
+		{-40, Low, "lies below -%.4g (0.25·|shift|); effect size %s ≤ allowed 1"},
+		{-4e7, Low, "lies below -%.4g (0.25·|shift|); effect size %s ≤ allowed 1"},
 	} {
 		res := analyzeYAML(t, "metrics: [{name: a, groups: [g]}]",
 			[]MetricSetPair{pair("a", seq(60, base), seq(60, func(j int) float64 { return base((j+7)%60) + tc.shift }))}, Options{Judge: JudgeKayenta})
 		m := res.Metrics[0]
-		want := fmt.Sprintf("98%% interval [%.4g, %.4g] of the shift %.4g (canary median %.4g vs baseline %.4g, n=60/60) %s",
-			*m.CILow, *m.CIHigh, *m.Estimate, m.Canary.Median, m.Baseline.Median, tc.clause)
-		if m.Classification != tc.class || !strings.HasPrefix(m.Reason, want) || strings.Contains(m.Reason, "%!") {
-			t.Errorf("shift %g: %s, %q; want %s, starting %q", tc.shift, m.Classification, m.Reason, tc.class, want)
+		effect := "NaN"
+		if m.EffectSize != nil {
+			effect = fmtFloat(*m.EffectSize)
+		}
+		want := fmt.Sprintf("98%% interval [%.4g, %.4g] of the shift %.4g (canary median %.4g vs baseline %.4g, n=60/60) ",
+			*m.CILow, *m.CIHigh, *m.Estimate, m.Canary.Median, m.Baseline.Median) +
+			fmt.Sprintf(tc.clause, 0.25*math.Abs(*m.Estimate), effect)
+		if m.Classification != tc.class || m.Reason != want {
+			t.Errorf("shift %g: %s, %q; want %s, %q", tc.shift, m.Classification, m.Reason, tc.class, want)
 		}
 	}
 }

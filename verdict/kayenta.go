@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/canaryjudge/judge/stats"
@@ -63,23 +64,38 @@ func kayentaTest(r *metricCase) {
 	}
 	es := m.EffectSize
 	dir := m.Direction
-	// One formatting of the whole reason: the interval's clause, then the
-	// classification's.
-	band := "98%% interval [%.4g, %.4g] of the shift %.4g (canary median %.4g vs baseline %.4g, n=%d/%d%s)"
-	args := []any{mw.CILow, mw.CIHigh, mw.Estimate, r.Canary.Median, r.Baseline.Median, mw.NCanary, mw.NBaseline, infiniteNote(infinite), tol, fmtFloat(effect)}
+	// The reason is appended in one buffer: the interval's clause, then the
+	// classification's (%.4g throughout, as fmt would format it).
+	g := func(w []byte, v float64) []byte { return strconv.AppendFloat(w, v, 'g', 4, 64) }
+	w := make([]byte, 0, 256)
+	w = append(w, "98% interval ["...)
+	w = append(g(w, mw.CILow), ", "...)
+	w = append(g(w, mw.CIHigh), "] of the shift "...)
+	w = append(g(w, mw.Estimate), " (canary median "...)
+	w = append(g(w, r.Canary.Median), " vs baseline "...)
+	w = append(g(w, r.Baseline.Median), ", n="...)
+	w = append(strconv.AppendInt(w, int64(mw.NCanary), 10), '/')
+	w = append(strconv.AppendInt(w, int64(mw.NBaseline), 10), infiniteNote(infinite)...)
+	w = append(w, ") "...)
 	switch {
 	case dir != DirectionDecrease && mw.CILow > tol && (math.IsNaN(effect) || effect >= *es.AllowedIncrease):
 		r.Classification = High
 		r.Critical = m.Critical && (math.IsNaN(effect) || effect >= *es.CriticalIncrease)
-		r.Reason = fmt.Sprintf(band+" lies above +%.4g (0.25·|shift|); effect size %s ≥ allowed %g", append(args, *es.AllowedIncrease)...)
+		w = append(g(append(w, "lies above +"...), tol), " (0.25·|shift|); effect size "...)
+		w = append(append(w, fmtFloat(effect)...), " ≥ allowed "...)
+		w = strconv.AppendFloat(w, *es.AllowedIncrease, 'g', -1, 64)
 	case dir != DirectionIncrease && mw.CIHigh < -tol && (math.IsNaN(effect) || effect <= *es.AllowedDecrease):
 		r.Classification = Low
 		r.Critical = m.Critical && (math.IsNaN(effect) || effect <= *es.CriticalDecrease)
-		r.Reason = fmt.Sprintf(band+" lies below -%.4g (0.25·|shift|); effect size %s ≤ allowed %g", append(args, *es.AllowedDecrease)...)
+		w = append(g(append(w, "lies below -"...), tol), " (0.25·|shift|); effect size "...)
+		w = append(append(w, fmtFloat(effect)...), " ≤ allowed "...)
+		w = strconv.AppendFloat(w, *es.AllowedDecrease, 'g', -1, 64)
 	default:
 		r.Classification = Pass
-		r.Reason = fmt.Sprintf(band+" does not clear ±%.4g (0.25·|shift|) in a regressing direction within the effect-size bounds (effect size %s)", args...)
+		w = append(g(append(w, "does not clear ±"...), tol), " (0.25·|shift|) in a regressing direction within the effect-size bounds (effect size "...)
+		w = append(append(w, fmtFloat(effect)...), ')')
 	}
+	r.Reason = string(w)
 	criticalNote(r, effect)
 }
 
