@@ -130,7 +130,9 @@ func (p *pairwiseDiffs) medianBetween(known ...orderStat) float64 {
 // interpolates between the bracket's ends instead (regula falsi,
 // Illinois-weighted). Once one side is within half the enumeration
 // limit of k, the step aims an eighth of that limit past k, so the next
-// count closes the bracket instead of creeping up on k. Three steps that do
+// count closes the bracket instead of creeping up on k; that count collects
+// the differences between the near side and its threshold as it goes, and
+// selects among them when the bracket has closed. Three steps that do
 // not halve the bracket bring a bisection of the float64 bit pattern, so
 // the steps stay bounded whatever the data (at most 64 bisections).
 func (p *pairwiseDiffs) selectRank(k int, lo, hi orderStat) orderStat {
@@ -188,7 +190,28 @@ func (p *pairwiseDiffs) selectRank(k int, lo, hi orderStat) orderStat {
 		if t >= b {
 			t = max(math.Nextafter(b, math.Inf(-1)), a)
 		}
-		c, maxLE, minGT := p.count(t)
+		var c int
+		var maxLE, minGT float64
+		switch {
+		case aim > float64(k):
+			// Closing from below: the differences in (lo, t] are
+			// collected as they are counted, so a count that reaches k
+			// selects among them without another pass.
+			b := p.band(lo.value, t, limit)
+			c, maxLE, minGT = lo.countLE+b.n, b.maxLEb, b.minGTb
+			if c >= k && b.n <= limit {
+				return p.pick(k, lo.countLE, b.minGTb)
+			}
+		case aim < float64(k)-0.5:
+			// Closing from above: likewise with (t, hi].
+			b := p.band(t, hi.value, limit)
+			c, maxLE, minGT = hi.countLE-b.n, b.maxLEa, b.minGTa
+			if c < k && b.n <= limit {
+				return p.pick(k, c, hi.next)
+			}
+		default:
+			c, maxLE, minGT = p.count(t)
+		}
 		z := probit(float64(c))
 		p.prev, p.last = p.last, probitPoint{t: t, z: z}
 		if c >= k {
@@ -240,24 +263,77 @@ func (p *pairwiseDiffs) count(t float64) (c int, maxLE, minGT float64) {
 // enumerate collects the differences in (lo.value, hi.value] and selects the
 // k-th smallest overall among them.
 func (p *pairwiseDiffs) enumerate(k int, lo, hi orderStat) orderStat {
+	p.band(lo.value, hi.value, math.MaxInt)
+	return p.pick(k, lo.countLE, hi.next)
+}
+
+// bandCounts describes the differences in (a, b] that band collected: how
+// many there are, and the neighbours of both ends (the largest difference at
+// or below each, the smallest above each).
+type bandCounts struct {
+	n              int
+	maxLEa, minGTa float64
+	maxLEb, minGTb float64
+}
+
+// band collects the differences in (a, b], a < b, into p.buf while there
+// are at most limit of them, and counts them all, in one walk of the two
+// staircases: row i's differences in the band are the columns from the
+// first with x_i − y_j ≤ b up to the first with x_i − y_j ≤ a. The
+// differences next to each staircase give the neighbours of a and b.
+func (p *pairwiseDiffs) band(a, b float64, limit int) bandCounts {
 	x, y := p.x, p.y
 	m := len(y)
 	buf := p.buf[:0]
-	jHi, jLo := 0, 0
+	bc := bandCounts{maxLEa: math.Inf(-1), minGTa: math.Inf(1), maxLEb: math.Inf(-1), minGTb: math.Inf(1)}
+	jB, jA := 0, 0
 	for _, xi := range x {
-		for jHi < m && xi-y[jHi] > hi.value {
-			jHi++
+		for jB < m && xi-y[jB] > b {
+			jB++
 		}
-		for jLo < m && xi-y[jLo] > lo.value {
-			jLo++
+		for jA < m && xi-y[jA] > a {
+			jA++
 		}
-		for j := jHi; j < jLo; j++ {
-			buf = append(buf, xi-y[j])
+		// Plain comparisons: the differences are finite, and min/max's
+		// NaN and signed-zero handling costs a fifth of the walk.
+		if jB > 0 {
+			if d := xi - y[jB-1]; d < bc.minGTb {
+				bc.minGTb = d
+			}
+		}
+		if jB < m {
+			if d := xi - y[jB]; d > bc.maxLEb {
+				bc.maxLEb = d
+			}
+		}
+		if jA > 0 {
+			if d := xi - y[jA-1]; d < bc.minGTa {
+				bc.minGTa = d
+			}
+		}
+		if jA < m {
+			if d := xi - y[jA]; d > bc.maxLEa {
+				bc.maxLEa = d
+			}
+		}
+		bc.n += jA - jB
+		if bc.n <= limit {
+			for j := jB; j < jA; j++ {
+				buf = append(buf, xi-y[j])
+			}
 		}
 	}
 	p.buf = buf
-	v := selectNth(buf, k-lo.countLE-1)
-	s := orderStat{value: v, countLE: lo.countLE, next: hi.next}
+	return bc
+}
+
+// pick selects the k-th smallest difference overall from the band that
+// band last collected (all of it), given that below differences lie under
+// the band and that next is the smallest difference above it.
+func (p *pairwiseDiffs) pick(k, below int, next float64) orderStat {
+	buf := p.buf
+	v := selectNth(buf, k-below-1)
+	s := orderStat{value: v, countLE: below, next: next}
 	for _, d := range buf {
 		if d <= v {
 			s.countLE++
