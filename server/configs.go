@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"maps"
 	"math"
 	"regexp"
 	"slices"
@@ -105,7 +104,13 @@ func appendCanonical(b []byte, v *structpb.Value) []byte {
 	case *structpb.Value_StructValue:
 		fields := k.StructValue.GetFields()
 		b = binary.AppendUvarint(append(b, 'o'), uint64(len(fields)))
-		for _, name := range slices.Sorted(maps.Keys(fields)) {
+		var small [8]string // a config's objects have a few keys each
+		names := small[:0]
+		for name := range fields {
+			names = append(names, name)
+		}
+		slices.Sort(names)
+		for _, name := range names {
 			b = appendCanonical(appendString(b, name), fields[name])
 		}
 		return b
