@@ -30,7 +30,9 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/mem"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/canaryjudge/judge/internal/procstat"
 	judgev1 "github.com/canaryjudge/judge/proto/judge/v1"
@@ -94,6 +96,33 @@ func requestBody(judge string) []byte {
 		judge, strings.Join(cfg, ","), strings.Join(metrics, ",")))
 }
 
+// rawCodec is the load generator's gRPC codec: it sends the request encoded
+// once and counts a response's bytes without decoding them, as the HTTP
+// client reads a body without parsing it. So the client's work is the same
+// for both endpoints, and a richer response costs the load generator no
+// decoding that would be charged to the server (the two share the cores).
+type rawCodec struct{}
+
+func (rawCodec) Marshal(v any) (mem.BufferSlice, error) {
+	b, ok := v.(*[]byte)
+	if !ok {
+		return nil, fmt.Errorf("raw codec: cannot send %T", v)
+	}
+	return mem.BufferSlice{mem.SliceBuffer(*b)}, nil
+}
+
+func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
+	n, ok := v.(*int)
+	if !ok {
+		return fmt.Errorf("raw codec: cannot receive into %T", v)
+	}
+	*n = data.Len()
+	return nil
+}
+
+// Name is the codec of the bytes on the wire: protobuf.
+func (rawCodec) Name() string { return "proto" }
+
 // floorService answers Analyze without judging: gRPC has decoded the message.
 type floorService struct {
 	judgev1.UnimplementedJudgeServiceServer
@@ -143,9 +172,13 @@ func startFloor() (string, func(), error) {
 }
 
 type result struct {
-	maxRate  float64
-	p50, p99 time.Duration
-	errors   int64
+	maxRate float64
+	// serverCPU is the server process's CPU time per request in the
+	// closed-loop phase: what the server spends, without the load
+	// generator's share of the cores.
+	serverCPU time.Duration
+	p50, p99  time.Duration
+	errors    int64
 }
 
 // runServers starts the judge server and the floor server, prints their
@@ -238,15 +271,18 @@ func runClient(duration time.Duration, concurrency, soak int, judge, profile str
 			return nil
 		}
 	}
+	encoded, err := proto.Marshal(&req)
+	if err != nil {
+		return err
+	}
 	grpcCall := func(addr string) (func() error, func(), error) {
 		conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 		if err != nil {
 			return nil, nil, err
 		}
-		c := judgev1.NewJudgeServiceClient(conn)
 		return func() error {
-			_, err := c.Analyze(context.Background(), &req)
-			return err
+			var received int
+			return conn.Invoke(context.Background(), judgev1.JudgeService_Analyze_FullMethodName, &encoded, &received, grpc.ForceCodecV2(rawCodec{}))
 		}, func() { _ = conn.Close() }, nil
 	}
 	if err := httpCall(judgeAddr)(); err != nil {
@@ -258,6 +294,9 @@ func runClient(duration time.Duration, concurrency, soak int, judge, profile str
 		return err
 	}
 	defer closeA()
+	if err := gAnalyze(); err != nil {
+		return fmt.Errorf("gRPC analyze: %w", err)
+	}
 	gFloor, closeF, err := grpcCall(floorAddr)
 	if err != nil {
 		return err
@@ -266,8 +305,8 @@ func runClient(duration time.Duration, concurrency, soak int, judge, profile str
 
 	fmt.Printf("request: 10 metrics × 60 baseline + 60 canary points, %d bytes of JSON; %s per phase, %d closed-loop clients, servers in a child process, both on the same cores\n\n",
 		len(body), duration, concurrency)
-	fmt.Println("| path | endpoint | max req/s | p50 at 80% | p99 at 80% | errors |")
-	fmt.Println("|---|---|---:|---:|---:|---:|")
+	fmt.Println("| path | endpoint | max req/s | server CPU per request | p50 at 80% | p99 at 80% | errors |")
+	fmt.Println("|---|---|---:|---:|---:|---:|---:|")
 	for _, path := range []struct {
 		name, flag   string
 		judge, floor func() error
@@ -287,12 +326,15 @@ func runClient(duration time.Duration, concurrency, soak int, judge, profile str
 			if only.endpoint != "both" && only.endpoint != row.flag {
 				continue
 			}
-			*row.r = measure(row.call, duration, concurrency)
-			fmt.Printf("| %s | %s | %.0f | %.2f ms | %.2f ms | %d |\n", path.name, row.name, row.r.maxRate,
-				ms(row.r.p50), ms(row.r.p99), row.r.errors)
+			if *row.r, err = measure(row.call, duration, concurrency, pid); err != nil {
+				return err
+			}
+			fmt.Printf("| %s | %s | %.0f | %.0f µs | %.2f ms | %.2f ms | %d |\n", path.name, row.name, row.r.maxRate,
+				float64(row.r.serverCPU)/float64(time.Microsecond), ms(row.r.p50), ms(row.r.p99), row.r.errors)
 		}
 		if only.endpoint == "both" {
-			fmt.Printf("| %s | **ratio analyze / floor** | **%.0f%%** | | | |\n", path.name, 100*j.maxRate/f.maxRate)
+			fmt.Printf("| %s | **ratio analyze / floor** | **%.0f%%** | %.0f%% | | | |\n", path.name, 100*j.maxRate/f.maxRate,
+				100*float64(f.serverCPU)/float64(j.serverCPU))
 		}
 	}
 	if soak > 0 {
@@ -358,7 +400,11 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 
 // measure finds the closed-loop maximum rate of call, then runs it open-loop
 // at 80% of that rate and returns the latency percentiles.
-func measure(call func() error, duration time.Duration, concurrency int) result {
+func measure(call func() error, duration time.Duration, concurrency, pid int) (result, error) {
+	cpuBefore, err := procstat.CPUTime(pid)
+	if err != nil {
+		return result{}, err
+	}
 	var (
 		done   atomic.Int64
 		errs   atomic.Int64
@@ -380,6 +426,11 @@ func measure(call func() error, duration time.Duration, concurrency int) result 
 	start := time.Now()
 	wg.Wait()
 	res := result{maxRate: float64(done.Load()) / time.Since(start).Seconds()}
+	cpuAfter, err := procstat.CPUTime(pid)
+	if err != nil {
+		return result{}, err
+	}
+	res.serverCPU = (cpuAfter - cpuBefore) / time.Duration(max(done.Load(), 1))
 
 	rate := 0.8 * res.maxRate
 	n := int(rate * duration.Seconds())
@@ -405,5 +456,5 @@ func measure(call func() error, duration time.Duration, concurrency int) result 
 		res.p99 = latencies[min(n-1, n*99/100)]
 	}
 	res.errors = errs.Load()
-	return res
+	return res, nil
 }
