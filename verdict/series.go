@@ -126,6 +126,15 @@ func describe(sorted []float64) stats.Summary {
 func infinityStandIn(samples ...[]float64) (beyond float64, infinite int) {
 	var biggest float64
 	for _, x := range samples {
+		if len(x) == 0 {
+			continue
+		}
+		// The extremes tell whether a sample has an infinite point; only
+		// one that has is walked point by point.
+		if lo, hi := floats.Min(x), floats.Max(x); !math.IsInf(lo, 0) && !math.IsInf(hi, 0) {
+			biggest = max(biggest, -lo, hi)
+			continue
+		}
 		for _, v := range x {
 			if math.IsInf(v, 0) {
 				infinite++
@@ -140,7 +149,7 @@ func infinityStandIn(samples ...[]float64) (beyond float64, infinite int) {
 // rankable returns x with ±Inf replaced by ±beyond (x itself when it has no
 // infinite point).
 func rankable(x []float64, beyond float64) []float64 {
-	if !slices.ContainsFunc(x, func(v float64) bool { return math.IsInf(v, 0) }) {
+	if len(x) == 0 || !math.IsInf(floats.Min(x), 0) && !math.IsInf(floats.Max(x), 0) {
 		return x
 	}
 	out := slices.Clone(x)
