@@ -420,6 +420,13 @@ func (r *Runner) Fetch(ctx context.Context, cfg *verdict.Config, req *Request, o
 // whose source is not known from its config alone (a native query for
 // several sources) is left as it is.
 func FillWindows(cfg *verdict.Config, pairs []verdict.MetricSetPair) {
+	named := false
+	for i := range pairs {
+		named = named || len(pairs[i].Attributes) > 0
+	}
+	if !named {
+		return // no pair names its queries: nothing to fill
+	}
 	types := map[string]string{}
 	for i := range cfg.Metrics {
 		if typ, err := sourceType(&cfg.Metrics[i], "", nil); err == nil {

@@ -26,43 +26,55 @@ func VerdictToProto(r *verdict.Result) *judgev1.Verdict {
 	for _, g := range r.Groups {
 		v.Groups = append(v.Groups, &judgev1.GroupScore{Name: g.Name, Score: g.Score, Weight: g.Weight, NoData: g.NoData})
 	}
-	for _, m := range r.Metrics {
-		v.Metrics = append(v.Metrics, &judgev1.MetricResult{
-			Name:               m.Name,
-			Test:               string(m.Test),
-			Groups:             m.Groups,
-			Classification:     string(m.Classification),
-			Critical:           m.Critical,
-			ConfiguredCritical: m.ConfiguredCritical,
-			Muted:              m.Muted,
-			Reason:             m.Reason,
-			Baseline:           summaryToProto(m.Baseline),
-			Canary:             summaryToProto(m.Canary),
-			PValue:             m.PValue,
-			AdjustedPValue:     m.AdjustedPValue,
-			Estimate:           m.Estimate,
-			CiLow:              m.CILow,
-			CiHigh:             m.CIHigh,
-			EffectSize:         m.EffectSize,
-			Warnings:           m.Warnings,
-			MeanRatio:          m.MeanRatio,
-			Autocorrelation:    m.Autocorr,
-			Comparison:         string(m.Comparison),
-			TailPValue:         m.TailPValue,
-			Bounds:             boundsToProto(m.Bounds),
-			Aggregate:          m.Aggregate,
-			Id:                 m.ID,
-			Tags:               m.Tags,
-		})
+	// The metrics' messages are allocated together: one slice of results
+	// and one of their two summaries.
+	results := make([]judgev1.MetricResult, len(r.Metrics))
+	summaries := make([]judgev1.SampleSummary, 2*len(r.Metrics))
+	v.Metrics = make([]*judgev1.MetricResult, len(r.Metrics))
+	for i := range r.Metrics {
+		m := &r.Metrics[i]
+		summaryInto(&summaries[2*i], m.Baseline)
+		summaryInto(&summaries[2*i+1], m.Canary)
+		v.Metrics[i] = &results[i]
+		fillMetricResult(&results[i], m, &summaries[2*i], &summaries[2*i+1])
 	}
 	return v
 }
 
-func summaryToProto(s stats.Summary) *judgev1.SampleSummary {
-	return &judgev1.SampleSummary{
-		Count: int32(s.Count), //nolint:gosec // at most Limits.MaxPoints
-		Mean:  s.Mean, Std: s.Std, Min: s.Min, Max: s.Max, Median: s.Median, Q1: s.Q1, Q3: s.Q3,
+// fillMetricResult sets res from m, with its summaries already converted.
+func fillMetricResult(res *judgev1.MetricResult, m *verdict.MetricResult, baseline, canary *judgev1.SampleSummary) {
+	*res = judgev1.MetricResult{
+		Name:               m.Name,
+		Test:               string(m.Test),
+		Groups:             m.Groups,
+		Classification:     string(m.Classification),
+		Critical:           m.Critical,
+		ConfiguredCritical: m.ConfiguredCritical,
+		Muted:              m.Muted,
+		Reason:             m.Reason,
+		Baseline:           baseline,
+		Canary:             canary,
+		PValue:             m.PValue,
+		AdjustedPValue:     m.AdjustedPValue,
+		Estimate:           m.Estimate,
+		CiLow:              m.CILow,
+		CiHigh:             m.CIHigh,
+		EffectSize:         m.EffectSize,
+		Warnings:           m.Warnings,
+		MeanRatio:          m.MeanRatio,
+		Autocorrelation:    m.Autocorr,
+		Comparison:         string(m.Comparison),
+		TailPValue:         m.TailPValue,
+		Bounds:             boundsToProto(m.Bounds),
+		Aggregate:          m.Aggregate,
+		Id:                 m.ID,
+		Tags:               m.Tags,
 	}
+}
+
+func summaryInto(out *judgev1.SampleSummary, s stats.Summary) {
+	out.Count = int32(s.Count) //nolint:gosec // at most Limits.MaxPoints
+	out.Mean, out.Std, out.Min, out.Max, out.Median, out.Q1, out.Q3 = s.Mean, s.Std, s.Min, s.Max, s.Median, s.Q1, s.Q3
 }
 
 // PairsToProto converts fetched series to the API's metric pairs.
@@ -106,8 +118,8 @@ func PairFromProto(p *judgev1.MetricPair) verdict.MetricSetPair {
 			out.Scopes["control"] = verdict.PairScope{StepMillis: step, StartTimeMillis: p.GetControlStartMillis(), WindowMillis: window}
 		}
 	}
-	for side, q := range map[string]string{"control": p.GetControlQuery(), "experiment": p.GetExperimentQuery()} {
-		if q != "" {
+	for _, sq := range [...][2]string{{"control", p.GetControlQuery()}, {"experiment", p.GetExperimentQuery()}} {
+		if side, q := sq[0], sq[1]; q != "" {
 			if out.Attributes == nil {
 				out.Attributes = map[string]map[string]string{}
 			}
