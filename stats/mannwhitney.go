@@ -219,8 +219,11 @@ func MannWhitney(canary, baseline []float64, opts MannWhitneyOptions) (MannWhitn
 		return res, nil
 	}
 
-	// A selection enumerates at most about n+m differences (selectRank).
-	diffs := newPairwiseDiffs(x, y, make([]float64, 0, max(n+m, 64)))
+	// A selection enumerates at most about n+m differences (selectRank):
+	// on the stack for the usual windows.
+	var small [256]float64
+	pd := newPairwiseDiffs(x, y, small[:])
+	diffs := &pd
 	switch {
 	case opts.Dependence.Estimated():
 		if inflation != 1 {

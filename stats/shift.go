@@ -34,12 +34,16 @@ type pairwiseDiffs struct {
 type probitPoint struct{ t, z float64 }
 
 // newPairwiseDiffs returns the differences of the ascending samples x and y
-// with buf's storage for enumeration. Its first threshold comes from a
+// with buf's storage for enumeration (allocated when shorter than
+// max(n+m, 64), the most a selection collects). Its first threshold comes from a
 // normal model of the differences: centred on median(x) − median(y), with
 // the standard deviation √(IQR(x)² + IQR(y)²)/1.349. A poor model costs
 // steps, never exactness; a degenerate one (zero spread) is not used.
-func newPairwiseDiffs(x, y, buf []float64) *pairwiseDiffs {
-	p := &pairwiseDiffs{x: x, y: y, buf: buf}
+func newPairwiseDiffs(x, y, buf []float64) pairwiseDiffs {
+	if need := max(len(x)+len(y), 64); len(buf) < need {
+		buf = make([]float64, need)
+	}
+	p := pairwiseDiffs{x: x, y: y, buf: buf}
 	center := roughQuantile(x, 0.5) - roughQuantile(y, 0.5)
 	ix := roughQuantile(x, 0.75) - roughQuantile(x, 0.25)
 	iy := roughQuantile(y, 0.75) - roughQuantile(y, 0.25)
@@ -200,14 +204,14 @@ func (p *pairwiseDiffs) selectRank(k int, lo, hi orderStat) orderStat {
 			b := p.band(lo.value, t, limit)
 			c, maxLE, minGT = lo.countLE+b.n, b.maxLEb, b.minGTb
 			if c >= k && b.n <= limit {
-				return p.pick(k, lo.countLE, b.minGTb)
+				return pick(b.vals, k, lo.countLE, b.minGTb)
 			}
 		case aim < float64(k)-0.5:
 			// Closing from above: likewise with (t, hi].
 			b := p.band(t, hi.value, limit)
 			c, maxLE, minGT = hi.countLE-b.n, b.maxLEa, b.minGTa
 			if c < k && b.n <= limit {
-				return p.pick(k, c, hi.next)
+				return pick(b.vals, k, c, hi.next)
 			}
 		default:
 			c, maxLE, minGT = p.count(t)
@@ -263,8 +267,8 @@ func (p *pairwiseDiffs) count(t float64) (c int, maxLE, minGT float64) {
 // enumerate collects the differences in (lo.value, hi.value] and selects the
 // k-th smallest overall among them.
 func (p *pairwiseDiffs) enumerate(k int, lo, hi orderStat) orderStat {
-	p.band(lo.value, hi.value, math.MaxInt)
-	return p.pick(k, lo.countLE, hi.next)
+	b := p.band(lo.value, hi.value, hi.countLE-lo.countLE)
+	return pick(b.vals, k, lo.countLE, hi.next)
 }
 
 // bandCounts describes the differences in (a, b] that band collected: how
@@ -272,19 +276,20 @@ func (p *pairwiseDiffs) enumerate(k int, lo, hi orderStat) orderStat {
 // or below each, the smallest above each).
 type bandCounts struct {
 	n              int
+	vals           []float64 // the n differences when n ≤ limit (in p.buf)
 	maxLEa, minGTa float64
 	maxLEb, minGTb float64
 }
 
 // band collects the differences in (a, b], a < b, into p.buf while there
-// are at most limit of them, and counts them all, in one walk of the two
-// staircases: row i's differences in the band are the columns from the
+// are at most limit of them (limit ≤ len(p.buf)), and counts them all, in
+// one walk of the two staircases: row i's differences in the band are the columns from the
 // first with x_i − y_j ≤ b up to the first with x_i − y_j ≤ a. The
 // differences next to each staircase give the neighbours of a and b.
 func (p *pairwiseDiffs) band(a, b float64, limit int) bandCounts {
 	x, y := p.x, p.y
 	m := len(y)
-	buf := p.buf[:0]
+	buf := p.buf
 	bc := bandCounts{maxLEa: math.Inf(-1), minGTa: math.Inf(1), maxLEb: math.Inf(-1), minGTb: math.Inf(1)}
 	jB, jA := 0, 0
 	for _, xi := range x {
@@ -316,22 +321,25 @@ func (p *pairwiseDiffs) band(a, b float64, limit int) bandCounts {
 				bc.maxLEa = d
 			}
 		}
-		bc.n += jA - jB
-		if bc.n <= limit {
+		// Written in place, not appended: the buffer may be the caller's
+		// stack array, which an append could move to the heap.
+		if bc.n+jA-jB <= limit {
 			for j := jB; j < jA; j++ {
-				buf = append(buf, xi-y[j])
+				buf[bc.n+j-jB] = xi - y[j]
 			}
 		}
+		bc.n += jA - jB
 	}
-	p.buf = buf
+	if bc.n <= limit {
+		bc.vals = buf[:bc.n]
+	}
 	return bc
 }
 
-// pick selects the k-th smallest difference overall from the band that
-// band last collected (all of it), given that below differences lie under
-// the band and that next is the smallest difference above it.
-func (p *pairwiseDiffs) pick(k, below int, next float64) orderStat {
-	buf := p.buf
+// pick selects the k-th smallest difference overall from a band that band
+// collected whole (buf), given that below differences lie under the band
+// and that next is the smallest difference above it.
+func pick(buf []float64, k, below int, next float64) orderStat {
 	v := selectNth(buf, k-below-1)
 	s := orderStat{value: v, countLE: below, next: next}
 	for _, d := range buf {

@@ -125,7 +125,8 @@ func TestPairwiseSelection(t *testing.T) {
 					}
 				}
 				slices.Sort(all)
-				p := newPairwiseDiffs(x, y, nil)
+				pd := newPairwiseDiffs(x, y, nil)
+				p := &pd
 				step := max(1, len(all)/97)
 				for k := 1; k <= len(all); k += step {
 					s := p.kth(k)
