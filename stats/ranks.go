@@ -16,7 +16,7 @@ func sorted(s []float64) []float64 {
 		return s
 	}
 	c := slices.Clone(s)
-	slices.Sort(c)
+	Sort(c)
 	return c
 }
 

@@ -98,7 +98,7 @@ func SignedRank(d []float64, opts SignedRankOptions) (SignedRankResult, error) {
 		}
 		return res, nil
 	}
-	slices.Sort(x)
+	Sort(x)
 	if math.IsInf(2*x[0], 0) || math.IsInf(2*x[len(x)-1], 0) {
 		return SignedRankResult{}, fmt.Errorf("differences range over [%v, %v]: %w", x[0], x[len(x)-1], ErrRange)
 	}
@@ -107,7 +107,7 @@ func SignedRank(d []float64, opts SignedRankOptions) (SignedRankResult, error) {
 		abs[i] = math.Abs(v)
 	}
 	absSorted := slices.Clone(abs)
-	slices.Sort(absSorted)
+	Sort(absSorted)
 	r := ranks(abs, absSorted)
 	for i, v := range x {
 		if v > 0 {

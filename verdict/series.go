@@ -64,7 +64,7 @@ func prepare(raw []float64, m *Metric) series {
 	if len(finiteSorted) == 0 {
 		return s
 	}
-	slices.Sort(finiteSorted)
+	stats.Sort(finiteSorted)
 	lower, upper := stats.Fences(finiteSorted, m.Outliers.Factor, true)
 	kept := 0
 	for i, v := range s.values {
@@ -91,7 +91,7 @@ func (s *series) isReplaced(i int) bool { return s.replaced != nil && s.replaced
 
 func sortedClone(x []float64) []float64 {
 	s := slices.Clone(x)
-	slices.Sort(s)
+	stats.Sort(s)
 	return s
 }
 
