@@ -1,9 +1,12 @@
 package verdict
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
+	"reflect"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -87,4 +90,57 @@ func BenchmarkAnalyze(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestScratchReuse: analyses that run at once, each with its own input,
+// give the verdicts each gives alone, though they share pooled working
+// memory (the sorted copies and the cases), and a verdict is unchanged by
+// the analyses that reuse that memory after it returned.
+func TestScratchReuse(t *testing.T) {
+	cfg, pairs := benchInput(t)
+	inputs := make([][]MetricSetPair, 8)
+	want := make([]*Result, len(inputs))
+	for i := range inputs {
+		shifted := make([]MetricSetPair, len(pairs))
+		for j, p := range pairs {
+			p.Values.Experiment = append([]float64(nil), p.Values.Experiment...)
+			for k := range p.Values.Experiment {
+				p.Values.Experiment[k] *= 1 + 0.05*float64(i)
+			}
+			shifted[j] = p
+		}
+		inputs[i] = shifted
+		res, err := Analyze(cfg, shifted, Options{Judge: JudgeKayenta})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[i] = res
+	}
+	kept, err := json.Marshal(want[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := range 20 {
+				i := (g + n) % len(inputs)
+				got, err := Analyze(cfg, inputs[i], Options{Judge: JudgeKayenta})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if !reflect.DeepEqual(got, want[i]) {
+					t.Errorf("input %d judged alongside others: %+v, want %+v", i, got, want[i])
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if after, _ := json.Marshal(want[0]); string(after) != string(kept) {
+		t.Errorf("a returned verdict changed after later analyses: %s, was %s", after, kept)
+	}
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"slices"
 
 	"github.com/canaryjudge/judge/stats"
 )
@@ -282,16 +281,25 @@ func Analyze(cfg *Config, pairs []MetricSetPair, opts Options) (*Result, error) 
 	for i := range pairs {
 		byName[pairs[i].Name] = &pairs[i]
 	}
-	for _, p := range pairs {
-		if !slices.ContainsFunc(cfg.Metrics, func(m Metric) bool { return m.Name == p.Name }) {
-			return nil, fmt.Errorf("%w: metric %q in the data is not in canary config %q", ErrInvalidData, p.Name, cfg.Name)
+	for i := range pairs {
+		if !inConfig(cfg, pairs[i].Name) {
+			return nil, fmt.Errorf("%w: metric %q in the data is not in canary config %q", ErrInvalidData, pairs[i].Name, cfg.Name)
 		}
 	}
 
-	res := &Result{Judge: judge, Serves: cfg.KayentaJudge, Thresholds: thresholds}
-	cases := make([]*metricCase, 0, len(cfg.Metrics))
+	points, tests := 0, 0
 	for i := range cfg.Metrics {
-		cases = judgeMetric(cases, cfg, &cfg.Metrics[i], byName[cfg.Metrics[i].Name], judgeImpl, opts)
+		tests += len(cfg.Metrics[i].Tests)
+		if p := byName[cfg.Metrics[i].Name]; p != nil {
+			points += len(p.Values.Control) + len(p.Values.Experiment)
+		}
+	}
+	work := getScratch(points, tests)
+	defer work.release()
+	res := &Result{Judge: judge, Serves: cfg.KayentaJudge, Thresholds: thresholds}
+	cases := make([]*metricCase, 0, tests)
+	for i := range cfg.Metrics {
+		cases = judgeMetric(cases, work, cfg, &cfg.Metrics[i], byName[cfg.Metrics[i].Name], judgeImpl, opts)
 	}
 	judgeImpl.Decide(cases, cfg)
 	if opts.Equivalence {
@@ -304,10 +312,20 @@ func Analyze(cfg *Config, pairs []MetricSetPair, opts Options) (*Result, error) 
 		res.Metrics = append(res.Metrics, c.MetricResult)
 	}
 	score(res, cfg)
-	for _, m := range res.Metrics {
-		for _, w := range m.Warnings {
-			res.Warnings = append(res.Warnings, m.Name+": "+w)
+	for i := range res.Metrics {
+		for _, w := range res.Metrics[i].Warnings {
+			res.Warnings = append(res.Warnings, res.Metrics[i].Name+": "+w)
 		}
 	}
 	return res, nil
+}
+
+// inConfig reports whether cfg has a metric of that name.
+func inConfig(cfg *Config, name string) bool {
+	for i := range cfg.Metrics {
+		if cfg.Metrics[i].Name == name {
+			return true
+		}
+	}
+	return false
 }

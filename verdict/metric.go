@@ -4,7 +4,7 @@ import "slices"
 
 // judgeMetric prepares one metric's series and runs each of its tests,
 // appending their cases to cases for the decision across metrics.
-func judgeMetric(cases []*metricCase, cfg *Config, m *Metric, pair *MetricSetPair, judgeImpl Judge, opts Options) []*metricCase {
+func judgeMetric(cases []*metricCase, work *scratch, cfg *Config, m *Metric, pair *MetricSetPair, judgeImpl Judge, opts Options) []*metricCase {
 	var canaryRaw, controlRaw []float64
 	step := 60.0
 	if pair != nil {
@@ -21,13 +21,13 @@ func judgeMetric(cases []*metricCase, cfg *Config, m *Metric, pair *MetricSetPai
 		history = prepare(pair.Values.ControlHistory, m).values
 		aligned = pair.TimeAligned()
 	}
-	canarySorted, controlSorted := sortedClone(canary), sortedClone(control)
+	canarySorted, controlSorted := work.sortedClone(canary), work.sortedClone(control)
 	var sparse *thinned
 	if pair != nil && judgeImpl.Thins() {
 		sparse = thinPair(pair, m)
 	}
 	for _, test := range m.Tests {
-		r := &metricCase{
+		r := work.newCase(metricCase{
 			MetricResult: MetricResult{
 				Name: m.Name, Test: test, Groups: slices.Clone(m.Groups), Muted: m.Muted, ConfiguredCritical: m.Critical,
 				Baseline: describe(controlSorted), Canary: describe(canarySorted), Bounds: boundsOf(m, test),
@@ -35,7 +35,7 @@ func judgeMetric(cases []*metricCase, cfg *Config, m *Metric, pair *MetricSetPai
 			metric: m, canary: canary, control: control, canarySorted: canarySorted, controlSorted: controlSorted,
 			canarySeries: &cs, controlSeries: &bs, canaryMeasured: cs.measured, controlMeasured: bs.measured,
 			history: history, aligned: aligned, metrics: len(cfg.Metrics),
-		}
+		})
 		if sparse != nil && test != TestThreshold {
 			sparse.apply(r)
 		}
