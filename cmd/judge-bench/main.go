@@ -2,7 +2,9 @@
 // in the same run: the HTTP analyze endpoint against an endpoint that only
 // decodes the same JSON body, and the gRPC Analyze method against one that
 // only receives the message. For each it finds the closed-loop maximum
-// throughput, then sends an open-loop load at 80% of that rate and reports
+// throughput (alternating the two endpoints in rounds, so the machine's
+// drift falls on both), then sends an open-loop load at 80% of that rate
+// and reports
 // the latency percentiles (timed from each request's scheduled start, so a
 // stalled server cannot hide its queue). The servers run in a child process
 // (this program re-executed with -role=server), so the load generator's
@@ -42,6 +44,7 @@ import (
 func main() {
 	duration := flag.Duration("duration", 5*time.Second, "length of each measurement")
 	concurrency := flag.Int("concurrency", 8, "concurrent requests in the closed-loop phase")
+	rounds := flag.Int("rounds", 5, "the closed-loop phase alternates analyze and floor this many times, duration/rounds each")
 	soak := flag.Int("soak", 100_000, "requests of the soak phase, after which the server's resident memory is compared with before (0 skips it)")
 	role := flag.String("role", "client", "client, or server (internal: the child process)")
 	judge := flag.String("judge", "default", "the judge the analyze requests ask for (kayenta measures the service with the cheapest judge)")
@@ -50,11 +53,15 @@ func main() {
 	flag.StringVar(&only.path, "path", "both", "the paths measured: both, http or grpc (one alone profiles it with -server-profile)")
 	flag.StringVar(&only.endpoint, "endpoint", "both", "the endpoints measured: both (and their ratio), analyze or floor")
 	flag.Parse()
+	if *rounds < 1 {
+		fmt.Fprintln(os.Stderr, "judge-bench: -rounds must be at least 1")
+		os.Exit(64)
+	}
 	if err := only.check(); err != nil {
 		fmt.Fprintln(os.Stderr, "judge-bench:", err)
 		os.Exit(64)
 	}
-	run := func(d time.Duration, c int) error { return runClient(d, c, *soak, *judge, *profile, only) }
+	run := func(d time.Duration, c int) error { return runClient(d, c, *rounds, *soak, *judge, *profile, only) }
 	if *role == "server" {
 		run = func(time.Duration, int) error { return runServers(*profile) }
 	}
@@ -172,14 +179,22 @@ func startFloor() (string, func(), error) {
 }
 
 type result struct {
-	maxRate float64
-	// serverCPU is the server process's CPU time per request in the
-	// closed-loop phase: what the server spends, without the load
-	// generator's share of the cores.
-	serverCPU time.Duration
-	p50, p99  time.Duration
-	errors    int64
+	// requests, elapsed and cpu add up the closed-loop rounds: requests
+	// answered, time taken and the server process's CPU time.
+	requests int64
+	elapsed  time.Duration
+	cpu      time.Duration
+	p50, p99 time.Duration
+	errors   int64
 }
+
+// maxRate is the closed-loop throughput over all rounds.
+func (r *result) maxRate() float64 { return float64(r.requests) / r.elapsed.Seconds() }
+
+// serverCPU is the server's CPU time per request in the closed-loop
+// rounds: what the server spends, without the load generator's share of
+// the cores.
+func (r *result) serverCPU() time.Duration { return r.cpu / time.Duration(max(r.requests, 1)) }
 
 // runServers starts the judge server and the floor server, prints their
 // addresses and serves until standard input closes.
@@ -243,7 +258,7 @@ func startChild(profile string) (judgeAddr, floorAddr string, pid int, stop func
 	return judgeAddr, floorAddr, cmd.Process.Pid, func() { _ = stdin.Close(); _ = cmd.Wait() }, nil
 }
 
-func runClient(duration time.Duration, concurrency, soak int, judge, profile string, only selection) error {
+func runClient(duration time.Duration, concurrency, rounds, soak int, judge, profile string, only selection) error {
 	judgeAddr, floorAddr, pid, stop, err := startChild(profile)
 	if err != nil {
 		return err
@@ -303,8 +318,8 @@ func runClient(duration time.Duration, concurrency, soak int, judge, profile str
 	}
 	defer closeF()
 
-	fmt.Printf("request: 10 metrics × 60 baseline + 60 canary points, %d bytes of JSON; %s per phase, %d closed-loop clients, servers in a child process, both on the same cores\n\n",
-		len(body), duration, concurrency)
+	fmt.Printf("request: 10 metrics × 60 baseline + 60 canary points, %d bytes of JSON; %s per phase (the closed-loop one in %d alternating rounds), %d closed-loop clients, servers in a child process, both on the same cores\n\n",
+		len(body), duration, rounds, concurrency)
 	fmt.Println("| path | endpoint | max req/s | server CPU per request | p50 at 80% | p99 at 80% | errors |")
 	fmt.Println("|---|---|---:|---:|---:|---:|---:|")
 	for _, path := range []struct {
@@ -318,23 +333,35 @@ func runClient(duration time.Duration, concurrency, soak int, judge, profile str
 			continue
 		}
 		var j, f result
-		for _, row := range []struct {
+		rows := []struct {
 			name, flag string
 			call       func() error
 			r          *result
-		}{{"analyze", "analyze", path.judge, &j}, {"floor (decode only)", "floor", path.floor, &f}} {
-			if only.endpoint != "both" && only.endpoint != row.flag {
-				continue
+		}{{"analyze", "analyze", path.judge, &j}, {"floor (decode only)", "floor", path.floor, &f}}
+		rows = slices.DeleteFunc(rows, func(r struct {
+			name, flag string
+			call       func() error
+			r          *result
+		}) bool {
+			return only.endpoint != "both" && only.endpoint != r.flag
+		})
+		// The closed-loop phase alternates the endpoints round by round,
+		// so a drift in the machine's speed falls on both alike.
+		for range rounds {
+			for _, row := range rows {
+				if err := closedLoop(row.r, row.call, duration/time.Duration(rounds), concurrency, pid); err != nil {
+					return err
+				}
 			}
-			if *row.r, err = measure(row.call, duration, concurrency, pid); err != nil {
-				return err
-			}
-			fmt.Printf("| %s | %s | %.0f | %.0f µs | %.2f ms | %.2f ms | %d |\n", path.name, row.name, row.r.maxRate,
-				float64(row.r.serverCPU)/float64(time.Microsecond), ms(row.r.p50), ms(row.r.p99), row.r.errors)
+		}
+		for _, row := range rows {
+			openLoop(row.r, row.call, duration)
+			fmt.Printf("| %s | %s | %.0f | %.0f µs | %.2f ms | %.2f ms | %d |\n", path.name, row.name, row.r.maxRate(),
+				float64(row.r.serverCPU())/float64(time.Microsecond), ms(row.r.p50), ms(row.r.p99), row.r.errors)
 		}
 		if only.endpoint == "both" {
-			fmt.Printf("| %s | **ratio analyze / floor** | **%.0f%%** | %.0f%% | | | |\n", path.name, 100*j.maxRate/f.maxRate,
-				100*float64(f.serverCPU)/float64(j.serverCPU))
+			fmt.Printf("| %s | **ratio analyze / floor** | **%.0f%%** | %.0f%% | | | |\n", path.name, 100*j.maxRate()/f.maxRate(),
+				100*float64(f.serverCPU())/float64(j.serverCPU()))
 		}
 	}
 	if soak > 0 {
@@ -398,19 +425,20 @@ func mib(b int64) float64 { return float64(b) / (1 << 20) }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-// measure finds the closed-loop maximum rate of call, then runs it open-loop
-// at 80% of that rate and returns the latency percentiles.
-func measure(call func() error, duration time.Duration, concurrency, pid int) (result, error) {
+// closedLoop drives call from concurrency clients for d and adds what it
+// saw to res: requests, time, the server's CPU time and errors.
+func closedLoop(res *result, call func() error, d time.Duration, concurrency, pid int) error {
 	cpuBefore, err := procstat.CPUTime(pid)
 	if err != nil {
-		return result{}, err
+		return err
 	}
 	var (
 		done   atomic.Int64
 		errs   atomic.Int64
 		wg     sync.WaitGroup
-		cutoff = time.Now().Add(duration)
+		cutoff = time.Now().Add(d)
 	)
+	start := time.Now()
 	for range concurrency {
 		wg.Add(1)
 		go func() {
@@ -423,17 +451,28 @@ func measure(call func() error, duration time.Duration, concurrency, pid int) (r
 			}
 		}()
 	}
-	start := time.Now()
 	wg.Wait()
-	res := result{maxRate: float64(done.Load()) / time.Since(start).Seconds()}
+	elapsed := time.Since(start)
 	cpuAfter, err := procstat.CPUTime(pid)
 	if err != nil {
-		return result{}, err
+		return err
 	}
-	res.serverCPU = (cpuAfter - cpuBefore) / time.Duration(max(done.Load(), 1))
+	res.requests += done.Load()
+	res.elapsed += elapsed
+	res.cpu += cpuAfter - cpuBefore
+	res.errors += errs.Load()
+	return nil
+}
 
-	rate := 0.8 * res.maxRate
-	n := int(rate * duration.Seconds())
+// openLoop sends call at 80% of res's closed-loop rate for d, each timed
+// from its scheduled start, and sets res's latency percentiles.
+func openLoop(res *result, call func() error, d time.Duration) {
+	var (
+		errs atomic.Int64
+		wg   sync.WaitGroup
+	)
+	rate := 0.8 * res.maxRate()
+	n := int(rate * d.Seconds())
 	interval := time.Duration(float64(time.Second) / rate)
 	latencies := make([]time.Duration, n)
 	begin := time.Now()
@@ -455,6 +494,5 @@ func measure(call func() error, duration time.Duration, concurrency, pid int) (r
 		res.p50 = latencies[n/2]
 		res.p99 = latencies[min(n-1, n*99/100)]
 	}
-	res.errors = errs.Load()
-	return res, nil
+	res.errors += errs.Load()
 }
