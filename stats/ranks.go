@@ -27,9 +27,30 @@ type rankSums struct {
 	ties   bool
 }
 
-// rankSum ranks the combined ascending samples x and y with mid-ranks, by
-// merging them in O(n+m).
+// rankSum ranks the combined ascending samples x and y with mid-ranks, in
+// O(n+m). U is the count of pairs with x_i above y_j plus half the pairs
+// tied: one pass finds, for each x_i, how many y lie below it. When no x
+// equals a y the combined tie groups are the samples' own, so Σ(t³ − t) is
+// withinTieSum; a tie across the samples takes the full merge.
 func rankSum(x, y []float64) rankSums {
+	var below int
+	j := 0
+	for _, v := range x {
+		for j < len(y) && y[j] < v {
+			j++
+		}
+		if j < len(y) && y[j] == v {
+			return mergedRankSum(x, y)
+		}
+		below += j
+	}
+	tieSum := withinTieSum(x, y)
+	return rankSums{u: float64(below), tieSum: tieSum, ties: tieSum > 0}
+}
+
+// mergedRankSum is rankSum by merging the samples and giving each tie group
+// its mid-rank.
+func mergedRankSum(x, y []float64) rankSums {
 	var r rankSums
 	var rx float64
 	i, j := 0, 0

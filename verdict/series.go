@@ -126,19 +126,21 @@ func describe(sorted []float64) stats.Summary {
 func infinityStandIn(samples ...[]float64) (beyond float64, infinite int) {
 	var biggest float64
 	for _, x := range samples {
-		if len(x) == 0 {
-			continue
-		}
-		// The extremes tell whether a sample has an infinite point; only
-		// one that has is walked point by point.
-		if lo, hi := floats.Min(x), floats.Max(x); !math.IsInf(lo, 0) && !math.IsInf(hi, 0) {
-			biggest = max(biggest, -lo, hi)
-			continue
+		if !hasInf(x) {
+			continue // its magnitudes matter only beside an infinite point
 		}
 		for _, v := range x {
 			if math.IsInf(v, 0) {
 				infinite++
-			} else {
+			}
+		}
+	}
+	if infinite == 0 {
+		return 1, 0 // no point is replaced
+	}
+	for _, x := range samples {
+		for _, v := range x {
+			if !math.IsInf(v, 0) {
 				biggest = max(biggest, math.Abs(v))
 			}
 		}
@@ -146,10 +148,20 @@ func infinityStandIn(samples ...[]float64) (beyond float64, infinite int) {
 	return 2*biggest + 1, infinite
 }
 
+// hasInf reports whether x has an infinite point.
+func hasInf(x []float64) bool {
+	for _, v := range x {
+		if math.IsInf(v, 0) {
+			return true
+		}
+	}
+	return false
+}
+
 // rankable returns x with ±Inf replaced by ±beyond (x itself when it has no
 // infinite point).
 func rankable(x []float64, beyond float64) []float64 {
-	if len(x) == 0 || !math.IsInf(floats.Min(x), 0) && !math.IsInf(floats.Max(x), 0) {
+	if !hasInf(x) {
 		return x
 	}
 	out := slices.Clone(x)
