@@ -27,7 +27,8 @@ func judgeMetric(cases []*metricCase, work *scratch, cfg *Config, m *Metric, pai
 		sparse = thinPair(pair, m)
 	}
 	for _, test := range m.Tests {
-		r := work.newCase(metricCase{
+		r := work.newCase()
+		*r = metricCase{
 			MetricResult: MetricResult{
 				Name: m.Name, Test: test, Groups: slices.Clone(m.Groups), Muted: m.Muted, ConfiguredCritical: m.Critical,
 				Baseline: describe(controlSorted), Canary: describe(canarySorted), Bounds: boundsOf(m, test),
@@ -35,7 +36,7 @@ func judgeMetric(cases []*metricCase, work *scratch, cfg *Config, m *Metric, pai
 			metric: m, canary: canary, control: control, canarySorted: canarySorted, controlSorted: controlSorted,
 			canarySeries: &cs, controlSeries: &bs, canaryMeasured: cs.measured, controlMeasured: bs.measured,
 			history: history, aligned: aligned, metrics: len(cfg.Metrics),
-		})
+		}
 		if sparse != nil && test != TestThreshold {
 			sparse.apply(r)
 		}

@@ -57,12 +57,12 @@ func (s *scratch) sortedClone(x []float64) []float64 {
 	return c
 }
 
-// newCase appends a case and returns its address, which stays fixed while
-// the cases fit the room getScratch made.
-func (s *scratch) newCase(c metricCase) *metricCase {
+// newCase returns a zeroed case in the scratch, whose address stays fixed
+// while the cases fit the room getScratch made (a new one beyond).
+func (s *scratch) newCase() *metricCase {
 	if len(s.cases) == cap(s.cases) {
-		return &c
+		return new(metricCase)
 	}
-	s.cases = append(s.cases, c)
+	s.cases = s.cases[:len(s.cases)+1]
 	return &s.cases[len(s.cases)-1]
 }
