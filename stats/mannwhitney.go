@@ -230,13 +230,13 @@ func MannWhitney(canary, baseline []float64, opts MannWhitneyOptions) (MannWhitn
 			return MannWhitneyResult{}, fmt.Errorf("variance inflation %v with an estimated dependence: set one of them", inflation)
 		}
 		res.Method = Serial
-		serialTest(&res, diffs, conf, rs.tieSum, opts.Dependence)
+		serialTest(&res, diffs, conf, rs, opts.Dependence)
 	case n < ExactLimit && m < ExactLimit && !rs.ties && inflation == 1 && !opts.Asymptotic:
 		res.Method = Exact
 		exactTest(&res, diffs, conf)
 	default:
 		res.Method = Asymptotic
-		asymptoticTest(&res, diffs, conf, rs.tieSum, inflation)
+		asymptoticTest(&res, diffs, conf, rs, inflation)
 	}
 	return res, nil
 }
@@ -329,17 +329,18 @@ func exactTest(res *MannWhitneyResult, diffs *pairwiseDiffs, conf float64) {
 }
 
 // asymptoticTest fills the p-value, interval and estimate from the normal
-// approximation. tieSum is Σ(t³−t) over the tie groups of the combined
-// sample; inflation multiplies the null variance.
-func asymptoticTest(res *MannWhitneyResult, diffs *pairwiseDiffs, conf, tieSum, inflation float64) {
+// approximation, with the tie sums of rs (the combined sample's for the
+// test, the samples' own for the interval); inflation multiplies the null
+// variance.
+func asymptoticTest(res *MannWhitneyResult, diffs *pairwiseDiffs, conf float64, rs rankSums, inflation float64) {
 	n, m := float64(res.NCanary), float64(res.NBaseline)
 	mn := n * m
 	N := n + m
-	res.PValue = asymptoticP(res.W, n, m, tieSum, inflation, res.Alternative)
+	res.PValue = asymptoticP(res.W, n, m, rs.tieSum, inflation, res.Alternative)
 
 	// Between consecutive pairwise differences no new tie arises, so the
 	// inverted statistic has the variance of the within-sample ties only.
-	ciSigma := math.Sqrt(inflation * (mn / 12) * ((N + 1) - withinTieSum(diffs.x, diffs.y)/(N*(N-1))))
+	ciSigma := math.Sqrt(inflation * (mn / 12) * ((N + 1) - rs.within/(N*(N-1))))
 	alpha := 1 - conf
 	nm := len(diffs.x) * len(diffs.y)
 	switch res.Alternative {

@@ -24,6 +24,7 @@ func sorted(s []float64) []float64 {
 type rankSums struct {
 	u      float64 // rank sum of x minus n(n+1)/2
 	tieSum float64 // Σ(t³ − t) over tie groups of the combined sample
+	within float64 // Σ(t³ − t) over the tie groups inside x and inside y
 	ties   bool
 }
 
@@ -45,7 +46,7 @@ func rankSum(x, y []float64) rankSums {
 		below += j
 	}
 	tieSum := withinTieSum(x, y)
-	return rankSums{u: float64(below), tieSum: tieSum, ties: tieSum > 0}
+	return rankSums{u: float64(below), tieSum: tieSum, within: tieSum, ties: tieSum > 0}
 }
 
 // mergedRankSum is rankSum by merging the samples and giving each tie group
@@ -83,6 +84,7 @@ func mergedRankSum(x, y []float64) rankSums {
 	}
 	n := float64(len(x))
 	r.u = rx - n*(n+1)/2
+	r.within = withinTieSum(x, y)
 	return r
 }
 

@@ -15,17 +15,17 @@ import (
 // D_(c₀) above. When no count reaches the level (too few points for the
 // dependence allowed for) the interval is the whole line, so that it
 // agrees with the p-value: it excludes zero only when p is below α.
-func serialTest(res *MannWhitneyResult, diffs *pairwiseDiffs, conf, tieSum float64, dep Dependence) {
+func serialTest(res *MannWhitneyResult, diffs *pairwiseDiffs, conf float64, rs rankSums, dep Dependence) {
 	n, m := float64(res.NCanary), float64(res.NBaseline)
 	mn := n * m
 	N := n + m
-	iidVar := (mn / 12) * ((N + 1) - tieSum/(N*(N-1)))
+	iidVar := (mn / 12) * ((N + 1) - rs.tieSum/(N*(N-1)))
 	ref := dep.reference(mn, iidVar)
 	res.PValue = sidedPValue(res.Alternative, res.W,
 		func(w float64) float64 { return ref(w - 0.5) },      // P(W ≥ w)
 		func(w float64) float64 { return ref(mn - w - 0.5) }) // P(W ≤ w)
 
-	ciVar := (mn / 12) * ((N + 1) - withinTieSum(diffs.x, diffs.y)/(N*(N-1)))
+	ciVar := (mn / 12) * ((N + 1) - rs.within/(N*(N-1)))
 	nm := len(diffs.x) * len(diffs.y)
 	alpha := 1 - conf
 	side := alpha
