@@ -7,19 +7,28 @@ import (
 
 // Sort sorts a sample ascending in place. It is slices.Sort for samples
 // without NaN (where a NaN lands is unspecified): comparing with < alone,
-// as a judge's samples need, it runs in about half the time on the
-// 60-point windows a canary analysis sorts by the thousand.
+// as a judge's samples need, it runs in about 0.55 of slices.Sort's time
+// on the 60-point windows a canary analysis sorts by the thousand (fresh
+// random data each time, 0.9 against 1.6 µs: a benchmark that sorts the
+// same data over and over lets the branch predictor learn it).
 //
 // Quicksort with a median-of-three pivot and Hoare's partition, which
-// splits runs of equal values evenly; slices of at most 16 values are
-// finished by insertion sort. Past 2·log₂(n) levels of recursion the rest
-// goes to slices.Sort, so the worst case stays O(n log n).
+// splits runs of equal values evenly; slices of at most insertionMax
+// values are finished by insertion sort, whose one mispredicted branch per
+// value beats a partition's one in two comparisons at these sizes. Past
+// 2·log₂(n) levels of recursion the rest goes to slices.Sort, so the worst
+// case stays O(n log n).
 func Sort(x []float64) {
 	quickSort(x, 2*bits.Len(uint(len(x))))
 }
 
+// insertionMax is the longest slice insertion sort finishes: on fresh
+// random data, cut-offs of 64–96 sort 60 to 1,000 points fastest (16, the
+// usual choice, is 1.2–1.45× slower).
+const insertionMax = 64
+
 func quickSort(a []float64, depth int) {
-	for len(a) > 16 {
+	for len(a) > insertionMax {
 		if depth == 0 {
 			slices.Sort(a)
 			return
