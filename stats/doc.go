@@ -4,7 +4,8 @@
 // sizes, outlier fences and multiple-comparison p-value adjustment.
 //
 // Conventions: the first sample is the canary and the second the baseline,
-// so a location shift is canary − baseline. Inputs are never modified.
+// so a location shift is canary − baseline. Inputs are never modified
+// (except by Sort, which sorts a sample in place).
 // Functions that rank or select work on sorted copies and never materialise
 // the n·m pairwise differences.
 package stats
