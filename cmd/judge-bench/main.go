@@ -2,13 +2,13 @@
 // in the same run: the HTTP analyze endpoint against an endpoint that only
 // decodes the same JSON body, and the gRPC Analyze method against one that
 // only receives the message. For each it finds the closed-loop maximum
-// throughput (alternating the two endpoints in rounds, so the machine's
-// drift falls on both), then sends an open-loop load at 80% of that rate
-// and reports
+// throughput, then sends an open-loop load at 80% of that rate and reports
 // the latency percentiles (timed from each request's scheduled start, so a
-// stalled server cannot hide its queue). The servers run in a child process
-// (this program re-executed with -role=server), so the load generator's
-// garbage collection does not pause them.
+// stalled server cannot hide its queue). Both phases alternate the two
+// endpoints in rounds, so the machine's drift and stalls fall on both
+// alike. The servers run in a child process (this program re-executed
+// with -role=server), so the load generator's garbage collection does not
+// pause them.
 package main
 
 import (
@@ -44,7 +44,7 @@ import (
 func main() {
 	duration := flag.Duration("duration", 5*time.Second, "length of each measurement")
 	concurrency := flag.Int("concurrency", 8, "concurrent requests in the closed-loop phase")
-	rounds := flag.Int("rounds", 5, "the closed-loop phase alternates analyze and floor this many times, duration/rounds each")
+	rounds := flag.Int("rounds", 5, "each phase alternates analyze and floor this many times, duration/rounds each")
 	soak := flag.Int("soak", 100_000, "requests of the soak phase, after which the server's resident memory is compared with before (0 skips it)")
 	role := flag.String("role", "client", "client, or server (internal: the child process)")
 	judge := flag.String("judge", "default", "the judge the analyze requests ask for (kayenta measures the service with the cheapest judge)")
@@ -184,8 +184,11 @@ type result struct {
 	requests int64
 	elapsed  time.Duration
 	cpu      time.Duration
-	p50, p99 time.Duration
-	errors   int64
+	// latencies are the open-loop rounds' request latencies, from which
+	// p50 and p99 come.
+	latencies []time.Duration
+	p50, p99  time.Duration
+	errors    int64
 }
 
 // maxRate is the closed-loop throughput over all rounds.
@@ -318,7 +321,7 @@ func runClient(duration time.Duration, concurrency, rounds, soak int, judge, pro
 	}
 	defer closeF()
 
-	fmt.Printf("request: 10 metrics × 60 baseline + 60 canary points, %d bytes of JSON; %s per phase (the closed-loop one in %d alternating rounds), %d closed-loop clients, servers in a child process, both on the same cores\n\n",
+	fmt.Printf("request: 10 metrics × 60 baseline + 60 canary points, %d bytes of JSON; %s per phase and endpoint (in %d alternating rounds), %d closed-loop clients, servers in a child process, both on the same cores\n\n",
 		len(body), duration, rounds, concurrency)
 	fmt.Println("| path | endpoint | max req/s | server CPU per request | p50 at 80% | p99 at 80% | errors |")
 	fmt.Println("|---|---|---:|---:|---:|---:|---:|")
@@ -354,8 +357,15 @@ func runClient(duration time.Duration, concurrency, rounds, soak int, judge, pro
 				}
 			}
 		}
+		// So does the open-loop phase: a stall of the machine then lands
+		// on either endpoint's latencies alike.
+		for range rounds {
+			for _, row := range rows {
+				openLoop(row.r, row.call, duration/time.Duration(rounds))
+			}
+		}
 		for _, row := range rows {
-			openLoop(row.r, row.call, duration)
+			row.r.percentiles()
 			fmt.Printf("| %s | %s | %.0f | %.0f µs | %.2f ms | %.2f ms | %d |\n", path.name, row.name, row.r.maxRate(),
 				float64(row.r.serverCPU())/float64(time.Microsecond), ms(row.r.p50), ms(row.r.p99), row.r.errors)
 		}
@@ -465,7 +475,7 @@ func closedLoop(res *result, call func() error, d time.Duration, concurrency, pi
 }
 
 // openLoop sends call at 80% of res's closed-loop rate for d, each timed
-// from its scheduled start, and sets res's latency percentiles.
+// from its scheduled start, and adds the latencies to res.
 func openLoop(res *result, call func() error, d time.Duration) {
 	var (
 		errs atomic.Int64
@@ -489,10 +499,15 @@ func openLoop(res *result, call func() error, d time.Duration) {
 		}()
 	}
 	wg.Wait()
-	slices.Sort(latencies)
-	if n > 0 {
-		res.p50 = latencies[n/2]
-		res.p99 = latencies[min(n-1, n*99/100)]
-	}
+	res.latencies = append(res.latencies, latencies...)
 	res.errors += errs.Load()
+}
+
+// percentiles sets res's p50 and p99 from its latencies.
+func (r *result) percentiles() {
+	slices.Sort(r.latencies)
+	if n := len(r.latencies); n > 0 {
+		r.p50 = r.latencies[n/2]
+		r.p99 = r.latencies[min(n-1, n*99/100)]
+	}
 }
