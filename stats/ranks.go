@@ -1,6 +1,8 @@
 package stats
 
 import (
+	"cmp"
+	"math/bits"
 	"slices"
 	"sync"
 
@@ -196,8 +198,18 @@ type point struct {
 // insertion sort for short runs, comparing values directly rather than
 // through a function, which ranking every series spends most of its time
 // on. The order within ties is unspecified: ties share their mid-rank.
-func sortPoints(p []point) {
+// Past 2·log₂(n) levels of partitioning the rest goes to slices.SortFunc,
+// so a series crafted against the median-of-three pivot costs O(n log n),
+// not O(n²).
+func sortPoints(p []point) { sortPointsWithin(p, 2*bits.Len(uint(len(p)))) }
+
+func sortPointsWithin(p []point, depth int) {
 	for len(p) > 12 {
+		if depth == 0 {
+			slices.SortFunc(p, func(a, b point) int { return cmp.Compare(a.v, b.v) })
+			return
+		}
+		depth--
 		a, b, c := p[0].v, p[len(p)/2].v, p[len(p)-1].v
 		pivot := max(min(a, b), min(max(a, b), c))
 		lt, gt := 0, len(p)
@@ -216,10 +228,10 @@ func sortPoints(p []point) {
 		}
 		// Recurse into the shorter side, loop on the longer: depth log n.
 		if lt < len(p)-gt {
-			sortPoints(p[:lt])
+			sortPointsWithin(p[:lt], depth)
 			p = p[gt:]
 		} else {
-			sortPoints(p[gt:])
+			sortPointsWithin(p[gt:], depth)
 			p = p[:lt]
 		}
 	}

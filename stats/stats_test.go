@@ -310,24 +310,27 @@ func TestFormatNumber(t *testing.T) {
 }
 
 // TestSortPoints: the ranking sort orders any values, ties and runs
-// included, as a reference sort does (ties in any order).
+// included, as a reference sort does (ties in any order), and so does its
+// fallback once the partitioning depth is spent.
 func TestSortPoints(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	for _, n := range []int{0, 1, 2, 13, 60, 240, 1000} {
 		for _, distinct := range []int{1, 3, 1 << 30} {
-			p := make([]point, n)
-			for i := range p {
-				p[i] = point{float64(r.IntN(distinct)), int32(i)}
-			}
-			want := make([]float64, n)
-			for i, x := range p {
-				want[i] = x.v
-			}
-			slices.Sort(want)
-			sortPoints(p)
-			for i := range p {
-				if p[i].v != want[i] {
-					t.Fatalf("n %d, %d distinct: position %d holds %v, want %v", n, distinct, i, p[i].v, want[i])
+			for _, sortFn := range []func([]point){sortPoints, func(p []point) { sortPointsWithin(p, 0) }} {
+				p := make([]point, n)
+				for i := range p {
+					p[i] = point{float64(r.IntN(distinct)), int32(i)}
+				}
+				want := make([]float64, n)
+				for i, x := range p {
+					want[i] = x.v
+				}
+				slices.Sort(want)
+				sortFn(p)
+				for i := range p {
+					if p[i].v != want[i] {
+						t.Fatalf("n %d, %d distinct: position %d holds %v, want %v", n, distinct, i, p[i].v, want[i])
+					}
 				}
 			}
 		}
