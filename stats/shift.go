@@ -201,17 +201,17 @@ func (p *pairwiseDiffs) selectRank(k int, lo, hi orderStat) orderStat {
 			// Closing from below: the differences in (lo, t] are
 			// collected as they are counted, so a count that reaches k
 			// selects among them without another pass.
-			b := p.band(lo.value, t, limit)
-			c, maxLE, minGT = lo.countLE+b.n, b.maxLEb, b.minGTb
-			if c >= k && b.n <= limit {
-				return pick(b.vals, k, lo.countLE, b.minGTb)
+			bc := p.band(lo.value, t, limit)
+			c, maxLE, minGT = lo.countLE+bc.n, bc.maxLEb, bc.minGTb
+			if c >= k && bc.n <= limit {
+				return pick(bc.vals, k, lo.countLE, bc.minGTb)
 			}
 		case aim < float64(k)-0.5:
 			// Closing from above: likewise with (t, hi].
-			b := p.band(t, hi.value, limit)
-			c, maxLE, minGT = hi.countLE-b.n, b.maxLEa, b.minGTa
-			if c < k && b.n <= limit {
-				return pick(b.vals, k, c, hi.next)
+			bc := p.band(t, hi.value, limit)
+			c, maxLE, minGT = hi.countLE-bc.n, bc.maxLEa, bc.minGTa
+			if c < k && bc.n <= limit {
+				return pick(bc.vals, k, c, hi.next)
 			}
 		default:
 			c, maxLE, minGT = p.count(t)
@@ -267,8 +267,8 @@ func (p *pairwiseDiffs) count(t float64) (c int, maxLE, minGT float64) {
 // enumerate collects the differences in (lo.value, hi.value] and selects the
 // k-th smallest overall among them.
 func (p *pairwiseDiffs) enumerate(k int, lo, hi orderStat) orderStat {
-	b := p.band(lo.value, hi.value, hi.countLE-lo.countLE)
-	return pick(b.vals, k, lo.countLE, hi.next)
+	bc := p.band(lo.value, hi.value, hi.countLE-lo.countLE)
+	return pick(bc.vals, k, lo.countLE, hi.next)
 }
 
 // bandCounts describes the differences in (a, b] that band collected: how
