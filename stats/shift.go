@@ -35,10 +35,10 @@ type probitPoint struct{ t, z float64 }
 
 // newPairwiseDiffs returns the differences of the ascending samples x and y
 // with buf's storage for enumeration (allocated when shorter than
-// max(n+m, 64), the most a selection collects). Its first threshold comes from a
-// normal model of the differences: centred on median(x) − median(y), with
-// the standard deviation √(IQR(x)² + IQR(y)²)/1.349. A poor model costs
-// steps, never exactness; a degenerate one (zero spread) is not used.
+// max(n+m, 64), the most a selection collects). Its first threshold comes
+// from a normal model of the differences: centred on median(x) − median(y),
+// with the standard deviation √(IQR(x)² + IQR(y)²)/1.349. A poor model
+// costs steps, never exactness; a degenerate one (zero spread) is not used.
 func newPairwiseDiffs(x, y, buf []float64) pairwiseDiffs {
 	if need := max(len(x)+len(y), 64); len(buf) < need {
 		buf = make([]float64, need)
@@ -202,14 +202,14 @@ func (p *pairwiseDiffs) selectRank(k int, lo, hi orderStat) orderStat {
 			// collected as they are counted, so a count that reaches k
 			// selects among them without another pass.
 			bc := p.band(lo.value, t, limit)
-			c, maxLE, minGT = lo.countLE+bc.n, bc.maxLEb, bc.minGTb
+			c, maxLE, minGT = lo.countLE+bc.n, bc.b.maxLE, bc.b.minGT
 			if c >= k && bc.n <= limit {
-				return pick(bc.vals, k, lo.countLE, bc.minGTb)
+				return pick(bc.vals, k, lo.countLE, bc.b.minGT)
 			}
 		case aim < float64(k)-0.5:
 			// Closing from above: likewise with (t, hi].
 			bc := p.band(t, hi.value, limit)
-			c, maxLE, minGT = hi.countLE-bc.n, bc.maxLEa, bc.minGTa
+			c, maxLE, minGT = hi.countLE-bc.n, bc.a.maxLE, bc.a.minGT
 			if c < k && bc.n <= limit {
 				return pick(bc.vals, k, c, hi.next)
 			}
@@ -272,25 +272,47 @@ func (p *pairwiseDiffs) enumerate(k int, lo, hi orderStat) orderStat {
 }
 
 // bandCounts describes the differences in (a, b] that band collected: how
-// many there are, and the neighbours of both ends (the largest difference at
-// or below each, the smallest above each).
+// many there are, and the neighbours of both ends.
 type bandCounts struct {
-	n              int
-	vals           []float64 // the n differences when n ≤ limit (in p.buf)
-	maxLEa, minGTa float64
-	maxLEb, minGTb float64
+	n    int
+	vals []float64 // the n differences when n ≤ limit (in p.buf)
+	a, b neighbours
+}
+
+// neighbours are the differences next to a threshold: the largest at or
+// below it and the smallest above it.
+type neighbours struct{ maxLE, minGT float64 }
+
+func noNeighbours() neighbours { return neighbours{maxLE: math.Inf(-1), minGT: math.Inf(1)} }
+
+// see takes in row xi's differences on either side of its staircase
+// column j, the first with xi − y_j at or below the threshold. Plain
+// comparisons: the differences are finite, and min/max's NaN and
+// signed-zero handling costs a fifth of the walk.
+func (nb *neighbours) see(xi float64, y []float64, j int) {
+	if j > 0 {
+		if d := xi - y[j-1]; d < nb.minGT {
+			nb.minGT = d
+		}
+	}
+	if j < len(y) {
+		if d := xi - y[j]; d > nb.maxLE {
+			nb.maxLE = d
+		}
+	}
 }
 
 // band collects the differences in (a, b], a < b, into p.buf while there
 // are at most limit of them (limit ≤ len(p.buf)), and counts them all, in
-// one walk of the two staircases: row i's differences in the band are the columns from the
-// first with x_i − y_j ≤ b up to the first with x_i − y_j ≤ a. The
-// differences next to each staircase give the neighbours of a and b.
+// one walk of the two staircases: row i's differences in the band are the
+// columns from the first with x_i − y_j ≤ b up to the first with
+// x_i − y_j ≤ a. The differences next to each staircase give the
+// neighbours of a and b.
 func (p *pairwiseDiffs) band(a, b float64, limit int) bandCounts {
 	x, y := p.x, p.y
 	m := len(y)
 	buf := p.buf
-	bc := bandCounts{maxLEa: math.Inf(-1), minGTa: math.Inf(1), maxLEb: math.Inf(-1), minGTb: math.Inf(1)}
+	bc := bandCounts{a: noNeighbours(), b: noNeighbours()}
 	jB, jA := 0, 0
 	for _, xi := range x {
 		for jB < m && xi-y[jB] > b {
@@ -299,28 +321,8 @@ func (p *pairwiseDiffs) band(a, b float64, limit int) bandCounts {
 		for jA < m && xi-y[jA] > a {
 			jA++
 		}
-		// Plain comparisons: the differences are finite, and min/max's
-		// NaN and signed-zero handling costs a fifth of the walk.
-		if jB > 0 {
-			if d := xi - y[jB-1]; d < bc.minGTb {
-				bc.minGTb = d
-			}
-		}
-		if jB < m {
-			if d := xi - y[jB]; d > bc.maxLEb {
-				bc.maxLEb = d
-			}
-		}
-		if jA > 0 {
-			if d := xi - y[jA-1]; d < bc.minGTa {
-				bc.minGTa = d
-			}
-		}
-		if jA < m {
-			if d := xi - y[jA]; d > bc.maxLEa {
-				bc.maxLEa = d
-			}
-		}
+		bc.b.see(xi, y, jB)
+		bc.a.see(xi, y, jA)
 		// Written in place, not appended: the buffer may be the caller's
 		// stack array, which an append could move to the heap.
 		if bc.n+jA-jB <= limit {

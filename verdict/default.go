@@ -172,7 +172,7 @@ func defaultTest(r *metricCase, alpha float64) {
 	// and its batches would understate the window's spread. It is left out
 	// of both tests, and the reason says so.
 	shapeReference := history
-	if slices.ContainsFunc(r.history, func(v float64) bool { return math.IsInf(v, 0) }) {
+	if hasInf(r.history) {
 		shapeReference = nil
 	}
 	if shapeReference != nil {

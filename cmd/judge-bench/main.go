@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -53,8 +54,8 @@ func main() {
 	flag.StringVar(&only.path, "path", "both", "the paths measured: both, http or grpc (one alone profiles it with -server-profile)")
 	flag.StringVar(&only.endpoint, "endpoint", "both", "the endpoints measured: both (and their ratio), analyze or floor")
 	flag.Parse()
-	if *rounds < 1 {
-		fmt.Fprintln(os.Stderr, "judge-bench: -rounds must be at least 1")
+	if err := checkRounds(*rounds, *duration); err != nil {
+		fmt.Fprintln(os.Stderr, "judge-bench:", err)
 		os.Exit(64)
 	}
 	if err := only.check(); err != nil {
@@ -69,6 +70,15 @@ func main() {
 		fmt.Fprintln(os.Stderr, "judge-bench:", err)
 		os.Exit(1)
 	}
+}
+
+// checkRounds refuses a number of rounds below 1, or so many that a round
+// would be too short to measure anything (under 100 ms).
+func checkRounds(rounds int, duration time.Duration) error {
+	if rounds < 1 || duration/time.Duration(max(rounds, 1)) < 100*time.Millisecond {
+		return fmt.Errorf("-rounds %d: must be at least 1, with -duration/-rounds at least 100ms (-duration is %s)", rounds, duration)
+	}
+	return nil
 }
 
 // selection is the paths and endpoints a run measures.
@@ -101,6 +111,13 @@ func requestBody(judge string) []byte {
 	}
 	return []byte(fmt.Sprintf(`{"spec":{"judge":%q,"canary_config":{"name":"bench","metrics":[%s]},"metrics":[%s]}}`,
 		judge, strings.Join(cfg, ","), strings.Join(metrics, ",")))
+}
+
+// endpoint is one row of a path's table: what it calls and what it measured.
+type endpoint struct {
+	name, flag string
+	call       func() error
+	r          *result
 }
 
 // rawCodec is the load generator's gRPC codec: it sends the request encoded
@@ -336,18 +353,8 @@ func runClient(duration time.Duration, concurrency, rounds, soak int, judge, pro
 			continue
 		}
 		var j, f result
-		rows := []struct {
-			name, flag string
-			call       func() error
-			r          *result
-		}{{"analyze", "analyze", path.judge, &j}, {"floor (decode only)", "floor", path.floor, &f}}
-		rows = slices.DeleteFunc(rows, func(r struct {
-			name, flag string
-			call       func() error
-			r          *result
-		}) bool {
-			return only.endpoint != "both" && only.endpoint != r.flag
-		})
+		rows := []endpoint{{"analyze", "analyze", path.judge, &j}, {"floor (decode only)", "floor", path.floor, &f}}
+		rows = slices.DeleteFunc(rows, func(e endpoint) bool { return only.endpoint != "both" && only.endpoint != e.flag })
 		// The closed-loop phase alternates the endpoints round by round,
 		// so a drift in the machine's speed falls on both alike.
 		for range rounds {
@@ -482,6 +489,9 @@ func openLoop(res *result, call func() error, d time.Duration) {
 		wg   sync.WaitGroup
 	)
 	rate := 0.8 * res.maxRate()
+	if !(rate > 0) || math.IsInf(rate, 0) {
+		return // no closed-loop request was answered: there is no rate to hold
+	}
 	n := int(rate * d.Seconds())
 	interval := time.Duration(float64(time.Second) / rate)
 	latencies := make([]time.Duration, n)

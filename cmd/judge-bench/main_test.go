@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc/mem"
 )
@@ -38,5 +40,26 @@ func TestRawCodec(t *testing.T) {
 	}
 	if err := (rawCodec{}).Unmarshal(nil, &sent); err == nil {
 		t.Error("Unmarshal into a byte slice accepted")
+	}
+}
+
+// TestCheckRounds: -rounds takes 1 or more, each round at least 100 ms of
+// -duration, and the refusal names the flag.
+func TestCheckRounds(t *testing.T) {
+	for _, ok := range []struct {
+		rounds int
+		d      time.Duration
+	}{{1, 100 * time.Millisecond}, {5, 10 * time.Second}, {100, 10 * time.Second}} {
+		if err := checkRounds(ok.rounds, ok.d); err != nil {
+			t.Errorf("%d rounds of %s: %v", ok.rounds, ok.d, err)
+		}
+	}
+	for _, bad := range []struct {
+		rounds int
+		d      time.Duration
+	}{{0, 10 * time.Second}, {-3, 10 * time.Second}, {101, 10 * time.Second}, {1, 50 * time.Millisecond}} {
+		if err := checkRounds(bad.rounds, bad.d); err == nil || !strings.Contains(err.Error(), "-rounds") {
+			t.Errorf("%d rounds of %s: %v, want an error naming -rounds", bad.rounds, bad.d, err)
+		}
 	}
 }
