@@ -90,13 +90,7 @@ func newHTTPHandler(ctx context.Context, svc *Service, grpcServer *grpc.Server, 
 	if grpcServer == nil {
 		return root, nil
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ProtoMajor == 2 && strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc") {
-			grpcServer.ServeHTTP(w, r)
-			return
-		}
-		root.ServeHTTP(w, r)
-	}), nil
+	return SharedPort(grpcServer, root), nil
 }
 
 // protocols are the HTTP versions served: HTTP/1.1, and HTTP/2 over TLS or,
