@@ -87,6 +87,39 @@ func TestPairedComparison(t *testing.T) {
 	}
 }
 
+// TestPairedStep: under shared traffic a canary that steps up 35% halfway
+// regresses, and the paired comparison must see it. The step makes the
+// whole window's differences look strongly dependent: when that look chose
+// the test, it sent the regression to the batch-means test with batches as
+// long as the step, which caught 16 of these 100 (issue 31's batch-means
+// change). The choice now uses the dependence of the window's halves, each
+// centred on its own level, which the rank test allows for and a step
+// halfway does not inflate.
+func TestPairedStep(t *testing.T) {
+	t.Parallel()
+	aligned := map[string]PairScope{"control": {StartTimeMillis: 1_700_000_000_000, StepMillis: 60_000},
+		"experiment": {StartTimeMillis: 1_700_000_000_000, StepMillis: 60_000}}
+	r := rand.New(rand.NewPCG(35, 50))
+	inc := Metric{Direction: DirectionIncrease}
+	high := 0
+	for range 100 {
+		control, canary := sharedTraffic(r, 60, 1)
+		for i := len(canary) / 2; i < len(canary); i++ {
+			canary[i] *= 1.35
+		}
+		m := judgeOne(t, inc, MetricSetPair{Values: PairValues{Control: control, Experiment: canary}, Scopes: aligned})
+		if m.Comparison != ComparisonPaired {
+			t.Fatalf("compared %s (%s)", m.Comparison, m.Reason)
+		}
+		if m.Classification == High {
+			high++
+		}
+	}
+	if high < 90 {
+		t.Errorf("step ×1.35 halfway under shared traffic: HIGH in %d of 100 draws, want at least 90", high)
+	}
+}
+
 // latencySeries is n points of a log-normal latency around 100 (20% on the
 // log scale) under AR(1) noise with ρ = 0.5.
 func latencySeries(r *rand.Rand, n int) []float64 {
