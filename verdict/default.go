@@ -183,12 +183,14 @@ func defaultTest(r *metricCase, alpha float64) {
 	if pc, pb, d, rel, comovement := pairedDifferences(r, infinite); d != nil {
 		e.comovement = comovement
 		// The rank test allows for the dependence of the window's halves,
-		// each centred on its own level (pairedTest): whether that
-		// allowance caps its evidence decides the test. The batch-means
-		// test plans from the whole window's dependence.
+		// each centred on its own level (pairedTest). It runs unless the
+		// differences are shown strongly dependent by both estimates a
+		// regression cannot inflate: the halves' (a step halfway) and the
+		// whole window's detrended (a ramp). The batch-means test plans
+		// from the whole window's dependence.
 		half := len(rel) / 2
 		halves := stats.EstimateDependence(rel[:half], rel[half:])
-		if !ranksSuffice(len(rel), halves, upperDependence(halves)) {
+		if ranksCapped(len(rel), halves, stats.EstimateTrendDependence(rel)) {
 			if err := batchTest(e, pc, pb, nil, true, stats.EstimateDependence(rel), alt, alpha, level); err != nil {
 				fail(r, "metric classification failed: "+err.Error())
 				return

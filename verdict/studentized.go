@@ -83,17 +83,27 @@ func (b *batchEvidence) toUnit(v float64) float64 {
 // dep: unless the dependence was estimated, at least halves the points
 // the allowance counts (inflation 2, ρ about 1/3) and leaves fewer than
 // minEffectivePoints. A short series without an estimate keeps the rank
-// test of independent points. A paired comparison decides on the upper
-// bound (upperDependence) of the dependence its rank test allows for,
-// that of the window's two halves, each centred: the halves
-// underestimate strong dependence, and the bound hedges for that. The
-// whole window's estimate is not used to choose: a regression that steps
-// up partway (or ramps) makes the differences look dependent, and chose
-// for itself the batch-means test with batches as long as the step (a
-// +35% step halfway under shared traffic was caught 2% of the time).
+// test of independent points.
 func ranksSuffice(n int, dep stats.Dependence, rho float64) bool {
 	f := stats.RankInflation(rho)
 	return !dep.Estimated() || f < 2 || float64(n)/f >= minEffectivePoints
+}
+
+// ranksCapped reports whether a paired comparison of n instants leaves
+// its rank test to the batch-means test: when neither of two estimates of
+// the differences' dependence, taken at its upper bound (upperDependence,
+// a hedge for short series underestimating strong dependence), lets the
+// ranks suffice. Each is blind to one shape of regression: halves, the
+// window's two halves each centred on its own level (what the rank test
+// allows for), to a step halfway, which moves only their levels; trend,
+// the whole window detrended, to a ramp, which moves only its line. A
+// regression must look like dependence to both to choose. The whole window's
+// plain estimate is not used to choose: a regression that steps up partway
+// or ramps makes the differences look dependent, and chose for itself the
+// batch-means test with batches as long as the step (a +35% step halfway
+// under shared traffic was caught 2% of the time, a ramp to +50% 6%).
+func ranksCapped(n int, halves, trend stats.Dependence) bool {
+	return !ranksSuffice(n, halves, upperDependence(halves)) && !ranksSuffice(n, trend, upperDependence(trend))
 }
 
 // upperDependence and lowerDependence are the dependence dependenceBound
