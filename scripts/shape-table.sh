@@ -11,6 +11,8 @@ rows=(
   "p99-histogram-busy level-shift:1.2 0.5"
   "rate-window level-shift:1.2 0.5"
   "shared level-shift:1.25 0.5"
+  "shared step:1.35 0.5"
+  "shared ramp:1.5 0.5"
   "aligned-cpu level-shift:1.25 0.5"
   "aligned-cpu-quiet level-shift:1.25 0.5"
   "aligned-cpu-quiet level-shift:1.1 0.5"
