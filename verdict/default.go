@@ -182,21 +182,14 @@ func defaultTest(r *metricCase, alpha float64) {
 	}
 	if pc, pb, d, rel, comovement := pairedDifferences(r, infinite); d != nil {
 		e.comovement = comovement
-		// The rank test allows for the dependence of the window's halves,
-		// each centred on its own level (pairedTest). It runs unless the
-		// differences are shown strongly dependent by both estimates a
-		// regression cannot inflate: the halves' (a step halfway) and the
-		// whole window's detrended (a ramp). The batch-means test plans
-		// from the whole window's dependence.
-		half := len(rel) / 2
-		halves := stats.EstimateDependence(rel[:half], rel[half:])
-		if ranksCapped(len(rel), halves, stats.EstimateTrendDependence(rel)) {
+		// The batch-means test plans from the whole window's dependence.
+		if allow, ok := rankAllowance(rel); !ok {
 			if err := batchTest(e, pc, pb, nil, true, stats.EstimateDependence(rel), alt, alpha, level); err != nil {
 				fail(r, "metric classification failed: "+err.Error())
 				return
 			}
 			e.cles = aboveShare(d)
-		} else if err := pairedTest(e, d, halves, alt, alpha); err != nil {
+		} else if err := pairedTest(e, d, allow, alt, alpha); err != nil {
 			fail(r, "metric classification failed: "+err.Error())
 			return
 		}
@@ -445,12 +438,10 @@ func pairedDifferences(r *metricCase, infinite int) (c, b, d, rel []float64, com
 
 // pairedTest compares the canary with the baseline point by point: the
 // signed-rank test of the differences d, allowing for their serial
-// dependence dep. The dependence is estimated from the relative
-// differences (pairedDifferences' rel): the load both sides share scales
-// the raw differences, so a multiplicative regression would make d follow
-// the load, look correlated and mask itself, while rel stays level. Each
-// half of the window is centred on its own level, so that a regression
-// starting halfway (or a ramp) does not look like correlation either.
+// dependence dep (rankAllowance). The dependence is estimated from the
+// relative differences (pairedDifferences' rel): the load both sides share
+// scales the raw differences, so a multiplicative regression would make d
+// follow the load, look correlated and mask itself, while rel stays level.
 func pairedTest(e *evidence, d []float64, dep stats.Dependence, alt stats.Alternative, alpha float64) error {
 	sr, err := stats.SignedRank(d, stats.SignedRankOptions{Alternative: alt, ConfLevel: 1 - alpha, Dependence: dep})
 	if err != nil {

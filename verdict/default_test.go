@@ -88,13 +88,16 @@ func TestPairedComparison(t *testing.T) {
 }
 
 // TestPairedStepAndRamp: under shared traffic a canary that steps up 35%
-// halfway, or climbs steadily to +50%, regresses, and the paired
-// comparison must see it. Either makes the whole window's differences
-// look strongly dependent: when that look chose the test, it sent the
-// regression to the batch-means test with batches as long as the step,
-// which caught 16 of 100 steps and 50 of 100 ramps here (issue 31's
-// batch-means change; in 20-metric analyses 2% and 6%). The choice now
-// uses estimates each blind to one of the two shapes (ranksCapped).
+// halfway, or climbs steadily to +50% or to twice the baseline, regresses,
+// and the paired comparison must see it. Either shape makes the window's
+// differences look strongly dependent: when the whole window's estimate
+// chose the test, it sent the regression to the batch-means test with
+// batches as long as the step, which caught 16 of 100 steps and 50 of 100
+// ramps to +50% here (issue 31's batch-means change; in 20-metric
+// analyses 2% and 6%); when the halves' estimate was the rank test's
+// allowance, a ramp widened it until ramps to twice the baseline passed.
+// The choice and the allowance now come from estimates each blind to one
+// of the two shapes (rankAllowance).
 func TestPairedStepAndRamp(t *testing.T) {
 	t.Parallel()
 	aligned := map[string]PairScope{"control": {StartTimeMillis: 1_700_000_000_000, StepMillis: 60_000},
@@ -108,6 +111,7 @@ func TestPairedStepAndRamp(t *testing.T) {
 	}{
 		{"step ×1.35 halfway", func(i, n int) float64 { return 1 + 0.35*float64(2*i/n) }},
 		{"ramp to ×1.5", func(i, n int) float64 { return 1 + 0.5*float64(i)/float64(n-1) }},
+		{"ramp to ×2", func(i, n int) float64 { return 1 + float64(i)/float64(n-1) }},
 	} {
 		high := 0
 		for range 100 {

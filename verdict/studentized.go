@@ -89,21 +89,33 @@ func ranksSuffice(n int, dep stats.Dependence, rho float64) bool {
 	return !dep.Estimated() || f < 2 || float64(n)/f >= minEffectivePoints
 }
 
-// ranksCapped reports whether a paired comparison of n instants leaves
-// its rank test to the batch-means test: when neither of two estimates of
-// the differences' dependence, taken at its upper bound (upperDependence,
-// a hedge for short series underestimating strong dependence), lets the
-// ranks suffice. Each is blind to one shape of regression: halves, the
-// window's two halves each centred on its own level (what the rank test
-// allows for), to a step halfway, which moves only their levels; trend,
-// the whole window detrended, to a ramp, which moves only its line. A
-// regression must look like dependence to both to choose. The whole window's
-// plain estimate is not used to choose: a regression that steps up partway
-// or ramps makes the differences look dependent, and chose for itself the
-// batch-means test with batches as long as the step (a +35% step halfway
-// under shared traffic was caught 2% of the time, a ramp to +50% 6%).
-func ranksCapped(n int, halves, trend stats.Dependence) bool {
-	return !ranksSuffice(n, halves, upperDependence(halves)) && !ranksSuffice(n, trend, upperDependence(trend))
+// rankAllowance is the dependence a paired comparison's rank test allows
+// for, estimated from the relative differences rel, and false when the
+// test is left to batch means because no estimate leaves the ranks
+// enough effective points (ranksSuffice at the estimate's upper bound,
+// upperDependence: short series underestimate strong dependence). Two
+// estimates are tried, each blind to one shape of regression: the
+// window's two halves, each centred on its own level (a step halfway
+// moves only their levels), then the whole window detrended
+// (stats.EstimateTrendDependence: a ramp moves only its line). The first
+// that lets the ranks suffice is the allowance, so a regression must look
+// like dependence to both to weaken the test. The whole window's plain
+// estimate is not used: a step partway or a ramp makes the differences
+// look dependent, and so chose for itself the batch-means test with
+// batches as long as the step (a +35% step halfway under shared traffic
+// was caught 2% of the time, a ramp to +50% 6%), or, as the halves' allowance,
+// widened the rank test until a ramp to twice the baseline passed (7%).
+func rankAllowance(rel []float64) (stats.Dependence, bool) {
+	half := len(rel) / 2
+	for _, dep := range []stats.Dependence{
+		stats.EstimateDependence(rel[:half], rel[half:]),
+		stats.EstimateTrendDependence(rel),
+	} {
+		if ranksSuffice(len(rel), dep, upperDependence(dep)) {
+			return dep, true
+		}
+	}
+	return stats.Dependence{}, false
 }
 
 // upperDependence and lowerDependence are the dependence dependenceBound
