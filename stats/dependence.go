@@ -119,7 +119,8 @@ var (
 	detrended = biasCorrection{c0: 2, c1: 6, second: 1.5}
 )
 
-// detrend returns q less its least-squares line in time (nil for nil).
+// detrend subtracts from q, in place, its least-squares line in time,
+// and returns it (nil for nil).
 func detrend(q []float64) []float64 {
 	if q == nil {
 		return nil
