@@ -182,15 +182,14 @@ func MannWhitney(canary, baseline []float64, opts MannWhitneyOptions) (MannWhitn
 	if !(inflation >= 1) || math.IsInf(inflation, 0) {
 		return MannWhitneyResult{}, fmt.Errorf("variance inflation %v: must be a finite number ≥ 1", inflation)
 	}
-	if err := checkSample("canary", canary); err != nil {
+	x, err := checkedSorted("canary", canary)
+	if err != nil {
 		return MannWhitneyResult{}, err
 	}
-	if err := checkSample("baseline", baseline); err != nil {
+	y, err := checkedSorted("baseline", baseline)
+	if err != nil {
 		return MannWhitneyResult{}, err
 	}
-
-	x := sorted(canary)
-	y := sorted(baseline)
 	n, m := len(x), len(y)
 	if lo, hi := x[0]-y[m-1], x[n-1]-y[0]; math.IsInf(lo, 0) || math.IsInf(hi, 0) {
 		return MannWhitneyResult{}, fmt.Errorf("differences range over [%v, %v]: %w", lo, hi, ErrRange)
@@ -267,6 +266,33 @@ func sidedPValue(alt Alternative, s float64, upper, lower func(float64) float64)
 		return lower(s)
 	}
 	return math.Min(1, 2*math.Min(upper(s), lower(s)))
+}
+
+// checkedSorted returns the sample s ascending (s itself when it already
+// is), or checkSample's error. A sample that is ascending with finite ends
+// is checked in one pass: a NaN fails every comparison, and finite ends
+// bound the values between them.
+func checkedSorted(name string, s []float64) ([]float64, error) {
+	if finiteAscending(s) {
+		return s, nil
+	}
+	if err := checkSample(name, s); err != nil {
+		return nil, err
+	}
+	return sorted(s), nil
+}
+
+// finiteAscending reports whether s is non-empty, ascending and finite.
+func finiteAscending(s []float64) bool {
+	if len(s) == 0 || math.IsNaN(s[0]) || math.IsInf(s[0], 0) || math.IsInf(s[len(s)-1], 0) {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if !(s[i] >= s[i-1]) {
+			return false
+		}
+	}
+	return true
 }
 
 // checkSample returns ErrNoData for an empty sample and ErrNotFinite naming

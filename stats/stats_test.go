@@ -16,15 +16,22 @@ func TestMannWhitneyEdgeCases(t *testing.T) {
 		wantErr          error
 		wantErrText      string
 	}{
-		"empty canary":      {canary: nil, baseline: []float64{1}, wantErr: ErrNoData, wantErrText: "canary"},
-		"empty baseline":    {canary: []float64{1}, baseline: []float64{}, wantErr: ErrNoData, wantErrText: "baseline"},
-		"NaN in canary":     {canary: []float64{1, math.NaN()}, baseline: []float64{1}, wantErr: ErrNotFinite, wantErrText: "canary[1]"},
-		"Inf in baseline":   {canary: []float64{1}, baseline: []float64{2, 3, math.Inf(-1)}, wantErr: ErrNotFinite, wantErrText: "baseline[2]"},
-		"conf level 1":      {canary: []float64{1}, baseline: []float64{2}, opts: MannWhitneyOptions{ConfLevel: 1}, wantErr: ErrConfLevel},
-		"conf level <0":     {canary: []float64{1}, baseline: []float64{2}, opts: MannWhitneyOptions{ConfLevel: -0.5}, wantErr: ErrConfLevel},
-		"bad alternative":   {canary: []float64{1}, baseline: []float64{2}, opts: MannWhitneyOptions{Alternative: 7}, wantErr: ErrAlternative},
-		"overflowing range": {canary: []float64{1e308, 1.7e308}, baseline: []float64{-1.7e308, 0}, wantErr: ErrRange, wantErrText: "differences"},
-		"inflation below 1": {canary: []float64{1}, baseline: []float64{2}, opts: MannWhitneyOptions{VarianceInflation: 0.5}, wantErrText: "variance inflation"},
+		"empty canary":    {canary: nil, baseline: []float64{1}, wantErr: ErrNoData, wantErrText: "canary"},
+		"empty baseline":  {canary: []float64{1}, baseline: []float64{}, wantErr: ErrNoData, wantErrText: "baseline"},
+		"NaN in canary":   {canary: []float64{1, math.NaN()}, baseline: []float64{1}, wantErr: ErrNotFinite, wantErrText: "canary[1]"},
+		"Inf in baseline": {canary: []float64{1}, baseline: []float64{2, 3, math.Inf(-1)}, wantErr: ErrNotFinite, wantErrText: "baseline[2]"},
+		// Ascending around a NaN, or with an infinite end: the one-pass
+		// check of sorted samples must still refuse them.
+		"lone NaN":             {canary: []float64{math.NaN()}, baseline: []float64{1}, wantErr: ErrNotFinite, wantErrText: "canary[0]"},
+		"NaN inside ascending": {canary: []float64{1, 2, math.NaN(), 3}, baseline: []float64{1}, wantErr: ErrNotFinite, wantErrText: "canary[2]"},
+		"NaN last":             {canary: []float64{1}, baseline: []float64{1, 2, math.NaN()}, wantErr: ErrNotFinite, wantErrText: "baseline[2]"},
+		"+Inf last, ascending": {canary: []float64{1, 2, math.Inf(1)}, baseline: []float64{1}, wantErr: ErrNotFinite, wantErrText: "canary[2]"},
+		"-Inf first":           {canary: []float64{1}, baseline: []float64{math.Inf(-1), 0, 1}, wantErr: ErrNotFinite, wantErrText: "baseline[0]"},
+		"conf level 1":         {canary: []float64{1}, baseline: []float64{2}, opts: MannWhitneyOptions{ConfLevel: 1}, wantErr: ErrConfLevel},
+		"conf level <0":        {canary: []float64{1}, baseline: []float64{2}, opts: MannWhitneyOptions{ConfLevel: -0.5}, wantErr: ErrConfLevel},
+		"bad alternative":      {canary: []float64{1}, baseline: []float64{2}, opts: MannWhitneyOptions{Alternative: 7}, wantErr: ErrAlternative},
+		"overflowing range":    {canary: []float64{1e308, 1.7e308}, baseline: []float64{-1.7e308, 0}, wantErr: ErrRange, wantErrText: "differences"},
+		"inflation below 1":    {canary: []float64{1}, baseline: []float64{2}, opts: MannWhitneyOptions{VarianceInflation: 0.5}, wantErrText: "variance inflation"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -39,6 +46,23 @@ func TestMannWhitneyEdgeCases(t *testing.T) {
 				t.Errorf("error %q does not name %q", err, tc.wantErrText)
 			}
 		})
+	}
+}
+
+// TestCheckedSorted: an ascending finite sample is returned as it is (no
+// copy), any other valid one as a sorted copy that leaves it unchanged.
+func TestCheckedSorted(t *testing.T) {
+	asc := []float64{-1, 0, 0, 2.5}
+	if got, err := checkedSorted("x", asc); err != nil || &got[0] != &asc[0] {
+		t.Errorf("ascending: %v, %v; want the sample itself", got, err)
+	}
+	desc := []float64{3, 1, 2}
+	got, err := checkedSorted("x", desc)
+	if err != nil || !slices.Equal(got, []float64{1, 2, 3}) || !slices.Equal(desc, []float64{3, 1, 2}) {
+		t.Errorf("unsorted: %v, %v (sample now %v)", got, err, desc)
+	}
+	if _, err := checkedSorted("x", nil); !errors.Is(err, ErrNoData) {
+		t.Errorf("empty: %v, want ErrNoData", err)
 	}
 }
 

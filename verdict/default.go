@@ -156,9 +156,9 @@ func defaultTest(r *metricCase, alpha float64) {
 		alt = stats.Less
 	}
 	beyond, infinite := infinityStandIn(r.canarySorted, r.controlSorted, r.history)
-	c, b := rankable(r.canarySorted, beyond), rankable(r.controlSorted, beyond)
-	canaryT, controlT := rankable(r.canary, beyond), rankable(r.control, beyond)
-	history := rankable(r.history, beyond)
+	c, b := rankable(r.canarySorted, beyond, infinite), rankable(r.controlSorted, beyond, infinite)
+	canaryT, controlT := rankable(r.canary, beyond, infinite), rankable(r.control, beyond, infinite)
+	history := rankable(r.history, beyond, infinite)
 	e := &evidence{alternative: alt}
 	// The metric's share of the level under the adjustment across
 	// metrics, for planning the batch-means test.

@@ -46,7 +46,7 @@ func kayentaTest(r *metricCase) {
 		return
 	}
 	beyond, infinite := infinityStandIn(r.canarySorted, r.controlSorted)
-	c, b := rankable(r.canarySorted, beyond), rankable(r.controlSorted, beyond)
+	c, b := rankable(r.canarySorted, beyond, infinite), rankable(r.controlSorted, beyond, infinite)
 	mw, err := stats.MannWhitney(c, b, stats.MannWhitneyOptions{ConfLevel: kayentaConfLevel, Asymptotic: true})
 	if err != nil {
 		fail(r, "metric classification failed: "+err.Error())

@@ -159,9 +159,10 @@ func hasInf(x []float64) bool {
 }
 
 // rankable returns x with ±Inf replaced by ±beyond (x itself when it has no
-// infinite point).
-func rankable(x []float64, beyond float64) []float64 {
-	if !hasInf(x) {
+// infinite point). infinite is infinityStandIn's count over all the
+// samples: when it is 0, x is returned without being scanned.
+func rankable(x []float64, beyond float64, infinite int) []float64 {
+	if infinite == 0 || !hasInf(x) {
 		return x
 	}
 	out := slices.Clone(x)
