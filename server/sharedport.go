@@ -31,8 +31,8 @@ func SharedPort(grpcHandler, httpHandler http.Handler) http.Handler {
 	})
 }
 
-// coalescingWriter holds a gRPC response's writes until Flush and hands
-// them to the HTTP/2 server in one Write. grpc-go's handler transport
+// coalescingWriter holds a gRPC response's writes until Flush (up to
+// maxHeld) and hands them to the HTTP/2 server in one Write. grpc-go's handler transport
 // writes a message's 5-byte prefix and its body apart, and net/http's
 // HTTP/2 server buffers a handler's writes in 4 KiB: a verdict of a little
 // over 4 KiB (ten metrics) then left as two DATA frames, each a trip
@@ -46,13 +46,25 @@ type coalescingWriter struct {
 	buf     []byte
 }
 
-// maxPooledBuffer is the largest buffer a writer keeps for the next
-// request: a rare large response's memory is not held.
-const maxPooledBuffer = 64 << 10
+// maxHeld is the most a writer holds: a write that would take it past
+// this goes through at once, after what was held, so a large message
+// (already whole in memory) is not copied again, and the pooled buffers
+// stay small.
+const maxHeld = 64 << 10
 
 var coalescingPool = sync.Pool{New: func() any { return new(coalescingWriter) }}
 
 func (w *coalescingWriter) Write(p []byte) (int, error) {
+	if len(w.buf)+len(p) > maxHeld {
+		if len(w.buf) > 0 {
+			if _, err := w.ResponseWriter.Write(w.buf); err != nil {
+				w.buf = w.buf[:0]
+				return 0, err
+			}
+			w.buf = w.buf[:0]
+		}
+		return w.ResponseWriter.Write(p)
+	}
 	w.buf = append(w.buf, p...)
 	return len(p), nil
 }
@@ -77,9 +89,6 @@ func (w *coalescingWriter) release() {
 		_, _ = w.ResponseWriter.Write(w.buf)
 	}
 	w.ResponseWriter, w.flusher = nil, nil
-	if cap(w.buf) > maxPooledBuffer {
-		w.buf = nil
-	}
 	w.buf = w.buf[:0]
 	coalescingPool.Put(w)
 }

@@ -73,20 +73,28 @@ func TestSharedPort(t *testing.T) {
 	}
 }
 
-// TestCoalescingWriterPool: a writer returns to the pool empty, and one
-// that grew past maxPooledBuffer does not keep its buffer.
-func TestCoalescingWriterPool(t *testing.T) {
-	for _, size := range []int{100, maxPooledBuffer + 1} {
-		rec := &flushRecorder{ResponseRecorder: httptest.NewRecorder()}
-		cw := &coalescingWriter{ResponseWriter: rec, flusher: rec}
-		_, _ = cw.Write(make([]byte, size))
-		cw.Flush()
-		if len(rec.writes) != 1 || len(rec.writes[0]) != size {
-			t.Fatalf("%d bytes: writes %d", size, len(rec.writes))
+// TestCoalescingWriterLimit: writes are held up to maxHeld; one that
+// would pass it goes through at once, after what was held and in order,
+// and the writer returns to the pool empty with a buffer no larger than
+// maxHeld.
+func TestCoalescingWriterLimit(t *testing.T) {
+	rec := &flushRecorder{ResponseRecorder: httptest.NewRecorder()}
+	cw := &coalescingWriter{ResponseWriter: rec, flusher: rec}
+	small, large := bytes.Repeat([]byte("a"), 100), bytes.Repeat([]byte("b"), maxHeld)
+	for _, p := range [][]byte{small, large, small} {
+		if n, err := cw.Write(p); n != len(p) || err != nil {
+			t.Fatalf("Write(%d bytes) = %d, %v", len(p), n, err)
 		}
-		cw.release()
-		if cw.ResponseWriter != nil || len(cw.buf) != 0 || (size > maxPooledBuffer) != (cap(cw.buf) == 0) {
-			t.Errorf("%d bytes: released with writer %v, %d bytes held, capacity %d", size, cw.ResponseWriter, len(cw.buf), cap(cw.buf))
-		}
+	}
+	if len(rec.writes) != 2 || !bytes.Equal(rec.writes[0], small) || !bytes.Equal(rec.writes[1], large) {
+		t.Fatalf("before the flush, %d writes below; want the held 100 bytes, then the large write", len(rec.writes))
+	}
+	cw.Flush()
+	if len(rec.writes) != 3 || !bytes.Equal(rec.writes[2], small) || rec.Body.Len() != 2*len(small)+len(large) {
+		t.Fatalf("after the flush: %d writes, %d bytes in order", len(rec.writes), rec.Body.Len())
+	}
+	cw.release()
+	if cw.ResponseWriter != nil || len(cw.buf) != 0 || cap(cw.buf) > maxHeld {
+		t.Errorf("released with writer %v, %d bytes held, capacity %d", cw.ResponseWriter, len(cw.buf), cap(cw.buf))
 	}
 }
