@@ -61,13 +61,20 @@ func decideDefault(r *metricCase, adjP, alpha float64) {
 	m, e := r.metric, r.test
 	es := m.EffectSize
 	// The side of the change: the location test's when it is significant on
-	// its own at the metric's adjusted level, else the shape test's.
-	byShape := e.tail != nil && !(adjP*(e.p/(1-tailShare))/e.combined() <= alpha)
+	// its own at the metric's adjusted level, else the later half's when
+	// it is, else the shape test's.
+	alone := func(weighted float64) bool { return adjP*weighted/e.combined() <= alpha }
+	byLate := e.late != nil && !alone(e.p/e.locationShare()) && alone(e.late.PValue/lateShare)
+	byShape := e.tail != nil && !alone(e.p/e.locationShare()) && !byLate
 	up := e.up
-	if byShape {
+	shift := e.estimate
+	switch {
+	case byLate:
+		up = e.late.W > float64(e.late.NCanary*e.late.NBaseline)/2
+		shift = e.late.Estimate
+	case byShape:
 		up = e.tailUp
 	}
-	shift := e.estimate
 	if shift == 0 { // zero-inflated data: the median difference hides the change
 		shift = r.Canary.Mean - r.Baseline.Mean
 	}
@@ -104,7 +111,10 @@ func decideDefault(r *metricCase, adjP, alpha float64) {
 		return
 	}
 	what := "shift"
-	if byShape {
+	switch {
+	case byLate:
+		what = "shift of the later half"
+	case byShape:
 		what = "jumps"
 	}
 	switch {
@@ -173,7 +183,10 @@ func describeEvidence(r *metricCase, e *evidence, adjP float64) string {
 		desc = fmt.Sprintf("canary median %.4g vs baseline %.4g (n=%d/%d, unpaired), shift %.4g [%s, %s], p=%.3g",
 			r.Canary.Median, r.Baseline.Median, e.n, e.nb, e.estimate, fmtFloat(e.ciLow), fmtFloat(e.ciHigh), e.p)
 	}
-	if e.tail != nil && (e.tail.Count > 0 && e.tailP/tailShare < e.p/(1-tailShare) || e.tailP < 0.05) {
+	if l := e.late; l != nil && (l.PValue/lateShare < e.p/e.locationShare() || l.PValue < 0.05) {
+		desc += fmt.Sprintf("; the canary's later %d points: shift %.4g [%s, %s], p=%.3g", l.NCanary, l.Estimate, fmtFloat(l.CILow), fmtFloat(l.CIHigh), l.PValue)
+	}
+	if e.tail != nil && (e.tail.Count > 0 && e.tailP/tailShare < e.p/e.locationShare() || e.tailP < 0.05) {
 		side := "above the largest"
 		if !e.tailUp {
 			side = "below the smallest"
@@ -193,8 +206,13 @@ func describeEvidence(r *metricCase, e *evidence, adjP float64) string {
 	}
 	desc += fmt.Sprintf(", adjusted p=%.3g", adjP)
 	if adjP > 1.01*e.p && e.p > 0 {
-		desc += fmt.Sprintf(" (the location test has %.0f%% of the level and the jump test %.0f%%, and the smaller share-weighted p is adjusted across the analysis' metrics)",
-			100*(1-tailShare), 100*tailShare)
+		if e.late != nil {
+			desc += fmt.Sprintf(" (the location test has %.0f%% of the level, its later half %.0f%% and the jump test %.0f%%, and the smallest share-weighted p is adjusted across the analysis' metrics)",
+				100*e.locationShare(), 100*lateShare, 100*tailShare)
+		} else {
+			desc += fmt.Sprintf(" (the location test has %.0f%% of the level and the jump test %.0f%%, and the smaller share-weighted p is adjusted across the analysis' metrics)",
+				100*(1-tailShare), 100*tailShare)
+		}
 	}
 	desc += infiniteNote(r.infinite)
 	if dc, db := r.canarySeries.dropped, r.controlSeries.dropped; dc+db > 0 && r.metric.Outliers != nil {

@@ -36,6 +36,9 @@ func TestErrorRatesRealisticShapes(t *testing.T) {
 		// them (rankAllowance), 2% and 6% were caught.
 		{backtest.NoiseShared, backtest.Regression{Kind: backtest.KindStep, Size: 1.35}, 0.5, 0.85, 200},
 		{backtest.NoiseShared, backtest.Regression{Kind: backtest.KindRamp, Size: 1.5}, 0.5, 0.85, 200},
+		// A doubling halfway through the window in AR(0.5) noise: the
+		// whole window's rank test alone caught 65% (lateTest).
+		{backtest.NoiseIndependent, backtest.Regression{Kind: backtest.KindStep, Size: 2}, 0.5, 0.9, 200},
 		{backtest.NoiseDaily, backtest.Regression{Kind: backtest.KindLevelShift, Size: 1.25}, 0.5, 0.9, 200},
 		{backtest.NoisePoisson, backtest.Regression{Kind: backtest.KindBurst, Size: 10}, 0, 0.85, 200},
 		{backtest.NoiseFleetHistory, backtest.Regression{Kind: backtest.KindLevelShift, Size: 1.2}, 0, 0.9, 200},
