@@ -500,7 +500,7 @@ func TestAnalyzeSummary(t *testing.T) {
 	}
 	raw, _ := os.ReadFile(path) //nolint:gosec // the test's file
 	md := string(raw)
-	if !strings.HasPrefix(md, "earlier step\n### judge: FAIL, score 0") || !strings.Contains(md, "| HIGH | request_latency_ms | mann_whitney | 5.873e-06 |") {
+	if !strings.HasPrefix(md, "earlier step\n### judge: FAIL, score 0") || !strings.Contains(md, "| HIGH | request_latency_ms | mann_whitney | 6.219e-06 |") {
 		t.Fatalf("summary:\n%s", md)
 	}
 	if strings.Index(md, "| HIGH |") > strings.Index(md, "| PASS |") {
