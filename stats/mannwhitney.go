@@ -100,6 +100,11 @@ type MannWhitneyOptions struct {
 	// tail and the uncertainty of the estimate of Dependence.boundedTail,
 	// and Method is Serial. VarianceInflation must then be 0 or 1.
 	Dependence Dependence
+	// PValueOnly computes the p-value alone: Estimate, CILow and CIHigh
+	// are NaN. For a test whose interval is not reported (the serial
+	// interval's inversion costs several evaluations of the dependent
+	// reference).
+	PValueOnly bool
 }
 
 // MannWhitneyResult is the outcome of MannWhitney. Shifts are canary − baseline.
@@ -215,6 +220,9 @@ func MannWhitney(canary, baseline []float64, opts MannWhitneyOptions) (MannWhitn
 		case Less:
 			res.CILow = math.Inf(-1)
 		}
+		if opts.PValueOnly {
+			noInterval(&res)
+		}
 		return res, nil
 	}
 
@@ -229,13 +237,13 @@ func MannWhitney(canary, baseline []float64, opts MannWhitneyOptions) (MannWhitn
 			return MannWhitneyResult{}, fmt.Errorf("variance inflation %v with an estimated dependence: set one of them", inflation)
 		}
 		res.Method = Serial
-		serialTest(&res, diffs, conf, rs, opts.Dependence)
+		serialTest(&res, diffs, conf, rs, opts.Dependence, opts.PValueOnly)
 	case n < ExactLimit && m < ExactLimit && !rs.ties && inflation == 1 && !opts.Asymptotic:
 		res.Method = Exact
-		exactTest(&res, diffs, conf)
+		exactTest(&res, diffs, conf, opts.PValueOnly)
 	default:
 		res.Method = Asymptotic
-		asymptoticTest(&res, diffs, conf, rs, inflation)
+		asymptoticTest(&res, diffs, conf, rs, inflation, opts.PValueOnly)
 	}
 	return res, nil
 }
@@ -266,6 +274,12 @@ func sidedPValue(alt Alternative, s float64, upper, lower func(float64) float64)
 		return lower(s)
 	}
 	return math.Min(1, 2*math.Min(upper(s), lower(s)))
+}
+
+// noInterval marks a result computed for its p-value alone
+// (MannWhitneyOptions.PValueOnly).
+func noInterval(res *MannWhitneyResult) {
+	res.Estimate, res.CILow, res.CIHigh = math.NaN(), math.NaN(), math.NaN()
 }
 
 // checkedSorted returns the sample s ascending (s itself when it already
@@ -311,7 +325,7 @@ func checkSample(name string, s []float64) error {
 
 // exactTest fills the p-value, interval and estimate from the exact null
 // distribution of W, following R's wilcox.test (R ≤ 4.5) step by step.
-func exactTest(res *MannWhitneyResult, diffs *pairwiseDiffs, conf float64) {
+func exactTest(res *MannWhitneyResult, diffs *pairwiseDiffs, conf float64, pOnly bool) {
 	n, m := res.NCanary, res.NBaseline
 	d := wilcoxDistribution(n, m)
 	mn := float64(n * m)
@@ -329,6 +343,10 @@ func exactTest(res *MannWhitneyResult, diffs *pairwiseDiffs, conf float64) {
 		res.PValue = d.cdf(w-1, false)
 	case Less:
 		res.PValue = d.cdf(w, true)
+	}
+	if pOnly {
+		noInterval(res)
+		return
 	}
 
 	alpha := 1 - conf
@@ -358,11 +376,15 @@ func exactTest(res *MannWhitneyResult, diffs *pairwiseDiffs, conf float64) {
 // approximation, with the tie sums of rs (the combined sample's for the
 // test, the samples' own for the interval); inflation multiplies the null
 // variance.
-func asymptoticTest(res *MannWhitneyResult, diffs *pairwiseDiffs, conf float64, rs rankSums, inflation float64) {
+func asymptoticTest(res *MannWhitneyResult, diffs *pairwiseDiffs, conf float64, rs rankSums, inflation float64, pOnly bool) {
 	n, m := float64(res.NCanary), float64(res.NBaseline)
 	mn := n * m
 	N := n + m
 	res.PValue = asymptoticP(res.W, n, m, rs.tieSum, inflation, res.Alternative)
+	if pOnly {
+		noInterval(res)
+		return
+	}
 
 	// Between consecutive pairwise differences no new tie arises, so the
 	// inverted statistic has the variance of the within-sample ties only.

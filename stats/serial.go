@@ -15,7 +15,7 @@ import (
 // D_(c₀) above. When no count reaches the level (too few points for the
 // dependence allowed for) the interval is the whole line, so that it
 // agrees with the p-value: it excludes zero only when p is below α.
-func serialTest(res *MannWhitneyResult, diffs *pairwiseDiffs, conf float64, rs rankSums, dep Dependence) {
+func serialTest(res *MannWhitneyResult, diffs *pairwiseDiffs, conf float64, rs rankSums, dep Dependence, pOnly bool) {
 	n, m := float64(res.NCanary), float64(res.NBaseline)
 	mn := n * m
 	N := n + m
@@ -24,6 +24,10 @@ func serialTest(res *MannWhitneyResult, diffs *pairwiseDiffs, conf float64, rs r
 	res.PValue = sidedPValue(res.Alternative, res.W,
 		func(w float64) float64 { return ref(w - 0.5) },      // P(W ≥ w)
 		func(w float64) float64 { return ref(mn - w - 0.5) }) // P(W ≤ w)
+	if pOnly {
+		noInterval(res)
+		return
+	}
 
 	ciVar := (mn / 12) * ((N + 1) - rs.within/(N*(N-1)))
 	nm := len(diffs.x) * len(diffs.y)

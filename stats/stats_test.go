@@ -391,3 +391,25 @@ func TestCriticalCountAnyGuess(t *testing.T) {
 		}
 	}
 }
+
+// TestMannWhitneyPValueOnly: with PValueOnly the p-value is the full
+// test's, for every method, and the estimate and interval are NaN.
+func TestMannWhitneyPValueOnly(t *testing.T) {
+	x := []float64{3.1, 4.2, 5.0, 6.3, 7.7, 8.1, 9.4, 10.2, 11.8, 12.5}
+	y := []float64{1.2, 2.5, 3.3, 4.1, 5.6, 6.2, 7.9, 8.4, 9.0, 10.6}
+	for name, opts := range map[string]MannWhitneyOptions{
+		"exact":      {Alternative: Greater},
+		"asymptotic": {Alternative: TwoSided, Asymptotic: true},
+		"serial":     {Alternative: Less, Dependence: Dependence{Rho: 0.5, SE: 0.2, Points: 40, Series: 2}},
+	} {
+		full, err := MannWhitney(x, y, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts.PValueOnly = true
+		only, err := MannWhitney(x, y, opts)
+		if err != nil || only.PValue != full.PValue || only.Method != full.Method || !math.IsNaN(only.Estimate) || !math.IsNaN(only.CILow) || !math.IsNaN(only.CIHigh) {
+			t.Errorf("%s: p-value only %+v (%v), full p %v", name, only, err, full.PValue)
+		}
+	}
+}

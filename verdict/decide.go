@@ -184,7 +184,7 @@ func describeEvidence(r *metricCase, e *evidence, adjP float64) string {
 			r.Canary.Median, r.Baseline.Median, e.n, e.nb, e.estimate, fmtFloat(e.ciLow), fmtFloat(e.ciHigh), e.p)
 	}
 	if l := e.late; l != nil && (l.PValue/lateShare < e.p/e.locationShare() || l.PValue < 0.05) {
-		desc += fmt.Sprintf("; the canary's later %d points: shift %.4g [%s, %s], p=%.3g", l.NCanary, l.Estimate, fmtFloat(l.CILow), fmtFloat(l.CIHigh), l.PValue)
+		desc += fmt.Sprintf("; the canary's later %d points: median %+.4g from the baseline's, p=%.3g", l.NCanary, l.Estimate, l.PValue)
 	}
 	if e.tail != nil && (e.tail.Count > 0 && e.tailP/tailShare < e.p/e.locationShare() || e.tailP < 0.05) {
 		side := "above the largest"
