@@ -206,13 +206,12 @@ func describeEvidence(r *metricCase, e *evidence, adjP float64) string {
 	}
 	desc += fmt.Sprintf(", adjusted p=%.3g", adjP)
 	if adjP > 1.01*e.p && e.p > 0 {
+		late, which := "", "smaller"
 		if e.late != nil {
-			desc += fmt.Sprintf(" (the location test has %.0f%% of the level, its later half %.0f%% and the jump test %.0f%%, and the smallest share-weighted p is adjusted across the analysis' metrics)",
-				100*e.locationShare(), 100*lateShare, 100*tailShare)
-		} else {
-			desc += fmt.Sprintf(" (the location test has %.0f%% of the level and the jump test %.0f%%, and the smaller share-weighted p is adjusted across the analysis' metrics)",
-				100*(1-tailShare), 100*tailShare)
+			late, which = fmt.Sprintf(", its later half %.0f%%", 100*lateShare), "smallest"
 		}
+		desc += fmt.Sprintf(" (the location test has %.0f%% of the level%s and the jump test %.0f%%, and the %s share-weighted p is adjusted across the analysis' metrics)",
+			100*e.locationShare(), late, 100*tailShare, which)
 	}
 	desc += infiniteNote(r.infinite)
 	if dc, db := r.canarySeries.dropped, r.controlSeries.dropped; dc+db > 0 && r.metric.Outliers != nil {
