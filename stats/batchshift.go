@@ -15,9 +15,11 @@ type BatchShiftOptions struct {
 	// Paired compares x and y point by point (equal lengths, aligned in
 	// time): the batch means of the differences x − y.
 	Paired bool
-	// History holds earlier points of y's process, exchangeable with its
-	// window: its batches join the estimate of the batch means' spread
-	// (unpaired only), which multiplies the degrees of freedom.
+	// History holds earlier points of the process the window's spread is
+	// estimated from, exchangeable with it: y's (unpaired) or, paired,
+	// earlier differences x − y. Its batches, centred on their own mean,
+	// join the estimate of the batch means' spread, which multiplies the
+	// degrees of freedom; they take no part in the shift.
 	History []float64
 	// Rho is the AR(1) coefficient of the points, for the correlation that
 	// remains between adjacent batch means (BatchCorrelation); 0 treats
@@ -160,8 +162,8 @@ func (g batchGroup) meanVariance() float64 { return g.v * g.sum / float64(g.k*g.
 // and S_g the sum of the batch means' correlation matrix under AR(1)
 // dependence with coefficient Rho (BatchCorrelation): with Rho 0 it is
 // the pooled two-sample t-test on the batch means; Rho corrects the
-// correlation that remains between adjacent batches. Paired, the single
-// group is the differences x − y. The reference distribution is Student's
+// correlation that remains between adjacent batches. Paired, the compared
+// group is the differences x − y (History, when given, earlier ones). The reference distribution is Student's
 // t on ν degrees of freedom: Satterthwaite's (1946) for the spread of
 // correlated batch means (spread), Σ_g (k_g − 1) when Rho is 0, the exact
 // fixed-k limit under short-range dependence: evidence grows with the shift against the batch means'
@@ -205,6 +207,9 @@ func BatchShift(x, y []float64, o BatchShiftOptions) (BatchShiftResult, error) {
 		}
 		groups, res.X, res.Y = []batchGroup{g}, g.k, g.k
 		res.Estimate, meanVar = g.mean(), g.meanVariance()
+		if gh := newBatchGroup(o.History, o.Size, rho); gh.k >= 2 {
+			groups, res.History = append(groups, gh), gh.k
+		}
 	} else {
 		gx, gy := newBatchGroup(x, o.Size, rho), newBatchGroup(y, o.Size, rho)
 		if gx.k < 1 || gy.k < 1 {

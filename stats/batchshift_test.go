@@ -98,6 +98,15 @@ func TestBatchSize(t *testing.T) {
 	if l := BatchSize(BatchPlan{X: 60, Y: 60, History: 180, Rho: 0.85, Expected: 0.7, Alpha: 0.0025}); l < 1 || l > 60 {
 		t.Errorf("unpaired with history: batch length %d, want 1–60", l)
 	}
+	// Earlier differences joining the spread of paired batch means lend
+	// degrees of freedom, so no longer batch is planned than without.
+	alone := BatchPlan{X: 30, Y: 30, Paired: true, Rho: 0.9, Expected: 0.7, Alpha: 0.0025, MinSize: 6}
+	with := alone
+	with.History = 30
+	if a, w := BatchSize(alone), BatchSize(with); w < 6 || w > a || with.detectable(w) >= alone.detectable(a) {
+		t.Errorf("paired with 30 earlier differences: batch length %d (MDS %.3g), alone %d (MDS %.3g): want no longer and a smaller MDS",
+			w, with.detectable(w), a, alone.detectable(a))
+	}
 	if l := BatchSize(BatchPlan{X: 1, Y: 1, Paired: true, Alpha: 0.0025}); l != 0 {
 		t.Errorf("one pair: batch length %d, want 0", l)
 	}
@@ -124,6 +133,26 @@ func TestBatchShiftIndependent(t *testing.T) {
 		math.Abs(r.Estimate-est) > 1e-12 || math.Abs(r.SE-se) > 1e-12 || math.Abs(r.PValue-tt.Survival(est/se)) > 1e-12 ||
 		math.Abs(r.CILow-(est-tt.Quantile(0.9)*se)) > 1e-12 || !math.IsInf(r.CIHigh, 1) {
 		t.Errorf("got %+v; want estimate %g se %g df %g p %g", r, est, se, df, tt.Survival(est/se))
+	}
+	// Paired, earlier differences (the history) join the spread, each
+	// group about its own mean, and take no part in the shift.
+	earlier := []float64{1, -1, 2, 0, 1, 3, -2, 1}
+	r, err = BatchShift(x, y, BatchShiftOptions{Size: 2, Paired: true, History: earlier, Alternative: Greater, ConfLevel: 0.9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := make([]float64, len(x))
+	for i := range x {
+		d[i] = x[i] - y[i]
+	}
+	bd, be := BatchMeans(d, 6), BatchMeans(earlier, 4)
+	df = 5.0 + 3
+	est = stat.Mean(bd, nil)
+	se = math.Sqrt((ss(bd) + ss(be)) / df / 6)
+	tt = distuv.StudentsT{Mu: 0, Sigma: 1, Nu: df}
+	if r.DF != df || r.X != 6 || r.History != 4 || math.Abs(r.Estimate-est) > 1e-12 || math.Abs(r.SE-se) > 1e-12 ||
+		math.Abs(r.PValue-tt.Survival(est/se)) > 1e-12 {
+		t.Errorf("paired with earlier differences: got %+v; want estimate %g se %g df %g", r, est, se, df)
 	}
 	if _, err := BatchShift(x, y[:3], BatchShiftOptions{Size: 2, Paired: true}); err == nil {
 		t.Error("paired series of unequal length: want an error")

@@ -9,7 +9,7 @@ import (
 // BatchPlan describes the series a batch-means test will compare, for
 // choosing its batch length (BatchSize): the points of the canary's
 // window X, the baseline's window Y and the baseline's history (pairs in
-// X = Y when Paired); Rho the AR(1) coefficient the test corrects with
+// X = Y when Paired, and History earlier differences); Rho the AR(1) coefficient the test corrects with
 // (BatchShiftOptions.Rho) and Expected the one the series most likely
 // have; Alpha the test's one-sided level; MinSize the shortest batch
 // length to consider.
@@ -81,14 +81,12 @@ func (p BatchPlan) detectable(l int) float64 {
 		}
 		tr, frob, expectedSS = tr+gtr, frob+gfr, expectedSS+vt*ttr/v
 	}
-	if p.Paired {
-		add(p.X, true)
-	} else {
-		add(p.X, true)
+	add(p.X, true)
+	if !p.Paired {
 		add(p.Y, true)
-		if p.History/l >= 2 {
-			add(p.History, false)
-		}
+	}
+	if p.History/l >= 2 {
+		add(p.History, false)
 	}
 	df := tr * tr / frob
 	if !(df >= 1) || !(tr > 0) {

@@ -64,14 +64,13 @@ func decideDefault(r *metricCase, adjP, alpha float64) {
 	// its own at the metric's adjusted level, else the later half's when
 	// it is, else the shape test's.
 	alone := func(weighted float64) bool { return adjP*weighted/e.combined() <= alpha }
-	byLate := e.late != nil && !alone(e.p/e.locationShare()) && alone(e.late.PValue/lateShare)
+	byLate := e.late != nil && !alone(e.p/e.locationShare()) && alone(e.late.p/lateShare)
 	byShape := e.tail != nil && !alone(e.p/e.locationShare()) && !byLate
 	up := e.up
 	shift := e.estimate
 	switch {
 	case byLate:
-		up = e.late.W > float64(e.late.NCanary*e.late.NBaseline)/2
-		shift = e.late.Estimate
+		up, shift = e.late.up, e.late.shift
 	case byShape:
 		up = e.tailUp
 	}
@@ -80,6 +79,10 @@ func decideDefault(r *metricCase, adjP, alpha float64) {
 	}
 	effect := e.effect
 	desc := describeEvidence(r, e, adjP)
+	if byLate && e.unjudged != "" && e.late.bounded {
+		lateDecides(r, e)
+		desc += "; the whole window alone was " + e.unjudged
+	}
 	if !(adjP <= alpha) {
 		if why := unjudged(r, e); why != "" {
 			r.Classification, r.Critical = Inconclusive, m.Critical
@@ -149,6 +152,17 @@ func decideDefault(r *metricCase, adjP, alpha float64) {
 	criticalNote(r, effect)
 }
 
+// lateDecides makes the later half's test the metric's location result
+// where it decided and the whole window could not be judged: its shift,
+// its interval and its p-value are then what the metric reports (they
+// agree), in place of the whole window's unbounded interval.
+func lateDecides(r *metricCase, e *evidence) {
+	l := e.late
+	e.estimate, e.ciLow, e.ciHigh = l.shift, l.ciLow, l.ciHigh
+	r.PValue, r.Estimate = ptr(l.p), ptr(l.shift)
+	r.CILow, r.CIHigh = finite(l.ciLow), finite(l.ciHigh)
+}
+
 // unjudged says why a metric the default judge did not find significant
 // was not judged at all, or "" when its silence is a pass: the batch-means
 // test had too few batches (batchTest), or the location test's interval at
@@ -183,8 +197,8 @@ func describeEvidence(r *metricCase, e *evidence, adjP float64) string {
 		desc = fmt.Sprintf("canary median %.4g vs baseline %.4g (n=%d/%d, unpaired), shift %.4g [%s, %s], p=%.3g",
 			r.Canary.Median, r.Baseline.Median, e.n, e.nb, e.estimate, fmtFloat(e.ciLow), fmtFloat(e.ciHigh), e.p)
 	}
-	if l := e.late; l != nil && (l.PValue/lateShare < e.p/e.locationShare() || l.PValue < 0.05) {
-		desc += fmt.Sprintf("; the canary's later %d points: median %+.4g from the baseline's, p=%.3g", l.NCanary, l.Estimate, l.PValue)
+	if l := e.late; l != nil && (l.p/lateShare < e.p/e.locationShare() || l.p < 0.05) {
+		desc += fmt.Sprintf("; the canary's later %d points: %s, p=%.3g", l.points, l.how, l.p)
 	}
 	if e.tail != nil && (e.tail.Count > 0 && e.tailP/tailShare < e.p/e.locationShare() || e.tailP < 0.05) {
 		side := "above the largest"

@@ -92,8 +92,20 @@ type evidence struct {
 	// not be judged at all.
 	batch    *batchEvidence
 	unjudged string
-	// late, when set, is the later-half test (lateTest).
-	late *stats.MannWhitneyResult
+	// late, when set, is the later-half test (lateTest, lateBatchTest).
+	late *laterHalf
+}
+
+// laterHalf is what a later-half test found: its p-value, the side of
+// the later half's shift, that shift in the metric's unit with its
+// interval at the judge's level when the test gives one (bounded), the
+// canary points it tested and how it measured them (for the reason).
+type laterHalf struct {
+	p, shift      float64
+	ciLow, ciHigh float64
+	up, bounded   bool
+	points        int
+	how           string
 }
 
 // smootherLevel is the level at which a history is found smoother than
@@ -136,7 +148,7 @@ func smootherHistory(window, history []float64) (float64, bool) {
 func (e *evidence) combined() float64 {
 	p := e.p / e.locationShare()
 	if e.late != nil {
-		p = math.Min(p, e.late.PValue/lateShare)
+		p = math.Min(p, e.late.p/lateShare)
 	}
 	if e.tail != nil {
 		p = math.Min(p, e.tailP/tailShare)
@@ -163,10 +175,10 @@ func (e *evidence) locationShare() float64 {
 // dependence allowance that leaves too little evidence (a doubling
 // halfway in AR(0.5) noise was caught in 66% of 20-metric analyses, 44%
 // without history). The later half, fully shifted, carries it. It runs
-// beside the unpaired rank test only: the paired and batch-means tests
-// and the count test have their own answers to a step (rankAllowance;
-// the totals). Its share of the level comes from the location test's
-// (lateShare).
+// beside the unpaired rank test; the batch-means test has its own
+// (lateBatchTest), and the paired rank test and the count test their own
+// answers to a step (rankAllowance; the totals). Its share of the level
+// comes from the location test's (lateShare).
 func lateTest(e *evidence, canaryT, b []float64, alt stats.Alternative, alpha float64) {
 	half := len(canaryT) / 2
 	if len(canaryT)-half < minLatePoints {
@@ -182,8 +194,9 @@ func lateTest(e *evidence, canaryT, b []float64, alt stats.Alternative, alpha fl
 	// test's cost); its shift is the difference of the medians, the later
 	// half's and the baseline's.
 	if mw, err := stats.MannWhitney(late, b, stats.MannWhitneyOptions{Alternative: alt, Dependence: dep, PValueOnly: true}); err == nil {
-		mw.Estimate = late[len(late)/2] - b[len(b)/2]
-		e.late = &mw
+		shift := late[len(late)/2] - b[len(b)/2]
+		e.late = &laterHalf{p: mw.PValue, shift: shift, up: mw.W > float64(mw.NCanary*mw.NBaseline)/2, points: mw.NCanary,
+			how: fmt.Sprintf("median %+.4g from the baseline's", shift)}
 	}
 }
 
@@ -242,12 +255,15 @@ func defaultTest(r *metricCase, alpha float64) {
 	}
 	if pc, pb, d, rel, comovement := pairedDifferences(r, infinite); d != nil {
 		e.comovement = comovement
-		// The batch-means test plans from the whole window's dependence.
-		if allow, ok := rankAllowance(rel); !ok {
+		// The batch-means test plans from the whole window's dependence,
+		// its later half from the halves'.
+		halves := halvesDependence(rel)
+		if allow, ok := rankAllowance(rel, halves); !ok {
 			if err := batchTest(e, pc, pb, nil, true, stats.EstimateDependence(rel), alt, alpha, level); err != nil {
 				fail(r, "metric classification failed: "+err.Error())
 				return
 			}
+			lateBatchTest(e, stats.EstimateTrendDependence(rel[:len(rel)/2], rel[len(rel)/2:]), alt, alpha, level)
 			e.cles = aboveShare(d)
 		} else if err := pairedTest(e, d, allow, alt, alpha); err != nil {
 			fail(r, "metric classification failed: "+err.Error())
@@ -269,6 +285,7 @@ func defaultTest(r *metricCase, alpha float64) {
 				fail(r, "metric classification failed: "+err.Error())
 				return
 			}
+			lateBatchTest(e, dep, alt, alpha, level)
 			e.cles = stats.CommonLanguageSorted(r.canarySorted, r.controlSorted)
 		} else {
 			inflation, nearPoisson := 0.0, false

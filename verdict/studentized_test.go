@@ -115,3 +115,66 @@ func TestNotJudgeable(t *testing.T) {
 		}
 	}
 }
+
+// TestLaterHalfBatchMeans pins the later-half test of the batch-means
+// path (lateBatchTest): a canary whose level steps up halfway through its
+// window, on pods behind one load balancer whose own noise is AR(0.7)
+// (paired) and on series of their own at AR(0.8) with three windows of
+// history (unpaired), is HIGH, by its later half where the whole window's
+// batch means cannot see the step (it inflates their spread as much as
+// their mean and, paired, makes the differences look too dependent to
+// judge); the reason names the later half's test. Unchanged canaries stay
+// at the level.
+func TestLaterHalfBatchMeans(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(41, 2))
+	inc := Metric{Direction: DirectionIncrease, Critical: true}
+	step := func(x []float64, size float64) []float64 {
+		for i := len(x) / 2; i < len(x); i++ {
+			x[i] *= size
+		}
+		return x
+	}
+	own := func(size float64) MetricSetPair {
+		baseline := ar1(r, 240, 100, 0.2, 0.8)
+		return MetricSetPair{Values: PairValues{ControlHistory: baseline[:180], Control: baseline[180:], Experiment: step(ar1(r, 60, 100, 0.2, 0.8), size)}}
+	}
+	pods := func(size float64) MetricSetPair {
+		p := podPair(r, 60, 1)
+		p.Values.Experiment = step(p.Values.Experiment, size)
+		return p
+	}
+	for _, tc := range []struct {
+		name     string
+		draw     func(size float64) MetricSetPair
+		size     float64
+		minHigh  int
+		minLater int
+	}{
+		// Before the later half's test: HIGH 2, 56 and 177 of 200.
+		{"pods behind one load balancer, ×1.35 halfway", pods, 1.35, 100, 90},
+		{"pods behind one load balancer, ×2 halfway", pods, 2, 140, 100},
+		{"own series at AR(0.8), ×2 halfway", own, 2, 186, 40},
+	} {
+		var high, later, aa int
+		for range 200 {
+			m := judgeOne(t, inc, tc.draw(tc.size))
+			if m.Classification == High {
+				high++
+				if strings.Contains(m.Reason, "(shift of the later half)") && strings.Contains(m.Reason, "later 30 points: level") {
+					later++
+				}
+			}
+			if m := judgeOne(t, inc, tc.draw(1)); m.Classification == High {
+				aa++
+			}
+		}
+		t.Logf("%s: HIGH %d of 200 (%d by the later half); unchanged HIGH %d of 200", tc.name, high, later, aa)
+		if high < tc.minHigh || later < tc.minLater {
+			t.Errorf("%s: HIGH %d of 200, %d by the later half: want at least %d and %d", tc.name, high, later, tc.minHigh, tc.minLater)
+		}
+		if aa > 16 {
+			t.Errorf("%s: unchanged canaries HIGH %d of 200, want ≤ 16 at the 5%% level", tc.name, aa)
+		}
+	}
+}
