@@ -49,6 +49,12 @@ func TestErrorRatesRealisticShapes(t *testing.T) {
 		// measured on 400 unchanged canaries to be told from 8%.
 		{backtest.NoiseAlignedCPU, backtest.Regression{Kind: backtest.KindLevelShift, Size: 1.25}, 0.5, 0.15, 800},
 		{backtest.NoiseAlignedQuiet, backtest.Regression{Kind: backtest.KindLevelShift, Size: 1.25}, 0.5, 0.8, 800},
+		// The same pods, the canary doubling halfway or climbing to twice
+		// the baseline: before the batch-means test had its later half
+		// (lateBatchTest), 21% and 10% were caught; 400 unchanged
+		// canaries, as above.
+		{backtest.NoiseAlignedQuiet, backtest.Regression{Kind: backtest.KindStep, Size: 2}, 0.5, 0.6, 800},
+		{backtest.NoiseAlignedQuiet, backtest.Regression{Kind: backtest.KindRamp, Size: 2}, 0.5, 0.6, 800},
 	} {
 		t.Run(tc.noise+"/"+tc.reg.Kind, func(t *testing.T) {
 			t.Parallel()
