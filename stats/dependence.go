@@ -199,9 +199,10 @@ func BaselineDependence(baseline []float64, window int) (Dependence, int) {
 	if len(baseline) < 16 || q == nil {
 		return dep, 0
 	}
-	p := seasonOf(q, len(baseline)/2)
+	acf := newAutocorrelations(q, max(len(baseline)/2, window))
+	p := seasonOf(acf, len(baseline), len(baseline)/2)
 	if p > 0 {
-		dep.Inflation = kernelOf(q, window)
+		dep.Inflation = kernelOf(acf, window)
 	}
 	return dep, p
 }

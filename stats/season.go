@@ -42,17 +42,16 @@ func DetectSeason(x []float64) int {
 	if q == nil {
 		return 0
 	}
-	return seasonOf(q, len(x)/2)
+	return seasonOf(newAutocorrelations(q, len(x)/2), len(x), len(x)/2)
 }
 
-// seasonOf is DetectSeason from the normal scores q of the series, with
-// the autocorrelations up to maxLag computed lag by lag as they are asked
-// for (mostly the first quarter).
-func seasonOf(q []float64, maxLag int) int {
-	acf := lazyACF(q, maxLag)
+// seasonOf is DetectSeason from the autocorrelations of the normal
+// scores of a series of n points, asked for up to lag maxLag (mostly the
+// first quarter).
+func seasonOf(acf *autocorrelations, n, maxLag int) int {
 	trough := -1
-	for k := 2; k < len(q)/4; k++ {
-		if acf(k) <= MinSeasonTrough {
+	for k := 2; k < n/4; k++ {
+		if acf.at(k) <= MinSeasonTrough {
 			trough = k
 			break
 		}
@@ -60,9 +59,9 @@ func seasonOf(q []float64, maxLag int) int {
 	if trough < 0 {
 		return 0
 	}
-	for k := trough + 1; k < len(q)/4 && 2*k+1 <= min(maxLag, len(q)-1); k++ {
-		if a := acf(k); a >= MinSeasonPeak && a >= acf(k-1) && a >= acf(k+1) {
-			if k < 4 || max(acf(2*k-1), acf(2*k), acf(2*k+1)) < MinSeasonPeak {
+	for k := trough + 1; k < n/4 && 2*k+1 <= min(maxLag, n-1); k++ {
+		if a := acf.at(k); a >= MinSeasonPeak && a >= acf.at(k-1) && a >= acf.at(k+1) {
+			if k < 4 || max(acf.at(2*k-1), acf.at(2*k), acf.at(2*k+1)) < MinSeasonPeak {
 				return 0
 			}
 			return k
@@ -71,32 +70,50 @@ func seasonOf(q []float64, maxLag int) int {
 	return 0
 }
 
-// lazyACF returns the autocorrelation at lag k (0 ≤ k ≤ maxLag) of the
-// normal scores q,
+// autocorrelations are the autocorrelations of normal scores q up to a
+// largest lag,
 //
 //	r_k = Σ_t q_t q_{t+k} / Σ_t q_t²,
 //
-// each lag computed once, when first asked for.
-func lazyACF(q []float64, maxLag int) func(k int) float64 {
-	var den float64
+// each lag computed once, when first asked for, so that season detection
+// and the kernel inflation of one series share them.
+type autocorrelations struct {
+	q, memo []float64
+	done    []bool
+	den     float64
+}
+
+func newAutocorrelations(q []float64, maxLag int) *autocorrelations {
+	a := &autocorrelations{q: q, memo: make([]float64, min(maxLag, len(q)-1)+1)}
+	a.done = make([]bool, len(a.memo))
 	for _, v := range q {
-		den += v * v
+		a.den += v * v
 	}
-	memo := make([]float64, min(maxLag, len(q)-1)+1)
-	done := make([]bool, len(memo))
-	return func(k int) float64 {
-		if k == 0 {
-			return 1
-		}
-		if !done[k] {
-			var s float64
-			for t := 0; t+k < len(q); t++ {
-				s += q[t] * q[t+k]
-			}
-			memo[k], done[k] = s/den, true
-		}
-		return memo[k]
+	return a
+}
+
+// at returns r_k, 0 ≤ k ≤ the largest lag. The lag products are summed
+// in four interleaved parts, which keeps the floating-point adder busy.
+func (a *autocorrelations) at(k int) float64 {
+	if k == 0 {
+		return 1
 	}
+	if !a.done[k] {
+		x, y := a.q[:len(a.q)-k], a.q[k:]
+		var s0, s1, s2, s3 float64
+		t := 0
+		for ; t+4 <= len(x); t += 4 {
+			s0 += x[t] * y[t]
+			s1 += x[t+1] * y[t+1]
+			s2 += x[t+2] * y[t+2]
+			s3 += x[t+3] * y[t+3]
+		}
+		for ; t < len(x); t++ {
+			s0 += x[t] * y[t]
+		}
+		a.memo[k], a.done[k] = (s0+s1+(s2+s3))/a.den, true
+	}
+	return a.memo[k]
 }
 
 // KernelInflation is a model-free long-run variance factor of the ranks of
@@ -121,19 +138,19 @@ func KernelInflation(x []float64, k int) float64 {
 	if q == nil {
 		return 1
 	}
-	return kernelOf(q, k)
+	return kernelOf(newAutocorrelations(q, k), k)
 }
 
-// kernelOf is KernelInflation from the normal scores q of the series.
-func kernelOf(q []float64, k int) float64 {
+// kernelOf is KernelInflation from the autocorrelations of the normal
+// scores of the series, computed up to lag k at least.
+func kernelOf(acf *autocorrelations, k int) float64 {
 	if k < 1 {
 		return 1
 	}
-	acf := lazyACF(q, k)
-	lags := min(k, len(q)-1) + 1
+	lags := min(k, len(acf.q)-1) + 1
 	f := 1.0
 	for lag := 1; lag < lags; lag++ {
-		f += 2 * (1 - float64(lag)/float64(lags)) * acf(lag)
+		f += 2 * (1 - float64(lag)/float64(lags)) * acf.at(lag)
 	}
 	return math.Max(f, 1)
 }
