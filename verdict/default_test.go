@@ -439,3 +439,33 @@ func TestSparseCountsByTotals(t *testing.T) {
 		t.Errorf("unchanged wandering counters failed %d of %d", aaFails, aaDraws)
 	}
 }
+
+// TestLaterHalfOfAThinnedHour: a latency that doubles halfway through a
+// window of 12 points (an hour of a 5-minute query window, thinned to one
+// point in five) is tested by its later half of 6 points, the fewest that
+// can reach the later half's share of the level against 12 (minLatePoints),
+// and fails far more often than the whole window's tests alone find it.
+func TestLaterHalfOfAThinnedHour(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(12, 6))
+	inc := Metric{Direction: DirectionIncrease}
+	var high, later int
+	for range 200 {
+		canary := latencySeries(r, 12)
+		for i := 6; i < 12; i++ {
+			canary[i] *= 2
+		}
+		m := judgeOne(t, inc, MetricSetPair{Values: PairValues{Control: latencySeries(r, 12), Experiment: canary, ControlHistory: latencySeries(r, 36)}})
+		if m.Classification == High {
+			high++
+			if strings.Contains(m.Reason, "the canary's later 6 points") {
+				later++
+			}
+		}
+	}
+	t.Logf("HIGH %d of 200, %d with the later half's test in the reason", high, later)
+	// With the later half left out below 10 points: HIGH 47, none naming it.
+	if high < 65 || later < 40 {
+		t.Errorf("HIGH %d of 200, %d naming the later 6 points: want at least 65 and 40", high, later)
+	}
+}
