@@ -197,6 +197,9 @@ func describeEvidence(r *metricCase, e *evidence, adjP float64) string {
 		desc = fmt.Sprintf("canary median %.4g vs baseline %.4g (n=%d/%d, unpaired), shift %.4g [%s, %s], p=%.3g",
 			r.Canary.Median, r.Baseline.Median, e.n, e.nb, e.estimate, fmtFloat(e.ciLow), fmtFloat(e.ciHigh), e.p)
 	}
+	if e.pairedUnjudged != "" {
+		desc += "; compared unpaired, allowing for the baseline's own dependence: " + e.pairedUnjudged
+	}
 	if l := e.late; l != nil && (l.p/lateShare < e.p/e.locationShare() || l.p < 0.05) {
 		desc += fmt.Sprintf("; the canary's later %d points: %s, p=%.3g", l.points, l.how, l.p)
 	}

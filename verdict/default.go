@@ -5,6 +5,8 @@ import (
 	"math"
 	"slices"
 
+	"gonum.org/v1/gonum/stat"
+
 	"github.com/canaryjudge/judge/stats"
 )
 
@@ -100,6 +102,9 @@ type evidence struct {
 	unjudged string
 	// late, when set, is the later-half test (lateTest, lateBatchTest).
 	late *laterHalf
+	// pairedUnjudged, when set, says why time-aligned series were
+	// compared unpaired (unpairedFallback).
+	pairedUnjudged string
 }
 
 // laterHalf is what a later-half test found: its p-value, the side of
@@ -271,6 +276,9 @@ func defaultTest(r *metricCase, alpha float64) {
 			}
 			lateBatchTest(e, stats.EstimateTrendDependence(rel[:len(rel)/2], rel[len(rel)/2:]), alt, alpha, level)
 			e.cles = aboveShare(d)
+			if e.unjudged != "" {
+				unpairedFallback(e, r, c, b, history, controlT, canaryT, alt, alpha)
+			}
 		} else if err := pairedTest(e, d, allow, alt, alpha); err != nil {
 			fail(r, "metric classification failed: "+err.Error())
 			return
@@ -330,6 +338,68 @@ func defaultTest(r *metricCase, alpha float64) {
 	}
 	r.EffectSize, r.MeanRatio = finite(e.effect), finite(stats.MeanRatio(r.canary, r.control))
 	r.test = e
+}
+
+// unpairedFallback judges the location of time-aligned series whose
+// paired differences depend on their neighbours too long to be judged
+// (batchTest left e.unjudged) by the unpaired rank test, as for series
+// that do not move together, where the baseline's windows let ranks
+// suffice (the unpaired path's rule). The load both sides share moves
+// their points together and cancels from the comparison, so what the
+// ranks must allow for is only the sides' own wander: the test's variance
+// allowance is the baseline's own (the load's, mostly) or, where larger,
+//
+//	f = v_d · f(ρ_d) / (2 v_b),
+//
+// v_d the variance of the (log) differences, ρ_d their dependence at its
+// upper bound, v_b the baseline window's variance: the mean rank of the
+// canary moves with the mean own wander, whose variance is v_d f(ρ_d)/n,
+// against windows whose points spread by v_b. With it the test holds its
+// level however long the pods' own noise wanders, and still sees a shift
+// large against the shared load (CPU doubling on pods behind one load
+// balancer whose own noise wanders for tens of minutes), of which the
+// paired test, which sees only the differences' wander, can say nothing.
+// The later half's paired test keeps its share; counters keep the
+// unjudged location.
+func unpairedFallback(e *evidence, r *metricCase, c, b, history, controlT, canaryT []float64, alt stats.Alternative, alpha float64) {
+	bt := e.batch
+	if sparseCounts(r) || bt.x == nil {
+		return
+	}
+	season := r.season
+	u := &evidence{alternative: alt, dep: baselineDependence(r, history, controlT, canaryT)}
+	if r.season == 0 {
+		if dep := stats.WindowDependence(r.history, r.control); !ranksSuffice(len(r.canary)+len(r.control), dep, dep.Rho) {
+			r.season = season
+			return
+		}
+	}
+	diffs := make([]float64, len(bt.x))
+	for i := range diffs {
+		diffs[i] = bt.x[i] - bt.y[i]
+	}
+	fd, n := stats.RankInflation(e.dep.Rho), float64(len(diffs))
+	if fd >= n {
+		r.season = season
+		return
+	}
+	own := stat.Variance(diffs, nil) / (1 - (fd-1)/(n-1)) * fd / (2 * stat.Variance(bt.y, nil))
+	allowed := stats.RankInflation(u.dep.Rho)
+	if u.dep.Inflation > 0 {
+		allowed = u.dep.Inflation
+	}
+	if own > allowed {
+		u.dep.Inflation = own
+	}
+	if !(own < math.Inf(1)) || rankTest(u, c, b, alt, alpha) != nil || math.IsInf(u.ciLow, -1) && math.IsInf(u.ciHigh, 1) {
+		r.season = season
+		return
+	}
+	e.pairedUnjudged = fmt.Sprintf("the paired differences depend on their neighbours for about %d steps (autocorrelation %.2f from %d points), too long for %d pairs to judge",
+		bt.size, e.dep.Rho, e.dep.Points, e.n)
+	e.unjudged, e.batch, e.paired = "", nil, false
+	e.dep, e.n, e.nb, e.p, e.estimate, e.ciLow, e.ciHigh = u.dep, u.n, u.nb, u.p, u.estimate, u.ciLow, u.ciHigh
+	e.up, e.cles, e.interval = u.up, u.cles, u.interval
 }
 
 // rankTest is the unpaired location test of series near independent (or

@@ -31,14 +31,15 @@ func podPair(r *rand.Rand, n int, shift float64) MetricSetPair {
 // signed-rank test with a dependence allowance read as p 0.27 (n_eff ≈ 2)
 // and passed with score 100. Every such canary now fails (HIGH, with a
 // bounded interval), by the batch-means test where the differences'
-// dependence caps the rank test, except the few whose 60 differences
-// look as dependent as the window is long (INCONCLUSIVE, MARGINAL); an
+// dependence caps the rank test, or, where the 60 differences look as
+// dependent as the window is long, unpaired (unpairedFallback), or by
+// the later half; the rest are INCONCLUSIVE (MARGINAL), never PASS; an
 // unchanged canary passes.
 func TestEvidenceGrowsWithTheEffect(t *testing.T) {
 	t.Parallel()
 	r := rand.New(rand.NewPCG(25, 7))
 	inc := Metric{Direction: DirectionIncrease, Critical: true}
-	var cases, batch, unjudged int
+	var cases, batch, unpaired, unjudged int
 	for range 300 {
 		pair := podPair(r, 60, 1.25)
 		above := 0
@@ -58,10 +59,14 @@ func TestEvidenceGrowsWithTheEffect(t *testing.T) {
 			unjudged++
 			continue
 		}
-		if m.Classification != High || m.Comparison != ComparisonPaired || m.CILow == nil || *m.CILow <= 0 || *m.PValue > 0.05 {
+		fellBack := m.Comparison == ComparisonUnpaired && strings.Contains(m.Reason, "compared unpaired, allowing for the baseline's own dependence")
+		if m.Classification != High || m.Comparison != ComparisonPaired && !fellBack || m.CILow == nil || *m.CILow <= 0 || *m.PValue > 0.05 {
 			t.Fatalf("+25%%, 60 of 60 differences positive: %s (%s)", m.Classification, m.Reason)
 		}
-		if strings.Contains(m.Reason, "batch means of log values") {
+		switch {
+		case fellBack:
+			unpaired++
+		case strings.Contains(m.Reason, "batch means of log values"):
 			batch++
 		}
 	}
@@ -71,7 +76,8 @@ func TestEvidenceGrowsWithTheEffect(t *testing.T) {
 			aa++
 		}
 	}
-	t.Logf("%d draws with 60 of 60 positive differences: %d not judgeable, the rest HIGH, %d by batch means; unchanged canaries HIGH %d of 400", cases, unjudged, batch, aa)
+	t.Logf("%d draws with 60 of 60 positive differences: %d not judgeable, the rest HIGH, %d by batch means, %d compared unpaired; unchanged canaries HIGH %d of 400",
+		cases, unjudged, batch, unpaired, aa)
 	if cases < 50 || batch == 0 || unjudged*10 > cases {
 		t.Errorf("%d draws with every difference positive, %d judged by batch means, %d not judgeable: want ≥ 50, some and at most a tenth", cases, batch, unjudged)
 	}
@@ -151,7 +157,8 @@ func TestLaterHalfBatchMeans(t *testing.T) {
 		minHigh  int
 		minLater int
 	}{
-		// Before the later half's test: HIGH 2, 56 and 177 of 200.
+		// Before the later half's test: HIGH 2, 56 and 177 of 200, none
+		// by the later half.
 		{"pods behind one load balancer, ×1.35 halfway", pods, 1.35, 100, 90},
 		{"pods behind one load balancer, ×2 halfway", pods, 2, 140, 100},
 		{"own series at AR(0.8), ×2 halfway", own, 2, 186, 40},
@@ -175,6 +182,72 @@ func TestLaterHalfBatchMeans(t *testing.T) {
 		}
 		if aa > 16 {
 			t.Errorf("%s: unchanged canaries HIGH %d of 200, want ≤ 16 at the 5%% level", tc.name, aa)
+		}
+	}
+}
+
+// TestUnpairedFallback: pods behind one load balancer whose own noise
+// wanders for many minutes (AR 0.8 or 0.95, sd 0.1 on the log scale,
+// under a shared load at AR 0.5, sd 0.3) give paired differences often
+// too dependent to judge; they are then compared unpaired, the ranks
+// allowing for the baseline's own dependence or the pods' own wander,
+// whichever is larger (unpairedFallback). That comparison holds its level
+// in both, judges most unchanged canaries that the pairs left
+// INCONCLUSIVE where the own noise wanders for minutes, and sees a
+// doubling in most; where it wanders for most of the window it mostly
+// stays INCONCLUSIVE.
+func TestUnpairedFallback(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(95, 1))
+	pods := func(ownRho, shift float64) MetricSetPair {
+		const n, hist = 60, 180
+		load := ar1(r, hist+n, 1, 1, 0.5)
+		pod := func(load []float64, scale float64) []float64 {
+			own := ar1(r, len(load), 1, 1, ownRho)
+			out := make([]float64, len(load))
+			for i := range out {
+				out[i] = scale * 50 * math.Exp(0.3*(load[i]-1)+0.1*(own[i]-1))
+			}
+			return out
+		}
+		base := pod(load, 1)
+		scope := PairScope{StartTimeMillis: 1, StepMillis: 60_000}
+		return MetricSetPair{Values: PairValues{ControlHistory: base[:hist], Control: base[hist:], Experiment: pod(load[hist:], shift)},
+			Scopes: map[string]PairScope{"control": scope, "experiment": scope}}
+	}
+	inc := Metric{Direction: DirectionIncrease, Critical: true}
+	count := func(ownRho, shift float64, draws int) (high, inconclusive, unpaired int) {
+		for range draws {
+			m := judgeOne(t, inc, pods(ownRho, shift))
+			switch m.Classification {
+			case High:
+				high++
+			case Inconclusive:
+				inconclusive++
+			}
+			if strings.Contains(m.Reason, "compared unpaired, allowing for the baseline's own dependence") {
+				unpaired++
+			}
+		}
+		return high, inconclusive, unpaired
+	}
+	for _, ownRho := range []float64{0.8, 0.95} {
+		aaHigh, aaUnjudged, aaUnpaired := count(ownRho, 1, 1000)
+		high, unjudged, unpaired := count(ownRho, 2, 300)
+		t.Logf("own AR %g: unchanged HIGH %d, INCONCLUSIVE %d, compared unpaired %d of 1000; doubled HIGH %d, INCONCLUSIVE %d, compared unpaired %d of 300",
+			ownRho, aaHigh, aaUnjudged, aaUnpaired, high, unjudged, unpaired)
+		// One metric alone is judged at the whole 5% level.
+		if aaHigh > 55 {
+			t.Errorf("own AR %g: unchanged canaries HIGH %d of 1000, want ≤ 55", ownRho, aaHigh)
+		}
+		// Before the fallback: own AR 0.8, INCONCLUSIVE 162 of 1000
+		// unchanged and 25 of 300 doubled; own AR 0.95, 179 of 300
+		// doubled HIGH.
+		switch {
+		case ownRho == 0.8 && (aaUnjudged > 80 || aaUnpaired < 60 || unjudged > 12):
+			t.Errorf("own AR 0.8: INCONCLUSIVE %d of 1000 unchanged (%d compared unpaired) and %d of 300 doubled: want ≤ 80 (≥ 60) and ≤ 12", aaUnjudged, aaUnpaired, unjudged)
+		case ownRho == 0.95 && high < 200:
+			t.Errorf("own AR 0.95: doubled HIGH %d of 300, want ≥ 200", high)
 		}
 	}
 }
