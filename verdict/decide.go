@@ -36,16 +36,24 @@ func classifyAdjusted(cases []*metricCase, cfg *Config) {
 	for k, i := range idx {
 		adjusted[i] = adj[k]
 	}
+	// The level a metric's combined p-value meets at best: the first step
+	// of Holm's and of Benjamini-Hochberg's adjustment divides the level
+	// by the number of metrics adjusted together.
+	reach := cfg.FamilyWiseError
+	if cfg.Adjustment != AdjustNone && len(idx) > 0 {
+		reach /= float64(len(idx))
+	}
 	for i, r := range cases {
 		if r.test == nil {
 			continue
 		}
 		a, ok := adjusted[i]
+		level := reach
 		if !ok { // muted: reported unadjusted
-			a = r.test.combined()
+			a, level = r.test.combined(), cfg.FamilyWiseError
 		}
 		r.AdjustedPValue = ptr(a)
-		decideDefault(r, a, cfg.FamilyWiseError)
+		decideDefault(r, a, cfg.FamilyWiseError, level)
 		r.test = nil
 	}
 }
@@ -57,7 +65,7 @@ func classifyAdjusted(cases []*metricCase, cfg *Config) {
 // undefined: any rise from zero exceeds every ratio bound. When nothing is
 // significant, the smallest shift the test could have detected is reported,
 // and flagged when the data were too few to see a relevant change.
-func decideDefault(r *metricCase, adjP, alpha float64) {
+func decideDefault(r *metricCase, adjP, alpha, reach float64) {
 	m, e := r.metric, r.test
 	es := m.EffectSize
 	// The side of the change: the location test's when it is significant on
@@ -84,7 +92,7 @@ func decideDefault(r *metricCase, adjP, alpha float64) {
 		desc += "; the whole window alone was " + e.unjudged
 	}
 	if !(adjP <= alpha) {
-		if why := unjudged(r, e); why != "" {
+		if why := unjudged(r, e, reach); why != "" {
 			r.Classification, r.Critical = Inconclusive, m.Critical
 			r.Reason = why + ": " + desc
 			if r.Critical {
@@ -165,19 +173,62 @@ func lateDecides(r *metricCase, e *evidence) {
 
 // unjudged says why a metric the default judge did not find significant
 // was not judged at all, or "" when its silence is a pass: the batch-means
-// test had too few batches (batchTest), or the location test's interval at
-// the judge's level is the whole line, so that no shift however large
-// could have been excluded. Such a metric is INCONCLUSIVE, never PASS: an
-// interval that cannot bound the shift certifies nothing.
-func unjudged(r *metricCase, e *evidence) string {
+// test had too few batches (batchTest), the location test's interval at
+// the judge's level is the whole line, or its rank test could not have
+// been significant at the level its p-value meets at best, reach
+// (unreachable): no shift however large could have been excluded. Such a
+// metric is INCONCLUSIVE, never PASS: an interval that cannot bound the
+// shift certifies nothing.
+func unjudged(r *metricCase, e *evidence, reach float64) string {
 	if e.unjudged != "" {
 		return e.unjudged
 	}
-	if e.counts != nil || !math.IsInf(e.ciLow, -1) || !math.IsInf(e.ciHigh, 1) {
-		return ""
+	if e.counts == nil && math.IsInf(e.ciLow, -1) && math.IsInf(e.ciHigh, 1) {
+		return fmt.Sprintf("not judgeable: with %d canary and %d baseline points and the dependence allowed for, no shift however large would be significant: "+
+			"the minimum detectable effect is unbounded; more points per window, or a baseline history, would make it judgeable", e.n, e.nb)
 	}
-	return fmt.Sprintf("not judgeable: with %d canary and %d baseline points and the dependence allowed for, no shift however large would be significant: "+
-		"the minimum detectable effect is unbounded; more points per window, or a baseline history, would make it judgeable", e.n, e.nb)
+	if level, ok := unreachable(e, reach); ok {
+		return fmt.Sprintf("not judgeable: with %d canary and %d baseline points and the dependence allowed for, no shift however large would be significant "+
+			"at the share of the level this metric's location test has among the analysis' metrics (%.2g): the minimum detectable effect is unbounded; "+
+			"more points per window, or fewer metrics, would make it judgeable", e.n, e.nb, level)
+	}
+	return ""
+}
+
+// unreachable reports whether a rank location test could not have been
+// significant at its share of reach however far the canary had moved
+// (every canary point beyond every baseline point, every difference on
+// the regressing side: evidence.best), and that level. The judge's
+// interval can be bounded while the adjustment across metrics asks for
+// more than the ranks can give: 10 pairs read at best p ≈ 0.003, above
+// 0.05·0.9/20. The best p-value is computed only where a bound on it —
+// 2^−n/f paired, 1/C((n+m)/f, n/f) unpaired, f the dependence allowance —
+// does not already clear the level a thousandfold.
+func unreachable(e *evidence, reach float64) (float64, bool) {
+	if e.batch != nil || e.counts != nil || e.best == nil {
+		return 0, false
+	}
+	level := reach * e.locationShare()
+	f := 1.0
+	switch {
+	case e.dep.Inflation > 0:
+		f = e.dep.Inflation
+	case e.dep.Estimated():
+		f = stats.RankInflation(e.dep.Rho)
+	}
+	n, m := float64(e.n)/f, float64(e.nb)/f
+	bound := -n * math.Ln2
+	if !e.paired {
+		lc, _ := math.Lgamma(n + m + 1)
+		la, _ := math.Lgamma(n + 1)
+		lb, _ := math.Lgamma(m + 1)
+		bound = la + lb - lc
+	}
+	if bound < math.Log(level/1000) {
+		return 0, false
+	}
+	p, err := e.best()
+	return level, err == nil && p > level
 }
 
 // describeEvidence is the one-sentence account of a default-judge metric:

@@ -105,6 +105,9 @@ type evidence struct {
 	// pairedUnjudged, when set, says why time-aligned series were
 	// compared unpaired (unpairedFallback).
 	pairedUnjudged string
+	// best, for a rank location test, computes its p-value had the canary
+	// moved as far as it can on the regressing side (unreachable).
+	best func() (float64, error)
 }
 
 // laterHalf is what a later-half test found: its p-value, the side of
@@ -417,6 +420,20 @@ func rankTest(e *evidence, c, b []float64, alt stats.Alternative, alpha float64)
 		two, err := stats.MannWhitney(c, b, stats.MannWhitneyOptions{ConfLevel: conf, Dependence: e.dep})
 		return two.CILow, two.CIHigh, err
 	}
+	e.best = func() (float64, error) {
+		// The canary moved past every baseline point, keeping its own
+		// order and ties (c and b are finite and ascending).
+		gap := b[len(b)-1] - c[0] + 1
+		if alt == stats.Less {
+			gap = b[0] - c[len(c)-1] - 1
+		}
+		moved := make([]float64, len(c))
+		for i, v := range c {
+			moved[i] = v + gap
+		}
+		mw, err := stats.MannWhitney(moved, b, stats.MannWhitneyOptions{Alternative: alt, Dependence: e.dep, PValueOnly: true})
+		return mw.PValue, err
+	}
 	return nil
 }
 
@@ -610,6 +627,19 @@ func pairedTest(e *evidence, d []float64, dep stats.Dependence, alt stats.Altern
 	e.interval = func(conf float64) (float64, float64, error) {
 		two, err := stats.SignedRank(d, stats.SignedRankOptions{ConfLevel: conf, Dependence: dep})
 		return two.CILow, two.CIHigh, err
+	}
+	e.best = func() (float64, error) {
+		// Every difference on the regressing side, with its size.
+		side := 1.0
+		if alt == stats.Less {
+			side = -1
+		}
+		moved := make([]float64, len(d))
+		for i, v := range d {
+			moved[i] = side * math.Max(math.Abs(v), math.SmallestNonzeroFloat64)
+		}
+		sr, err := stats.SignedRank(moved, stats.SignedRankOptions{Alternative: alt, Dependence: dep})
+		return sr.PValue, err
 	}
 	return nil
 }

@@ -46,3 +46,51 @@ func TestFewPointsNeverPass(t *testing.T) {
 		t.Errorf("60 points at 2×: %s, %s (%s)", res.Result, res.Metrics[0].Classification, res.Metrics[0].Reason)
 	}
 }
+
+// TestUnreachableAmongManyMetrics: ten time-aligned pairs a metric among
+// twenty critical metrics. Ten pairs' signed ranks read at best p ≈ 0.003,
+// above the 0.05·0.9/20 the adjustment asks of each metric, so no shift
+// however large could fail a metric: a canary at twice the baseline in one
+// metric is MARGINAL (INCONCLUSIVE, naming what would make it judgeable),
+// not PASS 100 as before. With one metric, or 60 pairs a metric, the same
+// doubling fails.
+func TestUnreachableAmongManyMetrics(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(10, 20))
+	analyze := func(metrics, n int) *Result {
+		t.Helper()
+		cfg := &Config{Name: "many"}
+		var pairs []MetricSetPair
+		for i := range metrics {
+			name := "m" + string(rune('a'+i))
+			cfg.Metrics = append(cfg.Metrics, Metric{Name: name, Groups: []string{"g"}, Critical: true})
+			p := podPair(r, n, 1)
+			if i == 0 {
+				for j := range p.Values.Experiment {
+					p.Values.Experiment[j] *= 2
+				}
+			}
+			p.Name = name
+			pairs = append(pairs, p)
+		}
+		if err := cfg.Validate("many"); err != nil {
+			t.Fatal(err)
+		}
+		res, err := Analyze(cfg, pairs, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	res := analyze(20, 10)
+	m := res.Metrics[0]
+	if res.Result != ResultMarginal || m.Classification != Inconclusive || !strings.Contains(m.Reason, "among the analysis' metrics") ||
+		!strings.Contains(m.Reason, "fewer metrics, would make it judgeable") {
+		t.Errorf("20 metrics of 10 pairs, one doubled: %s %s (%s)", res.Result, m.Classification, m.Reason)
+	}
+	for _, tc := range []struct{ metrics, n int }{{1, 10}, {20, 60}} {
+		if res := analyze(tc.metrics, tc.n); res.Result != ResultFail || res.Metrics[0].Classification != High {
+			t.Errorf("%d metrics of %d pairs, one doubled: %s %s (%s)", tc.metrics, tc.n, res.Result, res.Metrics[0].Classification, res.Metrics[0].Reason)
+		}
+	}
+}
