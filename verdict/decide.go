@@ -86,9 +86,12 @@ func decideDefault(r *metricCase, adjP, alpha, reach float64) {
 		shift = r.Canary.Mean - r.Baseline.Mean
 	}
 	effect := e.effect
-	desc := describeEvidence(r, e, adjP)
-	if byLate && e.unjudged != "" && e.late.bounded {
+	lateAlone := byLate && e.unjudged != "" && e.late.bounded
+	if lateAlone {
 		lateDecides(r, e)
+	}
+	desc := describeEvidence(r, e, adjP)
+	if lateAlone {
 		desc += "; the whole window alone was " + e.unjudged
 	}
 	if !(adjP <= alpha) {
@@ -166,6 +169,7 @@ func decideDefault(r *metricCase, adjP, alpha, reach float64) {
 // agree), in place of the whole window's unbounded interval.
 func lateDecides(r *metricCase, e *evidence) {
 	l := e.late
+	e.lateAlone = true
 	e.estimate, e.ciLow, e.ciHigh = l.shift, l.ciLow, l.ciHigh
 	r.PValue, r.Estimate = ptr(l.p), ptr(l.shift)
 	r.CILow, r.CIHigh = finite(l.ciLow), finite(l.ciHigh)
@@ -238,6 +242,11 @@ func describeEvidence(r *metricCase, e *evidence, adjP float64) string {
 	var desc string
 	if b := e.batch; b != nil && e.unjudged == "" {
 		desc = batchDescription(r, e, b)
+	} else if e.paired && e.lateAlone {
+		// The whole window could not be judged; its later half decided
+		// and gives the shift (lateDecides), described below.
+		desc = fmt.Sprintf("canary median %.4g vs baseline %.4g, paired by timestamp at %d instants (the series move together, correlation %.2f)",
+			r.Canary.Median, r.Baseline.Median, e.n, e.comovement)
 	} else if e.paired {
 		desc = fmt.Sprintf("canary median %.4g vs baseline %.4g, paired by timestamp at %d instants (the series move together, correlation %.2f): canary − baseline %.4g [%s, %s], p=%.3g",
 			r.Canary.Median, r.Baseline.Median, e.n, e.comovement, e.estimate, fmtFloat(e.ciLow), fmtFloat(e.ciHigh), e.p)
@@ -249,7 +258,7 @@ func describeEvidence(r *metricCase, e *evidence, adjP float64) string {
 			r.Canary.Median, r.Baseline.Median, e.n, e.nb, e.estimate, fmtFloat(e.ciLow), fmtFloat(e.ciHigh), e.p)
 	}
 	if e.pairedUnjudged != "" {
-		desc += "; compared unpaired, allowing for the baseline's own dependence: " + e.pairedUnjudged
+		desc += "; compared unpaired: " + e.pairedUnjudged
 	}
 	if l := e.late; l != nil && (l.p/lateShare < e.p/e.locationShare() || l.p < 0.05) {
 		desc += fmt.Sprintf("; the canary's later %d points: %s, p=%.3g", l.points, l.how, l.p)
@@ -288,7 +297,7 @@ func describeEvidence(r *metricCase, e *evidence, adjP float64) string {
 	if r.season > 0 {
 		desc += fmt.Sprintf(", the baseline and its history repeat every %d points: variance allowance %.2g× that of independent points, from their autocorrelation over a window",
 			r.season, e.dep.Inflation)
-	} else if e.dep.Estimated() && e.dep.Rho > 0 && e.batch == nil {
+	} else if e.dep.Estimated() && e.dep.Rho > 0 && e.batch == nil && !(e.pairedUnjudged != "" && e.dep.Inflation > 0) {
 		desc += fmt.Sprintf(", autocorrelation %.2g allowed for (from %d points)", e.dep.Rho, e.dep.Points)
 	}
 	return desc

@@ -100,8 +100,11 @@ type evidence struct {
 	// not be judged at all.
 	batch    *batchEvidence
 	unjudged string
-	// late, when set, is the later-half test (lateTest, lateBatchTest).
-	late *laterHalf
+	// late, when set, is the later-half test (lateTest, lateBatchTest);
+	// lateAlone reports that it decided where the whole window could not
+	// be judged (lateDecides).
+	late      *laterHalf
+	lateAlone bool
 	// pairedUnjudged, when set, says why time-aligned series were
 	// compared unpaired (unpairedFallback).
 	pairedUnjudged string
@@ -398,8 +401,11 @@ func unpairedFallback(e *evidence, r *metricCase, c, b, history, controlT, canar
 		r.season = season
 		return
 	}
-	e.pairedUnjudged = fmt.Sprintf("the paired differences depend on their neighbours for about %d steps (autocorrelation %.2f from %d points), too long for %d pairs to judge",
-		bt.size, e.dep.Rho, e.dep.Points, e.n)
+	e.pairedUnjudged = fmt.Sprintf("the paired differences depend on their neighbours for about %d steps (autocorrelation %.2f from %d points), too long for %d pairs to judge; "+
+		"the load both sides share cancels, so the ranks allow for the baseline's own dependence", bt.size, e.dep.Rho, e.dep.Points, e.n)
+	if u.dep.Inflation > 0 && r.season == 0 {
+		e.pairedUnjudged = fmt.Sprintf("%s or, larger, the pods' own wander (variance allowance %.2g×)", e.pairedUnjudged, u.dep.Inflation)
+	}
 	e.unjudged, e.batch, e.paired = "", nil, false
 	e.dep, e.n, e.nb, e.p, e.estimate, e.ciLow, e.ciHigh = u.dep, u.n, u.nb, u.p, u.estimate, u.ciLow, u.ciHigh
 	e.up, e.cles, e.interval = u.up, u.cles, u.interval

@@ -59,7 +59,7 @@ func TestEvidenceGrowsWithTheEffect(t *testing.T) {
 			unjudged++
 			continue
 		}
-		fellBack := m.Comparison == ComparisonUnpaired && strings.Contains(m.Reason, "compared unpaired, allowing for the baseline's own dependence")
+		fellBack := m.Comparison == ComparisonUnpaired && strings.Contains(m.Reason, "compared unpaired: the paired differences depend")
 		if m.Classification != High || m.Comparison != ComparisonPaired && !fellBack || m.CILow == nil || *m.CILow <= 0 || *m.PValue > 0.05 {
 			t.Fatalf("+25%%, 60 of 60 differences positive: %s (%s)", m.Classification, m.Reason)
 		}
@@ -225,7 +225,7 @@ func TestUnpairedFallback(t *testing.T) {
 			case Inconclusive:
 				inconclusive++
 			}
-			if strings.Contains(m.Reason, "compared unpaired, allowing for the baseline's own dependence") {
+			if strings.Contains(m.Reason, "compared unpaired: the paired differences depend") {
 				unpaired++
 			}
 		}
