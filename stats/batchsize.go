@@ -9,10 +9,10 @@ import (
 // BatchPlan describes the series a batch-means test will compare, for
 // choosing its batch length (BatchSize): the points of the canary's
 // window X, the baseline's window Y and the baseline's history (pairs in
-// X = Y when Paired, and History earlier differences); Rho the AR(1) coefficient the test corrects with
-// (BatchShiftOptions.Rho) and Expected the one the series most likely
-// have; Alpha the test's one-sided level; MinSize the shortest batch
-// length to consider.
+// X = Y when Paired, and History earlier differences); Rho the AR(1)
+// coefficient the test corrects with (BatchShiftOptions.Rho) and Expected
+// the one the series most likely have; Alpha the test's one-sided level;
+// MinSize the shortest batch length to consider.
 type BatchPlan struct {
 	X, Y, History int
 	Paired        bool

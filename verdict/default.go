@@ -273,14 +273,13 @@ func defaultTest(r *metricCase, alpha float64) {
 	if pc, pb, d, rel, comovement := pairedDifferences(r, infinite); d != nil {
 		e.comovement = comovement
 		// The batch-means test plans from the whole window's dependence,
-		// its later half from the halves'.
-		halves := halvesDependence(rel)
-		if allow, ok := rankAllowance(rel, halves); !ok {
+		// its later half from the detrended halves'.
+		if allow, ok := rankAllowance(rel, halvesDependence(rel)); !ok {
 			if err := batchTest(e, pc, pb, nil, true, stats.EstimateDependence(rel), alt, alpha, level); err != nil {
 				fail(r, "metric classification failed: "+err.Error())
 				return
 			}
-			lateBatchTest(e, stats.EstimateTrendDependence(rel[:len(rel)/2], rel[len(rel)/2:]), alt, alpha, level)
+			lateBatchTest(e, halvesTrendDependence(rel), alt, alpha, level)
 			e.cles = aboveShare(d)
 			if e.unjudged != "" {
 				unpairedFallback(e, r, c, b, history, controlT, canaryT, alt, alpha)
@@ -357,10 +356,13 @@ func defaultTest(r *metricCase, alpha float64) {
 //
 //	f = v_d · f(ρ_d) / (2 v_b),
 //
-// v_d the variance of the (log) differences, ρ_d their dependence at its
-// upper bound, v_b the baseline window's variance: the mean rank of the
-// canary moves with the mean own wander, whose variance is v_d f(ρ_d)/n,
-// against windows whose points spread by v_b. With it the test holds its
+// v_d the variance of the (log) differences, corrected for their
+// dependence (E[s²] = σ²(n − f)/(n − 1); no fallback where that dependence
+// spans the window), ρ_d its estimate, v_b the baseline window's
+// variance: the mean rank of the canary moves with the mean own wander,
+// whose variance is v_d f(ρ_d)/n, against windows whose points spread by
+// v_b. At the upper bound of ρ_d, the allowance left most pairs of pods
+// with own noise at AR 0.8 unjudged. With it the test holds its
 // level however long the pods' own noise wanders, and still sees a shift
 // large against the shared load (CPU doubling on pods behind one load
 // balancer whose own noise wanders for tens of minutes), of which the
@@ -368,26 +370,32 @@ func defaultTest(r *metricCase, alpha float64) {
 // The later half's paired test keeps its share; counters keep the
 // unjudged location.
 func unpairedFallback(e *evidence, r *metricCase, c, b, history, controlT, canaryT []float64, alt stats.Alternative, alpha float64) {
-	bt := e.batch
-	if sparseCounts(r) || bt.x == nil {
+	if sparseCounts(r) {
 		return
 	}
-	season := r.season
-	u := &evidence{alternative: alt, dep: baselineDependence(r, history, controlT, canaryT)}
-	if r.season == 0 {
-		if dep := stats.WindowDependence(r.history, r.control); !ranksSuffice(len(r.canary)+len(r.control), dep, dep.Rho) {
-			r.season = season
-			return
-		}
-	}
+	bt := e.batch
 	diffs := make([]float64, len(bt.x))
 	for i := range diffs {
 		diffs[i] = bt.x[i] - bt.y[i]
 	}
 	fd, n := stats.RankInflation(e.dep.Rho), float64(len(diffs))
 	if fd >= n {
-		r.season = season
 		return
+	}
+	// baselineDependence records the baseline's cycle in r.season, which
+	// stays only if the fallback is taken.
+	season := r.season
+	taken := false
+	defer func() {
+		if !taken {
+			r.season = season
+		}
+	}()
+	u := &evidence{alternative: alt, dep: baselineDependence(r, history, controlT, canaryT)}
+	if r.season == 0 {
+		if dep := stats.WindowDependence(r.history, r.control); !ranksSuffice(len(r.canary)+len(r.control), dep, dep.Rho) {
+			return
+		}
 	}
 	own := stat.Variance(diffs, nil) / (1 - (fd-1)/(n-1)) * fd / (2 * stat.Variance(bt.y, nil))
 	allowed := stats.RankInflation(u.dep.Rho)
@@ -398,9 +406,9 @@ func unpairedFallback(e *evidence, r *metricCase, c, b, history, controlT, canar
 		u.dep.Inflation = own
 	}
 	if !(own < math.Inf(1)) || rankTest(u, c, b, alt, alpha) != nil || math.IsInf(u.ciLow, -1) && math.IsInf(u.ciHigh, 1) {
-		r.season = season
 		return
 	}
+	taken = true
 	e.pairedUnjudged = fmt.Sprintf("the paired differences depend on their neighbours for about %d steps (autocorrelation %.2f from %d points), too long for %d pairs to judge; "+
 		"the load both sides share cancels, so the ranks allow for the baseline's own dependence", bt.size, e.dep.Rho, e.dep.Points, e.n)
 	if u.dep.Inflation > 0 && r.season == 0 {
@@ -408,7 +416,7 @@ func unpairedFallback(e *evidence, r *metricCase, c, b, history, controlT, canar
 	}
 	e.unjudged, e.batch, e.paired = "", nil, false
 	e.dep, e.n, e.nb, e.p, e.estimate, e.ciLow, e.ciHigh = u.dep, u.n, u.nb, u.p, u.estimate, u.ciLow, u.ciHigh
-	e.up, e.cles, e.interval = u.up, u.cles, u.interval
+	e.up, e.cles, e.interval, e.best = u.up, u.cles, u.interval, u.best
 }
 
 // rankTest is the unpaired location test of series near independent (or
@@ -427,20 +435,35 @@ func rankTest(e *evidence, c, b []float64, alt stats.Alternative, alpha float64)
 		return two.CILow, two.CIHigh, err
 	}
 	e.best = func() (float64, error) {
-		// The canary moved past every baseline point, keeping its own
-		// order and ties (c and b are finite and ascending).
-		gap := b[len(b)-1] - c[0] + 1
+		// The ranks alone matter: each side's distinct values become
+		// 0, 1, 2, … (ties kept), the canary's past every baseline
+		// point on the regressing side, with no arithmetic on the
+		// values that could overflow.
+		moved, base := denseRanks(c), denseRanks(b)
+		offset := base[len(base)-1] + 1
 		if alt == stats.Less {
-			gap = b[0] - c[len(c)-1] - 1
+			offset = -moved[len(moved)-1] - 1
 		}
-		moved := make([]float64, len(c))
-		for i, v := range c {
-			moved[i] = v + gap
+		for i := range moved {
+			moved[i] += offset
 		}
-		mw, err := stats.MannWhitney(moved, b, stats.MannWhitneyOptions{Alternative: alt, Dependence: e.dep, PValueOnly: true})
+		mw, err := stats.MannWhitney(moved, base, stats.MannWhitneyOptions{Alternative: alt, Dependence: e.dep, PValueOnly: true})
 		return mw.PValue, err
 	}
 	return nil
+}
+
+// denseRanks returns, for an ascending sample, each value's index among
+// its distinct values: 0 for the smallest, equal values sharing one.
+func denseRanks(s []float64) []float64 {
+	out := make([]float64, len(s))
+	for i := 1; i < len(s); i++ {
+		out[i] = out[i-1]
+		if s[i] != s[i-1] {
+			out[i]++
+		}
+	}
+	return out
 }
 
 // maxCountMean is the highest mean count per step of the baseline for

@@ -52,8 +52,9 @@ func TestFewPointsNeverPass(t *testing.T) {
 // above the 0.05·0.9/20 the adjustment asks of each metric, so no shift
 // however large could fail a metric: a canary at twice the baseline in one
 // metric is MARGINAL (INCONCLUSIVE, naming what would make it judgeable),
-// not PASS 100 as before. With one metric, or 60 pairs a metric, the same
-// doubling fails.
+// not PASS 100 as before; so is a canary 1.5 times the baseline on
+// separate hosts with 5 points a side. With one metric, or 60 pairs a
+// metric, the doubling fails.
 func TestUnreachableAmongManyMetrics(t *testing.T) {
 	t.Parallel()
 	r := rand.New(rand.NewPCG(10, 20))
@@ -87,6 +88,31 @@ func TestUnreachableAmongManyMetrics(t *testing.T) {
 	if res.Result != ResultMarginal || m.Classification != Inconclusive || !strings.Contains(m.Reason, "among the analysis' metrics") ||
 		!strings.Contains(m.Reason, "fewer metrics, would make it judgeable") {
 		t.Errorf("20 metrics of 10 pairs, one doubled: %s %s (%s)", res.Result, m.Classification, m.Reason)
+	}
+	// Separate hosts, 5 points a side: complete separation reads at best
+	// 1/C(10, 5) ≈ 0.004, above 0.05·0.9/20.
+	cfg := &Config{Name: "apart"}
+	var pairs []MetricSetPair
+	for i := range 20 {
+		name := "m" + string(rune('a'+i))
+		cfg.Metrics = append(cfg.Metrics, Metric{Name: name, Groups: []string{"g"}, Critical: true, Direction: DirectionIncrease})
+		canary, control := ar1(r, 5, 100, 0.1, 0), ar1(r, 5, 100, 0.1, 0)
+		if i == 0 {
+			for j := range canary {
+				canary[j] *= 1.5
+			}
+		}
+		pairs = append(pairs, MetricSetPair{Name: name, Values: PairValues{Control: control, Experiment: canary}})
+	}
+	if err := cfg.Validate("apart"); err != nil {
+		t.Fatal(err)
+	}
+	apart, err := Analyze(cfg, pairs, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := apart.Metrics[0]; apart.Result != ResultMarginal || m.Classification != Inconclusive || !strings.Contains(m.Reason, "fewer metrics, would make it judgeable") {
+		t.Errorf("20 metrics of 5 points a side, one at 1.5×: %s %s (%s)", apart.Result, m.Classification, m.Reason)
 	}
 	for _, tc := range []struct{ metrics, n int }{{1, 10}, {20, 60}} {
 		if res := analyze(tc.metrics, tc.n); res.Result != ResultFail || res.Metrics[0].Classification != High {

@@ -121,10 +121,18 @@ func rankAllowance(rel []float64, halves stats.Dependence) (stats.Dependence, bo
 }
 
 // halvesDependence is the dependence of rel's two halves, each centred
-// on its own level (stats.EstimateDependence of the halves).
+// on its own level (stats.EstimateDependence of the halves);
+// halvesTrendDependence the same with each half detrended
+// (stats.EstimateTrendDependence), which neither a step halfway nor a
+// ramp moves.
 func halvesDependence(rel []float64) stats.Dependence {
 	half := len(rel) / 2
 	return stats.EstimateDependence(rel[:half], rel[half:])
+}
+
+func halvesTrendDependence(rel []float64) stats.Dependence {
+	half := len(rel) / 2
+	return stats.EstimateTrendDependence(rel[:half], rel[half:])
 }
 
 // upperDependence and lowerDependence are the dependence dependenceBound
@@ -226,10 +234,12 @@ func windowSpan(n int, rho float64) float64 { return float64(n) / ((1 + rho) / (
 // and the history batchTest used, planned from batchTest's dependence
 // dep, which comes from the baseline alone. Paired, the later half's
 // differences are tested and the earlier half's, about their own level,
-// join the spread; dep is then the two halves' dependence, each centred
-// on its own level (rankAllowance's first estimate), which a step halfway
-// leaves unmoved. It runs only where its batches meet batchTest's rules
-// of judgeability with no exception, at lateShare of the metric's level.
+// join the spread; dep is then the two halves' dependence, each
+// detrended (halvesTrendDependence), which neither a step halfway nor a
+// ramp moves (centred alone, a ramp to twice the baseline inflated it
+// until 10% were caught). It runs only where its batches meet batchTest's
+// rules of judgeability with no exception, at lateShare of the metric's
+// level.
 func lateBatchTest(e *evidence, dep stats.Dependence, alt stats.Alternative, alpha, level float64) {
 	b := e.batch
 	half := len(b.x) / 2
