@@ -55,6 +55,18 @@ const (
 	// history comes from the whole fleet (600 a minute), so it is smoother
 	// than the windows it is compared with.
 	NoiseFleetHistory = "fleet-history"
+	// NoiseRollingMean is a recording rule's avg_over_time(x[5m]) at a 1 m
+	// step whose window the scopes do not carry (as a new user's query
+	// would not): the five-point rolling mean of log-normal noise (AR(1)
+	// at ρ on the log scale, sd 0.2) on separate hosts. Its lag-1
+	// correlation is 0.8 at ρ 0, but the dependence ends after four
+	// steps, which an AR(1) fit reads as slower wandering.
+	NoiseRollingMean = "rolling-mean"
+	// NoiseRollingShared is the same rolling mean of pods behind one load
+	// balancer (time-aligned): the load they share (AR(1) at ρ, sd 0.3 on
+	// the log scale) times each pod's own log-normal noise (sd 0.2),
+	// averaged over five points after the product.
+	NoiseRollingShared = "rolling-mean-shared"
 )
 
 // KindBurst is a regression of the last fifth of the canary's window: Size
@@ -87,8 +99,10 @@ var shapes = map[string]shape{
 	NoiseAlignedQuiet: func(rng *rand.Rand, o SyntheticOptions, rho float64, _ Regression) ([]float64, []float64, []float64, bool) {
 		return alignedCPU(rng, o, rho, 0.7, 0.03)
 	},
-	NoiseSawtooth:     sawtooth,
-	NoiseFleetHistory: fleetHistory,
+	NoiseSawtooth:      sawtooth,
+	NoiseFleetHistory:  fleetHistory,
+	NoiseRollingMean:   rollingMean,
+	NoiseRollingShared: rollingShared,
 }
 
 // rangeSteps is how many steps a 5 m range window ([5m]) spans at a 1 m
@@ -110,6 +124,23 @@ func rateWindow(rng *rand.Rand, o SyntheticOptions, rho float64, _ Regression) (
 	}
 	base := side(o.History + o.Points)
 	return base[:o.History], base[o.History:], side(o.Points), false
+}
+
+func rollingMean(rng *rand.Rand, o SyntheticOptions, rho float64, _ Regression) (history, control, canary []float64, applied bool) {
+	side := func(n int) []float64 {
+		return movingMean(logNormal(ar1(rng, n+rangeSteps-1, rho), 0.2, nil, 0), rangeSteps, 1)
+	}
+	base := side(o.History + o.Points)
+	return base[:o.History], base[o.History:], side(o.Points), false
+}
+
+func rollingShared(rng *rand.Rand, o SyntheticOptions, rho float64, _ Regression) (history, control, canary []float64, applied bool) {
+	load := ar1(rng, o.History+o.Points+rangeSteps-1, rho)
+	pod := func(load []float64) []float64 {
+		return movingMean(logNormal(ar1(rng, len(load), 0), 0.2, load, 0.3), rangeSteps, 1)
+	}
+	base := pod(load)
+	return base[:o.History], base[o.History:], pod(load[o.History:]), false
 }
 
 // movingMean is the mean of each run of w values, divided by per.

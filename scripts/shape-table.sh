@@ -23,6 +23,8 @@ rows=(
   "fleet-history level-shift:1.2 0"
   "independent level-shift:1.35 0.5"
   "independent level-shift:1.35 0.8"
+  "rolling-mean level-shift:1.3 0"
+  "rolling-mean-shared level-shift:1.3 0.5"
 )
 echo "| shape (\`--noise\`, \`--regression\`, \`--rho\`) | default: detected / A/A | kayenta: detected / A/A | reference: detected / A/A |"
 echo "|---|---:|---:|---:|"

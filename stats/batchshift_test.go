@@ -103,9 +103,9 @@ func TestBatchSize(t *testing.T) {
 	alone := BatchPlan{X: 30, Y: 30, Paired: true, Rho: 0.9, Expected: 0.7, Alpha: 0.0025, MinSize: 6}
 	with := alone
 	with.History = 30
-	if a, w := BatchSize(alone), BatchSize(with); w < 6 || w > a || with.detectable(w) >= alone.detectable(a) {
+	if a, w := BatchSize(alone), BatchSize(with); w < 6 || w > a || with.Detectable(w) >= alone.Detectable(a) {
 		t.Errorf("paired with 30 earlier differences: batch length %d (MDS %.3g), alone %d (MDS %.3g): want no longer and a smaller MDS",
-			w, with.detectable(w), a, alone.detectable(a))
+			w, with.Detectable(w), a, alone.Detectable(a))
 	}
 	if l := BatchSize(BatchPlan{X: 1, Y: 1, Paired: true, Alpha: 0.0025}); l != 0 {
 		t.Errorf("one pair: batch length %d, want 0", l)

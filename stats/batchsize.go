@@ -55,16 +55,17 @@ func BatchSize(p BatchPlan) int {
 			continue
 		}
 		last = batches
-		if mds := p.detectable(l); mds < bestMDS {
+		if mds := p.Detectable(l); mds < bestMDS {
 			best, bestMDS = l, mds
 		}
 	}
 	return best
 }
 
-// detectable is BatchSize's MDS(l), in units of the points' standard
-// deviation; +Inf when l leaves no degree of freedom.
-func (p BatchPlan) detectable(l int) float64 {
+// Detectable is BatchSize's MDS(l), the planned half-width of the
+// test's one-sided interval at level Alpha, in units of the points'
+// standard deviation; +Inf when l leaves no degree of freedom.
+func (p BatchPlan) Detectable(l int) float64 {
 	rho, truth := math.Max(p.Rho, 0), math.Max(p.Expected, 0)
 	var meanVar, expectedSS, tr, frob float64
 	add := func(n int, compared bool) {

@@ -153,6 +153,20 @@ func (d Dependence) guessCount(total, iidVar, alpha float64) int {
 // a baseline history three windows long) puts c at about 10.
 const smallSampleConstant = 10
 
+// WindowInflation is the variance allowance of a rank statistic over a
+// window of length points of a Gaussian-copula AR(1) series with
+// normal-score correlation rho: RankInflation(ρ) times the finite-window
+// term 1 + (c/(L(1−ρ)))² for ρ > 0 (smallSampleConstant), which the
+// dependence-aware reference (boundedTail) uses at each ρ.
+func WindowInflation(rho, length float64) float64 {
+	f := RankInflation(rho)
+	if rho > 0 {
+		q := smallSampleConstant / (length * (1 - rho))
+		f *= 1 + q*q
+	}
+	return f
+}
+
 // boundedTail returns P(S ≥ s) for a statistic S on [0, M], symmetric about
 // M/2, whose variance under independence is iidVar and which is a sum of
 // ranks (or signed ranks) of serially dependent series.
@@ -176,13 +190,9 @@ func (d Dependence) boundedTail(s, m, iidVar float64) float64 {
 // beta shape of every quadrature node computed once (tests invert it many
 // times for an interval).
 func (d Dependence) reference(m, iidVar float64) func(s float64) float64 {
+	length := d.meanLength()
 	shape := func(rho float64) float64 {
-		f := RankInflation(rho)
-		if rho > 0 {
-			q := smallSampleConstant / (d.meanLength() * (1 - rho))
-			f *= 1 + q*q
-		}
-		v := f * iidVar / (m * m)
+		v := WindowInflation(rho, length) * iidVar / (m * m)
 		return math.Max((0.25/v-1)/2, 0.05)
 	}
 	independent := shape(0)

@@ -220,19 +220,25 @@ func unreachable(e *evidence, reach float64) (float64, bool) {
 	case e.dep.Estimated():
 		f = stats.RankInflation(e.dep.Rho)
 	}
-	n, m := float64(e.n)/f, float64(e.nb)/f
-	bound := -n * math.Ln2
-	if !e.paired {
-		lc, _ := math.Lgamma(n + m + 1)
-		la, _ := math.Lgamma(n + 1)
-		lb, _ := math.Lgamma(m + 1)
-		bound = la + lb - lc
-	}
-	if bound < math.Log(level/1000) {
+	if bestLogP(float64(e.n)/f, float64(e.nb)/f, e.paired) < math.Log(level/1000) {
 		return 0, false
 	}
 	p, err := e.best()
 	return level, err == nil && p > level
+}
+
+// bestLogP is about the log of the smallest p-value a rank test of n
+// canary and m baseline effective points (points over the dependence
+// allowance) can give: every difference on one side, 2^−n, paired; every
+// canary point beyond every baseline point, 1/C(n+m, n), unpaired.
+func bestLogP(n, m float64, paired bool) float64 {
+	if paired {
+		return -n * math.Ln2
+	}
+	lc, _ := math.Lgamma(n + m + 1)
+	la, _ := math.Lgamma(n + 1)
+	lb, _ := math.Lgamma(m + 1)
+	return la + lb - lc
 }
 
 // describeEvidence is the one-sentence account of a default-judge metric:
@@ -257,8 +263,8 @@ func describeEvidence(r *metricCase, e *evidence, adjP float64) string {
 		desc = fmt.Sprintf("canary median %.4g vs baseline %.4g (n=%d/%d, unpaired), shift %.4g [%s, %s], p=%.3g",
 			r.Canary.Median, r.Baseline.Median, e.n, e.nb, e.estimate, fmtFloat(e.ciLow), fmtFloat(e.ciHigh), e.p)
 	}
-	if e.pairedUnjudged != "" {
-		desc += "; compared unpaired: " + e.pairedUnjudged
+	if e.across != "" {
+		desc += "; " + e.across
 	}
 	if l := e.late; l != nil && (l.p/lateShare < e.p/e.locationShare() || l.p < 0.05) {
 		desc += fmt.Sprintf("; the canary's later %d points: %s, p=%.3g", l.points, l.how, l.p)
@@ -297,7 +303,7 @@ func describeEvidence(r *metricCase, e *evidence, adjP float64) string {
 	if r.season > 0 {
 		desc += fmt.Sprintf(", the baseline and its history repeat every %d points: variance allowance %.2g× that of independent points, from their autocorrelation over a window",
 			r.season, e.dep.Inflation)
-	} else if e.dep.Estimated() && e.dep.Rho > 0 && e.batch == nil && !(e.pairedUnjudged != "" && e.dep.Inflation > 0) {
+	} else if e.dep.Estimated() && e.dep.Rho > 0 && e.batch == nil && !(e.across != "" && e.dep.Inflation > 0) {
 		desc += fmt.Sprintf(", autocorrelation %.2g allowed for (from %d points)", e.dep.Rho, e.dep.Points)
 	}
 	return desc

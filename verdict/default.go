@@ -105,9 +105,9 @@ type evidence struct {
 	// be judged (lateDecides).
 	late      *laterHalf
 	lateAlone bool
-	// pairedUnjudged, when set, says why time-aligned series were
-	// compared unpaired (unpairedFallback).
-	pairedUnjudged string
+	// across, when set, says how the unpaired rank test across time
+	// (acrossTest) took part: alone, or beside the batch means.
+	across string
 	// best, for a rank location test, computes its p-value had the canary
 	// moved as far as it can on the regressing side (unreachable).
 	best func() (float64, error)
@@ -281,9 +281,7 @@ func defaultTest(r *metricCase, alpha float64) {
 			}
 			lateBatchTest(e, halvesTrendDependence(rel), alt, alpha, level)
 			e.cles = aboveShare(d)
-			if e.unjudged != "" {
-				unpairedFallback(e, r, c, b, history, controlT, canaryT, alt, alpha)
-			}
+			acrossTest(e, r, c, b, alt, alpha, level)
 		} else if err := pairedTest(e, d, allow, alt, alpha); err != nil {
 			fail(r, "metric classification failed: "+err.Error())
 			return
@@ -345,78 +343,148 @@ func defaultTest(r *metricCase, alpha float64) {
 	r.test = e
 }
 
-// unpairedFallback judges the location of time-aligned series whose
-// paired differences depend on their neighbours too long to be judged
-// (batchTest left e.unjudged) by the unpaired rank test, as for series
-// that do not move together, where the baseline's windows let ranks
-// suffice (the unpaired path's rule). The load both sides share moves
-// their points together and cancels from the comparison, so what the
-// ranks must allow for is only the sides' own wander: the test's variance
-// allowance is the baseline's own (the load's, mostly) or, where larger,
+// acrossTest runs, beside the paired batch-means test of time-aligned
+// series whose differences depend on their neighbours too long for a
+// paired rank test (rankAllowance), the unpaired rank test across time.
+// The load both sides share moves their points together at every instant,
+// and over windows that span the same instants it cancels from the
+// comparison: given the load, the expected Mann-Whitney count is n·m/2
+// whatever its path, so the ranks need allow only for the sides' own
+// wander,
 //
-//	f = v_d · f(ρ_d) / (2 v_b),
+//	f = v_d · f(ρ_d) / (2 v_b)   (at least 1),
 //
 // v_d the variance of the (log) differences, corrected for their
-// dependence (E[s²] = σ²(n − f)/(n − 1); no fallback where that dependence
-// spans the window), ρ_d its estimate, v_b the baseline window's
-// variance: the mean rank of the canary moves with the mean own wander,
-// whose variance is v_d f(ρ_d)/n, against windows whose points spread by
-// v_b. At the upper bound of ρ_d, the allowance left most pairs of pods
-// with own noise at AR 0.8 unjudged. With it the test holds its
-// level however long the pods' own noise wanders, and still sees a shift
-// large against the shared load (CPU doubling on pods behind one load
-// balancer whose own noise wanders for tens of minutes), of which the
-// paired test, which sees only the differences' wander, can say nothing.
-// The later half's paired test keeps its share; counters keep the
-// unjudged location.
-func unpairedFallback(e *evidence, r *metricCase, c, b, history, controlT, canaryT []float64, alt stats.Alternative, alpha float64) {
+// dependence (E[s²] = σ²(n − f)/(n − 1); the test does not run where
+// that dependence spans the window), ρ_d its estimate, v_b the baseline
+// window's variance: the mean rank of the canary moves with the mean own
+// wander, whose variance is v_d f(ρ_d)/n, against windows whose points
+// spread by v_b. The differences carry only the pods' own noise, which
+// an AR(1) fit of 60 points can read as wandering for tens of steps (a
+// five-point rolling mean, own noise at AR 0.8), so that their batch
+// means have few degrees of freedom; the ranks still see a shift that is
+// large against the shared load (the kayenta judge, with no allowance,
+// catches a +25% on such pods every time).
+//
+// Where the batch-means test was judged, the test planned to give the
+// narrower interval at the judge's level is the location test, at its
+// whole share: the ranks' interval against the batch means' planned
+// half-width (stats.BatchPlan.Detectable in units of the differences'
+// spread). Neither width moves with a shift of the canary, so a
+// regression cannot choose its weaker test; the batch means' realized
+// spread, on three to six degrees of freedom, is not used, so chance
+// does not choose the bolder one. The ranks are considered only where
+// complete separation could reach the metric's share of the level
+// (bestLogP), and, beside judged batch means, with the finite-window
+// allowance of the judge's other rank tests (stats.WindowInflation):
+// the batch means are judged when the differences' dependence reads low,
+// which is when it is most often underestimated. Where the batch means
+// could not be judged, the ranks alone are the location test. The later
+// half's paired test keeps its share; counters keep the batch means.
+func acrossTest(e *evidence, r *metricCase, c, b []float64, alt stats.Alternative, alpha, level float64) {
 	if sparseCounts(r) {
 		return
 	}
 	bt := e.batch
+	if !sharedLoad(e.comovement, bt.x, bt.y) {
+		return
+	}
 	diffs := make([]float64, len(bt.x))
 	for i := range diffs {
 		diffs[i] = bt.x[i] - bt.y[i]
 	}
-	fd, n := stats.RankInflation(e.dep.Rho), float64(len(diffs))
+	// The differences' dependence is taken as estimated. Where the batch
+	// means were judged, its estimate may be low (that is when they are
+	// judged), and the rank test beside them takes the finite-window
+	// allowance of the judge's other rank tests (stats.WindowInflation);
+	// where they were not, the estimate is in its upper tail already.
+	both, n := e.unjudged == "", float64(len(diffs))
+	fd := stats.RankInflation(e.dep.Rho)
+	if both {
+		fd = stats.WindowInflation(e.dep.Rho, n)
+	}
 	if fd >= n {
 		return
 	}
-	// baselineDependence records the baseline's cycle in r.season, which
-	// stays only if the fallback is taken.
-	season := r.season
-	taken := false
-	defer func() {
-		if !taken {
-			r.season = season
-		}
-	}()
-	u := &evidence{alternative: alt, dep: baselineDependence(r, history, controlT, canaryT)}
-	if r.season == 0 {
-		if dep := stats.WindowDependence(r.history, r.control); !ranksSuffice(len(r.canary)+len(r.control), dep, dep.Rho) {
-			return
-		}
-	}
 	own := stat.Variance(diffs, nil) / (1 - (fd-1)/(n-1)) * fd / (2 * stat.Variance(bt.y, nil))
-	allowed := stats.RankInflation(u.dep.Rho)
-	if u.dep.Inflation > 0 {
-		allowed = u.dep.Inflation
-	}
-	if own > allowed {
-		u.dep.Inflation = own
-	}
-	if !(own < math.Inf(1)) || rankTest(u, c, b, alt, alpha) != nil || math.IsInf(u.ciLow, -1) && math.IsInf(u.ciHigh, 1) {
+	if !(own < math.Inf(1)) {
 		return
 	}
-	taken = true
-	e.pairedUnjudged = fmt.Sprintf("the paired differences depend on their neighbours for about %d steps (autocorrelation %.2f from %d points), too long for %d pairs to judge; "+
-		"the load both sides share cancels, so the ranks allow for the baseline's own dependence", bt.size, e.dep.Rho, e.dep.Points, e.n)
-	if u.dep.Inflation > 0 && r.season == 0 {
-		e.pairedUnjudged = fmt.Sprintf("%s or, larger, the pods' own wander (variance allowance %.2g×)", e.pairedUnjudged, u.dep.Inflation)
+	dep := e.dep
+	dep.Inflation = math.Max(own, 1)
+	u := &evidence{alternative: alt, dep: dep}
+	if alt == stats.TwoSided {
+		level /= 2
 	}
-	e.unjudged, e.batch, e.paired = "", nil, false
+	if both && bestLogP(float64(len(c))/dep.Inflation, float64(len(b))/dep.Inflation, false) > math.Log(level) {
+		return
+	}
+	if rankTest(u, c, b, alt, alpha) != nil || math.IsInf(u.ciLow, -1) && math.IsInf(u.ciHigh, 1) {
+		return
+	}
+	why := fmt.Sprintf("the load both sides share cancels across time, so the ranks allow only for the pods' own wander (variance allowance %.2g×)", dep.Inflation)
+	if !both {
+		e.across = fmt.Sprintf("compared unpaired: the paired differences depend on their neighbours for about %d steps (autocorrelation %.2f from %d points), too long for %d pairs to judge; %s",
+			bt.size, e.dep.Rho, e.dep.Points, e.n, why)
+		e.unjudged, e.batch, e.paired = "", nil, false
+		e.dep, e.n, e.nb, e.p, e.estimate, e.ciLow, e.ciHigh = u.dep, u.n, u.nb, u.p, u.estimate, u.ciLow, u.ciHigh
+		e.up, e.cles, e.interval, e.best = u.up, u.cles, u.interval, u.best
+		return
+	}
+	// The narrower planned interval decides; the differences' spread is
+	// corrected for their dependence, as the plan assumes.
+	plan := bt.plan
+	plan.Alpha = alpha
+	if alt == stats.TwoSided {
+		plan.Alpha /= 2
+	}
+	fp := stats.RankInflation(e.dep.Rho)
+	planned := plan.Detectable(bt.size) * math.Sqrt(stat.Variance(diffs, nil)/(1-(fp-1)/(n-1)))
+	if bt.log {
+		planned = bt.centre * math.Expm1(planned)
+	}
+	if !(halfWidth(u, alt) < planned) {
+		return
+	}
+	e.across = fmt.Sprintf("compared unpaired across time: %s, their interval narrower than the paired differences' batch means' planned %.4g (over %d steps, autocorrelation %.2f from %d points, t=%.3g on %.0f df, p=%.3g)",
+		why, planned, bt.size, e.dep.Rho, e.dep.Points, bt.res.T, bt.res.DF, e.p)
+	e.batch, e.paired = nil, false
 	e.dep, e.n, e.nb, e.p, e.estimate, e.ciLow, e.ciHigh = u.dep, u.n, u.nb, u.p, u.estimate, u.ciLow, u.ciHigh
-	e.up, e.cles, e.interval, e.best = u.up, u.cles, u.interval, u.best
+	// The batch means judged the metric: the ranks' reach is moot.
+	e.up, e.cles, e.interval, e.best = u.up, u.cles, u.interval, nil
+}
+
+// sharedZ is how many standard errors under independence the paired
+// series' comovement must reach for acrossTest to take their load as
+// shared (sharedLoad).
+const sharedZ = 2.33
+
+// sharedLoad reports whether the comovement of the time-aligned windows x
+// and y (the correlation of their normal scores, which chose the paired
+// comparison) shows a load they share, rather than the chance
+// correlation of two series that each wander: under independence its
+// standard error is √((1 + ρ_x ρ_y)/((1 − ρ_x ρ_y) n)) (Bartlett 1935),
+// ρ the windows' own dependence, about 0.28 for 60 points at AR 0.8, so
+// that separate hosts at ρ 0.8 pass the pairing's 0.5 by chance. The
+// ranks across time allow only for the differences' wander, which such
+// a chance correlation understates: they need the load shown,
+// sharedZ standard errors above 0 (one-sided 1%).
+func sharedLoad(comovement float64, x, y []float64) bool {
+	w := math.Max(stats.EstimateDependence(x).Rho, 0) * math.Max(stats.EstimateDependence(y).Rho, 0)
+	return comovement >= sharedZ*math.Sqrt((1+w)/((1-w)*float64(len(x))))
+}
+
+// halfWidth is the half-width of e's interval of the shift: from the
+// estimate to its bound for a one-sided test, half the interval for a
+// two-sided one.
+func halfWidth(e *evidence, alt stats.Alternative) float64 {
+	switch alt {
+	case stats.Greater:
+		return e.estimate - e.ciLow
+	case stats.Less:
+		return e.ciHigh - e.estimate
+	}
+	return (e.ciHigh - e.ciLow) / 2
 }
 
 // rankTest is the unpaired location test of series near independent (or

@@ -57,9 +57,11 @@ const (
 // batchEvidence is what the batch-means test found, beside evidence.
 type batchEvidence struct {
 	res stats.BatchShiftResult
-	// size is the batch length; log reports the test ran on log values,
+	// plan is the test's plan (stats.BatchPlan) and size the batch
+	// length it chose; log reports the test ran on log values,
 	// centre is then the baseline's geometric mean, by which shifts of
 	// log values become shifts in the metric's unit.
+	plan   stats.BatchPlan
 	size   int
 	log    bool
 	centre float64
@@ -172,7 +174,7 @@ func batchTest(e *evidence, canary, control, history []float64, paired bool, dep
 	expected := math.Max(dep.Rho, 0)
 	plan := stats.BatchPlan{X: len(canary), Y: len(control), History: len(history), Paired: paired, Rho: rho, Expected: expected, Alpha: level,
 		MinSize: dependenceTime(expected)}
-	b := &batchEvidence{size: stats.BatchSize(plan), history: len(history) > 0, x: canary, y: control, h: history}
+	b := &batchEvidence{size: stats.BatchSize(plan), plan: plan, history: len(history) > 0, x: canary, y: control, h: history}
 	e.batch = b
 	if b.log = stats.Positive(canary, control); b.log {
 		b.x, b.y, b.h = stats.Logs(canary), stats.Logs(control), stats.Logs(history)
