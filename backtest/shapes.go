@@ -67,6 +67,11 @@ const (
 	// the log scale) times each pod's own log-normal noise (sd 0.2),
 	// averaged over five points after the product.
 	NoiseRollingShared = "rolling-mean-shared"
+	// NoiseHeavyTailed is a metric on separate hosts whose noise has
+	// heavy tails: AR(1) at ρ driven by Student-t innovations on 3
+	// degrees of freedom (scaled to unit variance), 100 + 10·e, so that a
+	// few points in a window lie many spreads out.
+	NoiseHeavyTailed = "heavy-tailed"
 )
 
 // KindBurst is a regression of the last fifth of the canary's window: Size
@@ -103,6 +108,7 @@ var shapes = map[string]shape{
 	NoiseFleetHistory:  fleetHistory,
 	NoiseRollingMean:   rollingMean,
 	NoiseRollingShared: rollingShared,
+	NoiseHeavyTailed:   heavyTailed,
 }
 
 // rangeSteps is how many steps a 5 m range window ([5m]) spans at a 1 m
@@ -141,6 +147,31 @@ func rollingShared(rng *rand.Rand, o SyntheticOptions, rho float64, _ Regression
 	}
 	base := pod(load)
 	return base[:o.History], base[o.History:], pod(load[o.History:]), false
+}
+
+func heavyTailed(rng *rand.Rand, o SyntheticOptions, rho float64, _ Regression) (history, control, canary []float64, applied bool) {
+	side := func(n int) []float64 {
+		out := make([]float64, n)
+		e := studentT3(rng)
+		for i := range out {
+			e = rho*e + math.Sqrt(1-rho*rho)*studentT3(rng)
+			out[i] = 100 + 10*e
+		}
+		return out
+	}
+	base := side(o.History + o.Points)
+	return base[:o.History], base[o.History:], side(o.Points), false
+}
+
+// studentT3 is a Student-t variate on 3 degrees of freedom scaled to unit
+// variance: z/√(χ²₃/3)/√3.
+func studentT3(rng *rand.Rand) float64 {
+	var chi float64
+	for range 3 {
+		g := rng.NormFloat64()
+		chi += g * g
+	}
+	return rng.NormFloat64() / math.Sqrt(chi)
 }
 
 // movingMean is the mean of each run of w values, divided by per.

@@ -25,6 +25,7 @@ rows=(
   "independent level-shift:1.35 0.8"
   "rolling-mean level-shift:1.3 0"
   "rolling-mean-shared level-shift:1.3 0.5"
+  "heavy-tailed level-shift:1.1 0.5"
 )
 echo "| shape (\`--noise\`, \`--regression\`, \`--rho\`) | default: detected / A/A | kayenta: detected / A/A | reference: detected / A/A |"
 echo "|---|---:|---:|---:|"
