@@ -386,7 +386,7 @@ func acrossTest(e *evidence, r *metricCase, c, b []float64, alt stats.Alternativ
 		return
 	}
 	bt := e.batch
-	if !sharedLoad(e.comovement, bt.x, bt.y) {
+	if !sharedLoad(bt.x, bt.y) {
 		return
 	}
 	diffs := make([]float64, len(bt.x))
@@ -454,24 +454,37 @@ func acrossTest(e *evidence, r *metricCase, c, b []float64, alt stats.Alternativ
 	e.up, e.cles, e.interval, e.best = u.up, u.cles, u.interval, nil
 }
 
-// sharedZ is how many standard errors under independence the paired
-// series' comovement must reach for acrossTest to take their load as
-// shared (sharedLoad).
+// sharedZ is how many standard errors under independence the
+// comovement of the paired series' jumps must reach for acrossTest to
+// take their load as shared (sharedLoad): one-sided 1%.
 const sharedZ = 2.33
 
-// sharedLoad reports whether the comovement of the time-aligned windows x
-// and y (the correlation of their normal scores, which chose the paired
-// comparison) shows a load they share, rather than the chance
-// correlation of two series that each wander: under independence its
-// standard error is √((1 + ρ_x ρ_y)/((1 − ρ_x ρ_y) n)) (Bartlett 1935),
-// ρ the windows' own dependence, about 0.28 for 60 points at AR 0.8, so
-// that separate hosts at ρ 0.8 pass the pairing's 0.5 by chance. The
-// ranks across time allow only for the differences' wander, which such
-// a chance correlation understates: they need the load shown,
-// sharedZ standard errors above 0 (one-sided 1%).
-func sharedLoad(comovement float64, x, y []float64) bool {
-	w := math.Max(stats.EstimateDependence(x).Rho, 0) * math.Max(stats.EstimateDependence(y).Rho, 0)
-	return comovement >= sharedZ*math.Sqrt((1+w)/((1-w)*float64(len(x))))
+// sharedLoad reports whether the time-aligned windows x and y share a
+// load: whether their jumps (first differences) move together, by the
+// correlation of the jumps' normal scores (stats.Comovement), at least
+// sharedZ standard errors above 0 under independence,
+// √((1 + w)/((1 − w) n)) with w the product of the jumps' own lag-1
+// dependence (Bartlett 1935). A load both sides share moves them at the
+// same instants; two series that each wander slowly can move together
+// over a window by chance (the levels' correlation that chose the
+// pairing has a standard error of 0.28 for 60 points at AR 0.8, so
+// separate hosts pass its 0.5 by chance), but their jumps hardly
+// depend on their neighbours and do not move together. The ranks across
+// time allow only for the differences' wander, which a chance
+// correlation understates: they need the load shown.
+func sharedLoad(x, y []float64) bool {
+	dx, dy := jumps(x), jumps(y)
+	w := stats.EstimateDependence(dx).Rho * stats.EstimateDependence(dy).Rho
+	return stats.Comovement(dx, dy) >= sharedZ*math.Sqrt((1+w)/((1-w)*float64(len(dx))))
+}
+
+// jumps returns the first differences of x.
+func jumps(x []float64) []float64 {
+	out := make([]float64, max(len(x)-1, 0))
+	for i := range out {
+		out[i] = x[i+1] - x[i]
+	}
+	return out
 }
 
 // halfWidth is the half-width of e's interval of the shift: from the
