@@ -186,16 +186,17 @@ func TestLaterHalfBatchMeans(t *testing.T) {
 	}
 }
 
-// TestUnpairedFallback: pods behind one load balancer whose own noise
-// wanders for many minutes (AR 0.8 or 0.95, sd 0.1 on the log scale,
-// under a shared load at AR 0.5, sd 0.3) give paired differences often
-// too dependent to judge; they are then compared unpaired, the ranks
-// allowing for the pods' own wander (acrossTest). That comparison holds
+// TestRanksAcrossTimeWherePairsUnjudged: pods behind one load balancer
+// whose own noise wanders for many minutes (AR 0.8 or 0.95, sd 0.1 on
+// the log scale, under a shared load at AR 0.5, sd 0.3) give paired
+// differences often too dependent to judge; they are then compared
+// unpaired, the ranks allowing for the pods' own wander (acrossTest),
+// or by those ranks beside judged batch means. That comparison holds
 // its level in both, judges most unchanged canaries that the pairs left
 // INCONCLUSIVE where the own noise wanders for minutes, and sees a
 // doubling in most; where it wanders for most of the window it mostly
 // stays INCONCLUSIVE.
-func TestUnpairedFallback(t *testing.T) {
+func TestRanksAcrossTimeWherePairsUnjudged(t *testing.T) {
 	t.Parallel()
 	r := rand.New(rand.NewPCG(95, 1))
 	pods := func(ownRho, shift float64) MetricSetPair {
