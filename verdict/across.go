@@ -108,11 +108,12 @@ func acrossTest(e *evidence, r *metricCase, c, b []float64, alt stats.Alternativ
 	if bt.log {
 		planned = bt.centre * math.Expm1(planned)
 	}
-	if !(halfWidth(u, alt) < planned) {
+	width := halfWidth(u, alt)
+	if !(width < planned) {
 		return
 	}
-	e.across = fmt.Sprintf("compared unpaired across time: %s, their interval narrower than the paired differences' batch means' planned %.4g (over %d steps, autocorrelation %.2f from %d points, t=%.3g on %.0f df, p=%.3g)",
-		why, planned, bt.size, e.dep.Rho, e.dep.Points, bt.res.T, bt.res.DF, e.p)
+	e.across = fmt.Sprintf("compared unpaired across time: %s, their interval's half-width %.4g narrower than the %.4g planned for the paired differences' batch means (over %d steps, autocorrelation %.2f from %d points, t=%.3g on %.0f df, p=%.3g)",
+		why, width, planned, bt.size, e.dep.Rho, e.dep.Points, bt.res.T, bt.res.DF, e.p)
 	e.takeRanks(u)
 	// The batch means judged the metric: the ranks' reach is moot.
 	e.best = nil
