@@ -45,8 +45,9 @@ import (
 // allowance of the judge's other rank tests (stats.WindowInflation):
 // the batch means are judged when the differences' dependence reads low,
 // which is when it is most often underestimated. Where the batch means
-// could not be judged, the ranks alone are the location test. The later
-// half's paired test keeps its share; counters keep the batch means.
+// could not be judged, the ranks alone are the location test. Either
+// way the load must be shown shared (sharedLoad). The later half's paired
+// test keeps its share; counters keep the batch means.
 func acrossTest(e *evidence, r *metricCase, c, b []float64, alt stats.Alternative, alpha, level float64) {
 	if sparseCounts(r) {
 		return
