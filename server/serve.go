@@ -273,6 +273,13 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	authn := newAuthenticator(cfg.Tokens, cfg.ProtectMetrics, open, log)
 	opts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(cfg.Limits.MaxRequestBytes),
+		// Workers serve the streams, as many as analyses may run and
+		// wait for admission at once: a worker's goroutine keeps the
+		// stack a judged request grows, where a goroutine per stream
+		// grew it again every time (5% of the server's CPU under
+		// judge-bench). Streams beyond them get their own goroutine.
+		grpc.NumStreamWorkers(uint32(2 * cfg.MaxConcurrentAnalyses)), //nolint:gosec // validated positive and small
+
 		grpc.ChainUnaryInterceptor(metrics.unaryInterceptor, recoverUnary(log, metrics), authn.unary),
 		grpc.ChainStreamInterceptor(metrics.streamInterceptor, recoverStream(log, metrics), authn.stream),
 	}
