@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -248,5 +249,17 @@ func TestRetentionSweepsEveryTable(t *testing.T) {
 		if n := countRows(t, dir, table); n != 0 {
 			t.Errorf("%d rows left in %s past the retention", n, table)
 		}
+	}
+}
+
+// TestStreamWorkersBounded: the gRPC stream workers follow
+// max-concurrent-analyses only up to maxStreamWorkers, so a large setting
+// does not park that many goroutines when the server starts (100,000
+// before the cap, at this setting).
+func TestStreamWorkersBounded(t *testing.T) {
+	before := runtime.NumGoroutine()
+	startServer(t, Config{MaxConcurrentAnalyses: 50_000})
+	if grown := runtime.NumGoroutine() - before; grown > maxStreamWorkers+2_000 {
+		t.Errorf("starting a server with max-concurrent-analyses 50000 added %d goroutines, want at most about %d", grown, maxStreamWorkers)
 	}
 }

@@ -231,6 +231,9 @@ type Server struct {
 	log        *slog.Logger
 }
 
+// maxStreamWorkers caps the gRPC stream workers (grpc.NumStreamWorkers).
+const maxStreamWorkers = 256
+
 // Start opens the database (running migrations), starts the listeners and
 // the workers, and returns the running server.
 func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
@@ -274,12 +277,13 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	opts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(cfg.Limits.MaxRequestBytes),
 		// Workers serve the streams, as many as analyses may run and
-		// wait for admission at once: a worker's goroutine keeps the
-		// stack a judged request grows, where a goroutine per stream
-		// grew it again every time (5% of the server's CPU under
-		// judge-bench). Streams beyond them get their own goroutine.
-		grpc.NumStreamWorkers(uint32(2 * cfg.MaxConcurrentAnalyses)), //nolint:gosec // validated positive and small
-
+		// wait for admission at once (at most maxStreamWorkers, so a
+		// large max-concurrent-analyses does not park that many
+		// goroutines at start): a worker's goroutine keeps the stack a
+		// judged request grows, where a goroutine per stream grew it
+		// again every time (5% of the server's CPU under judge-bench).
+		// Streams beyond them get their own goroutine.
+		grpc.NumStreamWorkers(uint32(min(2*cfg.MaxConcurrentAnalyses, maxStreamWorkers))), //nolint:gosec // positive, at most maxStreamWorkers
 		grpc.ChainUnaryInterceptor(metrics.unaryInterceptor, recoverUnary(log, metrics), authn.unary),
 		grpc.ChainStreamInterceptor(metrics.streamInterceptor, recoverStream(log, metrics), authn.stream),
 	}

@@ -34,10 +34,11 @@ func SharedPort(grpcHandler, httpHandler http.Handler) http.Handler {
 // coalescingWriter holds a gRPC response's writes until Flush (up to
 // maxHeld) and hands them to the HTTP/2 server in one Write. grpc-go's
 // handler transport writes a message's 5-byte prefix and its body apart,
-// and net/http's HTTP/2 server buffers a handler's writes in 4 KiB: a verdict of a little
-// over 4 KiB (ten metrics) then left as two DATA frames, each a trip
-// through the connection's serve loop, its writer goroutine and a write
-// system call, where one Write of the whole message is one frame. The
+// and net/http's HTTP/2 server buffers a handler's writes in 4 KiB: a
+// verdict of a little over 4 KiB (ten metrics) then left as two DATA
+// frames, each a trip through the connection's serve loop, its writer
+// goroutine and a write system call, where one Write of the whole message
+// is one frame. The
 // gRPC server flushes after every message and before its trailers, so
 // nothing waits longer than its own message.
 type coalescingWriter struct {
