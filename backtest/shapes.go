@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+
+	"gonum.org/v1/gonum/stat/distuv"
 )
 
 // Realistic noise models: series shaped the way Prometheus, Datadog and New
@@ -151,27 +153,18 @@ func rollingShared(rng *rand.Rand, o SyntheticOptions, rho float64, _ Regression
 
 func heavyTailed(rng *rand.Rand, o SyntheticOptions, rho float64, _ Regression) (history, control, canary []float64, applied bool) {
 	side := func(n int) []float64 {
+		// Student's t on 3 degrees of freedom has variance 3.
+		t3 := distuv.StudentsT{Mu: 0, Sigma: 1 / math.Sqrt(3), Nu: 3, Src: rng}
 		out := make([]float64, n)
-		e := studentT3(rng)
+		e := t3.Rand()
 		for i := range out {
-			e = rho*e + math.Sqrt(1-rho*rho)*studentT3(rng)
+			e = rho*e + math.Sqrt(1-rho*rho)*t3.Rand()
 			out[i] = 100 + 10*e
 		}
 		return out
 	}
 	base := side(o.History + o.Points)
 	return base[:o.History], base[o.History:], side(o.Points), false
-}
-
-// studentT3 is a Student-t variate on 3 degrees of freedom scaled to unit
-// variance: z/√(χ²₃/3)/√3.
-func studentT3(rng *rand.Rand) float64 {
-	var chi float64
-	for range 3 {
-		g := rng.NormFloat64()
-		chi += g * g
-	}
-	return rng.NormFloat64() / math.Sqrt(chi)
 }
 
 // movingMean is the mean of each run of w values, divided by per.

@@ -163,8 +163,8 @@ func (g batchGroup) meanVariance() float64 { return g.v * g.sum / float64(g.k*g.
 // dependence with coefficient Rho (BatchCorrelation): with Rho 0 it is
 // the pooled two-sample t-test on the batch means; Rho corrects the
 // correlation that remains between adjacent batches. Paired, the compared
-// group is the differences x − y (History, when given, earlier ones). The reference distribution is Student's
-// t on ν degrees of freedom: Satterthwaite's (1946) for the spread of
+// group is the differences x − y (History, when given, earlier ones). The
+// reference distribution is Student's t on ν degrees of freedom: Satterthwaite's (1946) for the spread of
 // correlated batch means (spread), Σ_g (k_g − 1) when Rho is 0, the exact
 // fixed-k limit under short-range dependence: evidence grows with the shift against the batch means'
 // spread, not with the number of points, so a large shift is significant

@@ -73,7 +73,8 @@ func acrossTest(e *evidence, r *metricCase, c, b []float64, alt stats.Alternativ
 	if fd >= n {
 		return
 	}
-	own := stat.Variance(diffs, nil) / (1 - (fd-1)/(n-1)) * fd / (2 * stat.Variance(bt.y, nil))
+	vd := stat.Variance(diffs, nil)
+	own := vd / (1 - (fd-1)/(n-1)) * fd / (2 * stat.Variance(bt.y, nil))
 	if !(own < math.Inf(1)) {
 		return
 	}
@@ -105,7 +106,7 @@ func acrossTest(e *evidence, r *metricCase, c, b []float64, alt stats.Alternativ
 		plan.Alpha /= 2
 	}
 	fp := stats.RankInflation(e.dep.Rho)
-	planned := plan.Detectable(bt.size) * math.Sqrt(stat.Variance(diffs, nil)/(1-(fp-1)/(n-1)))
+	planned := plan.Detectable(bt.size) * math.Sqrt(vd/(1-(fp-1)/(n-1)))
 	if bt.log {
 		planned = bt.centre * math.Expm1(planned)
 	}
