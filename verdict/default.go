@@ -546,7 +546,7 @@ func pairedDifferences(r *metricCase, infinite int) (c, b, d, rel []float64, com
 		return nil, nil, nil, nil, 0
 	}
 	comovement = stats.Comovement(c, b)
-	if !(comovement >= minComovement) {
+	if !(comovement >= minComovement) || !beyondChance(c, b, comovement) {
 		return nil, nil, nil, nil, comovement
 	}
 	d, rel = make([]float64, len(c)), make([]float64, len(c))
@@ -557,6 +557,26 @@ func pairedDifferences(r *metricCase, infinite int) (c, b, d, rel []float64, com
 		}
 	}
 	return c, b, d, rel, comovement
+}
+
+// beyondChance reports whether the time-aligned windows x and y, whose
+// levels' correlation is comovement, move together by more than two
+// series that each wander slowly would by chance: the levels' correlation
+// at least sharedZ standard errors above 0 under independence,
+// √((1 + w)/((1 − w) n)) with w the product of the levels' own lag-1
+// dependence (Bartlett 1935), or their jumps moving together
+// (sharedLoad). Two separate hosts at AR 0.9 pass minComovement over 60
+// points in one metric in 18 by chance (the correlation's standard error
+// is then 0.4); the differences of such series wander as much as either,
+// which their 60-point estimate understates as often as the baseline's
+// own, and the pairing only halves the data. A load both sides share
+// shows in their jumps even where it wanders slowly.
+func beyondChance(x, y []float64, comovement float64) bool {
+	w := max(stats.EstimateDependence(x).Rho*stats.EstimateDependence(y).Rho, 0)
+	if comovement >= sharedZ*math.Sqrt((1+w)/((1-w)*float64(len(x)))) {
+		return true
+	}
+	return sharedLoad(x, y)
 }
 
 // pairedTest compares the canary with the baseline point by point: the
