@@ -141,12 +141,13 @@ const sharedZ = 2.33
 // √((1 + w)/((1 − w) n)) with w the product of the jumps' own lag-1
 // dependence (Bartlett 1935). A load both sides share moves them at the
 // same instants; two series that each wander slowly can move together
-// over a window by chance (the levels' correlation that chose the
-// pairing has a standard error of 0.28 for 60 points at AR 0.8, so
-// separate hosts pass its 0.5 by chance), but their jumps hardly
-// depend on their neighbours and do not move together. The ranks across
-// time allow only for the differences' wander, which a chance
-// correlation understates: they need the load shown.
+// over a window by chance (the levels' correlation has a standard error
+// of 0.28 for 60 points at AR 0.8, so separate hosts pass the pairing's
+// 0.5 by chance), but their jumps hardly depend on their neighbours and
+// do not move together. The pairing accepts either sign of a shared load
+// (beyondChance); the ranks across time, which allow only for the
+// differences' wander, which a chance correlation understates, need the
+// jumps to show it.
 func sharedLoad(x, y []float64) bool {
 	dx, dy := jumps(x), jumps(y)
 	w := stats.EstimateDependence(dx).Rho * stats.EstimateDependence(dy).Rho

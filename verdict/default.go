@@ -517,7 +517,8 @@ func baselineDependence(r *metricCase, history, control, canary []float64) stats
 // the two series share their traffic: they are time-aligned, share at least
 // minPairs instants, hold no infinite point, and move together (the
 // correlation of their normal scores at those instants, stats.Comovement,
-// is at least minComovement). Otherwise it returns nil and the comparison
+// is at least minComovement, and more than chance gives two series that
+// each wander: beyondChance). Otherwise it returns nil and the comparison
 // is unpaired: pairing independent series would only halve the data the
 // noise is estimated from. Which comparison runs depends on how the series
 // move, never on which of them is higher.
