@@ -66,6 +66,24 @@ func BatchSize(p BatchPlan) int {
 // test's one-sided interval at level Alpha, in units of the points'
 // standard deviation; +Inf when l leaves no degree of freedom.
 func (p BatchPlan) Detectable(l int) float64 {
+	_, mds := p.evaluate(l)
+	return mds
+}
+
+// DF is the Satterthwaite degrees of freedom BatchShift's spread has
+// with batches of l points (BatchShiftResult.DF) when every series joins
+// it; 0 when l leaves the canary's window no batch (paired: fewer than
+// two).
+func (p BatchPlan) DF(l int) float64 {
+	df, _ := p.evaluate(l)
+	return df
+}
+
+// evaluate is DF(l) and Detectable(l).
+func (p BatchPlan) evaluate(l int) (df, mds float64) {
+	if l < 1 || p.X/l < 1 || !p.Paired && p.Y/l < 1 || p.Paired && p.X/l < 2 {
+		return 0, math.Inf(1)
+	}
 	rho, truth := math.Max(p.Rho, 0), math.Max(p.Expected, 0)
 	var meanVar, expectedSS, tr, frob float64
 	add := func(n int, compared bool) {
@@ -89,10 +107,10 @@ func (p BatchPlan) Detectable(l int) float64 {
 	if p.History/l >= 2 {
 		add(p.History, false)
 	}
-	df := tr * tr / frob
+	df = tr * tr / frob
 	if !(df >= 1) || !(tr > 0) {
-		return math.Inf(1)
+		return 0, math.Inf(1)
 	}
 	q := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: df}.Quantile(1 - p.Alpha)
-	return q * math.Sqrt(expectedSS/tr*meanVar)
+	return df, q * math.Sqrt(expectedSS/tr*meanVar)
 }

@@ -35,8 +35,7 @@ const (
 	// times; and the canary's window must hold at least one whole batch: a
 	// window shorter than the batch length is shorter than the dependence
 	// time, and one wander of the noise can be mistaken for a shift.
-	minBatchDF       = 3
-	minCanaryBatches = 1
+	minBatchDF = 3
 	// minWindowSpan is how many dependence times, (1+ρ)/(1−ρ) steps for
 	// an AR(1) series, a window must span to be judged, with the
 	// dependence at its lower confidence bound (dependenceBound standard
@@ -196,8 +195,8 @@ func batchTest(e *evidence, canary, control, history []float64, paired bool, dep
 	if err != nil && !errors.Is(err, stats.ErrNoData) {
 		return err
 	}
-	// BatchShift has checked that the canary's window holds a batch
-	// (minCanaryBatches): ErrNoData otherwise.
+	// BatchShift has checked that the canary's window holds a batch:
+	// ErrNoData otherwise.
 	if err != nil || windowSpan(n, lowerDependence(dep)) < minWindowSpan || res.DF < minBatchDF && windowSpan(n, dep.Rho) < minWindowSpan {
 		notJudgeable(e, b, res, err == nil)
 		return nil
@@ -310,26 +309,100 @@ func notJudgeable(e *evidence, b *batchEvidence, res stats.BatchShiftResult, ran
 }
 
 // unjudgeableReason says why a window's batches are too few, and the
-// window (or history) that would make the metric judgeable.
+// window (or history) that would make the metric judgeable
+// (judgeableWindow).
 func unjudgeableReason(e *evidence, b *batchEvidence, res stats.BatchShiftResult, ran bool) string {
 	batches := "no batch"
 	if ran {
 		batches = fmt.Sprintf("%d canary batches and %d degrees of freedom", res.X, int(res.DF))
 	}
-	need := minCanaryBatches
-	switch {
-	case e.paired:
-		need = minBatchDF + 1
-	case !b.history:
-		need = max(minCanaryBatches, (minBatchDF+3)/2)
-	}
 	why := fmt.Sprintf("not judgeable: the points depend on their neighbours for about %d steps (autocorrelation %.2f from %d points), so %d canary and %d baseline points make %s, "+
-		"too few for any test to hold its level or see a shift; the minimum detectable effect is unbounded. A window of at least %d points would make it judgeable",
-		b.size, e.dep.Rho, e.dep.Points, e.n, e.nb, batches, need*b.size)
-	if !e.paired && !b.history {
-		why += fmt.Sprintf(", or a baseline history of at least %d points", (minBatchDF+1)*b.size)
+		"too few for any test to hold its level or see a shift",
+		b.size, e.dep.Rho, e.dep.Points, e.n, e.nb, batches)
+	if lower := lowerDependence(e.dep); windowSpan(min(e.n, e.nb), lower) < minWindowSpan {
+		why += fmt.Sprintf(" (the window may span fewer than %d dependence times of %.1f steps, at the dependence's lower bound %.2f)",
+			minWindowSpan, (1+lower)/(1-lower), lower)
+	}
+	why += "; the minimum detectable effect is unbounded. "
+	window, history := judgeableWindow(b.plan, e.dep)
+	if window == 0 {
+		// Even a long window would be planned for dependence as strong as
+		// a random walk's: the estimate is too uncertain to plan from.
+		return why + fmt.Sprintf("The dependence cannot be bounded from %d points (its upper bound is %.3f): a longer window, or a longer baseline history, would bound it",
+			e.dep.Points, upperDependence(e.dep))
+	}
+	why += fmt.Sprintf("A window of at least %d points would make it judgeable", window)
+	if history > 0 {
+		why += fmt.Sprintf(", or a baseline history of at least %d points", history)
 	}
 	return why
+}
+
+// maxJudgeableWindow bounds judgeableWindow's search: about 5,000 points a
+// window (three and a half days of one-minute points).
+const maxJudgeableWindow = 5000
+
+// judgeableWindow returns the shortest window (canary and baseline alike)
+// longer than plan's with which batchTest, planning as it did for plan
+// under the dependence dep, would judge the metric: its batches leave a
+// degree of freedom, the window surely spans minWindowSpan dependence
+// times, and the batch means' spread has minBatchDF degrees of freedom or
+// the window probably spans those dependence times. For an unpaired
+// plan without history whose window already spans them, history is the
+// shortest baseline history that would judge the present window instead
+// (0 otherwise). A window is 0 when none up to maxJudgeableWindow would.
+// The dependence estimated from longer series may differ: these are what
+// the present estimate asks for. Both searches double, then halve: longer
+// series only add batches or degrees of freedom.
+func judgeableWindow(plan stats.BatchPlan, dep stats.Dependence) (window, history int) {
+	lower := lowerDependence(dep)
+	window = shortest(max(plan.X, plan.Y)+1, func(n int) bool {
+		p := plan
+		p.X, p.Y = n, n
+		return windowSpan(n, lower) >= minWindowSpan && judgeablePlan(p, dep)
+	})
+	if !plan.Paired && plan.History == 0 && windowSpan(min(plan.X, plan.Y), lower) >= minWindowSpan {
+		history = shortest(2*max(plan.MinSize, 1), func(h int) bool {
+			p := plan
+			p.History = h
+			return judgeablePlan(p, dep)
+		})
+	}
+	return window, history
+}
+
+// shortest returns the least n from start up to maxJudgeableWindow for
+// which ok holds, ok being false below some length and true from it on;
+// 0 when it holds nowhere in that range. O(log) calls of ok.
+func shortest(start int, ok func(int) bool) int {
+	lo, hi := start-1, start // ok fails at lo (or lo is below the range)
+	for !ok(hi) {
+		if hi == maxJudgeableWindow {
+			return 0
+		}
+		lo, hi = hi, min(2*hi, maxJudgeableWindow)
+	}
+	for hi-lo > 1 {
+		if m := (lo + hi) / 2; ok(m) {
+			hi = m
+		} else {
+			lo = m
+		}
+	}
+	return hi
+}
+
+// judgeablePlan reports whether the batch length BatchSize chooses for
+// plan leaves batchTest's spread enough degrees of freedom: at least one,
+// and minBatchDF unless the window probably spans minWindowSpan
+// dependence times (windowSpan at the estimate).
+func judgeablePlan(plan stats.BatchPlan, dep stats.Dependence) bool {
+	size := stats.BatchSize(plan)
+	if size == 0 {
+		return false
+	}
+	df := plan.DF(size)
+	return df >= 1 && (df >= minBatchDF || windowSpan(min(plan.X, plan.Y), dep.Rho) >= minWindowSpan)
 }
 
 // batchDescription is describeEvidence's account of the batch-means test.

@@ -3,8 +3,12 @@ package verdict
 import (
 	"math"
 	"math/rand/v2"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/canaryjudge/judge/stats"
 )
 
 // podPair is CPU of two pods behind one load balancer, time-aligned: the
@@ -324,5 +328,88 @@ func TestAcrossTimeBesideBatchMeans(t *testing.T) {
 	t.Logf("separate hosts: unchanged HIGH %d of 2000, judged by the ranks across time in %d", aaApart, chance)
 	if chance > 20 || aaApart > 15 {
 		t.Errorf("separate hosts: judged by the ranks across time in %d of 2000 and HIGH in %d, want ≤ 20 and ≤ 15", chance, aaApart)
+	}
+}
+
+// TestUnjudgeableNamesAJudgeableWindow: a metric left INCONCLUSIVE for
+// its window's length names a longer window, and that window is the
+// shortest with which the batch-means test, planning as it did, would
+// judge it; where the dependence's bound is too loose to plan from, it
+// says so. Before, the reason named the batches' need alone (one canary
+// batch: "a window of at least 9 points" beside a 10-point window that
+// spanned too few dependence times).
+func TestUnjudgeableNamesAJudgeableWindow(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(61, 62))
+	named := regexp.MustCompile(`A window of at least (\d+) points would make it judgeable(, or a baseline history of at least (\d+) points)?`)
+	unjudged, unbounded := 0, 0
+	for _, n := range []int{8, 10, 12, 15, 20, 30} {
+		for _, rho := range []float64{0.5, 0.7, 0.9} {
+			for _, history := range []int{0, 180} {
+				for range 20 {
+					base := ar1(r, history+n, 100, 0.1, rho)
+					m := judgeOne(t, Metric{Direction: DirectionIncrease, Critical: true}, MetricSetPair{Values: PairValues{
+						ControlHistory: base[:history], Control: base[history:], Experiment: ar1(r, n, 100, 0.1, rho)}})
+					if m.Classification != Inconclusive || !strings.Contains(m.Reason, "not judgeable: the points depend") {
+						continue
+					}
+					unjudged++
+					got := named.FindStringSubmatch(m.Reason)
+					if got == nil && strings.Contains(m.Reason, "The dependence cannot be bounded from") {
+						unbounded++
+						continue
+					}
+					if got == nil {
+						t.Errorf("%d points, ρ %g, history %d: the reason names no window: %s", n, rho, history, m.Reason)
+						continue
+					}
+					if w, _ := strconv.Atoi(got[1]); w <= n {
+						t.Errorf("%d points, ρ %g, history %d: names a window of %d points: %s", n, rho, history, w, m.Reason)
+					}
+					if got[3] != "" && history > 0 {
+						t.Errorf("%d points, ρ %g: names a history beside one of %d points: %s", n, rho, history, m.Reason)
+					}
+				}
+			}
+		}
+	}
+	t.Logf("%d metrics not judgeable, %d of them for want of a bound on the dependence", unjudged, unbounded)
+	if unjudged-unbounded < 50 {
+		t.Errorf("%d metrics not judgeable, %d for want of a bound on the dependence; the cases should leave many naming a window", unjudged, unbounded)
+	}
+	// The named window is the shortest judgeable one.
+	for _, tc := range []struct {
+		n, history int
+		paired     bool
+		rho, se    float64
+	}{
+		{10, 180, false, 0.75, 0.05}, {10, 0, false, 0.5, 0.12}, {20, 0, false, 0.8, 0.1},
+		{30, 0, true, 0.9, 0.05}, {12, 36, false, 0.6, 0.08}, {6, 18, false, 0.6, 0.1},
+	} {
+		dep := stats.Dependence{Rho: tc.rho, SE: tc.se, Points: tc.n + tc.history}
+		plan := stats.BatchPlan{X: tc.n, Y: tc.n, History: tc.history, Paired: tc.paired, Rho: upperDependence(dep), Expected: tc.rho,
+			Alpha: 0.05 * (1 - tailShare) / 20, MinSize: dependenceTime(tc.rho)}
+		judged := func(n int) bool {
+			p := plan
+			p.X, p.Y = n, n
+			return windowSpan(n, lowerDependence(dep)) >= minWindowSpan && judgeablePlan(p, dep)
+		}
+		w, h := judgeableWindow(plan, dep)
+		if w <= tc.n || !judged(w) {
+			t.Errorf("%+v: window %d, not a longer judgeable one", tc, w)
+		}
+		for m := tc.n + 1; m < w; m++ {
+			if judged(m) {
+				t.Errorf("%+v: names %d points, but %d would judge it", tc, w, m)
+				break
+			}
+		}
+		if h > 0 {
+			p := plan
+			p.History = h
+			if tc.paired || tc.history > 0 || !judgeablePlan(p, dep) {
+				t.Errorf("%+v: names a history of %d points that would not judge it", tc, h)
+			}
+		}
 	}
 }
