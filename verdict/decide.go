@@ -156,7 +156,13 @@ func decideDefault(r *metricCase, adjP, alpha, reach float64) {
 		r.Classification = Pass
 		r.Reason = "significant change in the harmless direction: " + desc
 	}
-	if (r.Classification == High || r.Classification == Low) && (e.estimate == 0 || e.ciLow == 0 && up || e.ciHigh == 0 && !up) {
+	// Ties explain a zero shift beside a significant location test; where
+	// the jumps decided, the location test's own account stands beside
+	// its unbounded interval.
+	if (r.Classification == High || r.Classification == Low) && byShape && e.unjudged != "" {
+		r.Reason += "; the location test alone was " + e.unjudged
+	}
+	if (r.Classification == High || r.Classification == Low) && what == "shift" && e.unjudged == "" && (e.estimate == 0 || e.ciLow == 0 && up || e.ciHigh == 0 && !up) {
 		r.Reason += fmt.Sprintf("; the shift and its interval reach 0 because most points tie (canary mean %.4g vs baseline %.4g), while the rank test still finds the canary's values %s",
 			r.Canary.Mean, r.Baseline.Mean, map[bool]string{true: "higher", false: "lower"}[up])
 	}

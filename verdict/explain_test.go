@@ -3,6 +3,7 @@ package verdict
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -106,5 +107,40 @@ func TestKayentaReasons(t *testing.T) {
 		if m.Classification != tc.class || m.Reason != want {
 			t.Errorf("shift %g: %s, %q; want %s, %q", tc.shift, m.Classification, m.Reason, tc.class, want)
 		}
+	}
+}
+
+// TestJumpsBesideUnjudgedLocation: a canary whose jumps fail it while its
+// window is too short for the location test (random walks of 30 points,
+// a spike every fourth point) says the location test was not judgeable,
+// and does not explain the unbounded shift beside it by ties, as it did.
+func TestJumpsBesideUnjudgedLocation(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	walk := func(n int) []float64 {
+		out := make([]float64, n)
+		w := 0.0
+		for i := range out {
+			w += 0.05 * r.NormFloat64()
+			out[i] = 100 * math.Exp(w)
+		}
+		return out
+	}
+	byJumps := 0
+	for range 40 {
+		canary := walk(30)
+		for i := 2; i < len(canary); i += 4 {
+			canary[i] *= 1.6
+		}
+		m := judgeOne(t, Metric{Direction: DirectionIncrease, Critical: true}, MetricSetPair{Values: PairValues{Control: walk(30), Experiment: canary}})
+		if m.Classification != High || !strings.Contains(m.Reason, "significant increase (jumps)") || m.CILow != nil {
+			continue
+		}
+		byJumps++
+		if !strings.Contains(m.Reason, "; the location test alone was not judgeable: ") || strings.Contains(m.Reason, "because most points tie") {
+			t.Errorf("jumps decided beside an unjudged location: %s", m.Reason)
+		}
+	}
+	if byJumps == 0 {
+		t.Error("no canary was HIGH by its jumps beside an unjudged location; the case should make some")
 	}
 }
