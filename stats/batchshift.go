@@ -82,7 +82,15 @@ func batchVariance(rho float64, size int) float64 {
 // give the Satterthwaite degrees of freedom tr²/frob (k − 1 when
 // independent). O(k).
 func spread(rho float64, size, k int) (sum, tr, frob float64) {
-	r := make([]float64, k)
+	// Batch-length planning evaluates this for every candidate length:
+	// up to spreadStack batches its working rows stay on the stack.
+	var rBuf, prefixBuf [spreadStack]float64
+	r, prefix := rBuf[:0], prefixBuf[:0]
+	if k > spreadStack {
+		r, prefix = make([]float64, 0, k), make([]float64, 0, k)
+	}
+	r = r[:k]
+	clear(r)
 	r[0] = 1
 	for j := 1; j < k; j++ {
 		if r[j] = BatchCorrelation(rho, size, j); r[j] < 1e-15 {
@@ -91,7 +99,7 @@ func spread(rho float64, size, k int) (sum, tr, frob float64) {
 		}
 	}
 	// prefix[j] = r_0 + … + r_j; row i of R sums prefix[i] + prefix[k−1−i] − 1.
-	prefix := make([]float64, k)
+	prefix = prefix[:k]
 	var sq float64
 	for j, v := range r {
 		prefix[j] = v
@@ -111,6 +119,9 @@ func spread(rho float64, size, k int) (sum, tr, frob float64) {
 	kf := float64(k)
 	return sum, kf - sum/kf, sq - 2*kf*a2 + sum*sum/(kf*kf)
 }
+
+// spreadStack is the most batches spread works on without allocating.
+const spreadStack = 256
 
 // batchGroup is one side's batch means and what its spread and mean owe to
 // the AR(1) model: v = Var(B)/σ², and spread's sum, tr and frob.

@@ -63,6 +63,10 @@ const (
 // evidence is what the default judge's tests found for one metric.
 type evidence struct {
 	paired bool
+	// movingWindow, when above 1, is the moving window of that many
+	// steps the baseline's jumps showed (stats.MovingWindowDependence),
+	// whose model gave the batch-means test its dependence.
+	movingWindow int
 	// comovement is the correlation of the paired series.
 	comovement float64
 	// n and nb are the sample sizes (pairs twice when paired).
@@ -292,8 +296,17 @@ func defaultTest(r *metricCase, alpha float64) {
 		var dep stats.Dependence
 		batch := !counts && r.season == 0 && infinite == 0
 		if batch {
-			dep = stats.WindowDependence(r.history, r.control)
-			batch = !ranksSuffice(len(r.canary)+len(r.control), dep, dep.Rho)
+			// A moving window the query did not name (the series were not
+			// thinned) shows in the baseline's jumps; its dependence is
+			// then no AR(1)'s, which the rank test's allowance assumes, and
+			// the batch means judge it.
+			if r.every <= 1 {
+				dep, e.movingWindow = stats.MovingWindowDependence(r.history, r.control)
+			}
+			if e.movingWindow == 0 {
+				dep = stats.WindowDependence(r.history, r.control)
+				batch = !ranksSuffice(len(r.canary)+len(r.control), dep, dep.Rho)
+			}
 		}
 		if batch {
 			if err := batchTest(e, r.canary, r.control, r.history, false, dep, alt, alpha, level); err != nil {

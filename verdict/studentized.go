@@ -421,6 +421,10 @@ func batchDescription(r *metricCase, e *evidence, b *batchEvidence) string {
 	}
 	desc := fmt.Sprintf("canary median %.4g vs baseline %.4g, batch means%s over %d steps (autocorrelation %.2f from %d points: %s, t=%.3g on %.0f df): %s, p=%.3g",
 		r.Canary.Median, r.Baseline.Median, scale, b.size, e.dep.Rho, e.dep.Points, how, res.T, res.DF, shift, e.p)
+	if e.movingWindow > 1 {
+		desc += fmt.Sprintf("; the baseline's jumps show a moving window of %d steps (a rate or rolling aggregate the query did not name), so the dependence is that of every %d-th point, read as autocorrelation %.2f",
+			e.movingWindow, e.movingWindow, e.dep.Rho)
+	}
 	if b.leftOutP > 0 {
 		desc += fmt.Sprintf("; the history was left out of the batch means' spread: its batch means vary less than the baseline window's (F test, p=%.2g)", b.leftOutP)
 	}

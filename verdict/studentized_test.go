@@ -413,3 +413,46 @@ func TestUnjudgeableNamesAJudgeableWindow(t *testing.T) {
 		}
 	}
 }
+
+// TestMovingWindowJudged: a metric that is a five-point rolling mean of
+// AR(0.5) noise (sd 0.2 on the log scale), whose window the scopes do not
+// carry, with three windows of history, is judged by batch means under
+// the moving window its jumps show, and says so: a canary at 1.5 times
+// the baseline is HIGH in most analyses (none before: the AR(1) reading
+// of its dependence hit the 0.98 cap and left the metric INCONCLUSIVE),
+// and unchanged canaries stay at the level.
+func TestMovingWindowJudged(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(71, 72))
+	rolling := func(n int, level float64) []float64 {
+		x := ar1(r, n+4, 1, 1, 0.5) // 1 + unit AR(0.5)
+		out := make([]float64, n)
+		for i := range out {
+			for _, v := range x[i : i+5] {
+				out[i] += level * math.Exp(0.2*(v-1)) / 5
+			}
+		}
+		return out
+	}
+	inc := Metric{Direction: DirectionIncrease, Critical: true}
+	high, named, aa := 0, 0, 0
+	for range 100 {
+		base := rolling(240, 100)
+		pair := func(level float64) MetricSetPair {
+			return MetricSetPair{Values: PairValues{ControlHistory: base[:180], Control: base[180:], Experiment: rolling(60, level)}}
+		}
+		if m := judgeOne(t, inc, pair(150)); m.Classification == High {
+			high++
+			if strings.Contains(m.Reason, "the baseline's jumps show a moving window of 5 steps") {
+				named++
+			}
+		}
+		if m := judgeOne(t, inc, pair(100)); m.Classification == High {
+			aa++
+		}
+	}
+	t.Logf("×1.5: HIGH %d of 100 (%d naming the window); unchanged HIGH %d of 100", high, named, aa)
+	if high < 80 || named < high*9/10 || aa > 10 {
+		t.Errorf("×1.5: HIGH %d of 100, %d naming the window, unchanged HIGH %d: want ≥ 80, nearly all naming it, ≤ 10", high, named, aa)
+	}
+}

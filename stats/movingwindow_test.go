@@ -1,0 +1,91 @@
+package stats
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// movingMean is the mean of each w consecutive points of x.
+func movingMean(x []float64, w int) []float64 {
+	out := make([]float64, len(x)-w+1)
+	for i := range out {
+		for _, v := range x[i : i+w] {
+			out[i] += v / float64(w)
+		}
+	}
+	return out
+}
+
+// TestMovingWindowDependence: a baseline (history three windows long)
+// that is a w-point moving mean of AR(ρ) noise shows its window in its
+// jumps, and the factor the model gives is near the truth, (1+ρ)/(1−ρ)
+// over the variance of a w-point mean, where the AR(1) reading is many
+// times too slow; AR(1) series of any dependence show no window; a
+// baseline of fewer than 150 jumps is not read, nor a window too short
+// to hold ten points a piece once thinned to every w-th.
+func TestMovingWindowDependence(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(5, 6))
+	factor := func(rho float64) float64 { return (1 + rho) / (1 - rho) }
+	for _, tc := range []struct {
+		w, window int
+		rho       float64
+		// minFound is the least share of baselines showing the window,
+		// minNear of those the least share whose factor is within 1.6×
+		// of the truth.
+		minFound, minNear float64
+	}{
+		{5, 60, 0, 0.97, 0.8}, {5, 60, 0.5, 0.93, 0.75}, {3, 60, 0.5, 0.88, 0.75}, {10, 120, 0.5, 0.95, 0.75},
+		// A window over slow noise shows less often, and its factor
+		// spreads wider (about 0.6 to 4 times the truth, 10% to 90%).
+		{5, 60, 0.8, 0.3, 0.5},
+		// Thinned to every 10th point, 60-point pieces leave 6 points
+		// each, too few to estimate from.
+		{10, 60, 0.5, 0, 0},
+	} {
+		truth := factor(tc.rho) / batchVariance(tc.rho, tc.w)
+		found, near, slow := 0, 0, 0
+		const draws = 200
+		for range draws {
+			x := movingMean(ar1Series(r, 4*tc.window+tc.w-1, tc.rho), tc.w)
+			dep, w := MovingWindowDependence(x[:3*tc.window], x[3*tc.window:])
+			if tc.minFound == 0 && w != 0 {
+				t.Errorf("%d-point mean, %d-point window: window %d found", tc.w, tc.window, w)
+			}
+			if w != tc.w {
+				continue
+			}
+			found++
+			if f := factor(dep.Rho); f > truth/1.6 && f < truth*1.6 {
+				near++
+			}
+			if ar := WindowDependence(x[:3*tc.window], x[3*tc.window:]); factor(ar.Rho) > 2*truth {
+				slow++
+			}
+		}
+		t.Logf("%d-point mean of AR(%g), %d-point window, factor %.1f: window found in %d of %d, factor within 1.6× in %d, AR(1) reading over twice the factor in %d",
+			tc.w, tc.rho, tc.window, truth, found, draws, near, slow)
+		if float64(found) < tc.minFound*draws || float64(near) < tc.minNear*float64(found) {
+			t.Errorf("%d-point mean of AR(%g): window found in %d of %d, its factor near %.1f in %d", tc.w, tc.rho, found, draws, truth, near)
+		}
+		if tc.rho == 0.5 && tc.w == 5 && slow < draws/2 {
+			t.Errorf("the AR(1) reading was over twice the factor in %d of %d; the case should show it", slow, draws)
+		}
+	}
+	for _, rho := range []float64{0, 0.3, 0.5, 0.8, 0.9, 0.95, 0.98} {
+		found := 0
+		for range 300 {
+			x := ar1Series(r, 240, rho)
+			if _, w := MovingWindowDependence(x[:180], x[180:]); w != 0 {
+				found++
+			}
+		}
+		if found > 3 {
+			t.Errorf("AR(%g): a moving window found in %d of 300 baselines", rho, found)
+		}
+	}
+	x := movingMean(ar1Series(r, 124, 0.5), 5)
+	if dep, w := MovingWindowDependence(x[:60], x[60:]); w != 0 || dep.Estimated() {
+		t.Errorf("120 points (118 jumps): window %d, %+v; want none read", w, dep)
+	}
+}
