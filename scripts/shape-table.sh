@@ -24,6 +24,7 @@ rows=(
   "independent level-shift:1.35 0.5"
   "independent level-shift:1.35 0.8"
   "rolling-mean level-shift:1.3 0"
+  "rolling-mean level-shift:1.3 0.5"
   "rolling-mean-shared level-shift:1.3 0.5"
   "heavy-tailed level-shift:1.1 0.5"
 )

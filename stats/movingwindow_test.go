@@ -80,6 +80,7 @@ func TestMovingWindowDependence(t *testing.T) {
 				found++
 			}
 		}
+		t.Logf("AR(%g): a moving window found in %d of 300 baselines", rho, found)
 		if found > 3 {
 			t.Errorf("AR(%g): a moving window found in %d of 300 baselines", rho, found)
 		}
