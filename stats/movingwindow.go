@@ -62,9 +62,26 @@ func MovingWindowDependence(history, window []float64) (Dependence, int) {
 	if w == 0 {
 		return Dependence{}, 0
 	}
-	thinned := make([][]float64, len(pieces))
+	dep := ThinnedDependence(w, pieces...)
+	if !dep.Estimated() {
+		return Dependence{}, 0
+	}
+	dep.Window = n
+	return dep, w
+}
+
+// ThinnedDependence is the dependence of series that are moving windows
+// of w steps (MovingWindowDependence's model): each series thinned to
+// every w-th point, counted back from its last, is estimated by
+// EstimateDependence (ρ_w), and the factor w(1 + ρ_w)/(1 − ρ_w) returned
+// as the AR(1) coefficient with that factor, its SE from ρ_w's bounds.
+// Points counts the series' points before thinning. The zero Dependence
+// when no thinned series holds MinAutocorrelationPoints.
+func ThinnedDependence(w int, series ...[]float64) Dependence {
+	w = max(w, 1)
+	thinned := make([][]float64, len(series))
 	points := 0
-	for i, p := range pieces {
+	for i, p := range series {
 		thinned[i] = make([]float64, 0, len(p)/w+1)
 		for t := len(p) - 1; t >= 0; t -= w {
 			thinned[i] = append(thinned[i], p[t])
@@ -73,7 +90,7 @@ func MovingWindowDependence(history, window []float64) (Dependence, int) {
 	}
 	dep := EstimateDependence(thinned...)
 	if !dep.Estimated() {
-		return Dependence{}, 0
+		return Dependence{}
 	}
 	atFactor := func(rw float64) float64 {
 		rw = math.Min(math.Max(rw, 0), 0.98)
@@ -82,7 +99,7 @@ func MovingWindowDependence(history, window []float64) (Dependence, int) {
 	}
 	centre := atFactor(dep.Rho)
 	se := math.Max(atFactor(dep.Bound(2))-centre, centre-atFactor(dep.Bound(-2))) / 2
-	return Dependence{Rho: math.Tanh(centre), SE: se, Points: points, Series: len(pieces), Window: n}, w
+	return Dependence{Rho: math.Tanh(centre), SE: se, Points: points, Series: len(series)}
 }
 
 // movingWindow returns the lag w in 2…maxMovingWindow at which the pooled

@@ -275,9 +275,25 @@ func defaultTest(r *metricCase, alpha float64) {
 	if pc, pb, d, rel, comovement := pairedDifferences(r, infinite); d != nil {
 		e.comovement = comovement
 		// The batch-means test plans from the whole window's dependence,
-		// its later half from the detrended halves'.
-		if allow, ok := rankAllowance(rel, halvesDependence(rel)); !ok {
-			if err := batchTest(e, pc, pb, nil, true, stats.EstimateDependence(rel), alt, alpha, level); err != nil {
+		// its later half from the detrended halves'. Under a moving
+		// window the baseline's jumps show (its query's, which both sides
+		// share), the differences' dependence is the window's model's,
+		// and the rank test's AR(1) allowance does not apply.
+		dep, window := stats.Dependence{}, 0
+		if r.every <= 1 {
+			if _, window = stats.MovingWindowDependence(r.history, r.control); window > 1 {
+				dep = stats.ThinnedDependence(window, rel)
+			}
+		}
+		allow, ok := stats.Dependence{}, false
+		if dep.Estimated() {
+			e.movingWindow = window
+		} else {
+			dep = stats.EstimateDependence(rel)
+			allow, ok = rankAllowance(rel, halvesDependence(rel))
+		}
+		if !ok {
+			if err := batchTest(e, pc, pb, nil, true, dep, alt, alpha, level); err != nil {
 				fail(r, "metric classification failed: "+err.Error())
 				return
 			}
