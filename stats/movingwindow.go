@@ -14,7 +14,7 @@ import "math"
 // −½ for independent u), while the jumps of any AR(1) series correlate
 // least at lag 1, at −(1−ρ)/2, and beyond it by −(1−ρ)ρ^{k−1}/2.
 const (
-	// maxMovingWindow is the longest window MovingWindowDependence
+	// maxMovingWindow is the longest window MovingWindow
 	// looks for, in steps.
 	maxMovingWindow = 12
 	// minMovingJumps is the fewest jumps, pooled over the pieces, from
@@ -30,16 +30,26 @@ const (
 	movingSpike = -1.0 / 3
 )
 
-// MovingWindowDependence looks in a baseline (its window and history,
-// cut into pieces of the window's length as WindowDependence cuts them)
-// for the jumps of a moving window of w ≥ 2 steps: the lag k in 2…12 at
-// which the pooled autocorrelation of the pieces' first differences is
-// least, when it is below movingSpike and below lag 1's. It returns w, or
-// 0 when no window shows (or fewer than minMovingJumps jumps were seen),
-// and the dependence under that model: the pieces thinned to every w-th
-// point, whose neighbours average adjacent stretches of u that do not
-// overlap, are estimated by EstimateDependence (ρ_w), and the long-run
-// variance factor in steps is
+// MovingWindow looks in a baseline (its window and history, cut into
+// pieces of the window's length by WindowPieces) for the jumps of a
+// moving window of w ≥ 2 steps: the lag k in 2…12 at which the pooled
+// autocorrelation of the pieces' first differences is least, when it is
+// below movingSpike and below lag 1's and the jumps do not repeat at lag
+// 2k (movingWindow). It returns w, or 0 when no window shows or fewer
+// than minMovingJumps jumps were seen. ThinnedDependence is the model's
+// dependence.
+func MovingWindow(history, window []float64) int {
+	if len(window) < 2 {
+		return 0
+	}
+	return movingWindow(WindowPieces(history, window))
+}
+
+// ThinnedDependence is the dependence of series that are moving windows
+// of w steps over a noise u: each series thinned to every w-th point,
+// counted back from its last, whose neighbours average adjacent stretches
+// of u that do not overlap, is estimated by EstimateDependence (ρ_w), and
+// the long-run variance factor in steps is
 //
 //	f = w · (1 + ρ_w)/(1 − ρ_w),
 //
@@ -47,36 +57,10 @@ const (
 // so that batch means plan and correct as for AR(1) noise of the same
 // long-run variance. Its SE is that of atanh ρ implied by ρ_w's bounds two
 // standard errors either side (the wider half), so Bound stays a
-// conservative bound of the factor. Assumptions: u stationary within the
-// baseline, its dependence AR(1)-like at the scale of w steps.
-func MovingWindowDependence(history, window []float64) (Dependence, int) {
-	n := len(window)
-	if n < 2 {
-		return Dependence{}, 0
-	}
-	pieces := [][]float64{window}
-	for end := len(history); end-n >= 0; end -= n {
-		pieces = append(pieces, history[end-n:end])
-	}
-	w := movingWindow(pieces)
-	if w == 0 {
-		return Dependence{}, 0
-	}
-	dep := ThinnedDependence(w, pieces...)
-	if !dep.Estimated() {
-		return Dependence{}, 0
-	}
-	dep.Window = n
-	return dep, w
-}
-
-// ThinnedDependence is the dependence of series that are moving windows
-// of w steps (MovingWindowDependence's model): each series thinned to
-// every w-th point, counted back from its last, is estimated by
-// EstimateDependence (ρ_w), and the factor w(1 + ρ_w)/(1 − ρ_w) returned
-// as the AR(1) coefficient with that factor, its SE from ρ_w's bounds.
-// Points counts the series' points before thinning. The zero Dependence
-// when no thinned series holds MinAutocorrelationPoints.
+// conservative bound of the factor. Points counts the series' points
+// before thinning. The zero Dependence when no thinned series holds
+// MinAutocorrelationPoints. Assumptions: u stationary across the series,
+// its dependence AR(1)-like at the scale of w steps.
 func ThinnedDependence(w int, series ...[]float64) Dependence {
 	w = max(w, 1)
 	thinned := make([][]float64, len(series))
@@ -100,6 +84,19 @@ func ThinnedDependence(w int, series ...[]float64) Dependence {
 	centre := atFactor(dep.Rho)
 	se := math.Max(atFactor(dep.Bound(2))-centre, centre-atFactor(dep.Bound(-2))) / 2
 	return Dependence{Rho: math.Tanh(centre), SE: se, Points: points, Series: len(series)}
+}
+
+// WindowPieces cuts a baseline into pieces of its window's length: the
+// window, then its history counted back from the history's last point (a
+// remainder shorter than the window left out), as WindowDependence
+// estimates from.
+func WindowPieces(history, window []float64) [][]float64 {
+	n := len(window)
+	pieces := [][]float64{window}
+	for end := len(history); end-n >= 0 && n > 0; end -= n {
+		pieces = append(pieces, history[end-n:end])
+	}
+	return pieces
 }
 
 // movingWindow returns the lag w in 2…maxMovingWindow at which the pooled

@@ -16,14 +16,14 @@ func movingMean(x []float64, w int) []float64 {
 	return out
 }
 
-// TestMovingWindowDependence: a baseline (history three windows long)
+// TestMovingWindow: a baseline (history three windows long)
 // that is a w-point moving mean of AR(ρ) noise shows its window in its
 // jumps, and the factor the model gives is near the truth, (1+ρ)/(1−ρ)
 // over the variance of a w-point mean, where the AR(1) reading is many
 // times too slow; AR(1) series of any dependence show no window; a
 // baseline of fewer than 150 jumps is not read, nor a window too short
 // to hold ten points a piece once thinned to every w-th.
-func TestMovingWindowDependence(t *testing.T) {
+func TestMovingWindow(t *testing.T) {
 	t.Parallel()
 	r := rand.New(rand.NewPCG(5, 6))
 	factor := func(rho float64) float64 { return (1 + rho) / (1 - rho) }
@@ -48,7 +48,8 @@ func TestMovingWindowDependence(t *testing.T) {
 		const draws = 200
 		for range draws {
 			x := movingMean(ar1Series(r, 4*tc.window+tc.w-1, tc.rho), tc.w)
-			dep, w := MovingWindowDependence(x[:3*tc.window], x[3*tc.window:])
+			w := MovingWindow(x[:3*tc.window], x[3*tc.window:])
+			dep := ThinnedDependence(w, WindowPieces(x[:3*tc.window], x[3*tc.window:])...)
 			if tc.minFound == 0 && w != 0 {
 				t.Errorf("%d-point mean, %d-point window: window %d found", tc.w, tc.window, w)
 			}
@@ -76,7 +77,7 @@ func TestMovingWindowDependence(t *testing.T) {
 		found := 0
 		for range 300 {
 			x := ar1Series(r, 240, rho)
-			if _, w := MovingWindowDependence(x[:180], x[180:]); w != 0 {
+			if w := MovingWindow(x[:180], x[180:]); w != 0 {
 				found++
 			}
 		}
@@ -86,7 +87,7 @@ func TestMovingWindowDependence(t *testing.T) {
 		}
 	}
 	x := movingMean(ar1Series(r, 124, 0.5), 5)
-	if dep, w := MovingWindowDependence(x[:60], x[60:]); w != 0 || dep.Estimated() {
-		t.Errorf("120 points (118 jumps): window %d, %+v; want none read", w, dep)
+	if w := MovingWindow(x[:60], x[60:]); w != 0 {
+		t.Errorf("120 points (118 jumps): window %d; want none read", w)
 	}
 }

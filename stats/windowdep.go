@@ -19,10 +19,5 @@ func (d Dependence) Bound(z float64) float64 {
 // of a daily cycle between windows does not read as dependence within
 // one. A history shorter than the window adds nothing.
 func WindowDependence(history, window []float64) Dependence {
-	n := len(window)
-	pieces := [][]float64{window}
-	for end := len(history); end-n >= 0 && n > 0; end -= n {
-		pieces = append(pieces, history[end-n:end])
-	}
-	return EstimateDependence(pieces...)
+	return EstimateDependence(WindowPieces(history, window)...)
 }

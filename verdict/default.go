@@ -64,8 +64,8 @@ const (
 type evidence struct {
 	paired bool
 	// movingWindow, when above 1, is the moving window of that many
-	// steps the baseline's jumps showed (stats.MovingWindowDependence),
-	// whose model gave the batch-means test its dependence.
+	// steps the baseline's jumps showed (pointWindow), whose model gave
+	// the batch-means test its dependence (stats.ThinnedDependence).
 	movingWindow int
 	// comovement is the correlation of the paired series.
 	comovement float64
@@ -279,11 +279,9 @@ func defaultTest(r *metricCase, alpha float64) {
 		// window the baseline's jumps show (its query's, which both sides
 		// share), the differences' dependence is the window's model's,
 		// and the rank test's AR(1) allowance does not apply.
-		dep, window := stats.Dependence{}, 0
-		if r.every <= 1 {
-			if _, window = stats.MovingWindowDependence(r.history, r.control); window > 1 {
-				dep = stats.ThinnedDependence(window, rel)
-			}
+		dep, window := stats.Dependence{}, pointWindow(r)
+		if window > 1 {
+			dep = stats.ThinnedDependence(window, rel)
 		}
 		allow, ok := stats.Dependence{}, false
 		if dep.Estimated() {
@@ -316,8 +314,10 @@ func defaultTest(r *metricCase, alpha float64) {
 			// thinned) shows in the baseline's jumps; its dependence is
 			// then no AR(1)'s, which the rank test's allowance assumes, and
 			// the batch means judge it.
-			if r.every <= 1 {
-				dep, e.movingWindow = stats.MovingWindowDependence(r.history, r.control)
+			if w := pointWindow(r); w > 1 {
+				if dep = stats.ThinnedDependence(w, stats.WindowPieces(r.history, r.control)...); dep.Estimated() {
+					dep.Window, e.movingWindow = len(r.control), w
+				}
 			}
 			if e.movingWindow == 0 {
 				dep = stats.WindowDependence(r.history, r.control)
@@ -368,6 +368,16 @@ func defaultTest(r *metricCase, alpha float64) {
 	}
 	r.EffectSize, r.MeanRatio = finite(e.effect), finite(stats.MeanRatio(r.canary, r.control))
 	r.test = e
+}
+
+// pointWindow is the moving window, in steps, that the baseline's jumps
+// show (stats.MovingWindow) when the points were not thinned to the
+// query's window; 0 when none shows.
+func pointWindow(r *metricCase) int {
+	if r.every > 1 {
+		return 0
+	}
+	return stats.MovingWindow(r.history, r.control)
 }
 
 // rankTest is the unpaired location test of series near independent (or

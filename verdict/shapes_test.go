@@ -69,13 +69,13 @@ func TestErrorRatesRealisticShapes(t *testing.T) {
 		// AR(1) model read their four steps of dependence as longer, and
 		// caught 93% and 47% (on the pods 17% before the ranks across
 		// time); the moving window their jumps show
-		// (stats.MovingWindowDependence) now plans their batch means, and
+		// (stats.MovingWindow) now plans their batch means, and
 		// 99% and 81% are caught here; the A/A rate is held.
 		{backtest.NoiseRollingMean, backtest.Regression{Kind: backtest.KindLevelShift, Size: 1.3}, 0, 0.9, 200},
 		// The same rolling mean of AR(0.5) noise: read as AR(1), its
 		// dependence hit the 0.98 cap and 1.6% were caught (991 of 1,000
 		// analyses MARGINAL); its jumps show the window
-		// (stats.MovingWindowDependence), and 51% are caught at 1.2% A/A
+		// (stats.MovingWindow), and 51% are caught at 1.2% A/A
 		// (1,000 cases, seed 1).
 		{backtest.NoiseRollingMean, backtest.Regression{Kind: backtest.KindLevelShift, Size: 1.3}, 0.5, 0.35, 400},
 		{backtest.NoiseRollingShared, backtest.Regression{Kind: backtest.KindLevelShift, Size: 1.3}, 0.5, 0.65, 200},
