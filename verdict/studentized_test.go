@@ -456,3 +456,48 @@ func TestMovingWindowJudged(t *testing.T) {
 		t.Errorf("×1.5: HIGH %d of 100, %d naming the window, unchanged HIGH %d: want ≥ 80, nearly all naming it, ≤ 10", high, named, aa)
 	}
 }
+
+// TestJumpsBlindToLevelWhereLevelUnjudged: separate hosts' five-point
+// rolling means of log-normal AR(0.9) noise over 120 points without
+// history, whose level the location test cannot judge: an unchanged
+// canary whose level wandered above the baseline's has larger jumps
+// under multiplicative noise, and on its jumps' sizes failed 14.7% of
+// 20-metric analyses; compared on the log scale, the jumps hold the
+// level. A canary whose every fourth point spikes to three times its
+// level is still HIGH by its jumps.
+func TestJumpsBlindToLevelWhereLevelUnjudged(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(81, 82))
+	rolling := func(n int) []float64 {
+		x := ar1(r, n+4, 1, 1, 0.9)
+		out := make([]float64, n)
+		for i := range out {
+			for _, v := range x[i : i+5] {
+				out[i] += 100 * math.Exp(0.2*(v-1)) / 5
+			}
+		}
+		return out
+	}
+	inc := Metric{Direction: DirectionIncrease, Critical: true}
+	byJumps, spiked := 0, 0
+	for range 400 {
+		if m := judgeOne(t, inc, MetricSetPair{Values: PairValues{Control: rolling(120), Experiment: rolling(120)}}); m.Classification == High && strings.Contains(m.Reason, "(jumps)") {
+			byJumps++
+		}
+	}
+	for range 50 {
+		canary := rolling(120)
+		for i := 3; i < len(canary); i += 4 {
+			canary[i] *= 3
+		}
+		if m := judgeOne(t, inc, MetricSetPair{Values: PairValues{Control: rolling(120), Experiment: canary}}); m.Classification == High && strings.Contains(m.Reason, "(jumps)") {
+			spiked++
+		}
+	}
+	t.Logf("unchanged HIGH by jumps %d of 400; spiking HIGH by jumps %d of 50", byJumps, spiked)
+	// The jump test has a tenth of the metric's 5% level (2 of 400; 6
+	// here, 17 on the jumps' own scale).
+	if byJumps > 8 || spiked < 45 {
+		t.Errorf("unchanged canaries HIGH by their jumps %d of 400, spiking %d of 50: want ≤ 8 and ≥ 45", byJumps, spiked)
+	}
+}
