@@ -198,13 +198,34 @@ func (e *evidence) locationShare() float64 {
 // (lateBatchTest), and the paired rank test and the count test their own
 // answers to a step (rankAllowance; the totals). Its share of the level
 // comes from the location test's (lateShare).
-func lateTest(e *evidence, canaryT, b []float64, alt stats.Alternative, alpha float64) {
+// baselineDriftLevel is the level at which the baseline window's two
+// halves are found to differ (lateTest): under a steady baseline the
+// later-half test then loses half its reference that often, and no more.
+const baselineDriftLevel = 0.05
+
+func lateTest(e *evidence, canaryT, b, controlT []float64, aligned bool, alt stats.Alternative, alpha float64) {
 	half := len(canaryT) / 2
 	if len(canaryT)-half < minLatePoints {
 		return
 	}
 	late := slices.Clone(canaryT[half:])
 	stats.Sort(late)
+	if aligned && len(controlT) == len(canaryT) {
+		// A baseline whose own halves differ (a daily cycle's slope over
+		// hours, say, which both sides share) is no reference for the
+		// canary's later half as a whole: the baseline's later half, the
+		// same instants, is.
+		before, after := slices.Clone(controlT[:half]), slices.Clone(controlT[half:])
+		stats.Sort(before)
+		stats.Sort(after)
+		dep := e.dep
+		if dep.Estimated() {
+			dep.Window = len(after)
+		}
+		if mw, err := stats.MannWhitney(after, before, stats.MannWhitneyOptions{Dependence: dep, PValueOnly: true}); err == nil && mw.PValue < baselineDriftLevel {
+			b = after
+		}
+	}
 	dep := e.dep
 	if dep.Estimated() {
 		dep.Window = len(late)
@@ -347,7 +368,7 @@ func defaultTest(r *metricCase, alpha float64) {
 			if nearPoisson {
 				countTest(e, r, alt, alpha, inflation)
 			} else if !counts {
-				lateTest(e, canaryT, b, alt, alpha)
+				lateTest(e, canaryT, b, controlT, r.aligned, alt, alpha)
 			}
 		}
 	}

@@ -501,3 +501,50 @@ func TestJumpsBlindToLevelWhereLevelUnjudged(t *testing.T) {
 		t.Errorf("unchanged canaries HIGH by their jumps %d of 400, spiking %d of 50: want ≤ 8 and ≥ 45", byJumps, spiked)
 	}
 }
+
+// TestLaterHalfAgainstDriftingBaseline: 240-point windows without
+// history on a daily cycle (±30%, AR(0.5) noise, sd 0.1 on the log
+// scale) that both sides share, time-aligned on separate hosts: the
+// canary's later half sits four hours on from the baseline's start, and
+// against the whole baseline window it read as a shift (14.3% of
+// unchanged 20-metric analyses failed). The baseline's own halves differ,
+// so the later half is compared with the baseline's later half. A canary
+// that steps to 1.5 times its level halfway is still HIGH.
+func TestLaterHalfAgainstDriftingBaseline(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(91, 92))
+	cycle := func(phase float64, n int, step float64) []float64 {
+		z := ar1(r, n, 1, 1, 0.5)
+		out := make([]float64, n)
+		for i := range out {
+			out[i] = 100 * (1 + 0.3*math.Sin(2*math.Pi*(phase+float64(i))/1440)) * math.Exp(0.1*(z[i]-1))
+			if i >= n/2 {
+				out[i] *= step
+			}
+		}
+		return out
+	}
+	scope := PairScope{StartTimeMillis: 1_700_000_000_000, StepMillis: 60_000}
+	pair := func(step float64) MetricSetPair {
+		phase := r.Float64() * 1440
+		return MetricSetPair{Values: PairValues{Control: cycle(phase, 240, 1), Experiment: cycle(phase, 240, step)},
+			Scopes: map[string]PairScope{"control": scope, "experiment": scope}}
+	}
+	inc := Metric{Direction: DirectionIncrease, Critical: true}
+	aa, stepped := 0, 0
+	for range 400 {
+		if m := judgeOne(t, inc, pair(1)); m.Classification == High {
+			aa++
+		}
+	}
+	for range 50 {
+		if m := judgeOne(t, inc, pair(1.5)); m.Classification == High {
+			stepped++
+		}
+	}
+	t.Logf("unchanged HIGH %d of 400; ×1.5 halfway HIGH %d of 50", aa, stepped)
+	// One metric alone is judged at the whole 5% level.
+	if aa > 30 || stepped < 45 {
+		t.Errorf("unchanged HIGH %d of 400, ×1.5 halfway %d of 50: want ≤ 30 and ≥ 45", aa, stepped)
+	}
+}
