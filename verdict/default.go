@@ -184,6 +184,11 @@ func (e *evidence) locationShare() float64 {
 	return 1 - tailShare
 }
 
+// baselineDriftLevel is the level at which the baseline window's two
+// halves are found to differ (lateTest): under a steady baseline the
+// later-half test then loses half its reference that often, and no more.
+const baselineDriftLevel = 0.05
+
 // lateTest is the Mann-Whitney test of the canary window's later half
 // against the baseline, with the dependence allowance of the whole
 // window's test for a window of that length. A regression that starts
@@ -197,12 +202,11 @@ func (e *evidence) locationShare() float64 {
 // beside the unpaired rank test; the batch-means test has its own
 // (lateBatchTest), and the paired rank test and the count test their own
 // answers to a step (rankAllowance; the totals). Its share of the level
-// comes from the location test's (lateShare).
-// baselineDriftLevel is the level at which the baseline window's two
-// halves are found to differ (lateTest): under a steady baseline the
-// later-half test then loses half its reference that often, and no more.
-const baselineDriftLevel = 0.05
-
+// comes from the location test's (lateShare). When the series share
+// their time grid and the baseline's own halves differ at
+// baselineDriftLevel (a daily cycle's slope that both sides follow), the
+// reference is the baseline's later half, the same instants, in place of
+// its whole window.
 func lateTest(e *evidence, canaryT, b, controlT []float64, aligned bool, alt stats.Alternative, alpha float64) {
 	half := len(canaryT) / 2
 	if len(canaryT)-half < minLatePoints {
