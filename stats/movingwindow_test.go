@@ -21,7 +21,7 @@ func movingMean(x []float64, w int) []float64 {
 // jumps, and the factor the model gives is near the truth, (1+ρ)/(1−ρ)
 // over the variance of a w-point mean, where the AR(1) reading is many
 // times too slow; AR(1) series of any dependence show no window; a
-// baseline of fewer than 150 jumps is not read, and pieces that hold
+// baseline of fewer than 50 jumps is not read, and pieces that hold
 // fewer than ten points once thinned to every w-th give no dependence.
 func TestMovingWindow(t *testing.T) {
 	t.Parallel()
@@ -90,8 +90,44 @@ func TestMovingWindow(t *testing.T) {
 			t.Errorf("AR(%g): a moving window found in %d of 300 baselines", rho, found)
 		}
 	}
-	x := movingMean(ar1Series(r, 124, 0.5), 5)
-	if w := MovingWindow(x[:60], x[60:]); w != 0 {
-		t.Errorf("120 points (118 jumps): window %d; want none read", w)
+	x := movingMean(ar1Series(r, 44, 0.5), 5)
+	if w := MovingWindow(nil, x); w != 0 {
+		t.Errorf("40 points (39 jumps): window %d; want none read", w)
+	}
+}
+
+// TestMovingWindowAlone: a 60-point window without history shows a
+// five-point mean's window in most baselines, and an AR(1) series shows
+// one by chance in at most an eighth of them.
+func TestMovingWindowAlone(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(7, 8))
+	const draws = 400
+	for _, tc := range []struct {
+		rho      float64
+		minFound float64
+	}{{0, 0.8}, {0.5, 0.65}} {
+		found := 0
+		for range draws {
+			if MovingWindow(nil, movingMean(ar1Series(r, 64, tc.rho), 5)) == 5 {
+				found++
+			}
+		}
+		t.Logf("5-point mean of AR(%g), 60 points alone: window found in %d of %d", tc.rho, found, draws)
+		if float64(found) < tc.minFound*draws {
+			t.Errorf("5-point mean of AR(%g), 60 points alone: window found in %d of %d, want at least %.0f%%", tc.rho, found, draws, 100*tc.minFound)
+		}
+	}
+	for _, rho := range []float64{0, 0.5, 0.8, 0.9, 0.95} {
+		read := 0
+		for range draws {
+			if MovingWindow(nil, ar1Series(r, 60, rho)) > 1 {
+				read++
+			}
+		}
+		t.Logf("AR(%g), 60 points alone: a window read in %d of %d", rho, read, draws)
+		if read > draws/8 {
+			t.Errorf("AR(%g), 60 points alone: a window read in %d of %d, want at most an eighth", rho, read, draws)
+		}
 	}
 }

@@ -144,7 +144,11 @@ func ranks(x, s []float64) []float64 {
 // the series (ties share their mid-rank), and the quantiles come from a
 // table per length (scoreTable): the same numbers as ranking by binary
 // search and evaluating Φ⁻¹ for every point, at a fraction of the cost.
-func normalScores(x []float64) []float64 {
+func normalScores(x []float64) []float64 { return normalScoresInto(nil, x) }
+
+// normalScoresInto is normalScores written into dst when it holds len(x)
+// values (allocated otherwise).
+func normalScoresInto(dst, x []float64) []float64 {
 	n := len(x)
 	buf := pointBufs.Get().(*[]point)
 	defer pointBufs.Put(buf)
@@ -158,7 +162,10 @@ func normalScores(x []float64) []float64 {
 		return nil
 	}
 	table := scoreTable(n)
-	q := make([]float64, n)
+	q := dst
+	if len(q) != n {
+		q = make([]float64, n)
+	}
 	for i := 0; i < n; {
 		j := i + 1
 		for j < n && order[j].v == order[i].v {

@@ -64,8 +64,9 @@ const (
 type evidence struct {
 	paired bool
 	// movingWindow, when above 1, is the moving window of that many
-	// steps the baseline's jumps showed (pointWindow), whose model gave
-	// the batch-means test its dependence (stats.ThinnedDependence).
+	// steps the query named or the baseline's jumps showed (pointWindow),
+	// whose model gave the batch-means test its dependence
+	// (stats.ThinnedDependence).
 	movingWindow int
 	// comovement is the correlation of the paired series.
 	comovement float64
@@ -305,7 +306,13 @@ func defaultTest(r *metricCase, alpha float64) {
 		// window the baseline's jumps show (its query's, which both sides
 		// share), the differences' dependence is the window's model's,
 		// and the rank test's AR(1) allowance does not apply.
-		dep, window := stats.Dependence{}, pointWindow(r)
+		// The baseline's jumps, which the shared load dominates, show the
+		// differences' window only over a history: from one window alone
+		// they read one in a slowly wandering load by chance.
+		dep, window := stats.Dependence{}, 0
+		if r.window > 1 || len(r.history) >= len(r.control) {
+			window = pointWindow(r)
+		}
 		if window > 1 {
 			dep = stats.ThinnedDependence(window, rel)
 		}
@@ -383,7 +390,7 @@ func defaultTest(r *metricCase, alpha float64) {
 	// failed 14.7% of unchanged canaries on its jumps). Series paired on
 	// a shared load keep their jumps' sizes, which a common level makes
 	// comparable.
-	shapeTest(e, canaryT, controlT, shapeReference, m.Direction, e.unjudged != "" && d == nil)
+	shapeTest(e, canaryT, controlT, shapeReference, m.Direction, d == nil && (e.unjudged != "" || e.movingWindow > 1))
 	r.infinite = infinite
 	r.Autocorr = ptr(e.dep.Rho)
 	r.PValue, r.Estimate = ptr(e.p), ptr(e.estimate)
@@ -403,12 +410,17 @@ func defaultTest(r *metricCase, alpha float64) {
 	r.test = e
 }
 
-// pointWindow is the moving window, in steps, that the baseline's jumps
-// show (stats.MovingWindow) when the points were not thinned to the
-// query's window; 0 when none shows.
+// pointWindow is the moving window, in steps, of series judged whole:
+// the query's, when it names one too long to thin the series to (the
+// window without history, thinned, would leave too few points), else the
+// one the baseline's jumps show (stats.MovingWindow); 0 when the points
+// were thinned or no window shows.
 func pointWindow(r *metricCase) int {
-	if r.every > 1 {
+	switch {
+	case r.every > 1:
 		return 0
+	case r.window > 1:
+		return r.window
 	}
 	return stats.MovingWindow(r.history, r.control)
 }

@@ -172,6 +172,10 @@ type metricCase struct {
 	// every, when above 1, is how many steps each point's window spans:
 	// the default judge's test then ran on every every-th point (thinned).
 	every int
+	// window, when above 1, is how many steps each point's window spans
+	// where the series were judged whole (thinning would have left too
+	// few points): the query names the moving window pointWindow models.
+	window int
 	// season is the period of a cycle in the baseline and its history (0:
 	// none), whose noise allowance is then model-free.
 	season int

@@ -23,8 +23,11 @@ func judgeMetric(cases []*metricCase, work *scratch, cfg *Config, m *Metric, pai
 	}
 	canarySorted, controlSorted := work.sortedClone(canary), work.sortedClone(control)
 	var sparse *thinned
+	window := 0
 	if pair != nil && judgeImpl.Thins() {
-		sparse = thinPair(pair, m)
+		if sparse = thinPair(pair, m); sparse == nil {
+			window = pair.overlap()
+		}
 	}
 	for _, test := range m.Tests {
 		r := work.newCase()
@@ -35,7 +38,7 @@ func judgeMetric(cases []*metricCase, work *scratch, cfg *Config, m *Metric, pai
 			},
 			metric: m, canary: canary, control: control, canarySorted: canarySorted, controlSorted: controlSorted,
 			canarySeries: &cs, controlSeries: &bs, canaryMeasured: cs.measured, controlMeasured: bs.measured,
-			history: history, aligned: aligned, metrics: len(cfg.Metrics),
+			history: history, aligned: aligned, metrics: len(cfg.Metrics), window: window,
 		}
 		if sparse != nil && test != TestThreshold {
 			sparse.apply(r)

@@ -421,7 +421,11 @@ func batchDescription(r *metricCase, e *evidence, b *batchEvidence) string {
 	}
 	desc := fmt.Sprintf("canary median %.4g vs baseline %.4g, batch means%s over %d steps (autocorrelation %.2f from %d points: %s, t=%.3g on %.0f df): %s, p=%.3g",
 		r.Canary.Median, r.Baseline.Median, scale, b.size, e.dep.Rho, e.dep.Points, how, res.T, res.DF, shift, e.p)
-	if e.movingWindow > 1 {
+	switch {
+	case e.movingWindow > 1 && r.window > 1:
+		desc += fmt.Sprintf("; the query's window spans %d steps, too few points to judge every %d-th alone, so every point is judged with the dependence of every %d-th, read as autocorrelation %.2f",
+			e.movingWindow, e.movingWindow, e.movingWindow, e.dep.Rho)
+	case e.movingWindow > 1:
 		desc += fmt.Sprintf("; the baseline's jumps show a moving window of %d steps (a rate or rolling aggregate the query did not name), so the dependence is that of every %d-th point, read as autocorrelation %.2f",
 			e.movingWindow, e.movingWindow, e.dep.Rho)
 	}
