@@ -102,7 +102,7 @@ func FuzzSerialTests(f *testing.F) {
 		if !(sr.PValue >= 0 && sr.PValue <= 1) || !(sr.CILow <= sr.Estimate && sr.Estimate <= sr.CIHigh) {
 			t.Fatalf("signed rank %+v", sr)
 		}
-		up, down := Exceedances(canary, dep.Rho, baseline)
+		up, down := Exceedances(canary, dep.Rho, 1, baseline)
 		for _, ex := range []ExceedanceResult{up, down} {
 			if !(ex.PValue > 0 && ex.PValue <= 1) || ex.Count < 0 || ex.Count > ex.Canary {
 				t.Fatalf("exceedance %+v", ex)

@@ -249,7 +249,7 @@ func TestExceedance(t *testing.T) {
 	for i := 0; i < 60; i += 3 { // a third of the points jump by 6 sd
 		canary[i] += 6
 	}
-	up, _ := Exceedances(canary, 0.5, baseline)
+	up, _ := Exceedances(canary, 0.5, 1, baseline)
 	if up.Count < 10 || up.Canary != 59 || up.Baseline != 59 {
 		t.Errorf("upward jumps: %+v", up)
 	}
@@ -262,13 +262,13 @@ func TestExceedance(t *testing.T) {
 	}
 	// The same series hold no downward jump beyond the baseline's, and a
 	// series compared with itself exceeds nothing.
-	if _, down := Exceedances(baseline, 0.5, baseline); down.Count != 0 || down.PValue != 1 {
+	if _, down := Exceedances(baseline, 0.5, 1, baseline); down.Count != 0 || down.PValue != 1 {
 		t.Errorf("self: %+v", down)
 	}
-	if short, _ := Exceedances([]float64{1, 2}, 0.5, baseline); short.PValue != 1 {
+	if short, _ := Exceedances([]float64{1, 2}, 0.5, 1, baseline); short.PValue != 1 {
 		t.Errorf("two points: %+v", short)
 	}
-	if none, _ := Exceedances(canary, 0.5); none.PValue != 1 || none.Baseline != 0 {
+	if none, _ := Exceedances(canary, 0.5, 1); none.PValue != 1 || none.Baseline != 0 {
 		t.Errorf("no reference: %+v", none)
 	}
 }
@@ -289,8 +289,8 @@ func TestExceedanceHistory(t *testing.T) {
 	for _, i := range []int{10, 25, 40, 55} {
 		canary[i] += 8
 	}
-	short, _ := Exceedances(canary, 0.5, baseline)
-	long, _ := Exceedances(canary, 0.5, baseline, history, []float64{1, 2})
+	short, _ := Exceedances(canary, 0.5, 1, baseline)
+	long, _ := Exceedances(canary, 0.5, 1, baseline, history, []float64{1, 2})
 	if long.Baseline != 59+179 || long.Canary != 59 {
 		t.Fatalf("reference sizes: %+v", long)
 	}
@@ -311,11 +311,13 @@ func TestExceedanceHistory(t *testing.T) {
 
 // TestExceedancesMatchDefinition compares Exceedances with the test
 // written out from its definition (medians from sorted copies, every
-// innovation stored, one side at a time): the counts, bounds and p-values
-// must be identical, ties and odd and even lengths included.
+// innovation stored, one side at a time, each stretch of block
+// innovations judged by its most extreme one): the counts, bounds and
+// p-values must be identical, ties, odd and even lengths and stretches
+// of 1 to 6 included.
 func TestExceedancesMatchDefinition(t *testing.T) {
 	t.Parallel()
-	definition := func(canary []float64, rho float64, upper bool, reference ...[]float64) ExceedanceResult {
+	definition := func(canary []float64, rho float64, upper bool, block int, reference ...[]float64) ExceedanceResult {
 		rho = math.Min(math.Max(rho, 0), 0.98)
 		innov := func(x []float64) []float64 {
 			if len(x) < 3 {
@@ -328,22 +330,34 @@ func TestExceedancesMatchDefinition(t *testing.T) {
 			}
 			return out
 		}
-		ec := innov(canary)
-		var eb []float64
-		for _, b := range reference {
-			eb = append(eb, innov(b)...)
+		// cut splits innovations into stretches of block.
+		cut := func(e []float64) [][]float64 {
+			var out [][]float64
+			for len(e) > 0 {
+				n := min(block, len(e))
+				out, e = append(out, e[:n]), e[n:]
+			}
+			return out
 		}
-		res := ExceedanceResult{Canary: len(ec), Baseline: len(eb), PValue: 1}
+		ec := cut(innov(canary))
+		var eb [][]float64
+		for _, b := range reference {
+			eb = append(eb, cut(innov(b))...)
+		}
+		res := ExceedanceResult{Canary: len(ec), Baseline: len(eb), Block: block, PValue: 1}
 		if len(ec) == 0 || len(eb) == 0 {
 			return res
 		}
-		res.Bound = slices.Max(eb)
-		if !upper {
-			res.Bound = slices.Min(eb)
+		extreme := func(s []float64) float64 {
+			if upper {
+				return slices.Max(s)
+			}
+			return slices.Min(s)
 		}
+		res.Bound = extreme(slices.Concat(eb...))
 		p := 1.0
-		for _, v := range ec {
-			if (upper && v > res.Bound) || (!upper && v < res.Bound) {
+		for _, s := range ec {
+			if v := extreme(s); (upper && v > res.Bound) || (!upper && v < res.Bound) {
 				res.Count++
 			}
 		}
@@ -370,12 +384,45 @@ func TestExceedancesMatchDefinition(t *testing.T) {
 		}
 		canary, window, history := series(), series(), series()
 		rho := 1.2*rng.Float64() - 0.1
-		up, down := Exceedances(canary, rho, window, history)
-		if want := definition(canary, rho, true, window, history); up != want {
+		block := 1 + trial%6
+		up, down := Exceedances(canary, rho, block, window, history)
+		if want := definition(canary, rho, true, block, window, history); up != want {
 			t.Fatalf("trial %d up: %+v, want %+v", trial, up, want)
 		}
-		if want := definition(canary, rho, false, window, history); down != want {
+		if want := definition(canary, rho, false, block, window, history); down != want {
 			t.Fatalf("trial %d down: %+v, want %+v", trial, down, want)
+		}
+	}
+}
+
+// TestExceedancesStretchesHoldLevel: canary and baseline both five-point
+// moving means of AR(ρ) noise (120 points), unchanged. A climb of the
+// noise spreads its jumps over the window's five steps, so single
+// exceedances come in runs and their count is rejected at 1% in 2.8–4.5%
+// of draws at ρ 0.8–0.95; stretches of five jumps hold the level.
+func TestExceedancesStretchesHoldLevel(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(21, 22))
+	const draws = 2000
+	for _, rho := range []float64{0, 0.5, 0.8, 0.9, 0.95} {
+		single, stretched := 0, 0
+		for range draws {
+			b := movingMean(ar1Series(r, 124, rho), 5)
+			c := movingMean(ar1Series(r, 124, rho), 5)
+			dep := EstimateDependence(c, b).Rho
+			if up, _ := Exceedances(c, dep, 1, b); up.PValue < 0.01 {
+				single++
+			}
+			if up, _ := Exceedances(c, dep, 5, b); up.PValue < 0.01 {
+				stretched++
+			}
+		}
+		t.Logf("AR(%g) under a 5-step window: rejected at 1%%: single jumps %d of %d, stretches of 5 %d", rho, single, draws, stretched)
+		if stretched > 3*draws/200 {
+			t.Errorf("AR(%g): stretches rejected %d of %d at 1%%, want ≤ 1.5%%", rho, stretched, draws)
+		}
+		if rho >= 0.8 && single < 2*draws/100 {
+			t.Errorf("AR(%g): single jumps rejected only %d of %d at 1%%; the case should show their runs", rho, single, draws)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package verdict
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"gonum.org/v1/gonum/stat/distuv"
 
@@ -280,11 +281,15 @@ func describeEvidence(r *metricCase, e *evidence, adjP float64) string {
 		if !e.tailUp {
 			side = "below the smallest"
 		}
-		of := "baseline jumps"
-		if e.tail.Baseline > len(r.control) {
+		of, jumps := "baseline jumps", "jumps"
+		if e.tail.Baseline*e.tail.Block > len(r.control) {
 			of = "jumps of the baseline and its history"
 		}
-		desc += fmt.Sprintf("; %d of %d canary jumps %s of %d %s (%.4g), p=%.3g", e.tail.Count, e.tail.Canary, side, e.tail.Baseline, of, e.tail.Bound, e.tailP)
+		if e.tail.Block > 1 {
+			jumps = fmt.Sprintf("stretches of %d jumps (the moving window's runs count once)", e.tail.Block)
+			of = strings.Replace(of, "jumps", "stretches", 1)
+		}
+		desc += fmt.Sprintf("; %d of %d canary %s %s of %d %s (%.4g), p=%.3g", e.tail.Count, e.tail.Canary, jumps, side, e.tail.Baseline, of, e.tail.Bound, e.tailP)
 	}
 	if e.historyLeftOutP > 0 {
 		desc += fmt.Sprintf("; the history was left out of the jump test: its jumps are smaller than the baseline window's (p=%.2g), so it is not the window's noise", e.historyLeftOutP)

@@ -390,7 +390,7 @@ func defaultTest(r *metricCase, alpha float64) {
 	// failed 14.7% of unchanged canaries on its jumps). Series paired on
 	// a shared load keep their jumps' sizes, which a common level makes
 	// comparable.
-	shapeTest(e, canaryT, controlT, shapeReference, m.Direction, d == nil && (e.unjudged != "" || e.movingWindow > 1))
+	shapeTest(e, canaryT, controlT, shapeReference, m.Direction, d == nil && (e.unjudged != "" || e.movingWindow > 1), max(e.movingWindow, r.window, 1))
 	r.infinite = infinite
 	r.Autocorr = ptr(e.dep.Rho)
 	r.PValue, r.Estimate = ptr(e.p), ptr(e.estimate)
@@ -703,17 +703,19 @@ func pairedTest(e *evidence, d []float64, dep stats.Dependence, alt stats.Altern
 // shapeTest runs stats.Exceedance on the side a regression would take (both
 // sides, Bonferroni-combined, for direction either), prewhitening with the
 // dependence of the two series, on log values when logScale asks and
-// every value is positive. The reference is the baseline's window and
+// every value is positive, in stretches of block jumps (a moving window's
+// steps, which the query names or the baseline's jumps show: its runs of
+// jumps count once). The reference is the baseline's window and
 // its history: under the null hypothesis the history's jumps are the
 // unchanged service's as much as the window's, and the longer reference
 // makes a burst of canary jumps beyond all of them stand out (a latency
 // spike in one window of a long-quiet metric).
-func shapeTest(e *evidence, canary, control, history []float64, direction Direction, logScale bool) {
+func shapeTest(e *evidence, canary, control, history []float64, direction Direction, logScale bool, block int) {
 	if logScale && stats.Positive(canary, control, history) {
 		canary, control, history = stats.Logs(canary), stats.Logs(control), stats.Logs(history)
 	}
 	rho := stats.EstimateDependence(canary, control).Rho
-	up, down := stats.Exceedances(canary, rho, control, history)
+	up, down := stats.Exceedances(canary, rho, block, control, history)
 	switch direction {
 	case DirectionIncrease:
 		e.tail, e.tailUp, e.tailP = &up, true, up.PValue
