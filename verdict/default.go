@@ -384,12 +384,14 @@ func defaultTest(r *metricCase, alpha float64) {
 		}
 	}
 	// Between separate hosts whose level the location test could not
-	// judge, the jumps are compared on the log scale: their levels wander
-	// apart by chance, and under multiplicative noise the size of the
-	// jumps follows the level (a rolling mean at AR 0.9 over 120 points
-	// failed 14.7% of unchanged canaries on its jumps). Series paired on
-	// a shared load keep their jumps' sizes, which a common level makes
-	// comparable.
+	// judge, or judged under a moving window, the jumps are compared on
+	// the log scale: their levels wander apart by chance, and under
+	// multiplicative noise the size of the jumps follows the level (a
+	// rolling mean at AR 0.9 over 120 points failed 14.7% of unchanged
+	// canaries on its jumps, 6.2% where its window was read). Series
+	// paired on a shared load keep their jumps' sizes, which a common
+	// level makes comparable. Under a moving window a run of jumps counts
+	// once (stretches of its steps).
 	shapeTest(e, canaryT, controlT, shapeReference, m.Direction, d == nil && (e.unjudged != "" || e.movingWindow > 1), max(e.movingWindow, r.window, 1))
 	r.infinite = infinite
 	r.Autocorr = ptr(e.dep.Rho)
@@ -411,10 +413,10 @@ func defaultTest(r *metricCase, alpha float64) {
 }
 
 // pointWindow is the moving window, in steps, of series judged whole:
-// the query's, when it names one too long to thin the series to (the
-// window without history, thinned, would leave too few points), else the
-// one the baseline's jumps show (stats.MovingWindow); 0 when the points
-// were thinned or no window shows.
+// the query's, when it names one but thinning to it would leave too few
+// points (a window without history), else the one the baseline's jumps
+// show (stats.MovingWindow); 0 when the points were thinned or no window
+// shows.
 func pointWindow(r *metricCase) int {
 	switch {
 	case r.every > 1:
