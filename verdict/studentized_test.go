@@ -414,6 +414,19 @@ func TestUnjudgeableNamesAJudgeableWindow(t *testing.T) {
 	}
 }
 
+// rollingMean is n points of a five-point rolling mean of log-normal
+// noise at level, sd 0.2 on the log scale, AR(rho).
+func rollingMean(r *rand.Rand, n int, level, rho float64) []float64 {
+	x := ar1(r, n+4, 1, 1, rho) // 1 + unit AR(rho)
+	out := make([]float64, n)
+	for i := range out {
+		for _, v := range x[i : i+5] {
+			out[i] += level * math.Exp(0.2*(v-1)) / 5
+		}
+	}
+	return out
+}
+
 // TestMovingWindowJudged: a metric that is a five-point rolling mean of
 // AR(0.5) noise (sd 0.2 on the log scale), whose window the scopes do not
 // carry, with three windows of history, is judged by batch means under
@@ -424,16 +437,7 @@ func TestUnjudgeableNamesAJudgeableWindow(t *testing.T) {
 func TestMovingWindowJudged(t *testing.T) {
 	t.Parallel()
 	r := rand.New(rand.NewPCG(71, 72))
-	rolling := func(n int, level float64) []float64 {
-		x := ar1(r, n+4, 1, 1, 0.5) // 1 + unit AR(0.5)
-		out := make([]float64, n)
-		for i := range out {
-			for _, v := range x[i : i+5] {
-				out[i] += level * math.Exp(0.2*(v-1)) / 5
-			}
-		}
-		return out
-	}
+	rolling := func(n int, level float64) []float64 { return rollingMean(r, n, level, 0.5) }
 	inc := Metric{Direction: DirectionIncrease, Critical: true}
 	high, named, aa := 0, 0, 0
 	for range 100 {
@@ -468,16 +472,7 @@ func TestMovingWindowJudged(t *testing.T) {
 func TestMovingWindowWithoutHistory(t *testing.T) {
 	t.Parallel()
 	r := rand.New(rand.NewPCG(91, 92))
-	rolling := func(n int, level float64) []float64 {
-		x := ar1(r, n+4, 1, 1, 0)
-		out := make([]float64, n)
-		for i := range out {
-			for _, v := range x[i : i+5] {
-				out[i] += level * math.Exp(0.2*(v-1)) / 5
-			}
-		}
-		return out
-	}
+	rolling := func(n int, level float64) []float64 { return rollingMean(r, n, level, 0) }
 	inc := Metric{Direction: DirectionIncrease, Critical: true}
 	scope := PairScope{StartTimeMillis: 1_700_000_000_000, StepMillis: 60_000, WindowMillis: 300_000}
 	for _, tc := range []struct {
@@ -522,16 +517,7 @@ func TestMovingWindowWithoutHistory(t *testing.T) {
 func TestJumpsBlindToLevelWhereLevelUnjudged(t *testing.T) {
 	t.Parallel()
 	r := rand.New(rand.NewPCG(81, 82))
-	rolling := func(n int) []float64 {
-		x := ar1(r, n+4, 1, 1, 0.9)
-		out := make([]float64, n)
-		for i := range out {
-			for _, v := range x[i : i+5] {
-				out[i] += 100 * math.Exp(0.2*(v-1)) / 5
-			}
-		}
-		return out
-	}
+	rolling := func(n int) []float64 { return rollingMean(r, n, 100, 0.9) }
 	inc := Metric{Direction: DirectionIncrease, Critical: true}
 	byJumps, spiked := 0, 0
 	for range 400 {
