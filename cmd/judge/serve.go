@@ -51,13 +51,16 @@ SIGHUP re-reads the tokens (file and JUDGE_AUTH_TOKENS) and the TLS files.`,
 			if tracing.Enabled() {
 				log.Info("tracing on: spans go to the OTLP endpoint of the OTEL_* environment")
 			}
+			// SIGHUP is caught before the listener opens: a reload sent as
+			// soon as the server answers (a deployer's, a test's) must not
+			// meet the default action, which ends the process.
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
 			srv, err := server.Start(ctx, cfg, log)
 			if err != nil {
 				return &exitError{code: exitUnavailable, err: err}
 			}
-			hup := make(chan os.Signal, 1)
-			signal.Notify(hup, syscall.SIGHUP)
-			defer signal.Stop(hup)
 		serving:
 			for {
 				select {
