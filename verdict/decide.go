@@ -3,7 +3,6 @@ package verdict
 import (
 	"fmt"
 	"math"
-	"strings"
 
 	"gonum.org/v1/gonum/stat/distuv"
 
@@ -281,15 +280,16 @@ func describeEvidence(r *metricCase, e *evidence, adjP float64) string {
 		if !e.tailUp {
 			side = "below the smallest"
 		}
-		of, jumps := "baseline jumps", "jumps"
-		if e.tail.Baseline*e.tail.Block > len(r.control) {
-			of = "jumps of the baseline and its history"
-		}
+		// Under a moving window the test counts stretches of its steps.
+		unit, canary := "jumps", "jumps"
 		if e.tail.Block > 1 {
-			jumps = fmt.Sprintf("stretches of %d jumps (the moving window's runs count once)", e.tail.Block)
-			of = strings.Replace(of, "jumps", "stretches", 1)
+			unit, canary = "stretches", fmt.Sprintf("stretches of %d jumps (the moving window's runs count once)", e.tail.Block)
 		}
-		desc += fmt.Sprintf("; %d of %d canary %s %s of %d %s (%.4g), p=%.3g", e.tail.Count, e.tail.Canary, jumps, side, e.tail.Baseline, of, e.tail.Bound, e.tailP)
+		of := "baseline " + unit
+		if e.tail.Baseline*e.tail.Block > len(r.control) {
+			of = unit + " of the baseline and its history"
+		}
+		desc += fmt.Sprintf("; %d of %d canary %s %s of %d %s (%.4g), p=%.3g", e.tail.Count, e.tail.Canary, canary, side, e.tail.Baseline, of, e.tail.Bound, e.tailP)
 	}
 	if e.historyLeftOutP > 0 {
 		desc += fmt.Sprintf("; the history was left out of the jump test: its jumps are smaller than the baseline window's (p=%.2g), so it is not the window's noise", e.historyLeftOutP)

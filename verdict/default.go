@@ -303,12 +303,11 @@ func defaultTest(r *metricCase, alpha float64) {
 		e.comovement = comovement
 		// The batch-means test plans from the whole window's dependence,
 		// its later half from the detrended halves'. Under a moving
-		// window the baseline's jumps show (its query's, which both sides
-		// share), the differences' dependence is the window's model's,
-		// and the rank test's AR(1) allowance does not apply.
-		// The baseline's jumps, which the shared load dominates, show the
-		// differences' window only over a history: from one window alone
-		// they read one in a slowly wandering load by chance.
+		// window (its query's, which both sides share) the differences'
+		// dependence is the window's model's, and the rank test's AR(1)
+		// allowance does not apply. The baseline's jumps, which the shared
+		// load dominates, show that window only over a history: from one
+		// window alone they read one in a slowly wandering load by chance.
 		dep, window := stats.Dependence{}, 0
 		if r.window > 1 || len(r.history) >= len(r.control) {
 			window = pointWindow(r)

@@ -418,13 +418,10 @@ func TestUnjudgeableNamesAJudgeableWindow(t *testing.T) {
 // noise at level, sd 0.2 on the log scale, AR(rho).
 func rollingMean(r *rand.Rand, n int, level, rho float64) []float64 {
 	x := ar1(r, n+4, 1, 1, rho) // 1 + unit AR(rho)
-	out := make([]float64, n)
-	for i := range out {
-		for _, v := range x[i : i+5] {
-			out[i] += level * math.Exp(0.2*(v-1)) / 5
-		}
+	for i, v := range x {
+		x[i] = level * math.Exp(0.2*(v-1))
 	}
-	return out
+	return windowMeans(x, 5)
 }
 
 // TestMovingWindowJudged: a metric that is a five-point rolling mean of
