@@ -18,6 +18,7 @@ import (
 
 	"github.com/canaryjudge/judge/analysis"
 	"github.com/canaryjudge/judge/internal/procstat"
+	"github.com/canaryjudge/judge/sequence"
 )
 
 // look is one look as the deployer saw it.
@@ -25,9 +26,15 @@ type look struct {
 	latency  time.Duration // from sending the request to reading its verdict
 	sequence string        // the sequence's name as judge reports it
 	number   int32         // the look's number as judge reports it
+	decision string        // the sequence's decision at this look (continue, fail, …)
 	retried  bool          // a replica could not be reached and another answered
 	err      string        // why no verdict came back
 }
+
+// ends reports whether a deployer stops the sequence after this look: a
+// decision other than continue, or no answer it could act on (a rollout
+// aborts the analysis on an error).
+func (l look) ends() bool { return l.err != "" || l.decision != string(sequence.Continue) }
 
 // fleetRun is what the fleet run measured.
 type fleetRun struct {
@@ -40,7 +47,8 @@ type fleetRun struct {
 
 // drive runs o.sequences concurrent sequences for o.duration: each looks
 // every o.interval (their first looks spread over one interval), and when
-// its last look is done starts the next sequence. Even sequences look
+// its last look is done, or a look ends it as a deployer would stop
+// (FAIL, an early pass, no answer), starts the next sequence. Even sequences look
 // through Argo Rollouts' web provider, odd ones through the v1 API.
 func (f *fleet) drive(ctx context.Context, o options) (fleetRun, error) {
 	var (
@@ -71,6 +79,9 @@ func (f *fleet) drive(ctx context.Context, o options) (fleetRun, error) {
 					mu.Lock()
 					looks = append(looks, l)
 					mu.Unlock()
+					if l.ends() {
+						break
+					}
 				}
 			}
 		})
@@ -189,37 +200,33 @@ func readLook(code int, status string, b []byte, argo bool) look {
 	if code != http.StatusOK {
 		return look{err: fmt.Sprintf("%s: %.200s", status, b)}
 	}
-	var ref struct {
+	type lookRef struct {
 		Sequence string `json:"sequence"`
 		Look     int32  `json:"look"`
+		Decision string `json:"decision"`
 	}
+	var ref *lookRef
 	if argo {
 		var body struct {
-			Look *struct {
-				Sequence string `json:"sequence"`
-				Look     int32  `json:"look"`
-			} `json:"look"`
+			Look *lookRef `json:"look"`
 		}
-		if json.Unmarshal(b, &body) == nil && body.Look != nil {
-			ref.Sequence, ref.Look = body.Look.Sequence, body.Look.Look
+		if json.Unmarshal(b, &body) == nil {
+			ref = body.Look
 		}
 	} else {
 		var body struct {
 			Verdict struct {
-				Look *struct {
-					Sequence string `json:"sequence"`
-					Look     int32  `json:"look"`
-				} `json:"look"`
+				Look *lookRef `json:"look"`
 			} `json:"verdict"`
 		}
-		if json.Unmarshal(b, &body) == nil && body.Verdict.Look != nil {
-			ref.Sequence, ref.Look = body.Verdict.Look.Sequence, body.Verdict.Look.Look
+		if json.Unmarshal(b, &body) == nil {
+			ref = body.Verdict.Look
 		}
 	}
-	if ref.Sequence == "" || ref.Look < 1 {
+	if ref == nil || ref.Sequence == "" || ref.Look < 1 {
 		return look{err: fmt.Sprintf("an answer without its look: %.200s", b)}
 	}
-	return look{sequence: ref.Sequence, number: ref.Look}
+	return look{sequence: ref.Sequence, number: ref.Look, decision: ref.Decision}
 }
 
 // floor fetches the same looks' queries through judge's analysis runner,

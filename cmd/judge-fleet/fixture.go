@@ -25,11 +25,15 @@ import (
 )
 
 // canaryConfig is the config every sequence looks with: a critical latency
-// metric and an error rate, fetched per pod.
+// metric that may rise 20% and an error rate that may rise 50%, fetched
+// per pod. With no allowed effect a look would be held to 20% of the
+// baseline's median, which 11 points of the error rate's noise cannot
+// resolve at the last look's level: every unchanged canary's sequence
+// would end underpowered, so FAIL (sequence.Plan.Decide).
 const canaryConfig = `{"name":"fleet","metrics":[
- {"name":"latency","groups":["latency"],"critical":true,"direction":"increase",
+ {"name":"latency","groups":["latency"],"critical":true,"direction":"increase","effectSize":{"allowedIncrease":1.2},
   "query":{"prometheus":"avg(fleet_latency_seconds{pod=\"${scope}\"})"}},
- {"name":"errors","groups":["errors"],"direction":"increase",
+ {"name":"errors","groups":["errors"],"direction":"increase","effectSize":{"allowedIncrease":1.5},
   "query":{"prometheus":"sum(fleet_errors_per_second{pod=\"${scope}\"})"}}]}`
 
 // Each look's window and how far the next look's window moves on, in

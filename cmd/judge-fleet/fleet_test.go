@@ -56,3 +56,39 @@ func TestOptions(t *testing.T) {
 		}
 	}
 }
+
+// TestReadLook: both answers give the look and its decision, and a look
+// that decided anything but continue ends its sequence, as a deployer
+// stops a rollout on FAIL; an answer without its look is an error.
+func TestReadLook(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		body string
+		argo bool
+		want look
+		ends bool
+	}{
+		{"argo, continue", `{"result":"CONTINUE","look":{"sequence":"s","look":2,"looks":10,"decision":"continue"}}`, true,
+			look{sequence: "s", number: 2, decision: "continue"}, false},
+		{"argo, fail", `{"result":"FAIL","look":{"sequence":"s","look":3,"looks":10,"decision":"fail"}}`, true,
+			look{sequence: "s", number: 3, decision: "fail"}, true},
+		{"v1, last look passes", `{"verdict":{"result":"PASS","look":{"sequence":"s","look":10,"looks":10,"decision":"pass"}}}`, false,
+			look{sequence: "s", number: 10, decision: "pass"}, true},
+		{"v1, continue", `{"verdict":{"look":{"sequence":"s","look":1,"decision":"continue"}}}`, false,
+			look{sequence: "s", number: 1, decision: "continue"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := readLook(200, "200 OK", []byte(tc.body), tc.argo)
+			if got != tc.want || got.ends() != tc.ends {
+				t.Errorf("readLook = %+v (ends %v), want %+v (ends %v)", got, got.ends(), tc.want, tc.ends)
+			}
+		})
+	}
+	// A failed sequence answers FAIL at look 0: no look to count.
+	if l := readLook(200, "200 OK", []byte(`{"result":"FAIL","reason":"sequence \"s\" has failed"}`), true); l.err == "" || !l.ends() {
+		t.Errorf("an answer without its look read as %+v", l)
+	}
+	if l := readLook(503, "503 Service Unavailable", []byte(`busy`), false); l.err == "" || !l.ends() {
+		t.Errorf("a refused look read as %+v", l)
+	}
+}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+
+	"github.com/canaryjudge/judge/sequence"
 )
 
 // table is one of judge's tables: its rows and bytes (with indexes and
@@ -76,7 +78,7 @@ func mib(b int64) float64 { return float64(b) / (1 << 20) }
 // beside them.
 func report(w io.Writer, o options, run fleetRun, floor []time.Duration, in integrity, db []table) {
 	var ttv []time.Duration
-	errs, retried := map[string]int{}, 0
+	errs, retried, decided := map[string]int{}, 0, map[string]int{}
 	for _, l := range run.looks {
 		if l.retried {
 			retried++
@@ -86,6 +88,7 @@ func report(w io.Writer, o options, run fleetRun, floor []time.Duration, in inte
 			continue
 		}
 		ttv = append(ttv, l.latency)
+		decided[l.decision]++
 	}
 	slices.Sort(ttv)
 	slices.Sort(floor)
@@ -124,6 +127,10 @@ func report(w io.Writer, o options, run fleetRun, floor []time.Duration, in inte
 		fmt.Fprintf(w, "| replica RSS after 1 min → end (min–max) | %.1f → %.1f MiB (%.1f–%.1f), %+.1f%% | flat (±10%%) |\n",
 			mib(first), mib(last), mib(lo), mib(hi), 100*(float64(last)/float64(first)-1))
 	}
+	// The canaries are unchanged: a FAIL is a false fail of the judge's,
+	// which the sequence's spending holds to the config's 5% per sequence.
+	fmt.Fprintf(w, "| looks that ended their sequence: pass / pass early / FAIL | %d / %d / %d | |\n",
+		decided[string(sequence.Pass)], decided[string(sequence.PassEarly)], decided[string(sequence.Fail)])
 	fmt.Fprintf(w, "| looks answered by another replica | %d | |\n", retried)
 	fmt.Fprintf(w, "| sequences checked / looks answered / stored | %d / %d / %d | |\n", in.sequences, in.answered, in.stored)
 	fmt.Fprintf(w, "| **looks lost / duplicated** | **%d / %d** | 0 / 0 |\n", in.lost, in.duplicated)
