@@ -289,7 +289,11 @@ func describeEvidence(r *metricCase, e *evidence, adjP float64) string {
 		if e.tail.Baseline*e.tail.Block > len(r.control) {
 			of = unit + " of the baseline and its history"
 		}
-		desc += fmt.Sprintf("; %d of %d canary %s %s of %d %s (%.4g), p=%.3g", e.tail.Count, e.tail.Canary, canary, side, e.tail.Baseline, of, e.tail.Bound, e.tailP)
+		scale := ""
+		if e.tailLog {
+			scale = " on the log scale"
+		}
+		desc += fmt.Sprintf("; %d of %d canary %s %s of %d %s (%.4g%s), p=%.3g", e.tail.Count, e.tail.Canary, canary, side, e.tail.Baseline, of, e.tail.Bound, scale, e.tailP)
 	}
 	if e.historyLeftOutP > 0 {
 		desc += fmt.Sprintf("; the history was left out of the jump test: its jumps are smaller than the baseline window's (p=%.2g), so it is not the window's noise", e.historyLeftOutP)

@@ -84,11 +84,13 @@ type evidence struct {
 	// effect is the effect size compared with the configured bounds.
 	effect float64
 	dep    stats.Dependence
-	// tail is the shape test (nil when it did not run), tailUp its side
-	// and tailP its p-value over the sides tested.
-	tail   *stats.ExceedanceResult
-	tailUp bool
-	tailP  float64
+	// tail is the shape test (nil when it did not run), tailUp its side,
+	// tailP its p-value over the sides tested and tailLog whether it
+	// compared jumps of log values.
+	tail    *stats.ExceedanceResult
+	tailUp  bool
+	tailP   float64
+	tailLog bool
 	// counts, when set, is the count test that replaced the rank test.
 	counts *stats.CountTestResult
 	// historyLeftOutP, when positive, is the p-value by which the
@@ -714,6 +716,7 @@ func pairedTest(e *evidence, d []float64, dep stats.Dependence, alt stats.Altern
 func shapeTest(e *evidence, canary, control, history []float64, direction Direction, logScale bool, block int) {
 	if logScale && stats.Positive(canary, control, history) {
 		canary, control, history = stats.Logs(canary), stats.Logs(control), stats.Logs(history)
+		e.tailLog = true
 	}
 	rho := stats.EstimateDependence(canary, control).Rho
 	up, down := stats.Exceedances(canary, rho, block, control, history)

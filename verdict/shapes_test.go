@@ -28,28 +28,28 @@ func TestErrorRatesRealisticShapes(t *testing.T) {
 		cases     int
 		noHistory bool
 	}{
-		{backtest.NoiseHistogram, backtest.Regression{Kind: backtest.KindTail, Size: 10}, 0.5, 0.9, 200, false},
-		{backtest.NoiseHistogram, backtest.Regression{Kind: backtest.KindLevelShift, Size: 1.2}, 0.5, 0.25, 200, false},
-		{backtest.NoiseRateWindow, backtest.Regression{Kind: backtest.KindLevelShift, Size: 1.2}, 0.5, 0.12, 200, false},
-		{backtest.NoiseShared, backtest.Regression{Kind: backtest.KindLevelShift, Size: 1.25}, 0.5, 0.9, 200, false},
+		{noise: backtest.NoiseHistogram, reg: backtest.Regression{Kind: backtest.KindTail, Size: 10}, rho: 0.5, minDetect: 0.9, cases: 200},
+		{noise: backtest.NoiseHistogram, reg: backtest.Regression{Kind: backtest.KindLevelShift, Size: 1.2}, rho: 0.5, minDetect: 0.25, cases: 200},
+		{noise: backtest.NoiseRateWindow, reg: backtest.Regression{Kind: backtest.KindLevelShift, Size: 1.2}, rho: 0.5, minDetect: 0.12, cases: 200},
+		{noise: backtest.NoiseShared, reg: backtest.Regression{Kind: backtest.KindLevelShift, Size: 1.25}, rho: 0.5, minDetect: 0.9, cases: 200},
 		// The same shapes on separate hosts at AR 0.9: their series
 		// correlate over a window by chance, and before pairing needed the
 		// movement shown shared (beyondChance) 21.5% and 22.5% of
 		// unchanged canaries failed here; now 1% and 3%.
-		{backtest.NoiseRateWindow, backtest.Regression{Kind: backtest.KindLevelShift, Size: 1.2}, 0.9, 0, 400, false},
-		{backtest.NoiseHistogramBusy, backtest.Regression{Kind: backtest.KindLevelShift, Size: 1.2}, 0.9, 0, 400, false},
+		{noise: backtest.NoiseRateWindow, reg: backtest.Regression{Kind: backtest.KindLevelShift, Size: 1.2}, rho: 0.9, cases: 400},
+		{noise: backtest.NoiseHistogramBusy, reg: backtest.Regression{Kind: backtest.KindLevelShift, Size: 1.2}, rho: 0.9, cases: 400},
 		// A step halfway and a ramp under shared traffic: before the
 		// paired test's choice and allowance came from estimates blind to
 		// them (rankAllowance), 2% and 6% were caught.
-		{backtest.NoiseShared, backtest.Regression{Kind: backtest.KindStep, Size: 1.35}, 0.5, 0.85, 200, false},
-		{backtest.NoiseShared, backtest.Regression{Kind: backtest.KindRamp, Size: 1.5}, 0.5, 0.85, 200, false},
+		{noise: backtest.NoiseShared, reg: backtest.Regression{Kind: backtest.KindStep, Size: 1.35}, rho: 0.5, minDetect: 0.85, cases: 200},
+		{noise: backtest.NoiseShared, reg: backtest.Regression{Kind: backtest.KindRamp, Size: 1.5}, rho: 0.5, minDetect: 0.85, cases: 200},
 		// A doubling halfway through the window in AR(0.5) noise: the
 		// whole window's rank test alone caught 65% (lateTest).
-		{backtest.NoiseIndependent, backtest.Regression{Kind: backtest.KindStep, Size: 2}, 0.5, 0.9, 200, false},
-		{backtest.NoiseDaily, backtest.Regression{Kind: backtest.KindLevelShift, Size: 1.25}, 0.5, 0.9, 200, false},
-		{backtest.NoisePoisson, backtest.Regression{Kind: backtest.KindBurst, Size: 10}, 0, 0.85, 200, false},
-		{backtest.NoiseFleetHistory, backtest.Regression{Kind: backtest.KindLevelShift, Size: 1.2}, 0, 0.9, 200, false},
-		{backtest.NoiseSawtooth, backtest.Regression{Kind: backtest.KindRamp, Size: 1.15}, 0, 0, 200, false},
+		{noise: backtest.NoiseIndependent, reg: backtest.Regression{Kind: backtest.KindStep, Size: 2}, rho: 0.5, minDetect: 0.9, cases: 200},
+		{noise: backtest.NoiseDaily, reg: backtest.Regression{Kind: backtest.KindLevelShift, Size: 1.25}, rho: 0.5, minDetect: 0.9, cases: 200},
+		{noise: backtest.NoisePoisson, reg: backtest.Regression{Kind: backtest.KindBurst, Size: 10}, minDetect: 0.85, cases: 200},
+		{noise: backtest.NoiseFleetHistory, reg: backtest.Regression{Kind: backtest.KindLevelShift, Size: 1.2}, minDetect: 0.9, cases: 200},
+		{noise: backtest.NoiseSawtooth, reg: backtest.Regression{Kind: backtest.KindRamp, Size: 1.15}, cases: 200},
 		// Pods behind one load balancer whose own noise is AR 0.8 with sd
 		// 0.1, or AR 0.7 with sd 0.03 (quiet): the batch-means test, held
 		// at the nominal level, so its A/A rate (about 5% and 4%; this
@@ -57,14 +57,14 @@ func TestErrorRatesRealisticShapes(t *testing.T) {
 		// ranks across time, 8% with them) is measured on 400 unchanged
 		// canaries to be told from 8%. Before the ranks across time
 		// (acrossTest) 26% and 90% were caught, now 49% and 95%.
-		{backtest.NoiseAlignedCPU, backtest.Regression{Kind: backtest.KindLevelShift, Size: 1.25}, 0.5, 0.4, 800, false},
-		{backtest.NoiseAlignedQuiet, backtest.Regression{Kind: backtest.KindLevelShift, Size: 1.25}, 0.5, 0.88, 800, false},
+		{noise: backtest.NoiseAlignedCPU, reg: backtest.Regression{Kind: backtest.KindLevelShift, Size: 1.25}, rho: 0.5, minDetect: 0.4, cases: 800},
+		{noise: backtest.NoiseAlignedQuiet, reg: backtest.Regression{Kind: backtest.KindLevelShift, Size: 1.25}, rho: 0.5, minDetect: 0.88, cases: 800},
 		// The same pods, the canary doubling halfway or climbing to twice
 		// the baseline: before the batch-means test had its later half
 		// (lateBatchTest), 21% and 10% were caught; 400 unchanged
 		// canaries, as above.
-		{backtest.NoiseAlignedQuiet, backtest.Regression{Kind: backtest.KindStep, Size: 2}, 0.5, 0.6, 800, false},
-		{backtest.NoiseAlignedQuiet, backtest.Regression{Kind: backtest.KindRamp, Size: 2}, 0.5, 0.6, 800, false},
+		{noise: backtest.NoiseAlignedQuiet, reg: backtest.Regression{Kind: backtest.KindStep, Size: 2}, rho: 0.5, minDetect: 0.6, cases: 800},
+		{noise: backtest.NoiseAlignedQuiet, reg: backtest.Regression{Kind: backtest.KindRamp, Size: 2}, rho: 0.5, minDetect: 0.6, cases: 800},
 		// Five-point rolling means whose window the scopes do not carry,
 		// on separate hosts and on pods behind one load balancer: the
 		// AR(1) model read their four steps of dependence as longer, and
@@ -72,14 +72,14 @@ func TestErrorRatesRealisticShapes(t *testing.T) {
 		// time); the moving window their jumps show
 		// (stats.MovingWindow) now plans their batch means, and
 		// 99% and 81% are caught here; the A/A rate is held.
-		{backtest.NoiseRollingMean, backtest.Regression{Kind: backtest.KindLevelShift, Size: 1.3}, 0, 0.9, 200, false},
+		{noise: backtest.NoiseRollingMean, reg: backtest.Regression{Kind: backtest.KindLevelShift, Size: 1.3}, minDetect: 0.9, cases: 200},
 		// The same rolling mean of AR(0.5) noise: read as AR(1), its
 		// dependence hit the 0.98 cap and 1.6% were caught (991 of 1,000
 		// analyses MARGINAL); its jumps show the window
 		// (stats.MovingWindow), and 51% are caught at 1.2% A/A
 		// (1,000 cases, seed 1).
-		{backtest.NoiseRollingMean, backtest.Regression{Kind: backtest.KindLevelShift, Size: 1.3}, 0.5, 0.35, 400, false},
-		{backtest.NoiseRollingShared, backtest.Regression{Kind: backtest.KindLevelShift, Size: 1.3}, 0.5, 0.65, 200, false},
+		{noise: backtest.NoiseRollingMean, reg: backtest.Regression{Kind: backtest.KindLevelShift, Size: 1.3}, rho: 0.5, minDetect: 0.35, cases: 400},
+		{noise: backtest.NoiseRollingShared, reg: backtest.Regression{Kind: backtest.KindLevelShift, Size: 1.3}, rho: 0.5, minDetect: 0.65, cases: 200},
 		// The rolling mean of white noise without history: its 59 jumps
 		// alone show the window, where the AR(1) reading of 0.85–0.98
 		// caught 33.5% (61% now, 400 cases, seed 1).
@@ -88,7 +88,7 @@ func TestErrorRatesRealisticShapes(t *testing.T) {
 		// the level against spikes many spreads out (the kayenta judge
 		// fails about half of unchanged canaries) and see +10% in 70% (400
 		// cases, seed 1; 76 of 100 here).
-		{backtest.NoiseHeavyTailed, backtest.Regression{Kind: backtest.KindLevelShift, Size: 1.1}, 0.5, 0.6, 200, false},
+		{noise: backtest.NoiseHeavyTailed, reg: backtest.Regression{Kind: backtest.KindLevelShift, Size: 1.1}, rho: 0.5, minDetect: 0.6, cases: 200},
 	} {
 		name := tc.noise + "/" + tc.reg.Kind
 		if tc.noHistory {

@@ -510,7 +510,8 @@ func TestMovingWindowWithoutHistory(t *testing.T) {
 // under multiplicative noise, and on its jumps' sizes failed 14.7% of
 // 20-metric analyses; compared on the log scale, the jumps hold the
 // level. A canary whose every fourth point spikes to three times its
-// level is still HIGH by its jumps.
+// level is still HIGH by its jumps, and its reason says the jumps are of
+// log values.
 func TestJumpsBlindToLevelWhereLevelUnjudged(t *testing.T) {
 	t.Parallel()
 	r := rand.New(rand.NewPCG(81, 82))
@@ -527,7 +528,9 @@ func TestJumpsBlindToLevelWhereLevelUnjudged(t *testing.T) {
 		for i := 3; i < len(canary); i += 4 {
 			canary[i] *= 3
 		}
-		if m := judgeOne(t, inc, MetricSetPair{Values: PairValues{Control: rolling(120), Experiment: canary}}); m.Classification == High && strings.Contains(m.Reason, "(jumps)") {
+		// The reason says the jumps it counted are of log values.
+		if m := judgeOne(t, inc, MetricSetPair{Values: PairValues{Control: rolling(120), Experiment: canary}}); m.Classification == High && strings.Contains(m.Reason, "(jumps)") &&
+			strings.Contains(m.Reason, " on the log scale), p=") {
 			spiked++
 		}
 	}
