@@ -32,9 +32,10 @@ type look struct {
 }
 
 // ends reports whether a deployer stops the sequence after this look: a
-// decision other than continue, or no answer it could act on (a rollout
-// aborts the analysis on an error).
-func (l look) ends() bool { return l.err != "" || l.decision != string(sequence.Continue) }
+// decision other than continue (a FAIL without a look included). An
+// answer that never came is retried at the next look, as Argo Rollouts
+// retries a measurement that errored (up to its consecutiveErrorLimit).
+func (l look) ends() bool { return l.decision != "" && l.decision != string(sequence.Continue) }
 
 // fleetRun is what the fleet run measured.
 type fleetRun struct {
@@ -48,7 +49,7 @@ type fleetRun struct {
 // drive runs o.sequences concurrent sequences for o.duration: each looks
 // every o.interval (their first looks spread over one interval), and when
 // its last look is done, or a look ends it as a deployer would stop
-// (FAIL, an early pass, no answer), starts the next sequence. Even sequences look
+// (FAIL, an early pass), starts the next sequence. Even sequences look
 // through Argo Rollouts' web provider, odd ones through the v1 API.
 func (f *fleet) drive(ctx context.Context, o options) (fleetRun, error) {
 	var (
@@ -205,26 +206,36 @@ func readLook(code int, status string, b []byte, argo bool) look {
 		Look     int32  `json:"look"`
 		Decision string `json:"decision"`
 	}
-	var ref *lookRef
+	var (
+		ref    *lookRef
+		result string
+	)
 	if argo {
 		var body struct {
-			Look *lookRef `json:"look"`
+			Result string   `json:"result"`
+			Look   *lookRef `json:"look"`
 		}
 		if json.Unmarshal(b, &body) == nil {
-			ref = body.Look
+			ref, result = body.Look, body.Result
 		}
 	} else {
 		var body struct {
 			Verdict struct {
-				Look *lookRef `json:"look"`
+				Result string   `json:"result"`
+				Look   *lookRef `json:"look"`
 			} `json:"verdict"`
 		}
 		if json.Unmarshal(b, &body) == nil {
-			ref = body.Verdict.Look
+			ref, result = body.Verdict.Look, body.Verdict.Result
 		}
 	}
 	if ref == nil || ref.Sequence == "" || ref.Look < 1 {
-		return look{err: fmt.Sprintf("an answer without its look: %.200s", b)}
+		l := look{err: fmt.Sprintf("an answer without its look: %.200s", b)}
+		if result == "FAIL" {
+			// A failed sequence answers later looks FAIL: the rollout stops.
+			l.decision = string(sequence.Fail)
+		}
+		return l
 	}
 	return look{sequence: ref.Sequence, number: ref.Look, decision: ref.Decision}
 }

@@ -59,7 +59,8 @@ func TestOptions(t *testing.T) {
 
 // TestReadLook: both answers give the look and its decision, and a look
 // that decided anything but continue ends its sequence, as a deployer
-// stops a rollout on FAIL; an answer without its look is an error.
+// stops a rollout on FAIL; an answer without its look is an error, which
+// ends the sequence when it says FAIL.
 func TestReadLook(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -84,11 +85,17 @@ func TestReadLook(t *testing.T) {
 			}
 		})
 	}
-	// A failed sequence answers FAIL at look 0: no look to count.
+	// A failed sequence answers FAIL at look 0: no look to count, and
+	// the rollout stops.
 	if l := readLook(200, "200 OK", []byte(`{"result":"FAIL","reason":"sequence \"s\" has failed"}`), true); l.err == "" || !l.ends() {
-		t.Errorf("an answer without its look read as %+v", l)
+		t.Errorf("an answer without its look read as %+v (ends %v)", l, l.ends())
 	}
-	if l := readLook(503, "503 Service Unavailable", []byte(`busy`), false); l.err == "" || !l.ends() {
-		t.Errorf("a refused look read as %+v", l)
+	if l := readLook(200, "200 OK", []byte(`{"verdict":{"result":"FAIL"}}`), false); l.err == "" || !l.ends() {
+		t.Errorf("a v1 answer without its look read as %+v (ends %v)", l, l.ends())
+	}
+	// A refused look is retried at the next, as Argo Rollouts retries a
+	// measurement that errored.
+	if l := readLook(503, "503 Service Unavailable", []byte(`busy`), false); l.err == "" || l.ends() {
+		t.Errorf("a refused look read as %+v (ends %v)", l, l.ends())
 	}
 }
