@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Prints the README's A/A sweep: the default judge's false-fail rate (and
+# Prints docs/statistics.md's A/A sweeps: the default judge's false-fail rate (and
 # the regression's detection) per realistic shape, window length (10 to
 # 720 points) and with or without history (judge backtest --synthetic).
 # NOISES, POINTS, CASES, SEED and REGRESSION change the sweep; the
-# defaults are the README's (nine shapes, 200 A/A analyses a cell).
+# defaults are the first sweep's (nine shapes, 200 A/A analyses a cell).
 set -euo pipefail
 judge=${JUDGE:-bin/judge}
 noises=${NOISES:-independent shared aligned-cpu p99-histogram rate-window poisson daily sawtooth fleet-history}
