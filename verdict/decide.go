@@ -286,7 +286,7 @@ func describeEvidence(r *metricCase, e *evidence, adjP float64) string {
 			unit, canary = "stretches", fmt.Sprintf("stretches of %d jumps (the moving window's runs count once)", e.tail.Block)
 		}
 		of := "baseline " + unit
-		if e.tail.Baseline*e.tail.Block > len(r.control) {
+		if e.tailHistory {
 			of = unit + " of the baseline and its history"
 		}
 		scale := ""

@@ -85,12 +85,14 @@ type evidence struct {
 	effect float64
 	dep    stats.Dependence
 	// tail is the shape test (nil when it did not run), tailUp its side,
-	// tailP its p-value over the sides tested and tailLog whether it
-	// compared jumps of log values.
-	tail    *stats.ExceedanceResult
-	tailUp  bool
-	tailP   float64
-	tailLog bool
+	// tailP its p-value over the sides tested, tailLog whether it
+	// compared jumps of log values and tailHistory whether the history's
+	// jumps joined its reference.
+	tail        *stats.ExceedanceResult
+	tailUp      bool
+	tailP       float64
+	tailLog     bool
+	tailHistory bool
 	// counts, when set, is the count test that replaced the rank test.
 	counts *stats.CountTestResult
 	// historyLeftOutP, when positive, is the p-value by which the
@@ -720,6 +722,7 @@ func shapeTest(e *evidence, canary, control, history []float64, direction Direct
 	}
 	rho := stats.EstimateDependence(canary, control).Rho
 	up, down := stats.Exceedances(canary, rho, block, control, history)
+	e.tailHistory = len(history) >= 3 // Exceedances leaves out shorter series
 	switch direction {
 	case DirectionIncrease:
 		e.tail, e.tailUp, e.tailP = &up, true, up.PValue

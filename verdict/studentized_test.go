@@ -588,3 +588,38 @@ func TestLaterHalfAgainstDriftingBaseline(t *testing.T) {
 		t.Errorf("unchanged HIGH %d of 400, ×1.5 halfway %d of 50: want ≤ 30 and ≥ 45", aa, stepped)
 	}
 }
+
+// TestJumpReasonNamesItsReference: under a query window of 7 steps
+// without history, the jump test's stretches come from the baseline's
+// window alone, and its reason says so (9 stretches of the 59 jumps, 63
+// steps, were once read as more than the window and so as its history);
+// where a history joins (a rolling mean's window read from its jumps),
+// the reason names both.
+func TestJumpReasonNamesItsReference(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(93, 94))
+	scope := PairScope{StartTimeMillis: 1_700_000_000_000, StepMillis: 60_000, WindowMillis: 420_000}
+	inc := Metric{Direction: DirectionIncrease}
+	canary := rollingMean(r, 60, 100, 0)
+	for i := 10; i < 60; i += 12 {
+		canary[i] *= 4
+	}
+	for _, tc := range []struct {
+		name    string
+		scopes  map[string]PairScope
+		history []float64
+		says    []string
+	}{
+		{"a named window, no history", map[string]PairScope{"control": scope, "experiment": scope}, nil,
+			[]string{"canary stretches of 7 jumps", " baseline stretches ("}},
+		{"a window read, with history", nil, rollingMean(r, 180, 100, 0),
+			[]string{"canary stretches of 5 jumps", " stretches of the baseline and its history ("}},
+	} {
+		m := judgeOne(t, inc, MetricSetPair{Values: PairValues{Control: rollingMean(r, 60, 100, 0), Experiment: canary, ControlHistory: tc.history}, Scopes: tc.scopes})
+		for _, say := range tc.says {
+			if !strings.Contains(m.Reason, say) {
+				t.Errorf("%s: the jump test's reason does not say %q: %s", tc.name, say, m.Reason)
+			}
+		}
+	}
+}
