@@ -34,6 +34,9 @@ type Dependence struct {
 	// compares, for the finite-window allowance (smallSampleConstant),
 	// when the estimate pooled pieces of other lengths.
 	Window int `json:"window,omitempty"`
+	// small, for an estimate from fewer than exactBelow points of one
+	// series or two, is their shape, for ExactBound.
+	small smallSample
 }
 
 // Estimated reports whether the dependence was estimated from data.
@@ -171,12 +174,16 @@ func dependenceOf(scores [][]float64, bias biasCorrection) Dependence {
 	}
 	rho = math.Min(math.Max(rho, -0.9), 0.98)
 	h := 1 + 6*rho*rho*a/math.Max(1-rho, 0.01)
-	return Dependence{
+	d := Dependence{
 		Rho:    rho,
 		SE:     math.Sqrt(h / ((1 - rho*rho) * float64(n))),
 		Points: n,
 		Series: k,
 	}
+	if n < exactBelow && k <= 2 {
+		d.small = smallSample{k: k, m: int(math.Round(float64(n) / float64(k))), detrended: bias == detrended}
+	}
+	return d
 }
 
 // BaselineDependence is the noise model of a baseline (its window after

@@ -1,6 +1,7 @@
 package verdict_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/canaryjudge/judge/backtest"
@@ -27,6 +28,8 @@ func TestErrorRatesRealisticShapes(t *testing.T) {
 		minDetect float64
 		cases     int
 		noHistory bool
+		// points per side, when not the synthetic default (60).
+		points int
 	}{
 		{noise: backtest.NoiseHistogram, reg: backtest.Regression{Kind: backtest.KindTail, Size: 10}, rho: 0.5, minDetect: 0.9, cases: 200},
 		{noise: backtest.NoiseHistogram, reg: backtest.Regression{Kind: backtest.KindLevelShift, Size: 1.2}, rho: 0.5, minDetect: 0.25, cases: 200},
@@ -59,6 +62,14 @@ func TestErrorRatesRealisticShapes(t *testing.T) {
 		// (acrossTest) 26% and 90% were caught, now 49% and 95%.
 		{noise: backtest.NoiseAlignedCPU, reg: backtest.Regression{Kind: backtest.KindLevelShift, Size: 1.25}, rho: 0.5, minDetect: 0.4, cases: 800},
 		{noise: backtest.NoiseAlignedQuiet, reg: backtest.Regression{Kind: backtest.KindLevelShift, Size: 1.25}, rho: 0.5, minDetect: 0.88, cases: 800},
+		// The same pods over 20- and 30-point windows: their differences'
+		// dependence is read from the window alone, whose standard error's
+		// upper bound missed ρ 0.8 often enough to fail 12.8% and 12.5% of
+		// these unchanged canaries; its exact bound
+		// (stats.Dependence.ExactBound) 4.5% and 4.5%, catching 16% and
+		// 19.5% (30% and 25.5% before, at those A/A rates).
+		{noise: backtest.NoiseAlignedCPU, reg: backtest.Regression{Kind: backtest.KindLevelShift, Size: 1.25}, rho: 0.5, minDetect: 0.12, cases: 800, noHistory: true, points: 20},
+		{noise: backtest.NoiseAlignedCPU, reg: backtest.Regression{Kind: backtest.KindLevelShift, Size: 1.25}, rho: 0.5, minDetect: 0.12, cases: 800, points: 30},
 		// The same pods, the canary doubling halfway or climbing to twice
 		// the baseline: before the batch-means test had its later half
 		// (lateBatchTest), 21% and 10% were caught; 400 unchanged
@@ -94,9 +105,12 @@ func TestErrorRatesRealisticShapes(t *testing.T) {
 		if tc.noHistory {
 			name += "/no-history"
 		}
+		if tc.points > 0 {
+			name += fmt.Sprintf("/%d-points", tc.points)
+		}
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			cases, err := backtest.Synthetic(7, tc.cases, backtest.SyntheticOptions{Noises: []string{tc.noise}, Rhos: []float64{tc.rho}, Regressions: []backtest.Regression{tc.reg}, NoHistory: tc.noHistory})
+			cases, err := backtest.Synthetic(7, tc.cases, backtest.SyntheticOptions{Noises: []string{tc.noise}, Rhos: []float64{tc.rho}, Regressions: []backtest.Regression{tc.reg}, NoHistory: tc.noHistory, Points: tc.points})
 			if err != nil {
 				t.Fatal(err)
 			}

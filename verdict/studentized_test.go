@@ -387,7 +387,7 @@ func TestUnjudgeableNamesAJudgeableWindow(t *testing.T) {
 		{30, 0, true, 0.9, 0.05}, {12, 36, false, 0.6, 0.08}, {6, 18, false, 0.6, 0.1},
 	} {
 		dep := stats.Dependence{Rho: tc.rho, SE: tc.se, Points: tc.n + tc.history}
-		plan := stats.BatchPlan{X: tc.n, Y: tc.n, History: tc.history, Paired: tc.paired, Rho: upperDependence(dep), Expected: tc.rho,
+		plan := stats.BatchPlan{X: tc.n, Y: tc.n, History: tc.history, Paired: tc.paired, Rho: upperDependence(dep, tc.paired), Expected: tc.rho,
 			Alpha: 0.05 * (1 - tailShare) / 20, MinSize: dependenceTime(tc.rho)}
 		judged := func(n int) bool {
 			p := plan
