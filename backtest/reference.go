@@ -59,7 +59,8 @@ func referenceCase(c Case, cfg *verdict.Config) verdict.Outcome {
 
 // referenceBatches is the reference test's batches per window, and
 // referenceBound how many standard errors above its estimate the
-// dependence is corrected for (stats.Dependence.Bound).
+// dependence is corrected for (stats.Dependence.Bound; ExactBound for
+// paired differences).
 const (
 	referenceBatches = 6
 	referenceBound   = 2
@@ -101,18 +102,24 @@ func referenceP(pair *verdict.MetricSetPair, direction verdict.Direction) float6
 		}
 	}
 	var dep stats.Dependence
+	var upper float64
 	if paired {
 		d := make([]float64, len(x))
 		for i := range x {
 			d[i] = x[i] - y[i]
 		}
+		// The differences' dependence comes from the window alone: under
+		// 60 of them the standard error's bound misses strong dependence
+		// far too often (stats.Dependence.ExactBound).
 		dep = stats.EstimateDependence(d)
+		upper = dep.ExactBound(referenceBound)
 	} else {
 		dep = stats.WindowDependence(history, y)
+		upper = dep.Bound(referenceBound)
 	}
 	rho := math.Max(dep.Rho, 0)
 	size := max(min(len(x), len(y))/referenceBatches, int(math.Ceil((1+rho)/(1-rho))), 1)
-	r, err := stats.BatchShift(x, y, stats.BatchShiftOptions{Size: size, Paired: paired, History: history, Rho: dep.Bound(referenceBound), Alternative: alt})
+	r, err := stats.BatchShift(x, y, stats.BatchShiftOptions{Size: size, Paired: paired, History: history, Rho: upper, Alternative: alt})
 	if err != nil {
 		return 1
 	}
