@@ -9,7 +9,31 @@ import (
 	"gonum.org/v1/gonum/stat/distuv"
 )
 
-// exactBelow is the number of points under which Dependence.Bound's upper
+// ExactBound is Bound for an estimate from fewer than exactBelow points
+// of one series or two (a window, or its halves), except that an upper
+// bound (positive z) is at least the exact one at the same level Φ(z):
+// the largest ρ under which the estimator, simulated on AR(1) series of
+// the same shape, falls at or below ρ̂ with probability 1 − Φ(z)
+// (exactUpper). Short series estimate strong dependence far too low too
+// often for the standard error's bound to hold its level (exactBelow).
+// Estimates pooled from more pieces, or with a kernel inflation, get
+// Bound.
+//
+// The bound is the test inversion of a Neyman construction: U(ρ̂) =
+// sup{ρ : q_p(ρ) ≤ ρ̂} with q_p the estimator's p-quantile under ρ, which
+// covers the true ρ with probability at least 1 − p whenever q_p is
+// nondecreasing in ρ (Casella & Berger, Statistical Inference, 2nd ed.,
+// §9.2.1). Assumptions: the Gaussian-copula AR(1) model of
+// EstimateDependence; pieces of about equal length.
+func (d Dependence) ExactBound(z float64) float64 {
+	b := d.Bound(z)
+	if z > 0 && d.small.k > 0 && d.Inflation == 0 {
+		b = math.Max(b, exactUpper(d.small, d.Rho, lowerTail(z)))
+	}
+	return b
+}
+
+// exactBelow is the number of points under which ExactBound's upper
 // bound is read from the estimator's own simulated sampling distribution,
 // not only from its standard error. From 60 points the 2-SE bound on the
 // atanh scale misses the true ρ in 3–6% of AR(1) series for ρ up to 0.8;
