@@ -1,6 +1,7 @@
 package verdict_test
 
 import (
+	"cmp"
 	"fmt"
 	"testing"
 
@@ -30,6 +31,9 @@ func TestErrorRatesRealisticShapes(t *testing.T) {
 		noHistory bool
 		// points per side, when not the synthetic default (60).
 		points int
+		// maxAA, when set, is the row's own bound on its A/A rate, below
+		// the default 8%, where enough unchanged canaries tell them apart.
+		maxAA float64
 	}{
 		{noise: backtest.NoiseHistogram, reg: backtest.Regression{Kind: backtest.KindTail, Size: 10}, rho: 0.5, minDetect: 0.9, cases: 200},
 		{noise: backtest.NoiseHistogram, reg: backtest.Regression{Kind: backtest.KindLevelShift, Size: 1.2}, rho: 0.5, minDetect: 0.25, cases: 200},
@@ -106,6 +110,12 @@ func TestErrorRatesRealisticShapes(t *testing.T) {
 		// fails about half of unchanged canaries) and see +10% in 70% (400
 		// cases, seed 1; 76 of 100 here).
 		{noise: backtest.NoiseHeavyTailed, reg: backtest.Regression{Kind: backtest.KindLevelShift, Size: 1.1}, rho: 0.5, minDetect: 0.6, cases: 200},
+		// The same over 10 points with 180 of history, one or two batches
+		// a side: a spike in the canary's batch read as a shift, and 8.9%
+		// of 1,000 unchanged canaries failed; clipped to the far fences of
+		// the baseline and its history (clipToFences), 4.1%, +35% caught
+		// in 66.2% (65.4% before).
+		{noise: backtest.NoiseHeavyTailed, reg: backtest.Regression{Kind: backtest.KindLevelShift, Size: 1.35}, rho: 0.5, minDetect: 0.6, cases: 2000, points: 10, maxAA: 0.06},
 	} {
 		name := tc.noise + "/" + tc.reg.Kind
 		if tc.noHistory {
@@ -122,8 +132,9 @@ func TestErrorRatesRealisticShapes(t *testing.T) {
 			}
 			s := backtest.Run(cases, backtest.SyntheticConfig(), []verdict.JudgeName{verdict.JudgeDefault}, nil, nil).Judges[0].Summary
 			t.Logf("%s %s: detected %d/%d, A/A false fails %d/%d", tc.noise, tc.reg.Kind, s.Detected, s.Incidents, s.FalseFails, s.Controls)
-			if aa := float64(s.FalseFails) / float64(s.Controls); aa > 0.08 {
-				t.Errorf("A/A false fails %.3f, want ≤ 0.08", aa)
+			maxAA := cmp.Or(tc.maxAA, 0.08)
+			if aa := float64(s.FalseFails) / float64(s.Controls); aa > maxAA {
+				t.Errorf("A/A false fails %.3f, want ≤ %.2f", aa, maxAA)
 			}
 			if d := float64(s.Detected) / float64(s.Incidents); d < tc.minDetect {
 				t.Errorf("detected %.3f, want ≥ %.2f", d, tc.minDetect)

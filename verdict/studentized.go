@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"gonum.org/v1/gonum/stat"
 	"gonum.org/v1/gonum/stat/distuv"
@@ -69,6 +70,12 @@ type batchEvidence struct {
 	// were found less variable than the window's, which left it out.
 	history  bool
 	leftOutP float64
+	// lower and upper are the far fences the points were clipped to
+	// (clipToFences), on the tested scale; clippedCanary and
+	// clippedBaseline count the canary's points and the baseline's (with
+	// its history) that they moved.
+	lower, upper                   float64
+	clippedCanary, clippedBaseline int
 	// x, y and h are the canary's window, the baseline's and the history
 	// that joined the spread, on the tested scale.
 	x, y, h []float64
@@ -210,6 +217,9 @@ func batchTest(e *evidence, canary, control, history []float64, paired bool, dep
 	if p, rougher := rougherWindow(b.y, b.h, b.size); rougher {
 		b.h, b.history, b.leftOutP = nil, false, p
 	}
+	if len(b.h) > 0 {
+		clipToFences(b)
+	}
 	res, err := stats.BatchShift(b.x, b.y, stats.BatchShiftOptions{Size: b.size, Paired: paired, History: b.h, Rho: rho, Alternative: alt, ConfLevel: 1 - alpha})
 	if err != nil && !errors.Is(err, stats.ErrNoData) {
 		return err
@@ -294,6 +304,45 @@ func lateBatchTest(e *evidence, dep stats.Dependence, alt stats.Alternative, alp
 	}
 	e.late = &laterHalf{p: res.PValue, shift: shift, ciLow: b.toUnit(res.CILow), ciHigh: b.toUnit(res.CIHigh), up: res.T > 0, bounded: true, points: len(x),
 		how: fmt.Sprintf("level %+.4g from the baseline's (batch means%s over %d steps, t=%.3g on %.0f df)", shift, scale, size, res.T, res.DF)}
+}
+
+// farFence is Tukey's factor for "far out" values: beyond the quartiles
+// by three interquartile ranges.
+const farFence = 3
+
+// clipToFences clips the batch-means test's points (the canary's window,
+// the baseline's and its history, on the tested scale) to the far fences
+// of the baseline and its history (stats.Fences at farFence), and counts
+// the points it moved. The t on batch means rests on batch means being
+// about normal; a window of a few batches of heavy-tailed noise is not,
+// and one spike in the canary's one batch read as a shift (Student-t(3)
+// noise at AR 0.5, 10 points with 180 of history: 7.0% of unchanged
+// 20-metric canaries failed, 3.9% now, and +35% was caught in 70.6%
+// against 68.7%; seed 12, 2,000 cases). Normal noise (log-normal on the
+// log scale) passes the far fences about twice in a million points, and a
+// shift of the canary's bulk moves no point past them unless it is many
+// interquartile ranges, which the clipped points still show. The fences
+// come from the baseline alone, never from the canary; only where the
+// history joined, so that they rest on many points.
+func clipToFences(b *batchEvidence) {
+	ref := slices.Concat(b.y, b.h)
+	slices.Sort(ref)
+	b.lower, b.upper = stats.Fences(ref, farFence, false)
+	clip := func(v []float64) ([]float64, int) {
+		out, n := make([]float64, len(v)), 0
+		for i, x := range v {
+			out[i] = min(max(x, b.lower), b.upper)
+			if out[i] != x {
+				n++
+			}
+		}
+		return out, n
+	}
+	var ny, nh int
+	b.x, b.clippedCanary = clip(b.x)
+	b.y, ny = clip(b.y)
+	b.h, nh = clip(b.h)
+	b.clippedBaseline = ny + nh
 }
 
 // historyLevel is the level at which the baseline's window is found more
@@ -447,6 +496,14 @@ func batchDescription(r *metricCase, e *evidence, b *batchEvidence) string {
 	case e.movingWindow > 1:
 		desc += fmt.Sprintf("; the baseline's jumps show a moving window of %d steps (a rate or rolling aggregate the query did not name), so the dependence is that of every %d-th point, read as autocorrelation %.2f",
 			e.movingWindow, e.movingWindow, e.dep.Rho)
+	}
+	if n := b.clippedCanary + b.clippedBaseline; n > 0 {
+		lo, hi := b.lower, b.upper
+		if b.log {
+			lo, hi = math.Exp(lo), math.Exp(hi)
+		}
+		desc += fmt.Sprintf("; %d canary and %d baseline points beyond the far fences of the baseline and its history [%.4g, %.4g] were clipped to them, so that a spike does not read as a shift",
+			b.clippedCanary, b.clippedBaseline, lo, hi)
 	}
 	if b.leftOutP > 0 {
 		desc += fmt.Sprintf("; the history was left out of the batch means' spread: its batch means vary less than the baseline window's (F test, p=%.2g)", b.leftOutP)

@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -621,5 +622,36 @@ func TestJumpReasonNamesItsReference(t *testing.T) {
 				t.Errorf("%s: the jump test's reason does not say %q: %s", tc.name, say, m.Reason)
 			}
 		}
+	}
+}
+
+// TestClipToFences: the batch-means test's points are clipped to the far
+// fences of the baseline and its history, which the canary's values never
+// move; the counts name the points moved, and the inputs are not
+// modified.
+func TestClipToFences(t *testing.T) {
+	t.Parallel()
+	y := []float64{1, 2, 3, 4, 5}
+	h := []float64{2, 3, 4, 3, 40}
+	x := []float64{3, 100, -60, 4}
+	b := &batchEvidence{x: x, y: y, h: h}
+	clipToFences(b)
+	// Baseline and history sorted: 1 2 2 3 3 3 4 4 5 40; quartiles 2.25
+	// and 4 (type 7), so the far fences are 2.25 − 5.25 and 4 + 5.25.
+	const lower, upper = -3.0, 9.25
+	if math.Abs(b.lower-lower) > 1e-12 || math.Abs(b.upper-upper) > 1e-12 {
+		t.Fatalf("fences [%v, %v], want [%v, %v]", b.lower, b.upper, lower, upper)
+	}
+	want := map[string][][]float64{"canary": {b.x, {3, upper, lower, 4}}, "baseline": {b.y, y}, "history": {b.h, {2, 3, 4, 3, upper}}}
+	for name, got := range want {
+		if !slices.Equal(got[0], got[1]) {
+			t.Errorf("%s clipped to %v, want %v", name, got[0], got[1])
+		}
+	}
+	if b.clippedCanary != 2 || b.clippedBaseline != 1 {
+		t.Errorf("clipped %d canary and %d baseline points, want 2 and 1", b.clippedCanary, b.clippedBaseline)
+	}
+	if x[1] != 100 || h[4] != 40 {
+		t.Errorf("the inputs were modified: %v, %v", x, h)
 	}
 }
