@@ -83,7 +83,11 @@ type quantileTable struct {
 // the same normal scores), simulated once per shape and level with a
 // seed of their own, so the bound is the same in every process.
 func exactUpper(s smallSample, rho, p float64) float64 {
-	t, _ := quantileTables.LoadOrStore(quantileKey{s, p}, &quantileTable{})
+	key := quantileKey{s, p}
+	t, ok := quantileTables.Load(key)
+	if !ok {
+		t, _ = quantileTables.LoadOrStore(key, &quantileTable{})
+	}
 	table := t.(*quantileTable)
 	table.once.Do(func() { table.q = simulateQuantiles(s, p) })
 	q := table.q

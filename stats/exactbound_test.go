@@ -3,6 +3,7 @@ package stats
 import (
 	"math"
 	"math/rand/v2"
+	"sync"
 	"testing"
 )
 
@@ -99,6 +100,25 @@ func TestExactUpperBoundOnlyWidens(t *testing.T) {
 		}
 		if dp := EstimateDependence(pieces...); dp.ExactBound(2) != dp.Bound(2) {
 			t.Fatalf("three pieces: bound %.4f, want the 2-SE bound %.4f", dp.ExactBound(2), dp.Bound(2))
+		}
+	}
+}
+
+// TestExactBoundConcurrent: analyses that meet a window shape at once
+// share one simulation of its table and read the same bound.
+func TestExactBoundConcurrent(t *testing.T) {
+	t.Parallel()
+	d := EstimateDependence([]float64{3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8, 9, 7})
+	got := make([]float64, 8)
+	var wg sync.WaitGroup
+	for i := range got {
+		wg.Go(func() { got[i] = d.ExactBound(2) })
+	}
+	wg.Wait()
+	want := d.ExactBound(2)
+	for i, b := range got {
+		if b != want {
+			t.Errorf("goroutine %d read %v, want %v", i, b, want)
 		}
 	}
 }
