@@ -5,6 +5,7 @@ package kayenta
 
 import (
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/canaryjudge/judge/stats"
@@ -77,6 +78,28 @@ func joinReasons(tests []map[string]any) string {
 	return strings.Join(parts, " | ")
 }
 
+// callerScore is the score Kayenta's callers are given. Spinnaker's canary
+// stage and Argo Rollouts' kayenta provider ignore the classification and
+// compare the score with their thresholds (Orca: pass when score ≥ pass,
+// stop when score ≤ marginal; Argo: on int(score), Successful ≥ pass,
+// Inconclusive ≥ marginal, else Failed). judge's verdict can be MARGINAL
+// at a score that clears pass (a critical metric not judgeable is not
+// counted in the score) or FAIL at one that clears marginal, so the score
+// is lowered into the verdict's band, never raised: a MARGINAL to just
+// under pass (⌈pass⌉ − 1), a FAIL to just under marginal (⌈marginal⌉ − 1,
+// at least 0). With marginal 0 a FAIL reads as MARGINAL to Argo, and with
+// ⌈pass⌉ − 1 under marginal a MARGINAL reads as FAIL: both still not pass.
+func callerScore(res *verdict.Result) float64 {
+	t := res.Thresholds
+	switch {
+	case res.Result == verdict.ResultMarginal && res.Score >= t.Pass:
+		return math.Max(math.Ceil(t.Pass)-1, 0)
+	case res.Result == verdict.ResultFail && (res.Score > t.Marginal || math.Trunc(res.Score) >= t.Marginal):
+		return math.Max(math.Ceil(t.Marginal)-1, 0)
+	}
+	return res.Score
+}
+
 // FromResult converts a verdict to Kayenta's CanaryJudgeResult.
 func FromResult(res *verdict.Result) JudgeResult {
 	// The judge that ran: Kayenta's own judge, reproduced, is named as
@@ -85,12 +108,17 @@ func FromResult(res *verdict.Result) JudgeResult {
 	if res.Judge != verdict.JudgeKayenta {
 		name = string(verdict.JudgeDefault)
 	}
+	score, reason := res.Score, res.Reason
+	if s := callerScore(res); s != score {
+		reason += fmt.Sprintf(" (score %.2f reported as %.2f, so that a caller comparing the score with the thresholds reads the verdict, %s)", score, s, res.Result)
+		score = s
+	}
 	out := JudgeResult{
 		JudgeName: name,
 		Score: Score{
-			Score:                res.Score,
+			Score:                score,
 			Classification:       strings.ToUpper(string(res.Result[:1])) + strings.ToLower(string(res.Result[1:])),
-			ClassificationReason: res.Reason,
+			ClassificationReason: reason,
 		},
 	}
 	// One result per metric, as Kayenta has (its consumers look results up

@@ -117,15 +117,18 @@ func Regressed(res *verdict.Result) bool {
 // verdict.Options.Equivalence when p.PassEarly), and explains it: how much
 // of the level is spent and what the next look is tested at. A PASS that
 // could not have detected a metric's allowed effect at the look's level
-// (verdict.Result.Powered) is no PASS: Decide makes it MARGINAL, and the
-// sequence continues, or fails on its last look; underpowered says so.
+// (verdict.Result.Powered: a metric left INCONCLUSIVE for it, critical or
+// not) is no PASS: Decide makes it MARGINAL, and the sequence continues,
+// or fails on its last look; underpowered says so.
 func (p Plan) Decide(look int, res *verdict.Result) (d Decision, why string, underpowered bool) {
 	spent := fmt.Sprintf("look %d%s tested at level %.3g, %.3g of %.3g spent", look, p.of(), p.Level(look), p.Spent(look), p.Alpha)
 	next := fmt.Sprintf("; the next look is tested at %.3g", p.Level(look+1))
-	if res.Result == verdict.ResultPass {
+	if res.Result != verdict.ResultFail {
 		if ok, short := res.Powered(); !ok {
-			res.Result = verdict.ResultMarginal
-			res.Reason = "underpowered, so not a pass: " + short + ". " + res.Reason
+			if res.Result == verdict.ResultPass {
+				res.Result = verdict.ResultMarginal
+				res.Reason = "underpowered, so not a pass: " + short + ". " + res.Reason
+			}
 			if p.Last(look) {
 				return Fail, spent + ": the last look could not have detected an allowed effect (" + short + "); only a powered PASS passes", true
 			}

@@ -105,22 +105,20 @@ func decideDefault(r *metricCase, adjP, alpha, reach float64) {
 		}
 	}
 	if !(adjP <= alpha) {
+		mde, ok := detectableShift(e, alpha, reach*e.locationShare())
+		notePower(r, mde, ok)
+		if why := r.underpowered(reach*e.locationShare(), e.n); why != "" {
+			r.Classification, r.Critical = Inconclusive, m.Critical
+			r.Reason = why + ": " + desc
+			if r.Critical {
+				r.Reason += "; critical metric: the analysis is at most MARGINAL"
+			}
+			return
+		}
 		r.Classification = Pass
 		r.Reason = "no significant change: " + desc
 		if e.ciLow > 0 || e.ciHigh < 0 {
 			r.Reason += "; the interval is at the unadjusted level, so it can exclude 0 while the adjusted p, which decides, is not significant"
-		}
-		mde, ok := detectableShift(e, alpha)
-		notePower(r, mde, ok)
-		if ok {
-			rel := stats.RelativeShift(mde, r.Baseline.Median)
-			if mde > m.MinEffect && (math.IsNaN(rel) || rel > DefaultDetectableShare) {
-				w := fmt.Sprintf("too little data for a confident pass: only shifts of about %.4g or more", mde)
-				if !math.IsNaN(rel) {
-					w += fmt.Sprintf(" (%.0f%% of the baseline median)", 100*rel)
-				}
-				r.Warnings = append(r.Warnings, w+" would be detected")
-			}
 		}
 		return
 	}
@@ -325,14 +323,15 @@ func describeEvidence(r *metricCase, e *evidence, adjP float64) string {
 }
 
 // detectableShift approximates the smallest shift the location test would
-// detect with 80% power at level alpha: (z_{1−α} + z_{0.8}) times the
+// detect with 80% power at level: (z_{1−level} + z_{0.8}) times the
 // standard error of the shift, read off the interval (computed at the
-// judge's level 1 − alpha).
-func detectableShift(e *evidence, alpha float64) (float64, bool) {
-	zAlpha := distuv.UnitNormal.Quantile(1 - alpha)
+// judge's level 1 − alpha: half-width / z_{1−alpha}); both z two-sided
+// (level/2, alpha/2) for a two-sided test.
+func detectableShift(e *evidence, alpha, level float64) (float64, bool) {
+	zAlpha, zLevel := distuv.UnitNormal.Quantile(1-alpha), distuv.UnitNormal.Quantile(1-level)
 	halfWidth := e.ciHigh - e.estimate
 	if e.alternative == stats.TwoSided {
-		zAlpha = distuv.UnitNormal.Quantile(1 - alpha/2)
+		zAlpha, zLevel = distuv.UnitNormal.Quantile(1-alpha/2), distuv.UnitNormal.Quantile(1-level/2)
 		halfWidth = (e.ciHigh - e.ciLow) / 2
 	} else if math.IsInf(halfWidth, 0) {
 		halfWidth = e.estimate - e.ciLow
@@ -341,5 +340,5 @@ func detectableShift(e *evidence, alpha float64) (float64, bool) {
 		return 0, false
 	}
 	se := halfWidth / zAlpha
-	return (zAlpha + distuv.UnitNormal.Quantile(0.8)) * se, true
+	return (zLevel + distuv.UnitNormal.Quantile(0.8)) * se, true
 }

@@ -137,10 +137,10 @@ type MetricResult struct {
 	Warnings  []string          `json:"warnings,omitempty"`
 	ID        string            `json:"id,omitempty"`
 	Tags      map[string]string `json:"tags,omitempty"`
-	// detectable and allowed are, for a metric the default judge passed
-	// without a significant change, the shift its test could have detected
-	// at the analysis' level and the smallest shift its config does not
-	// allow (Result.Powered); 0 when not known.
+	// detectable and allowed are, for a default-judge metric without a
+	// significant change, the shift its test could have detected at the
+	// level it is tested at and the smallest shift its config does not
+	// allow (metricCase.underpowered); 0 when not known.
 	detectable, allowed float64
 }
 

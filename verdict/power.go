@@ -3,13 +3,14 @@ package verdict
 import (
 	"fmt"
 	"math"
+
+	"github.com/canaryjudge/judge/stats"
 )
 
 // DefaultDetectableShare is the shift, as a share of the baseline's
 // median, that a PASS must be able to detect when a metric's config
 // allows no change at all (allowedIncrease and allowedDecrease neutral,
-// no minEffect): the share above which the default judge warns that a
-// pass had too little data.
+// no minEffect).
 const DefaultDetectableShare = 0.2
 
 // allowedShift is the smallest shift on a regressing side that the config
@@ -41,41 +42,56 @@ func allowedShift(m *MetricResult, cfg *Metric) float64 {
 	return math.Max(allowed, cfg.MinEffect)
 }
 
-// Powered reports whether every counted metric that passed without a
-// significant change could have detected its allowed effect (allowedShift)
-// at the analysis' level: its minimum detectable shift with 80% power,
-// (z_{1−α} + z_{0.8}) times the standard error read off its interval, is
-// no larger. A PASS certifies that a regression of the allowed size would
-// have been seen; a look tested at a level so small that it could not is
-// not a PASS (sequence.Plan.Decide). Metrics judged by a threshold or a
-// count test, and those with a zero baseline and no minEffect, are not
-// held to it. The reason names the first metric that falls short and what
-// would make it judgeable.
+// Powered reports whether the analysis holds no metric left INCONCLUSIVE
+// because its test could not have detected its allowed effect
+// (metricCase.underpowered), and names the first that is. A single
+// analysis only leaves such a metric out of the score (a critical one
+// makes the analysis at most MARGINAL); a sequence's look holds every
+// counted metric to it (sequence.Plan.Decide).
 func (r *Result) Powered() (bool, string) {
 	for i := range r.Metrics {
 		m := &r.Metrics[i]
-		if m.Muted || m.Classification != Pass || m.detectable == 0 || m.allowed == 0 {
-			continue
-		}
-		if m.detectable > m.allowed {
-			mde := "no shift, however large"
-			if !math.IsInf(m.detectable, 1) {
-				mde = fmt.Sprintf("only a shift of about %s or more", fmtFloat(m.detectable))
-			}
-			return false, fmt.Sprintf("%s: at this level %s would be detected, more than its allowed effect %s; "+
-				"more points per look, fewer looks (a planned sequence, or a new one) or a larger allowed effect would make it judgeable",
-				m.Name, mde, fmtFloat(m.allowed))
+		if !m.Muted && m.Classification == Inconclusive && m.allowed > 0 && m.detectable > m.allowed {
+			return false, m.Name + ": " + m.Reason
 		}
 	}
 	return true, ""
 }
 
-// notePower records, for a metric that passed without a significant change
-// under the default judge, what it could have detected at its level
+// underpowered says why a metric with no significant change is not a PASS
+// when the smallest shift its location test would detect with 80% power at
+// level (the share of the family-wise level it is tested at) exceeds the
+// smallest shift its config does not allow (allowedShift): a PASS
+// certifies that a regression of the allowed size would have been seen.
+// "" when it could have been seen, or when the metric is not held to it
+// (a count test, a zero baseline without minEffect).
+func (r *metricCase) underpowered(level float64, points int) string {
+	if r.allowed == 0 || !(r.detectable > r.allowed) {
+		return ""
+	}
+	mde, more := "no shift, however large", "more points per window"
+	if !math.IsInf(r.detectable, 1) {
+		mde = "only a shift of about " + fmtFloat(r.detectable)
+		if rel := stats.RelativeShift(r.detectable, r.Baseline.Median); !math.IsNaN(rel) {
+			mde += fmt.Sprintf(" (%.0f%% of the baseline median)", 100*rel)
+		}
+		mde += " or more"
+		// The standard error falls as 1/√n for a fixed dependence.
+		if need := math.Ceil(float64(points) * math.Pow(r.detectable/r.allowed, 2)); points > 0 && need < 1e6 {
+			more = fmt.Sprintf("more points per window (about %.0f, now %d)", need, points)
+		}
+	}
+	return fmt.Sprintf("not judgeable, too little data for a pass: at the level this metric is tested at (%.2g), %s would be detected with 80%% power, "+
+		"more than its allowed effect %s; %s, a baseline history, fewer metrics or a larger allowed effect "+
+		"(allowedIncrease / allowedDecrease, minEffect) would make it judgeable", level, mde, fmtFloat(r.allowed), more)
+}
+
+// notePower records, for a default-judge metric without a significant
+// change, what it could have detected at its level
 // (detectableShift's mde when ok; +Inf when the interval is unbounded, as
 // no shift however large would have been significant; 0 when it has no
 // width, as constant samples show any shift) and what its config allows
-// (Result.Powered).
+// (metricCase.underpowered).
 func notePower(r *metricCase, mde float64, ok bool) {
 	e := r.test
 	if e == nil || e.counts != nil || r.metric == nil {
