@@ -77,7 +77,8 @@ func (r *metricCase) underpowered(level float64, points int) string {
 		}
 		mde += " or more"
 		// The standard error falls as 1/√n for a fixed dependence.
-		if need := math.Ceil(float64(points) * math.Pow(r.detectable/r.allowed, 2)); points > 0 && need < 1e6 {
+		ratio := r.detectable / r.allowed
+		if need := math.Ceil(float64(points) * ratio * ratio); points > 0 && need < 1e6 {
 			more = fmt.Sprintf("more points per window (about %.0f, now %d)", need, points)
 		}
 	}
