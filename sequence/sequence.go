@@ -132,7 +132,7 @@ func (p Plan) Decide(look int, res *verdict.Result) (d Decision, why string, und
 			if p.Last(look) {
 				return Fail, spent + ": the last look could not have detected an allowed effect (" + short + "); only a powered PASS passes", true
 			}
-			return Continue, spent + ": no regression established, but this look could not have detected an allowed effect, so it does not pass" + next, true
+			return Continue, spent + ": no regression established, but this look could not have detected an allowed effect (" + short + "), so it does not pass" + next, true
 		}
 	}
 	switch {

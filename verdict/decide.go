@@ -105,8 +105,7 @@ func decideDefault(r *metricCase, adjP, alpha, reach float64) {
 		}
 	}
 	if !(adjP <= alpha) {
-		mde, ok := detectableShift(e, alpha, reach*e.locationShare())
-		notePower(r, mde, ok)
+		notePower(r, detectableShift(e, alpha, reach*e.locationShare()))
 		if why := r.underpowered(reach*e.locationShare(), e.n); why != "" {
 			r.Classification, r.Critical = Inconclusive, m.Critical
 			r.Reason = why + ": " + desc
@@ -326,8 +325,11 @@ func describeEvidence(r *metricCase, e *evidence, adjP float64) string {
 // detect with 80% power at level: (z_{1−level} + z_{0.8}) times the
 // standard error of the shift, read off the interval (computed at the
 // judge's level 1 − alpha: half-width / z_{1−alpha}); both z two-sided
-// (level/2, alpha/2) for a two-sided test.
-func detectableShift(e *evidence, alpha, level float64) (float64, bool) {
+// (level/2, alpha/2) for a two-sided test, and a one-sided test's
+// half-width on its bounded side. +Inf when that half-width is unbounded
+// or unknown (no shift however large would be significant), 0 when it is
+// 0 (constant differences show any shift).
+func detectableShift(e *evidence, alpha, level float64) float64 {
 	zAlpha, zLevel := distuv.UnitNormal.Quantile(1-alpha), distuv.UnitNormal.Quantile(1-level)
 	halfWidth := e.ciHigh - e.estimate
 	if e.alternative == stats.TwoSided {
@@ -336,9 +338,12 @@ func detectableShift(e *evidence, alpha, level float64) (float64, bool) {
 	} else if math.IsInf(halfWidth, 0) {
 		halfWidth = e.estimate - e.ciLow
 	}
-	if math.IsInf(halfWidth, 0) || math.IsNaN(halfWidth) || halfWidth <= 0 {
-		return 0, false
+	switch {
+	case math.IsInf(halfWidth, 0) || math.IsNaN(halfWidth):
+		return math.Inf(1)
+	case halfWidth <= 0:
+		return 0
 	}
 	se := halfWidth / zAlpha
-	return (zLevel + distuv.UnitNormal.Quantile(0.8)) * se, true
+	return (zLevel + distuv.UnitNormal.Quantile(0.8)) * se
 }

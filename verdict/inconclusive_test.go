@@ -47,14 +47,19 @@ func TestFewPointsNeverPass(t *testing.T) {
 	}
 }
 
-// TestUnreachableAmongManyMetrics: ten time-aligned pairs a metric among
-// twenty critical metrics. Ten pairs' signed ranks read at best p ≈ 0.003,
-// above the 0.05·0.9/20 the adjustment asks of each metric, so no shift
-// however large could fail a metric: a canary at twice the baseline in one
-// metric is MARGINAL (INCONCLUSIVE, naming what would make it judgeable),
-// not PASS 100 as before; so is a canary 1.5 times the baseline on
-// separate hosts with 5 points a side. With one metric, or 60 pairs a
-// metric, the doubling fails.
+// TestUnreachableAmongManyMetrics: a canary 1.5 times the baseline on
+// separate hosts with 5 points a side among twenty critical metrics:
+// complete separation reads at best 1/C(10, 5) ≈ 0.004, above the
+// 0.05·0.9/20 the adjustment asks of each metric, so no shift however
+// large could fail the metric, and it is MARGINAL (INCONCLUSIVE, naming
+// what would make it judgeable), not PASS 100 as before. Ten time-aligned
+// pairs a metric among twenty, one doubled, are never PASS: their
+// dependence is bounded from the window's ten differences
+// (stats.Dependence.ExactBound) for the batch-means test, which fails the
+// doubling or leaves it unjudged (before, the missing estimate of their
+// 5-point halves sent them to a signed-rank test as if independent, whose
+// best p ≈ 0.003 could not reach the level). With one metric, or 60 pairs
+// a metric, the doubling fails.
 func TestUnreachableAmongManyMetrics(t *testing.T) {
 	t.Parallel()
 	r := rand.New(rand.NewPCG(10, 20))
@@ -83,11 +88,10 @@ func TestUnreachableAmongManyMetrics(t *testing.T) {
 		}
 		return res
 	}
-	res := analyze(20, 10)
-	m := res.Metrics[0]
-	if res.Result != ResultMarginal || m.Classification != Inconclusive || !strings.Contains(m.Reason, "among the analysis' metrics") ||
-		!strings.Contains(m.Reason, "fewer metrics, would make it judgeable") {
-		t.Errorf("20 metrics of 10 pairs, one doubled: %s %s (%s)", res.Result, m.Classification, m.Reason)
+	for range 5 {
+		if res := analyze(20, 10); res.Result == ResultPass {
+			t.Errorf("20 metrics of 10 pairs, one doubled: %s %s (%s)", res.Result, res.Metrics[0].Classification, res.Metrics[0].Reason)
+		}
 	}
 	// Separate hosts, 5 points a side: complete separation reads at best
 	// 1/C(10, 5) ≈ 0.004, above 0.05·0.9/20.

@@ -88,23 +88,13 @@ func (r *metricCase) underpowered(level float64, points int) string {
 }
 
 // notePower records, for a default-judge metric without a significant
-// change, what it could have detected at its level
-// (detectableShift's mde when ok; +Inf when the interval is unbounded, as
-// no shift however large would have been significant; 0 when it has no
-// width, as constant samples show any shift) and what its config allows
-// (metricCase.underpowered).
-func notePower(r *metricCase, mde float64, ok bool) {
-	e := r.test
-	if e == nil || e.counts != nil || r.metric == nil {
+// change, what it could have detected at its level (detectableShift) and
+// what its config allows (metricCase.underpowered). Count tests are not
+// held to it.
+func notePower(r *metricCase, mde float64) {
+	if r.test == nil || r.test.counts != nil || r.metric == nil {
 		return
 	}
-	switch w := e.ciHigh - e.ciLow; {
-	case ok:
-		r.detectable = mde
-	case math.IsInf(w, 0) || math.IsNaN(w):
-		r.detectable = math.Inf(1)
-	default:
-		r.detectable = 0
-	}
+	r.detectable = mde
 	r.allowed = allowedShift(&r.MetricResult, r.metric)
 }

@@ -139,20 +139,23 @@ func TestDetectableShiftLevel(t *testing.T) {
 		e            evidence
 		alpha, level float64
 		want         float64
-		ok           bool
 	}{
 		// z_{0.95} = 1.6449, z_{0.9975} = 2.8070, z_{0.8} = 0.8416
-		{"one-sided, same level", evidence{estimate: 0, ciLow: -1.6449, ciHigh: math.Inf(1), alternative: stats.Greater}, 0.05, 0.05, 1.6449 + 0.8416, true},
-		{"one-sided, a twentieth", evidence{estimate: 0, ciLow: -1.6449, ciHigh: math.Inf(1), alternative: stats.Greater}, 0.05, 0.0025, 2.8070 + 0.8416, true},
+		{"one-sided, same level", evidence{estimate: 0, ciLow: -1.6449, ciHigh: math.Inf(1), alternative: stats.Greater}, 0.05, 0.05, 1.6449 + 0.8416},
+		{"one-sided, a twentieth", evidence{estimate: 0, ciLow: -1.6449, ciHigh: math.Inf(1), alternative: stats.Greater}, 0.05, 0.0025, 2.8070 + 0.8416},
 		// z_{0.975} = 1.9600, z_{0.99875} = 3.0233
-		{"two-sided, a twentieth", evidence{estimate: 1, ciLow: -0.96, ciHigh: 2.96, alternative: stats.TwoSided}, 0.05, 0.0025, 3.0233 + 0.8416, true},
-		{"unbounded", evidence{estimate: 0, ciLow: math.Inf(-1), ciHigh: math.Inf(1), alternative: stats.Greater}, 0.05, 0.0025, 0, false},
-		{"no width", evidence{estimate: 2, ciLow: 2, ciHigh: math.Inf(1), alternative: stats.Greater}, 0.05, 0.0025, 0, false},
+		{"two-sided, a twentieth", evidence{estimate: 1, ciLow: -0.96, ciHigh: 2.96, alternative: stats.TwoSided}, 0.05, 0.0025, 3.0233 + 0.8416},
+		{"unbounded", evidence{estimate: 0, ciLow: math.Inf(-1), ciHigh: math.Inf(1), alternative: stats.Greater}, 0.05, 0.0025, math.Inf(1)},
+		{"unknown", evidence{estimate: math.NaN(), ciLow: -1, ciHigh: 1, alternative: stats.Greater}, 0.05, 0.0025, math.Inf(1)},
+		// Constant differences: the bounded side has no width, and any
+		// shift would be seen.
+		{"no width", evidence{estimate: 0, ciLow: 0, ciHigh: math.Inf(1), alternative: stats.Greater}, 0.05, 0.0025, 0},
+		{"no width below", evidence{estimate: 0, ciLow: math.Inf(-1), ciHigh: 0, alternative: stats.Less}, 0.05, 0.0025, 0},
 	}
 	for _, tc := range tests {
-		got, ok := detectableShift(&tc.e, tc.alpha, tc.level)
-		if ok != tc.ok || math.Abs(got-tc.want) > 1e-3 {
-			t.Errorf("%s: %g, %v; want %g, %v", tc.name, got, ok, tc.want, tc.ok)
+		got := detectableShift(&tc.e, tc.alpha, tc.level)
+		if !(math.Abs(got-tc.want) <= 1e-3 || math.IsInf(tc.want, 1) && math.IsInf(got, 1)) {
+			t.Errorf("%s: %g, want %g", tc.name, got, tc.want)
 		}
 	}
 }

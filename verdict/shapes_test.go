@@ -74,6 +74,12 @@ func TestErrorRatesRealisticShapes(t *testing.T) {
 		// 19.5% (30% and 25.5% before, at those A/A rates).
 		{noise: backtest.NoiseAlignedCPU, reg: backtest.Regression{Kind: backtest.KindLevelShift, Size: 1.25}, rho: 0.5, minDetect: 0.12, cases: 800, noHistory: true, points: 20},
 		{noise: backtest.NoiseAlignedCPU, reg: backtest.Regression{Kind: backtest.KindLevelShift, Size: 1.25}, rho: 0.5, minDetect: 0.12, cases: 800, points: 30},
+		// And over 16 points, whose 8-point halves are too short for an
+		// estimate: the missing estimate was read as independence, and
+		// the signed-rank test failed 96.2% of these unchanged canaries;
+		// the whole window's detrended differences now bound the
+		// dependence (rankAllowance), 3.8%, 12% caught.
+		{noise: backtest.NoiseAlignedCPU, reg: backtest.Regression{Kind: backtest.KindLevelShift, Size: 1.25}, rho: 0.5, minDetect: 0.06, cases: 800, points: 16},
 		// The same pods, the canary doubling halfway or climbing to twice
 		// the baseline: before the batch-means test had its later half
 		// (lateBatchTest), 21% and 10% were caught; 400 unchanged

