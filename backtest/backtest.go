@@ -114,6 +114,12 @@ type Summary struct {
 	FalseFailRate float64 `json:"false_fail_rate"`
 	Marginal      int     `json:"marginal"`
 	Errors        int     `json:"errors"`
+	// Passed counts incidents that ended PASS (waved through, where
+	// MARGINAL at least holds them back); ControlsPassed controls that
+	// ended PASS (certified, where MARGINAL says the data could not have
+	// shown the allowed effect).
+	Passed         int `json:"passed"`
+	ControlsPassed int `json:"controls_passed"`
 	// Unlabelled counts cases with no expected verdict (stored analyses
 	// nobody labelled): in neither recall nor false fails. Changed counts
 	// replayed analyses whose candidate verdict differs from the recorded
@@ -325,12 +331,15 @@ func Summarize(outcomes []Outcome) Summary {
 		if o.Recorded != nil && o.Recorded.Result != o.Result {
 			s.Changed++
 		}
-		failed := o.Result == verdict.ResultFail
+		failed, passed := o.Result == verdict.ResultFail, o.Result == verdict.ResultPass
 		switch o.Expected {
 		case verdict.ResultFail:
 			s.Incidents++
 			if failed {
 				s.Detected++
+			}
+			if passed {
+				s.Passed++
 			}
 			if o.Kind == "" {
 				continue
@@ -357,6 +366,9 @@ func Summarize(outcomes []Outcome) Summary {
 			s.Controls++
 			if failed {
 				s.FalseFails++
+			}
+			if passed {
+				s.ControlsPassed++
 			}
 			if o.Noise == "" {
 				continue
@@ -433,6 +445,6 @@ func ratio(a, b int) float64 {
 
 // String describes a summary in one line.
 func (s Summary) String() string {
-	return fmt.Sprintf("incidents %d, detected %d (recall %.1f%%); controls %d, false fails %d (%.1f%%); marginal %d; errors %d",
-		s.Incidents, s.Detected, 100*s.Recall, s.Controls, s.FalseFails, 100*s.FalseFailRate, s.Marginal, s.Errors)
+	return fmt.Sprintf("incidents %d, detected %d (recall %.1f%%); controls %d, false fails %d (%.1f%%); marginal %d; errors %d; PASS: %d incidents, %d controls",
+		s.Incidents, s.Detected, 100*s.Recall, s.Controls, s.FalseFails, 100*s.FalseFailRate, s.Marginal, s.Errors, s.Passed, s.ControlsPassed)
 }
