@@ -445,6 +445,6 @@ func ratio(a, b int) float64 {
 
 // String describes a summary in one line.
 func (s Summary) String() string {
-	return fmt.Sprintf("incidents %d, detected %d (recall %.1f%%); controls %d, false fails %d (%.1f%%); marginal %d; errors %d; PASS: %d incidents, %d controls",
+	return fmt.Sprintf("incidents %d, detected %d (recall %.1f%%); controls %d, false fails %d (%.1f%%); marginal %d; errors %d; PASS: incidents %d, controls %d",
 		s.Incidents, s.Detected, 100*s.Recall, s.Controls, s.FalseFails, 100*s.FalseFailRate, s.Marginal, s.Errors, s.Passed, s.ControlsPassed)
 }

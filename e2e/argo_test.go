@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"math/rand/v2"
 	"net/http"
 	"strings"
 	"testing"
@@ -23,8 +24,11 @@ import (
 )
 
 // fixture is a live judge server over a real Prometheus holding a baseline
-// and three canaries: good (PASS), half (one of two groups regressed:
-// MARGINAL) and bad (the critical latency regressed: FAIL).
+// and four canaries: good (PASS), half (one of two groups regressed:
+// MARGINAL), bad (the critical latency regressed: FAIL) and noisy (the
+// critical latency unchanged against its own baseline, noisy-base, but
+// too noisy for 40 points to show a 20% shift: INCONCLUSIVE, not counted,
+// so MARGINAL at score 100).
 type fixture struct {
 	addr       string
 	start, end time.Time
@@ -44,6 +48,14 @@ func newFixture(t *testing.T) fixture {
 		return s
 	}
 	var fixtures []promtest.Series
+	r := rand.New(rand.NewPCG(7, 7))
+	for _, pod := range []string{"noisy-base", "noisy"} {
+		noisy := promtest.Series{Name: "e2e_latency_seconds", Labels: map[string]string{"pod": pod}}
+		for i := range 40 {
+			noisy.Samples = append(noisy.Samples, promtest.Sample{T: start.Add(time.Duration(i) * time.Minute), V: 0.2 * math.Exp(0.5*r.NormFloat64())})
+		}
+		fixtures = append(fixtures, noisy, series("e2e_errors", pod, 1, 3))
+	}
 	for _, p := range []struct {
 		pod                string
 		latency, errs      float64
@@ -82,16 +94,26 @@ func newFixture(t *testing.T) fixture {
 	return fixture{addr: srv.Addr(), start: start, end: start.Add(39 * time.Minute), prom: prom, nativeConfig: `{"config":` + config + `}`}
 }
 
+// baselineOf is the fixture's baseline pod for a canary.
+func baselineOf(canary string) string {
+	if canary == "noisy" {
+		return "noisy-base"
+	}
+	return "base"
+}
+
 // TestArgoKayentaProvider runs Argo Rollouts' own kayenta provider against
 // judge in Kayenta's place: Successful on PASS, Inconclusive on MARGINAL,
-// Failed on FAIL.
+// Failed on FAIL. The provider reads only the score: the noisy canary's
+// MARGINAL at score 100 must not read as Successful.
 func TestArgoKayentaProvider(t *testing.T) {
 	f := newFixture(t)
 	provider := kayenta.NewKayentaProvider(*log.NewEntry(log.New()), kayenta.NewHttpClient())
 	for canary, want := range map[string]v1alpha1.AnalysisPhase{
-		"good": v1alpha1.AnalysisPhaseSuccessful,
-		"half": v1alpha1.AnalysisPhaseInconclusive,
-		"bad":  v1alpha1.AnalysisPhaseFailed,
+		"good":  v1alpha1.AnalysisPhaseSuccessful,
+		"half":  v1alpha1.AnalysisPhaseInconclusive,
+		"bad":   v1alpha1.AnalysisPhaseFailed,
+		"noisy": v1alpha1.AnalysisPhaseInconclusive,
 	} {
 		scope := func(name string) v1alpha1.ScopeDetail {
 			return v1alpha1.ScopeDetail{Scope: name, Region: "eu-west-1", Step: 60, Start: f.start.Format(time.RFC3339), End: f.end.Format(time.RFC3339)}
@@ -100,7 +122,7 @@ func TestArgoKayentaProvider(t *testing.T) {
 			Address: "http://" + f.addr, Application: "shop", CanaryConfigName: "checkout",
 			MetricsAccountName: "prod-prom", ConfigurationAccountName: "judge", StorageAccountName: "judge",
 			Threshold: v1alpha1.KayentaThreshold{Pass: 95, Marginal: 40},
-			Scopes:    []v1alpha1.KayentaScope{{Name: "default", ControlScope: scope("base"), ExperimentScope: scope(canary)}},
+			Scopes:    []v1alpha1.KayentaScope{{Name: "default", ControlScope: scope(baselineOf(canary)), ExperimentScope: scope(canary)}},
 		}}}
 		run := &v1alpha1.AnalysisRun{}
 		m := provider.Run(run, metric)
@@ -125,11 +147,12 @@ func TestArgoKayentaProvider(t *testing.T) {
 func TestArgoWebProvider(t *testing.T) {
 	f := newFixture(t)
 	for canary, want := range map[string]v1alpha1.AnalysisPhase{
-		"good": v1alpha1.AnalysisPhaseSuccessful,
-		"half": v1alpha1.AnalysisPhaseInconclusive,
-		"bad":  v1alpha1.AnalysisPhaseFailed,
+		"good":  v1alpha1.AnalysisPhaseSuccessful,
+		"half":  v1alpha1.AnalysisPhaseInconclusive,
+		"bad":   v1alpha1.AnalysisPhaseFailed,
+		"noisy": v1alpha1.AnalysisPhaseInconclusive,
 	} {
-		body, _ := json.Marshal(map[string]string{"config": "checkout", "baseline": "base", "canary": canary,
+		body, _ := json.Marshal(map[string]string{"config": "checkout", "baseline": baselineOf(canary), "canary": canary,
 			"end": f.end.Format(time.RFC3339), "window": "39m", "step": "60"})
 		metric := v1alpha1.Metric{
 			Name:             "judge",

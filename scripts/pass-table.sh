@@ -15,7 +15,7 @@ while read -r noise reg rho; do
   for h in "" "--history -1"; do
     # shellcheck disable=SC2086 # $h is one flag and its value, or nothing
     line+=" $("$judge" backtest --synthetic --cases "${CASES:-400}" --noise "$noise" --regression "$reg" --rho "$rho" --judge default $h "$@" 2>&1 |
-      sed -nE 's/^judge default: incidents ([0-9]+), .*\(recall ([0-9.]+%)\); controls ([0-9]+), .*\(([0-9.]+%)\);.*PASS: ([0-9]+) incidents, ([0-9]+) controls$/\1 \2 \3 \4 \5 \6/p' |
+      sed -nE 's/^judge default: incidents ([0-9]+), .*\(recall ([0-9.]+%)\); controls ([0-9]+), .*\(([0-9.]+%)\);.*PASS: incidents ([0-9]+), controls ([0-9]+)$/\1 \2 \3 \4 \5 \6/p' |
       awk '{printf "%s / %.1f%%, %s / %.1f%%", $2, 100*$5/$1, $4, 100*$6/$3}') |"
   done
   echo "$line"
