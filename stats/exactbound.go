@@ -27,11 +27,16 @@ import (
 // EstimateDependence; pieces of about equal length.
 func (d Dependence) ExactBound(z float64) float64 {
 	b := d.Bound(z)
-	if z > 0 && d.small.k > 0 && d.Inflation == 0 {
+	if z > 0 && d.Short() {
 		b = math.Max(b, exactUpper(d.small, d.Rho, lowerTail(z)))
 	}
 	return b
 }
+
+// Short reports whether d was estimated from fewer than exactBelow points
+// of one series or two, with no kernel inflation: where ExactBound's upper
+// bound reads the estimator's own sampling distribution.
+func (d Dependence) Short() bool { return d.small.k > 0 && d.Inflation == 0 }
 
 // exactBelow is the number of points under which ExactBound's upper
 // bound is read from the estimator's own simulated sampling distribution,
