@@ -53,7 +53,7 @@ image: argo-plugin ## Build the container image offline into the OCI archive bin
 	$(GO) run ./cmd/judge-image -binary bin/judge-linux -argo-plugin $(ARGO_PLUGIN) -out $(IMAGE) -version $(VERSION) -commit $(COMMIT) -date $(COMMIT_DATE)
 
 .PHONY: demo
-demo: build ## Judge a canary whose latency regressed (FAIL), the same config on a good canary (PASS), and compare two samples.
+demo: build ## Judge a canary whose latency regressed (FAIL), the same config on a good canary (PASS) and on its first 15 points (MARGINAL: too few to certify), and compare two samples.
 	@echo '$$ judge analyze --canary-config fixtures/analyze/canary-config.yaml --data fixtures/analyze/regression.json'
 	@echo '# a canary whose p99 latency rose 3.5% (real production series, fixtures/analyze/README.md)'
 	@code=0; $(BIN) analyze --canary-config fixtures/analyze/canary-config.yaml --data fixtures/analyze/regression.json || code=$$?; \
@@ -63,6 +63,11 @@ demo: build ## Judge a canary whose latency regressed (FAIL), the same config on
 	@echo '# the same config on a good canary'
 	@code=0; $(BIN) analyze --canary-config fixtures/analyze/canary-config.yaml --data fixtures/analyze/good.json || code=$$?; \
 		echo "exit $$code"; [ $$code -eq 0 ]
+	@echo
+	@echo '$$ judge analyze --canary-config fixtures/analyze/canary-config.yaml --data fixtures/analyze/short.json'
+	@echo '# the good canary after 15 points: too few to certify that latency rose less than 2.5%'
+	@code=0; $(BIN) analyze --canary-config fixtures/analyze/canary-config.yaml --data fixtures/analyze/short.json || code=$$?; \
+		echo "exit $$code"; [ $$code -eq 2 ]
 	@echo
 	@echo 'Exit codes gate a pipeline: 0 PASS (promote), 1 FAIL (roll back), 2 MARGINAL (hold for a person).'
 	@echo '64 and above are mistakes, never verdicts: 64 usage, 65 bad config or data, 69 server unavailable.'

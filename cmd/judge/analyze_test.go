@@ -309,6 +309,11 @@ func TestDemoFixtures(t *testing.T) {
 	if code != 0 || !strings.HasPrefix(out, "PASS") || strings.Contains(out, "critical:") {
 		t.Errorf("good canary: exit %d (%s)\n%s", code, errOut, out)
 	}
+	code, out, errOut = runJudge(t, "", "analyze", "--canary-config", cfg, "--data", "../../fixtures/analyze/short.json")
+	if code != 2 || !strings.HasPrefix(out, "MARGINAL") || !strings.Contains(out, "INCONCLUSIVE!  request_latency_ms") ||
+		!strings.Contains(out, "more points per window (about ") {
+		t.Errorf("the good canary's first 15 points: exit %d (%s)\n%s", code, errOut, out)
+	}
 }
 
 // TestCriticalNotAppliedInOutput: a metric configured critical whose HIGH
