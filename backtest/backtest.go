@@ -114,12 +114,12 @@ type Summary struct {
 	FalseFailRate float64 `json:"false_fail_rate"`
 	Marginal      int     `json:"marginal"`
 	Errors        int     `json:"errors"`
-	// Passed counts incidents that ended PASS (waved through, where
-	// MARGINAL at least holds them back); ControlsPassed controls that
-	// ended PASS (certified, where MARGINAL says the data could not have
-	// shown the allowed effect).
-	Passed         int `json:"passed"`
-	ControlsPassed int `json:"controls_passed"`
+	// IncidentsPassed counts incidents that ended PASS (waved through,
+	// where MARGINAL at least holds them back); ControlsPassed controls
+	// that ended PASS (certified, where MARGINAL says the data could not
+	// have shown the allowed effect).
+	IncidentsPassed int `json:"incidents_passed"`
+	ControlsPassed  int `json:"controls_passed"`
 	// Unlabelled counts cases with no expected verdict (stored analyses
 	// nobody labelled): in neither recall nor false fails. Changed counts
 	// replayed analyses whose candidate verdict differs from the recorded
@@ -339,7 +339,7 @@ func Summarize(outcomes []Outcome) Summary {
 				s.Detected++
 			}
 			if passed {
-				s.Passed++
+				s.IncidentsPassed++
 			}
 			if o.Kind == "" {
 				continue
@@ -446,5 +446,5 @@ func ratio(a, b int) float64 {
 // String describes a summary in one line.
 func (s Summary) String() string {
 	return fmt.Sprintf("incidents %d, detected %d (recall %.1f%%); controls %d, false fails %d (%.1f%%); marginal %d; errors %d; PASS: incidents %d, controls %d",
-		s.Incidents, s.Detected, 100*s.Recall, s.Controls, s.FalseFails, 100*s.FalseFailRate, s.Marginal, s.Errors, s.Passed, s.ControlsPassed)
+		s.Incidents, s.Detected, 100*s.Recall, s.Controls, s.FalseFails, 100*s.FalseFailRate, s.Marginal, s.Errors, s.IncidentsPassed, s.ControlsPassed)
 }

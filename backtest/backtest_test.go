@@ -29,7 +29,7 @@ func TestSummarize(t *testing.T) {
 		{Expected: "PASS", Result: "ERROR", Error: "boom", Noise: ind, Rho: 0.8},
 	}
 	s := Summarize(outcomes)
-	want := Summary{Incidents: 4, Detected: 2, Recall: 0.5, Controls: 4, FalseFails: 1, FalseFailRate: 0.25, Marginal: 2, Errors: 1, Passed: 1, ControlsPassed: 2,
+	want := Summary{Incidents: 4, Detected: 2, Recall: 0.5, Controls: 4, FalseFails: 1, FalseFailRate: 0.25, Marginal: 2, Errors: 1, IncidentsPassed: 1, ControlsPassed: 2,
 		ByKind:  []KindSummary{{KindLevelShift, 1.2, ind, 2, 1, 0.5}, {KindLevelShift, 1.5, sh, 1, 0, 0}, {KindTail, 3, ind, 1, 1, 1}},
 		ByNoise: []NoiseSummary{{ind, 0.8, 2, 1, 0.5}, {sh, 0, 1, 0, 0}},
 		// Only level shifts in independent noise make the power curve.

@@ -105,8 +105,9 @@ func decideDefault(r *metricCase, adjP, alpha, reach float64) {
 		}
 	}
 	if !(adjP <= alpha) {
-		notePower(r, detectableShift(e, alpha, reach*e.locationShare()))
-		if why := r.underpowered(reach*e.locationShare(), e.n); why != "" {
+		level := reach * e.locationShare()
+		notePower(r, detectableShift(e, alpha, level))
+		if why := r.underpowered(level, e.n); why != "" {
 			r.Classification, r.Critical = Inconclusive, m.Critical
 			r.Reason = why + ": " + desc
 			if r.Critical {

@@ -57,7 +57,7 @@ const (
 	// is judged on batches too short for its dependence, where a t of 4–8
 	// is common, and the 2.3% miss of dependenceBound's level, per metric,
 	// failed 4.8–9.0% of unchanged 20-metric `aligned-cpu` canaries at 20
-	// points (6.5% over six seeds); at 0.5%, 3.4–5.4%
+	// points (6.5% over six seeds); at 0.5%, 2.0–5.4% (seeds 1–3)
 	// (docs/statistics.md, *Short windows: the dependence's exact bound*).
 	shortDependenceBound = 2.576
 )
@@ -163,10 +163,10 @@ func halvesTrendDependence(rel []float64) stats.Dependence {
 // (stats.Dependence.ExactBound) at shortDependenceBound: of 30
 // differences of AR(0.8) the standard error's bound missed the truth in
 // 10% of windows (nominal 2.3%), planned batches too short, and failed
-// 10.5–10.9% of unchanged 20-metric canaries behind one load balancer. An unpaired comparison's
-// comes from the baseline and its history, where the standard error's
-// bound held the batch test's level (docs/statistics.md, *Short windows:
-// the dependence's exact bound*).
+// 10.5–10.9% of unchanged 20-metric canaries behind one load balancer.
+// An unpaired comparison's comes from the baseline and its history, where
+// the standard error's bound held the batch test's level
+// (docs/statistics.md, *Short windows: the dependence's exact bound*).
 func upperDependence(dep stats.Dependence, paired bool) float64 {
 	if paired && dep.Short() {
 		return dep.ExactBound(shortDependenceBound)

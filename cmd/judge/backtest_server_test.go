@@ -50,7 +50,7 @@ func TestBacktestServer(t *testing.T) {
 	}
 	j := report.Judges[0]
 	if j.Judge != JudgeRecorded || len(j.Cases) != len(ids) || j.Summary.Changed != 0 || j.Summary.Incidents != 1 || j.Summary.Detected != 1 ||
-		j.Summary.Controls != 1 || j.Summary.FalseFails != 0 || j.Summary.Unlabelled != 1 || j.Summary.Passed != 0 || j.Summary.ControlsPassed != 1 {
+		j.Summary.Controls != 1 || j.Summary.FalseFails != 0 || j.Summary.Unlabelled != 1 || j.Summary.IncidentsPassed != 0 || j.Summary.ControlsPassed != 1 {
 		t.Errorf("replay with the recorded configs: %+v", j.Summary)
 	}
 	for _, o := range j.Cases {
