@@ -57,7 +57,8 @@ const (
 	// is judged on batches too short for its dependence, where a t of 4–8
 	// is common, and the 2.3% miss of dependenceBound's level, per metric,
 	// failed 4.8–9.0% of unchanged 20-metric `aligned-cpu` canaries at 20
-	// points (6.5% over six seeds); at 0.5%, 2.0–5.4% (seeds 1–3)
+	// points (6.5% over six seeds); at 0.5%, 2.0–5.4% on the seeds it
+	// was chosen on (1–3) and 2.2–3.2% on three it was not (4–6)
 	// (docs/statistics.md, *Short windows: the dependence's exact bound*).
 	shortDependenceBound = 2.576
 )
