@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"gonum.org/v1/gonum/stat/distuv"
+
+	"github.com/canaryjudge/judge/stats"
 )
 
 // sharedTraffic returns baseline and canary series behind one load
@@ -415,6 +417,53 @@ func TestSmootherHistoryLeftOut(t *testing.T) {
 	}
 	if fleetFails > 12 || sameFails > 12 { // level 5%: 5 expected, P(> 12) < 0.2%
 		t.Errorf("unchanged canaries failed %d (fleet history) and %d (own history) of %d times", fleetFails, sameFails, draws)
+	}
+}
+
+// TestSmootherHistoryTail: a 10-point window whose nine jumps sit in the
+// body of the history's, but four of them beyond all 179 of the history's
+// (the body test cannot tell, p above its level), has a history too smooth
+// for the shape test's reference, which the tail test shows. Windows of
+// the history's own noise (AR(1) at ρ 0.5, the last 10 of 190 points) are
+// left out at about the 5% of the two levels.
+func TestSmootherHistoryTail(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(31, 32))
+	history := make([]float64, 180)
+	for i := range history {
+		history[i] = 100 + 2*r.Float64()
+	}
+	window := []float64{100, 100.5, 100, 100.5, 100, 106, 100, 106, 100, 100.5}
+	jumps := func(x []float64) []float64 {
+		var d []float64
+		for i := 1; i < len(x); i++ {
+			d = append(d, math.Abs(x[i]-x[i-1]))
+		}
+		slices.Sort(d)
+		return d
+	}
+	if p := stats.RankSumPValue(jumps(window), jumps(history), stats.Greater); p < smootherLevel {
+		t.Fatalf("the body test already leaves the history out (p=%.3g): not the case this test is about", p)
+	}
+	if p, smoother := smootherHistory(window, history); !smoother || p >= smootherLevel {
+		t.Errorf("window jumps beyond all the history's: smootherHistory = %.3g, %v; want left out", p, smoother)
+	}
+
+	const draws = 400
+	leftOut := 0
+	for range draws {
+		x := make([]float64, 190)
+		e := r.NormFloat64()
+		for i := range x {
+			e = 0.5*e + math.Sqrt(0.75)*r.NormFloat64()
+			x[i] = 100 + 5*e
+		}
+		if _, smoother := smootherHistory(x[180:], x[:180]); smoother {
+			leftOut++
+		}
+	}
+	if leftOut > draws*8/100 { // two tests at 2.5%: about 20 expected, P(> 32) < 0.5%
+		t.Errorf("a history of the window's own noise was left out in %d of %d draws", leftOut, draws)
 	}
 }
 
