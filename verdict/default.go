@@ -139,7 +139,7 @@ type laterHalf struct {
 // jumps read as exceedances. With the rank test alone at 1%, a 10-point
 // window's nine jumps too often failed to show the fleet's history
 // smoother (A/A 16.5% on fleet-history at 10 points; 6.2–6.6% at 5%);
-// with both tests at 2.5%, 3.2–5.0% (`judge backtest --synthetic --noise
+// with both tests at 2.5%, 3.4–5.4% (`judge backtest --synthetic --noise
 // fleet-history --points 10 --rho 0 --regression level-shift:1.2`, seeds
 // 1 and 2, 1,000 cases). The default corpus caught 3 regressions more and
 // let one variance change more pass (of 2,880); both NAB halves are
@@ -153,7 +153,8 @@ const smootherLevel = 0.025
 //     (absolute first differences) against the history's;
 //   - the tail: the shape test itself (stats.Exceedances) run with the
 //     baseline window in the canary's place against the history, both
-//     sides, Bonferroni, prewhitened with the baseline's dependence. Nine
+//     sides, Bonferroni, prewhitened with rho, the baseline's dependence
+//     (its window and history, never the canary's). Nine
 //     jumps of a 10-point window seldom show a shift of their body, but a
 //     few beyond everything the history did show that its largest jumps
 //     are no bound for the window's, which is all the shape test asks of
@@ -163,7 +164,7 @@ const smootherLevel = 0.025
 // history is left out by mistake about 5% of the time at most, and leaving it
 // out only shortens the shape test's reference. The p-value returned is
 // the rejecting test's.
-func smootherHistory(window, history []float64) (float64, bool) {
+func smootherHistory(window, history []float64, rho float64) (float64, bool) {
 	buf := make([]float64, 0, len(window)+len(history))
 	jumps := func(x []float64) []float64 {
 		start := len(buf)
@@ -181,7 +182,7 @@ func smootherHistory(window, history []float64) (float64, bool) {
 	if p := stats.RankSumPValue(w, h, stats.Greater); p < smootherLevel {
 		return p, true
 	}
-	up, down := stats.Exceedances(window, stats.EstimateDependence(window, history).Rho, 1, history)
+	up, down := stats.Exceedances(window, rho, 1, history)
 	if p := 2 * math.Min(up.PValue, down.PValue); p < smootherLevel {
 		return p, true
 	}
@@ -317,11 +318,6 @@ func defaultTest(r *metricCase, alpha float64) {
 	if hasInf(r.history) {
 		shapeReference = nil
 	}
-	if shapeReference != nil {
-		if p, smoother := smootherHistory(controlT, shapeReference); smoother {
-			shapeReference, e.historyLeftOutP = nil, p
-		}
-	}
 	pc, pb, d, rel, comovement := pairedDifferences(r, infinite)
 	if d != nil {
 		e.comovement = comovement
@@ -415,6 +411,17 @@ func defaultTest(r *metricCase, alpha float64) {
 	// paired on a shared load keep their jumps' sizes, which a common
 	// level makes comparable. Under a moving window a run of jumps counts
 	// once (stretches of its steps).
+	if shapeReference != nil {
+		// The baseline's dependence: unpaired, the location test's, which
+		// a history makes the baseline's alone (baselineDependence).
+		rho := e.dep.Rho
+		if d != nil {
+			rho = stats.EstimateDependence(controlT, shapeReference).Rho
+		}
+		if p, smoother := smootherHistory(controlT, shapeReference, rho); smoother {
+			shapeReference, e.historyLeftOutP = nil, p
+		}
+	}
 	shapeTest(e, canaryT, controlT, shapeReference, m.Direction, d == nil && (e.unjudged != "" || e.movingWindow > 1), max(e.movingWindow, r.window, 1))
 	r.infinite = infinite
 	r.Autocorr = ptr(e.dep.Rho)

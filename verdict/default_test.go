@@ -445,7 +445,7 @@ func TestSmootherHistoryTail(t *testing.T) {
 	if p := stats.RankSumPValue(jumps(window), jumps(history), stats.Greater); p < smootherLevel {
 		t.Fatalf("the body test already leaves the history out (p=%.3g): not the case this test is about", p)
 	}
-	if p, smoother := smootherHistory(window, history); !smoother || p >= smootherLevel {
+	if p, smoother := smootherHistory(window, history, stats.EstimateDependence(slices.Concat(history, window)).Rho); !smoother || p >= smootherLevel {
 		t.Errorf("window jumps beyond all the history's: smootherHistory = %.3g, %v; want left out", p, smoother)
 	}
 
@@ -458,7 +458,7 @@ func TestSmootherHistoryTail(t *testing.T) {
 			e = 0.5*e + math.Sqrt(0.75)*r.NormFloat64()
 			x[i] = 100 + 5*e
 		}
-		if _, smoother := smootherHistory(x[180:], x[:180]); smoother {
+		if _, smoother := smootherHistory(x[180:], x[:180], stats.EstimateDependence(x).Rho); smoother {
 			leftOut++
 		}
 	}
