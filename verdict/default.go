@@ -309,11 +309,12 @@ func defaultTest(r *metricCase, alpha float64) {
 	// A history with an infinite point is left out of the shape test: the
 	// stand-in that ranks it (infinityStandIn) lies far beyond every point,
 	// and as a reference jump it would hide every canary jump. A history
-	// whose jumps are smaller than the window's (the whole fleet's smoother
+	// whose jumps do not bound the window's (the whole fleet's smoother
 	// series against a small share's window) is not the window's noise:
-	// against it, the canary's ordinary jumps would read as exceedances,
-	// and its batches would understate the window's spread. It is left out
-	// of both tests, and the reason says so.
+	// against it, the canary's ordinary jumps would read as exceedances.
+	// It is left out of the shape test too (smootherHistory, just before
+	// that test, with the baseline's dependence), and the reason says so;
+	// the batch-means test has its own check (rougherWindow).
 	shapeReference := history
 	if hasInf(r.history) {
 		shapeReference = nil
