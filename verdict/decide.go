@@ -106,7 +106,7 @@ func decideDefault(r *metricCase, adjP, alpha, reach float64) {
 	}
 	if !(adjP <= alpha) {
 		level := reach * e.locationShare()
-		notePower(r, detectableShift(e, alpha, level))
+		notePower(r, e, alpha, level)
 		if why := r.underpowered(level, e.n); why != "" {
 			r.Classification, r.Critical = Inconclusive, m.Critical
 			r.Reason = why + ": " + desc

@@ -95,6 +95,11 @@ type evidence struct {
 	tailHistory bool
 	// counts, when set, is the count test that replaced the rank test.
 	counts *stats.CountTestResult
+	// counter reports a sparse counter (sparseCounts), whichever test
+	// judged it, and countInflation its totals' variance inflation
+	// (countAllowance): its power is that of its totals (notePower).
+	counter        bool
+	countInflation float64
 	// historyLeftOutP, when positive, is the p-value by which the
 	// history's jumps were found smaller than the window's, which left it
 	// out of the shape test's reference.
@@ -390,6 +395,7 @@ func defaultTest(r *metricCase, alpha float64) {
 			inflation, nearPoisson := 0.0, false
 			if counts {
 				inflation, nearPoisson = countAllowance(r)
+				e.counter, e.countInflation = true, inflation
 				if !nearPoisson {
 					e.dep = burstyDependence(e.dep, r)
 				}

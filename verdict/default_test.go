@@ -470,8 +470,10 @@ func TestSmootherHistoryTail(t *testing.T) {
 // TestSparseCountsByTotals checks that a sparse near-Poisson counter is
 // compared by its event totals (the reason says so): errors at 0.5 a
 // minute bursting to 10× in the last fifth of the window are caught far
-// more often than by ranks, unchanged counters rarely fail, and a bursty
-// counter (wandering rate) keeps the rank test.
+// more often than by ranks, unchanged counters rarely fail (HIGH; at 0.5
+// a minute over 60 points they are not PASS either, as a doubling is
+// beyond them: TestCountersCertifyTheirAllowedRate), and a bursty counter
+// (wandering rate) keeps the rank test.
 func TestSparseCountsByTotals(t *testing.T) {
 	t.Parallel()
 	r := rand.New(rand.NewPCG(31, 32))
@@ -507,7 +509,7 @@ func TestSparseCountsByTotals(t *testing.T) {
 				caught++
 			}
 			pair.Values.Experiment = counts(60, flat)
-			if m := judgeOne(t, inc, pair); m.Classification != Pass {
+			if m := judgeOne(t, inc, pair); m.Classification == High {
 				quietFails++
 			}
 		}

@@ -185,6 +185,13 @@ type metricCase struct {
 	// metrics is how many metrics the analysis judges: the default
 	// judge's batch length is planned for its share of the level.
 	metrics int
+	// need, when positive, is the points per window with which the
+	// allowed effect would be detected; rate, when positive, is a sparse
+	// counter's baseline events a step, and rateSide the side (true: a
+	// rise) on which it fell shortest of its allowed effect (notePower).
+	need     int
+	rate     float64
+	rateSide bool
 }
 
 // Bounds are the configured bounds of one metric's test (nil: none).

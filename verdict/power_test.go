@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/canaryjudge/judge/stats"
+	"gonum.org/v1/gonum/stat/distuv"
 )
 
 // analyzeTwenty judges 20 critical metrics of AR(1) noise (cv, rho; n
@@ -156,6 +157,119 @@ func TestDetectableShiftLevel(t *testing.T) {
 		got := detectableShift(&tc.e, tc.alpha, tc.level)
 		if !(math.Abs(got-tc.want) <= 1e-3 || math.IsInf(tc.want, 1) && math.IsInf(got, 1)) {
 			t.Errorf("%s: %g, want %g", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestCountersCertifyTheirAllowedRate: a sparse counter's PASS certifies
+// that its totals would have shown its allowed rate (a doubling by
+// default, DefaultCountRatio) with 80% power at its level.
+//   - countPower's detectable change is where the totals test
+//     (stats.CountTest) has about 80% power, by simulation, on both sides;
+//   - 20 error counters at 0.5 a minute over 60 points (about 30 events
+//     a side, where a doubling needs about 60) are not PASS but MARGINAL,
+//     naming the points that would do; with a tripling allowed nearly
+//     all of them, and with 240 points all, are certified;
+//   - a 10× burst in the last fifth of a 10-point window, which the
+//     totals cannot show at one of 20 metrics' level, never ends PASS
+//     (it passed 77% of the time when counters were not held to it).
+func TestCountersCertifyTheirAllowedRate(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(17, 3))
+	poisson := func(n int, rate func(i int) float64) []float64 {
+		out := make([]float64, n)
+		for i := range out {
+			out[i] = distuv.Poisson{Lambda: rate(i), Src: r}.Rand()
+		}
+		return out
+	}
+	const level = 0.0021
+	for _, c := range []struct {
+		lambda float64
+		n      int
+		up     bool
+	}{{0.5, 60, true}, {0.5, 240, true}, {5, 60, false}, {2, 30, true}} {
+		d, _ := countPower(c.lambda, 1, c.n, c.n, level, c.up, c.lambda)
+		moved, alt := c.lambda+d, stats.Greater
+		if !c.up {
+			moved, alt = c.lambda-d, stats.Less
+		}
+		const draws = 2000
+		hits := 0
+		for range draws {
+			b := poisson(c.n, func(int) float64 { return c.lambda })
+			x := poisson(c.n, func(int) float64 { return moved })
+			ct, err := stats.CountTest(x, b, alt, 0.95, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ct.PValue < level {
+				hits++
+			}
+		}
+		// 80% expected; the normal approximation on the square-root
+		// scale errs a little on the safe side at these counts.
+		if power := float64(hits) / draws; power < 0.72 || power > 0.92 {
+			t.Errorf("λ %g, %d points, rise %v: the totals test caught a change of %.3g a step %.1f%% of the time, want about 80%%", c.lambda, c.n, c.up, d, 100*power)
+		}
+	}
+
+	twenty := func(n int, allowed float64, canary func(i int) float64) *Result {
+		cfg := &Config{Name: "counters"}
+		pairs := make([]MetricSetPair, 20)
+		for i := range pairs {
+			m := Metric{Name: fmt.Sprintf("errors%02d", i), Groups: []string{"all"}, Critical: true, Direction: DirectionIncrease}
+			if allowed != 0 {
+				m.EffectSize.AllowedIncrease = ptr(allowed)
+			}
+			cfg.Metrics = append(cfg.Metrics, m)
+			flat := func(int) float64 { return 0.5 }
+			pairs[i] = MetricSetPair{Name: m.Name, Values: PairValues{Control: poisson(n, flat), Experiment: poisson(n, flat)}}
+			if i == 0 {
+				pairs[i].Values.Experiment = poisson(n, canary)
+			}
+		}
+		if err := cfg.Validate("counters"); err != nil {
+			t.Fatal(err)
+		}
+		res, err := Analyze(cfg, pairs, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	flat := func(int) float64 { return 0.5 }
+	unjudged := func(res *Result) (int, string) {
+		count, why := 0, ""
+		for _, m := range res.Metrics {
+			if m.Classification == Inconclusive {
+				count, why = count+1, m.Reason
+			}
+		}
+		return count, why
+	}
+	res := twenty(60, 0, flat)
+	if count, why := unjudged(res); res.Result != ResultMarginal || count < 18 ||
+		!strings.Contains(why, "events a step (the baseline's rate") || !strings.Contains(why, "more points per window (about ") {
+		t.Errorf("unchanged counters, 60 points: %s, %d of 20 not judgeable (%s)", res.Result, count, why)
+	}
+	// A baseline that happened to count few events, with an inflation
+	// estimated high, may still fall short of a tripling.
+	if count, why := unjudged(twenty(60, 3, flat)); count > 2 {
+		t.Errorf("unchanged counters, 60 points, a tripling allowed: %d of 20 not judgeable (%s)", count, why)
+	}
+	if count, why := unjudged(twenty(240, 0, flat)); count > 0 {
+		t.Errorf("unchanged counters, 240 points: %d of 20 not judgeable (%s)", count, why)
+	}
+	burst := func(i int) float64 {
+		if i >= 8 {
+			return 5
+		}
+		return 0.5
+	}
+	for range 200 {
+		if res := twenty(10, 0, burst); res.Result == ResultPass {
+			t.Fatalf("a 10× burst over 10 points ended PASS: %s", res.Reason)
 		}
 	}
 }
