@@ -23,7 +23,7 @@ const DefaultDetectableShare = 0.2
 // any window a canary runs: telling a 20% rise apart at one of 20 metrics'
 // level takes about 750 events a side (25 minutes of a counter at 30 a
 // minute), a doubling about 40 (countPower).
-const DefaultCountRatio = 2
+const DefaultCountRatio = 2.0
 
 // allowedShift is the smallest shift on a regressing side that the config
 // does not allow, in the metric's unit:
@@ -110,11 +110,11 @@ func (r *metricCase) underpowered(level float64, points int) string {
 		mde = "only a shift of about " + fmtFloat(r.detectable)
 		switch rel := stats.RelativeShift(r.detectable, r.Baseline.Median); {
 		case r.rate > 0:
-			moved := r.rate + r.detectable
+			how, moved := "rise", r.rate+r.detectable
 			if !r.rateSide {
-				moved = r.rate - r.detectable
+				how, moved = "fall", r.rate-r.detectable
 			}
-			mde += fmt.Sprintf(" events a step (the baseline's rate %s times %.2g)", fmtFloat(r.rate), moved/r.rate)
+			mde = fmt.Sprintf("only a %s of about %s events a step (to %.2g times the baseline's %s)", how, fmtFloat(r.detectable), moved/r.rate, fmtFloat(r.rate))
 		case !math.IsNaN(rel):
 			mde += fmt.Sprintf(" (%.0f%% of the baseline median)", 100*rel)
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -250,7 +251,7 @@ func TestCountersCertifyTheirAllowedRate(t *testing.T) {
 	}
 	res := twenty(60, 0, flat)
 	if count, why := unjudged(res); res.Result != ResultMarginal || count < 18 ||
-		!strings.Contains(why, "events a step (the baseline's rate") || !strings.Contains(why, "more points per window (about ") {
+		!strings.Contains(why, "only a rise of about ") || !strings.Contains(why, "events a step (to ") || !strings.Contains(why, "more points per window (about ") {
 		t.Errorf("unchanged counters, 60 points: %s, %d of 20 not judgeable (%s)", res.Result, count, why)
 	}
 	// A baseline that happened to count few events, with an inflation
@@ -260,6 +261,19 @@ func TestCountersCertifyTheirAllowedRate(t *testing.T) {
 	}
 	if count, why := unjudged(twenty(240, 0, flat)); count > 0 {
 		t.Errorf("unchanged counters, 240 points: %d of 20 not judgeable (%s)", count, why)
+	}
+	// Six events in 60 baseline steps against 10 canary steps: a fall in
+	// the rate cannot be told from the counting noise, not even a fall to
+	// none, and the reason says so.
+	sparse := make([]float64, 60)
+	for i := 5; i < 60; i += 10 {
+		sparse[i] = 1
+	}
+	for _, dir := range []Direction{DirectionDecrease, DirectionEither} {
+		m := judgeOne(t, Metric{Direction: dir}, MetricSetPair{Values: PairValues{Control: sparse, Experiment: slices.Clone(sparse[:10])}})
+		if m.Classification != Inconclusive || !strings.Contains(m.Reason, "not even a fall to no events would be detected") {
+			t.Errorf("six baseline events, one canary event in 10 steps, direction %s: %s (%s)", dir, m.Classification, m.Reason)
+		}
 	}
 	burst := func(i int) float64 {
 		if i >= 8 {
