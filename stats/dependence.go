@@ -37,6 +37,10 @@ type Dependence struct {
 	// small, for an estimate from fewer than exactBelow points of one
 	// series or two, is their shape, for ExactBound.
 	small smallSample
+	// fromWindows reports an estimate drawn from the compared windows
+	// alone (EstimateWindowsDependence), whose error moves with the
+	// statistic it allows for.
+	fromWindows bool
 }
 
 // Estimated reports whether the dependence was estimated from data.
@@ -87,6 +91,18 @@ func EstimateDependence(series ...[]float64) Dependence {
 		}
 	}
 	return dependenceOf(scores, centred)
+}
+
+// EstimateWindowsDependence is EstimateDependence of the compared windows
+// themselves (pieces of them, each centred on its own level), with no
+// other series: a baseline without history. A rank test allowing for it
+// integrates over the estimate's whole uncertainty and over the way its
+// error moves with the windows' levels (Dependence.reference). window is
+// the length of the windows compared.
+func EstimateWindowsDependence(window int, series ...[]float64) Dependence {
+	d := EstimateDependence(series...)
+	d.Window, d.fromWindows = window, true
+	return d
 }
 
 // EstimateTrendDependence is EstimateDependence with each series' normal

@@ -627,9 +627,7 @@ func baselineDependence(r *metricCase, history, control, canary []float64) stats
 	baseline := slices.Concat(history, control)
 	if len(history) == 0 {
 		half := len(canary) / 2
-		dep := stats.EstimateDependence(baseline, canary[:half], canary[half:])
-		dep.Window = len(control)
-		return dep
+		return stats.EstimateWindowsDependence(len(control), baseline, canary[:half], canary[half:])
 	}
 	dep, season := stats.BaselineDependence(baseline, len(control))
 	r.season = season
