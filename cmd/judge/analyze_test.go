@@ -439,7 +439,7 @@ func TestOpenIntervalInJSON(t *testing.T) {
 			t.Errorf("cpu_utilization (direction increase) ci_high %v, want \"+Inf\"", m.CIHigh)
 		}
 	}
-	if !strings.Contains(text, "[-0.864, +∞]") {
+	if !strings.Contains(text, "[-0.874, +∞]") {
 		t.Errorf("text output lost the open interval:\n%s", text)
 	}
 }
