@@ -191,6 +191,8 @@ func countPower(lambda, f float64, nc, nb int, level float64, up bool, allowed f
 	spread := math.Sqrt(math.Max(f, 1) / 4 * (1/float64(nc) + 1/float64(nb)))
 	delta := z * spread
 	switch {
+	case math.IsNaN(delta) || math.IsNaN(root):
+		return math.Inf(1), 0 // nothing is certified from undefined counts
 	case up:
 		detectable = 2*delta*root + delta*delta
 	case delta < root:

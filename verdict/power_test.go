@@ -215,6 +215,13 @@ func TestCountersCertifyTheirAllowedRate(t *testing.T) {
 		}
 	}
 
+	// Undefined inputs certify nothing.
+	for _, c := range []struct{ lambda, f float64 }{{math.NaN(), 1}, {0.5, math.NaN()}} {
+		if d, _ := countPower(c.lambda, c.f, 60, 60, level, true, 0.5); !math.IsInf(d, 1) {
+			t.Errorf("λ %v, inflation %v: detectable %v, want +Inf", c.lambda, c.f, d)
+		}
+	}
+
 	twenty := func(n int, allowed float64, canary func(i int) float64) *Result {
 		cfg := &Config{Name: "counters"}
 		pairs := make([]MetricSetPair, 20)
