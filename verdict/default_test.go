@@ -467,6 +467,15 @@ func TestSmootherHistoryTail(t *testing.T) {
 	}
 }
 
+// poissonSeries is n Poisson counts, the i-th at mean rate(i).
+func poissonSeries(r *rand.Rand, n int, rate func(i int) float64) []float64 {
+	out := make([]float64, n)
+	for i := range out {
+		out[i] = distuv.Poisson{Lambda: rate(i), Src: r}.Rand()
+	}
+	return out
+}
+
 // TestSparseCountsByTotals checks that a sparse near-Poisson counter is
 // compared by its event totals (the reason says so): errors at 0.5 a
 // minute bursting to 10× in the last fifth of the window are caught far
@@ -477,13 +486,7 @@ func TestSmootherHistoryTail(t *testing.T) {
 func TestSparseCountsByTotals(t *testing.T) {
 	t.Parallel()
 	r := rand.New(rand.NewPCG(31, 32))
-	counts := func(n int, rate func(i int) float64) []float64 {
-		out := make([]float64, n)
-		for i := range out {
-			out[i] = distuv.Poisson{Lambda: rate(i), Src: r}.Rand()
-		}
-		return out
-	}
+	counts := func(n int, rate func(i int) float64) []float64 { return poissonSeries(r, n, rate) }
 	flat := func(int) float64 { return 0.5 }
 	burst := func(i int) float64 {
 		if i >= 48 {

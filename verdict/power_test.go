@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/canaryjudge/judge/stats"
-	"gonum.org/v1/gonum/stat/distuv"
 )
 
 // analyzeTwenty judges 20 critical metrics of AR(1) noise (cv, rho; n
@@ -168,7 +167,7 @@ func TestDetectableShiftLevel(t *testing.T) {
 //   - countPower's detectable change is where the totals test
 //     (stats.CountTest) has about 80% power, by simulation, on both sides;
 //   - 20 error counters at 0.5 a minute over 60 points (about 30 events
-//     a side, where a doubling needs about 60) are not PASS but MARGINAL,
+//     a side, where a doubling needs about 40) are not PASS but MARGINAL,
 //     naming the points that would do; with a tripling allowed nearly
 //     all of them, and with 240 points all, are certified;
 //   - a 10× burst in the last fifth of a 10-point window, which the
@@ -177,13 +176,7 @@ func TestDetectableShiftLevel(t *testing.T) {
 func TestCountersCertifyTheirAllowedRate(t *testing.T) {
 	t.Parallel()
 	r := rand.New(rand.NewPCG(17, 3))
-	poisson := func(n int, rate func(i int) float64) []float64 {
-		out := make([]float64, n)
-		for i := range out {
-			out[i] = distuv.Poisson{Lambda: rate(i), Src: r}.Rand()
-		}
-		return out
-	}
+	poisson := func(n int, rate func(i int) float64) []float64 { return poissonSeries(r, n, rate) }
 	const level = 0.0021
 	for _, c := range []struct {
 		lambda float64
