@@ -234,3 +234,76 @@ func TestBatchShiftEvidenceGrows(t *testing.T) {
 		t.Errorf("shift of 8 against noise 0.3: p %g, want < 1e-5", prev)
 	}
 }
+
+// TestPairedBatchDependenceCost: what 60 paired differences of AR(0.7)
+// noise can show of a shift of 2.25 of their standard deviations (a 10%
+// rise of pods behind one load balancer whose own noise is 3%, AR 0.7:
+// about seven long-run standard errors) at one of 20 metrics' share of a
+// 5% level. Knowing ρ, the batch-means test catches it always; estimating
+// ρ from the window's two halves, the estimate alone does not hold the
+// level, and the exact upper bound the default judge corrects with
+// (ExactBound at 99.5%) holds it at the price of most of the power: the
+// cost of not knowing the dependence, which no test calibrated on 60
+// points avoids (docs/statistics.md, *Known limit: a small shift behind
+// one load balancer*).
+func TestPairedBatchDependenceCost(t *testing.T) {
+	if testing.Short() {
+		t.Skip("Monte Carlo simulation")
+	}
+	const n, rho, shift, alpha = 60, 0.7, 2.25, 0.05 * 0.9 / 20
+	const nullDraws, shiftDraws = 20000, 2000
+	rng := rand.New(rand.NewPCG(60, 7))
+	zero := make([]float64, n)
+	rules := []struct {
+		name  string
+		bound func(Dependence) float64
+	}{
+		{"known ρ", func(Dependence) float64 { return rho }},
+		{"estimate", func(d Dependence) float64 { return d.Rho }},
+		{"2-SE bound", func(d Dependence) float64 { return d.Bound(2) }},
+		{"exact 99.5% bound", func(d Dependence) float64 { return d.ExactBound(2.576) }},
+	}
+	rate := func(s float64, draws int) []float64 {
+		hits := make([]float64, len(rules))
+		for range draws {
+			d := ar1Series(rng, n, rho)
+			for i := range d {
+				d[i] += s
+			}
+			dep := EstimateDependence(d[:n/2], d[n/2:])
+			for i, rule := range rules {
+				expected := dep.Rho
+				if i == 0 {
+					expected = rho
+				}
+				r := rule.bound(dep)
+				size := BatchSize(BatchPlan{X: n, Y: n, Paired: true, Rho: r, Expected: expected, Alpha: alpha,
+					MinSize: int(math.Ceil((1 + expected) / (1 - expected)))})
+				if size == 0 {
+					continue
+				}
+				res, err := BatchShift(d, zero, BatchShiftOptions{Size: size, Paired: true, Rho: r, Alternative: Greater})
+				if err == nil && res.PValue < alpha {
+					hits[i]++
+				}
+			}
+		}
+		for i := range hits {
+			hits[i] /= float64(draws)
+		}
+		return hits
+	}
+	size, power := rate(0, nullDraws), rate(shift, shiftDraws)
+	for i, rule := range rules {
+		t.Logf("%-18s size %.4f (level %.5f), power %.3f", rule.name, size[i], alpha, power[i])
+	}
+	if power[0] < 0.99 {
+		t.Errorf("known ρ: power %.3f, want ≥ 0.99", power[0])
+	}
+	if size[1] < 1.5*alpha {
+		t.Errorf("the estimate alone: size %.4f, want it to exceed the level %.5f by half: the bound is needed", size[1], alpha)
+	}
+	if size[3] > 1.2*alpha {
+		t.Errorf("exact bound: size %.4f, want ≤ 1.2 × %.5f", size[3], alpha)
+	}
+}
