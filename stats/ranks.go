@@ -210,8 +210,17 @@ type point struct {
 // The order within ties is unspecified: ties share their mid-rank. Past
 // 2·log₂(n) levels of partitioning the rest goes to slices.SortFunc, so a
 // series crafted against the median-of-three pivot costs O(n log n), not
-// O(n²).
-func sortPoints(p []point) { sortPointsWithin(p, 2*bits.Len(uint(len(p)))) }
+// O(n²). From radixMin points on it sorts by radix (radixSortPoints).
+func sortPoints(p []point) {
+	if len(p) >= radixMin {
+		tmp := pointBufs.Get().(*[]point)
+		*tmp = slices.Grow((*tmp)[:0], len(p))[:len(p)]
+		radixSortPoints(p, *tmp)
+		pointBufs.Put(tmp)
+		return
+	}
+	sortPointsWithin(p, 2*bits.Len(uint(len(p))))
+}
 
 func sortPointsWithin(a []point, depth int) {
 	for len(a) > insertionMax {

@@ -18,7 +18,14 @@ import (
 // value beats a partition's one in two comparisons at these sizes. Past
 // 2·log₂(n) levels of recursion the rest goes to slices.Sort, so the worst
 // case stays O(n log n).
+//
+// From radixMin values on it sorts by radix instead (radixSort), which
+// makes no comparisons.
 func Sort(x []float64) {
+	if len(x) >= radixMin {
+		radixSort(x)
+		return
+	}
 	quickSort(x, 2*bits.Len(uint(len(x))))
 }
 

@@ -23,7 +23,7 @@ func TestSort(t *testing.T) {
 		"zeros":      func(int, int) float64 { return []float64{math.Copysign(0, -1), 0, 1, -1}[r.IntN(4)] },
 	}
 	for name, gen := range shapes {
-		for _, n := range []int{0, 1, 2, 3, 16, 17, 60, 64, 65, 130, 300, 1000} {
+		for _, n := range []int{0, 1, 2, 3, 16, 17, 60, 64, 65, radixMin - 1, radixMin, 130, 300, 1000} {
 			x := make([]float64, n)
 			for i := range x {
 				x[i] = gen(i, n)

@@ -333,28 +333,35 @@ func TestFormatNumber(t *testing.T) {
 	}
 }
 
-// TestSortPoints: the ranking sort orders any values, ties and runs
-// included, as a reference sort does (ties in any order), and so does its
-// fallback once the partitioning depth is spent.
+// TestSortPoints: the ranking sort orders any values, negative ones,
+// signed zeros, infinities, ties and runs included, as a reference sort
+// does (ties in any order), keeping each value with its position, by
+// comparisons below radixMin points and by radix from there, and so does
+// the comparison sort's fallback once the partitioning depth is spent.
 func TestSortPoints(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
-	for _, n := range []int{0, 1, 2, 13, 60, 240, 1000} {
-		for _, distinct := range []int{1, 3, 1 << 30} {
+	special := []float64{math.Copysign(0, -1), 0, math.Inf(1), math.Inf(-1), -1e-300, 1e300}
+	for _, n := range []int{0, 1, 2, 13, 60, radixMin - 1, radixMin, 240, 1000} {
+		for _, distinct := range []int{0, 1, 3, 1 << 30} {
 			for _, sortFn := range []func([]point){sortPoints, func(p []point) { sortPointsWithin(p, 0) }} {
 				p := make([]point, n)
+				x := make([]float64, n)
 				for i := range p {
-					p[i] = point{float64(r.IntN(distinct)), int32(i)}
+					x[i] = special[r.IntN(len(special))]
+					if distinct > 0 {
+						x[i] = float64(r.IntN(distinct) - distinct/2)
+					}
+					p[i] = point{x[i], int32(i)}
 				}
-				want := make([]float64, n)
-				for i, x := range p {
-					want[i] = x.v
-				}
+				want := slices.Clone(x)
 				slices.Sort(want)
 				sortFn(p)
+				seen := make([]bool, n)
 				for i := range p {
-					if p[i].v != want[i] {
-						t.Fatalf("n %d, %d distinct: position %d holds %v, want %v", n, distinct, i, p[i].v, want[i])
+					if p[i].v != want[i] || math.Signbit(p[i].v) != math.Signbit(x[p[i].i]) || p[i].v != x[p[i].i] || seen[p[i].i] {
+						t.Fatalf("n %d, %d distinct: position %d holds %v from %d, want %v", n, distinct, i, p[i].v, p[i].i, want[i])
 					}
+					seen[p[i].i] = true
 				}
 			}
 		}
