@@ -37,10 +37,12 @@ type Dependence struct {
 	// small, for an estimate from fewer than exactBelow points of one
 	// series or two, is their shape, for ExactBound.
 	small smallSample
-	// fromWindows reports an estimate drawn from the compared windows
-	// alone (EstimateWindowsDependence), whose error moves with the
-	// statistic it allows for.
-	fromWindows bool
+	// windows, when positive, marks an estimate drawn from the compared
+	// series alone, whose error moves with the statistic it allows for:
+	// the constant k of its finite-window term 1 + k·τ/L
+	// (windowsConstant for two windows, EstimateWindowsDependence;
+	// differencesConstant for paired differences, DifferencesDependence).
+	windows float64
 }
 
 // Estimated reports whether the dependence was estimated from data.
@@ -101,7 +103,21 @@ func EstimateDependence(series ...[]float64) Dependence {
 // the length of the windows compared.
 func EstimateWindowsDependence(window int, series ...[]float64) Dependence {
 	d := EstimateDependence(series...)
-	d.Window, d.fromWindows = window, true
+	d.Window, d.windows = window, windowsConstant
+	return d
+}
+
+// DifferencesDependence marks d, an estimate from a window's paired
+// differences alone (their halves, say), as drawn from the n differences
+// a signed-rank test compares: like EstimateWindowsDependence's, its
+// error moves with the statistic, and a signed-rank test allowing for it
+// integrates over the estimate's whole uncertainty, with a finite-window
+// term of its own (differencesConstant). An estimate of at most
+// integrationPoints points keeps the pooled rule and is returned as it is.
+func (d Dependence) DifferencesDependence(n int) Dependence {
+	if d.Points > integrationPoints {
+		d.Window, d.windows = n, differencesConstant
+	}
 	return d
 }
 

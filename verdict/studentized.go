@@ -130,13 +130,15 @@ func ranksSuffice(n int, dep stats.Dependence, rho float64) bool {
 // are skipped, not read as independence: that sent 12 to 19 differences
 // of pods behind one load balancer, whose own noise wanders, to a
 // signed-rank test of independent points, which failed 89–96% of
-// unchanged canaries.
+// unchanged canaries. Either estimate comes from the differences the
+// test compares, and is marked so (stats.Dependence.DifferencesDependence):
+// over 60 differences the test integrates over its whole uncertainty.
 func rankAllowance(rel []float64, halves stats.Dependence) (stats.Dependence, bool) {
 	if halves.Estimated() && ranksSuffice(len(rel), halves, upperDependence(halves, true)) {
-		return halves, true
+		return halves.DifferencesDependence(len(rel)), true
 	}
 	if trend := stats.EstimateTrendDependence(rel); ranksSuffice(len(rel), trend, upperDependence(trend, true)) {
-		return trend, true
+		return trend.DifferencesDependence(len(rel)), true
 	}
 	return stats.Dependence{}, false
 }
