@@ -74,7 +74,9 @@ func Exceedances(canary []float64, rho float64, block int, reference ...[]float6
 	for _, b := range reference {
 		longest = max(longest, len(b))
 	}
-	buf := make([]float64, longest)
+	pooled := floatBufs.Get().(*[]float64)
+	defer floatBufs.Put(pooled)
+	buf := sized(pooled, longest)
 	nb, hi, lo := 0, math.Inf(-1), math.Inf(1)
 	for _, b := range reference {
 		e := innovations(b, g, buf)

@@ -194,6 +194,17 @@ func normalScoresInto(dst, x []float64) []float64 {
 // every series of every analysis.
 var pointBufs = sync.Pool{New: func() any { return new([]point) }}
 
+// floatBufs recycles working memory that a function keeps only until it
+// returns: the normal scores of the dependence estimates (which keep only
+// sums of them), the innovations of the jump test.
+var floatBufs = sync.Pool{New: func() any { return new([]float64) }}
+
+// sized returns *buf with n values, grown if need be.
+func sized(buf *[]float64, n int) []float64 {
+	*buf = slices.Grow((*buf)[:0], n)[:n]
+	return *buf
+}
+
 // point is a value and its position in its series.
 type point struct {
 	v float64
