@@ -16,7 +16,8 @@ import (
 // an estimate of more than 60 points from the compared windows alone is
 // integrated over its whole SE, with its own finite-window term
 // (windowsConstant): with the 60-point reference, its 120- and 240-point
-// windows at ρ 0.8–0.9 fell below the level 1.3–1.8 times too often.
+// windows at ρ 0.8–0.9 fell below the level 1.3–1.8 times too often; so is
+// one from more than 60 paired differences alone (differencesConstant).
 const integrationPoints = 60
 
 // hermite holds Gauss-Hermite nodes and weights for expectations over a

@@ -2,7 +2,6 @@ package stats
 
 import (
 	"math"
-	"slices"
 	"sync"
 )
 
@@ -62,8 +61,8 @@ func radixSort(x []float64) {
 	n := len(x)
 	buf := keyBufs.Get().(*[]uint64)
 	defer keyBufs.Put(buf)
-	*buf = slices.Grow((*buf)[:0], 2*n)[:2*n]
-	keys, tmp := (*buf)[:n], (*buf)[n:]
+	b := sized(buf, 2*n)
+	keys, tmp := b[:n], b[n:]
 	var c byteCounts
 	for i, v := range x {
 		k := sortableBits(v)

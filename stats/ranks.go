@@ -152,8 +152,7 @@ func normalScoresInto(dst, x []float64) []float64 {
 	n := len(x)
 	buf := pointBufs.Get().(*[]point)
 	defer pointBufs.Put(buf)
-	order := slices.Grow((*buf)[:0], n)[:n]
-	*buf = order
+	order := sized(buf, n)
 	for i, v := range x {
 		order[i] = point{v, int32(i)} //nolint:gosec // series are far shorter than 2³¹
 	}
@@ -199,8 +198,9 @@ var pointBufs = sync.Pool{New: func() any { return new([]point) }}
 // sums of them), the innovations of the jump test.
 var floatBufs = sync.Pool{New: func() any { return new([]float64) }}
 
-// sized returns *buf with n values, grown if need be.
-func sized(buf *[]float64, n int) []float64 {
+// sized returns *buf with n values, grown if need be (and kept grown in
+// *buf for the pool it came from).
+func sized[T any](buf *[]T, n int) []T {
 	*buf = slices.Grow((*buf)[:0], n)[:n]
 	return *buf
 }
@@ -225,8 +225,7 @@ type point struct {
 func sortPoints(p []point) {
 	if len(p) >= radixMin {
 		tmp := pointBufs.Get().(*[]point)
-		*tmp = slices.Grow((*tmp)[:0], len(p))[:len(p)]
-		radixSortPoints(p, *tmp)
+		radixSortPoints(p, sized(tmp, len(p)))
 		pointBufs.Put(tmp)
 		return
 	}
